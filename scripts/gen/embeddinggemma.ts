@@ -1,0 +1,142 @@
+/**
+ * Synthetic EmbeddingGemma generator: real architecture keys and tensor names/shapes, the real
+ * Gemma 3 vocabulary, seeded random weights, any weight type. Used by the test setup and runnable
+ * as `npm run gen:model -- --out x.gguf [--layers 6] [--type Q8_0] [--dense] ...`.
+ * ref: spec gemma-embedding.md §3 (keys), §4 (tensors), gguf.md §6.4 (ffn_down fallback types).
+ *
+ * Weights are produced one tensor at a time, when the writer reaches them, so a 24-layer model
+ * never exists as f32 in memory.
+ */
+import { kv, type GGUFValue } from "../../src/gguf/keys.js";
+import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
+import { GGMLType, ggmlTypeByName, GGML_TYPES } from "../../src/tensor/ggml-type.js";
+import { quantizeRows } from "../../src/quant/index.js";
+import { gemma3VocabMetadata, type Gemma3Conversion as VocabConversion } from "./gemma3-vocab.js";
+import { Rng, tensorSeed } from "./rng.js";
+
+export interface GemmaGenOptions {
+  nLayer?: number;
+  nEmbd?: number;
+  nFf?: number;
+  nHead?: number;
+  nHeadKv?: number;
+  headDim?: number;
+  contextLength?: number;
+  nSwa?: number;
+  /** ggml type name of the matrices (token_embd and dense included), e.g. "Q8_0". */
+  weightType?: string;
+  /** Overrides the type of token_embd only. */
+  embdType?: string;
+  seed?: number;
+  /** Multiplies the post-attention and post-FFN norm weights; ~0.1 makes a deep random model well-conditioned. */
+  postNormScale?: number;
+  dense?: boolean;
+  conversion?: VocabConversion;
+  /** Write rope.freq_base_swa (real newer files do); false leaves it to llama.cpp's default. */
+  writeFreqBaseSwa?: boolean;
+  /** Per-tensor type overrides: the first pattern matching a tensor name wins, e.g. { "ffn_down": "Q8_0" }. */
+  typeOverrides?: Record<string, string>;
+  name?: string;
+}
+
+/** llama-quantize's substitutes when a row is not a whole number of 256-blocks. ref: gguf.md §6.4 */
+const FALLBACK: Partial<Record<GGMLType, GGMLType>> = {
+  [GGMLType.Q2_K]: GGMLType.IQ4_NL, [GGMLType.Q3_K]: GGMLType.IQ4_NL, [GGMLType.IQ4_XS]: GGMLType.IQ4_NL,
+  [GGMLType.Q4_K]: GGMLType.Q5_0, [GGMLType.Q5_K]: GGMLType.Q5_1, [GGMLType.Q6_K]: GGMLType.Q8_0,
+  [GGMLType.Q8_K]: GGMLType.Q8_0,
+};
+
+export function typeForRow(type: GGMLType, ne0: number): GGMLType {
+  const t = GGML_TYPES.get(type)!;
+  if (ne0 % t.blockSize === 0) return type;
+  const fb = FALLBACK[type];
+  if (fb !== undefined && ne0 % GGML_TYPES.get(fb)!.blockSize === 0) return fb;
+  return GGMLType.F16;
+}
+
+/** llama_ftype for general.file_type (informational). */
+const FILE_TYPE: Partial<Record<GGMLType, number>> = {
+  [GGMLType.F32]: 0, [GGMLType.F16]: 1, [GGMLType.Q4_0]: 2, [GGMLType.Q4_1]: 3, [GGMLType.Q8_0]: 7,
+  [GGMLType.Q5_0]: 8, [GGMLType.Q5_1]: 9, [GGMLType.Q2_K]: 10, [GGMLType.Q3_K]: 12, [GGMLType.Q4_K]: 15,
+  [GGMLType.Q5_K]: 17, [GGMLType.Q6_K]: 18, [GGMLType.IQ4_NL]: 25, [GGMLType.IQ4_XS]: 30, [GGMLType.BF16]: 32,
+};
+
+export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
+  const nLayer = o.nLayer ?? 24, nEmbd = o.nEmbd ?? 768, nFf = o.nFf ?? 1152;
+  const nHead = o.nHead ?? 3, nHeadKv = o.nHeadKv ?? 1, headDim = o.headDim ?? 256;
+  const seed = o.seed ?? 1234, postNormScale = o.postNormScale ?? 1;
+  const wType = ggmlTypeByName(o.weightType ?? "Q8_0").id;
+  const eType = o.embdType ? ggmlTypeByName(o.embdType).id : wType;
+  const arch = "gemma-embedding";
+  const vocab = gemma3VocabMetadata({ conversion: o.conversion ?? "converter" });
+  const nVocab = (vocab.find(([k]) => k === "tokenizer.ggml.tokens")![1] as { value: string[] }).value.length;
+
+  const meta: [string, GGUFValue][] = [
+    ["general.architecture", kv.str(arch)],
+    ["general.type", kv.str("model")],
+    ["general.name", kv.str(o.name ?? `synthetic-embeddinggemma-${nLayer}L-${GGML_TYPES.get(wType)!.name}`)],
+    ["general.file_type", kv.u32(FILE_TYPE[wType] ?? 7)],
+    ["general.quantization_version", kv.u32(2)],
+    [`${arch}.context_length`, kv.u32(o.contextLength ?? 2048)],
+    [`${arch}.embedding_length`, kv.u32(nEmbd)],
+    [`${arch}.block_count`, kv.u32(nLayer)],
+    [`${arch}.feed_forward_length`, kv.u32(nFf)],
+    [`${arch}.attention.head_count`, kv.u32(nHead)],
+    [`${arch}.attention.head_count_kv`, kv.u32(nHeadKv)],
+    [`${arch}.attention.key_length`, kv.u32(headDim)],
+    [`${arch}.attention.value_length`, kv.u32(headDim)],
+    [`${arch}.attention.layer_norm_rms_epsilon`, kv.f32(1e-6)],
+    [`${arch}.rope.freq_base`, kv.f32(1e6)],
+    [`${arch}.attention.sliding_window`, kv.u32(o.nSwa ?? 512)],
+    [`${arch}.pooling_type`, kv.u32(1)],
+  ];
+  if (o.writeFreqBaseSwa ?? true) meta.push([`${arch}.rope.freq_base_swa`, kv.f32(10000)]);
+  if (o.dense) {
+    meta.push([`${arch}.dense_2_feat_in`, kv.u32(nEmbd)], [`${arch}.dense_2_feat_out`, kv.u32(4 * nEmbd)]);
+    meta.push([`${arch}.dense_3_feat_in`, kv.u32(4 * nEmbd)], [`${arch}.dense_3_feat_out`, kv.u32(nEmbd)]);
+  }
+  meta.push(...vocab);
+
+  const tensors: TensorToWrite[] = [];
+  const overrides = Object.entries(o.typeOverrides ?? {}).map(([re, t]) => [new RegExp(re), ggmlTypeByName(t).id] as const);
+  const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => {
+    const t = typeForRow(overrides.find(([re]) => re.test(name))?.[1] ?? type, ne0);
+    tensors.push({ name, type: t, ne: [ne0, ne1], data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0) });
+  };
+  const norm = (name: string, n: number, scale: number) => {
+    tensors.push({ name, type: GGMLType.F32, ne: [n], data: () => {
+      const v = new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), 0.1, 1);
+      for (let i = 0; i < n; i++) v[i] *= scale;
+      return new Uint8Array(v.buffer);
+    } });
+  };
+
+  matrix("token_embd.weight", nEmbd, nVocab, 0.03, eType);
+  for (let il = 0; il < nLayer; il++) {
+    const p = `blk.${il}.`;
+    norm(p + "attn_norm.weight", nEmbd, 1);
+    matrix(p + "attn_q.weight", nEmbd, nHead * headDim, 1 / Math.sqrt(nEmbd));
+    matrix(p + "attn_k.weight", nEmbd, nHeadKv * headDim, 1 / Math.sqrt(nEmbd));
+    matrix(p + "attn_v.weight", nEmbd, nHeadKv * headDim, 1 / Math.sqrt(nEmbd));
+    norm(p + "attn_q_norm.weight", headDim, 1);
+    norm(p + "attn_k_norm.weight", headDim, 1);
+    matrix(p + "attn_output.weight", nHead * headDim, nEmbd, 1 / Math.sqrt(nHead * headDim));
+    norm(p + "post_attention_norm.weight", nEmbd, postNormScale);
+    norm(p + "ffn_norm.weight", nEmbd, 1);
+    matrix(p + "ffn_gate.weight", nEmbd, nFf, 1 / Math.sqrt(nEmbd));
+    matrix(p + "ffn_up.weight", nEmbd, nFf, 1 / Math.sqrt(nEmbd));
+    matrix(p + "ffn_down.weight", nFf, nEmbd, 1 / Math.sqrt(nFf));
+    norm(p + "post_ffw_norm.weight", nEmbd, postNormScale);
+  }
+  norm("output_norm.weight", nEmbd, 1);
+  if (o.dense) {
+    matrix("dense_2.weight", nEmbd, 4 * nEmbd, 1 / Math.sqrt(nEmbd));
+    matrix("dense_3.weight", 4 * nEmbd, nEmbd, 1 / Math.sqrt(4 * nEmbd));
+  }
+  return { metadata: meta, tensors };
+}
+
+function encode(type: GGMLType, values: Float32Array, ne0: number): Uint8Array {
+  if (type === GGMLType.F32) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  return quantizeRows(type, values, ne0);
+}

@@ -1,0 +1,127 @@
+/** `gguf-embed inspect <file> [--json]`: header, metadata, tensor table, totals, architecture summary. */
+import { GGUFValueType, type GGUFValue } from "../gguf/keys.js";
+import { readGGUFParts, type GGUFModelFile } from "../gguf/split.js";
+import { openModelFiles } from "../node/fs-source.js";
+import { ggmlTypeName } from "../tensor/ggml-type.js";
+import type { CliIO } from "./io.js";
+
+const ARRAY_PREVIEW = 8;
+
+function valueToJSON(v: GGUFValue, full: boolean): unknown {
+  if (v.type === GGUFValueType.ARRAY) {
+    const items = Array.from(v.value as ArrayLike<unknown>, (x) => (typeof x === "bigint" ? x.toString() : x));
+    if (full || items.length <= ARRAY_PREVIEW) return items;
+    return { type: `${GGUFValueType[v.itemType]}[]`, length: items.length, head: items.slice(0, ARRAY_PREVIEW) };
+  }
+  return typeof v.value === "bigint" ? v.value.toString() : v.value;
+}
+
+function valueToText(v: GGUFValue): string {
+  if (v.type === GGUFValueType.ARRAY) {
+    const items = Array.from(v.value as ArrayLike<unknown>, (x) => (typeof x === "string" ? JSON.stringify(x) : String(x)));
+    const head = items.slice(0, ARRAY_PREVIEW).join(", ");
+    return `${GGUFValueType[v.itemType]}[${items.length}] [${head}${items.length > ARRAY_PREVIEW ? ", ..." : ""}]`;
+  }
+  const s = typeof v.value === "string" ? JSON.stringify(v.value) : String(v.value);
+  return s.length > 120 ? `${s.slice(0, 117)}... (${s.length} chars)` : s;
+}
+
+export interface InspectSummary {
+  files: string[];
+  version: number;
+  alignment: number;
+  nTensors: number;
+  nKv: number;
+  dataOffset: number;
+  architecture?: string;
+  parameters: number;
+  bytesByType: Record<string, { tensors: number; bytes: number; parameters: number }>;
+  dense?: boolean;
+  warnings: string[];
+}
+
+export function summarize(f: GGUFModelFile): InspectSummary {
+  const bytesByType: InspectSummary["bytesByType"] = {};
+  let parameters = 0;
+  for (const t of f.tensors) {
+    const e = (bytesByType[ggmlTypeName(t.type)] ??= { tensors: 0, bytes: 0, parameters: 0 });
+    e.tensors++;
+    e.bytes += t.nBytes;
+    e.parameters += t.nElements;
+    parameters += t.nElements;
+  }
+  const archV = f.metadata.get("general.architecture");
+  const architecture = archV?.type === GGUFValueType.STRING ? archV.value : undefined;
+  const warnings: string[] = [];
+  let dense: boolean | undefined;
+  if (architecture === "gemma-embedding") {
+    dense = f.tensorByName.has("dense_2.weight") && f.tensorByName.has("dense_3.weight");
+    if (!dense) {
+      warnings.push(`no dense_2/dense_3 projections (${f.tensors.length} tensors): vectors will be mean-pooled hidden states and will differ from sentence-transformers output; re-convert with --sentence-transformers-dense-modules`);
+    }
+  }
+  return {
+    files: f.parts.map((p) => p.source.name), version: f.version, alignment: f.alignment,
+    nTensors: f.tensors.length, nKv: f.metadata.size, dataOffset: f.dataOffset,
+    architecture, parameters, bytesByType, dense, warnings,
+  };
+}
+
+function human(n: number): string {
+  const u = ["B", "KiB", "MiB", "GiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+export function formatInspect(f: GGUFModelFile): string {
+  const s = summarize(f);
+  const out: string[] = [];
+  out.push(`file: ${s.files.join(", ")}`);
+  out.push(`GGUF v${s.version}, ${s.nKv} metadata keys, ${s.nTensors} tensors, alignment ${s.alignment}, data at offset ${s.dataOffset}`);
+  out.push("", "metadata:");
+  for (const [k, v] of f.metadata) out.push(`  ${k} = ${valueToText(v)}`);
+  out.push("", "tensors:");
+  const w = Math.max(...f.tensors.map((t) => t.name.length), 4);
+  out.push(`  ${"name".padEnd(w)}  ${"type".padEnd(7)}  ${"ne".padEnd(16)}  bytes`);
+  for (const t of f.tensors) {
+    out.push(`  ${t.name.padEnd(w)}  ${ggmlTypeName(t.type).padEnd(7)}  ${`[${t.ne.slice(0, t.nDims).join(", ")}]`.padEnd(16)}  ${t.nBytes}`);
+  }
+  out.push("", "totals by type:");
+  for (const [type, e] of Object.entries(s.bytesByType)) out.push(`  ${type.padEnd(7)} ${String(e.tensors).padStart(4)} tensors  ${human(e.bytes).padStart(10)}  ${e.parameters} params`);
+  out.push(`  parameters: ${s.parameters} (${(s.parameters / 1e6).toFixed(1)} M)`);
+  out.push("", `architecture: ${s.architecture ?? "(none)"}`);
+  if (s.architecture) {
+    const a = s.architecture;
+    const g = (k: string) => { const v = f.metadata.get(`${a}.${k}`); return v ? valueToText(v) : "-"; };
+    out.push(`  layers ${g("block_count")}, embedding ${g("embedding_length")}, ffn ${g("feed_forward_length")}, heads ${g("attention.head_count")}/${g("attention.head_count_kv")} (kv), head dim ${g("attention.key_length")}, context ${g("context_length")}, sliding window ${g("attention.sliding_window")}, pooling ${g("pooling_type")}`);
+    if (s.dense !== undefined) out.push(`  dense projections: ${s.dense ? `present (dense_2 ${g("dense_2_feat_in")}->${g("dense_2_feat_out")}, dense_3 ${g("dense_3_feat_in")}->${g("dense_3_feat_out")})` : "absent"}`);
+  }
+  for (const warning of s.warnings) out.push(`warning: ${warning}`);
+  return out.join("\n") + "\n";
+}
+
+export function inspectJSON(f: GGUFModelFile): unknown {
+  return {
+    ...summarize(f),
+    metadata: Object.fromEntries([...f.metadata].map(([k, v]) => [k, valueToJSON(v, false)])),
+    tensors: f.tensors.map((t) => ({ name: t.name, type: ggmlTypeName(t.type), ne: t.ne.slice(0, t.nDims), offset: t.offset, bytes: t.nBytes })),
+  };
+}
+
+export async function runInspect(args: string[], io: CliIO): Promise<number> {
+  const json = args.includes("--json");
+  const files = args.filter((a) => !a.startsWith("--"));
+  if (files.length !== 1) {
+    io.stderr.write("usage: gguf-embed inspect <file.gguf> [--json]\n");
+    return 2;
+  }
+  const sources = await openModelFiles(files[0]);
+  try {
+    const f = await readGGUFParts(sources);
+    io.stdout.write(json ? JSON.stringify(inspectJSON(f), null, 2) + "\n" : formatInspect(f));
+    return 0;
+  } finally {
+    await Promise.all(sources.map((s) => s.close()));
+  }
+}

@@ -1,0 +1,69 @@
+/** The `gguf-embed` command: argv dispatch and error printing only. */
+import { readFileSync } from "node:fs";
+import { EmbedError } from "../errors.js";
+import { EMBED_USAGE, runEmbed } from "./embed.js";
+import { runInspect } from "./inspect.js";
+import type { CliIO } from "./io.js";
+import { runTokenize } from "./tokenize.js";
+
+const HELP = `gguf-embed: GGUF text embeddings in pure TypeScript (vectors match llama.cpp)
+
+usage: gguf-embed <command> [options]
+
+commands:
+  embed      embed texts:     gguf-embed embed --model m.gguf "some text"
+  tokenize   show token ids:  gguf-embed tokenize --model m.gguf [--pieces] "some text"
+  inspect    show a GGUF's header, metadata and tensors: gguf-embed inspect m.gguf [--json]
+  serve      OpenAI-compatible HTTP server (not yet available)
+  pull       download a model into the cache (not yet available)
+  bench      benchmark against llama.cpp (not yet available)
+
+Run "gguf-embed <command> --help" for a command's options.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.stdout.write(HELP);
+        return 0;
+      case "--version":
+      case "-v":
+        io.stdout.write(version() + "\n");
+        return 0;
+      case "embed":
+        return await runEmbed(rest, io);
+      case "tokenize":
+        return await runTokenize(rest, io);
+      case "inspect":
+        return await runInspect(rest, io);
+      case "serve":
+      case "pull":
+      case "bench":
+        io.stderr.write(`gguf-embed ${cmd}: not implemented yet\n`);
+        return 2;
+      default:
+        io.stderr.write(`gguf-embed: unknown command "${cmd}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof EmbedError) {
+      io.stderr.write(`gguf-embed ${cmd}: ${e.message} [${e.code}]\n`);
+      return 1;
+    }
+    if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.stderr.write(`gguf-embed ${cmd}: ${e.message}\n${cmd === "embed" ? EMBED_USAGE : ""}`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * `gguf-embed tokenize --model <gguf> [--jsonl] [--no-add-special] [--no-parse-special] [--pieces] [text...]`
+ * One output line per input: the JSON array of token ids, by default BOS + text (special tokens
+ * such as <start_of_turn> parsed) + EOS, as llama-embedding and llama-server tokenize. Only the
+ * GGUF metadata is read, so a vocab-only file works.
+ */
+import { parseArgs } from "node:util";
+import { EmbedError } from "../errors.js";
+import { FileSource } from "../node/fs-source.js";
+import { LlamaTokenAttr, loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
+import type { CliIO } from "./io.js";
+import { readLines } from "./lines.js";
+
+export const TOKENIZE_USAGE = `usage: gguf-embed tokenize --model <file.gguf> [options] [text...]
+  --jsonl              stdin lines are JSON strings (so texts may hold newlines)
+  --no-add-special     no BOS/EOS
+  --no-parse-special   treat control-token texts such as <start_of_turn> as plain text
+  --pieces             print [id, piece] pairs instead of ids (byte tokens show as <0xXX>)
+Texts come from the arguments, or from stdin one per line. Output: one JSON array per input and line.
+`;
+
+export async function runTokenize(args: string[], io: CliIO): Promise<number> {
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        model: { type: "string", short: "m" },
+        jsonl: { type: "boolean" },
+        "no-add-special": { type: "boolean" },
+        "no-parse-special": { type: "boolean" },
+        pieces: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    io.stderr.write(`gguf-embed tokenize: ${(e as Error).message}\n${TOKENIZE_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write(TOKENIZE_USAGE);
+    return 0;
+  }
+  if (!values.model) {
+    io.stderr.write(`gguf-embed tokenize: --model <file.gguf> is required\n${TOKENIZE_USAGE}`);
+    return 2;
+  }
+  if (values.jsonl && positionals.length > 0) {
+    io.stderr.write(`gguf-embed tokenize: --jsonl reads stdin; do not also pass texts as arguments\n${TOKENIZE_USAGE}`);
+    return 2;
+  }
+
+  const source = await FileSource.open(values.model);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = await loadTokenizer(source);
+  } finally {
+    await source.close();
+  }
+  const opts = { addSpecial: !values["no-add-special"], parseSpecial: !values["no-parse-special"] };
+  const show = (text: string) => {
+    const ids = tokenizer.encode(text, opts);
+    io.stdout.write(JSON.stringify(values.pieces ? ids.map((id) => [id, piece(tokenizer, id)]) : ids) + "\n");
+  };
+
+  if (positionals.length > 0) {
+    for (const text of positionals) show(text);
+    return 0;
+  }
+  let n = 0;
+  for await (const line of readLines(io.stdin)) {
+    n++;
+    if (!values.jsonl) {
+      show(line);
+      continue;
+    }
+    if (line.trim() === "") continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new EmbedError("BAD_INPUT", `stdin line ${n}: not valid JSON`, { line: n });
+    }
+    if (typeof v !== "string") throw new EmbedError("BAD_INPUT", `stdin line ${n}: expected a JSON string`, { line: n });
+    show(v);
+  }
+  return 0;
+}
+
+/** The token's text with special tokens rendered; a byte token shows its own text (its raw byte alone is rarely valid UTF-8). */
+function piece(tokenizer: Tokenizer, id: number): string {
+  return tokenizer.vocab.attrs[id] & LlamaTokenAttr.BYTE ? tokenizer.vocab.tokens[id] : tokenizer.tokenToPiece(id, { special: true });
+}

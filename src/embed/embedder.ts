@@ -1,0 +1,199 @@
+/**
+ * The user-facing model: text in, Float32Array out. Orchestrates tokenize -> prompt -> length
+ * check -> pack into batches -> forward -> pool -> dense -> truncate -> normalize, and owns the
+ * semantics users see (task prompts, pooling, normalization, Matryoshka dims, long inputs).
+ */
+import { EmbedError } from "../errors.js";
+import type { GGUFModelFile } from "../gguf/split.js";
+import type { GemmaEmbedding } from "../models/gemma-embedding.js";
+import type { Tokenizer } from "../tokenizer/index.js";
+import { ggmlTypeName } from "../tensor/ggml-type.js";
+import { applyPrompt, type Task } from "./prompts.js";
+import { normalize, parseNormalize, pool, poolingFromGGUF, TRAINED_DIMS, truncateDims, type Normalize, type Pooling } from "./pooling.js";
+
+/** A text, or token ids used verbatim (no BOS/EOS added, as llama-server does). */
+export type EmbedInput = string | ArrayLike<number>;
+
+export interface EmbedOptions {
+  task?: Task;
+  /** Document title, with task "document" ("title: {title} | text: ..."). */
+  title?: string;
+  /** Matryoshka: keep the first N components, then re-normalize. */
+  dimensions?: number;
+  /** Default "l2" (true); false = "none". */
+  normalize?: boolean | Normalize;
+  /** Default: the model's GGUF pooling_type. "none" returns (nTokens x dim) row-major per input. */
+  pooling?: Pooling;
+  /** Cut inputs longer than the context to fit, keeping BOS and EOS. Default: INPUT_TOO_LONG error. */
+  truncate?: boolean;
+  /** Token budget of one forward pass (several inputs are packed up to it). */
+  maxBatchTokens?: number;
+  /** Called once per warning (e.g. an untrained Matryoshka size). Default: console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+export interface ModelInfo {
+  architecture: string;
+  name?: string;
+  nEmbd: number;
+  nEmbdOut: number;
+  nLayer: number;
+  contextLength: number;
+  nVocab: number;
+  pooling: Pooling;
+  dense: boolean;
+  /** Tensor count per ggml type name. */
+  tensorTypes: Record<string, number>;
+  backend: string;
+}
+
+/** Tokenized input with the index it came from. */
+export interface PreparedInput {
+  index: number;
+  tokens: Int32Array;
+}
+
+export class EmbeddingModel {
+  private closed = false;
+  readonly info: ModelInfo;
+  private readonly defaultPooling: Pooling;
+
+  constructor(readonly file: GGUFModelFile, readonly model: GemmaEmbedding, readonly tokenizer: Tokenizer, private readonly onClose: () => Promise<void>) {
+    this.defaultPooling = poolingFromGGUF(model.hp.poolingType);
+    const types: Record<string, number> = {};
+    for (const t of file.tensors) types[ggmlTypeName(t.type)] = (types[ggmlTypeName(t.type)] ?? 0) + 1;
+    const name = file.metadata.get("general.name");
+    this.info = {
+      architecture: "gemma-embedding",
+      name: name?.type === 8 ? (name.value as string) : undefined,
+      nEmbd: model.hp.nEmbd,
+      nEmbdOut: model.hp.nEmbdOut,
+      nLayer: model.hp.nLayer,
+      contextLength: model.hp.nCtxTrain,
+      nVocab: tokenizer.nVocab,
+      pooling: this.defaultPooling,
+      dense: model.w.dense2 !== undefined,
+      tensorTypes: types,
+      backend: model.backend.name,
+    };
+  }
+
+  /** Tokens the model sees for each input: prompt applied, BOS/EOS added, length checked. */
+  prepare(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): PreparedInput[] {
+    this.checkOpen();
+    if (!Array.isArray(inputs)) throw new EmbedError("BAD_INPUT", "embed() takes an array of inputs", {});
+    const nCtx = this.model.hp.nCtxTrain;
+    return inputs.map((input, index) => {
+      let tokens: Int32Array;
+      if (typeof input === "string") {
+        const text = applyPrompt(this.info.architecture, input, opts.task, opts.title);
+        tokens = Int32Array.from(this.tokenizer.encode(text, { addSpecial: true, parseSpecial: true }));
+      } else if (input && typeof input === "object" && typeof (input as ArrayLike<number>).length === "number") {
+        tokens = new Int32Array(input.length);
+        for (let i = 0; i < input.length; i++) {
+          const id = input[i];
+          if (!Number.isInteger(id) || id < 0 || id >= this.tokenizer.nVocab) {
+            throw new EmbedError("TOKEN_OUT_OF_RANGE", `input ${index}: token ${i} is ${String(id)}, outside the vocabulary [0, ${this.tokenizer.nVocab})`, { index, position: i, token: id });
+          }
+          tokens[i] = id;
+        }
+      } else {
+        throw new EmbedError("BAD_INPUT", `input ${index} must be a string or an array of token ids`, { index });
+      }
+      if (tokens.length === 0) throw new EmbedError("BAD_INPUT", `input ${index} has no tokens`, { index });
+      if (tokens.length > nCtx) {
+        if (!opts.truncate) {
+          throw new EmbedError("INPUT_TOO_LONG", `input ${index} has ${tokens.length} tokens, more than the model's context of ${nCtx}; pass truncate: true to cut it`, { index, nTokens: tokens.length, contextLength: nCtx });
+        }
+        tokens = truncateTokens(tokens, nCtx, this.tokenizer);
+      }
+      return { index, tokens };
+    });
+  }
+
+  async embed(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
+    const prepared = this.prepare(inputs, opts);
+    return this.embedPrepared(prepared, opts);
+  }
+
+  /** Embed already-tokenized inputs (from prepare()). Results in input order. */
+  async embedPrepared(prepared: readonly PreparedInput[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
+    this.checkOpen();
+    const pooling = opts.pooling ?? this.defaultPooling;
+    if (!["mean", "cls", "last", "none"].includes(pooling)) throw new EmbedError("BAD_OPTION", `pooling must be mean, cls, last or none, got ${JSON.stringify(pooling)}`, { option: "pooling" });
+    const norm = parseNormalize(opts.normalize);
+    const nOut = this.model.hp.nEmbdOut;
+    const dims = opts.dimensions ?? nOut;
+    if (!Number.isInteger(dims) || dims < 1 || dims > nOut) throw new EmbedError("BAD_OPTION", `dimensions must be an integer from 1 to ${nOut}, got ${String(opts.dimensions)}`, { option: "dimensions" });
+    if (dims !== nOut && !TRAINED_DIMS.includes(dims)) (opts.onWarning ?? console.warn)(`gguf-embed: ${dims} dimensions is not a trained Matryoshka size (${TRAINED_DIMS.join(", ")}); quality may suffer`);
+    const budget = Math.max(opts.maxBatchTokens ?? 4096, this.model.hp.nCtxTrain);
+
+    const results = new Array<Float32Array>(prepared.length);
+    // Pack inputs in order into batches of at most `budget` tokens (no padding: sequences are
+    // concatenated and isolated by the attention mask).
+    let i = 0;
+    while (i < prepared.length) {
+      const seqStart: number[] = [], seqLen: number[] = [], members: PreparedInput[] = [];
+      let nTok = 0;
+      while (i < prepared.length && (members.length === 0 || nTok + prepared[i].tokens.length <= budget)) {
+        seqStart.push(nTok);
+        seqLen.push(prepared[i].tokens.length);
+        nTok += prepared[i].tokens.length;
+        members.push(prepared[i++]);
+      }
+      const tokens = new Int32Array(nTok);
+      members.forEach((m, s) => tokens.set(m.tokens, seqStart[s]));
+      const h = this.model.forward({ tokens, seqStart, seqLen }); // (nTok, nEmbd)
+      const nEmbd = this.model.hp.nEmbd;
+      members.forEach((m, s) => {
+        let v: Float32Array;
+        if (pooling === "none") {
+          const rows = this.model.dense(h.slice(seqStart[s] * nEmbd, (seqStart[s] + seqLen[s]) * nEmbd), seqLen[s]); // (T, nOut)
+          v = dims === nOut ? rows : takeColumns(rows, seqLen[s], nOut, dims);
+          // llama-server returns per-token vectors unnormalized; llama-embedding normalizes each
+          // row. We normalize each row when asked (default l2), like llama-embedding.
+          for (let t = 0; t < seqLen[s]; t++) normalize(v.subarray(t * dims, (t + 1) * dims), norm);
+        } else {
+          const pooled = new Float32Array(nEmbd); // (nEmbd)
+          pool(h, nEmbd, seqStart[s], seqLen[s], pooling, pooled);
+          v = truncateDims(this.model.dense(pooled, 1), dims); // (dims)
+          normalize(v, norm);
+        }
+        for (let j = 0; j < v.length; j++) {
+          if (!Number.isFinite(v[j])) {
+            throw new EmbedError("NON_FINITE_OUTPUT", `input ${m.index}: the embedding contains ${String(v[j])} at component ${j % dims}; the model weights or input produce non-finite values`, { index: m.index, component: j % dims });
+          }
+        }
+        results[m.index] = v;
+      });
+    }
+    return results;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.onClose();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new EmbedError("MODEL_CLOSED", "the model has been closed", {});
+  }
+}
+
+/** Keep BOS (if first) and EOS (if last) in place and cut the middle's tail to fit nCtx. */
+export function truncateTokens(tokens: Int32Array, nCtx: number, tok: Pick<Tokenizer, "bosId" | "eosId">): Int32Array {
+  const hasBos = tokens[0] === tok.bosId;
+  const hasEos = tokens[tokens.length - 1] === tok.eosId;
+  const out = new Int32Array(nCtx);
+  out.set(tokens.subarray(0, nCtx - (hasEos ? 1 : 0)));
+  if (hasEos) out[nCtx - 1] = tok.eosId;
+  void hasBos; // BOS stays at index 0 by construction
+  return out;
+}
+
+function takeColumns(rows: Float32Array, n: number, width: number, dims: number): Float32Array {
+  const out = new Float32Array(n * dims);
+  for (let t = 0; t < n; t++) out.set(rows.subarray(t * width, t * width + dims), t * dims);
+  return out;
+}

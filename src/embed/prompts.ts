@@ -1,0 +1,39 @@
+/**
+ * Task prompts: EmbeddingGemma was trained with these prefixes (model card and
+ * config_sentence_transformers.json "prompts"; spec gemma-embedding.md §9). They are plain text,
+ * prepended to the input, and included in mean pooling. No prompt is added unless a task is given.
+ */
+import { EmbedError } from "../errors.js";
+
+export const TASKS = ["query", "document", "qa", "fact-check", "classification", "clustering", "similarity", "code"] as const;
+export type Task = (typeof TASKS)[number];
+
+const QUERY_PREFIX: Record<Exclude<Task, "document">, string> = {
+  query: "task: search result | query: ",
+  qa: "task: question answering | query: ",
+  "fact-check": "task: fact checking | query: ",
+  classification: "task: classification | query: ",
+  clustering: "task: clustering | query: ",
+  similarity: "task: sentence similarity | query: ",
+  code: "task: code retrieval | query: ",
+};
+
+/** Architectures whose GGUFs were trained with the prompts above. */
+const PROMPTED_ARCHS = new Set(["gemma-embedding"]);
+
+export function isTask(s: string): s is Task {
+  return (TASKS as readonly string[]).includes(s);
+}
+
+/** The text the model sees for `text` under `task` (documents may carry a title). */
+export function applyPrompt(arch: string, text: string, task?: Task, title?: string): string {
+  if (task === undefined) {
+    if (title !== undefined) throw new EmbedError("BAD_OPTION", `"title" only applies to task "document"`, { option: "title" });
+    return text;
+  }
+  if (!isTask(task)) throw new EmbedError("BAD_OPTION", `unknown task "${String(task)}"; expected one of ${TASKS.join(", ")}`, { option: "task", value: task });
+  if (!PROMPTED_ARCHS.has(arch)) throw new EmbedError("BAD_OPTION", `architecture ${arch} has no task prompts; omit "task"`, { option: "task", arch });
+  if (task === "document") return `title: ${title ?? "none"} | text: ${text}`;
+  if (title !== undefined) throw new EmbedError("BAD_OPTION", `"title" only applies to task "document", not "${task}"`, { option: "title" });
+  return QUERY_PREFIX[task] + text;
+}

@@ -1,0 +1,142 @@
+/**
+ * Scalar reference ops (everything but matmul) with ggml-cpu's f32 numerics. These are the
+ * oracle for any faster path. ref: spec gguf.md §7.7, gemma-embedding.md §5.
+ * `fround` marks every place where C rounds an intermediate to float.
+ */
+import { f32ToFp16, fp16ToF32 } from "../quant/f16.js";
+import { f32DotFor, softmaxGgml, vecDotF32 } from "./ggml-order.js";
+
+const fround = Math.fround;
+
+/**
+ * In-place RMSNorm of `nRows` rows of length n, times weight g (may be shorter than a row's stride?
+ * no: g has length n). ggml: sum of f32 squares accumulated in double; mean = (float)(sum/n);
+ * scale = 1.0f/sqrtf(mean + eps); y = x*scale (f32); the weight multiply is a separate f32 op.
+ */
+export function rmsNorm(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, g: Float32Array, eps: number): void {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[xOff + i];
+    sum += fround(v * v);
+  }
+  const mean = fround(sum / n);
+  const scale = fround(1 / fround(Math.sqrt(fround(mean + eps))));
+  for (let i = 0; i < n; i++) out[outOff + i] = fround(fround(x[xOff + i] * scale) * g[i]);
+}
+
+/**
+ * cos/sin cache for NEOX RoPE at one position: theta_0 = p, theta_{i+1} = theta_i * theta_scale
+ * (iterative f32 product, as ggml's rope cache), theta_scale = powf(base, -2/nRot).
+ */
+export function ropeCache(pos: number, nRot: number, base: number, cos: Float32Array, sin: Float32Array): void {
+  const thetaScale = fround(Math.pow(base, -2 / nRot));
+  let theta = fround(pos);
+  for (let i = 0; i < nRot / 2; i++) {
+    cos[i] = fround(Math.cos(theta));
+    sin[i] = fround(Math.sin(theta));
+    theta = fround(theta * thetaScale);
+  }
+}
+
+/** NEOX rotation in place: element i pairs with i + nRot/2. */
+export function ropeNeox(x: Float32Array, off: number, nRot: number, cos: Float32Array, sin: Float32Array): void {
+  const half = nRot / 2;
+  for (let i = 0; i < half; i++) {
+    const x0 = x[off + i], x1 = x[off + i + half];
+    // The shipped binary contracts "x0*cos - x1*sin" and "x0*sin + x1*cos" into FMAs with the
+    // second product rounded first (vfmsub231ss / vfmadd132ss in its rotate_pairs).
+    x[off + i] = fround(x0 * cos[i] - fround(x1 * sin[i]));
+    x[off + i + half] = fround(x0 * sin[i] + fround(x1 * cos[i]));
+  }
+}
+
+/**
+ * Softmax of row[off .. off+n) in place where mask[j] is 0 or -Infinity (given as a visible flag
+ * range). ggml soft_max: max; e = expf(v - max); sum in double; out = e * (float)(1/sum).
+ */
+export function softmaxRange(row: Float32Array, off: number, n: number): void {
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) if (row[off + j] > max) max = row[off + j];
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    const e = fround(Math.exp(fround(row[off + j] - max)));
+    row[off + j] = e;
+    sum += e;
+  }
+  const inv = fround(1 / sum);
+  for (let j = 0; j < n; j++) row[off + j] = fround(row[off + j] * inv);
+}
+
+/** f32 dot product accumulated in double (the reference for ggml's f32 vec_dot). */
+export function dotF32(a: Float32Array, aOff: number, b: Float32Array, bOff: number, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += fround(a[aOff + i] * b[bOff + i]);
+  return fround(s);
+}
+
+let geluTable: Float32Array | undefined;
+
+/**
+ * gelu_f32 as ggml evaluates it in f32 when building its fp16 table:
+ * 0.5f*x*(1.0f + tanhf(SQRT_2_OVER_PI*x*(1.0f + GELU_COEF_A*x*x))), f32 constants, left to right.
+ */
+const GELU_COEF_A = fround(0.044715);
+const SQRT_2_OVER_PI = fround(0.79788456080286535587989211986876);
+function geluF32(x: number): number {
+  const inner = fround(fround(SQRT_2_OVER_PI * x) * fround(1 + fround(fround(GELU_COEF_A * x) * x)));
+  return fround(fround(0.5 * x) * fround(1 + fround(Math.tanh(inner))));
+}
+
+/** table[h] = fp16(gelu(f32(h))) for every fp16 bit pattern, as ggml-cpu's GGML_GELU_FP16 table. */
+export function geluFp16Table(): Float32Array {
+  if (!geluTable) {
+    geluTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) geluTable[h] = fp16ToF32(f32ToFp16(geluF32(fp16ToF32(h))));
+  }
+  return geluTable;
+}
+
+/**
+ * GEGLU as ggml-cpu computes it: out = gelu(g)·u, where gelu goes through the fp16 table for
+ * -10 < g < 10, is 0 at or below -10 and g at or above 10. ref: gemma-embedding.md §5.6.
+ */
+export function geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {
+  const table = geluFp16Table();
+  for (let i = 0; i < n; i++) {
+    const g = gate[i];
+    let y: number;
+    if (g <= -10) y = 0;
+    else if (g >= 10) y = g;
+    else y = table[f32ToFp16(g)];
+    out[i] = fround(y * up[i]);
+  }
+}
+
+/**
+ * Attention for one sequence of T tokens as llama.cpp runs it with flash attention off
+ * (llm_graph_context::build_attn_mha): kq = mul_mat(k, q) with q already scaled by 1/sqrt(hd);
+ * soft_max_ext with the mask (scale 1) over the whole row of T keys, masked keys -inf; then
+ * kqv = mul_mat(v transposed, kq). The f32 summation orders are ggml's (ggml-order.ts): kq uses
+ * ggml_vec_dot_f32 (q is a permuted, non-contiguous view), kqv uses tinyBLAS when T % 16 == 0.
+ * Query head h uses kv head floor(h / (nHead / nHeadKv)). Keys with |i - j| > window are masked.
+ * q, o: (T, nHead*hd); k, v: (T, nHeadKv*hd).
+ */
+export function attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void {
+  const nQ = nHead * hd, nKV = nHeadKv * hd, group = nHead / nHeadKv;
+  const kq = new Float32Array(T); // (T) one row of scores, then probabilities
+  const vt = new Float32Array(hd * T); // (hd, T) v transposed for one kv head (ggml_cont(ggml_transpose(v)))
+  const kqvDot = f32DotFor(T, hd, T, true);
+  for (let kvh = 0; kvh < nHeadKv; kvh++) {
+    for (let j = 0; j < T; j++) for (let d = 0; d < hd; d++) vt[d * T + j] = v[j * nKV + kvh * hd + d];
+    for (let h = kvh * group; h < (kvh + 1) * group; h++) {
+      for (let i = 0; i < T; i++) {
+        const lo = Math.max(0, i - window), hi = Math.min(T, i + window + 1);
+        const qOff = i * nQ + h * hd;
+        kq.fill(-Infinity);
+        for (let j = lo; j < hi; j++) kq[j] = vecDotF32(k, j * nKV + kvh * hd, q, qOff, hd);
+        softmaxGgml(kq, 0, T);
+        for (let d = 0; d < hd; d++) o[qOff + d] = kqvDot(vt, d * T, kq, 0, T, lo, hi);
+      }
+    }
+  }
+}

@@ -1,0 +1,228 @@
+// AssemblyScript. Activation conversion, bit-exact with src/quant/activation.ts (x86 flavour of
+// ggml-cpu's from_float), then re-laid-out into the "prepared" rows the matmul kernels read.
+// Two steps so the first can be tested byte for byte against the TypeScript twin.
+import { f16 } from "./common";
+
+/** GGML_FP32_TO_FP16: RNE, overflow -> inf, NaN -> sign|0x7e00, subnormals kept (f16.ts f32ToFp16). */
+export function f32ToFp16(x: f32): u32 {
+  const bits = reinterpret<u32>(x);
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp == 0xff) return sign | (mant != 0 ? 0x7e00 : 0x7c00);
+  if (exp >= 143) return sign | 0x7c00;
+  if (exp >= 113) {
+    let h = ((exp - 112) << 10) | (mant >>> 13);
+    const rest = mant & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1) != 0)) h++;
+    return sign | h;
+  }
+  if (exp < 102) return sign;
+  const sig = mant | 0x800000;
+  const shift = 126 - exp;
+  let h = sig >>> shift;
+  const rest = sig & ((1 << shift) - 1);
+  const half: u32 = 1 << (shift - 1);
+  if (rest > half || (rest == half && (h & 1) != 0)) h++;
+  return sign | h;
+}
+
+/** GGML_FP32_TO_BF16 (f16.ts f32ToBf16). */
+export function f32ToBf16(x: f32): u32 {
+  const u = reinterpret<u32>(x);
+  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** max |x| over 32 f32 at p; NaN lanes are skipped like `if (v > amax)` (pmax keeps the first operand). */
+// @ts-ignore: decorator
+@inline function amax32(p: usize, n: i32): f32 {
+  let m = f32x4.splat(0);
+  for (let j = 0; j < n; j += 4) m = f32x4.pmax(m, f32x4.abs(v128.load(p + (<usize>j << 2))));
+  m = f32x4.pmax(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+  m = f32x4.pmax(m, i32x4.shuffle(m, m, 1, 0, 3, 2));
+  return f32x4.extract_lane(m, 0);
+}
+
+/**
+ * One x86 Q8_0 block (activation.ts q8Block): d = amax/127 stored as fp16; id = 127/amax;
+ * q = nearest-even(x*id) saturated to int8. qs go to dst + qOff. Returns Σq as f32.
+ */
+// @ts-ignore: decorator
+@inline function q8Block(src: usize, dst: usize, qOff: usize): f32 {
+  const amax = amax32(src, 32);
+  const d = amax / 127;
+  store<u16>(dst, <u16>f32ToFp16(d));
+  const id = f32x4.splat(amax != 0 ? <f32>127 / amax : 0);
+  // Σq is summed in f32 lanes (exact: |Σq| <= 4064) from the clamped rounded values, so a NaN
+  // x·id (0·inf when amax is tiny) propagates into it with the same hardware NaN as the twin's
+  // `sum += q`; the stored bytes use the saturating integer conversion (NaN -> 0, like `q & 0xff`).
+  let sum = f32x4.splat(0);
+  const hi = f32x4.splat(127), lo = f32x4.splat(-128);
+  for (let j = 0; j < 32; j += 16) {
+    const p = src + (<usize>j << 2);
+    const x0 = f32x4.nearest(f32x4.mul(v128.load(p), id)), x1 = f32x4.nearest(f32x4.mul(v128.load(p, 16), id));
+    const x2 = f32x4.nearest(f32x4.mul(v128.load(p, 32), id)), x3 = f32x4.nearest(f32x4.mul(v128.load(p, 48), id));
+    sum = f32x4.add(sum, f32x4.add(f32x4.add(clampQ(x0, hi, lo), clampQ(x1, hi, lo)), f32x4.add(clampQ(x2, hi, lo), clampQ(x3, hi, lo))));
+    const i0 = i32x4.trunc_sat_f32x4_s(x0), i1 = i32x4.trunc_sat_f32x4_s(x1);
+    const i2 = i32x4.trunc_sat_f32x4_s(x2), i3 = i32x4.trunc_sat_f32x4_s(x3);
+    v128.store(dst + qOff + <usize>j, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(i0, i1), i16x8.narrow_i32x4_s(i2, i3)));
+  }
+  // lane order of the twin's sequential sum does not matter: all partial sums are exact integers
+  sum = f32x4.add(sum, i32x4.shuffle(sum, sum, 2, 3, 0, 1));
+  sum = f32x4.add(sum, i32x4.shuffle(sum, sum, 1, 0, 3, 2));
+  return f32x4.extract_lane(sum, 0);
+}
+
+/** min(max(x, -128), 127) keeping NaN (pmin/pmax return their first operand on NaN). */
+// @ts-ignore: decorator
+@inline function clampQ(x: v128, hi: v128, lo: v128): v128 {
+  return f32x4.pmax(f32x4.pmin(x, hi), lo);
+}
+
+/** x86 quantize_row_q8_0: n/32 blocks of 34 bytes (d f16 | qs[32]). */
+export function quantizeRowQ8_0(src: usize, dst: usize, n: i32): void {
+  for (let b = 0; b < n; b += 32, src += 128, dst += 34) q8Block(src, dst, 2);
+}
+
+/** x86 quantize_row_q8_1: blocks of 36 bytes (d f16 | s f16 = fp16(d*Σq) | qs[32]). */
+export function quantizeRowQ8_1(src: usize, dst: usize, n: i32): void {
+  for (let b = 0; b < n; b += 32, src += 128, dst += 36) {
+    const sum = q8Block(src, dst, 4);
+    const d = amax32(src, 32) / 127; // the unrounded f32 d, as the TS twin's blockD
+    // NaN Σq (x·id = 0·inf when amax is tiny): the twin's NaN comes from x86's default NaN
+    // (sign set) through JS arithmetic, giving fp16 0xfe00; wasm NaN signs are unspecified, so
+    // that pattern is written directly. UNCERTAIN on non-x86 hosts, where the twin may differ.
+    store<u16>(dst + 2, isNaN(sum) ? 0xfe00 : <u16>f32ToFp16(d * sum));
+  }
+}
+
+/**
+ * quantize_row_q8_K_ref: blocks of 292 bytes (d f32 | qs[256] | bsums[16] i16). The signed max is
+ * the first element reaching max |x|. nearest_int's magic-number trick is reproduced on the bits
+ * ((bits(x + 1.5*2^23) & 0x7fffff) - 0x400000), so even out-of-range inputs give the twin's bytes.
+ */
+export function quantizeRowQ8_K(src: usize, dst: usize, n: i32): void {
+  for (let b = 0; b < n; b += 256, src += 1024, dst += 292) {
+    const amax = amax32(src, 256);
+    if (amax == 0) {
+      memory.fill(dst, 0, 292);
+      continue;
+    }
+    let max: f32 = 0;
+    for (let j = 0; j < 256; j++) {
+      const v = load<f32>(src + (<usize>j << 2));
+      if (abs<f32>(v) == amax) { max = v; break; }
+    }
+    const iscale = <f32>-127 / max;
+    const is = f32x4.splat(iscale);
+    const magic = f32x4.splat(12582912);
+    for (let g = 0; g < 16; g++) {
+      const p = src + (<usize>g << 6);
+      let qv = i32x4.splat(0);
+      let q0 = i32x4.splat(0), q1 = q0, q2 = q0, q3 = q0;
+      for (let l = 0; l < 4; l++) {
+        const s = f32x4.add(f32x4.mul(v128.load(p + (<usize>l << 4)), is), magic);
+        let q = i32x4.sub(v128.and(s, i32x4.splat(0x7fffff)), i32x4.splat(0x400000));
+        q = i32x4.min_s(q, i32x4.splat(127));
+        qv = i32x4.add(qv, q);
+        if (l == 0) q0 = q; else if (l == 1) q1 = q; else if (l == 2) q2 = q; else q3 = q;
+      }
+      // low byte of each q (the twin stores q & 0xff), in element order
+      const m = i32x4.splat(0xff);
+      const bytes = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(v128.and(q0, m), v128.and(q1, m)), i16x8.narrow_i32x4_u(v128.and(q2, m), v128.and(q3, m)));
+      v128.store(dst + 4 + (<usize>g << 4), bytes);
+      qv = i32x4.add(qv, i32x4.shuffle(qv, qv, 2, 3, 0, 1));
+      qv = i32x4.add(qv, i32x4.shuffle(qv, qv, 1, 0, 3, 2));
+      store<i16>(dst + 260 + (<usize>g << 1), <i16>i32x4.extract_lane(qv, 0));
+    }
+    store<f32>(dst, <f32>1 / iscale);
+  }
+}
+
+// ------------------------------------------------------------------ prepared activation rows
+// A8 block (from Q8_0 or Q8_1), 176 bytes:
+//   @0 q i16[32] | @64 d f32 | @68 s f32 (Q8_1's s widened, else 0) | @72 Σq i32 | @76 flags
+//   @80 pos u8[32] = max(q,0) | @112 neg u8[32] = max(-q,0) | @144 q i8[32]   (relaxed kernels)
+// AK super-block (from Q8_K), 576 bytes:
+//   @0 q i16[256] | @512 d f32 | @528 bsums i16[16] | @560 pair sums i16[8] (bsums[2i]+bsums[2i+1])
+export const A8_BYTES: i32 = 176;
+export const AK_BYTES: i32 = 576;
+
+/** Returns 1 if some q was -128 (never produced by the x86 quantizers; relaxed kernels then refuse). */
+export function prepareA8(src: usize, dst: usize, nb: i32, isQ8_1: i32): i32 {
+  const qOff: usize = isQ8_1 ? 4 : 2;
+  const blk: usize = isQ8_1 ? 36 : 34;
+  let bad = i8x16.splat(0);
+  for (let b = 0; b < nb; b++, src += blk, dst += 176) {
+    const q0 = v128.load(src + qOff), q1 = v128.load(src + qOff + 16);
+    v128.store(dst, i16x8.extend_low_i8x16_s(q0));
+    v128.store(dst, i16x8.extend_high_i8x16_s(q0), 16);
+    v128.store(dst, i16x8.extend_low_i8x16_s(q1), 32);
+    v128.store(dst, i16x8.extend_high_i8x16_s(q1), 48);
+    store<f32>(dst, f16(load<u16>(src)), 64);
+    store<f32>(dst, isQ8_1 ? f16(load<u16>(src + 2)) : 0, 68);
+    const s = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(q0)), i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(q1)));
+    store<i32>(dst, hsumLocal(s), 72);
+    const z = i8x16.splat(0);
+    v128.store(dst, i8x16.max_s(q0, z), 80);
+    v128.store(dst, i8x16.max_s(q1, z), 96);
+    v128.store(dst, i8x16.sub(z, i8x16.min_s(q0, z)), 112);
+    v128.store(dst, i8x16.sub(z, i8x16.min_s(q1, z)), 128);
+    v128.store(dst, q0, 144);
+    v128.store(dst, q1, 160);
+    bad = v128.or(bad, v128.or(i8x16.eq(q0, i8x16.splat(-128)), i8x16.eq(q1, i8x16.splat(-128))));
+  }
+  return v128.any_true(bad) ? 1 : 0;
+}
+
+// @ts-ignore: decorator
+@inline function hsumLocal(v: v128): i32 {
+  v = i32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
+  v = i32x4.add(v, i32x4.shuffle(v, v, 1, 0, 3, 2));
+  return i32x4.extract_lane(v, 0);
+}
+
+export function prepareAK(src: usize, dst: usize, nb: i32): void {
+  for (let b = 0; b < nb; b++, src += 292, dst += 576) {
+    for (let j = 0; j < 256; j += 16) {
+      const q = v128.load(src + 4 + <usize>j);
+      v128.store(dst + (<usize>j << 1), i16x8.extend_low_i8x16_s(q));
+      v128.store(dst + (<usize>j << 1), i16x8.extend_high_i8x16_s(q), 16);
+    }
+    store<f32>(dst, load<f32>(src), 512);
+    const b0 = v128.load(src + 260), b1 = v128.load(src + 276);
+    v128.store(dst + 528, b0);
+    v128.store(dst + 544, b1);
+    // pair sums: adjacent i16 lanes added (|pair| <= 32*127, fits i16)
+    const p0 = i32x4.extadd_pairwise_i16x8_s(b0), p1 = i32x4.extadd_pairwise_i16x8_s(b1);
+    v128.store(dst + 560, i16x8.narrow_i32x4_s(p0, p1));
+  }
+}
+
+/**
+ * Convert nTok rows of n f32 (row stride xStride floats) for a weight whose vec_dot_type is
+ * kind (0 Q8_0, 1 Q8_1, 2 Q8_K) into prepared rows at dst (dstStride bytes), using blk as a
+ * one-row scratch for the ggml block format. Returns 1 if an A8 row had a -128 quant.
+ */
+export function prepareActivations(x: usize, nTok: i32, n: i32, kind: i32, blk: usize, dst: usize, dstStride: usize): i32 {
+  let bad = 0;
+  for (let t = 0; t < nTok; t++) {
+    const src = x + ((<usize>t * <usize>n) << 2);
+    const d = dst + <usize>t * dstStride;
+    if (kind == 0) { quantizeRowQ8_0(src, blk, n); bad |= prepareA8(blk, d, n >> 5, 0); }
+    else if (kind == 1) { quantizeRowQ8_1(src, blk, n); bad |= prepareA8(blk, d, n >> 5, 1); }
+    else { quantizeRowQ8_K(src, blk, n); prepareAK(blk, d, n >> 8); }
+  }
+  return bad;
+}
+
+/** Float activations: kind 3 F32 (copy), 4 F16 (RNE to fp16, widened back), 5 BF16 (RNE, widened). */
+export function prepareFloatActivations(x: usize, count: i32, kind: i32, dst: usize): void {
+  if (kind == 3) { memory.copy(dst, x, <usize>count << 2); return; }
+  for (let i = 0; i < count; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    const r = kind == 4 ? f16(f32ToFp16(v)) : reinterpret<f32>(f32ToBf16(v) << 16);
+    store<f32>(dst + (<usize>i << 2), r);
+  }
+}

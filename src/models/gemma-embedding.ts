@@ -1,0 +1,277 @@
+/**
+ * EmbeddingGemma (`general.architecture = "gemma-embedding"`): a bidirectional Gemma 3 encoder.
+ * Mirrors llama.cpp src/models/gemma-embedding.cpp; numerics per spec gemma-embedding.md §5-§7.
+ * Hparams and weights are bound here by their GGUF names, once; forward() reads top to bottom.
+ * Not here: tokenization, pooling choice, normalization (embed/), threads and SIMD (kernels/).
+ */
+import { EmbedError } from "../errors.js";
+import { getFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
+import type { Backend, Weight } from "../kernels/backend.js";
+import { geglu, rmsNorm, ropeCache, ropeNeox } from "../kernels/ops.js";
+import { ggmlTypeName } from "../tensor/ggml-type.js";
+
+export const ARCH = "gemma-embedding";
+
+export interface GemmaEmbeddingHParams {
+  nEmbd: number;
+  nLayer: number;
+  nFf: number;
+  nHead: number;
+  nHeadKv: number;
+  nEmbdHead: number; // key_length = value_length
+  nCtxTrain: number;
+  normRmsEps: number;
+  ropeFreqBase: number; // global layers
+  ropeFreqBaseSwa: number; // local (sliding-window) layers
+  nSwa: number;
+  /** isSwa[il]: layer il is local (il mod 6 < 5; llama.cpp set_swa_pattern(6)). */
+  isSwa: boolean[];
+  poolingType: number; // llama_pooling_type: 0 none, 1 mean, 2 cls, 3 last
+  nEmbdOut: number;
+  /** dense_2_feat_out when the key is present (the tensor's ne1 must agree). */
+  dense2FeatOut?: number;
+}
+
+const k = (name: string) => `${ARCH}.${name}`;
+
+/** ref: gemma-embedding.md §3 (keys, defaults, hard-coded values). */
+export function loadHParams(meta: GGUFMetadata): GemmaEmbeddingHParams {
+  const nEmbd = getUint(meta, k("embedding_length"));
+  const nLayer = getUint(meta, k("block_count"));
+  const nHead = getUint(meta, k("attention.head_count"));
+  const nFf = getUint(meta, k("feed_forward_length"));
+  if (nHead === 0 || nEmbd === 0 || nLayer === 0 || nFf === 0) {
+    throw new EmbedError("BAD_HPARAMS", `${ARCH}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`, { nEmbd, nLayer, nFf, nHead });
+  }
+  const nHeadKv = getUint(meta, k("attention.head_count_kv"), nHead);
+  const nEmbdHead = getUint(meta, k("attention.key_length"), Math.floor(nEmbd / nHead));
+  const valueLength = getUint(meta, k("attention.value_length"), nEmbdHead);
+  if (valueLength !== nEmbdHead) throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.value_length ${valueLength} differs from attention.key_length ${nEmbdHead}`, { key: k("attention.value_length") });
+  if (nHeadKv === 0 || nHead % nHeadKv !== 0) throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, { key: k("attention.head_count_kv") });
+  const nRot = getUint(meta, k("rope.dimension_count"), nEmbdHead);
+  if (nRot !== nEmbdHead || nEmbdHead % 2 !== 0) throw new EmbedError("BAD_HPARAMS", `${ARCH}: rope.dimension_count ${nRot} must equal an even key_length ${nEmbdHead}`, { key: k("rope.dimension_count") });
+  const isSwa = Array.from({ length: nLayer }, (_, il) => il % 6 < 5);
+  const poolingType = getUint(meta, k("pooling_type"), 1);
+  const d3 = meta.has(k("dense_3_feat_out")) ? getUint(meta, k("dense_3_feat_out")) : nEmbd;
+  const d2in = meta.has(k("dense_2_feat_in")) ? getUint(meta, k("dense_2_feat_in")) : nEmbd;
+  if (d2in !== nEmbd) throw new EmbedError("BAD_HPARAMS", `${ARCH}: dense_2_feat_in ${d2in} must equal embedding_length ${nEmbd}`, { key: k("dense_2_feat_in") });
+  const dense2FeatOut = meta.has(k("dense_2_feat_out")) ? getUint(meta, k("dense_2_feat_out")) : undefined;
+  return {
+    nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead,
+    nCtxTrain: getUint(meta, k("context_length")),
+    normRmsEps: getFloat(meta, k("attention.layer_norm_rms_epsilon")),
+    ropeFreqBase: getFloat(meta, k("rope.freq_base"), 10000),
+    ropeFreqBaseSwa: getFloat(meta, k("rope.freq_base_swa"), 10000),
+    nSwa: getUint(meta, k("attention.sliding_window")),
+    isSwa, poolingType, nEmbdOut: d3, dense2FeatOut,
+  };
+}
+
+export interface LayerWeights {
+  attnNorm: Float32Array; // (nEmbd)
+  wq: Weight; // (nEmbd -> nHead*nEmbdHead)
+  wk: Weight; // (nEmbd -> nHeadKv*nEmbdHead)
+  wv: Weight; // (nEmbd -> nHeadKv*nEmbdHead)
+  attnQNorm: Float32Array; // (nEmbdHead)
+  attnKNorm: Float32Array; // (nEmbdHead)
+  wo: Weight; // (nHead*nEmbdHead -> nEmbd)
+  postAttnNorm: Float32Array; // (nEmbd)
+  ffnNorm: Float32Array; // (nEmbd)
+  ffnGate: Weight; // (nEmbd -> nFf)
+  ffnUp: Weight; // (nEmbd -> nFf)
+  ffnDown: Weight; // (nFf -> nEmbd)
+  postFfwNorm: Float32Array; // (nEmbd)
+}
+
+export interface GemmaEmbeddingWeights {
+  tokenEmbd: Weight; // (nEmbd) x nVocab rows
+  layers: LayerWeights[];
+  outputNorm: Float32Array; // (nEmbd)
+  dense2?: Weight; // (nEmbd -> dense_2_feat_out)
+  dense3?: Weight; // (dense_3_feat_in -> nEmbdOut)
+}
+
+/** Reads a tensor's bytes by name, checking its ne; provided by the loader. */
+export interface TensorProvider {
+  has(name: string): boolean;
+  /** Matrix with ne = [ne0, ne1]. */
+  matrix(name: string, ne0: number, ne1: number): Weight;
+  /** ne of a tensor that exists. */
+  ne(name: string): readonly number[];
+  /** 1-D f32 vector of length n (norm weights). */
+  vector(name: string, n: number): Float32Array;
+}
+
+/** The one table binding GGUF tensor names to fields. ref: gemma-embedding.md §4. */
+export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab: number): GemmaEmbeddingWeights {
+  const { nEmbd, nFf, nHead, nHeadKv, nEmbdHead: hd } = hp;
+  const layers: LayerWeights[] = [];
+  for (let il = 0; il < hp.nLayer; il++) {
+    const p = `blk.${il}.`;
+    layers.push({
+      attnNorm: t.vector(p + "attn_norm.weight", nEmbd),
+      wq: t.matrix(p + "attn_q.weight", nEmbd, nHead * hd),
+      wk: t.matrix(p + "attn_k.weight", nEmbd, nHeadKv * hd),
+      wv: t.matrix(p + "attn_v.weight", nEmbd, nHeadKv * hd),
+      attnQNorm: t.vector(p + "attn_q_norm.weight", hd),
+      attnKNorm: t.vector(p + "attn_k_norm.weight", hd),
+      wo: t.matrix(p + "attn_output.weight", nHead * hd, nEmbd),
+      postAttnNorm: t.vector(p + "post_attention_norm.weight", nEmbd),
+      ffnNorm: t.vector(p + "ffn_norm.weight", nEmbd),
+      ffnGate: t.matrix(p + "ffn_gate.weight", nEmbd, nFf),
+      ffnUp: t.matrix(p + "ffn_up.weight", nEmbd, nFf),
+      ffnDown: t.matrix(p + "ffn_down.weight", nFf, nEmbd),
+      postFfwNorm: t.vector(p + "post_ffw_norm.weight", nEmbd),
+    });
+  }
+  const w: GemmaEmbeddingWeights = {
+    tokenEmbd: t.matrix("token_embd.weight", nEmbd, nVocab),
+    layers,
+    outputNorm: t.vector("output_norm.weight", nEmbd),
+  };
+  const has2 = t.has("dense_2.weight"), has3 = t.has("dense_3.weight");
+  if (has2 !== has3) throw new EmbedError("TENSOR_MISSING", `${ARCH}: dense_2.weight and dense_3.weight must both be present or both absent`, { tensor: has2 ? "dense_3.weight" : "dense_2.weight" });
+  if (has2) {
+    // dense_2: nEmbd -> mid; dense_3: mid -> nEmbdOut. llama.cpp asserts dense_2_feat_in == n_embd
+    // and takes n_embd_out from dense_3_feat_out; mid comes from the key or the tensor itself.
+    const mid = hp.dense2FeatOut ?? t.ne("dense_2.weight")[1];
+    w.dense2 = t.matrix("dense_2.weight", nEmbd, mid);
+    w.dense3 = t.matrix("dense_3.weight", mid, hp.nEmbdOut);
+  }
+  return w;
+}
+
+/** A packed batch: tokens of several sequences back to back; seqStart[s]..seqStart[s]+seqLen[s]. */
+export interface Batch {
+  tokens: Int32Array;
+  seqStart: number[];
+  seqLen: number[];
+}
+
+export class GemmaEmbedding {
+  constructor(readonly hp: GemmaEmbeddingHParams, readonly w: GemmaEmbeddingWeights, readonly backend: Backend) {}
+
+  /**
+   * Hidden states after output_norm: (nTokens, nEmbd), row i for batch token i. `tap`, for
+   * debugging, sees intermediate tensors under llama.cpp's cb() names ("attn_norm", layer il).
+   */
+  forward(batch: Batch, tap?: (name: string, il: number, data: Float32Array) => void): Float32Array {
+    const { nEmbd, nHead, nHeadKv, nEmbdHead: hd, nFf, normRmsEps: eps } = this.hp;
+    const be = this.backend;
+    const nTok = batch.tokens.length;
+    const nQ = nHead * hd, nKV = nHeadKv * hd;
+    const maxLen = Math.max(0, ...batch.seqLen);
+
+    const x = new Float32Array(nTok * nEmbd); // (nTok, nEmbd) residual stream
+    const xb = new Float32Array(nTok * nEmbd); // (nTok, nEmbd) normed input to a block
+    const q = new Float32Array(nTok * nQ); // (nTok, nHead*hd)
+    const kk = new Float32Array(nTok * nKV); // (nTok, nHeadKv*hd)
+    const v = new Float32Array(nTok * nKV); // (nTok, nHeadKv*hd)
+    const o = new Float32Array(nTok * nQ); // (nTok, nHead*hd) attention output, heads concatenated
+    const ao = new Float32Array(nTok * nEmbd); // (nTok, nEmbd) after attn_output
+    const gate = new Float32Array(nTok * nFf); // (nTok, nFf)
+    const up = new Float32Array(nTok * nFf); // (nTok, nFf)
+    const hb = new Float32Array(nTok * nFf); // (nTok, nFf) geglu output
+    const ropeCos = { swa: new Float32Array(maxLen * hd / 2), full: new Float32Array(maxLen * hd / 2) }; // (seqLen, hd/2)
+    const ropeSin = { swa: new Float32Array(maxLen * hd / 2), full: new Float32Array(maxLen * hd / 2) };
+    for (let p = 0; p < maxLen; p++) {
+      ropeCache(p, hd, this.hp.ropeFreqBaseSwa, ropeCos.swa.subarray(p * hd / 2, (p + 1) * hd / 2), ropeSin.swa.subarray(p * hd / 2, (p + 1) * hd / 2));
+      ropeCache(p, hd, this.hp.ropeFreqBase, ropeCos.full.subarray(p * hd / 2, (p + 1) * hd / 2), ropeSin.full.subarray(p * hd / 2, (p + 1) * hd / 2));
+    }
+
+    // 1. token embeddings scaled by sqrtf(n_embd)
+    const scale = Math.fround(Math.sqrt(nEmbd));
+    const row = new Float32Array(nEmbd);
+    for (let i = 0; i < nTok; i++) {
+      be.getRow(this.w.tokenEmbd, batch.tokens[i], row);
+      for (let j = 0; j < nEmbd; j++) x[i * nEmbd + j] = Math.fround(row[j] * scale);
+    }
+    tap?.("inp_scaled", -1, x);
+
+    for (let il = 0; il < this.hp.nLayer; il++) {
+      const L = this.w.layers[il];
+      const swa = this.hp.isSwa[il];
+      // 2.1 pre-attention norm
+      for (let i = 0; i < nTok; i++) rmsNorm(x, i * nEmbd, xb, i * nEmbd, nEmbd, L.attnNorm, eps);
+      tap?.("attn_norm", il, xb);
+      // 2.2 projections
+      be.matmul(L.wq, xb, nTok, q);
+      be.matmul(L.wk, xb, nTok, kk);
+      be.matmul(L.wv, xb, nTok, v);
+      tap?.("Vcur", il, v);
+      // 2.3-2.5 per-head Q/K norm, NEOX RoPE at the position within its sequence, q *= 1/sqrt(hd)
+      const cosT = swa ? ropeCos.swa : ropeCos.full, sinT = swa ? ropeSin.swa : ropeSin.full;
+      const qScale = Math.fround(1 / Math.sqrt(hd));
+      for (let s = 0; s < batch.seqStart.length; s++) {
+        for (let p = 0; p < batch.seqLen[s]; p++) {
+          const i = batch.seqStart[s] + p;
+          const c = cosT.subarray(p * hd / 2, (p + 1) * hd / 2), sn = sinT.subarray(p * hd / 2, (p + 1) * hd / 2);
+          for (let h = 0; h < nHead; h++) {
+            const off = i * nQ + h * hd;
+            rmsNorm(q, off, q, off, hd, L.attnQNorm, eps);
+            ropeNeox(q, off, hd, c, sn);
+            for (let d = 0; d < hd; d++) q[off + d] = Math.fround(q[off + d] * qScale);
+          }
+          for (let h = 0; h < nHeadKv; h++) {
+            const off = i * nKV + h * hd;
+            rmsNorm(kk, off, kk, off, hd, L.attnKNorm, eps);
+            ropeNeox(kk, off, hd, c, sn);
+          }
+        }
+      }
+      tap?.("Qcur_scaled", il, q);
+      tap?.("Kcur", il, kk);
+      // 2.6 attention per sequence: bidirectional; local layers see only |Δp| <= nSwa/2
+      const window = swa ? Math.floor(this.hp.nSwa / 2) : Infinity;
+      for (let s = 0; s < batch.seqStart.length; s++) {
+        const a = batch.seqStart[s], b = a + batch.seqLen[s];
+        be.attention(q.subarray(a * nQ, b * nQ), kk.subarray(a * nKV, b * nKV), v.subarray(a * nKV, b * nKV), o.subarray(a * nQ, b * nQ), batch.seqLen[s], nHead, nHeadKv, hd, window);
+      }
+      // 2.7-2.8 output projection, post-attention norm, residual
+      tap?.("kqv", il, o);
+      be.matmul(L.wo, o, nTok, ao);
+      tap?.("kqv_out", il, ao);
+      for (let i = 0; i < nTok; i++) rmsNorm(ao, i * nEmbd, ao, i * nEmbd, nEmbd, L.postAttnNorm, eps);
+      tap?.("attn_post_norm", il, ao);
+      for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
+      tap?.("sa_out", il, x);
+      // 2.9-2.11 FFN: GeGLU(gate) * up, down, post-FFN norm, residual
+      for (let i = 0; i < nTok; i++) rmsNorm(x, i * nEmbd, xb, i * nEmbd, nEmbd, L.ffnNorm, eps);
+      be.matmul(L.ffnGate, xb, nTok, gate);
+      be.matmul(L.ffnUp, xb, nTok, up);
+      tap?.("ffn_gate", il, gate);
+      tap?.("ffn_up", il, up);
+      geglu(gate, up, hb, nTok * nFf);
+      tap?.("ffn_geglu", il, hb);
+      be.matmul(L.ffnDown, hb, nTok, ao);
+      tap?.("ffn_out", il, ao);
+      for (let i = 0; i < nTok; i++) rmsNorm(ao, i * nEmbd, ao, i * nEmbd, nEmbd, L.postFfwNorm, eps);
+      for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
+      tap?.("l_out", il, x);
+    }
+    // 3. final norm
+    for (let i = 0; i < nTok; i++) rmsNorm(x, i * nEmbd, x, i * nEmbd, nEmbd, this.w.outputNorm, eps);
+    return x;
+  }
+
+  /** dense_2 then dense_3 (no activation, no bias) on n rows of nEmbd; identity when absent. */
+  dense(rows: Float32Array, n: number): Float32Array {
+    const { dense2, dense3 } = this.w;
+    if (!dense2 || !dense3) return rows;
+    const mid = new Float32Array(n * dense2.ne1); // (n, dense_2_feat_out)
+    this.backend.matmul(dense2, rows, n, mid);
+    const out = new Float32Array(n * dense3.ne1); // (n, nEmbdOut)
+    this.backend.matmul(dense3, mid, n, out);
+    return out;
+  }
+}
+
+export function describeWeightTypes(w: GemmaEmbeddingWeights): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const add = (x: Weight) => { const n = ggmlTypeName(x.type); counts[n] = (counts[n] ?? 0) + 1; };
+  add(w.tokenEmbd);
+  for (const L of w.layers) [L.wq, L.wk, L.wv, L.wo, L.ffnGate, L.ffnUp, L.ffnDown].forEach(add);
+  if (w.dense2) add(w.dense2);
+  if (w.dense3) add(w.dense3);
+  return counts;
+}

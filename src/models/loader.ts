@@ -1,0 +1,77 @@
+/**
+ * Turns a parsed GGUF into a model: picks the architecture, reads every tensor's bytes once, and
+ * hands the architecture file a TensorProvider that checks names and shapes.
+ */
+import { EmbedError } from "../errors.js";
+import { getString } from "../gguf/keys.js";
+import type { GGUFModelFile } from "../gguf/split.js";
+import { readTensorData, type TensorInfo } from "../gguf/reader.js";
+import type { Backend, Weight } from "../kernels/backend.js";
+import { GGMLType, ggmlTypeName } from "../tensor/ggml-type.js";
+import { quantTraits } from "../quant/index.js";
+import { ARCH as GEMMA_EMBEDDING, GemmaEmbedding, bindWeights, loadHParams } from "./gemma-embedding.js";
+import type { TensorProvider } from "./gemma-embedding.js";
+
+export const ARCHS = { [GEMMA_EMBEDDING]: GemmaEmbedding } as const;
+
+/** Read every tensor's bytes into storage from `alloc` (WebAssembly memory for the wasm backend). */
+export async function readAllTensors(file: GGUFModelFile, alloc: (nBytes: number) => Uint8Array, onProgress?: (loaded: number, total: number) => void): Promise<Map<string, { info: TensorInfo; data: Uint8Array }>> {
+  const out = new Map<string, { info: TensorInfo; data: Uint8Array }>();
+  const total = file.tensors.reduce((a, t) => a + t.nBytes, 0);
+  let loaded = 0;
+  for (const t of file.tensors) {
+    const data = alloc(t.nBytes);
+    data.set(await readTensorData(t));
+    out.set(t.name, { info: t, data });
+    loaded += t.nBytes;
+    onProgress?.(loaded, total);
+  }
+  return out;
+}
+
+function provider(tensors: Map<string, { info: TensorInfo; data: Uint8Array }>): TensorProvider {
+  const get = (name: string) => {
+    const t = tensors.get(name);
+    if (!t) throw new EmbedError("TENSOR_MISSING", `required tensor "${name}" is missing from the model`, { tensor: name });
+    return t;
+  };
+  const shapeError = (name: string, info: TensorInfo, want: number[]) =>
+    new EmbedError("TENSOR_SHAPE", `tensor "${name}" has ne [${info.ne.slice(0, info.nDims).join(", ")}], but the hyperparameters require [${want.join(", ")}]`, { tensor: name, ne: info.ne.slice(0, info.nDims), expected: want });
+  return {
+    has: (name) => tensors.has(name),
+    ne: (name) => get(name).info.ne,
+    matrix(name, ne0, ne1): Weight {
+      const { info, data } = get(name);
+      if (info.ne[0] !== ne0 || info.ne[1] !== ne1 || info.ne[2] !== 1 || info.ne[3] !== 1) throw shapeError(name, info, [ne0, ne1]);
+      quantTraits(info.type, name); // throws UNSUPPORTED_TYPE naming the tensor
+      return { name, type: info.type, ne0, ne1, data };
+    },
+    vector(name, n): Float32Array {
+      const { info, data } = get(name);
+      if (info.nElements !== n || info.ne[0] !== n) throw shapeError(name, info, [n]);
+      const out = new Float32Array(n);
+      if (info.type === GGMLType.F32) {
+        new Uint8Array(out.buffer).set(data);
+      } else {
+        quantTraits(info.type, name).dequantizeRow(data, 0, out, 0, n);
+      }
+      return out;
+    },
+  };
+}
+
+export function buildModel(file: GGUFModelFile, tensors: Map<string, { info: TensorInfo; data: Uint8Array }>, backend: Backend, nVocab: number): GemmaEmbedding {
+  const arch = getString(file.metadata, "general.architecture");
+  if (arch !== GEMMA_EMBEDDING) {
+    throw new EmbedError("UNSUPPORTED_ARCH", `architecture "${arch}" is not supported (supported: ${Object.keys(ARCHS).join(", ")})`, { key: "general.architecture", arch });
+  }
+  const hp = loadHParams(file.metadata);
+  const w = bindWeights(hp, provider(tensors), nVocab);
+  return new GemmaEmbedding(hp, w, backend);
+}
+
+export function tensorTypeSummary(file: GGUFModelFile): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const t of file.tensors) counts[ggmlTypeName(t.type)] = (counts[ggmlTypeName(t.type)] ?? 0) + 1;
+  return counts;
+}

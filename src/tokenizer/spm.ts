@@ -1,0 +1,237 @@
+/**
+ * SentencePiece session as llama.cpp's `llm_tokenizer_spm_session`: split one escaped fragment into
+ * UTF-8 characters, then greedily merge the adjacent pair whose concatenation is the vocab token with
+ * the highest score (ties: leftmost), until no pair is a token; leftover symbols that are not tokens
+ * become <0xXX> byte tokens. This is SentencePiece *BPE* encoding (Gemma's scores are negative merge
+ * ranks), not a Viterbi/unigram search. ref: llama.cpp src/llama-vocab.cpp; spec tokenizer-spm.md §6.
+ *
+ * Deliberate differences, none observable:
+ * - No `rev_merge` map. resegment() only consults it for a symbol whose text is not a token, but every
+ *   key it holds is a token text (a bigram is recorded only when its concatenation is a token), so that
+ *   lookup can never succeed and the byte fallback is always what runs.
+ * - Bigrams longer than the longest token are not looked up (they cannot be tokens).
+ * - Symbols, the heap and its entries live in reused typed arrays; no per-symbol objects.
+ * - The fragment is escaped into a reused byte buffer, and byte ranges are looked up in a hash table
+ *   over the token bytes (`TokenIndex`) instead of Map<string, id>: no substring is allocated per
+ *   bigram. It holds the same texts as Vocabulary.tokenToId, so it answers identically; the merge
+ *   loop is several times faster this way.
+ * Complexity is O(n log n) in the fragment's byte length: at most n - 1 merges, each pushing <= 2 bigrams.
+ */
+import type { Vocabulary } from "./vocab.js";
+
+/** unicode_len_utf8: sequence length from the lead byte's high nibble (0x0-0xB -> 1, 0xC-0xD -> 2, 0xE -> 3, 0xF -> 4). */
+const UTF8_LEN = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4];
+
+/** FNV-1a over bytes[start, start + len). */
+function fnv1a(bytes: Uint8Array, start: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < start + len; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h >>> 0;
+}
+
+/** Open-addressing hash table (linear probing): a byte range -> the token with exactly those bytes. */
+export class TokenIndex {
+  private readonly pool: Uint8Array; // all token texts' bytes, back to back
+  private readonly offsets: Int32Array; // token id -> start in pool; offsets[n] = pool length
+  private readonly table: Int32Array;
+  private readonly mask: number;
+
+  /** `texts`: token texts as byte strings (Vocabulary.tokenBytes). */
+  constructor(texts: readonly string[]) {
+    const n = texts.length;
+    this.offsets = new Int32Array(n + 1);
+    for (let id = 0; id < n; id++) this.offsets[id + 1] = this.offsets[id] + texts[id].length;
+    this.pool = new Uint8Array(this.offsets[n]);
+    for (let id = 0; id < n; id++) for (let i = 0, t = texts[id], o = this.offsets[id]; i < t.length; i++) this.pool[o + i] = t.charCodeAt(i);
+    let size = 1;
+    while (size < n * 2) size *= 2;
+    this.table = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+    for (let id = 0; id < n; id++) {
+      let h = fnv1a(this.pool, this.offsets[id], this.offsets[id + 1] - this.offsets[id]) & this.mask;
+      while (this.table[h] >= 0) h = (h + 1) & this.mask;
+      this.table[h] = id;
+    }
+  }
+
+  /** Id of the token whose text is bytes[start, start + len), or -1. */
+  get(bytes: Uint8Array, start: number, len: number): number {
+    const { table, mask, pool, offsets } = this;
+    for (let h = fnv1a(bytes, start, len) & mask; ; h = (h + 1) & mask) {
+      const id = table[h];
+      if (id < 0) return -1;
+      const o = offsets[id];
+      if (offsets[id + 1] - o !== len) continue;
+      let i = 0;
+      while (i < len && pool[o + i] === bytes[start + i]) i++;
+      if (i === len) return id;
+    }
+  }
+}
+
+const indexes = new WeakMap<Vocabulary, TokenIndex>();
+
+export class SpmSession {
+  private text = new Uint8Array(0); // the escaped fragment
+  // Symbols: [start, start + len) in the fragment; len 0 = merged away. prev/next link the survivors.
+  private symStart = new Int32Array(0);
+  private symLen = new Int32Array(0);
+  private symPrev = new Int32Array(0);
+  private symNext = new Int32Array(0);
+  // Max-heap of bigrams (llm_bigram_spm): higher score first, then smaller left index.
+  private hLeft = new Int32Array(0);
+  private hRight = new Int32Array(0);
+  private hSize = new Int32Array(0);
+  private hScore = new Float64Array(0);
+  private hCount = 0;
+  private readonly index: TokenIndex;
+  private readonly maxTokenBytes: number;
+  private readonly scores: Float32Array;
+
+  constructor(private readonly vocab: Vocabulary) {
+    let index = indexes.get(vocab);
+    if (!index) indexes.set(vocab, (index = new TokenIndex(vocab.tokenBytes)));
+    this.index = index;
+    this.maxTokenBytes = vocab.maxTokenBytes;
+    this.scores = vocab.scores;
+  }
+
+  /**
+   * Tokenize the raw fragment s[start, end) of byte string `s` and append the ids to `out`. As in
+   * llama.cpp's tokenize(): an optional leading space, then every U+0020 becomes "▁" (E2 96 81,
+   * llama_escape_whitespace); nothing else is normalized.
+   */
+  tokenize(s: string, start: number, end: number, spacePrefix: boolean, out: number[]): void {
+    let n = spacePrefix ? 3 : 0;
+    for (let i = start; i < end; i++) n += s.charCodeAt(i) === 0x20 ? 3 : 1;
+    if (n === 0) return;
+    this.reserve(n);
+    const text = this.text;
+    let k = 0;
+    if (spacePrefix) (text[k++] = 0xe2), (text[k++] = 0x96), (text[k++] = 0x81);
+    for (let i = start; i < end; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0x20) (text[k++] = 0xe2), (text[k++] = 0x96), (text[k++] = 0x81);
+      else text[k++] = c;
+    }
+    this.run(n, out);
+  }
+
+  private run(n: number, out: number[]): void {
+    const { text, symStart, symLen, symPrev, symNext } = this;
+    // Split into UTF-8 characters; a truncated sequence at the end keeps the bytes that remain.
+    let nSym = 0;
+    for (let offs = 0; offs < n; nSym++) {
+      const len = Math.min(UTF8_LEN[text[offs] >> 4], n - offs);
+      symStart[nSym] = offs;
+      symLen[nSym] = len;
+      symPrev[nSym] = nSym - 1;
+      offs += len;
+      symNext[nSym] = offs === n ? -1 : nSym + 1;
+    }
+    this.hCount = 0;
+    for (let i = 1; i < nSym; i++) this.tryAddBigram(i - 1, i);
+
+    while (this.hCount > 0) {
+      const left = this.hLeft[0];
+      const right = this.hRight[0];
+      const size = this.hSize[0];
+      this.pop();
+      // Stale entry: one side was merged away or has grown since the pair was queued.
+      if (symLen[left] === 0 || symLen[right] === 0 || symLen[left] + symLen[right] !== size) continue;
+      symLen[left] += symLen[right];
+      symLen[right] = 0;
+      const next = symNext[right];
+      symNext[left] = next;
+      if (next >= 0) symPrev[next] = left;
+      this.tryAddBigram(symPrev[left], left);
+      this.tryAddBigram(left, next);
+    }
+
+    // resegment(): a surviving symbol is a token, or falls back to one byte token per byte.
+    for (let i = 0; i !== -1; i = symNext[i]) {
+      const start = symStart[i];
+      const len = symLen[i];
+      const id = len <= this.maxTokenBytes ? this.index.get(text, start, len) : -1;
+      if (id >= 0) {
+        out.push(id);
+        continue;
+      }
+      for (let k = start; k < start + len; k++) out.push(this.vocab.byteToToken(text[k]));
+    }
+  }
+
+  private tryAddBigram(left: number, right: number): void {
+    if (left < 0 || right < 0) return;
+    const size = this.symLen[left] + this.symLen[right];
+    if (size > this.maxTokenBytes) return;
+    // Symbols are contiguous (right starts where left ends), so the bigram is one byte range.
+    const id = this.index.get(this.text, this.symStart[left], size);
+    if (id < 0) return;
+    this.push(left, right, this.scores[id], size);
+  }
+
+  /** a before b in pop order (llm_bigram_spm::comparator, inverted). */
+  private above(a: number, b: number): boolean {
+    const sa = this.hScore[a];
+    const sb = this.hScore[b];
+    return sa > sb || (sa === sb && this.hLeft[a] < this.hLeft[b]);
+  }
+
+  private swap(a: number, b: number): void {
+    const { hLeft, hRight, hSize, hScore } = this;
+    let t = hLeft[a]; hLeft[a] = hLeft[b]; hLeft[b] = t;
+    t = hRight[a]; hRight[a] = hRight[b]; hRight[b] = t;
+    t = hSize[a]; hSize[a] = hSize[b]; hSize[b] = t;
+    const s = hScore[a]; hScore[a] = hScore[b]; hScore[b] = s;
+  }
+
+  private push(left: number, right: number, score: number, size: number): void {
+    if (this.hCount === this.hLeft.length) this.growHeap(this.hCount * 2 + 16);
+    let i = this.hCount++;
+    this.hLeft[i] = left;
+    this.hRight[i] = right;
+    this.hSize[i] = size;
+    this.hScore[i] = score;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.above(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const last = --this.hCount;
+    if (last === 0) return;
+    this.swap(0, last);
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= last) break;
+      const r = l + 1;
+      const best = r < last && this.above(r, l) ? r : l;
+      if (!this.above(best, i)) break;
+      this.swap(i, best);
+      i = best;
+    }
+  }
+
+  private reserve(n: number): void {
+    if (this.symStart.length >= n) return;
+    const cap = Math.max(n, this.symStart.length * 2);
+    this.text = new Uint8Array(cap);
+    this.symStart = new Int32Array(cap);
+    this.symLen = new Int32Array(cap);
+    this.symPrev = new Int32Array(cap);
+    this.symNext = new Int32Array(cap);
+  }
+
+  private growHeap(cap: number): void {
+    const grow = <T extends Int32Array | Float64Array>(a: T, b: T): T => (b.set(a), b);
+    this.hLeft = grow(this.hLeft, new Int32Array(cap));
+    this.hRight = grow(this.hRight, new Int32Array(cap));
+    this.hSize = grow(this.hSize, new Int32Array(cap));
+    this.hScore = grow(this.hScore, new Float64Array(cap));
+  }
+}

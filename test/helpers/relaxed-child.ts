@@ -1,0 +1,59 @@
+/**
+ * Child process for test/kernels.test.ts (does nothing without one of its flags, so the test
+ * runner may load it harmlessly):
+ *   --probe               print "relaxed" if this runtime validates the relaxed module
+ *   --compare             relaxed vs baseline matmuls (Q8_0, Q4_0), JSON result on stdout
+ *   --exit-after-close    2-thread backend, one matmul, close(); the process must then exit
+ *   --exit-without-close  same without close()
+ */
+import { createWasmBackend } from "../../src/kernels/wasm.js";
+import { relaxedBytes } from "../../src/kernels/wasm-module.js";
+import { quantizeRows } from "../../src/quant/index.js";
+import { GGMLType } from "../../src/tensor/ggml-type.js";
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+}
+
+async function compare(): Promise<void> {
+  const rel = await createWasmBackend({ threads: 2, relaxedSimd: true });
+  const base = await createWasmBackend({ threads: 2, relaxedSimd: false });
+  let mismatches = 0, cases = 0;
+  const r = rng(3);
+  for (const type of [GGMLType.Q8_0, GGMLType.Q4_0]) {
+    for (const [ne0, ne1, T] of [[32, 3, 1], [768, 33, 17], [3072, 8, 3]] as const) {
+      const vals = new Float32Array(ne0 * ne1).map(() => r());
+      const bytes = quantizeRows(type, vals, ne0);
+      const wr = rel.alloc(bytes.length), wb = base.alloc(bytes.length);
+      wr.set(bytes); wb.set(bytes);
+      const x = new Float32Array(ne0 * T).map(() => r() * 10);
+      const o1 = new Float32Array(ne1 * T), o2 = new Float32Array(ne1 * T);
+      rel.matmul({ name: "w", type, ne0, ne1, data: wr }, x, T, o1);
+      base.matmul({ name: "w", type, ne0, ne1, data: wb }, x, T, o2);
+      if (!rel.kernelFor({ name: "w", type, ne0, ne1, data: wr }).endsWith("R")) mismatches += 1000;
+      for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
+      cases++;
+    }
+  }
+  console.log(JSON.stringify({ relaxed: rel.relaxedSimd, mismatches, cases }));
+  await rel.close();
+  await base.close();
+}
+
+async function exitTest(close: boolean): Promise<void> {
+  const be = await createWasmBackend({ threads: 2 });
+  const bytes = quantizeRows(GGMLType.Q8_0, new Float32Array(256 * 8).fill(0.5), 256);
+  const data = be.alloc(bytes.length);
+  data.set(bytes);
+  const out = new Float32Array(8 * 4);
+  be.matmul({ name: "w", type: GGMLType.Q8_0, ne0: 256, ne1: 8, data }, new Float32Array(256 * 4).fill(1), 4, out);
+  if (close) await be.close();
+  console.log("done", out[0]);
+}
+
+const flag = process.argv[2];
+if (flag === "--probe") console.log(WebAssembly.validate(relaxedBytes()) ? "relaxed" : "baseline");
+else if (flag === "--compare") await compare();
+else if (flag === "--exit-after-close") await exitTest(true);
+else if (flag === "--exit-without-close") await exitTest(false);

@@ -1,0 +1,34 @@
+/**
+ * EmbeddingGemma forward pass vs llama.cpp (node-llama-cpp, flash attention off), same token ids,
+ * mean pooling, both L2-normalized. This is the quick subset that runs in `npm test`; the full
+ * matrix (every type x dense x lengths up to 2048, and 24 layers) is `npm run test:parity`.
+ */
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { loadModel } from "../src/node.js";
+import { gemmaFixture } from "./helpers/fixtures.js";
+import { assertParity, inputsOfLengths } from "./helpers/parity.js";
+import { disposeModel } from "./helpers/llama.js";
+
+const CASES: { type: string; dense: boolean; lengths: number[] }[] = [
+  { type: "Q8_0", dense: true, lengths: [2, 10, 100, 300] },
+  { type: "Q4_K", dense: false, lengths: [10, 100] },
+  { type: "F16", dense: true, lengths: [10] },
+];
+
+for (const c of CASES) {
+  test(`6-layer ${c.type}${c.dense ? " +dense" : ""}: 1 - cos <= 1e-6 vs llama.cpp at ${c.lengths.join("/")} tokens`, async () => {
+    const path = await gemmaFixture({ nLayer: 6, weightType: c.type, dense: c.dense });
+    const model = await loadModel(path);
+    try {
+      assert.equal(model.info.dense, c.dense);
+      const res = await assertParity(path, model, inputsOfLengths(model, c.lengths), 1e-6);
+      console.log(`# ${c.type}${c.dense ? "+dense" : ""}: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`);
+    } finally {
+      await model.close();
+      await disposeModel(path);
+    }
+  });
+}
+
+after(() => {});
