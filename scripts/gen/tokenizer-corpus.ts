@@ -13,7 +13,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
-import { Rng } from "./rng.js";
+import { Rng, tensorSeed } from "./rng.js";
 
 /** Repo root, from dist/scripts/gen/ (this script runs compiled). */
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url)).replace(/\/$/, "");
@@ -23,7 +23,12 @@ interface Entry {
   text: string;
 }
 
-const rng = new Rng(20250901);
+const SEED = 20250901;
+let rng = new Rng(SEED);
+/** A fresh random stream per source, so adding or losing one source does not shift the picks of the others. */
+const reseed = (key: string): void => {
+  rng = new Rng(tensorSeed(SEED, key));
+};
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const entries: Entry[] = [];
 const seen = new Set<string>();
@@ -92,6 +97,7 @@ const LANGS = ["ar", "hi", "bn", "ta", "te", "ml", "mr", "gu", "pa", "ne", "si",
 const DOMAINS = ["glib20", "gtk20", "coreutils", "apt", "dpkg", "bash", "grep", "sed", "tar", "wget", "systemd", "libc", "PackageKit", "psql-15", "postgres-15", "xkeyboard-config", "iso_639-3", "iso_3166-1", "shadow", "gettext-tools", "Linux-PAM", "appstream", "git"];
 for (const lang of LANGS) {
   const dir = `/usr/share/locale/${lang}/LC_MESSAGES`;
+  reseed(dir);
   const cats = DOMAINS.map((d) => ({ d, msgs: moMessages(join(dir, `${d}.mo`)) })).filter((c) => c.msgs.length > 0);
   if (cats.length === 0) continue;
   for (let k = 0; k < 16; k++) {
@@ -110,6 +116,7 @@ for (const lang of LANGS) {
 // 2. Man pages (groff source) in several languages.
 for (const lang of ["ja", "ko", "ru", "zh_CN", "de", "fr", "pl", "uk", "pt_BR", "es", "it", ""]) {
   const dir = lang ? `/usr/share/man/${lang}/man1` : "/usr/share/man/man1";
+  reseed(dir);
   const pages = ls(dir).filter((f) => f.endsWith(".gz"));
   for (let k = 0; k < (lang ? 4 : 16) && pages.length > 0; k++) {
     const f = pick(pages);
@@ -120,6 +127,7 @@ for (const lang of ["ja", "ko", "ru", "zh_CN", "de", "fr", "pl", "uk", "pt_BR", 
 
 // 3. HTML (Node.js API docs, libxslt docs): tags, entities, attributes, <table>/<code>/<strong>.
 for (const dir of ["/usr/share/doc/nodejs/api", "/usr/share/doc/libxslt1-dev/html", "/usr/share/doc/valgrind/html"]) {
+  reseed(dir);
   const files = ls(dir).filter((f) => f.endsWith(".html"));
   for (let k = 0; k < 10 && files.length > 0; k++) {
     const f = pick(files);
@@ -132,6 +140,7 @@ for (const dir of ["/usr/share/doc/nodejs/api", "/usr/share/doc/libxslt1-dev/htm
 const NM = join(REPO_ROOT, "node_modules");
 const pkgs = ls(NM).flatMap((p) => (p.startsWith("@") ? ls(join(NM, p)).map((q) => `${p}/${q}`) : [p]));
 for (const p of pkgs) {
+  reseed(`readme:${p}`);
   const readme = ls(join(NM, p)).find((f) => /^readme\.md$/i.test(f));
   const text = readme && readText(join(NM, p, readme));
   if (text) chunks(text, 2, 100, 3000).forEach((c, j) => add(`node_modules/${p}/${readme}#chunk${j}`, c));
@@ -146,6 +155,7 @@ const SOURCES: [string, RegExp, number][] = [
   ["emoji-regex", /\.(js|md)$/, 2],
 ];
 for (const [dir, re, n] of SOURCES) {
+  reseed(dir);
   const files = ls(join(NM, dir)).filter((f) => re.test(f));
   for (let k = 0; k < n && files.length > 0; k++) {
     const f = pick(files);
@@ -155,6 +165,7 @@ for (const [dir, re, n] of SOURCES) {
 }
 const PY = "/usr/lib/python3.11";
 const pyFiles = ls(PY).filter((f) => f.endsWith(".py"));
+reseed(PY);
 for (let k = 0; k < 20 && pyFiles.length > 0; k++) {
   const f = pick(pyFiles);
   const text = readText(join(PY, f));
@@ -164,6 +175,7 @@ for (let k = 0; k < 20 && pyFiles.length > 0; k++) {
 // 5. Tab/space-aligned tables: glibc locale sources.
 const LOC = "/usr/share/i18n/locales";
 const locales = ls(LOC);
+reseed(LOC);
 for (let k = 0; k < 12 && locales.length > 0; k++) {
   const f = pick(locales);
   const text = readText(join(LOC, f));
@@ -193,6 +205,7 @@ for (const p of pkgs) {
   text.split(/\n\n+/).filter((para) => EMOJI.test(para)).slice(0, 6).forEach((para, j) => add(`node_modules/${p}/${readme}#emoji${j}`, para));
 }
 const spinners = readText(join(NM, "cli-spinners/spinners.json"));
+reseed("spinners");
 if (spinners) chunks(spinners, 8, 100, 1500).filter((c) => EMOJI.test(c)).forEach((c, j) => add(`node_modules/cli-spinners/spinners.json#emoji${j}`, c));
 
 // 8. Long inputs (tens of KB): whole files.
@@ -210,11 +223,12 @@ const LONG = [
   "/usr/share/locale/hi/LC_MESSAGES/gtk20.mo",
 ];
 for (const path of LONG) {
+  reseed(path);
   const text = path.endsWith(".mo") ? moMessages(path).join("\n") : readText(path);
   if (!text) continue;
   const max = 20000 + Math.floor(rng.next() * 60000);
   const start = text.length > max ? Math.floor(rng.next() * (text.length - max)) : 0;
-  add(`${path.replace(REPO_ROOT, "")}#long@${start}`, text.slice(start, start + max));
+  add(`${path.replace(`${REPO_ROOT}/`, "")}#long@${start}`, text.slice(start, start + max));
 }
 
 const out = entries.map((e) => JSON.stringify(e)).join("\n") + "\n";

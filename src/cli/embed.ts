@@ -1,8 +1,10 @@
 /**
- * `gguf-embed embed --model <gguf> [--task T] [--title S] [--dim N] [--normalize MODE]
+ * `gguf-embed embed [--model M] [--task T] [--title S] [--dim N] [--normalize MODE]
  *   [--pooling P] [--truncate] [--format json|jsonl|csv] [--jsonl] [text...]`
  * Texts come from the arguments, or from stdin one per line. With --jsonl each stdin line is a JSON
  * string (a text) or a JSON array of integers (token ids used verbatim).
+ * Bulk mode (--input/--output/--resume): streamed, batched, resumable; see bulk.ts.
+ * M is a file path, a model name (default "embeddinggemma"), an hf: spec or a URL (resolve.ts).
  */
 import { parseArgs } from "node:util";
 import { EmbedError } from "../errors.js";
@@ -10,10 +12,17 @@ import type { EmbedInput, EmbedOptions } from "../embed/embedder.js";
 import { parseNormalize, type Pooling } from "../embed/pooling.js";
 import { isTask } from "../embed/prompts.js";
 import { loadModel } from "../node.js";
+import { DEFAULT_MODEL } from "../node/hub.js";
+import { resolveModel } from "../node/resolve.js";
+import { prepareOutput, runBulk, type BulkArgs } from "./bulk.js";
 import type { CliIO } from "./io.js";
 import { readLines } from "./lines.js";
+import { cliResolveOptions } from "./pull.js";
 
-export const EMBED_USAGE = `usage: gguf-embed embed --model <file.gguf> [options] [text...]
+export const EMBED_USAGE = `usage: gguf-embed embed [--model M] [options] [text...]
+  --model M         file.gguf | ${DEFAULT_MODEL} (default; downloaded on first use) | hf:owner/repo[:QUANT]
+                    | hf:owner/repo/file.gguf | https://.../file.gguf   (see "gguf-embed pull --help")
+  --offline         use only cached models (also GGUF_EMBED_OFFLINE=1)
   --task T          query | document | qa | fact-check | classification | clustering | similarity | code
   --title S         document title (with --task document)
   --dim N           Matryoshka truncation to N dimensions (then re-normalized)
@@ -23,6 +32,14 @@ export const EMBED_USAGE = `usage: gguf-embed embed --model <file.gguf> [options
   --format F        json (default: one array of vectors) | jsonl (one vector per line) | csv
   --jsonl           stdin lines are JSON strings, or JSON arrays of token ids
 Texts come from the arguments, or from stdin one per line.
+Bulk mode, for large inputs (streamed, batched, resumable):
+  --input FILE      one text per line (with --jsonl: one JSON string or token-id array per line)
+  --output FILE     JSONL, one record per input in input order: {"index":i,"embedding":[...]}
+                    (default: stdout)
+  --resume          continue an interrupted --output: keep its complete lines, skip as many inputs
+  --overwrite       replace an existing --output
+  --batch N         inputs per embed call and per write (default 32)
+  --quiet           no progress on stderr
 `;
 
 export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
@@ -40,6 +57,13 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
       format: { type: "string" },
       jsonl: { type: "boolean" },
       backend: { type: "string" },
+      offline: { type: "boolean" },
+      input: { type: "string", short: "i" },
+      output: { type: "string", short: "o" },
+      resume: { type: "boolean" },
+      overwrite: { type: "boolean" },
+      batch: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -47,7 +71,6 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(EMBED_USAGE);
     return 0;
   }
-  if (!values.model) throw new EmbedError("BAD_OPTION", "embed: --model <file.gguf> is required", { option: "model" });
   if (values.task !== undefined && !isTask(values.task)) throw new EmbedError("BAD_OPTION", `embed: unknown --task "${values.task}"`, { option: "task" });
   const format = values.format ?? "json";
   if (!["json", "jsonl", "csv"].includes(format)) throw new EmbedError("BAD_OPTION", `embed: --format must be json, jsonl or csv`, { option: "format" });
@@ -60,6 +83,27 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     truncate: values.truncate,
     onWarning: (m) => io.stderr.write(m + "\n"),
   };
+
+  const load = async () => {
+    const ro = cliResolveOptions(io, { quiet: values.quiet, offline: values.offline });
+    const path = await resolveModel(values.model ?? DEFAULT_MODEL, ro).finally(() => ro.done());
+    return loadModel(path, { backend: values.backend as "js" | "wasm" | undefined });
+  };
+
+  if (values.input !== undefined || values.output !== undefined || values.resume || values.overwrite) {
+    if (positionals.length > 0) throw new EmbedError("BAD_OPTION", "embed: texts as arguments cannot be combined with --input/--output", { option: "input" });
+    if (values.format !== undefined) throw new EmbedError("BAD_OPTION", "embed: --input/--output write JSONL records; --format does not apply", { option: "format" });
+    const batch = values.batch === undefined ? 32 : Number(values.batch);
+    if (!Number.isInteger(batch) || batch < 1) throw new EmbedError("BAD_OPTION", `embed: --batch must be a positive integer, got ${values.batch}`, { option: "batch" });
+    const bulk: BulkArgs = { input: values.input, output: values.output, resume: !!values.resume, overwrite: !!values.overwrite, jsonl: !!values.jsonl, batch, quiet: !!values.quiet, opts };
+    const skip = await prepareOutput(bulk, io);
+    const model = await load();
+    try {
+      return await runBulk(model, bulk, io, skip);
+    } finally {
+      await model.close();
+    }
+  }
 
   let inputs: EmbedInput[] = positionals;
   if (inputs.length === 0) {
@@ -83,7 +127,7 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     }
   }
 
-  const model = await loadModel(values.model, { backend: values.backend as "js" | "wasm" | undefined });
+  const model = await load();
   try {
     const vecs = await model.embed(inputs, opts);
     const fmt = (v: Float32Array) => Array.from(v);

@@ -2,7 +2,9 @@
 import { readFileSync } from "node:fs";
 import { EmbedError } from "../errors.js";
 import { EMBED_USAGE, runEmbed } from "./embed.js";
+import { runBench } from "./bench.js";
 import { runInspect } from "./inspect.js";
+import { PULL_USAGE, runPull } from "./pull.js";
 import type { CliIO } from "./io.js";
 import { runTokenize } from "./tokenize.js";
 
@@ -11,12 +13,13 @@ const HELP = `gguf-embed: GGUF text embeddings in pure TypeScript (vectors match
 usage: gguf-embed <command> [options]
 
 commands:
-  embed      embed texts:     gguf-embed embed --model m.gguf "some text"
+  embed      embed texts:     gguf-embed embed [--model m.gguf|hf:owner/repo:Q8_0] "some text"
+             files:           gguf-embed embed --input texts.txt --output vectors.jsonl [--resume]
   tokenize   show token ids:  gguf-embed tokenize --model m.gguf [--pieces] "some text"
   inspect    show a GGUF's header, metadata and tensors: gguf-embed inspect m.gguf [--json]
   serve      OpenAI-compatible HTTP server (not yet available)
-  pull       download a model into the cache (not yet available)
-  bench      benchmark against llama.cpp (not yet available)
+  pull       download a model into the cache: gguf-embed pull [embeddinggemma | hf:owner/repo[:QUANT] | URL]
+  bench      benchmark against llama.cpp: gguf-embed bench --model m.gguf [--threads N]
 
 Run "gguf-embed <command> --help" for a command's options.
 `;
@@ -46,9 +49,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await runTokenize(rest, io);
       case "inspect":
         return await runInspect(rest, io);
-      case "serve":
-      case "pull":
       case "bench":
+        return await runBench(rest, io);
+      case "pull":
+        return await runPull(rest, io);
+      case "serve":
         io.stderr.write(`gguf-embed ${cmd}: not implemented yet\n`);
         return 2;
       default:
@@ -61,7 +66,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return 1;
     }
     if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.stderr.write(`gguf-embed ${cmd}: ${e.message}\n${cmd === "embed" ? EMBED_USAGE : ""}`);
+      io.stderr.write(`gguf-embed ${cmd}: ${e.message}\n${cmd === "embed" ? EMBED_USAGE : cmd === "pull" ? PULL_USAGE : ""}`);
       return 2;
     }
     throw e;

@@ -4,24 +4,32 @@ import { readGGUFParts } from "../gguf/split.js";
 import type { ByteSource } from "../gguf/source.js";
 import type { Backend } from "../kernels/backend.js";
 import { jsBackend } from "../kernels/js-backend.js";
+import { createWasmBackend } from "../kernels/wasm.js";
 import { buildModel, readAllTensors } from "../models/loader.js";
 import { createTokenizer } from "../tokenizer/index.js";
 import { EmbeddingModel } from "./embedder.js";
 
 export interface LoadOptions {
-  /** "js" is the plain TypeScript reference path. Default "js" until the WASM backend lands. */
+  /**
+   * "wasm": WebAssembly SIMD kernels on worker threads. "js": the plain TypeScript reference path
+   * (the oracle the wasm path is tested against). Default "js" until every wasm kernel follows the
+   * reference's summation order.
+   */
   backend?: "js" | "wasm";
+  /** Threads for the wasm backend (default: available parallelism). */
+  threads?: number;
   /** Progress while reading weights, in bytes. */
   onProgress?: (loaded: number, total: number) => void;
 }
 
-export function pickBackend(name: LoadOptions["backend"]): Backend {
-  if (name === undefined || name === "js") return jsBackend;
-  throw new EmbedError("BAD_OPTION", `backend "${name}" is not available`, { option: "backend" });
+export async function pickBackend(opts: LoadOptions): Promise<Backend> {
+  if (opts.backend === undefined || opts.backend === "js") return jsBackend;
+  if (opts.backend === "wasm") return createWasmBackend({ threads: opts.threads });
+  throw new EmbedError("BAD_OPTION", `backend must be "js" or "wasm", got ${JSON.stringify(opts.backend)}`, { option: "backend" });
 }
 
 export async function loadFromSources(sources: ByteSource[], opts: LoadOptions = {}): Promise<EmbeddingModel> {
-  const backend = pickBackend(opts.backend);
+  const backend = await pickBackend(opts);
   const close = async () => { await Promise.all(sources.map((s) => s.close?.())); };
   try {
     const file = await readGGUFParts(sources);

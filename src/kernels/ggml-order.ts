@@ -9,13 +9,29 @@
  * ggml_vec_dot_f32, simd-mappings.h GGML_F32x16_REDUCE, llamafile/sgemm.cpp tinyBLAS, vec.h
  * ggml_v_expf, vec.cpp ggml_vec_soft_max_f32) and checked against it (test/model.test.ts).
  *
- * `fma(a, b, c)` for f32 a, b, c: a·b is exact in f64 (24 + 24 bits), so one f64 add and one
- * rounding to f32 reproduce the fused result except for rare double-rounding ties.
+ * `fma32(a, b, c)` for f32 a, b, c is the fused result, bit for bit (see below).
  */
 const fround = Math.fround;
 
+/**
+ * f32 fused multiply-add, correctly rounded (vfmadd*ps). a·b is exact in f64 (24 + 24 bits), so
+ * s = fround64(a·b + c) is off only by the f64 rounding error e of that one add; rounding s to
+ * f32 is then wrong only when s lies exactly halfway between two f32 values and e ≠ 0 (double
+ * rounding, ~2^-28 per call — it did happen in matmul tests). That case is detected and e (from
+ * Knuth's TwoSum) decides the side. Subnormal results are not special-cased (not reached here).
+ */
 export function fma32(a: number, b: number, c: number): number {
-  return fround(a * b + c);
+  const p = a * b;
+  const s = p + c;
+  const r = fround(s);
+  const d = s - r; // exact: r is s rounded to fewer bits
+  if (d === 0) return r;
+  const other = r + 2 * d; // the other f32 neighbour of s, if s is a midpoint
+  if (fround(other) !== other) return r; // s is not a midpoint: r is right
+  const bv = s - p;
+  const e = (p - (s - bv)) + (c - bv); // a·b + c = s + e exactly
+  if (e === 0) return r; // a true tie: fround already rounded it to even
+  return (e > 0) === (d > 0) ? other : r;
 }
 
 /**

@@ -6,8 +6,25 @@
  * llama.cpp; doing it gives ~1e-7 (spec gguf.md §7.1, §7.5). Scalar oracle for the WASM kernels.
  */
 import { EmbedError } from "../errors.js";
-import { fromFloatFor, quantTraits } from "../quant/index.js";
+import { fromFloatFor, quantTraits, type VecDotFn } from "../quant/index.js";
 import { GGMLType, rowBytes } from "../tensor/ggml-type.js";
+import { amxDot, amxDotF16, amxSupports } from "./matmul-amx.js";
+import { matmulCpu } from "./matmul-cpu.js";
+import { matmulRepack, repackSupports } from "./matmul-repack.js";
+
+/**
+ * Which ggml-cpu code path llama.cpp runs for a (K = ne0, N = ne1) weight of this type on the
+ * shipped CPU variant for this machine (libggml-cpu-sapphirerapids.so: AVX-512, AVX512-BF16,
+ * AVX512-VNNI, AMX-INT8). llama.cpp places a weight in the first buffer type whose supports_op
+ * accepts the matmul: AMX, then CPU_REPACK, then the plain CPU buffer.
+ */
+export type MatmulPath = "amx" | "repack" | "cpu";
+
+export function matmulPath(type: GGMLType, ne0: number, ne1: number): MatmulPath {
+  if (amxSupports(type, ne0, ne1)) return "amx";
+  if (repackSupports(type, ne0, ne1)) return "repack";
+  return "cpu";
+}
 
 /** A 2-D weight in ggml order: ne1 rows of ne0 elements, at data[byteOffset..]. */
 export interface WeightView {
@@ -35,13 +52,14 @@ function checkWeight(w: WeightView): number {
 }
 
 /**
- * out[t·ne1 + r] = vecDot(weight row r, convert(x row t)).
- * x: (nTokens, ne0) row-major f32; out: (nTokens, ne1) row-major f32.
+ * out[t·ne1 + r] = weight row r · x row t, bit-identical to the shipped llama.cpp CPU backend on
+ * an AMX machine (see matmulPath). x: (nTokens, ne0) row-major f32; out: (nTokens, ne1) row-major.
+ * `path` forces another buffer's code path (what llama.cpp runs with that buffer type, e.g. with
+ * --no-repack / no AMX); it must be one the weight's type and shape allow.
  */
-export function matmul(w: WeightView, x: Float32Array, nTokens: number, out: Float32Array): void {
+export function matmul(w: WeightView, x: Float32Array, nTokens: number, out: Float32Array, path: MatmulPath = matmulPath(w.type, w.ne0, w.ne1)): void {
   const tr = quantTraits(w.type, w.name);
-  const vecDot = tr.vecDot;
-  if (!vecDot) {
+  if (!tr.vecDot) {
     throw new EmbedError("UNSUPPORTED_TYPE", `tensor "${w.name ?? "weight"}": ggml type ${tr.name} cannot be a matmul weight`, { type: tr.name, tensor: w.name });
   }
   const wRowBytes = checkWeight(w);
@@ -51,14 +69,44 @@ export function matmul(w: WeightView, x: Float32Array, nTokens: number, out: Flo
       tensor: w.name, ne0, ne1, nTokens, xLength: x.length, outLength: out.length,
     });
   }
-  // Convert every activation row once (ggml: params->wdata), then reuse it for all weight rows.
-  const aRowBytes = rowBytes(tr.vecDotType, ne0);
-  const act = new Uint8Array(aRowBytes * nTokens);
-  const fromFloat = fromFloatFor(tr.vecDotType);
-  for (let t = 0; t < nTokens; t++) fromFloat(x, t * ne0, act, t * aRowBytes, ne0);
+  if ((path === "amx" && !amxSupports(w.type, ne0, ne1)) || (path === "repack" && !repackSupports(w.type, ne0, ne1))) {
+    throw new EmbedError("UNSUPPORTED_TYPE", `matmul "${w.name ?? "weight"}": the ${path} path does not take a ${tr.name} weight of ${ne1} rows of ${ne0}`, { type: tr.name, tensor: w.name, path });
+  }
+  if (nTokens === 0) return;
+  const data = w.data, wo0 = w.byteOffset;
+  switch (path) {
+    case "amx":
+      if (w.type === GGMLType.F16) {
+        // tinygemm_kernel_avx: the f32 activation is used as is (no fp16 rounding).
+        for (let r = 0, wo = wo0; r < ne1; r++, wo += wRowBytes) {
+          for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = amxDotF16(ne0, data, wo, x, t * ne0);
+        }
+        return;
+      }
+      return blockwise(amxDot(w.type), w.type, data, wo0, wRowBytes, ne0, ne1, x, nTokens, out);
+    case "repack":
+      return matmulRepack(w.type, data, wo0, ne0, ne1, convert(tr.vecDotType, x, nTokens, ne0), nTokens, out);
+    case "cpu":
+      return matmulCpu(w.type, data, wo0, ne0, ne1, x, nTokens, out);
+  }
+}
 
-  for (let r = 0, wo = w.byteOffset; r < ne1; r++, wo += wRowBytes) {
-    for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = vecDot(ne0, w.data, wo, act, t * aRowBytes);
+/** Convert every activation row once to the vec_dot_type (ggml: params->wdata). */
+function convert(vecDotType: GGMLType, x: Float32Array, nTokens: number, ne0: number): Uint8Array {
+  const aRowBytes = rowBytes(vecDotType, ne0);
+  const act = new Uint8Array(aRowBytes * nTokens);
+  const fromFloat = fromFloatFor(vecDotType);
+  for (let t = 0; t < nTokens; t++) fromFloat(x, t * ne0, act, t * aRowBytes, ne0);
+  return act;
+}
+
+/** out[t, r] = dot(weight row r, converted x row t) for a per-output order that ignores M. */
+function blockwise(dot: VecDotFn, type: GGMLType, data: Uint8Array, wo0: number, wRowBytes: number, ne0: number, ne1: number, x: Float32Array, nTokens: number, out: Float32Array): void {
+  const vdt = quantTraits(type).vecDotType;
+  const act = convert(vdt, x, nTokens, ne0);
+  const aRowBytes = rowBytes(vdt, ne0);
+  for (let r = 0, wo = wo0; r < ne1; r++, wo += wRowBytes) {
+    for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = dot(ne0, data, wo, act, t * aRowBytes);
   }
 }
 

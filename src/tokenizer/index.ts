@@ -3,8 +3,9 @@
  * Tokenizer.encode/decode mirror llama.cpp's `llama_vocab::impl::tokenize` (SPM case) and
  * `detokenize`/`token_to_piece`. ref: llama.cpp src/llama-vocab.cpp; spec tokenizer-spm.md §4, §11.
  *
- * Text input: any JS string. It is encoded to UTF-8 with TextEncoder, so a lone surrogate becomes
- * U+FFFD (EF BF BD), exactly what llama.cpp receives from Node bindings that encode the same way.
+ * Text input: any JS string. It is encoded to UTF-8 as TextEncoder does, so a lone surrogate becomes
+ * U+FFFD (EF BF BD); that is also what llama.cpp receives through node-llama-cpp (N-API's UTF-8
+ * conversion), and tokenizer-parity.test.ts checks lone surrogates against it.
  * NUL and other control characters are ordinary bytes: they go through the partition and the merge
  * loop like any other character (Gemma has tokens for most C0 controls; the rest fall back to bytes).
  * A Uint8Array is taken as raw bytes, invalid UTF-8 included, and split by llama.cpp's lead-byte rule.

@@ -10,6 +10,9 @@
  *   key it holds is a token text (a bigram is recorded only when its concatenation is a token), so that
  *   lookup can never succeed and the byte fallback is always what runs.
  * - Bigrams longer than the longest token are not looked up (they cannot be tokens).
+ * - Queue entries equal in both score and left index may pop in either order, here as in
+ *   std::priority_queue; at most one of them is live (it must match the left symbol's current
+ *   neighbour and size), the others are skipped as stale, so the order cannot matter.
  * - Symbols, the heap and its entries live in reused typed arrays; no per-symbol objects.
  * - The fragment is escaped into a reused byte buffer, and byte ranges are looked up in a hash table
  *   over the token bytes (`TokenIndex`) instead of Map<string, id>: no substring is allocated per

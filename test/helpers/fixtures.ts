@@ -6,8 +6,10 @@ import { cachedFixture } from "../../scripts/gen/write.js";
 const GEN_VERSION = 1;
 
 export function fixtureName(o: GemmaGenOptions): string {
+  const dims = o.nEmbd !== undefined ? `d${o.nEmbd}h${o.nHead}kv${o.nHeadKv}hd${o.headDim}ff${o.nFf}` : "";
+  const over = Object.entries(o.typeOverrides ?? {}).map(([k, v]) => `${k}=${v}`).join("+");
   const parts = [
-    `eg-v${GEN_VERSION}`, `L${o.nLayer ?? 24}`, o.weightType ?? "Q8_0", o.embdType ? `e${o.embdType}` : "",
+    `eg-v${GEN_VERSION}`, `L${o.nLayer ?? 24}`, dims, o.weightType ?? "Q8_0", o.embdType ? `e${o.embdType}` : "", over,
     o.dense ? "dense" : "", o.postNormScale !== undefined && o.postNormScale !== 1 ? `pn${o.postNormScale}` : "",
     o.seed !== undefined ? `s${o.seed}` : "", o.conversion === "naive" ? "naive" : "", o.writeFreqBaseSwa === false ? "noswabase" : "",
   ];

@@ -1,0 +1,99 @@
+/**
+ * `gguf-embed bench --model <gguf> [--threads N] [--rounds R] [--backend wasm|js] [--no-llama]`:
+ * our runtime against llama.cpp (node-llama-cpp, when installed) on the same model, the same
+ * token ids and the same thread count, alternating rounds in one process, medians and ratios:
+ *   - a 10-token query (latency, ms)
+ *   - a 514-token document (tokens/s)
+ *   - a corpus of short texts, 10-100 tokens each (texts/s; --corpus N, default 1000)
+ *   - peak RSS of the process (both runtimes share it; reported after each phase)
+ */
+import { parseArgs } from "node:util";
+import { availableParallelism } from "node:os";
+import { EmbedError } from "../errors.js";
+import { loadModel } from "../node.js";
+import type { EmbeddingModel } from "../embed/embedder.js";
+import type { CliIO } from "./io.js";
+
+interface Runner {
+  name: string;
+  embed(tokenLists: number[][]): Promise<void>;
+  close(): Promise<void>;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function ours(model: EmbeddingModel): Promise<Runner> {
+  return { name: `gguf-embed (${model.info.backend})`, embed: async (t) => { await model.embed(t); }, close: () => model.close() };
+}
+
+async function llamaCpp(path: string, threads: number): Promise<Runner> {
+  let mod: typeof import("node-llama-cpp");
+  try {
+    mod = await import("node-llama-cpp");
+  } catch (e) {
+    throw new EmbedError("BAD_OPTION", "bench: node-llama-cpp is not installed (it is a devDependency); pass --no-llama to bench ours alone", {}, { cause: e });
+  }
+  const llama = await mod.getLlama({ gpu: false, build: "never" });
+  const model = await llama.loadModel({ modelPath: path, defaultContextFlashAttention: false });
+  const ctx = await model.createEmbeddingContext({ contextSize: 2048, batchSize: 2048, threads });
+  return {
+    name: "llama.cpp (node-llama-cpp)",
+    embed: async (lists) => { for (const t of lists) await ctx.getEmbeddingFor(t as never); },
+    close: async () => { await ctx.dispose(); await model.dispose(); },
+  };
+}
+
+/** Token lists of exact lengths: BOS, body tokens from a varied text, EOS. */
+function tokenLists(model: EmbeddingModel, lengths: number[]): number[][] {
+  const text = "Semantic search ranks documents by the meaning of a query. Retrieval-augmented generation feeds them to a model. ";
+  let body: number[] = [];
+  while (body.length < Math.max(...lengths)) body = body.concat(Array.from(model.tokenizer.encode(text, { addSpecial: false })));
+  return lengths.map((n) => [model.tokenizer.bosId, ...body.slice(0, n - 2), model.tokenizer.eosId]);
+}
+
+export async function runBench(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string", short: "m" }, threads: { type: "string" }, rounds: { type: "string", default: "5" },
+      backend: { type: "string", default: "wasm" }, corpus: { type: "string", default: "1000" }, "no-llama": { type: "boolean" },
+    },
+  });
+  if (!values.model) throw new EmbedError("BAD_OPTION", "bench: --model <file.gguf> is required", { option: "model" });
+  const threads = Number(values.threads ?? availableParallelism());
+  const rounds = Number(values.rounds);
+  const model = await loadModel(values.model, { backend: values.backend as "js" | "wasm", threads });
+  const runners = [await ours(model)];
+  if (!values["no-llama"]) runners.push(await llamaCpp(values.model, threads));
+  const out = (s: string) => io.stdout.write(s + "\n");
+  out(`model ${values.model}, ${threads} thread(s), ${rounds} rounds, ${runners.map((r) => r.name).join(" vs ")}`);
+
+  let seed = 1;
+  const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296);
+  const phases: { name: string; lists: number[][]; unit: string; score: (ms: number) => number }[] = [
+    { name: "10-token query", lists: tokenLists(model, [10]), unit: "ms", score: (ms) => ms },
+    { name: "514-token document", lists: tokenLists(model, [514]), unit: "tokens/s", score: (ms) => 514 / (ms / 1000) },
+  ];
+  const nCorpus = Number(values.corpus);
+  const corpus = tokenLists(model, Array.from({ length: nCorpus }, () => 10 + Math.floor(rnd() * 91)));
+  phases.push({ name: `${nCorpus} short texts (10-100 tokens)`, lists: corpus, unit: "texts/s", score: (ms) => nCorpus / (ms / 1000) });
+
+  for (const ph of phases) {
+    const times = runners.map(() => [] as number[]);
+    for (const r of runners) await r.embed(ph.lists.slice(0, 2)); // warm-up
+    const nRounds = ph.lists.length > 100 ? Math.max(1, Math.min(rounds, 2)) : rounds;
+    for (let k = 0; k < nRounds; k++) {
+      for (let i = 0; i < runners.length; i++) {
+        const t0 = performance.now();
+        await runners[i].embed(ph.lists);
+        times[i].push(performance.now() - t0);
+      }
+    }
+    const scores = times.map((t) => ph.score(median(t)));
+    const ratio = scores.length > 1 ? `  ratio ${(scores[0] / scores[1]).toFixed(2)}x` : "";
+    out(`${ph.name.padEnd(34)} ${runners.map((r, i) => `${r.name}: ${scores[i].toFixed(1)} ${ph.unit}`).join("  |  ")}${ratio}`);
+  }
+  out(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (both runtimes in one process)`);
+  for (const r of runners) await r.close();
+  return 0;
+}

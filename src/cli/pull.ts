@@ -1,0 +1,71 @@
+/**
+ * `gguf-embed pull [model] [--offline] [--quiet]`: put a model in the cache (or check that it is
+ * there and current) and print its local path on stdout. Progress and status go to stderr.
+ */
+import { parseArgs } from "node:util";
+import { DEFAULT_MODEL } from "../node/hub.js";
+import { pullModel, type ResolveOptions } from "../node/resolve.js";
+import type { CliIO } from "./io.js";
+import { downloadProgress, formatBytes } from "./progress.js";
+
+export const PULL_USAGE = `usage: gguf-embed pull [model] [--offline] [--quiet]
+  model        ${DEFAULT_MODEL} (default: EmbeddingGemma-300M Q8_0 from ggml-org/embeddinggemma-300M-GGUF)
+               hf:owner/repo[:QUANT]        a repo's GGUF whose name contains QUANT (e.g. hf:ggml-org/embeddinggemma-300M-GGUF:Q8_0)
+               hf:owner/repo/path/file.gguf one file of a repo
+               https://host/path/file.gguf  any URL
+  --offline    use the cache only (also GGUF_EMBED_OFFLINE=1); fails if the model is not cached
+  --quiet      no progress output
+Prints the local path. Downloads resume where they stopped and are checked (size, sha256).
+Environment: GGUF_EMBED_CACHE (cache dir; default $XDG_CACHE_HOME/gguf-embed or ~/.cache/gguf-embed),
+HF_TOKEN (gated or private repos), HF_ENDPOINT (Hub mirror), GGUF_EMBED_OFFLINE=1.
+`;
+
+/**
+ * ResolveOptions that report downloads on the CLI's stderr (a progress bar per file); call
+ * `done()` after resolving to close the last bar.
+ */
+export function cliResolveOptions(io: CliIO, o: { quiet?: boolean; offline?: boolean } = {}): ResolveOptions & { done(): void } {
+  let bar: ReturnType<typeof downloadProgress> | undefined;
+  const say = (m: string) => { if (!o.quiet) io.stderr.write(`gguf-embed: ${m}\n`); };
+  const done = () => { bar?.finish(); bar = undefined; };
+  return {
+    offline: o.offline ? true : undefined,
+    onDownload(file, nBytes, dest) {
+      done();
+      say(`downloading ${file}${nBytes !== undefined ? ` (${formatBytes(nBytes)})` : ""} to ${dest}`);
+      bar = o.quiet ? undefined : downloadProgress(io.stderr, "download");
+    },
+    onProgress: (n, total) => bar?.onProgress(n, total),
+    onStatus: say,
+    done,
+  };
+}
+
+export async function runPull(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      offline: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(PULL_USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    io.stderr.write(`gguf-embed pull: one model at a time\n${PULL_USAGE}`);
+    return 2;
+  }
+  const spec = positionals[0] ?? DEFAULT_MODEL;
+  const opts = cliResolveOptions(io, values);
+  const res = await pullModel(spec, opts).finally(() => opts.done());
+  if (!values.quiet) {
+    const what = res.status === "downloaded" ? "downloaded" : res.status === "cached" ? "found in the cache (offline)" : "up to date";
+    io.stderr.write(`gguf-embed: ${spec}: ${what}\n`);
+  }
+  io.stdout.write(res.path + "\n");
+  return 0;
+}

@@ -1,0 +1,140 @@
+/**
+ * `gguf-embed serve --model <gguf> [options]`: load the model, serve it over HTTP (src/server/),
+ * print the URL, and on SIGTERM/SIGINT finish the requests in flight, then return 0. A second
+ * signal cuts the remaining connections (returns 1).
+ */
+import { basename } from "node:path";
+import { parseArgs } from "node:util";
+import { isTask, TASKS, type Task } from "../embed/prompts.js";
+import type { LoadOptions } from "../embed/load.js";
+import { loadModel } from "../node.js";
+import { startServer } from "../server/http.js";
+import type { CliIO } from "./io.js";
+
+export const SERVE_USAGE = `usage: gguf-embed serve --model <file.gguf> [options]
+  --host H                 address to listen on (default 127.0.0.1)
+  --port N                 port (default 8080; 0 picks a free one)
+  --api-key K              require "Authorization: Bearer K" (also env GGUF_EMBED_API_KEY)
+  --threads N              compute threads (when the backend supports threads)
+  --backend B              js (default) | wasm
+  --max-batch-tokens N     token budget of one forward pass shared by queued requests (default 4096)
+  --max-queue N            requests that may wait; more get 503 + Retry-After (default 64)
+  --default-task T         task prompt when a request has none: ${TASKS.join(" | ")}
+  --default-dimensions N   Matryoshka dimensions when a request has none
+  --cors ORIGIN            allow browser calls from ORIGIN ("*" or a comma-separated list)
+  --body-limit BYTES       largest request body (default 2097152)
+Routes: POST /v1/embeddings (OpenAI), POST /embedding, /embeddings, /tokenize, /detokenize
+(llama-server), GET /health, /v1/models, /metrics.
+`;
+
+function fail(io: CliIO, message: string): number {
+  io.stderr.write(`gguf-embed serve: ${message}\n${SERVE_USAGE}`);
+  return 2;
+}
+
+/** A whole number in [min, max], or an error message naming the flag. */
+function intFlag(name: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | string | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return /^\d+$/.test(v.trim()) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}, got "${v}"`;
+}
+
+export async function runServe(args: string[], io: CliIO, resolveModel: (m: string) => Promise<string> = async (m) => m): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        model: { type: "string", short: "m" },
+        host: { type: "string" },
+        port: { type: "string" },
+        "api-key": { type: "string" },
+        threads: { type: "string" },
+        backend: { type: "string" },
+        "max-batch-tokens": { type: "string" },
+        "max-queue": { type: "string" },
+        "default-task": { type: "string" },
+        "default-dimensions": { type: "string" },
+        cors: { type: "string" },
+        "body-limit": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    return fail(io, (e as Error).message);
+  }
+  if (values.help) {
+    io.stdout.write(SERVE_USAGE);
+    return 0;
+  }
+  if (!values.model) return fail(io, "--model <file.gguf> is required");
+  const ints = {
+    port: intFlag("port", values.port, 0, 65535),
+    threads: intFlag("threads", values.threads, 1, 1024),
+    maxBatchTokens: intFlag("max-batch-tokens", values["max-batch-tokens"], 1),
+    maxQueue: intFlag("max-queue", values["max-queue"], 1),
+    defaultDimensions: intFlag("default-dimensions", values["default-dimensions"], 1),
+    bodyLimit: intFlag("body-limit", values["body-limit"], 1),
+  };
+  for (const v of Object.values(ints)) if (typeof v === "string") return fail(io, v);
+  const num = (v: number | string | undefined) => v as number | undefined;
+  const task = values["default-task"];
+  if (task !== undefined && !isTask(task)) return fail(io, `--default-task must be one of ${TASKS.join(", ")}, got "${task}"`);
+  if (values.backend !== undefined && values.backend !== "js" && values.backend !== "wasm") return fail(io, `--backend must be js or wasm, got "${values.backend}"`);
+
+  const path = await resolveModel(values.model);
+  // LoadOptions has no thread count yet; it is passed along for when the backend takes one.
+  const loadOpts: LoadOptions & { threads?: number } = { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads) };
+  const model = await loadModel(path, loadOpts);
+  const dims = num(ints.defaultDimensions);
+  if (dims !== undefined && dims > model.info.nEmbdOut) {
+    await model.close();
+    return fail(io, `--default-dimensions must be at most ${model.info.nEmbdOut} for this model, got ${dims}`);
+  }
+  if (ints.threads !== undefined && model.info.backend === "js") io.stderr.write(`gguf-embed serve: --threads has no effect on the js backend\n`);
+
+  let server;
+  try {
+    server = await startServer(model, {
+      host: values.host,
+      port: num(ints.port),
+      apiKey: values["api-key"] ?? process.env.GGUF_EMBED_API_KEY,
+      cors: values.cors,
+      maxBatchTokens: num(ints.maxBatchTokens),
+      maxQueue: num(ints.maxQueue),
+      bodyLimit: num(ints.bodyLimit),
+      defaultTask: task as Task | undefined,
+      defaultDimensions: dims,
+      modelId: basename(path),
+      log: (line) => io.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    });
+  } catch (e) {
+    await model.close();
+    throw e;
+  }
+  const i = model.info;
+  io.stderr.write(`gguf-embed serve: ${basename(path)} (${i.architecture}, ${i.nLayer} layers, ${i.nEmbdOut}-d, context ${i.contextLength}, ${i.backend} backend)\n`);
+  io.stdout.write(`listening on ${server.url}\n`);
+
+  const running = server;
+  const code = await new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++signals === 1) {
+        io.stderr.write(`gguf-embed serve: ${sig}: finishing requests in flight (send again to stop now)\n`);
+        void running.close().then(() => done(0));
+      } else {
+        running.closeNow();
+        done(1);
+      }
+    };
+    const done = (c: number) => {
+      process.off("SIGTERM", onSignal).off("SIGINT", onSignal);
+      resolve(c);
+    };
+    process.on("SIGTERM", onSignal).on("SIGINT", onSignal);
+  });
+  await model.close();
+  io.stderr.write(`gguf-embed serve: stopped\n`);
+  return code;
+}

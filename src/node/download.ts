@@ -1,0 +1,247 @@
+/**
+ * Resumable, verified HTTP downloads into the cache (layout in cache.ts).
+ *
+ * - Bytes go to `<file>.part`; an interrupted download resumes with `Range: bytes=N-` and
+ *   `If-Range: <etag>` (a server that answers 200 instead of 206 gets a fresh start).
+ * - A dropped connection is retried (resuming) a few times before giving up; the .part stays for
+ *   the next run either way.
+ * - Size and sha256 are checked against the Hub's metadata before the rename to the final name;
+ *   on a mismatch the bytes are deleted (CHECKSUM_MISMATCH) and nothing is left looking complete.
+ * - Redirects are followed by hand so Authorization goes only to the origin that was asked
+ *   (the Hub), never to the CDN it redirects to.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { EmbedError } from "../errors.js";
+import { acquireLock, readJson, writeJson, type Sidecar } from "./cache.js";
+
+export interface FetchedResponse {
+  res: Response;
+  /** The URL that answered (after redirects). */
+  url: string;
+  /** Headers of the first response (the Hub's X-Linked-Etag / X-Linked-Size live on the redirect). */
+  first: Headers;
+}
+
+export interface HttpOptions {
+  /** Sent as `Authorization: Bearer` to the origin of the first URL only. */
+  token?: string;
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+}
+
+/** GET `url`, following up to 10 redirects; Authorization is dropped once the origin changes. */
+export async function fetchFollow(url: string, headers: Record<string, string>, o: HttpOptions = {}): Promise<FetchedResponse> {
+  const doFetch = o.fetch ?? fetch;
+  const origin = new URL(url).origin;
+  let current = new URL(url);
+  let first: Headers | undefined;
+  for (let hop = 0; hop <= 10; hop++) {
+    const h: Record<string, string> = { "user-agent": "gguf-embed", ...headers };
+    if (o.token && current.origin === origin) h.authorization = `Bearer ${o.token}`;
+    let res: Response;
+    try {
+      res = await doFetch(current.href, { headers: h, redirect: "manual", signal: o.signal });
+    } catch (e) {
+      throw new EmbedError("DOWNLOAD_FAILED", `${current.href}: request failed: ${causeText(e)}`, { url: current.href }, { cause: e });
+    }
+    first ??= res.headers;
+    const loc = res.headers.get("location");
+    if (res.status >= 300 && res.status < 400 && loc) {
+      await res.body?.cancel();
+      current = new URL(loc, current);
+      continue;
+    }
+    return { res, url: current.href, first };
+  }
+  throw new EmbedError("DOWNLOAD_FAILED", `${url}: more than 10 redirects`, { url });
+}
+
+export function causeText(e: unknown): string {
+  const err = e as Error & { cause?: Error & { code?: string } };
+  return err.cause ? `${err.message} (${err.cause.code ?? err.cause.message})` : err.message;
+}
+
+/** The EmbedError for a failed HTTP response. 401/403 explain gated repos and HF_TOKEN. */
+export async function httpError(res: Response, url: string, what: string, hadToken: boolean): Promise<EmbedError> {
+  const body = (await res.text().catch(() => "")).slice(0, 300);
+  const hubCode = res.headers.get("x-error-code") ?? undefined;
+  const hubMsg = res.headers.get("x-error-message") ?? (/^\s*\{/.test(body) ? (JSON.parse(body) as { error?: string }).error : undefined);
+  const detail = { url, status: res.status, hubCode };
+  if (res.status === 401 || res.status === 403) {
+    const why = hubCode === "GatedRepo" || /gated|restricted/i.test(hubMsg ?? "")
+      ? "it is a gated repository: accept its terms on its Hub page while logged in,"
+      : "it is private or gated: if gated, accept its terms on its Hub page,";
+    const token = hadToken
+      ? "the HF_TOKEN given was refused; check that it has read access to this repository"
+      : "then set HF_TOKEN to an access token (https://huggingface.co/settings/tokens)";
+    return new EmbedError("UNAUTHORIZED", `${what}: HTTP ${res.status} (${hubMsg ?? "unauthorized"}): ${why} ${token}`, detail);
+  }
+  if (res.status === 404) return new EmbedError("NOT_FOUND", `${what}: not found (HTTP 404${hubMsg ? `: ${hubMsg}` : ""})`, detail);
+  return new EmbedError("DOWNLOAD_FAILED", `${what}: HTTP ${res.status}${hubMsg ? ` (${hubMsg})` : body ? ` (${body.trim()})` : ""}`, detail);
+}
+
+export interface DownloadTarget {
+  url: string;
+  /** Final path; `.part`, `.part.json`, `.json` and `.lock` files are kept next to it. */
+  dest: string;
+  /** Expected size and sha256 (hex), from the Hub listing. Checked when given. */
+  nBytes?: number;
+  sha256?: string;
+  /** Extra sidecar fields (repo, file, revision). */
+  meta?: Pick<Sidecar, "repo" | "file" | "revision">;
+}
+
+export interface DownloadOptions extends HttpOptions {
+  /** done/total bytes (total undefined when the server does not say). */
+  onProgress?: (done: number, total: number | undefined) => void;
+  onStatus?: (message: string) => void;
+  /** Connection drops retried per download (default 5), with 0.5 s, 1 s, 2 s ... between. */
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+interface PartState { url: string; sha256?: string; nBytes?: number; etag?: string }
+
+/** Download `t.url` to `t.dest` (resuming a .part), verify, write the sidecar, and rename. */
+export async function download(t: DownloadTarget, o: DownloadOptions = {}): Promise<Sidecar> {
+  await mkdir(dirname(t.dest), { recursive: true });
+  const release = await acquireLock(`${t.dest}.lock`, () => o.onStatus?.(`waiting for another process downloading ${t.dest}`));
+  try {
+    return await downloadLocked(t, o);
+  } finally {
+    await release();
+  }
+}
+
+async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Sidecar> {
+  const part = `${t.dest}.part`, partJson = `${t.dest}.part.json`;
+  // Another process may have finished it while we waited for the lock.
+  const done = await readJson<Sidecar>(`${t.dest}.json`);
+  if (done && (await stat(t.dest).catch(() => undefined))?.size === done.nBytes && (!t.sha256 || t.sha256 === done.sha256)) return done;
+
+  let state = await readJson<PartState>(partJson);
+  const samePart = state && (t.sha256 ? state.sha256 === t.sha256 : state.url === t.url);
+  let offset = samePart ? (await stat(part).catch(() => undefined))?.size ?? 0 : 0;
+  if (!samePart || (t.nBytes !== undefined && offset > t.nBytes)) {
+    await rm(part, { force: true });
+    offset = 0;
+    state = undefined;
+  }
+  let hash = await hashFile(part, offset);
+  if (offset > 0) o.onStatus?.(`resuming at byte ${offset}`);
+
+  let total = t.nBytes;
+  const retries = o.retries ?? 5;
+  for (let attempt = 0; ; attempt++) {
+    if (total !== undefined && offset === total) break;
+    const headers: Record<string, string> = { "accept-encoding": "identity" };
+    if (offset > 0) {
+      headers.range = `bytes=${offset}-`;
+      if (state?.etag && !state.etag.startsWith("W/")) headers["if-range"] = state.etag;
+    }
+    try {
+      const { res, first } = await fetchFollow(t.url, headers, o);
+      if (res.status === 416 && offset > 0 && total === undefined) {
+        await res.body?.cancel(); // the .part already holds everything (size unknown until now)
+        break;
+      }
+      if (res.status !== 200 && res.status !== 206) throw await httpError(res, t.url, `download of ${t.url}`, !!o.token);
+      const start = res.status === 206 ? Number(/^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "")?.[1]) : 0;
+      if (start !== offset) {
+        // 200 (Range ignored, or If-Range said the file changed) or a range we did not ask for.
+        if (start !== 0) { await res.body?.cancel(); throw new EmbedError("DOWNLOAD_FAILED", `${t.url}: server answered bytes from ${start}, asked for ${offset}`, { url: t.url }); }
+        if (offset > 0) o.onStatus?.("server sent the whole file again; restarting");
+        await rm(part, { force: true });
+        offset = 0;
+        hash = createHash("sha256");
+      }
+      total ??= contentTotal(res, first, offset);
+      state = { url: t.url, sha256: t.sha256, nBytes: total, etag: res.headers.get("etag") ?? first.get("x-linked-etag") ?? undefined };
+      await writeJson(partJson, state);
+      offset = await appendBody(res, part, hash, offset, total, o.onProgress);
+      if (total === undefined || offset === total) break;
+      if (offset > total) break; // caught by the size check below
+      throw new EmbedError("DOWNLOAD_FAILED", `${t.url}: connection closed at byte ${offset} of ${total}`, { url: t.url });
+    } catch (e) {
+      if (!(e instanceof EmbedError)) throw new EmbedError("IO_ERROR", `${part}: ${(e as Error).message}`, { path: part }, { cause: e });
+      const status = Number(e.detail.status);
+      if (e.code !== "DOWNLOAD_FAILED" || (status >= 400 && status < 500)) throw e;
+      // What is on disk is what counts: re-read it (a write may have stopped mid-chunk).
+      offset = (await stat(part).catch(() => undefined))?.size ?? 0;
+      hash = await hashFile(part, offset);
+      if (attempt >= retries || o.signal?.aborted) {
+        throw new EmbedError("DOWNLOAD_FAILED", `${e.message}; ${offset} bytes are kept in ${part}, run again to resume`, { url: t.url, offset }, { cause: e });
+      }
+      o.onStatus?.(`connection lost at byte ${offset} (${e.message}); retrying`);
+      await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? 500) * 2 ** attempt));
+    }
+  }
+
+  const sha256 = hash.digest("hex");
+  const bad = (what: string) => new EmbedError("CHECKSUM_MISMATCH", `${t.url}: ${what}; the download was deleted, run again to retry`, { url: t.url, expectedSha256: t.sha256, sha256, nBytes: offset, expectedBytes: t.nBytes });
+  if (t.nBytes !== undefined && offset !== t.nBytes) {
+    await discard(part, partJson);
+    throw bad(`got ${offset} bytes, the Hub lists ${t.nBytes}`);
+  }
+  if (t.sha256 && sha256 !== t.sha256.toLowerCase()) {
+    await discard(part, partJson);
+    throw bad(`sha256 is ${sha256}, expected ${t.sha256}`);
+  }
+  const sidecar: Sidecar = { url: t.url, ...t.meta, nBytes: offset, sha256, etag: state?.etag, downloadedAt: new Date().toISOString() };
+  await writeJson(`${t.dest}.json`, sidecar);
+  await rename(part, t.dest);
+  await rm(partJson, { force: true });
+  return sidecar;
+}
+
+function contentTotal(res: Response, first: Headers, offset: number): number | undefined {
+  const cr = /\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
+  if (cr) return Number(cr[1]);
+  const len = res.headers.get("content-length");
+  if (len !== null && Number.isSafeInteger(Number(len))) return offset + Number(len);
+  const linked = first.get("x-linked-size");
+  return linked !== null ? Number(linked) : undefined;
+}
+
+/** Stream the body onto the .part (appending), hashing as it goes; returns the new offset. */
+async function appendBody(res: Response, part: string, hash: Hash, offset: number, total: number | undefined, onProgress?: DownloadOptions["onProgress"]): Promise<number> {
+  const fh = await open(part, offset === 0 ? "w" : "a");
+  try {
+    const reader = res.body?.getReader();
+    onProgress?.(offset, total);
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array> | undefined;
+      try {
+        r = await reader?.read();
+      } catch (e) {
+        throw new EmbedError("DOWNLOAD_FAILED", `connection lost at byte ${offset}: ${causeText(e)}`, { offset }, { cause: e });
+      }
+      if (!r || r.done) break;
+      const chunk = r.value;
+      let written = 0;
+      while (written < chunk.byteLength) written += (await fh.write(chunk, written, chunk.byteLength - written)).bytesWritten;
+      hash.update(chunk);
+      offset += chunk.byteLength;
+      onProgress?.(offset, total);
+    }
+    await fh.datasync();
+    return offset;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function hashFile(path: string, nBytes: number): Promise<Hash> {
+  const h = createHash("sha256");
+  if (nBytes === 0) return h;
+  for await (const chunk of createReadStream(path, { start: 0, end: nBytes - 1 })) h.update(chunk as Buffer);
+  return h;
+}
+
+async function discard(part: string, partJson: string): Promise<void> {
+  await rm(part, { force: true });
+  await rm(partJson, { force: true });
+}

@@ -1,0 +1,53 @@
+/** What route handlers see: the model, the shared queue, metrics and server-side defaults. */
+import type { EmbedInput, EmbedOptions, EmbeddingModel, PreparedInput } from "../embed/embedder.js";
+import { HttpError, toHttpError } from "./errors.js";
+import type { Metrics } from "./metrics.js";
+import { QueueFullError, type EmbedQueue } from "./queue.js";
+import type { Json, RequestDefaults } from "./request.js";
+
+/** The parts of EmbeddingModel the server uses (tests may wrap a model to pace its forward calls). */
+export type ServedModel = Pick<EmbeddingModel, "info" | "tokenizer" | "prepare" | "embedPrepared">;
+
+export interface ServerContext {
+  model: ServedModel;
+  queue: EmbedQueue;
+  metrics: Metrics;
+  defaults: RequestDefaults;
+  /** Name reported by /v1/models and echoed as `model` when a request names none. */
+  modelId: string;
+  /** Unix seconds when the server started (the `created` of /v1/models). */
+  created: number;
+  warn: (message: string) => void;
+}
+
+export interface Reply {
+  status?: number;
+  json?: unknown;
+  text?: string;
+  contentType?: string;
+}
+
+export type Handler = (body: Json, ctx: ServerContext) => Reply | Promise<Reply>;
+
+/** Seconds a client is told to wait (Retry-After) when the queue is full. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Tokenize and length-check on the request's own turn (so errors come back without waiting), then
+ * queue the inputs for a shared forward pass. `field` names the prompt field in error params.
+ */
+export async function embedAll(ctx: ServerContext, inputs: EmbedInput[], opts: EmbedOptions, field: string): Promise<{ vectors: Float32Array[]; prepared: PreparedInput[] }> {
+  let prepared: PreparedInput[];
+  try {
+    prepared = ctx.model.prepare(inputs, opts);
+  } catch (e) {
+    throw toHttpError(e, field);
+  }
+  try {
+    const vectors = await ctx.queue.submit(prepared, { ...opts, onWarning: ctx.warn });
+    return { vectors, prepared };
+  } catch (e) {
+    if (e instanceof QueueFullError) throw new HttpError(503, e.message, "QUEUE_FULL", null, { "retry-after": String(RETRY_AFTER_SECONDS) });
+    throw toHttpError(e, field);
+  }
+}

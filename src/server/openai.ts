@@ -1,0 +1,44 @@
+/**
+ * POST /v1/embeddings in OpenAI's wire shape (as llama-server's OAI-compatible route serves it):
+ *   request  {input, model?, encoding_format?: "float" | "base64", dimensions?, user?}
+ *            + extensions task, title, truncate, embd_normalize (llama-server)
+ *   response {object: "list", data: [{object: "embedding", index, embedding}], model,
+ *             usage: {prompt_tokens, total_tokens}}
+ * A body with `content` and no `input` is answered in the llama-server format, as llama-server does.
+ * ref: spec llama-server-embeddings.md §2.3, §2.6; OpenAI API reference "Create embeddings".
+ */
+import { embedAll, type Reply, type ServerContext } from "./context.js";
+import { badField } from "./errors.js";
+import { llamaEmbeddings } from "./llama.js";
+import { parseEmbedOptions, parseInputs, type Json } from "./request.js";
+
+export async function openaiEmbeddings(body: Json, ctx: ServerContext): Promise<Reply> {
+  if (body.input === undefined && body.content !== undefined) return llamaEmbeddings(body, ctx);
+  if (body.input === undefined) throw badField("input", `"input" or "content" must be provided`);
+  const inputs = parseInputs(body.input, "input");
+  const format = body.encoding_format ?? "float";
+  if (format !== "float" && format !== "base64") throw badField("encoding_format", `"encoding_format" must be "float" or "base64", got ${JSON.stringify(body.encoding_format)}`);
+  if (body.model !== undefined && typeof body.model !== "string") throw badField("model", `"model" must be a string`);
+  const opts = parseEmbedOptions(body, ctx.defaults, ctx.model.info.nEmbdOut);
+  if ((opts.pooling ?? ctx.model.info.pooling) === "none") {
+    throw badField("pooling", "Pooling type 'none' is not OAI compatible. Please use a different pooling type (or POST /embeddings for per-token vectors)");
+  }
+
+  const { vectors, prepared } = await embedAll(ctx, inputs, opts, "input");
+  const nTokens = prepared.reduce((s, p) => s + p.tokens.length, 0);
+  return {
+    json: {
+      object: "list",
+      data: vectors.map((v, index) => ({ object: "embedding", index, embedding: format === "base64" ? f32ToBase64(v) : Array.from(v) })),
+      model: body.model ?? ctx.modelId,
+      usage: { prompt_tokens: nTokens, total_tokens: nTokens },
+    },
+  };
+}
+
+/** The vector's float32 values as little-endian bytes, base64 (what OpenAI and llama-server send). */
+export function f32ToBase64(v: Float32Array): string {
+  const bytes = new DataView(new ArrayBuffer(v.length * 4));
+  for (let i = 0; i < v.length; i++) bytes.setFloat32(i * 4, v[i], true);
+  return Buffer.from(bytes.buffer).toString("base64");
+}

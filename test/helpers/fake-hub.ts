@@ -1,0 +1,150 @@
+/**
+ * A local stand-in for the Hugging Face Hub, on 127.0.0.1, with the shapes the real one uses:
+ * - hub:  GET /api/models/{owner}/{repo}/tree/main?recursive=true -> [{ type, path, size, oid, lfs? }]
+ *         (paged by `Link: <...>; rel="next"` when pageSize is set)
+ *         GET /{owner}/{repo}/resolve/main/{path} -> 302 to the CDN with X-Linked-Etag/X-Linked-Size
+ *         errors carry X-Error-Code / X-Error-Message (RepoNotFound, EntryNotFound, GatedRepo)
+ * - cdn:  a second server (other port = other origin) serving blobs with Range / If-Range / ETag.
+ * Faults: dropAfter (destroy the socket after N body bytes, first request only), corrupt (serve
+ * different bytes than the listing's sha256), gated repos (401 without token, 403 with a wrong one).
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, statSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FakeFile {
+  path: string;
+  /** In-memory content, or a file on disk (`diskPath`, for big models). */
+  content?: Uint8Array;
+  diskPath?: string;
+  /** Serve the resolve URL from the hub itself (no CDN redirect), like small non-LFS files. */
+  direct?: boolean;
+  /** Destroy the connection after this many body bytes, on the first request for the file. */
+  dropAfter?: number;
+  /** Serve bytes that do not match the listed sha256. */
+  corrupt?: boolean;
+}
+
+export interface FakeRepo { files: FakeFile[]; gated?: boolean }
+
+export interface LoggedRequest { server: "hub" | "cdn"; method: string; url: string; headers: IncomingMessage["headers"] }
+
+export interface FakeHub {
+  endpoint: string;
+  cdnOrigin: string;
+  requests: LoggedRequest[];
+  close(): Promise<void>;
+}
+
+interface Blob { file: FakeFile; nBytes: number; sha256: string; served: number }
+
+export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?: string; pageSize?: number } = {}): Promise<FakeHub> {
+  const requests: LoggedRequest[] = [];
+  const blobs = new Map<string, Blob>();
+  for (const repo of Object.values(repos)) {
+    for (const f of repo.files) {
+      const sha256 = f.content ? createHash("sha256").update(f.content).digest("hex") : await hashFile(f.diskPath!);
+      const nBytes = f.content ? f.content.byteLength : statSync(f.diskPath!).size;
+      blobs.set(sha256 + ":" + f.path, { file: f, nBytes, sha256, served: 0 });
+    }
+  }
+  const blobOf = (f: FakeFile) => [...blobs.values()].find((b) => b.file === f)!;
+  let cdnOrigin = "";
+
+  const hub = createServer((req, res) => {
+    requests.push({ server: "hub", method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    const url = new URL(req.url ?? "/", "http://x");
+    const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/main$/.exec(url.pathname);
+    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(url.pathname);
+    const repoName = tree?.[1] ?? resolve?.[1];
+    const repo = repoName ? repos[repoName] : undefined;
+    if (!repo) return fail(res, 404, "RepoNotFound", "Repository not found");
+    if (repo.gated) {
+      const auth = req.headers.authorization;
+      if (!auth) return fail(res, 401, "GatedRepo", `Access to model ${repoName} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
+      if (auth !== `Bearer ${o.token}`) return fail(res, 403, "GatedRepo", `Access to model ${repoName} is restricted and you are not in the authorized list. Visit ${repoName} to ask for access.`);
+    }
+    if (tree) {
+      const entries = repo.files.map((f) => {
+        const b = blobOf(f);
+        return f.direct ? { type: "file", path: f.path, size: b.nBytes, oid: "0".repeat(40) } : { type: "file", path: f.path, size: b.nBytes, oid: "1".repeat(40), lfs: { oid: b.sha256, size: b.nBytes, pointerSize: 134 } };
+      });
+      const page = Number(url.searchParams.get("cursor") ?? 0);
+      const size = o.pageSize ?? entries.length;
+      if (page + size < entries.length) res.setHeader("link", `<${url.pathname}?recursive=true&cursor=${page + size}>; rel="next"`);
+      res.setHeader("content-type", "application/json");
+      return res.end(JSON.stringify(entries.slice(page, page + size)));
+    }
+    const file = repo.files.find((f) => f.path === decodeURIComponent(resolve![2]));
+    if (!file) return fail(res, 404, "EntryNotFound", "Entry not found");
+    const b = blobOf(file);
+    if (file.direct) return serveBlob(req, res, b);
+    res.writeHead(302, { location: `${cdnOrigin}/blobs/${b.sha256}/${encodeURIComponent(file.path)}?sig=abc`, "x-linked-etag": `"${b.sha256}"`, "x-linked-size": String(b.nBytes), "x-repo-commit": "c".repeat(40) });
+    res.end();
+  });
+
+  const cdn = createServer((req, res) => {
+    requests.push({ server: "cdn", method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    const m = /^\/blobs\/([0-9a-f]{64})\/([^?]+)/.exec(req.url ?? "");
+    const b = m ? blobs.get(m[1] + ":" + decodeURIComponent(m[2])) : undefined;
+    if (!b) return fail(res, 404, "", "no such blob");
+    serveBlob(req, res, b);
+  });
+
+  await Promise.all([listen(hub), listen(cdn)]);
+  cdnOrigin = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+  return {
+    endpoint: `http://127.0.0.1:${(hub.address() as AddressInfo).port}`,
+    cdnOrigin,
+    requests,
+    close: async () => { await Promise.all([stop(hub), stop(cdn)]); },
+  };
+}
+
+function serveBlob(req: IncomingMessage, res: ServerResponse, b: Blob): void {
+  const etag = `"${b.sha256}"`;
+  let start = 0;
+  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+  const ifRange = req.headers["if-range"];
+  if (range && (!ifRange || ifRange === etag)) start = Number(range[1]);
+  if (start >= b.nBytes && start > 0) {
+    res.writeHead(416, { "content-range": `bytes */${b.nBytes}` });
+    return void res.end();
+  }
+  const headers: Record<string, string> = { etag, "accept-ranges": "bytes", "content-length": String(b.nBytes - start), "content-type": "application/octet-stream" };
+  if (start > 0) headers["content-range"] = `bytes ${start}-${b.nBytes - 1}/${b.nBytes}`;
+  res.writeHead(start > 0 ? 206 : 200, headers);
+  const first = b.served++ === 0;
+  const drop = first && b.file.dropAfter !== undefined ? b.file.dropAfter : undefined;
+  if (b.file.content) {
+    let body = b.file.content.subarray(start);
+    if (b.file.corrupt) { body = Uint8Array.from(body); body[body.length >> 1] ^= 0xff; }
+    if (drop !== undefined) {
+      res.write(body.subarray(0, drop), () => setTimeout(() => res.socket?.destroy(), 50));
+      return;
+    }
+    return void res.end(body);
+  }
+  createReadStream(b.file.diskPath!, { start }).pipe(res);
+}
+
+function fail(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { "content-type": "application/json", ...(code ? { "x-error-code": code } : {}), "x-error-message": message });
+  res.end(JSON.stringify({ error: message }));
+}
+
+async function hashFile(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  return h.digest("hex");
+}
+
+function listen(s: Server): Promise<void> {
+  return new Promise((r) => s.listen(0, "127.0.0.1", () => r()));
+}
+
+function stop(s: Server): Promise<void> {
+  s.closeAllConnections();
+  return new Promise((r) => s.close(() => r()));
+}
