@@ -137,6 +137,7 @@ test("/tokenize and /detokenize follow llama-server's fields and defaults", asyn
 
 test("/health and /v1/models need no key; /metrics does and counts requests, tokens and batches", async () => {
   assert.deepEqual((await call(srv.url, "/health")).body, { status: "ok" });
+  assert.deepEqual((await call(srv.url, "/v1/health")).body, { status: "ok" });
   const m = await call(srv.url, "/v1/models");
   assert.equal(m.status, 200);
   assert.equal(m.body.object, "list");

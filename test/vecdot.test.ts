@@ -1,14 +1,18 @@
 /**
  * Reference dot products and matmul: against f64 dot products of spec-decoded rows, the
- * documented accumulation contract on a hand-built case, and shape/type errors.
+ * documented f32 accumulation orders (ggml_vec_dot_*, AMX) rebuilt by hand, and shape/type
+ * errors. Bit-exactness against llama.cpp itself is test/ggml-oracle.test.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EmbedError } from "../src/errors.js";
-import { getRowF32, matmul } from "../src/kernels/reference.js";
+import { fma32 } from "../src/kernels/ggml-order.js";
+import { amxDotQ6_K, amxDotQ8_0 } from "../src/kernels/matmul-amx.js";
+import { getRowF32, matmul, matmulPath } from "../src/kernels/reference.js";
 import { vecDotQ8_0Q8_0 } from "../src/kernels/vec-dot.js";
 import { fromFloatFor, quantizeRows, quantTraits } from "../src/quant/index.js";
 import { GGMLType, rowBytes } from "../src/tensor/ggml-type.js";
+import { exactAdd32, exactFma32 } from "./helpers/exact-fma.js";
 import { gaussData } from "./helpers/quant-data.js";
 import { h2f, SPEC_LAYOUT, specElement } from "./helpers/spec-decode.js";
 
@@ -80,78 +84,176 @@ test("vecDot of every weight type matches the f64 dot of the spec-decoded rows",
   }
 });
 
-test("vecDot follows the documented accumulation: f64 Σ fround(dw·da)·isum, one final fround", () => {
-  // Q8_0 x Q8_0, two blocks: fp16·fp16 scale products are exact in f32, so only the final
-  // rounding matters here.
-  const w = new Uint8Array(68), a = new Uint8Array(68);
-  const scales = [[0x3555, 0x3555], [0x2e66, 0xb9dd]];
-  const isums: number[] = [];
-  for (let b = 0; b < 2; b++) {
-    w[34 * b] = scales[b]![0]! & 0xff; w[34 * b + 1] = scales[b]![0]! >> 8;
-    a[34 * b] = scales[b]![1]! & 0xff; a[34 * b + 1] = scales[b]![1]! >> 8;
-    let s = 0;
-    for (let j = 0; j < 32; j++) {
-      const qw = ((j * 37 + b * 11) % 255) - 127, qa = ((j * 53 + b * 7) % 255) - 127;
-      w[34 * b + 2 + j] = qw & 0xff;
-      a[34 * b + 2 + j] = qa & 0xff;
-      s += qw * qa;
-    }
-    isums.push(s);
-  }
-  let acc = 0;
-  for (let b = 0; b < 2; b++) acc += F(h2f(scales[b]![0]!) * h2f(scales[b]![1]!)) * isums[b]!;
-  assert.equal(vecDotQ8_0Q8_0(64, w, 0, a, 0), F(acc));
+// ------------------------------------------------------------------ documented f32 orders
+// Expected values below are built by hand from the orders documented in vec-dot.ts,
+// vec-dot-k.ts and matmul-amx.ts, with an independent BigInt model of f32 rounding
+// (helpers/exact-fma.ts). Each test also checks that a different order gives a different
+// answer on its data, so it could not pass with the wrong order.
 
-  // Q6_K x Q8_K, two super-blocks: the Q8_K scale is a full-precision f32, so fround(da·d)
-  // is a real rounding and must happen before multiplying by the integer sum.
+const fma = exactFma32, add = exactAdd32;
+
+/** hsum_float_8: (l_i + l_{i+4}), then (0+2) + (1+3). */
+function hsum8(l: number[]): number {
+  const t = [0, 1, 2, 3].map((i) => add(l[i]!, l[i + 4]!));
+  return add(add(t[0]!, t[2]!), add(t[1]!, t[3]!));
+}
+
+/** _mm512_reduce_add_ps: (i, i+8), (i, i+4), then (0+2) + (1+3). */
+function reduce16(l: number[]): number {
+  const h = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => add(l[i]!, l[i + 8]!));
+  const q = [0, 1, 2, 3].map((i) => add(h[i]!, h[i + 4]!));
+  return add(add(q[0]!, q[2]!), add(q[1]!, q[3]!));
+}
+
+/** Q8_0 rows (weights: ggml weight quantizer; activations: x86 activation quantizer). */
+function q8Rows(n: number, rows: number, seed: number): { w: Uint8Array; a: Uint8Array } {
+  const w = quantizeRows(GGMLType.Q8_0, gaussData(n * rows, seed).map((v) => v * 0.05), n);
+  const a = new Uint8Array(rowBytes(GGMLType.Q8_0, n) * rows);
+  const x = gaussData(n * rows, seed + 1).map((v) => v * 3);
+  for (let r = 0; r < rows; r++) fromFloatFor(GGMLType.Q8_0)(x, r * n, a, r * rowBytes(GGMLType.Q8_0, n), n);
+  return { w, a };
+}
+
+/** Per block of a Q8_0·Q8_0 row pair: [fround(dw·da), isum over elements 4l..4l+3 for l < 8]. */
+function q8Blocks(n: number, w: Uint8Array, a: Uint8Array, o: number): Array<[number, number[]]> {
+  const out: Array<[number, number[]]> = [];
+  for (let b = 0; b < n / 32; b++) {
+    const p = o + 34 * b;
+    const d = F(h2f(w[p]! | (w[p + 1]! << 8)) * h2f(a[p]! | (a[p + 1]! << 8)));
+    const lanes: number[] = [];
+    for (let l = 0; l < 8; l++) {
+      let s = 0;
+      for (let k = 0; k < 4; k++) s += ((w[p + 2 + 4 * l + k]! << 24) >> 24) * ((a[p + 2 + 4 * l + k]! << 24) >> 24);
+      lanes.push(s);
+    }
+    out.push([d, lanes]);
+  }
+  return out;
+}
+
+test("fma32 is the correctly rounded f32 fused multiply-add, double-rounding midpoints included", () => {
+  const r = gaussData(6000, 61);
+  for (let i = 0; i < r.length; i += 3) {
+    const a = F(r[i]! * 2 ** ((i % 17) - 8)), b = F(r[i + 1]! * 2 ** ((i % 5) - 2)), c = F(r[i + 2]! * 2 ** ((i % 23) - 6));
+    assert.equal(fma32(a, b, c), exactFma32(a, b, c), `fma32(${a}, ${b}, ${c})`);
+  }
+  // a·b + c = 1 + 2^-23 + 2^-24 - 2^-70: the f64 sum rounds to the f32 midpoint, naive rounding goes up
+  const a = F((1 + 2 ** -23) * 2 ** -24), b = F(1 - 2 ** -23), c = F(1 + 2 ** -23);
+  assert.equal(fma32(a, b, c), c);
+  assert.equal(exactFma32(a, b, c), c);
+  assert.notEqual(F(a * b + c), c);
+});
+
+test("Q8_0 vecDot = ggml_vec_dot_q8_0_q8_0: 8 lanes of 4 elements, fma(dw·da, isum) per block, hsum_float_8", () => {
+  const n = 768, rows = 8;
+  const { w, a } = q8Rows(n, rows, 71);
+  let orderVisible = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * rowBytes(GGMLType.Q8_0, n);
+    const blocks = q8Blocks(n, w, a, o);
+    const lanes = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (const [d, is] of blocks) for (let l = 0; l < 8; l++) lanes[l] = fma(d, is[l]!, lanes[l]!);
+    const want = hsum8(lanes);
+    assert.equal(vecDotQ8_0Q8_0(n, w, o, a, o), want, `row ${r}`);
+    let seq = 0; // the AMX order on the same data
+    for (const [d, is] of blocks) seq = fma(is.reduce((x, y) => x + y, 0), d, seq);
+    assert.equal(amxDotQ8_0(n, w, o, a, o), seq, `row ${r} (AMX)`);
+    if (seq !== want) orderVisible++;
+  }
+  assert.ok(orderVisible > 0, "the two orders agree on every row: the test data cannot tell them apart");
+});
+
+test("Q6_K: vec_dot lanes with the −32 applied per lane, AMX one fma per super-block; fround(da·d) is observable", () => {
+  // two super-blocks, ql = qh = 0 so every level is -32 (raw q = 0)
   const w6 = new Uint8Array(2 * 210), a8 = new Uint8Array(2 * 292);
   const dv = new DataView(a8.buffer);
   const das = [F(0.1), F(-1 / 3)];
-  let acc6 = 0, exact6 = 0;
+  const d6 = 0x3555; // 0.333251953125
+  const lanes = [0, 0, 0, 0, 0, 0, 0, 0], lanesElem = [0, 0, 0, 0, 0, 0, 0, 0];
+  let seq = 0, exact = 0;
   for (let b = 0; b < 2; b++) {
     const o = 210 * b, oa = 292 * b;
-    w6[o + 208] = 0x55; w6[o + 209] = 0x35; // d = 0.333251953125; ql = qh = 0 -> every q = -32
+    w6[o + 208] = d6 & 0xff; w6[o + 209] = d6 >> 8;
     dv.setFloat32(oa, das[b]!, true);
+    const sc: number[] = [], bs: number[] = [];
+    const lane = [0, 0, 0, 0, 0, 0, 0, 0], laneElem = [0, 0, 0, 0, 0, 0, 0, 0];
     let isum = 0;
     for (let sb = 0; sb < 16; sb++) {
-      const sc = ((sb * 29 + b * 5) % 256) - 128;
-      w6[o + 192 + sb] = sc & 0xff;
+      sc.push(((sb * 29 + b * 5) % 256) - 128);
+      w6[o + 192 + sb] = sc[sb]! & 0xff;
       let s = 0;
       for (let k = 0; k < 16; k++) {
-        const q8 = ((sb * 16 + k) * 7 + b) % 255 - 127;
-        a8[oa + 4 + 16 * sb + k] = q8 & 0xff;
-        s += -32 * q8;
+        const e = sb * 16 + k, q8 = ((e * 7 + b) % 255) - 127;
+        a8[oa + 4 + e] = q8 & 0xff;
+        s += q8;
+        laneElem[(e & 31) >> 2]! += sc[sb]! * -32 * q8; // the −32 taken per element instead
       }
-      isum += sc * s;
+      bs.push(s);
+      dv.setInt16(oa + 260 + 2 * sb, s, true);
+      isum += sc[sb]! * -32 * s;
     }
-    acc6 += F(das[b]! * h2f(0x3555)) * isum;
-    exact6 += das[b]! * h2f(0x3555) * isum;
+    for (let l = 0; l < 8; l++) lane[l]! -= 32 * (bs[2 * l]! * sc[2 * l]! + bs[2 * l + 1]! * sc[2 * l + 1]!);
+    const d = F(das[b]! * h2f(d6));
+    for (let l = 0; l < 8; l++) {
+      lanes[l] = fma(d, lane[l]!, lanes[l]!);
+      lanesElem[l] = fma(d, laneElem[l]!, lanesElem[l]!);
+    }
+    seq = fma(isum, d, seq);
+    exact += das[b]! * h2f(d6) * isum;
   }
-  const got6 = quantTraits(GGMLType.Q6_K).vecDot!(512, w6, 0, a8, 0);
-  assert.equal(got6, F(acc6));
-  assert.notEqual(F(acc6), F(exact6)); // the f32 rounding of da·d is observable on this input
+  assert.equal(quantTraits(GGMLType.Q6_K).vecDot!(512, w6, 0, a8, 0), hsum8(lanes));
+  assert.notEqual(hsum8(lanesElem), hsum8(lanes));
+  assert.equal(amxDotQ6_K(512, w6, 0, a8, 0), seq);
+  assert.notEqual(seq, F(exact)); // the f32 rounding of da·d shows
 });
 
-test("F32/F16 vecDot: sequential f64 sum of f32-rounded (F32) or exact (F16) products, one final fround", () => {
-  const n = 100;
+test("F32/F16 vecDot: ggml_vec_dot_f32/_f16 (4×16 FMA lanes per 64, folded, reduce_add_ps, then the tail)", () => {
+  const n = 200; // 3 full steps of 64, tail of 8
   const w = gaussData(n, 51), x = gaussData(n, 52).map((v) => v * 1e3);
   const wb = new Uint8Array(4 * n + 1), xb = new Uint8Array(4 * n);
   const dw = new DataView(wb.buffer), dx = new DataView(xb.buffer);
   for (let i = 0; i < n; i++) { dw.setFloat32(1 + 4 * i, w[i]!, true); dx.setFloat32(4 * i, x[i]!, true); }
-  let acc = 0;
-  for (let i = 0; i < n; i++) acc += F(w[i]! * x[i]!);
-  assert.equal(quantTraits(GGMLType.F32).vecDot!(n, wb, 1, xb, 0), F(acc)); // unaligned weight row
-  // product rounding is observable: (1+2^-23)^2 rounds to 1+2^-22 in f32, so the sum is 0, not 2^-46
-  const c = new Uint8Array(8), cx = new Uint8Array(8);
-  new DataView(c.buffer).setFloat32(0, 1 + 2 ** -23, true);
-  new DataView(c.buffer).setFloat32(4, -(1 + 2 ** -22), true);
-  new DataView(cx.buffer).setFloat32(0, 1 + 2 ** -23, true);
-  new DataView(cx.buffer).setFloat32(4, 1, true);
-  assert.equal(quantTraits(GGMLType.F32).vecDot!(2, c, 0, cx, 0), 0);
+  const model = (wv: ArrayLike<number>, xv: ArrayLike<number>, f64Tail: boolean): number => {
+    const acc = new Array<number>(64).fill(0);
+    for (let i = 0; i < 192; i += 64) for (let j = 0; j < 64; j++) acc[j] = fma(wv[i + j]!, xv[i + j]!, acc[j]!);
+    const l = Array.from({ length: 16 }, (_, j) => add(add(acc[j]!, acc[32 + j]!), add(acc[16 + j]!, acc[48 + j]!)));
+    let s = reduce16(l);
+    if (f64Tail) {
+      for (let i = 192; i < n; i++) s += F(wv[i]! * xv[i]!);
+      return F(s);
+    }
+    for (let i = 192; i < n; i++) s = add(s, F(wv[i]! * xv[i]!)); // the binary: 8-wide multiply, then in-order adds
+    return s;
+  };
+  const want32 = model(w, x, false);
+  assert.equal(quantTraits(GGMLType.F32).vecDot!(n, wb, 1, xb, 0), want32); // unaligned weight row
+  let f64 = 0;
+  for (let i = 0; i < n; i++) f64 += F(w[i]! * x[i]!);
+  assert.notEqual(F(f64), want32);
   const hw = quantizeRows(GGMLType.F16, w, n), hx = quantizeRows(GGMLType.F16, x, n);
-  let acc16 = 0;
-  for (let i = 0; i < n; i++) acc16 += h2f(hw[2 * i]! | (hw[2 * i + 1]! << 8)) * h2f(hx[2 * i]! | (hx[2 * i + 1]! << 8));
-  assert.equal(quantTraits(GGMLType.F16).vecDot!(n, hw, 0, hx, 0), F(acc16));
+  const wv = Array.from({ length: n }, (_, i) => h2f(hw[2 * i]! | (hw[2 * i + 1]! << 8)));
+  const xv = Array.from({ length: n }, (_, i) => h2f(hx[2 * i]! | (hx[2 * i + 1]! << 8)));
+  assert.equal(quantTraits(GGMLType.F16).vecDot!(n, hw, 0, hx, 0), model(wv, xv, true));
+});
+
+test("F16 on the AMX path uses the f32 activation as is; on the CPU path it is rounded to fp16 first", () => {
+  const ne0 = 256, ne1 = 32, nTok = 2;
+  const packed = quantizeRows(GGMLType.F16, gaussData(ne0 * ne1, 81), ne0);
+  const x = gaussData(ne0 * nTok, 82).map((v) => F(v * 3.3));
+  const w = { type: GGMLType.F16, ne0, ne1, data: packed, byteOffset: 0, name: "w" };
+  assert.equal(matmulPath(GGMLType.F16, ne0, ne1), "amx");
+  const amx = new Float32Array(ne1 * nTok), cpu = new Float32Array(ne1 * nTok);
+  matmul(w, x, nTok, amx);
+  matmul(w, x, nTok, cpu, "cpu");
+  for (let t = 0; t < nTok; t++) {
+    for (let r = 0; r < ne1; r++) {
+      const lanes = new Array<number>(16).fill(0);
+      for (let k = 0; k < ne0; k++) lanes[k % 16] = fma(x[t * ne0 + k]!, h2f(packed[2 * (r * ne0 + k)]! | (packed[2 * (r * ne0 + k) + 1]! << 8)), lanes[k % 16]!);
+      assert.equal(amx[t * ne1 + r], reduce16(lanes), `out[${t},${r}]`);
+    }
+  }
+  assert.ok(amx.some((v, i) => v !== cpu[i]));
+  assert.throws(() => matmul({ ...w, ne1: 16, data: packed.subarray(0, 2 * ne0 * 16) }, x, nTok, amx, "amx"), (e: unknown) => e instanceof EmbedError && e.code === "UNSUPPORTED_TYPE");
 });
 
 test("matmul: every output is the dot of a weight row with the converted activation row", () => {

@@ -110,7 +110,10 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
     });
   } catch (e) {
     await model.close();
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EADDRINUSE" && code !== "EACCES" && code !== "EADDRNOTAVAIL") throw e;
+    io.stderr.write(`gguf-embed serve: cannot listen on ${values.host ?? "127.0.0.1"}:${values.port ?? 8080}: ${(e as Error).message}\n`);
+    return 1;
   }
   const i = model.info;
   io.stderr.write(`gguf-embed serve: ${basename(path)} (${i.architecture}, ${i.nLayer} layers, ${i.nEmbdOut}-d, context ${i.contextLength}, ${i.backend} backend)\n`);

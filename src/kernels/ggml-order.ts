@@ -11,6 +11,8 @@
  *
  * `fma32(a, b, c)` for f32 a, b, c is the fused result, bit for bit (see below).
  */
+import { expf } from "./libm-expf.js";
+
 const fround = Math.fround;
 
 /**
@@ -137,7 +139,7 @@ export function softmaxGgml(row: Float32Array, o: number, n: number): void {
     sum += reduceAdd16(lanes);
   }
   for (; i < n; i++) {
-    const e = fround(Math.exp(fround(row[o + i] - max)));
+    const e = expf(fround(row[o + i] - max));
     row[o + i] = e;
     sum += e;
   }

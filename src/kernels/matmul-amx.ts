@@ -32,8 +32,8 @@ import { fp16Table32, f32FromBits } from "../quant/f16.js";
 import { KVALUES_IQ4NL } from "../quant/iq4.js";
 import { getScaleMinK4, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, Q8_K_BYTES } from "../quant/k-quants.js";
 import { Q4_0_BYTES, Q4_1_BYTES, Q8_0_BYTES, Q8_1_BYTES } from "../quant/legacy.js";
-import type { VecDotFn } from "../quant/types.js";
-import { GGMLType } from "../tensor/ggml-type.js";
+import { fromFloatFor, quantTraits, type VecDotFn } from "../quant/index.js";
+import { GGMLType, rowBytes } from "../tensor/ggml-type.js";
 import { fma32, reduceAdd16 } from "./ggml-order.js";
 
 const F = Math.fround;
@@ -242,7 +242,7 @@ export function amxDotF16(k: number, w: Uint8Array, wo: number, x: Float32Array,
   return reduceAdd16(lanes);
 }
 
-/** The per-output AMX/VNNI order for a quantized AMX type (not F16: see amxDotF16). */
+/** The per-output AMX/VNNI order of a quantized AMX type (F16: amxDotF16). */
 export function amxDot(type: GGMLType): VecDotFn {
   switch (type) {
     case GGMLType.Q8_0: return amxDotQ8_0;
@@ -253,5 +253,29 @@ export function amxDot(type: GGMLType): VecDotFn {
     case GGMLType.Q6_K: return amxDotQ6_K;
     case GGMLType.IQ4_XS: return amxDotIQ4_XS;
     default: throw new Error(`no AMX kernel for ggml type ${type}`);
+  }
+}
+
+/**
+ * ggml_backend_amx_mul_mat: out[t·ne1 + r] for the weight rows at data[wo0..] (amxSupports must
+ * hold). Quantized types: activations converted once per row (ggml: wdata), then amxDot per
+ * output. F16: the f32 activation straight into amxDotF16.
+ */
+export function matmulAmx(type: GGMLType, data: Uint8Array, wo0: number, ne0: number, ne1: number, x: Float32Array, nTokens: number, out: Float32Array): void {
+  const wrb = rowBytes(type, ne0);
+  if (type === GGMLType.F16) {
+    for (let r = 0, wo = wo0; r < ne1; r++, wo += wrb) {
+      for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = amxDotF16(ne0, data, wo, x, t * ne0);
+    }
+    return;
+  }
+  const dot = amxDot(type);
+  const vdt = quantTraits(type).vecDotType;
+  const arb = rowBytes(vdt, ne0);
+  const act = new Uint8Array(arb * nTokens);
+  const fromFloat = fromFloatFor(vdt);
+  for (let t = 0; t < nTokens; t++) fromFloat(x, t * ne0, act, t * arb, ne0);
+  for (let r = 0, wo = wo0; r < ne1; r++, wo += wrb) {
+    for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = dot(ne0, data, wo, act, t * arb);
   }
 }

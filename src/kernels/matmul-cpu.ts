@@ -15,8 +15,10 @@
  *                                     splits even/odd blocks (vec-dot.ts sgemmDotIQ4_NLQ8_0).
  *   4. Otherwise ggml_vec_dot_<type> per output (vec-dot.ts, vec-dot-k.ts). Its threads split
  *      whole rows/columns, never K, so the thread count never matters here either.
- *   (The IQ panel gemm, ggml_cpu_iqp_supports_mul_mat, would take IQ4_XS in this buffer for
- *   M >= 8 and N % 8 == 0; IQ4_XS always goes to AMX for those shapes, so it is not modelled.)
+ *   Exception, checked after the conversion: the IQ panel gemm (iqp.cpp,
+ *   ggml_cpu_iqp_supports_mul_mat) takes IQ4_XS when M >= 8 and N % 8 == 0 (unless the env var
+ *   GGML_NO_IQ_PANEL is set). Per output it does acc = fma(f32(isum_superblock), fround(d·da),
+ *   acc), the AMX order (matmul-amx.ts amxDotIQ4_XS), in its gemm and gemv alike.
  *
  * tinyBLAS<KN, ...> keeps one KN/… -lane accumulator per output, advanced over k in steps of
  * KN, then _mm512_reduce_add_ps; its 4×6 / 4×(1..6) output tiling does not touch the order.
@@ -25,6 +27,7 @@ import { fp16Table32 } from "../quant/f16.js";
 import { fromFloatFor, quantTraits, type VecDotFn } from "../quant/index.js";
 import { GGMLType, rowBytes } from "../tensor/ggml-type.js";
 import { fma32, reduceAdd16, sgemmDotF32, vecDotF32 } from "./ggml-order.js";
+import { amxDotIQ4_XS } from "./matmul-amx.js";
 import { dpbf16Lane, f32Row, sgemmDotIQ4_NLQ8_0 } from "./vec-dot.js";
 
 const lanes = new Float32Array(16);
@@ -51,8 +54,9 @@ export function sgemmDotBF16(k: number, w: Uint8Array, wo: number, a: Uint8Array
   return reduceAdd16(lanes);
 }
 
-/** Which llamafile sgemm (if any) takes the converted-activation call, else null (vec_dot). */
+/** Which llamafile sgemm (or IQ panel gemm) takes the converted activations, else null (vec_dot). */
 function sgemmDot(type: GGMLType, k: number, n: number, m: number): VecDotFn | null {
+  if (type === GGMLType.IQ4_XS) return m >= 8 && n % 8 === 0 ? amxDotIQ4_XS : null; // IQ panel gemm
   if (m < 2) return null;
   if (type === GGMLType.BF16) return k % 32 === 0 && n % 4 === 0 ? sgemmDotBF16 : null;
   if (type === GGMLType.F16) return k % 16 === 0 && n % 4 === 0 ? sgemmDotF16 : null;

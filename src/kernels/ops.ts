@@ -5,6 +5,7 @@
  */
 import { f32ToFp16, fp16ToF32 } from "../quant/f16.js";
 import { f32DotFor, softmaxGgml, vecDotF32 } from "./ggml-order.js";
+import { sincosf } from "./libm-sincosf.js";
 
 const fround = Math.fround;
 
@@ -32,8 +33,7 @@ export function ropeCache(pos: number, nRot: number, base: number, cos: Float32A
   const thetaScale = fround(Math.pow(base, -2 / nRot));
   let theta = fround(pos);
   for (let i = 0; i < nRot / 2; i++) {
-    cos[i] = fround(Math.cos(theta));
-    sin[i] = fround(Math.sin(theta));
+    [sin[i], cos[i]] = sincosf(theta); // glibc's bits, as ggml's rope cache (cosf/sinf)
     theta = fround(theta * thetaScale);
   }
 }
@@ -83,7 +83,9 @@ let geluTable: Float32Array | undefined;
 const GELU_COEF_A = fround(0.044715);
 const SQRT_2_OVER_PI = fround(0.79788456080286535587989211986876);
 function geluF32(x: number): number {
-  const inner = fround(fround(SQRT_2_OVER_PI * x) * fround(1 + fround(fround(GELU_COEF_A * x) * x)));
+  // The shipped binary contracts "1.0f + GELU_COEF_A*x*x" into fma(A*x, x, 1); with that, all
+  // 65536 entries equal ggml's ggml_table_gelu_f16 (checked against the library's own table).
+  const inner = fround(fround(SQRT_2_OVER_PI * x) * fround(fround(GELU_COEF_A * x) * x + 1));
   return fround(fround(0.5 * x) * fround(1 + fround(Math.tanh(inner))));
 }
 

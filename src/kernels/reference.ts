@@ -1,14 +1,20 @@
 /**
- * Reference matmul and row lookup over weights in any supported ggml type, computed the way
- * ggml-cpu's mul_mat does it: each activation row is converted ONCE to the weight's
- * vec_dot_type (x86 flavour, src/quant/activation.ts), then every output is a vecDot of a weight
- * row with a converted activation row. Skipping that conversion costs ~1e-2 relative error vs
- * llama.cpp; doing it gives ~1e-7 (spec gguf.md §7.1, §7.5). Scalar oracle for the WASM kernels.
+ * Reference matmul and row lookup over weights in any supported ggml type, bit-identical to the
+ * llama.cpp CPU backend node-llama-cpp ships, as it runs on this project's reference machine
+ * (x86-64 with AVX-512 + AMX: ggml loads libggml-cpu-sapphirerapids.so). Before a quantized
+ * matmul ggml rounds each activation row to int8 (src/quant/activation.ts), so a single ulp of
+ * difference anywhere upstream can flip a rounding; hence the exact f32 summation ORDER of each
+ * ggml kernel is reproduced, per code path:
+ *   matmul-amx.ts     AMX buffer (Q4_0, Q4_1, Q8_0, Q4_K, Q5_K, Q6_K, IQ4_XS, F16)
+ *   matmul-repack.ts  CPU_REPACK buffer (IQ4_NL, Q2_K; Q4_0/Q4_K when AMX refuses the shape)
+ *   matmul-cpu.ts     plain CPU buffer: llamafile sgemm or ggml_vec_dot_* (vec-dot.ts, vec-dot-k.ts)
+ * Checked output for output against the shipped library by test/ggml-oracle.test.ts. This is
+ * also the scalar oracle for the WASM kernels.
  */
 import { EmbedError } from "../errors.js";
-import { fromFloatFor, quantTraits, type VecDotFn } from "../quant/index.js";
+import { quantTraits } from "../quant/index.js";
 import { GGMLType, rowBytes } from "../tensor/ggml-type.js";
-import { amxDot, amxDotF16, amxSupports } from "./matmul-amx.js";
+import { amxSupports, matmulAmx } from "./matmul-amx.js";
 import { matmulCpu } from "./matmul-cpu.js";
 import { matmulRepack, repackSupports } from "./matmul-repack.js";
 
@@ -76,37 +82,11 @@ export function matmul(w: WeightView, x: Float32Array, nTokens: number, out: Flo
   const data = w.data, wo0 = w.byteOffset;
   switch (path) {
     case "amx":
-      if (w.type === GGMLType.F16) {
-        // tinygemm_kernel_avx: the f32 activation is used as is (no fp16 rounding).
-        for (let r = 0, wo = wo0; r < ne1; r++, wo += wRowBytes) {
-          for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = amxDotF16(ne0, data, wo, x, t * ne0);
-        }
-        return;
-      }
-      return blockwise(amxDot(w.type), w.type, data, wo0, wRowBytes, ne0, ne1, x, nTokens, out);
+      return matmulAmx(w.type, data, wo0, ne0, ne1, x, nTokens, out);
     case "repack":
-      return matmulRepack(w.type, data, wo0, ne0, ne1, convert(tr.vecDotType, x, nTokens, ne0), nTokens, out);
+      return matmulRepack(w.type, data, wo0, ne0, ne1, x, nTokens, out);
     case "cpu":
       return matmulCpu(w.type, data, wo0, ne0, ne1, x, nTokens, out);
-  }
-}
-
-/** Convert every activation row once to the vec_dot_type (ggml: params->wdata). */
-function convert(vecDotType: GGMLType, x: Float32Array, nTokens: number, ne0: number): Uint8Array {
-  const aRowBytes = rowBytes(vecDotType, ne0);
-  const act = new Uint8Array(aRowBytes * nTokens);
-  const fromFloat = fromFloatFor(vecDotType);
-  for (let t = 0; t < nTokens; t++) fromFloat(x, t * ne0, act, t * aRowBytes, ne0);
-  return act;
-}
-
-/** out[t, r] = dot(weight row r, converted x row t) for a per-output order that ignores M. */
-function blockwise(dot: VecDotFn, type: GGMLType, data: Uint8Array, wo0: number, wRowBytes: number, ne0: number, ne1: number, x: Float32Array, nTokens: number, out: Float32Array): void {
-  const vdt = quantTraits(type).vecDotType;
-  const act = convert(vdt, x, nTokens, ne0);
-  const aRowBytes = rowBytes(vdt, ne0);
-  for (let r = 0, wo = wo0; r < ne1; r++, wo += wRowBytes) {
-    for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = dot(ne0, data, wo, act, t * aRowBytes);
   }
 }
 

@@ -62,13 +62,14 @@ const ROUTES: Record<string, { GET?: Handler; POST?: Handler }> = {
   "/tokenize": { POST: tokenize },
   "/detokenize": { POST: detokenize },
   "/health": { GET: health },
+  "/v1/health": { GET: health },
   "/v1/models": { GET: models },
   "/models": { GET: models },
   "/metrics": { GET: (_b, ctx) => ({ text: ctx.metrics.render(ctx.queue.depth), contentType: "text/plain; version=0.0.4; charset=utf-8" }) },
 };
 
 /** Reachable without the API key, as in llama-server (health checks, model discovery). */
-const PUBLIC_ROUTES = new Set(["/health", "/v1/models", "/models"]);
+const PUBLIC_ROUTES = new Set(["/health", "/v1/health", "/v1/models", "/models"]);
 
 export async function startServer(model: ServedModel, opts: ServerOptions = {}): Promise<EmbeddingServer> {
   const log = opts.log ?? (() => {});
@@ -116,7 +117,7 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       if (!handler) throw new HttpError(405, `${path} does not take ${method}; use ${Object.keys(route).join(" or ")}`, "METHOD_NOT_ALLOWED", null, { allow });
       if (apiKeyDigest && !PUBLIC_ROUTES.has(path)) checkApiKey(req, apiKeyDigest);
       const body = method === "POST" ? await readJsonBody(req, limits) : {};
-      status = send(res, (await handler(body, ctx)) as Reply);
+      status = send(res, await handler(body, ctx));
     } catch (e) {
       const he = toHttpError(e);
       status = he.status;

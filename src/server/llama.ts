@@ -6,7 +6,7 @@
  */
 import { embedAll, type Reply, type ServerContext } from "./context.js";
 import { badField, toHttpError } from "./errors.js";
-import { optionalBool, parseEmbedOptions, parseInputs, type Json } from "./request.js";
+import { optionalBool, parseEmbedOptions, parseEncodingFormat, parseInputs, type Json } from "./request.js";
 
 /**
  * `[{index, embedding: [[...]]}]`: always 2-D, one row for a pooled vector, one row per token
@@ -17,6 +17,7 @@ export async function llamaEmbeddings(body: Json, ctx: ServerContext): Promise<R
   const field = body.input !== undefined ? "input" : "content";
   if (body[field] === undefined) throw badField("input", `"input" or "content" must be provided`);
   const inputs = parseInputs(body[field], field);
+  parseEncodingFormat(body); // checked as llama-server does; this format has no base64 form
   const opts = parseEmbedOptions(body, ctx.defaults, ctx.model.info.nEmbdOut);
   const perToken = (opts.pooling ?? ctx.model.info.pooling) === "none";
   if (perToken) opts.normalize = "none";

@@ -10,14 +10,13 @@
 import { embedAll, type Reply, type ServerContext } from "./context.js";
 import { badField } from "./errors.js";
 import { llamaEmbeddings } from "./llama.js";
-import { parseEmbedOptions, parseInputs, type Json } from "./request.js";
+import { parseEmbedOptions, parseEncodingFormat, parseInputs, type Json } from "./request.js";
 
 export async function openaiEmbeddings(body: Json, ctx: ServerContext): Promise<Reply> {
   if (body.input === undefined && body.content !== undefined) return llamaEmbeddings(body, ctx);
   if (body.input === undefined) throw badField("input", `"input" or "content" must be provided`);
   const inputs = parseInputs(body.input, "input");
-  const format = body.encoding_format ?? "float";
-  if (format !== "float" && format !== "base64") throw badField("encoding_format", `"encoding_format" must be "float" or "base64", got ${JSON.stringify(body.encoding_format)}`);
+  const format = parseEncodingFormat(body);
   if (body.model !== undefined && typeof body.model !== "string") throw badField("model", `"model" must be a string`);
   const opts = parseEmbedOptions(body, ctx.defaults, ctx.model.info.nEmbdOut);
   if ((opts.pooling ?? ctx.model.info.pooling) === "none") {

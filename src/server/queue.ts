@@ -11,6 +11,7 @@
  * attention mask and pooled over their own tokens (spec llama-server-embeddings.md §1).
  */
 import type { EmbedOptions, PreparedInput } from "../embed/embedder.js";
+import { EmbedError } from "../errors.js";
 
 export interface QueueModel {
   embedPrepared(prepared: readonly PreparedInput[], opts: EmbedOptions): Promise<Float32Array[]>;
@@ -22,6 +23,9 @@ export interface QueueOptions {
   /** Called after each forward call with what it held. */
   onBatch?: (b: { requests: number; inputs: number; tokens: number }) => void;
 }
+
+/** Most event-loop turns spent gathering requests before a batch starts. */
+const GATHER_TURNS = 16;
 
 export class QueueFullError extends Error {
   constructor(readonly maxQueue: number) {
@@ -54,6 +58,8 @@ export class EmbedQueue {
   private waiting: Job[] = [];
   private busy = false;
   private scheduled = false;
+  /** Requests submitted so far (to see whether a turn of the event loop brought new ones). */
+  private arrivals = 0;
 
   constructor(private readonly model: QueueModel, private readonly opts: QueueOptions) {}
 
@@ -68,22 +74,33 @@ export class EmbedQueue {
     if (this.waiting.length >= this.opts.maxQueue) return Promise.reject(new QueueFullError(this.opts.maxQueue));
     return new Promise((resolve, reject) => {
       const key = JSON.stringify([opts.pooling ?? null, opts.normalize ?? null, opts.dimensions ?? null]);
+      this.arrivals++;
       this.waiting.push({ prepared, opts, key, next: 0, results: new Array(prepared.length), nDone: 0, failed: false, resolve, reject });
       this.schedule();
     });
   }
 
   /**
-   * Run the next batch on a later turn of the event loop (setImmediate runs after the poll phase),
-   * so requests whose bytes arrived meanwhile are parsed and queued first and can join it.
+   * Run the next batch on a later turn of the event loop. setImmediate runs after the poll phase, so
+   * requests whose bytes arrived meanwhile are parsed and queued first and can join the batch; while
+   * each turn brings new requests (connections are often accepted one turn and read the next), keep
+   * gathering, for at most GATHER_TURNS turns. An idle server pays one or two turns (microseconds).
    */
   private schedule(): void {
     if (this.busy || this.scheduled || this.waiting.length === 0) return;
     this.scheduled = true;
-    setImmediate(() => {
+    let seen = this.arrivals;
+    let turns = 0;
+    const tick = () => {
+      if (this.arrivals !== seen && ++turns < GATHER_TURNS) {
+        seen = this.arrivals;
+        setImmediate(tick);
+        return;
+      }
       this.scheduled = false;
       void this.runBatch();
-    });
+    };
+    setImmediate(() => setImmediate(tick));
   }
 
   private async runBatch(): Promise<void> {
@@ -94,8 +111,8 @@ export class EmbedQueue {
     } catch (e) {
       // One forward call for several requests failed: run each request's share alone so only the
       // request that caused it (e.g. NON_FINITE_OUTPUT on its input) gets the error.
-      if (parts.length === 1) this.fail(parts[0].job, e);
-      else for (const p of parts) await this.compute([p]).catch((e2: unknown) => this.fail(p.job, e2));
+      if (parts.length === 1) this.fail(parts[0], e);
+      else for (const p of parts) await this.compute([p]).catch((e2: unknown) => this.fail(p, e2));
     } finally {
       this.busy = false;
       this.schedule();
@@ -141,10 +158,15 @@ export class EmbedQueue {
     this.opts.onBatch?.({ requests: parts.length, inputs: batch.length, tokens: batch.reduce((s, b) => s + b.tokens.length, 0) });
   }
 
-  private fail(job: Job, e: unknown): void {
+  /** Reject the part's request. An EmbedError about input i of the call is restated for the request's own numbering. */
+  private fail({ job, from }: Part, e: unknown): void {
     if (job.failed) return;
     job.failed = true;
     this.waiting = this.waiting.filter((j) => j !== job);
+    if (e instanceof EmbedError && typeof e.detail.index === "number" && job.prepared[from + e.detail.index]) {
+      const index = job.prepared[from + e.detail.index].index;
+      e = new EmbedError(e.code, e.message.replace(/^input \d+/, `input ${index}`), { ...e.detail, index }, { cause: e });
+    }
     job.reject(e);
   }
 }

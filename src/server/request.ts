@@ -87,6 +87,13 @@ export function parseEmbedOptions(body: Json, defaults: RequestDefaults, nEmbdOu
   return opts;
 }
 
+/** `encoding_format`: "float" (default) or "base64". llama-server checks it on every embedding route. */
+export function parseEncodingFormat(body: Json): "float" | "base64" {
+  const f = body.encoding_format ?? "float";
+  if (f !== "float" && f !== "base64") throw badField("encoding_format", `"encoding_format" must be "float" or "base64", got ${JSON.stringify(body.encoding_format)}`);
+  return f;
+}
+
 export function optionalBool(body: Json, key: string, dflt: boolean): boolean {
   const v = body[key];
   if (v === undefined) return dflt;

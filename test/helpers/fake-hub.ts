@@ -104,21 +104,25 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
 
 function serveBlob(req: IncomingMessage, res: ServerResponse, b: Blob): void {
   const etag = `"${b.sha256}"`;
-  let start = 0;
-  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+  let start = 0, end = b.nBytes - 1;
+  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
   const ifRange = req.headers["if-range"];
-  if (range && (!ifRange || ifRange === etag)) start = Number(range[1]);
+  const partial = !!range && (!ifRange || ifRange === etag);
+  if (partial) {
+    start = Number(range[1]);
+    if (range[2]) end = Math.min(end, Number(range[2]));
+  }
   if (start >= b.nBytes && start > 0) {
     res.writeHead(416, { "content-range": `bytes */${b.nBytes}` });
     return void res.end();
   }
-  const headers: Record<string, string> = { etag, "accept-ranges": "bytes", "content-length": String(b.nBytes - start), "content-type": "application/octet-stream" };
-  if (start > 0) headers["content-range"] = `bytes ${start}-${b.nBytes - 1}/${b.nBytes}`;
-  res.writeHead(start > 0 ? 206 : 200, headers);
+  const headers: Record<string, string> = { etag, "accept-ranges": "bytes", "content-length": String(end + 1 - start), "content-type": "application/octet-stream" };
+  if (partial) headers["content-range"] = `bytes ${start}-${end}/${b.nBytes}`;
+  res.writeHead(partial ? 206 : 200, headers);
   const first = b.served++ === 0;
   const drop = first && b.file.dropAfter !== undefined ? b.file.dropAfter : undefined;
   if (b.file.content) {
-    let body = b.file.content.subarray(start);
+    let body = b.file.content.subarray(start, end + 1);
     if (b.file.corrupt) { body = Uint8Array.from(body); body[body.length >> 1] ^= 0xff; }
     if (drop !== undefined) {
       res.write(body.subarray(0, drop), () => setTimeout(() => res.socket?.destroy(), 50));
@@ -126,7 +130,7 @@ function serveBlob(req: IncomingMessage, res: ServerResponse, b: Blob): void {
     }
     return void res.end(body);
   }
-  createReadStream(b.file.diskPath!, { start }).pipe(res);
+  createReadStream(b.file.diskPath!, { start, end }).pipe(res);
 }
 
 function fail(res: ServerResponse, status: number, code: string, message: string): void {

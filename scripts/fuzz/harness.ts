@@ -1,0 +1,167 @@
+/**
+ * One fuzz case: hand bytes to everything that reads an untrusted GGUF and classify what happened.
+ * A case is clean when it loads, or throws an EmbedError with a known code; it must also finish
+ * within MAX_MS and not grow memory by more than MAX_GROWTH + the file size. Anything else is a
+ * failure with a one-line signature (used to deduplicate and minimize campaign crashes).
+ *
+ * Memory is measured three ways, because no single one is reliable: arrayBuffers and external
+ * right after the case (catches retained or not-yet-collected buffers) and the peak RSS during the
+ * case (Linux: /proc/self/status VmHWM after resetting it through /proc/self/clear_refs, which
+ * catches memory that was touched and freed again). A case over a limit is re-run once after a
+ * forced GC, so GC timing and heap growth from earlier cases cannot cause a false failure.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { loadFromSources } from "../../src/embed/load.js";
+import { EmbedError, type EmbedErrorCode } from "../../src/errors.js";
+import { getString } from "../../src/gguf/keys.js";
+import { readTensorData } from "../../src/gguf/reader.js";
+import { ArrayBufferSource, type ByteSource } from "../../src/gguf/source.js";
+import { readGGUFParts } from "../../src/gguf/split.js";
+import { createTokenizer } from "../../src/tokenizer/index.js";
+
+export const MAX_MS = 1000;
+export const MAX_GROWTH = 64 << 20;
+
+/** Every EmbedErrorCode; the Record type makes the compiler keep this list complete and exact. */
+const CODES: Record<EmbedErrorCode, true> = {
+  GGUF_BAD_MAGIC: true, GGUF_BAD_VERSION: true, GGUF_BIG_ENDIAN: true, GGUF_TRUNCATED: true, GGUF_BAD_VALUE_TYPE: true,
+  GGUF_BAD_KEY: true, GGUF_DUPLICATE_KEY: true, GGUF_DUPLICATE_TENSOR: true, GGUF_BAD_ALIGNMENT: true, GGUF_BAD_TENSOR: true,
+  GGUF_BAD_OFFSET: true, GGUF_LIMIT: true, GGUF_BAD_SPLIT: true, GGUF_KEY_MISSING: true, GGUF_KEY_TYPE: true,
+  UNSUPPORTED_TYPE: true, TENSOR_MISSING: true, TENSOR_SHAPE: true, UNSUPPORTED_ARCH: true, UNSUPPORTED_TOKENIZER: true,
+  BAD_HPARAMS: true, BAD_VOCAB: true, TOKEN_OUT_OF_RANGE: true, INPUT_TOO_LONG: true, BAD_INPUT: true, BAD_OPTION: true,
+  NON_FINITE_OUTPUT: true, MODEL_CLOSED: true, IO_ERROR: true, DOWNLOAD_FAILED: true, CHECKSUM_MISMATCH: true,
+  UNAUTHORIZED: true, NOT_FOUND: true, OFFLINE: true,
+};
+
+export const PROBE_TEXT = "Hello <start_of_turn>user\nthe  東京 🦙 wé\u0000<0x41>";
+
+/** Thrown for a property the reader's result must have even when it accepts the file. */
+class Invariant extends Error {}
+
+function invariant(ok: boolean, what: string): void {
+  if (!ok) throw new Invariant(what);
+}
+
+/**
+ * Everything a server does with an uploaded GGUF: parse (readGGUFParts runs readGGUF), read each
+ * tensor, build the tokenizer and tokenize, and for gemma-embedding files load, bind and embed.
+ * Returns "ok" or the EmbedError code; throws anything else.
+ */
+export async function exercise(bytes: Uint8Array, source?: ByteSource): Promise<string> {
+  const src = source ?? new ArrayBufferSource(bytes, "fuzz.gguf");
+  try {
+    const file = await readGGUFParts([src]);
+    const names = new Set<string>();
+    for (const t of file.tensors) {
+      invariant(!names.has(t.name), `duplicate tensor ${t.name} accepted`);
+      names.add(t.name);
+      invariant(t.nDims >= 1 && t.nDims <= 4 && t.ne.every((d) => Number.isSafeInteger(d) && d >= 0), `tensor ${t.name} has bad ne ${t.ne.join(",")}`);
+      invariant(t.byteOffset % file.alignment === 0 && t.byteOffset >= file.dataOffset && t.byteOffset + t.nBytes <= src.nBytes, `tensor ${t.name} range ${t.byteOffset}+${t.nBytes} not checked`);
+      invariant((await readTensorData(t)).byteLength === t.nBytes, `tensor ${t.name} read length`);
+    }
+    if (file.metadata.has("tokenizer.ggml.model")) {
+      const tok = createTokenizer(file.metadata);
+      const ids = tok.encode(PROBE_TEXT);
+      invariant(ids.every((id) => Number.isInteger(id) && id >= 0 && id < tok.nVocab), "token id out of range");
+      tok.decode(ids);
+    }
+    if (file.metadata.has("general.architecture") && getString(file.metadata, "general.architecture") === "gemma-embedding") {
+      const model = await loadFromSources([src]);
+      try {
+        const [v] = await model.embed([PROBE_TEXT]);
+        invariant(v.length === model.info.nEmbdOut && v.every(Number.isFinite), "embedding has the wrong size or is not finite");
+      } finally {
+        await model.close();
+      }
+    }
+    return "ok";
+  } catch (e) {
+    if (e instanceof EmbedError && Object.hasOwn(CODES, e.code) && e.message.length > 0) return e.code;
+    throw e;
+  }
+}
+
+let hwmUsable: boolean | undefined;
+function resetPeakRss(): boolean {
+  if (hwmUsable === false) return false;
+  try {
+    writeFileSync("/proc/self/clear_refs", "5");
+    return (hwmUsable = true);
+  } catch {
+    return (hwmUsable = false);
+  }
+}
+function peakRss(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+let gcFn: (() => void) | undefined;
+export function forceGc(): void {
+  if (!gcFn) {
+    setFlagsFromString("--expose-gc");
+    gcFn = runInNewContext("gc") as () => void;
+  }
+  gcFn();
+}
+
+export interface CaseResult {
+  /** "ok" or an EmbedError code; "FAIL" when failure is set. */
+  outcome: string;
+  ms: number;
+  /** Largest of the arrayBuffers, external and peak-RSS growths, in bytes. */
+  growth: number;
+  failure?: string;
+  error?: unknown;
+}
+
+async function measure(bytes: Uint8Array, run: (b: Uint8Array) => Promise<string>): Promise<CaseResult> {
+  const m0 = process.memoryUsage();
+  const hwm = resetPeakRss();
+  const t0 = performance.now();
+  let outcome: string;
+  let error: unknown;
+  try {
+    outcome = await run(bytes);
+  } catch (e) {
+    outcome = "FAIL";
+    error = e;
+  }
+  const ms = performance.now() - t0;
+  const m1 = process.memoryUsage();
+  const growth = Math.max(m1.arrayBuffers - m0.arrayBuffers, m1.external - m0.external, hwm ? peakRss() - m0.rss : m1.rss - m0.rss);
+  return { outcome, ms, growth, error };
+}
+
+/** Signature of an unexpected exception: class, code if any, and message without numbers. */
+export function signature(e: unknown): string {
+  if (e instanceof Invariant) return `invariant: ${e.message.replace(/\d+/g, "N")}`;
+  if (e instanceof Error) return `${e.constructor.name}${"code" in e ? `(${String(e.code)})` : ""}: ${e.message.split("\n")[0].replace(/\d+/g, "N").slice(0, 160)}`;
+  return `non-Error thrown: ${String(e).slice(0, 160)}`;
+}
+
+/** Run one case and judge it. `run` defaults to exercise(); tests pass deliberately bad ones. */
+export async function checkCase(bytes: Uint8Array, run: (b: Uint8Array) => Promise<string> = exercise): Promise<CaseResult> {
+  const limit = MAX_GROWTH + bytes.length;
+  let r = await measure(bytes, run);
+  if (r.outcome !== "FAIL" && (r.ms > MAX_MS || r.growth > limit)) {
+    forceGc(); // rule out GC timing and garbage left by earlier cases, then judge a second run
+    r = await measure(bytes, run);
+  }
+  if (r.outcome === "FAIL") r.failure = signature(r.error);
+  else if (r.ms > MAX_MS) r.failure = `slow: ${r.ms.toFixed(0)} ms (limit ${MAX_MS})`;
+  else if (r.growth > limit) r.failure = `memory: grew ${(r.growth / 2 ** 20).toFixed(1)} MiB for a ${bytes.length}-byte file (limit ${(limit / 2 ** 20).toFixed(1)} MiB)`;
+  return r;
+}
+
+/** Shortest prefix (in ~64 steps) that fails with the same signature; the original if none does. */
+export async function minimize(bytes: Uint8Array, failure: string, run?: (b: Uint8Array) => Promise<string>): Promise<Uint8Array> {
+  const step = Math.max(1, Math.ceil(bytes.length / 64));
+  for (let n = step; n < bytes.length; n += step) {
+    const cut = bytes.slice(0, n);
+    if ((await checkCase(cut, run)).failure === failure) return cut;
+  }
+  return bytes;
+}
