@@ -4,6 +4,7 @@ import { EmbedError } from "../errors.js";
 import { EMBED_USAGE, runEmbed } from "./embed.js";
 import { runBench } from "./bench.js";
 import { runInspect } from "./inspect.js";
+import { runServe } from "./serve.js";
 import { PULL_USAGE, runPull } from "./pull.js";
 import type { CliIO } from "./io.js";
 import { runTokenize } from "./tokenize.js";
@@ -17,7 +18,7 @@ commands:
              files:           gguf-embed embed --input texts.txt --output vectors.jsonl [--resume]
   tokenize   show token ids:  gguf-embed tokenize --model m.gguf [--pieces] "some text"
   inspect    show a GGUF's header, metadata and tensors: gguf-embed inspect m.gguf [--json]
-  serve      OpenAI-compatible HTTP server (not yet available)
+  serve      OpenAI-compatible HTTP server: gguf-embed serve --model m.gguf [--port 8080]
   pull       download a model into the cache: gguf-embed pull [embeddinggemma | hf:owner/repo[:QUANT] | URL]
   bench      benchmark against llama.cpp: gguf-embed bench --model m.gguf [--threads N]
 

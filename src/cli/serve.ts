@@ -15,7 +15,7 @@ export const SERVE_USAGE = `usage: gguf-embed serve --model <file.gguf> [options
   --host H                 address to listen on (default 127.0.0.1)
   --port N                 port (default 8080; 0 picks a free one)
   --api-key K              require "Authorization: Bearer K" (also env GGUF_EMBED_API_KEY)
-  --threads N              compute threads (when the backend supports threads)
+  --threads N              worker threads of the wasm backend (default: available parallelism)
   --backend B              js (default) | wasm
   --max-batch-tokens N     token budget of one forward pass shared by queued requests (default 4096)
   --max-queue N            requests that may wait; more get 503 + Retry-After (default 64)
@@ -83,15 +83,13 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
   if (values.backend !== undefined && values.backend !== "js" && values.backend !== "wasm") return fail(io, `--backend must be js or wasm, got "${values.backend}"`);
 
   const path = await resolveModel(values.model);
-  // LoadOptions has no thread count yet; it is passed along for when the backend takes one.
-  const loadOpts: LoadOptions & { threads?: number } = { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads) };
-  const model = await loadModel(path, loadOpts);
+  const model = await loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads) });
   const dims = num(ints.defaultDimensions);
   if (dims !== undefined && dims > model.info.nEmbdOut) {
     await model.close();
     return fail(io, `--default-dimensions must be at most ${model.info.nEmbdOut} for this model, got ${dims}`);
   }
-  if (ints.threads !== undefined && model.info.backend === "js") io.stderr.write(`gguf-embed serve: --threads has no effect on the js backend\n`);
+  if (ints.threads !== undefined && model.info.backend === "js") io.stderr.write(`gguf-embed serve: --threads applies to --backend wasm only\n`);
 
   let server;
   try {

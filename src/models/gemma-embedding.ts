@@ -172,12 +172,7 @@ export class GemmaEmbedding {
     const gate = new Float32Array(nTok * nFf); // (nTok, nFf)
     const up = new Float32Array(nTok * nFf); // (nTok, nFf)
     const hb = new Float32Array(nTok * nFf); // (nTok, nFf) geglu output
-    const ropeCos = { swa: new Float32Array(maxLen * hd / 2), full: new Float32Array(maxLen * hd / 2) }; // (seqLen, hd/2)
-    const ropeSin = { swa: new Float32Array(maxLen * hd / 2), full: new Float32Array(maxLen * hd / 2) };
-    for (let p = 0; p < maxLen; p++) {
-      ropeCache(p, hd, this.hp.ropeFreqBaseSwa, ropeCos.swa.subarray(p * hd / 2, (p + 1) * hd / 2), ropeSin.swa.subarray(p * hd / 2, (p + 1) * hd / 2));
-      ropeCache(p, hd, this.hp.ropeFreqBase, ropeCos.full.subarray(p * hd / 2, (p + 1) * hd / 2), ropeSin.full.subarray(p * hd / 2, (p + 1) * hd / 2));
-    }
+    const rope = { swa: this.ropeTable(this.hp.ropeFreqBaseSwa, maxLen), full: this.ropeTable(this.hp.ropeFreqBase, maxLen) }; // (pos, hd/2) cos and sin
 
     // 1. token embeddings scaled by sqrtf(n_embd)
     const scale = Math.fround(Math.sqrt(nEmbd));
@@ -200,7 +195,7 @@ export class GemmaEmbedding {
       be.matmul(L.wv, xb, nTok, v);
       tap?.("Vcur", il, v);
       // 2.3-2.5 per-head Q/K norm, NEOX RoPE at the position within its sequence, q *= 1/sqrt(hd)
-      const cosT = swa ? ropeCos.swa : ropeCos.full, sinT = swa ? ropeSin.swa : ropeSin.full;
+      const { cos: cosT, sin: sinT } = swa ? rope.swa : rope.full;
       const qScale = Math.fround(1 / Math.sqrt(hd));
       for (let s = 0; s < batch.seqStart.length; s++) {
         for (let p = 0; p < batch.seqLen[s]; p++) {
@@ -252,6 +247,19 @@ export class GemmaEmbedding {
     // 3. final norm
     for (let i = 0; i < nTok; i++) rmsNorm(x, i * nEmbd, x, i * nEmbd, nEmbd, this.w.outputNorm, eps);
     return x;
+  }
+
+  private readonly ropeTables = new Map<number, { cos: Float32Array; sin: Float32Array }>();
+
+  /** cos/sin of every RoPE angle for positions 0..nPos-1 at `base`, (nPos, hd/2), cached and grown on demand. */
+  private ropeTable(base: number, nPos: number): { cos: Float32Array; sin: Float32Array } {
+    const half = this.hp.nEmbdHead / 2;
+    const have = this.ropeTables.get(base);
+    if (have && have.cos.length >= nPos * half) return have;
+    const t = { cos: new Float32Array(nPos * half), sin: new Float32Array(nPos * half) };
+    for (let p = 0; p < nPos; p++) ropeCache(p, half * 2, base, t.cos.subarray(p * half, (p + 1) * half), t.sin.subarray(p * half, (p + 1) * half));
+    this.ropeTables.set(base, t);
+    return t;
   }
 
   /** dense_2 then dense_3 (no activation, no bias) on n rows of nEmbd; identity when absent. */

@@ -104,6 +104,7 @@ export class EmbedQueue {
   }
 
   private async runBatch(): Promise<void> {
+    if (this.waiting.length === 0) return;
     this.busy = true;
     const parts = this.take();
     try {
