@@ -13,7 +13,10 @@ int main(int argc, char** argv) {
   std::string so=std::string(argv[1])+"/"+argv[2];
   int T=atoi(argv[3]), nH=atoi(argv[4]), nKV=atoi(argv[5]), hd=atoi(argv[6]), win=atoi(argv[7]);
   auto q=rd(argv[8]); auto k=rd(argv[9]); auto v=rd(argv[10]); int nth=atoi(argv[12]);
-  ggml_backend_reg_t reg = ggml_backend_load(so.c_str());
+  // "auto": load every CPU variant the way llama.cpp does and keep the best one for this CPU
+  if (std::string(argv[2]) == "auto") ggml_backend_load_all_from_path(argv[1]);
+  ggml_backend_reg_t reg = std::string(argv[2]) == "auto" ? ggml_backend_reg_by_name("CPU") : ggml_backend_load(so.c_str());
+  if (!reg) { fprintf(stderr, "load failed\n"); return 1; }
   ggml_backend_dev_t dev = ggml_backend_reg_dev_get(reg, 0);
   ggml_backend_t be = ggml_backend_dev_init(dev, NULL);
   auto set_threads = (void(*)(ggml_backend_t,int)) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");

@@ -23,7 +23,7 @@ const wq = type === 0 ? new Uint8Array(W.buffer) : quantizeRows(type, W, +K);
 writeFileSync(join(dir, "w.bin"), wq);
 writeFileSync(join(dir, "x.bin"), new Uint8Array(X.buffer));
 const mode = { amx: "1", repack: "2", cpu: "0" }[buffer];
-execFileSync(join(root, ".cache/ggml-oracle/mm"), [bins, "libggml-cpu-sapphirerapids.so", String(type), K, N, M, join(dir, "w.bin"), join(dir, "x.bin"), join(dir, "y.bin"), mode, threads], { stdio: ["ignore", "ignore", "inherit"] });
+execFileSync(join(root, ".cache/ggml-oracle/mm"), [bins, "auto", String(type), K, N, M, join(dir, "w.bin"), join(dir, "x.bin"), join(dir, "y.bin"), mode, threads], { stdio: ["ignore", "ignore", "inherit"] });
 const rb = readFileSync(join(dir, "y.bin"));
 const ref = new Float32Array(rb.buffer.slice(rb.byteOffset, rb.byteOffset + rb.length));
 const ours = new Float32Array(+N * +M);

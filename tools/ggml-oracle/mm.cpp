@@ -14,8 +14,10 @@ int main(int argc, char** argv) {
   const char* dir=argv[1]; std::string so=std::string(dir)+"/"+argv[2];
   int type=atoi(argv[3]); int K=atoi(argv[4]), N=atoi(argv[5]), M=atoi(argv[6]);
   auto w=rd(argv[7]); auto x=rd(argv[8]); int amx=atoi(argv[10]); int nth=atoi(argv[11]);
-  ggml_backend_reg_t reg = ggml_backend_load(so.c_str());
-  if(!reg){fprintf(stderr,"load failed\n");return 1;}
+  // "auto": load every CPU variant the way llama.cpp does and keep the best one for this CPU
+  if (std::string(argv[2]) == "auto") ggml_backend_load_all_from_path(argv[1]);
+  ggml_backend_reg_t reg = std::string(argv[2]) == "auto" ? ggml_backend_reg_by_name("CPU") : ggml_backend_load(so.c_str());
+  if (!reg) { fprintf(stderr, "load failed\n"); return 1; }
   ggml_backend_dev_t dev = ggml_backend_reg_dev_get(reg, 0);
   ggml_backend_t be = ggml_backend_dev_init(dev, NULL);
   auto set_threads = (void(*)(ggml_backend_t,int)) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
