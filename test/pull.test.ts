@@ -17,6 +17,8 @@ import { GGMLType } from "../src/tensor/ggml-type.js";
 import { pickGGUF } from "../src/node/hub.js";
 import { pullModel, resolveModel, type ResolveOptions } from "../src/node/resolve.js";
 import { main } from "../src/cli/main.js";
+import { loadModel } from "../src/node.js";
+import { gemmaFixture } from "./helpers/fixtures.js";
 import { startFakeHub, type FakeHub } from "./helpers/fake-hub.js";
 
 const bytes = (n: number, seed: string) => {
@@ -172,7 +174,7 @@ test("resolve redirects to another host:port; Authorization goes to the Hub only
   assert.notEqual(new URL(hub.endpoint).port, new URL(hub.cdnOrigin).port);
   for (const r of hubReqs) assert.equal(r.headers.authorization, `Bearer ${TOKEN}`);
   assert.equal(cdnReqs[0].headers.authorization, undefined);
-  assert.match(cdnReqs[0].url, /^\/blobs\/[0-9a-f]{64}\/g-Q8_0\.gguf\?sig=abc$/);
+  assert.match(cdnReqs[0].url, /^\/blobs\/[0-9a-f]{64}\/org\/gated\/g-Q8_0\.gguf\?sig=abc$/);
 });
 
 test("a wrong checksum fails with CHECKSUM_MISMATCH and leaves no file that looks complete", async () => {
@@ -213,7 +215,7 @@ test("offline: a cached model is found without any request; a missing one is OFF
 
 test("plain URLs download into <cache>/url/<host>/<hash>/<name>", async () => {
   const o = fresh();
-  const url = `${hub.cdnOrigin}/blobs/${sha(SMALL)}/emb-Q4_K_M.gguf`;
+  const url = `${hub.cdnOrigin}/blobs/${sha(SMALL)}/org/emb/emb-Q4_K_M.gguf`;
   const p = await resolveModel(url, o);
   assert.match(p, new RegExp(`url/127\\.0\\.0\\.1_${new URL(hub.cdnOrigin).port}/[0-9a-f]{16}/emb-Q4_K_M\\.gguf$`));
   assert.equal(JSON.parse(await readFile(p + ".json", "utf8")).sha256, sha(SMALL));
@@ -254,3 +256,36 @@ test("CLI: gguf-embed pull prints the path on stdout and progress on stderr; --o
   assert.match(c3.err, /\[UNAUTHORIZED\]/);
 });
 
+
+test("CLI: `embed \"Hello\"` with no --model downloads the default model (ggml-org EmbeddingGemma Q8_0) on first use", async () => {
+  const fixture = await gemmaFixture({ nLayer: 6, weightType: "Q8_0", dense: true });
+  const fake = await startFakeHub({ "ggml-org/embeddinggemma-300M-GGUF": { files: [
+    { path: "README.md", content: new TextEncoder().encode("# EmbeddingGemma\n"), direct: true },
+    { path: "embeddinggemma-300M-Q8_0.gguf", diskPath: fixture },
+    { path: "embeddinggemma-300M-Q4_0.gguf", content: bytes(100, "q4") },
+  ] } });
+  try {
+    const env: NodeJS.ProcessEnv = { ...fresh().env, HF_ENDPOINT: fake.endpoint };
+    const c = capture();
+    const code = await withEnv(env, () => main(["embed", "Hello"], c.io));
+    assert.equal(code, 0, c.err);
+    const dest = join(env.GGUF_EMBED_CACHE!, "ggml-org", "embeddinggemma-300M-GGUF", "embeddinggemma-300M-Q8_0.gguf");
+    assert.match(c.err, new RegExp(`downloading ggml-org/embeddinggemma-300M-GGUF/embeddinggemma-300M-Q8_0\\.gguf \\(\\d+\\.\\d MB\\) to ${dest.replace(/[.]/g, "\\.")}`));
+    assert.equal((await stat(dest)).size, (await stat(fixture)).size);
+    const model = await loadModel(fixture);
+    try {
+      const [want] = await model.embed(["Hello"]);
+      assert.deepEqual((JSON.parse(c.out) as number[][])[0], Array.from(want));
+    } finally {
+      await model.close();
+    }
+    // Second use: served from the cache, no request to the Hub.
+    const n = fake.requests.length;
+    const c2 = capture();
+    assert.equal(await withEnv(env, () => main(["embed", "--model", "embeddinggemma", "Hello"], c2.io)), 0, c2.err);
+    assert.equal(c2.out, c.out);
+    assert.equal(fake.requests.length, n);
+  } finally {
+    await fake.close();
+  }
+});

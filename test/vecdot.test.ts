@@ -142,6 +142,19 @@ test("fma32 is the correctly rounded f32 fused multiply-add, double-rounding mid
   assert.equal(fma32(a, b, c), c);
   assert.equal(exactFma32(a, b, c), c);
   assert.notEqual(F(a * b + c), c);
+  // the same trap around many c of both signs: a·b = ±ulp(c)/2 · (1 ± 2^-46) or exactly ±ulp(c)/2
+  let naiveWrong = 0;
+  for (let i = 0; i < r.length; i++) {
+    const ci = r[i]!;
+    if (ci === 0) continue;
+    const half = 2 ** (Math.floor(Math.log2(Math.abs(ci))) - 24);
+    for (const [ai, bi] of [[half * (1 + 2 ** -23), 1 - 2 ** -23], [half * (1 + 2 ** -23), 1 + 2 ** -23], [-half * (1 + 2 ** -23), 1 - 2 ** -23], [half, 1], [-half, 1]]) {
+      const av = F(ai!), bv = F(bi!);
+      assert.equal(fma32(av, bv, ci), exactFma32(av, bv, ci), `fma32(${av}, ${bv}, ${ci})`);
+      if (F(av * bv + ci) !== exactFma32(av, bv, ci)) naiveWrong++;
+    }
+  }
+  assert.ok(naiveWrong > 100, `only ${naiveWrong} crafted cases trip the naive rounding`);
 });
 
 test("Q8_0 vecDot = ggml_vec_dot_q8_0_q8_0: 8 lanes of 4 elements, fma(dw·da, isum) per block, hsum_float_8", () => {
@@ -164,33 +177,40 @@ test("Q8_0 vecDot = ggml_vec_dot_q8_0_q8_0: 8 lanes of 4 elements, fma(dw·da, i
 });
 
 test("Q6_K: vec_dot lanes with the −32 applied per lane, AMX one fma per super-block; fround(da·d) is observable", () => {
-  // two super-blocks, ql = qh = 0 so every level is -32 (raw q = 0)
-  const w6 = new Uint8Array(2 * 210), a8 = new Uint8Array(2 * 292);
+  const nsb = 4;
+  const w6 = new Uint8Array(nsb * 210), a8 = new Uint8Array(nsb * 292);
   const dv = new DataView(a8.buffer);
-  const das = [F(0.1), F(-1 / 3)];
+  const das = [F(0.1), F(-1 / 3), F(0.7071), F(1 / 7)];
   const d6 = 0x3555; // 0.333251953125
   const lanes = [0, 0, 0, 0, 0, 0, 0, 0], lanesElem = [0, 0, 0, 0, 0, 0, 0, 0];
   let seq = 0, exact = 0;
-  for (let b = 0; b < 2; b++) {
+  for (let b = 0; b < nsb; b++) {
     const o = 210 * b, oa = 292 * b;
+    for (let i = 0; i < 192; i++) w6[o + i] = (i * 73 + b * 29 + 11) & 0xff; // ql[128] | qh[64]
     w6[o + 208] = d6 & 0xff; w6[o + 209] = d6 >> 8;
     dv.setFloat32(oa, das[b]!, true);
     const sc: number[] = [], bs: number[] = [];
-    const lane = [0, 0, 0, 0, 0, 0, 0, 0], laneElem = [0, 0, 0, 0, 0, 0, 0, 0];
-    let isum = 0;
     for (let sb = 0; sb < 16; sb++) {
       sc.push(((sb * 29 + b * 5) % 256) - 128);
       w6[o + 192 + sb] = sc[sb]! & 0xff;
+    }
+    const lane = [0, 0, 0, 0, 0, 0, 0, 0], laneElem = [0, 0, 0, 0, 0, 0, 0, 0];
+    let isum = 0;
+    for (let sb = 0; sb < 16; sb++) {
       let s = 0;
       for (let k = 0; k < 16; k++) {
-        const e = sb * 16 + k, q8 = ((e * 7 + b) % 255) - 127;
+        const e = sb * 16 + k, q8 = ((e * 7 + b * 3) % 255) - 127;
         a8[oa + 4 + e] = q8 & 0xff;
         s += q8;
-        laneElem[(e & 31) >> 2]! += sc[sb]! * -32 * q8; // the −32 taken per element instead
+        const h = e >> 7, m = (e >> 5) & 3, l = e & 31; // e = 128h + 32m + l
+        const ql = w6[o + 64 * h + l + 32 * (m & 1)]!;
+        const q = (m < 2 ? ql & 15 : ql >> 4) | (((w6[o + 128 + 32 * h + l]! >> (2 * m)) & 3) << 4);
+        lane[l >> 2]! += sc[sb]! * q * q8;
+        laneElem[l >> 2]! += sc[sb]! * (q - 32) * q8; // the −32 taken per element instead
+        isum += sc[sb]! * (q - 32) * q8;
       }
       bs.push(s);
       dv.setInt16(oa + 260 + 2 * sb, s, true);
-      isum += sc[sb]! * -32 * s;
     }
     for (let l = 0; l < 8; l++) lane[l]! -= 32 * (bs[2 * l]! * sc[2 * l]! + bs[2 * l + 1]! * sc[2 * l + 1]!);
     const d = F(das[b]! * h2f(d6));
@@ -201,10 +221,11 @@ test("Q6_K: vec_dot lanes with the −32 applied per lane, AMX one fma per super
     seq = fma(isum, d, seq);
     exact += das[b]! * h2f(d6) * isum;
   }
-  assert.equal(quantTraits(GGMLType.Q6_K).vecDot!(512, w6, 0, a8, 0), hsum8(lanes));
-  assert.notEqual(hsum8(lanesElem), hsum8(lanes));
-  assert.equal(amxDotQ6_K(512, w6, 0, a8, 0), seq);
-  assert.notEqual(seq, F(exact)); // the f32 rounding of da·d shows
+  const n = 256 * nsb;
+  assert.equal(quantTraits(GGMLType.Q6_K).vecDot!(n, w6, 0, a8, 0), hsum8(lanes));
+  assert.notEqual(hsum8(lanesElem), hsum8(lanes)); // where the −32 goes is visible
+  assert.equal(amxDotQ6_K(n, w6, 0, a8, 0), seq);
+  assert.notEqual(seq, F(exact)); // the f32 rounding of da·d is visible
 });
 
 test("F32/F16 vecDot: ggml_vec_dot_f32/_f16 (4×16 FMA lanes per 64, folded, reduce_add_ps, then the tail)", () => {

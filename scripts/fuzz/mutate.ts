@@ -11,7 +11,7 @@
  * Every number in a mutation is taken modulo what it indexes, so any case applies to any seed.
  */
 import fc from "fast-check";
-import { assemble, FIELD_KINDS, parseLayout, type Field, type Layout } from "./layout.js";
+import { assemble, FIELD_KINDS, parseLayout, type Field, type FieldKind, type Layout } from "./layout.js";
 import { fuzzSeeds } from "./seeds.js";
 
 export type RecordEdit =
@@ -40,6 +40,10 @@ const FLOAT_BITS_32 = [0x7fc00000, 0x7f800000, 0xff800000, 0x80000000, 0x7f7ffff
 const FLOAT_BITS_64 = [0x7ff8000000000000n, 0x7ff0000000000000n, 0xfff0000000000000n, 0x8000000000000000n, 0x3ff0000000000000n];
 const DIM_BOUNDARIES = [2n ** 16n, 2n ** 21n, 2n ** 31n, 2n ** 32n, 2n ** 40n, 2n ** 63n - 1n];
 
+/** Field kinds, repeated by how often a field edit should pick them (version and counts rarely: they fail early). */
+const KIND_WEIGHT: Record<FieldKind, number> = { count: 1, version: 1, strlen: 4, vtype: 3, itype: 2, arrlen: 3, scalar: 6, ndims: 2, ne: 4, ggmltype: 3, offset: 4 };
+const KIND_DRAW: FieldKind[] = FIELD_KINDS.flatMap((k) => Array<FieldKind>(KIND_WEIGHT[k]).fill(k));
+
 const nat = (max: number) => fc.nat({ max });
 const someBytes = fc.array(fc.oneof(fc.constantFrom(0, 0xff, 0x80, 0x7f), fc.nat({ max: 255 })), { minLength: 1, maxLength: 8 });
 
@@ -49,7 +53,7 @@ export const recordEditArb: fc.Arbitrary<RecordEdit> = fc.oneof(
 );
 
 export const fieldEditArb: fc.Arbitrary<FieldEdit> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant("field" as const), kind: nat(FIELD_KINDS.length - 1), i: nat(1 << 16), mode: nat(7), pick: nat(1 << 20) }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant("field" as const), kind: nat(KIND_DRAW.length - 1), i: nat(1 << 16), mode: nat(7), pick: nat(1 << 20) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("dims" as const), i: nat(1 << 16), pick: nat(1 << 10) }) },
 );
 
@@ -138,7 +142,7 @@ function applyField(b: Uint8Array, fields: Field[], e: FieldEdit, alignment: num
     for (const f of dims.filter((g) => g.at >= start.at && g.at < start.at + 32)) setField(b, f, v);
     return;
   }
-  const kinds = FIELD_KINDS.filter((k) => fields.some((f) => f.kind === k));
+  const kinds = KIND_DRAW.filter((k) => fields.some((f) => f.kind === k));
   const kind = kinds[e.kind % kinds.length];
   const of = fields.filter((f) => f.kind === kind);
   const f = of[e.i % of.length];
@@ -153,7 +157,7 @@ function applyByte(b: Uint8Array, e: ByteEdit, headerEnd: number): Uint8Array {
     case "flip": b[at] ^= 1 << e.bit; return b;
     case "set": b.set(e.bytes.slice(0, b.length - at), at); return b;
     case "insert": { const out = new Uint8Array(b.length + e.bytes.length); out.set(b.subarray(0, at)); out.set(e.bytes, at); out.set(b.subarray(at), at + e.bytes.length); return out; }
-    case "delete": { const out = new Uint8Array(Math.max(0, b.length - e.len)); out.set(b.subarray(0, at)); out.set(b.subarray(Math.min(b.length, at + e.len)), at); return out; }
+    case "delete": { const n = Math.min(e.len, b.length - at); const out = new Uint8Array(b.length - n); out.set(b.subarray(0, at)); out.set(b.subarray(at + n), at); return out; }
   }
 }
 

@@ -83,7 +83,11 @@ export function tinyGemmaVocab(nPieces: number): [string, GGUFValue][] {
   const base = ["▁", "e", "t", "a", "o", "i", "n", "s", "h", "r", "l", "d", "▁t", "he", "▁a", "in", "er", "▁the", "ll", "▁w", "or", "é", "東", "京", "🦙", "▁▁", "."];
   const pieces = new Set(base);
   const letters = "etaoinshrldcumwfgypbvkjxqz";
-  for (let i = 0; pieces.size < nPieces; i++) pieces.add((i % 3 === 0 ? "▁" : "") + letters[i % 26] + letters[(i * 7 + 3) % 26] + (i > 200 ? letters[(i * 13) % 26] : ""));
+  // Two- then three-letter pieces (base 26), a third of them word-initial.
+  for (let i = 0; pieces.size < nPieces; i++) {
+    const j = i + 26;
+    pieces.add((i % 3 === 0 ? "▁" : "") + (j >= 676 ? letters[Math.floor(j / 676) % 26] : "") + letters[Math.floor(j / 26) % 26] + letters[j % 26]);
+  }
   for (const p of pieces) {
     tokens.push(p);
     types.push(LlamaTokenType.NORMAL);

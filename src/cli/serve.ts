@@ -23,6 +23,9 @@ export const SERVE_USAGE = `usage: gguf-embed serve --model <file.gguf> [options
   --default-dimensions N   Matryoshka dimensions when a request has none
   --cors ORIGIN            allow browser calls from ORIGIN ("*" or a comma-separated list)
   --body-limit BYTES       largest request body (default 2097152)
+  --max-inputs N           most prompts in one embedding request (default 2048)
+  --header-timeout-ms MS   time allowed to send the request headers (default 30000)
+  --body-timeout-ms MS     time allowed to send the request body (default 60000)
 Routes: POST /v1/embeddings (OpenAI), POST /embedding, /embeddings, /tokenize, /detokenize
 (llama-server), GET /health, /v1/models, /metrics.
 `;
@@ -57,6 +60,10 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
         "default-dimensions": { type: "string" },
         cors: { type: "string" },
         "body-limit": { type: "string" },
+        // Reliability (server abuse tests): the limits below existed in ServerOptions only.
+        "max-inputs": { type: "string" },
+        "header-timeout-ms": { type: "string" },
+        "body-timeout-ms": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -75,6 +82,9 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
     maxQueue: intFlag("max-queue", values["max-queue"], 1),
     defaultDimensions: intFlag("default-dimensions", values["default-dimensions"], 1),
     bodyLimit: intFlag("body-limit", values["body-limit"], 1),
+    maxInputs: intFlag("max-inputs", values["max-inputs"], 1),
+    headersTimeoutMs: intFlag("header-timeout-ms", values["header-timeout-ms"], 1),
+    bodyTimeoutMs: intFlag("body-timeout-ms", values["body-timeout-ms"], 1),
   };
   for (const v of Object.values(ints)) if (typeof v === "string") return fail(io, v);
   const num = (v: number | string | undefined) => v as number | undefined;
@@ -101,6 +111,9 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
       maxBatchTokens: num(ints.maxBatchTokens),
       maxQueue: num(ints.maxQueue),
       bodyLimit: num(ints.bodyLimit),
+      maxInputs: num(ints.maxInputs),
+      headersTimeoutMs: num(ints.headersTimeoutMs),
+      bodyTimeoutMs: num(ints.bodyTimeoutMs),
       defaultTask: task as Task | undefined,
       defaultDimensions: dims,
       modelId: basename(path),

@@ -27,11 +27,11 @@ export function fma32(a: number, b: number, c: number): number {
   const s = p + c;
   const r = fround(s);
   const d = s - r; // exact: r is s rounded to fewer bits
-  if (d === 0) return r;
-  const other = r + 2 * d; // the other f32 neighbour of s, if s is a midpoint
-  if (fround(other) !== other) return r; // s is not a midpoint: r is right
+  const other = s + d; // = r + 2d exactly: the other f32 neighbour of s when s is a midpoint
+  if (fround(other) !== other) return r; // s is not a midpoint (and d ≠ 0): r is right
+  if (d === 0) return r; // s is an f32
   const bv = s - p;
-  const e = (p - (s - bv)) + (c - bv); // a·b + c = s + e exactly
+  const e = (p - (s - bv)) + (c - bv); // a·b + c = s + e exactly (TwoSum)
   if (e === 0) return r; // a true tie: fround already rounded it to even
   return (e > 0) === (d > 0) ? other : r;
 }

@@ -35,21 +35,20 @@ const lanes = new Float32Array(16);
 /** tinyBLAS<16, __m512, __m512, ggml_fp16_t, ggml_fp16_t>: 16 FMA lanes over fp16·fp16 (both widened). k % 16 == 0. */
 export function sgemmDotF16(k: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number): number {
   const t = fp16Table32();
-  lanes.fill(0);
-  for (let l = 0; l < k; l += 16) {
-    for (let j = 0; j < 16; j++) {
-      const p = 2 * (l + j);
-      lanes[j] = fma32(t[w[wo + p]! | (w[wo + p + 1]! << 8)]!, t[a[ao + p]! | (a[ao + p + 1]! << 8)]!, lanes[j]!);
-    }
+  for (let j = 0; j < 16; j++) {
+    let acc = 0; // lane j: elements j, j + 16, ... in order
+    for (let p = 2 * j; p < 2 * k; p += 32) acc = fma32(t[w[wo + p]! | (w[wo + p + 1]! << 8)]!, t[a[ao + p]! | (a[ao + p + 1]! << 8)]!, acc);
+    lanes[j] = acc;
   }
   return reduceAdd16(lanes);
 }
 
 /** tinyBLAS<32, __m512, __m512bh, bf16, bf16> (AVX512-BF16): 16 VDPBF16PS lanes over steps of 32. k % 32 == 0. */
 export function sgemmDotBF16(k: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number): number {
-  lanes.fill(0);
-  for (let l = 0; l < k; l += 32) {
-    for (let j = 0; j < 16; j++) lanes[j] = dpbf16Lane(lanes[j]!, w, wo, a, ao, l + 2 * j);
+  for (let j = 0; j < 16; j++) {
+    let acc = 0; // lane j: pairs (2j, 2j+1) of every 32 elements, in order
+    for (let e = 2 * j; e < k; e += 32) acc = dpbf16Lane(acc, w, wo, a, ao, e);
+    lanes[j] = acc;
   }
   return reduceAdd16(lanes);
 }

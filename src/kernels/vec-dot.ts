@@ -71,12 +71,10 @@ const acc64 = new Float32Array(64);
 export function vecDotF16(n: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number): number {
   const t = fp16Table32();
   const np = n & ~63;
-  acc64.fill(0);
-  for (let i = 0; i < np; i += 64) {
-    for (let j = 0; j < 64; j++) {
-      const k = 2 * (i + j);
-      acc64[j] = fma32(t[w[wo + k]! | (w[wo + k + 1]! << 8)]!, t[a[ao + k]! | (a[ao + k + 1]! << 8)]!, acc64[j]!);
-    }
+  for (let j = 0; j < 64; j++) {
+    let acc = 0; // lane j (of 4 registers × 16): elements j, j + 64, ... below np, in order
+    for (let k = 2 * j; k < 2 * np; k += 128) acc = fma32(t[w[wo + k]! | (w[wo + k + 1]! << 8)]!, t[a[ao + k]! | (a[ao + k + 1]! << 8)]!, acc);
+    acc64[j] = acc;
   }
   for (let j = 0; j < 16; j++) {
     acc64[j] = F(acc64[j]! + acc64[32 + j]!);
@@ -117,17 +115,18 @@ const c1 = new Float32Array(16), c2 = new Float32Array(16);
 
 /** ggml_vec_dot_bf16 (AVX512-BF16): see the header. */
 export function vecDotBF16(n: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number): number {
-  c1.fill(0);
-  c2.fill(0);
-  let i = 0;
-  for (; i + 64 <= n; i += 64) {
-    for (let j = 0; j < 16; j++) {
-      c1[j] = dpbf16Lane(c1[j]!, w, wo, a, ao, i + 2 * j);
-      c2[j] = dpbf16Lane(c2[j]!, w, wo, a, ao, i + 32 + 2 * j);
+  const np = n & ~63;
+  for (let j = 0; j < 16; j++) {
+    let s1 = 0, s2 = 0; // lane j of each register, steps of 64 below np, in order
+    for (let e = 2 * j; e < np; e += 64) {
+      s1 = dpbf16Lane(s1, w, wo, a, ao, e);
+      s2 = dpbf16Lane(s2, w, wo, a, ao, e + 32);
     }
+    c1[j] = s1;
+    c2[j] = s2;
   }
   let sum = reduceAdd16(c1) + reduceAdd16(c2); // exact in f64
-  for (; i < n; i++) {
+  for (let i = np; i < n; i++) {
     const k = 2 * i;
     sum += F(bf16ToF32(w[wo + k]! | (w[wo + k + 1]! << 8)) * bf16ToF32(a[ao + k]! | (a[ao + k + 1]! << 8)));
   }

@@ -34,6 +34,9 @@ export interface GemmaEmbeddingHParams {
 
 const k = (name: string) => `${ARCH}.${name}`;
 
+/** LLAMA_MAX_LAYERS. ref: llama.cpp src/llama-hparams.h */
+export const MAX_LAYERS = 512;
+
 /** ref: gemma-embedding.md §3 (keys, defaults, hard-coded values). */
 export function loadHParams(meta: GGUFMetadata): GemmaEmbeddingHParams {
   const nEmbd = getUint(meta, k("embedding_length"));
@@ -50,6 +53,9 @@ export function loadHParams(meta: GGUFMetadata): GemmaEmbeddingHParams {
   if (nHeadKv === 0 || nHead % nHeadKv !== 0) throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, { key: k("attention.head_count_kv") });
   const nRot = getUint(meta, k("rope.dimension_count"), nEmbdHead);
   if (nRot !== nEmbdHead || nEmbdHead % 2 !== 0) throw new EmbedError("BAD_HPARAMS", `${ARCH}: rope.dimension_count ${nRot} must equal an even key_length ${nEmbdHead}`, { key: k("rope.dimension_count") });
+  // Checked before isSwa is allocated from it: block_count comes from the file, and 2^32 - 1 would
+  // build a huge array. llama.cpp's per-layer arrays hold LLAMA_MAX_LAYERS = 512 (src/llama-hparams.h).
+  if (nLayer > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${ARCH}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, { key: k("block_count"), value: nLayer });
   const isSwa = Array.from({ length: nLayer }, (_, il) => il % 6 < 5);
   const poolingType = getUint(meta, k("pooling_type"), 1);
   const d3 = meta.has(k("dense_3_feat_out")) ? getUint(meta, k("dense_3_feat_out")) : nEmbd;
@@ -91,52 +97,78 @@ export interface GemmaEmbeddingWeights {
   dense3?: Weight; // (dense_3_feat_in -> nEmbdOut)
 }
 
+/**
+ * A size a tensor dim must have and where the number comes from, so a shape error names both the
+ * tensor and the metadata key(s) it contradicts: { n: 768, from: "gemma-embedding.embedding_length = 768" }.
+ */
+export interface Dim {
+  n: number;
+  from: string;
+}
+
 /** Reads a tensor's bytes by name, checking its ne; provided by the loader. */
 export interface TensorProvider {
   has(name: string): boolean;
+  /** Every tensor name in the file. */
+  names(): Iterable<string>;
   /** Matrix with ne = [ne0, ne1]. */
-  matrix(name: string, ne0: number, ne1: number): Weight;
+  matrix(name: string, ne0: Dim, ne1: Dim): Weight;
   /** ne of a tensor that exists. */
   ne(name: string): readonly number[];
   /** 1-D f32 vector of length n (norm weights). */
-  vector(name: string, n: number): Float32Array;
+  vector(name: string, n: Dim): Float32Array;
 }
 
 /** The one table binding GGUF tensor names to fields. ref: gemma-embedding.md §4. */
 export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab: number): GemmaEmbeddingWeights {
   const { nEmbd, nFf, nHead, nHeadKv, nEmbdHead: hd } = hp;
+  const hdKey = `${k("attention.key_length")} (${hd})`;
+  const E: Dim = { n: nEmbd, from: `${k("embedding_length")} = ${nEmbd}` };
+  const HD: Dim = { n: hd, from: `${k("attention.key_length")} = ${hd}` };
+  const Q: Dim = { n: nHead * hd, from: `${k("attention.head_count")} (${nHead}) × ${hdKey}` };
+  const KV: Dim = { n: nHeadKv * hd, from: `${k("attention.head_count_kv")} (${nHeadKv}) × ${hdKey}` };
+  const FF: Dim = { n: nFf, from: `${k("feed_forward_length")} = ${nFf}` };
+  // block_count must match the layers present: llama.cpp fails on a missing tensor and on an unused one.
+  const blockCount = `${k("block_count")} = ${hp.nLayer}`;
+  for (const name of t.names()) {
+    const m = /^blk\.(\d+)\./.exec(name);
+    if (m && Number(m[1]) >= hp.nLayer) throw new EmbedError("BAD_HPARAMS", `${blockCount}, but the file has tensor "${name}" of layer ${m[1]}`, { key: k("block_count"), tensor: name });
+  }
   const layers: LayerWeights[] = [];
   for (let il = 0; il < hp.nLayer; il++) {
     const p = `blk.${il}.`;
+    if (!t.has(p + "attn_norm.weight")) throw new EmbedError("TENSOR_MISSING", `${blockCount}, but tensor "${p}attn_norm.weight" of layer ${il} is missing`, { key: k("block_count"), tensor: p + "attn_norm.weight" });
     layers.push({
-      attnNorm: t.vector(p + "attn_norm.weight", nEmbd),
-      wq: t.matrix(p + "attn_q.weight", nEmbd, nHead * hd),
-      wk: t.matrix(p + "attn_k.weight", nEmbd, nHeadKv * hd),
-      wv: t.matrix(p + "attn_v.weight", nEmbd, nHeadKv * hd),
-      attnQNorm: t.vector(p + "attn_q_norm.weight", hd),
-      attnKNorm: t.vector(p + "attn_k_norm.weight", hd),
-      wo: t.matrix(p + "attn_output.weight", nHead * hd, nEmbd),
-      postAttnNorm: t.vector(p + "post_attention_norm.weight", nEmbd),
-      ffnNorm: t.vector(p + "ffn_norm.weight", nEmbd),
-      ffnGate: t.matrix(p + "ffn_gate.weight", nEmbd, nFf),
-      ffnUp: t.matrix(p + "ffn_up.weight", nEmbd, nFf),
-      ffnDown: t.matrix(p + "ffn_down.weight", nFf, nEmbd),
-      postFfwNorm: t.vector(p + "post_ffw_norm.weight", nEmbd),
+      attnNorm: t.vector(p + "attn_norm.weight", E),
+      wq: t.matrix(p + "attn_q.weight", E, Q),
+      wk: t.matrix(p + "attn_k.weight", E, KV),
+      wv: t.matrix(p + "attn_v.weight", E, KV),
+      attnQNorm: t.vector(p + "attn_q_norm.weight", HD),
+      attnKNorm: t.vector(p + "attn_k_norm.weight", HD),
+      wo: t.matrix(p + "attn_output.weight", Q, E),
+      postAttnNorm: t.vector(p + "post_attention_norm.weight", E),
+      ffnNorm: t.vector(p + "ffn_norm.weight", E),
+      ffnGate: t.matrix(p + "ffn_gate.weight", E, FF),
+      ffnUp: t.matrix(p + "ffn_up.weight", E, FF),
+      ffnDown: t.matrix(p + "ffn_down.weight", FF, E),
+      postFfwNorm: t.vector(p + "post_ffw_norm.weight", E),
     });
   }
   const w: GemmaEmbeddingWeights = {
-    tokenEmbd: t.matrix("token_embd.weight", nEmbd, nVocab),
+    tokenEmbd: t.matrix("token_embd.weight", E, { n: nVocab, from: `the ${nVocab} entries of tokenizer.ggml.tokens` }),
     layers,
-    outputNorm: t.vector("output_norm.weight", nEmbd),
+    outputNorm: t.vector("output_norm.weight", E),
   };
   const has2 = t.has("dense_2.weight"), has3 = t.has("dense_3.weight");
   if (has2 !== has3) throw new EmbedError("TENSOR_MISSING", `${ARCH}: dense_2.weight and dense_3.weight must both be present or both absent`, { tensor: has2 ? "dense_3.weight" : "dense_2.weight" });
   if (has2) {
     // dense_2: nEmbd -> mid; dense_3: mid -> nEmbdOut. llama.cpp asserts dense_2_feat_in == n_embd
     // and takes n_embd_out from dense_3_feat_out; mid comes from the key or the tensor itself.
-    const mid = hp.dense2FeatOut ?? t.ne("dense_2.weight")[1];
-    w.dense2 = t.matrix("dense_2.weight", nEmbd, mid);
-    w.dense3 = t.matrix("dense_3.weight", mid, hp.nEmbdOut);
+    const mid: Dim = hp.dense2FeatOut !== undefined
+      ? { n: hp.dense2FeatOut, from: `${k("dense_2_feat_out")} = ${hp.dense2FeatOut}` }
+      : { n: t.ne("dense_2.weight")[1], from: `dense_2.weight's ne[1] (${t.ne("dense_2.weight")[1]})` };
+    w.dense2 = t.matrix("dense_2.weight", E, mid);
+    w.dense3 = t.matrix("dense_3.weight", mid, { n: hp.nEmbdOut, from: `${k("dense_3_feat_out")} (or embedding_length) = ${hp.nEmbdOut}` });
   }
   return w;
 }

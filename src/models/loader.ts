@@ -10,7 +10,7 @@ import type { Backend, Weight } from "../kernels/backend.js";
 import { GGMLType, ggmlTypeName } from "../tensor/ggml-type.js";
 import { quantTraits } from "../quant/index.js";
 import { ARCH as GEMMA_EMBEDDING, GemmaEmbedding, bindWeights, loadHParams } from "./gemma-embedding.js";
-import type { TensorProvider } from "./gemma-embedding.js";
+import type { Dim, TensorProvider } from "./gemma-embedding.js";
 
 export const ARCHS = { [GEMMA_EMBEDDING]: GemmaEmbedding } as const;
 
@@ -35,20 +35,26 @@ function provider(tensors: Map<string, { info: TensorInfo; data: Uint8Array }>):
     if (!t) throw new EmbedError("TENSOR_MISSING", `required tensor "${name}" is missing from the model`, { tensor: name });
     return t;
   };
-  const shapeError = (name: string, info: TensorInfo, want: number[]) =>
-    new EmbedError("TENSOR_SHAPE", `tensor "${name}" has ne [${info.ne.slice(0, info.nDims).join(", ")}], but the hyperparameters require [${want.join(", ")}]`, { tensor: name, ne: info.ne.slice(0, info.nDims), expected: want });
+  // Names the tensor and, for each dim that disagrees, the metadata key(s) that set the expected size.
+  const shapeError = (name: string, info: TensorInfo, want: Dim[]) => {
+    const why = want.flatMap((d, i) => (info.ne[i] !== d.n ? [`${d.from} requires ne[${i}] = ${d.n}`] : []));
+    if (info.ne.slice(want.length).some((d) => d !== 1)) why.push(`it must be ${want.length}-D`);
+    return new EmbedError("TENSOR_SHAPE", `tensor "${name}" has ne [${info.ne.slice(0, info.nDims).join(", ")}], but ${why.join(" and ")}`, { tensor: name, ne: info.ne.slice(0, info.nDims), expected: want.map((d) => d.n), from: want.map((d) => d.from) });
+  };
   return {
     has: (name) => tensors.has(name),
+    names: () => tensors.keys(),
     ne: (name) => get(name).info.ne,
     matrix(name, ne0, ne1): Weight {
       const { info, data } = get(name);
-      if (info.ne[0] !== ne0 || info.ne[1] !== ne1 || info.ne[2] !== 1 || info.ne[3] !== 1) throw shapeError(name, info, [ne0, ne1]);
+      if (info.ne[0] !== ne0.n || info.ne[1] !== ne1.n || info.ne[2] !== 1 || info.ne[3] !== 1) throw shapeError(name, info, [ne0, ne1]);
       quantTraits(info.type, name); // throws UNSUPPORTED_TYPE naming the tensor
-      return { name, type: info.type, ne0, ne1, data };
+      return { name, type: info.type, ne0: ne0.n, ne1: ne1.n, data };
     },
-    vector(name, n): Float32Array {
+    vector(name, dim): Float32Array {
+      const n = dim.n;
       const { info, data } = get(name);
-      if (info.nElements !== n || info.ne[0] !== n) throw shapeError(name, info, [n]);
+      if (info.nElements !== n || info.ne[0] !== n) throw shapeError(name, info, [dim]);
       const out = new Float32Array(n);
       if (info.type === GGMLType.F32) {
         new Uint8Array(out.buffer).set(data);

@@ -172,10 +172,11 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       // What is on disk is what counts: re-read it (a write may have stopped mid-chunk).
       offset = (await stat(part).catch(() => undefined))?.size ?? 0;
       hash = await hashFile(part, offset);
+      const msg = /^https?:/.test(e.message) ? e.message : `${t.url}: ${e.message}`;
       if (attempt >= retries || o.signal?.aborted) {
-        throw new EmbedError("DOWNLOAD_FAILED", `${e.message}; ${offset} bytes are kept in ${part}, run again to resume`, { url: t.url, offset }, { cause: e });
+        throw new EmbedError("DOWNLOAD_FAILED", `${msg}; ${offset} bytes are kept in ${part}, run again to resume`, { url: t.url, offset }, { cause: e });
       }
-      o.onStatus?.(`connection lost at byte ${offset} (${e.message}); retrying`);
+      o.onStatus?.(`${e.message}; retrying (${attempt + 1} of ${retries})`);
       await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? 500) * 2 ** attempt));
     }
   }
@@ -217,7 +218,7 @@ async function appendBody(res: Response, part: string, hash: Hash, offset: numbe
       try {
         r = await reader?.read();
       } catch (e) {
-        throw new EmbedError("DOWNLOAD_FAILED", `connection lost at byte ${offset}: ${causeText(e)}`, { offset }, { cause: e });
+        throw new EmbedError("DOWNLOAD_FAILED", `connection lost at byte ${offset}${total !== undefined ? ` of ${total}` : ""}: ${causeText(e)}`, { offset }, { cause: e });
       }
       if (!r || r.done) break;
       const chunk = r.value;

@@ -17,6 +17,8 @@ export interface ServerContext {
   modelId: string;
   /** Unix seconds when the server started (the `created` of /v1/models). */
   created: number;
+  /** Most prompts in one embedding request (ServerOptions.maxInputs). */
+  maxInputs: number;
   warn: (message: string) => void;
 }
 
@@ -37,6 +39,9 @@ export const RETRY_AFTER_SECONDS = 1;
  * queue the inputs for a shared forward pass. `field` names the prompt field in error params.
  */
 export async function embedAll(ctx: ServerContext, inputs: EmbedInput[], opts: EmbedOptions, field: string): Promise<{ vectors: Float32Array[]; prepared: PreparedInput[] }> {
+  // Reliability fix (server abuse tests): without this, a 100,000-prompt array (~0.5 MB of JSON) was
+  // tokenized and queued whole, holding the model for many minutes. Refused by count, before prepare().
+  if (inputs.length > ctx.maxInputs) throw new HttpError(400, `"${field}" has ${inputs.length} prompts, more than the limit of ${ctx.maxInputs} per request; split it into several requests`, "TOO_MANY_INPUTS", field);
   let prepared: PreparedInput[];
   try {
     prepared = ctx.model.prepare(inputs, opts);

@@ -31,6 +31,8 @@ export interface ServerOptions {
   maxQueue?: number;
   /** Largest request body in bytes. Default 2 MiB. */
   bodyLimit?: number;
+  /** Most prompts in one embedding request; more get 400 before anything is tokenized. Default 2048 (OpenAI's limit). */
+  maxInputs?: number;
   defaultTask?: Task;
   defaultDimensions?: number;
   modelId?: string;
@@ -86,6 +88,7 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
     metrics,
     defaults: { task: opts.defaultTask, dimensions: opts.defaultDimensions },
     modelId: opts.modelId ?? model.info.name ?? "gguf-embed",
+    maxInputs: opts.maxInputs ?? 2048,
     created: Math.floor(Date.now() / 1000),
     warn: (m) => {
       if (!warned.has(m)) log(`warning: ${m}`);
@@ -100,13 +103,17 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = performance.now();
     metrics.inFlight++;
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+    // Reliability fix (server abuse tests): `new URL` throws on an absolute-form target such as
+    // "GET http://[ HTTP/1.1", which Node's parser accepts. It ran outside the try, so the rejection
+    // went unhandled and killed the process. An unparsable target is now a 400 (below).
+    const path = requestPath(req.url);
+    const route = path !== undefined && Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     const method = req.method ?? "GET";
     let status = 500;
     try {
       if (origins) cors(req, res, origins);
       if (shuttingDown) throw new HttpError(503, "the server is shutting down", "SHUTTING_DOWN");
+      if (path === undefined) throw new HttpError(400, "the request target is not a valid URL", "BAD_REQUEST_TARGET");
       if (!route) throw new HttpError(404, `no route ${method} ${path}; see GET /v1/models, POST /v1/embeddings, /embeddings, /tokenize, /detokenize`, "NOT_FOUND");
       const allow = [...Object.keys(route), "OPTIONS"].join(", ");
       if (method === "OPTIONS") {
@@ -125,14 +132,14 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       if (res.headersSent || res.destroyed) return;
       // A body we did not read (or stopped reading) cannot be skipped on a kept-alive connection.
       const unread = !req.complete;
-      const text = JSON.stringify(errorBody(he, path.startsWith("/v1/") ? "openai" : "llama"));
+      const text = JSON.stringify(errorBody(he, path?.startsWith("/v1/") ? "openai" : "llama"));
       res.writeHead(he.status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...he.headers, ...connection(unread) });
       res.end(text);
     } finally {
       metrics.inFlight--;
       const seconds = (performance.now() - t0) / 1000;
-      metrics.observe(route ? path : "other", ["GET", "POST", "OPTIONS"].includes(method) ? method : "other", status, seconds);
-      log(`${method} ${path} ${status} ${(seconds * 1000).toFixed(0)}ms`);
+      metrics.observe(route && path !== undefined ? path : "other", ["GET", "POST", "OPTIONS"].includes(method) ? method : "other", status, seconds);
+      log(`${method} ${path ?? "(invalid target)"} ${status} ${(seconds * 1000).toFixed(0)}ms`);
     }
   }
 
@@ -158,7 +165,13 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
       keepAliveTimeout: 5_000,
     },
-    (req, res) => void handle(req, res),
+    // handle() answers every error itself; this catch is the last resort (a throw while writing the
+    // error response), so that no request can end the process with an unhandled rejection.
+    (req, res) =>
+      void handle(req, res).catch((e: unknown) => {
+        log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        res.destroy();
+      }),
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -194,6 +207,15 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       server.closeAllConnections();
     },
   };
+}
+
+/** The path of a request target, or undefined when it does not parse as a URL. */
+function requestPath(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? "/", "http://localhost").pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 function sha256(s: string): Buffer {

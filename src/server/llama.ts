@@ -6,7 +6,7 @@
  */
 import { embedAll, type Reply, type ServerContext } from "./context.js";
 import { badField, toHttpError } from "./errors.js";
-import { optionalBool, parseEmbedOptions, parseEncodingFormat, parseInputs, type Json } from "./request.js";
+import { optionalBool, parseEmbedOptions, parseEncodingFormat, parseInputs, show, type Json } from "./request.js";
 
 /**
  * `[{index, embedding: [[...]]}]`: always 2-D, one row for a pooled vector, one row per token
@@ -70,7 +70,7 @@ export function detokenize(body: Json, ctx: ServerContext): Reply {
   const ids = body.tokens;
   if (!Array.isArray(ids)) throw badField("tokens", `"tokens" must be an array of token ids`);
   const j = ids.findIndex((x) => typeof x !== "number" || !Number.isInteger(x));
-  if (j >= 0) throw badField(`tokens[${j}]`, `tokens[${j}] must be an integer token id, got ${JSON.stringify(ids[j])}`);
+  if (j >= 0) throw badField(`tokens[${j}]`, `tokens[${j}] must be an integer token id, got ${show(ids[j])}`);
   try {
     return { json: { content: ctx.model.tokenizer.decode(ids as number[], { unparseSpecial: true }) } };
   } catch (e) {

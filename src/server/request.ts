@@ -44,6 +44,18 @@ function tokenIds(a: unknown[], param: string): number[] {
   return a as number[];
 }
 
+/**
+ * A request value quoted in an error message. Reliability fix (server abuse tests): these messages
+ * used JSON.stringify(value), which recurses, so a 100,000-deep `[[[...]]]` in e.g. "task" overflowed
+ * the stack (500 instead of 400), and a 1 MB string was echoed back whole. Containers are described,
+ * primitives quoted and cut to 80 characters.
+ */
+export function show(x: unknown): string {
+  if (x !== null && typeof x === "object") return Array.isArray(x) ? "an array" : "an object";
+  const s = JSON.stringify(x) ?? String(x);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
 function describe(x: unknown): string {
   if (Array.isArray(x)) return "an array";
   if (x === null) return "null";
@@ -52,7 +64,7 @@ function describe(x: unknown): string {
 
 /** llama.cpp embd_normalize: -1 none, 0 max-abs (int16 range), 1 taxicab, 2 euclidean, >2 p-norm. */
 export function normalizeFromLlama(v: unknown): Normalize {
-  if (!isTokenId(v) || v < -1) throw badField("embd_normalize", `"embd_normalize" must be an integer >= -1 (-1 none, 0 max-abs, 1 taxicab, 2 euclidean, >2 p-norm), got ${JSON.stringify(v)}`);
+  if (!isTokenId(v) || v < -1) throw badField("embd_normalize", `"embd_normalize" must be an integer >= -1 (-1 none, 0 max-abs, 1 taxicab, 2 euclidean, >2 p-norm), got ${show(v)}`);
   return v === -1 ? "none" : v === 0 ? "maxabs" : v === 1 ? "taxicab" : v === 2 ? "l2" : `p${v}`;
 }
 
@@ -62,7 +74,7 @@ export function parseEmbedOptions(body: Json, defaults: RequestDefaults, nEmbdOu
   // An explicit null turns a server default off (e.g. "task": null embeds the raw text).
   const task = "task" in body ? body.task : defaults.task;
   if (task !== undefined && task !== null) {
-    if (typeof task !== "string" || !isTask(task)) throw badField("task", `"task" must be one of ${TASKS.join(", ")}, got ${JSON.stringify(task)}`);
+    if (typeof task !== "string" || !isTask(task)) throw badField("task", `"task" must be one of ${TASKS.join(", ")}, got ${show(task)}`);
     opts.task = task;
   }
   if (body.title !== undefined) {
@@ -71,7 +83,7 @@ export function parseEmbedOptions(body: Json, defaults: RequestDefaults, nEmbdOu
   }
   const dims = "dimensions" in body ? body.dimensions : defaults.dimensions;
   if (dims !== undefined && dims !== null) {
-    if (!isTokenId(dims) || dims < 1 || dims > nEmbdOut) throw badField("dimensions", `"dimensions" must be an integer from 1 to ${nEmbdOut}, got ${JSON.stringify(dims)}`);
+    if (!isTokenId(dims) || dims < 1 || dims > nEmbdOut) throw badField("dimensions", `"dimensions" must be an integer from 1 to ${nEmbdOut}, got ${show(dims)}`);
     opts.dimensions = dims;
   }
   if (body.truncate !== undefined) {
@@ -81,7 +93,7 @@ export function parseEmbedOptions(body: Json, defaults: RequestDefaults, nEmbdOu
   if (body.embd_normalize !== undefined) opts.normalize = normalizeFromLlama(body.embd_normalize);
   if (body.pooling !== undefined) {
     const p = body.pooling;
-    if (p !== "mean" && p !== "cls" && p !== "last" && p !== "none") throw badField("pooling", `"pooling" must be mean, cls, last or none, got ${JSON.stringify(p)}`);
+    if (p !== "mean" && p !== "cls" && p !== "last" && p !== "none") throw badField("pooling", `"pooling" must be mean, cls, last or none, got ${show(p)}`);
     opts.pooling = p as Pooling;
   }
   return opts;
@@ -90,7 +102,7 @@ export function parseEmbedOptions(body: Json, defaults: RequestDefaults, nEmbdOu
 /** `encoding_format`: "float" (default) or "base64". llama-server checks it on every embedding route. */
 export function parseEncodingFormat(body: Json): "float" | "base64" {
   const f = body.encoding_format ?? "float";
-  if (f !== "float" && f !== "base64") throw badField("encoding_format", `"encoding_format" must be "float" or "base64", got ${JSON.stringify(body.encoding_format)}`);
+  if (f !== "float" && f !== "base64") throw badField("encoding_format", `"encoding_format" must be "float" or "base64", got ${show(body.encoding_format)}`);
   return f;
 }
 

@@ -37,19 +37,22 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
-interface Blob { file: FakeFile; nBytes: number; sha256: string; served: number }
+interface Blob { file: FakeFile; key: string; nBytes: number; sha256: string; served: number }
 
 export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?: string; pageSize?: number } = {}): Promise<FakeHub> {
   const requests: LoggedRequest[] = [];
-  const blobs = new Map<string, Blob>();
-  for (const repo of Object.values(repos)) {
+  // CDN path of a blob: /blobs/<sha256>/<repo>/<path>
+  const blobs = new Map<string, Blob>(), byFile = new Map<FakeFile, Blob>();
+  for (const [name, repo] of Object.entries(repos)) {
     for (const f of repo.files) {
       const sha256 = f.content ? createHash("sha256").update(f.content).digest("hex") : await hashFile(f.diskPath!);
       const nBytes = f.content ? f.content.byteLength : statSync(f.diskPath!).size;
-      blobs.set(sha256 + ":" + f.path, { file: f, nBytes, sha256, served: 0 });
+      const b: Blob = { file: f, key: `${sha256}/${name}/${f.path}`, nBytes, sha256, served: 0 };
+      blobs.set(b.key, b);
+      byFile.set(f, b);
     }
   }
-  const blobOf = (f: FakeFile) => [...blobs.values()].find((b) => b.file === f)!;
+  const blobOf = (f: FakeFile) => byFile.get(f)!;
   let cdnOrigin = "";
 
   const hub = createServer((req, res) => {
@@ -80,14 +83,14 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
     if (!file) return fail(res, 404, "EntryNotFound", "Entry not found");
     const b = blobOf(file);
     if (file.direct) return serveBlob(req, res, b);
-    res.writeHead(302, { location: `${cdnOrigin}/blobs/${b.sha256}/${encodeURIComponent(file.path)}?sig=abc`, "x-linked-etag": `"${b.sha256}"`, "x-linked-size": String(b.nBytes), "x-repo-commit": "c".repeat(40) });
+    res.writeHead(302, { location: `${cdnOrigin}/blobs/${b.key}?sig=abc`, "x-linked-etag": `"${b.sha256}"`, "x-linked-size": String(b.nBytes), "x-repo-commit": "c".repeat(40) });
     res.end();
   });
 
   const cdn = createServer((req, res) => {
     requests.push({ server: "cdn", method: req.method ?? "", url: req.url ?? "", headers: req.headers });
-    const m = /^\/blobs\/([0-9a-f]{64})\/([^?]+)/.exec(req.url ?? "");
-    const b = m ? blobs.get(m[1] + ":" + decodeURIComponent(m[2])) : undefined;
+    const m = /^\/blobs\/([^?]+)/.exec(req.url ?? "");
+    const b = m ? blobs.get(decodeURIComponent(m[1])) : undefined;
     if (!b) return fail(res, 404, "", "no such blob");
     serveBlob(req, res, b);
   });

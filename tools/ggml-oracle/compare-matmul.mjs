@@ -4,7 +4,7 @@
 // The buffer picks where the oracle puts the weight and which path our matmul follows.
 // Build the oracle first: tools/ggml-oracle/build.sh
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "../..");
@@ -26,6 +26,7 @@ const mode = { amx: "1", repack: "2", cpu: "0" }[buffer];
 execFileSync(join(root, ".cache/ggml-oracle/mm"), [bins, "auto", String(type), K, N, M, join(dir, "w.bin"), join(dir, "x.bin"), join(dir, "y.bin"), mode, threads], { stdio: ["ignore", "ignore", "inherit"] });
 const rb = readFileSync(join(dir, "y.bin"));
 const ref = new Float32Array(rb.buffer.slice(rb.byteOffset, rb.byteOffset + rb.length));
+rmSync(dir, { recursive: true, force: true });
 const ours = new Float32Array(+N * +M);
 // ours follows the same buffer's code path as the oracle (the default path is what llama.cpp picks)
 matmul({ type, ne0: +K, ne1: +N, data: wq, byteOffset: 0 }, X, +M, ours, buffer);
