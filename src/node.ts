@@ -1,16 +1,26 @@
-/** gguf-embed for Node: everything in the browser-safe entry, plus file paths (and split files). */
+/**
+ * gguf-embed for Node: everything in the browser-safe entry, plus file paths (and split files) and
+ * cached Hub models ("embeddinggemma", "hf:owner/repo:QUANT", "hf:owner/repo/file.gguf").
+ */
 import { fileURLToPath } from "node:url";
 import { loadFromSources, type LoadOptions } from "./embed/load.js";
 import type { EmbeddingModel } from "./embed/embedder.js";
 import { toByteSources, type ModelSource } from "./index.js";
 import { FileSource, openModelFiles } from "./node/fs-source.js";
+import { resolveModel } from "./node/resolve.js";
 
 export * from "./index.js";
 export { FileSource, openModelFiles };
+export { resolveModel, pullModel, type ResolveOptions, type PullResult } from "./node/resolve.js";
+export { DEFAULT_MODEL, MODEL_ALIASES } from "./node/hub.js";
+export { cacheDir } from "./node/cache.js";
 
-/** Like the browser loadModel, but a string that is not an http(s) URL is a file path. */
+/**
+ * Like the browser loadModel, but a string that is not an http(s) URL is a file path, or a model
+ * spec resolved through the cache (downloaded on first use; see resolveModel).
+ */
 export async function loadModel(src: ModelSource, opts: LoadOptions = {}): Promise<EmbeddingModel> {
   if (src instanceof URL && src.protocol === "file:") src = fileURLToPath(src);
-  if (typeof src === "string" && !/^https?:\/\//.test(src)) return loadFromSources(await openModelFiles(src), opts);
+  if (typeof src === "string" && !/^https?:\/\//.test(src)) return loadFromSources(await openModelFiles(await resolveModel(src)), opts);
   return loadFromSources(await toByteSources(src), opts);
 }

@@ -1,25 +1,34 @@
 /**
- * WASM kernels vs the scalar reference (src/kernels/reference.ts via jsBackend, and
- * src/quant/activation.ts): the reference path is the only oracle. Block types must match bit
- * for bit; float types within 1e-7 relative (they only differ in f64 summation order).
+ * WASM kernels vs the scalar reference (src/kernels/reference.ts via jsBackend, ops.ts attention,
+ * src/quant/activation.ts): the reference path is the only oracle, and every comparison is bit
+ * for bit (Object.is on every output), for every weight type, token counts M ∈ {1, 2, 5, 17, 64}
+ * (M == 1 and the M thresholds of llama.cpp's sgemm / IQ panel / repack gemm paths included),
+ * 1 and 2 threads. Attention: test/wasm-attention.test.ts.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { jsBackend } from "../src/kernels/js-backend.js";
-import { attention } from "../src/kernels/ops.js";
+import { fma32 } from "../src/kernels/ggml-order.js";
 import { createWasmBackend, type WasmBackend } from "../src/kernels/wasm.js";
+import { planMatmul } from "../src/kernels/wasm-plan.js";
 import { relaxedBytes } from "../src/kernels/wasm-module.js";
 import { quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K } from "../src/quant/activation.js";
 import { quantizeRows } from "../src/quant/index.js";
 import { GGMLType, ggmlTypeName } from "../src/tensor/ggml-type.js";
+import { exactFma32 } from "./helpers/exact-fma.js";
 
-const TYPES = [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.F16, GGMLType.F32, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q5_0, GGMLType.Q5_1,
-  GGMLType.BF16, GGMLType.Q4_1, GGMLType.IQ4_NL, GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.IQ4_XS];
-const FLOAT = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
-const NE0 = [32, 256, 768, 1152, 3072];
-const NTOK = [1, 3, 17];
+const T = GGMLType;
+const TYPES = [T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.BF16, T.Q4_1, T.IQ4_NL, T.Q2_K, T.Q3_K, T.IQ4_XS];
+const SUPER = new Set([T.Q4_K, T.Q5_K, T.Q6_K, T.Q2_K, T.Q3_K, T.IQ4_XS]);
+/** Types whose every reference path has a wasm kernel at the model's shapes (N % 32 == 0). */
+const KERNEL_AT_MODEL_SHAPES = new Set([T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL, T.BF16, T.IQ4_XS]);
+const MS = [1, 2, 5, 17, 64];
+const SHAPES: Array<[number, number]> = [[768, 256], [768, 768], [1152, 256], [1152, 768], [3072, 256], [3072, 768]];
+/** Off-model shapes for the other buffers' paths: N % 32 != 0 (repack when N % 8 == 0, else plain CPU), small K. */
+const EDGE_SHAPES: Array<[number, number]> = [[256, 40], [256, 13], [32, 9], [512, 24]];
+const EDGE_MS = [1, 2, 3, 4, 7, 8, 9];
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -36,81 +45,142 @@ function values(n: number, seed: number): Float32Array {
   return v;
 }
 
-function compare(ref: Float32Array, got: Float32Array): { neq: number; maxRel: number } {
-  let neq = 0, maxRel = 0;
+function differing(ref: Float32Array, got: Float32Array): string {
+  let neq = 0, first = -1;
   for (let i = 0; i < ref.length; i++) {
     if (Object.is(ref[i], got[i])) continue;
-    neq++;
-    maxRel = Math.max(maxRel, Math.abs(ref[i]! - got[i]!) / Math.max(Math.abs(ref[i]!), 1e-30));
+    if (neq++ === 0) first = i;
   }
-  return { neq, maxRel };
+  return neq === 0 ? "" : `${neq} of ${ref.length} outputs differ (first at ${first}: ${ref[first]} vs ${got[first]})`;
 }
 
-for (const threads of [1, 2]) {
-  describe(`wasm matmul vs reference, ${threads} thread(s)`, () => {
-    let be: WasmBackend;
-    before(async () => { be = await createWasmBackend({ threads, relaxedSimd: false }); });
-    after(async () => { await be.close(); });
+let be1: WasmBackend, be2: WasmBackend;
+before(async () => {
+  be1 = await createWasmBackend({ threads: 1, relaxedSimd: false });
+  be2 = await createWasmBackend({ threads: 2, relaxedSimd: false });
+});
+after(async () => {
+  await be1.close();
+  await be2.close();
+});
 
-    for (const type of TYPES) {
-      test(`${ggmlTypeName(type)}`, () => {
-        assert.equal(be.threads, threads);
-        const bs = type === GGMLType.Q4_K || type === GGMLType.Q5_K || type === GGMLType.Q6_K || type === GGMLType.Q2_K || type === GGMLType.Q3_K || type === GGMLType.IQ4_XS ? 256 : 32;
-        let cases = 0;
-        for (const ne0 of NE0) {
-          if (ne0 % bs !== 0) continue;
-          const ne1 = ne0 === 3072 ? 9 : 13; // odd: exercises the tile edge
-          const bytes = quantizeRows(type, values(ne0 * ne1, ne0 + type), ne0);
-          const data = be.alloc(bytes.length);
-          data.set(bytes);
-          const w = { name: "w", type, ne0, ne1, data };
-          for (const T of NTOK) {
-            const x = values(ne0 * T, 1000 + T);
-            for (let i = 0; i < ne0; i++) x[(T - 1) * ne0 + i] *= 1e3; // one large-magnitude token
-            const ref = new Float32Array(T * ne1), got = new Float32Array(T * ne1);
-            jsBackend.matmul(w, x, T, ref);
-            be.matmul(w, x, T, got);
-            const { neq, maxRel } = compare(ref, got);
-            if (FLOAT.has(type)) assert.ok(maxRel <= 1e-7, `${ggmlTypeName(type)} ne0=${ne0} T=${T}: max rel ${maxRel}`);
-            else assert.equal(neq, 0, `${ggmlTypeName(type)} ne0=${ne0} T=${T}: ${neq} outputs differ (max rel ${maxRel})`);
-            cases++;
-          }
-        }
-        assert.ok(cases > 0);
-      });
-    }
-
-    test("types without a kernel and weights outside wasm memory use the reference", () => {
-      for (const t of [GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.IQ4_XS]) {
-        assert.equal(be.kernelFor({ name: "w", type: t, ne0: 256, ne1: 1, data: be.alloc(256) }), "reference");
-      }
-      const bytes = quantizeRows(GGMLType.Q8_0, values(256 * 4, 5), 256);
-      const w = { name: "foreign", type: GGMLType.Q8_0, ne0: 256, ne1: 4, data: bytes };
-      assert.equal(be.kernelFor(w), "reference");
-      const x = values(256 * 2, 6), ref = new Float32Array(8), got = new Float32Array(8);
-      jsBackend.matmul(w, x, 2, ref);
-      be.matmul(w, x, 2, got);
-      assert.deepEqual(got, ref);
-    });
-
-    test("attention matches ops.ts (T = 1, 7, 300; window 256 and Infinity; nHead 3, nHeadKv 1, hd 256)", () => {
-      for (const T of [1, 7, 300]) {
-        for (const window of [256, Infinity]) {
-          const q = values(T * 3 * 256, T).map((v) => v / 16), k = values(T * 256, T + 1), v = values(T * 256, T + 2);
-          const ref = new Float32Array(T * 3 * 256), got = new Float32Array(T * 3 * 256);
-          attention(q, k, v, ref, T, 3, 1, 256, window);
-          be.attention(q, k, v, got, T, 3, 1, 256, window);
-          assert.ok(compare(ref, got).maxRel <= 1e-7, `T=${T} window=${window}`);
-        }
-      }
-    });
+/** Reference once per (shape, M), then the wasm backend at 1 and 2 threads; returns the kernels used. */
+function check(type: GGMLType, ne0: number, ne1: number, ms: number[]): Set<string> {
+  const kernels = new Set<string>();
+  const bytes = quantizeRows(type, values(ne0 * ne1, ne0 + ne1 + type), ne0);
+  const ws = [be1, be2].map((be) => {
+    const data = be.alloc(bytes.length);
+    data.set(bytes);
+    return { name: "w", type, ne0, ne1, data };
   });
+  const xAll = values(ne0 * Math.max(...ms), 1000 + ne0);
+  for (const M of ms) {
+    const x = xAll.slice(0, ne0 * M);
+    for (let i = 0; i < ne0; i++) x[(M - 1) * ne0 + i] *= 1e3; // one large-magnitude token
+    const ref = new Float32Array(M * ne1);
+    jsBackend.matmul(ws[0]!, x, M, ref);
+    [be1, be2].forEach((be, i) => {
+      const got = new Float32Array(M * ne1).fill(NaN);
+      be.matmul(ws[i]!, x, M, got);
+      const kernel = be.kernelFor(ws[i]!, M);
+      kernels.add(kernel);
+      const bad = differing(ref, got);
+      assert.equal(bad, "", `${ggmlTypeName(type)} K=${ne0} N=${ne1} M=${M} ${be.threads}T (${kernel}): ${bad}`);
+    });
+  }
+  return kernels;
 }
+
+describe("wasm matmul = reference.ts bit for bit (model shapes, M 1/2/5/17/64, 1 and 2 threads)", () => {
+  for (const type of TYPES) {
+    test(ggmlTypeName(type), () => {
+      let cases = 0;
+      const kernels = new Set<string>();
+      for (const [ne0, ne1] of SHAPES) {
+        if (ne0 % (SUPER.has(type) ? 256 : 32) !== 0) continue;
+        for (const k of check(type, ne0, ne1, MS)) kernels.add(k);
+        cases++;
+      }
+      assert.ok(cases >= 4);
+      // the model's shapes must not fall back to the reference for the types that have kernels
+      if (KERNEL_AT_MODEL_SHAPES.has(type)) {
+        if (type === T.BF16) kernels.delete("reference"); // M == 1: ggml_vec_dot_bf16 has no wasm kernel (wasm-plan.ts)
+        assert.ok(!kernels.has("reference"), `${ggmlTypeName(type)} used the reference: ${[...kernels].join(", ")}`);
+      }
+    });
+  }
+});
+
+describe("wasm matmul = reference.ts bit for bit (repack / plain CPU buffer shapes)", () => {
+  for (const type of TYPES) {
+    test(ggmlTypeName(type), () => {
+      for (const [ne0, ne1] of EDGE_SHAPES) {
+        if (ne0 % (SUPER.has(type) ? 256 : 32) !== 0) continue;
+        check(type, ne0, ne1, EDGE_MS);
+      }
+    });
+  }
+});
+
+test("kernel choice follows the reference's code path", () => {
+  const k = (type: GGMLType, ne0: number, ne1: number, m: number) => planMatmul(type, ne0, ne1, m)?.fn ?? "reference";
+  assert.equal(k(T.Q8_0, 768, 256, 1), "chainQ8_0"); // AMX, M == 1 (VNNI) and M > 1 alike
+  assert.equal(k(T.Q8_0, 768, 13, 5), "lanesQ8_0"); // plain CPU: vec_dot
+  assert.equal(k(T.Q4_0, 768, 40, 5), "chainQ4_0"); // CPU_REPACK
+  assert.equal(k(T.IQ4_NL, 768, 40, 1), "chainIQ4_NL");
+  assert.equal(k(T.IQ4_NL, 768, 13, 2), "lanesIQ4_NL"); // tinyBLAS_Q0_AVX
+  assert.equal(k(T.IQ4_NL, 768, 13, 1), "reference"); // vec_dot_iq4_nl's even/odd split
+  assert.equal(k(T.F16, 768, 256, 1), "f16Sgemm");
+  assert.equal(k(T.F16, 768, 13, 2), "reference"); // N % 4 != 0: vec_dot_f16
+  assert.equal(k(T.F32, 768, 256, 1), "f32VecDot");
+  assert.equal(k(T.F32, 768, 256, 2), "f32Sgemm");
+  assert.equal(k(T.BF16, 768, 256, 2), "bf16Sgemm");
+  assert.equal(k(T.IQ4_XS, 768, 24, 8), "chainIQ4_XS"); // IQ panel gemm
+  assert.equal(k(T.IQ4_XS, 768, 24, 7), "reference");
+  for (const t of [T.Q2_K, T.Q3_K]) assert.equal(k(t, 768, 256, 4), "reference");
+  assert.equal(k(T.Q4_K, 768, 40, 4), "reference"); // repack Q4_K
+});
+
+test("weights outside wasm memory use the reference", () => {
+  const bytes = quantizeRows(T.Q8_0, values(256 * 32, 5), 256);
+  const w = { name: "foreign", type: T.Q8_0, ne0: 256, ne1: 32, data: bytes };
+  assert.equal(be1.kernelFor(w), "reference");
+  const x = values(256 * 2, 6), ref = new Float32Array(64), got = new Float32Array(64);
+  jsBackend.matmul(w, x, 2, ref);
+  be1.matmul(w, x, 2, got);
+  assert.deepEqual(got, ref);
+});
+
+test("wasm fma2 = fma32 = the correctly rounded f32 fma (double-rounding midpoints, subnormals)", () => {
+  const a: number[] = [], b: number[] = [], c: number[] = [];
+  const r = rng(61);
+  for (let i = 0; i < 3000; i++) {
+    a.push(Math.fround(r() * 2 ** ((i % 17) - 8))); b.push(Math.fround(r() * 2 ** ((i % 5) - 2))); c.push(Math.fround(r() * 2 ** ((i % 23) - 6)));
+  }
+  for (let i = 0; i < 2000; i++) { // a·b ≈ ±ulp(c)/2: the f64 sum lands on (or next to) an f32 midpoint
+    const ci = Math.fround(r() * 2 ** ((i % 40) - 20)) || 1;
+    const half = 2 ** (Math.floor(Math.log2(Math.abs(ci))) - 24);
+    const [ai, bi] = [[half * (1 + 2 ** -23), 1 - 2 ** -23], [half * (1 + 2 ** -23), 1 + 2 ** -23], [-half * (1 + 2 ** -23), 1 - 2 ** -23], [half, 1], [-half, 1]][i % 5]!;
+    a.push(Math.fround(ai!)); b.push(Math.fround(bi!)); c.push(ci);
+  }
+  for (let i = 0; i < 200; i++) { // results near and below 2^-126
+    a.push(Math.fround(r() * 2 ** -70)); b.push(Math.fround(r() * 2 ** -60)); c.push(Math.fround(r() * 2 ** -128));
+  }
+  const n = a.length;
+  const mem = be1.alloc(16 * n);
+  const f = new Float32Array(mem.buffer, mem.byteOffset, 4 * n);
+  f.set(a, 0); f.set(b, n); f.set(c, 2 * n);
+  be1.exports.fmaCheck!(mem.byteOffset, mem.byteOffset + 4 * n, mem.byteOffset + 8 * n, mem.byteOffset + 12 * n, n);
+  let naiveWrong = 0;
+  for (let i = 0; i < n; i++) {
+    const want = exactFma32(a[i]!, b[i]!, c[i]!);
+    assert.ok(Object.is(f[3 * n + i], want) && Object.is(fma32(a[i]!, b[i]!, c[i]!), want), `fma(${a[i]}, ${b[i]}, ${c[i]}): wasm ${f[3 * n + i]}, ref ${fma32(a[i]!, b[i]!, c[i]!)}, exact ${want}`);
+    if (Math.fround(a[i]! * b[i]! + c[i]!) !== want) naiveWrong++;
+  }
+  assert.ok(naiveWrong > 100, `only ${naiveWrong} cases exercise the midpoint fix`);
+});
 
 describe("wasm activation quantizers are byte-identical to src/quant/activation.ts", () => {
-  let be: WasmBackend;
-  before(async () => { be = await createWasmBackend({ threads: 1 }); });
-  after(async () => { await be.close(); });
   const cases: Array<[string, (s: Float32Array, so: number, d: Uint8Array, o: number, n: number) => void, number, number]> = [
     ["quantizeRowQ8_0", quantizeRowQ8_0, 32, 34], ["quantizeRowQ8_1", quantizeRowQ8_1, 32, 36], ["quantizeRowQ8_K", quantizeRowQ8_K, 256, 292],
   ];
@@ -124,9 +194,9 @@ describe("wasm activation quantizers are byte-identical to src/quant/activation.
       for (let i = 1024; i < 1280; i++) x[i] = 1e-40 * (i - 1100); // subnormals
       const want = new Uint8Array((n / bs) * bb);
       ref(x, 0, want, 0, n);
-      const xs = be.alloc(4 * n), out = be.alloc(want.length);
+      const xs = be1.alloc(4 * n), out = be1.alloc(want.length);
       new Float32Array(xs.buffer, xs.byteOffset, n).set(x);
-      be.exports[name]!(xs.byteOffset, out.byteOffset, n);
+      be1.exports[name]!(xs.byteOffset, out.byteOffset, n);
       assert.deepEqual(Array.from(out), Array.from(want));
     });
   }
@@ -140,9 +210,9 @@ const childHasRelaxed = inProcess || probe?.stdout.trim() === "relaxed";
 const where = inProcess ? "in this process" : "in a child process with --experimental-wasm-relaxed-simd";
 
 if (childHasRelaxed) {
-  test(`relaxed SIMD: self-check passes and relaxed kernels equal baseline bit for bit (${where})`, () => {
+  test(`relaxed SIMD: self-check passes and relaxed kernels equal the reference bit for bit (${where})`, () => {
     const args = inProcess ? [CHILD, "--compare"] : ["--experimental-wasm-relaxed-simd", CHILD, "--compare"];
-    const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 300_000 });
     assert.equal(r.status, 0, r.stderr);
     const res = JSON.parse(r.stdout.trim().split("\n").pop()!) as { relaxed: boolean; mismatches: number; cases: number };
     assert.equal(res.relaxed, true);

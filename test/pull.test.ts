@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -56,6 +56,7 @@ before(async () => {
     "org/flaky2": { files: [{ path: "big-Q8_0.gguf", content: BIG, dropAfter: 1 << 20 }] },
     "org/bad": { files: [{ path: "bad-Q8_0.gguf", content: BAD, corrupt: true }] },
     "org/gated": { gated: true, files: [{ path: "g-Q8_0.gguf", content: SMALL }] },
+    "org/private": { private: true, files: [{ path: "p-Q8_0.gguf", content: SMALL }] },
   }, { token: TOKEN, pageSize: 3 });
 });
 
@@ -185,8 +186,16 @@ test("a wrong checksum fails with CHECKSUM_MISMATCH and leaves no file that look
 });
 
 test("a gated repo without a token is UNAUTHORIZED with a message about gating and HF_TOKEN; a wrong token too", async () => {
-  await rejects(pullModel("hf:org/gated:Q8_0", fresh()), "UNAUTHORIZED", /HTTP 401 \(Access to model org\/gated is restricted.*\): it is a gated repository: accept its terms .* set HF_TOKEN to an access token/);
-  await rejects(pullModel("hf:org/gated:Q8_0", fresh({ HF_TOKEN: "hf_wrong" })), "UNAUTHORIZED", /HTTP 403 .*the HF_TOKEN given was refused/);
+  const page = `${hub.endpoint}/org/gated`.replace(/[.]/g, "\\.");
+  await rejects(pullModel("hf:org/gated:Q8_0", fresh()), "UNAUTHORIZED", new RegExp(`^download of ${page}/resolve/main/g-Q8_0\\.gguf: HTTP 401 \\(Access to model org/gated is restricted\\. .*\\); this is a gated repository: accept its terms at ${page} while logged in, then set HF_TOKEN to an access token of that account`));
+  await rejects(pullModel("hf:org/gated:Q8_0", fresh({ HF_TOKEN: "hf_wrong" })), "UNAUTHORIZED", new RegExp(`HTTP 403 .*; this is a gated repository and the HF_TOKEN given has no access to it: accept its terms at ${page} with the token's account`));
+  await rejects(pullModel("hf:org/private:Q8_0", fresh()), "UNAUTHORIZED", /^listing org\/private: HTTP 401 \(Invalid username or password\.\); the repository is private or gated: set HF_TOKEN to an access token that can read it/);
+  // The token file of `hf auth login` ($HF_HOME/token) is used when HF_TOKEN is not set.
+  const home = join(tmp, "hf-home");
+  await mkdir(home, { recursive: true });
+  await writeFile(join(home, "token"), TOKEN + "\n");
+  const res = await pullModel("hf:org/private:Q8_0", fresh({ HF_HOME: home }));
+  assert.deepEqual(new Uint8Array(await readFile(res.path)), SMALL);
 });
 
 test("unknown repos, files and quants are NOT_FOUND", async () => {

@@ -35,7 +35,7 @@ const CODES: Record<EmbedErrorCode, true> = {
   UNAUTHORIZED: true, NOT_FOUND: true, OFFLINE: true,
 };
 
-export const PROBE_TEXT = "Hello <start_of_turn>user\nthe  東京 🦙 wé\u0000<0x41>";
+export const PROBE_TEXT = "hi <start_of_turn>东🦙 é\u0000";
 
 /** Thrown for a property the reader's result must have even when it accepts the file. */
 class Invariant extends Error {}
@@ -71,7 +71,8 @@ export async function exercise(bytes: Uint8Array, source?: ByteSource): Promise<
       const model = await loadFromSources([src]);
       try {
         const [v] = await model.embed([PROBE_TEXT]);
-        invariant(v.length === model.info.nEmbdOut && v.every(Number.isFinite), "embedding has the wrong size or is not finite");
+        // pooling_type 0 ("none") gives one row per token
+        invariant(v.length > 0 && v.length % model.info.nEmbdOut === 0 && v.every(Number.isFinite), "embedding has the wrong size or is not finite");
       } finally {
         await model.close();
       }
@@ -131,7 +132,10 @@ async function measure(bytes: Uint8Array, run: (b: Uint8Array) => Promise<string
   }
   const ms = performance.now() - t0;
   const m1 = process.memoryUsage();
-  const growth = Math.max(m1.arrayBuffers - m0.arrayBuffers, m1.external - m0.external, hwm ? peakRss() - m0.rss : m1.rss - m0.rss);
+  // Garbage from earlier cases that was collected during this one lowers the RSS under the peak, so
+  // it is taken off the baseline (an overestimate at worst, which the re-run after a GC settles).
+  const freed = Math.max(0, m0.arrayBuffers - m1.arrayBuffers);
+  const growth = Math.max(m1.arrayBuffers - m0.arrayBuffers, m1.external - m0.external, (hwm ? peakRss() : m1.rss) - (m0.rss - freed));
   return { outcome, ms, growth, error };
 }
 
@@ -157,9 +161,10 @@ export async function checkCase(bytes: Uint8Array, run: (b: Uint8Array) => Promi
 }
 
 /** Shortest prefix (in ~64 steps) that fails with the same signature; the original if none does. */
-export async function minimize(bytes: Uint8Array, failure: string, run?: (b: Uint8Array) => Promise<string>): Promise<Uint8Array> {
+export async function minimize(bytes: Uint8Array, failure: string, run?: (b: Uint8Array) => Promise<string>, onStep?: () => void): Promise<Uint8Array> {
   const step = Math.max(1, Math.ceil(bytes.length / 64));
   for (let n = step; n < bytes.length; n += step) {
+    onStep?.();
     const cut = bytes.slice(0, n);
     if ((await checkCase(cut, run)).failure === failure) return cut;
   }

@@ -66,9 +66,10 @@ export const byteEditArb: fc.Arbitrary<ByteEdit> = fc.oneof(
 
 export const fuzzCaseArb: fc.Arbitrary<FuzzCase> = fc.record({
   seed: nat(1 << 10),
-  records: fc.array(recordEditArb, { maxLength: 2 }),
-  fields: fc.array(fieldEditArb, { maxLength: 3 }),
-  bytes: fc.array(byteEditArb, { maxLength: 3 }),
+  // Few edits per case: one broken field usually stops the parse, so stacking many hides the later ones.
+  records: fc.array(recordEditArb, { maxLength: 1 }),
+  fields: fc.array(fieldEditArb, { maxLength: 2 }),
+  bytes: fc.array(byteEditArb, { maxLength: 2 }),
 });
 
 let layouts: Layout[] | undefined;

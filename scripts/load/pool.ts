@@ -40,13 +40,13 @@ function word(rng: Rng): string {
   return w;
 }
 
-/** Token lengths wanted: short 5..32, medium 33..200, long doubling from 256 up to maxTokens. */
+/** Token lengths wanted: short 5..32, medium 33..200, long doubling from 512 up to maxTokens. */
 export function targetLengths(o: PoolOptions): { bucket: PoolEntry["bucket"]; n: number }[] {
   const nShort = o.nShort ?? 40, nMedium = o.nMedium ?? 6;
   const out: { bucket: PoolEntry["bucket"]; n: number }[] = [];
   for (let i = 0; i < nShort; i++) out.push({ bucket: "short", n: 5 + Math.round((27 * i) / Math.max(1, nShort - 1)) });
   for (let i = 0; i < nMedium; i++) out.push({ bucket: "medium", n: Math.round(33 * Math.pow(200 / 33, i / Math.max(1, nMedium - 1))) });
-  for (let n = 256; n < o.maxTokens; n *= 2) out.push({ bucket: "long", n });
+  for (let n = 512; n < o.maxTokens; n *= 2) out.push({ bucket: "long", n });
   if (o.maxTokens > 200) out.push({ bucket: "long", n: o.maxTokens });
   return out;
 }

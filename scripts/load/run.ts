@@ -19,6 +19,12 @@ export interface RunOptions {
   seed?: number;
   /** A request still unanswered after this is an error. */
   requestTimeoutMs?: number;
+  /**
+   * First, before the clients start, one request of the longest input plus short ones up to this many
+   * tokens (the server's --max-batch-tokens), so the largest forward pass, and with it the backend's
+   * high-water memory, happens inside the warm-up rather than at a random later time.
+   */
+  primeTokens?: number;
   /** Progress lines (one every ~10 s). */
   log?: (line: string) => void;
 }
@@ -74,10 +80,13 @@ export function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** Inputs per request: mostly 1-2, sometimes up to 64. Inputs: mostly short, rarely long. */
+/**
+ * Inputs per request: 1 (60%), 2-4 (25%), 5-16 (12%), 17-64 (3%). Each input: short 5-32 tokens
+ * (95%), medium 33-200 (4.5%), long (0.5%), so the server stays responsive.
+ */
 function plan(rng: Rng, byBucket: Record<PoolEntry["bucket"], PoolEntry[]>): PoolEntry[] {
   const r = rng.next();
-  const span = r < 0.6 ? [1, 2] : r < 0.85 ? [3, 8] : r < 0.97 ? [9, 24] : [25, 64];
+  const span = r < 0.6 ? [1, 1] : r < 0.85 ? [2, 4] : r < 0.97 ? [5, 16] : [17, 64];
   const n = span[0] + Math.floor(rng.next() * (span[1] - span[0] + 1));
   return Array.from({ length: n }, () => {
     const q = rng.next();
@@ -139,13 +148,16 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
     const hs: number[] = [];
     while (running) {
       const h0 = performance.now();
-      const ok = await new Promise<boolean>((resolve) => {
-        const req = request(o.url + "/health", { agent: hAgent }, (res) => res.resume().on("end", () => resolve(res.statusCode === 200)));
-        req.setTimeout(timeoutMs, () => req.destroy());
-        req.on("error", () => resolve(false)).end();
+      const fault = await new Promise<string | undefined>((resolve) => {
+        const req = request(o.url + "/health", { agent: hAgent }, (res) => res.resume().on("end", () => resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`)));
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on("error", (e) => resolve(e.message)).end();
       });
       hs.push(performance.now() - h0);
-      if (!ok) rep.healthMs.failures++;
+      if (fault !== undefined) {
+        rep.healthMs.failures++;
+        err(`GET /health at ${since().toFixed(0)} s: ${fault}`);
+      }
       await sleep(1000);
     }
     hAgent.destroy();
@@ -154,11 +166,23 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
   })();
 
   let lastLog = 0;
+  const primer = (): PoolEntry[] => {
+    const longest = o.pool.reduce((a, e) => (e.tokens.length > a.tokens.length ? e : a));
+    const out = [longest];
+    for (let n = longest.tokens.length, i = 0; n < (o.primeTokens ?? 0) && out.length < 64; i++) {
+      const e = byBucket.short[i % byBucket.short.length];
+      out.push(e);
+      n += e.tokens.length;
+    }
+    return out;
+  };
   const client = async (c: number) => {
     const rng = new Rng((o.seed ?? 1) * 1000 + c);
-    while (performance.now() < deadline) {
-      const entries = plan(rng, byBucket);
-      const v = VARIANTS[Math.floor(rng.next() * VARIANTS.length)];
+    let first = c === -1;
+    while (first || (c >= 0 && performance.now() < deadline)) {
+      const entries = first ? primer() : plan(rng, byBucket);
+      const v = first ? VARIANTS[0] : VARIANTS[Math.floor(rng.next() * VARIANTS.length)];
+      first = false;
       const what = `client ${c} ${v.name} [${entries.map((e) => e.id).join(",")}]`;
       const s0 = performance.now();
       let res;
@@ -206,6 +230,7 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
       }
     }
   };
+  if (o.primeTokens) await client(-1); // client -1 sends the primer only
   await Promise.all(Array.from({ length: o.clients }, (_, c) => client(c)));
   rep.drainSeconds = Math.max(0, (performance.now() - deadline) / 1000);
   running = false;
@@ -216,4 +241,16 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
   latencies.sort((a, b) => a - b);
   rep.latencyMs = { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN };
   return rep;
+}
+
+/**
+ * RSS after the warm-up: "flat" = every sample within ±10% of the samples' median. Garbage
+ * collection moves a loaded server's RSS by a few percent either way; a leak big enough to see in
+ * a run of this length (or a late high-water jump of the backend's memory) leaves the band.
+ */
+export function rssBand(rss: [number, number][], warmupSeconds: number, tolerance = 0.1): { n: number; median: number; lo: number; hi: number; flat: boolean } {
+  const after = rss.filter(([s]) => s >= warmupSeconds).map(([, k]) => k);
+  const median = percentile([...after].sort((a, b) => a - b), 50);
+  const lo = Math.min(...after), hi = Math.max(...after);
+  return { n: after.length, median, lo, hi, flat: after.length > 0 && lo >= median * (1 - tolerance) && hi <= median * (1 + tolerance) };
 }

@@ -36,7 +36,7 @@ export interface BulkArgs {
 
 /** Check the output before any model is loaded; returns how many inputs are already done. */
 export async function prepareOutput(a: BulkArgs, io: CliIO): Promise<number> {
-  if (a.resume && !a.output) throw new EmbedError("BAD_OPTION", "embed: --resume needs --output FILE", { option: "resume" });
+  if (a.resume && !a.output) throw new EmbedError("BAD_OPTION", "--resume needs --output FILE", { option: "resume" });
   if (!a.output) return 0;
   const st = await stat(a.output).catch(() => undefined);
   if (!st || st.size === 0) return 0;
@@ -45,7 +45,7 @@ export async function prepareOutput(a: BulkArgs, io: CliIO): Promise<number> {
       await truncate(a.output, 0);
       return 0;
     }
-    throw new EmbedError("BAD_OPTION", `embed: ${a.output} already exists; pass --resume to continue it or --overwrite to start over`, { option: "output" });
+    throw new EmbedError("BAD_OPTION", `${a.output} already exists; pass --resume to continue it or --overwrite to start over`, { option: "output" });
   }
   const scan = await scanOutput(a.output);
   if (scan.validBytes < st.size) {
@@ -60,7 +60,7 @@ export async function prepareOutput(a: BulkArgs, io: CliIO): Promise<number> {
       index = undefined;
     }
     if (index !== scan.lines - 1) {
-      throw new EmbedError("BAD_INPUT", `embed --resume: line ${scan.lines} of ${a.output} should be the record of input ${scan.lines - 1} but is ${index === undefined ? "not a record" : `the record of input ${String(index)}`}; this output was not written by "embed --output" from line 1, refusing to append`, { path: a.output, line: scan.lines });
+      throw new EmbedError("BAD_INPUT", `--resume: line ${scan.lines} of ${a.output} should be the record of input ${scan.lines - 1} but is ${index === undefined ? "not a record" : `the record of input ${String(index)}`}; this output was not written by "embed --output" from line 1, refusing to append`, { path: a.output, line: scan.lines });
     }
   }
   return scan.lines;
@@ -185,7 +185,7 @@ export async function runBulk(model: EmbeddingModel, a: BulkArgs, io: CliIO, ski
   try {
     for (; index < skip; index++) {
       const r = await lines.next();
-      if (r.done) throw new EmbedError("BAD_INPUT", `embed --resume: ${a.output} has ${skip} records but the input has only ${index} lines; is it the same input?`, { records: skip, lines: index });
+      if (r.done) throw new EmbedError("BAD_INPUT", `--resume: ${a.output} has ${skip} records but the input has only ${index} lines; is it the same input?`, { records: skip, lines: index });
       bytesDone += r.value.nBytes;
     }
     if (skip > 0 && !a.quiet) io.stderr.write(`gguf-embed: resuming after ${skip} inputs already in ${a.output}\n`);

@@ -71,9 +71,9 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(EMBED_USAGE);
     return 0;
   }
-  if (values.task !== undefined && !isTask(values.task)) throw new EmbedError("BAD_OPTION", `embed: unknown --task "${values.task}"`, { option: "task" });
+  if (values.task !== undefined && !isTask(values.task)) throw new EmbedError("BAD_OPTION", `unknown --task "${values.task}"`, { option: "task" });
   const format = values.format ?? "json";
-  if (!["json", "jsonl", "csv"].includes(format)) throw new EmbedError("BAD_OPTION", `embed: --format must be json, jsonl or csv`, { option: "format" });
+  if (!["json", "jsonl", "csv"].includes(format)) throw new EmbedError("BAD_OPTION", `--format must be json, jsonl or csv`, { option: "format" });
   const opts: EmbedOptions = {
     task: values.task as EmbedOptions["task"],
     title: values.title,
@@ -87,14 +87,18 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
   const load = async () => {
     const ro = cliResolveOptions(io, { quiet: values.quiet, offline: values.offline });
     const path = await resolveModel(values.model ?? DEFAULT_MODEL, ro).finally(() => ro.done());
-    return loadModel(path, { backend: values.backend as "js" | "wasm" | undefined });
+    const model = await loadModel(path, { backend: values.backend as "js" | "wasm" | undefined });
+    if (model.info.architecture === "gemma-embedding" && !model.info.dense && !values.quiet) {
+      io.stderr.write(`gguf-embed: warning: ${path} has no Sentence-Transformers Dense layers (dense_2/dense_3); its vectors are not EmbeddingGemma's sentence embeddings (see llama.cpp#18677)\n`);
+    }
+    return model;
   };
 
   if (values.input !== undefined || values.output !== undefined || values.resume || values.overwrite) {
-    if (positionals.length > 0) throw new EmbedError("BAD_OPTION", "embed: texts as arguments cannot be combined with --input/--output", { option: "input" });
-    if (values.format !== undefined) throw new EmbedError("BAD_OPTION", "embed: --input/--output write JSONL records; --format does not apply", { option: "format" });
+    if (positionals.length > 0) throw new EmbedError("BAD_OPTION", "texts as arguments cannot be combined with --input/--output", { option: "input" });
+    if (values.format !== undefined) throw new EmbedError("BAD_OPTION", "--input/--output write JSONL records; --format does not apply", { option: "format" });
     const batch = values.batch === undefined ? 32 : Number(values.batch);
-    if (!Number.isInteger(batch) || batch < 1) throw new EmbedError("BAD_OPTION", `embed: --batch must be a positive integer, got ${values.batch}`, { option: "batch" });
+    if (!Number.isInteger(batch) || batch < 1) throw new EmbedError("BAD_OPTION", `--batch must be a positive integer, got ${values.batch}`, { option: "batch" });
     const bulk: BulkArgs = { input: values.input, output: values.output, resume: !!values.resume, overwrite: !!values.overwrite, jsonl: !!values.jsonl, batch, quiet: !!values.quiet, opts };
     const skip = await prepareOutput(bulk, io);
     const model = await load();

@@ -44,13 +44,16 @@ export class Progress {
     if (fraction !== undefined) this.f0 ??= fraction;
     const eta = this.eta(fraction, t);
     if (this.tty) {
-      const cols = Math.max(40, (this.stream as { columns?: number }).columns ?? 80);
+      const columns = (this.stream as { columns?: number }).columns;
+      const cols = columns && columns > 0 ? columns : 80; // 0 or unknown: assume 80
       const pct = fraction === undefined ? "" : ` ${(fraction * 100).toFixed(0).padStart(3)}%`;
       const tail = `${pct} ${detail}${eta ? `, ETA ${eta}` : ""}`;
-      const barWidth = Math.max(0, Math.min(30, cols - this.label.length - tail.length - 4));
+      // A fixed-width bar (room kept for ~52 columns of numbers), so it does not jump as the text changes.
+      const barWidth = Math.min(24, cols - 1 - this.label.length - 3 - 52);
       const fill = fraction === undefined ? 0 : Math.round(Math.min(1, fraction) * barWidth);
-      const bar = barWidth > 0 ? ` [${"#".repeat(fill)}${"-".repeat(barWidth - fill)}]` : "";
-      this.stream.write(`\r\x1b[2K${this.label}${bar}${tail}`.slice(0, cols + 8));
+      const bar = barWidth >= 8 ? ` [${"#".repeat(fill)}${"-".repeat(barWidth - fill)}]` : "";
+      // Never wider than the terminal, or the line wraps and \r no longer redraws it.
+      this.stream.write(`\r\x1b[2K${`${this.label}${bar}${tail}`.slice(0, cols - 1)}`);
       this.drawn = true;
     } else {
       const pct = fraction === undefined ? "" : `${(fraction * 100).toFixed(1)}%, `;

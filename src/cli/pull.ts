@@ -15,7 +15,9 @@ export const PULL_USAGE = `usage: gguf-embed pull [model] [--offline] [--quiet]
                https://host/path/file.gguf  any URL
   --offline    use the cache only (also GGUF_EMBED_OFFLINE=1); fails if the model is not cached
   --quiet      no progress output
-Prints the local path. Downloads resume where they stopped and are checked (size, sha256).
+Where several files match, a name that says it carries the Dense layers wins, then a file whose GGUF
+header has dense_2.weight. Prints the local path. Downloads resume where they stopped and are checked
+(size, sha256 from the Hub) before they are used.
 Environment: GGUF_EMBED_CACHE (cache dir; default $XDG_CACHE_HOME/gguf-embed or ~/.cache/gguf-embed),
 HF_TOKEN (gated or private repos), HF_ENDPOINT (Hub mirror), GGUF_EMBED_OFFLINE=1.
 `;
@@ -63,7 +65,7 @@ export async function runPull(args: string[], io: CliIO): Promise<number> {
   const opts = cliResolveOptions(io, values);
   const res = await pullModel(spec, opts).finally(() => opts.done());
   if (!values.quiet) {
-    const what = res.status === "downloaded" ? "downloaded" : res.status === "cached" ? "found in the cache (offline)" : "up to date";
+    const what = res.status === "downloaded" ? "downloaded" : res.status === "cached" ? "already in the cache" : "up to date with the Hub";
     io.stderr.write(`gguf-embed: ${spec}: ${what}\n`);
   }
   io.stdout.write(res.path + "\n");

@@ -68,7 +68,7 @@ class Cursor {
     const have = this.bufStart + this.buf.byteLength - this.pos;
     if (have >= n) return;
     const len = Math.min(Math.max(n, CHUNK), this.remaining);
-    this.buf = await this.src.read(this.pos, len);
+    this.buf = await readExactly(this.src, this.pos, len);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.bufStart = this.pos;
   }
@@ -168,6 +168,9 @@ export async function readGGUF(src: ByteSource): Promise<GGUFFile> {
     for (let d = 0; d < nDims; d++) {
       const v = c.i64();
       if (v < 0n) throw new EmbedError("GGUF_BAD_TENSOR", `${src.name}: tensor "${name}" has negative ne[${d}] = ${v}`, { tensor: name, offset: c.pos - 8 });
+      // Each dim must fit on its own: with another dim 0 the product stays 0, and ne[d] = 2^62 would
+      // otherwise reach TensorInfo.ne as an inexact number. (Found by the fuzzer.)
+      if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new EmbedError("GGUF_LIMIT", `${src.name}: tensor "${name}" ne[${d}] = ${v} is too large`, { tensor: name, offset: c.pos - 8 });
       nElements *= v;
       if (nElements > BigInt(Number.MAX_SAFE_INTEGER)) throw new EmbedError("GGUF_LIMIT", `${src.name}: tensor "${name}" element count overflows (ne[${d}] = ${v})`, { tensor: name, offset: c.pos - 8 });
       ne[d] = Number(v);
@@ -277,7 +280,31 @@ async function readArray(c: Cursor, key: string): Promise<GGUFArray> {
   }
 }
 
+/**
+ * src.read(), held to the ByteSource contract: exactly the bytes asked for. A source that returns
+ * fewer (a short HTTP body, a file that shrank, a buggy adapter) must not surface as a RangeError
+ * from a DataView, or as zero-filled weights; one that returns more, or fails with something other
+ * than an EmbedError (a fetch TypeError, an fs EIO), is reported as IO_ERROR with the cause.
+ */
+async function readExactly(src: ByteSource, byteOffset: number, nBytes: number): Promise<Uint8Array> {
+  let b: unknown;
+  try {
+    b = await src.read(byteOffset, nBytes);
+  } catch (e) {
+    if (e instanceof EmbedError) throw e;
+    throw new EmbedError("IO_ERROR", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} failed: ${e instanceof Error ? e.message : String(e)}`, { offset: byteOffset, nBytes }, { cause: e });
+  }
+  if (!(b instanceof Uint8Array)) throw new EmbedError("IO_ERROR", `${src.name}: read at offset ${byteOffset} did not return bytes`, { offset: byteOffset, nBytes });
+  if (b.byteLength < nBytes) {
+    throw new EmbedError("GGUF_TRUNCATED", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned only ${b.byteLength}`, { offset: byteOffset, nBytes, got: b.byteLength });
+  }
+  if (b.byteLength > nBytes) {
+    throw new EmbedError("IO_ERROR", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned ${b.byteLength}`, { offset: byteOffset, nBytes, got: b.byteLength });
+  }
+  return b;
+}
+
 /** Read a tensor's bytes (a view for in-memory sources, a fresh buffer otherwise). */
 export function readTensorData(t: TensorInfo): Promise<Uint8Array> {
-  return t.source.read(t.byteOffset, t.nBytes);
+  return readExactly(t.source, t.byteOffset, t.nBytes);
 }

@@ -9,45 +9,24 @@
  * Scratch is a second bump region reused across calls and re-allocated only when a call needs
  * more (at most doubling), so the waste is bounded by the largest call.
  *
- * Exactness: every kernel reproduces src/kernels/reference.ts (block types bit for bit; float
- * types up to the f64 summation order). A weight type without a kernel, or a weight whose bytes
- * are not in this backend's memory, goes to the reference matmul: slower, never wrong.
+ * Exactness: every kernel reproduces src/kernels/reference.ts bit for bit: integer sums in exact
+ * SIMD, every f32 step in the reference's order (wasm-plan.ts picks the kernel of the order the
+ * reference uses for the weight's type, shape and token count). A weight/shape without a kernel,
+ * or a weight whose bytes are not in this backend's memory, goes to the reference matmul:
+ * slower, never different.
  */
 import { EmbedError } from "../errors.js";
 import { quantTraits } from "../quant/index.js";
-import { GGMLType, rowBytes } from "../tensor/ggml-type.js";
+import { rowBytes } from "../tensor/ggml-type.js";
 import { WorkerPool } from "../runtime/pool.js";
 import type { Backend, Weight } from "./backend.js";
 import { jsBackend } from "./js-backend.js";
-import { attention as attentionRef } from "./ops.js";
 import { baselineBytes, hasSharedMemory, hasWasmSimd, relaxedBytes, unshareMemoryImport } from "./wasm-module.js";
+import { Act, planMatmul } from "./wasm-plan.js";
 import { relaxedSelfCheck } from "./wasm-relaxed.js";
 
-/** Activation formats (quantize.as prepareActivations/prepareFloatActivations `kind`). */
-const enum Act { Q8_0 = 0, Q8_1 = 1, Q8_K = 2, F32 = 3, F16 = 4, BF16 = 5 }
-const A8_BYTES = 176; // prepared bytes per 32-element activation block
-const AK_BYTES = 576; // prepared bytes per 256-element activation super-block
-
-interface KernelInfo { fn: string; act: Act; blockSize: number }
-const T = GGMLType;
-/** Weight types with a wasm kernel (baseline module). */
-export const WASM_KERNELS: ReadonlyMap<GGMLType, KernelInfo> = new Map([
-  [T.Q8_0, { fn: "matmulQ8_0", act: Act.Q8_0, blockSize: 32 }],
-  [T.Q4_0, { fn: "matmulQ4_0", act: Act.Q8_0, blockSize: 32 }],
-  [T.Q5_0, { fn: "matmulQ5_0", act: Act.Q8_0, blockSize: 32 }],
-  [T.IQ4_NL, { fn: "matmulIQ4_NL", act: Act.Q8_0, blockSize: 32 }],
-  [T.Q4_1, { fn: "matmulQ4_1", act: Act.Q8_1, blockSize: 32 }],
-  [T.Q5_1, { fn: "matmulQ5_1", act: Act.Q8_1, blockSize: 32 }],
-  [T.Q4_K, { fn: "matmulQ4_K", act: Act.Q8_K, blockSize: 256 }],
-  [T.Q5_K, { fn: "matmulQ5_K", act: Act.Q8_K, blockSize: 256 }],
-  [T.Q6_K, { fn: "matmulQ6_K", act: Act.Q8_K, blockSize: 256 }],
-  [T.F32, { fn: "matmulF32", act: Act.F32, blockSize: 1 }],
-  [T.F16, { fn: "matmulF16", act: Act.F16, blockSize: 1 }],
-  [T.BF16, { fn: "matmulBF16", act: Act.BF16, blockSize: 1 }],
-] as const);
-
 /** Relaxed-SIMD replacements, used only when the module validates and the self-check passes. */
-const RELAXED: ReadonlyMap<GGMLType, string> = new Map([[T.Q8_0, "matmulQ8_0R"], [T.Q4_0, "matmulQ4_0R"]]);
+const RELAXED: ReadonlyMap<string, string> = new Map([["chainQ8_0", "chainQ8_0R"], ["chainQ4_0", "chainQ4_0R"]]);
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: wasm32's limit; the F32 24-layer model is ~1.3 GB
@@ -67,8 +46,8 @@ export interface WasmBackend extends Backend {
   /** wasm functions (for tests and benchmarks): name -> export of the calling thread's instance */
   readonly exports: Record<string, (...a: number[]) => number>;
   readonly memory: WebAssembly.Memory;
-  /** which kernel a matmul with this weight runs ("reference" = fallback) */
-  kernelFor(w: Weight): string;
+  /** which kernel a matmul with this weight over nTokens tokens runs ("reference" = fallback) */
+  kernelFor(w: Weight, nTokens?: number): string;
 }
 
 function defaultThreads(): number {
@@ -176,17 +155,16 @@ class WasmBackendImpl implements WasmBackend {
     return this.buffers.has(w.data.buffer) ? w.data.byteOffset : -1;
   }
 
-  kernelFor(w: Weight): string {
-    const k = WASM_KERNELS.get(w.type);
-    if (!k || this.weightPtr(w) < 0 || w.ne0 % k.blockSize !== 0) return "reference";
-    return (this.relaxedSimd && RELAXED.get(w.type)) || k.fn;
+  kernelFor(w: Weight, nTokens = 2): string {
+    const plan = this.weightPtr(w) < 0 ? null : planMatmul(w.type, w.ne0, w.ne1, nTokens);
+    if (!plan) return "reference";
+    return (this.relaxedSimd && RELAXED.get(plan.fn)) || plan.fn;
   }
 
   matmul(w: Weight, x: Float32Array, nTokens: number, out: Float32Array): void {
     this.checkOpen();
-    const kname = this.kernelFor(w);
-    if (kname === "reference") return jsBackend.matmul(w, x, nTokens, out);
-    const k = WASM_KERNELS.get(w.type)!;
+    const plan = this.weightPtr(w) < 0 ? null : planMatmul(w.type, w.ne0, w.ne1, nTokens);
+    if (!plan) return jsBackend.matmul(w, x, nTokens, out);
     const { ne0, ne1 } = w;
     const wRowBytes = rowBytes(w.type, ne0);
     if (w.data.length < wRowBytes * ne1) {
@@ -198,8 +176,8 @@ class WasmBackendImpl implements WasmBackend {
       });
     }
     if (nTokens === 0 || ne1 === 0) return;
-    const isFloat = k.act >= Act.F32;
-    const aStride = isFloat ? 4 * ne0 : k.act === Act.Q8_K ? (ne0 / 256) * AK_BYTES : (ne0 / 32) * A8_BYTES;
+    const isFloat = plan.act >= Act.F64;
+    const aStride = plan.aStride;
     const blkBytes = isFloat ? 0 : align(rowBytes(quantTraits(w.type).vecDotType, ne0), 64);
     const xBytes = align(4 * nTokens * ne0, 64), aBytes = align(aStride * nTokens, 64), oBytes = 4 * nTokens * ne1;
     const base = this.scratch(xBytes + blkBytes + aBytes + oBytes);
@@ -207,11 +185,10 @@ class WasmBackendImpl implements WasmBackend {
     const wp = this.weightPtr(w);
     this.f32.set(x.subarray(0, nTokens * ne0), xp >>> 2);
     const ex = this.exports;
-    let fn = kname;
-    if (isFloat) ex.prepareFloatActivations!(xp, nTokens * ne0, k.act, ap);
-    else if (ex.prepareActivations!(xp, nTokens, ne0, k.act, blk, ap, aStride) !== 0) fn = k.fn; // a -128 quant: relaxed split not exact
-    const nb = isFloat ? ne0 : ne0 / k.blockSize;
-    this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, nb], 2, 3, 2);
+    let fn = this.kernelFor(w, nTokens);
+    if (isFloat) ex.prepareFloatActivations!(xp, nTokens * ne0, plan.act, ap);
+    else if (ex.prepareActivations!(xp, nTokens, ne0, plan.act, blk, ap, aStride) !== 0) fn = plan.fn; // a -128 quant: relaxed split not exact
+    this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb], 2, 3, 2);
     out.set(this.f32.subarray(op >>> 2, (op >>> 2) + nTokens * ne1));
   }
 
@@ -219,9 +196,25 @@ class WasmBackendImpl implements WasmBackend {
     jsBackend.getRow(w, row, dst);
   }
 
+  /** ops.ts attention, bit for bit (src/kernels/wasm/attention.as), query rows split across threads. */
   attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void {
     this.checkOpen();
-    attentionRef(q, k, v, o, T, nHead, nHeadKv, hd, window);
+    const nQ = nHead * hd, nKV = nHeadKv * hd;
+    if (T <= 0 || nQ === 0) return;
+    if (!Number.isInteger(nHead / nHeadKv) || q.length < T * nQ || o.length < T * nQ || k.length < T * nKV || v.length < T * nKV || !(window >= 0)) {
+      throw new EmbedError("TENSOR_SHAPE", `attention: bad shapes (T ${T}, heads ${nHead}/${nHeadKv}, hd ${hd}, window ${window})`, { T, nHead, nHeadKv, hd });
+    }
+    const win = window >= T ? T : Math.floor(window);
+    const qBytes = align(4 * T * nQ, 64), kvBytes = align(4 * T * nKV, 64), k64Bytes = align(8 * T * nKV, 64);
+    const stride = align(8 * hd + 12 * T, 64);
+    const base = this.scratch(2 * qBytes + 2 * kvBytes + 2 * k64Bytes + this.threads * stride);
+    const qp = base, op = qp + qBytes, kp = op + qBytes, vp = kp + kvBytes, k64 = vp + kvBytes, vt64 = k64 + k64Bytes, sp = vt64 + k64Bytes;
+    this.f32.set(q.subarray(0, T * nQ), qp >>> 2);
+    this.f32.set(k.subarray(0, T * nKV), kp >>> 2);
+    this.f32.set(v.subarray(0, T * nKV), vp >>> 2);
+    this.pool.run(this.fnIndex.get("attnPrep")!, [kp, vp, k64, vt64, 0, T, T, nHeadKv, hd], 4, 5, 1);
+    this.pool.run(this.fnIndex.get("attnRows")!, [qp, k64, vt64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
+    o.set(this.f32.subarray(op >>> 2, (op >>> 2) + T * nQ));
   }
 
   private checkOpen(): void {

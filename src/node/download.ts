@@ -45,7 +45,7 @@ export async function fetchFollow(url: string, headers: Record<string, string>, 
     try {
       res = await doFetch(current.href, { headers: h, redirect: "manual", signal: o.signal });
     } catch (e) {
-      throw new EmbedError("DOWNLOAD_FAILED", `${current.href}: request failed: ${causeText(e)}`, { url: current.href }, { cause: e });
+      throw new EmbedError("DOWNLOAD_FAILED", `${current.href}: request failed: ${causeText(e)}`, { url: current.href, reason: causeText(e) }, { cause: e });
     }
     first ??= res.headers;
     const loc = res.headers.get("location");
@@ -64,20 +64,36 @@ export function causeText(e: unknown): string {
   return err.cause ? `${err.message} (${err.cause.code ?? err.cause.message})` : err.message;
 }
 
-/** The EmbedError for a failed HTTP response. 401/403 explain gated repos and HF_TOKEN. */
+/**
+ * The EmbedError for a failed HTTP response. 401/403 explain gated and private repos and HF_TOKEN;
+ * the Hub's X-Error-Code / X-Error-Message headers say which.
+ */
 export async function httpError(res: Response, url: string, what: string, hadToken: boolean): Promise<EmbedError> {
   const body = (await res.text().catch(() => "")).slice(0, 300);
   const hubCode = res.headers.get("x-error-code") ?? undefined;
-  const hubMsg = res.headers.get("x-error-message") ?? (/^\s*\{/.test(body) ? (JSON.parse(body) as { error?: string }).error : undefined);
+  let hubMsg = res.headers.get("x-error-message") ?? undefined;
+  if (!hubMsg && /^\s*\{/.test(body)) {
+    try {
+      hubMsg = (JSON.parse(body) as { error?: string }).error;
+    } catch {
+      // not the Hub's JSON error shape; the status says enough
+    }
+  }
   const detail = { url, status: res.status, hubCode };
   if (res.status === 401 || res.status === 403) {
-    const why = hubCode === "GatedRepo" || /gated|restricted/i.test(hubMsg ?? "")
-      ? "it is a gated repository: accept its terms on its Hub page while logged in,"
-      : "it is private or gated: if gated, accept its terms on its Hub page,";
-    const token = hadToken
-      ? "the HF_TOKEN given was refused; check that it has read access to this repository"
-      : "then set HF_TOKEN to an access token (https://huggingface.co/settings/tokens)";
-    return new EmbedError("UNAUTHORIZED", `${what}: HTTP ${res.status} (${hubMsg ?? "unauthorized"}): ${why} ${token}`, detail);
+    // The repo's page: {endpoint}/{owner}/{repo}, from a resolve URL or an API URL.
+    const u = new URL(url);
+    const repo = /^\/api\/models\/([^/]+\/[^/]+)/.exec(u.pathname)?.[1] ?? /^\/([^/]+\/[^/]+)\/resolve\//.exec(u.pathname)?.[1];
+    const page = repo ? `${u.origin}/${repo}` : "the repository's Hub page";
+    const gated = hubCode === "GatedRepo" || /gated|restricted/i.test(hubMsg ?? "");
+    const how = gated
+      ? hadToken
+        ? `this is a gated repository and the HF_TOKEN given has no access to it: accept its terms at ${page} with the token's account, and check that the token can read gated repositories`
+        : `this is a gated repository: accept its terms at ${page} while logged in, then set HF_TOKEN to an access token of that account (https://huggingface.co/settings/tokens)`
+      : hadToken
+        ? "the HF_TOKEN given was refused: check that it is valid and can read this repository"
+        : "the repository is private or gated: set HF_TOKEN to an access token that can read it (https://huggingface.co/settings/tokens)";
+    return new EmbedError("UNAUTHORIZED", `${what}: HTTP ${res.status}${hubMsg ? ` (${hubMsg})` : ""}; ${how}`, detail);
   }
   if (res.status === 404) return new EmbedError("NOT_FOUND", `${what}: not found (HTTP 404${hubMsg ? `: ${hubMsg}` : ""})`, detail);
   return new EmbedError("DOWNLOAD_FAILED", `${what}: HTTP ${res.status}${hubMsg ? ` (${hubMsg})` : body ? ` (${body.trim()})` : ""}`, detail);
@@ -98,7 +114,7 @@ export interface DownloadOptions extends HttpOptions {
   /** done/total bytes (total undefined when the server does not say). */
   onProgress?: (done: number, total: number | undefined) => void;
   onStatus?: (message: string) => void;
-  /** Connection drops retried per download (default 5), with 0.5 s, 1 s, 2 s ... between. */
+  /** Connection drops retried in a row without progress (default 5), 0.5 s, 1 s, 2 s ... apart. */
   retries?: number;
   retryDelayMs?: number;
 }
@@ -134,9 +150,11 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
   if (offset > 0) o.onStatus?.(`resuming at byte ${offset}`);
 
   let total = t.nBytes;
+  let linkedEtag: string | undefined;
   const retries = o.retries ?? 5;
   for (let attempt = 0; ; attempt++) {
     if (total !== undefined && offset === total) break;
+    const attemptStart = offset;
     const headers: Record<string, string> = { "accept-encoding": "identity" };
     if (offset > 0) {
       headers.range = `bytes=${offset}-`;
@@ -159,7 +177,9 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
         hash = createHash("sha256");
       }
       total ??= contentTotal(res, first, offset);
-      state = { url: t.url, sha256: t.sha256, nBytes: total, etag: res.headers.get("etag") ?? first.get("x-linked-etag") ?? undefined };
+      // If-Range needs the validator of the server that sends the bytes (the CDN), not the Hub's.
+      state = { url: t.url, sha256: t.sha256, nBytes: total, etag: res.headers.get("etag") ?? undefined };
+      linkedEtag = first.get("x-linked-etag") ?? undefined;
       await writeJson(partJson, state);
       offset = await appendBody(res, part, hash, offset, total, o.onProgress);
       if (total === undefined || offset === total) break;
@@ -178,6 +198,7 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       }
       o.onStatus?.(`${e.message}; retrying (${attempt + 1} of ${retries})`);
       await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? 500) * 2 ** attempt));
+      if (offset > attemptStart) attempt = -1; // progress was made: the retry budget starts over
     }
   }
 
@@ -191,7 +212,7 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
     await discard(part, partJson);
     throw bad(`sha256 is ${sha256}, expected ${t.sha256}`);
   }
-  const sidecar: Sidecar = { url: t.url, ...t.meta, nBytes: offset, sha256, etag: state?.etag, downloadedAt: new Date().toISOString() };
+  const sidecar: Sidecar = { url: t.url, ...t.meta, nBytes: offset, sha256, etag: linkedEtag ?? state?.etag, downloadedAt: new Date().toISOString() };
   await writeJson(`${t.dest}.json`, sidecar);
   await rename(part, t.dest);
   await rm(partJson, { force: true });

@@ -111,7 +111,8 @@ export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEF
     try {
       got = await fetchFollow(url, { accept: "application/json" }, http);
     } catch (e) {
-      throw new EmbedError("DOWNLOAD_FAILED", `cannot list ${repo} on ${cfg.endpoint}: ${causeText(e)}; without network, use --offline (GGUF_EMBED_OFFLINE=1) to use cached models`, { repo, endpoint: cfg.endpoint }, { cause: e });
+      const reason = e instanceof EmbedError && typeof e.detail.reason === "string" ? e.detail.reason : causeText(e);
+      throw new EmbedError("DOWNLOAD_FAILED", `cannot reach ${cfg.endpoint} to list ${repo}: ${reason}; without network, use --offline (GGUF_EMBED_OFFLINE=1) to use cached models`, { repo, endpoint: cfg.endpoint }, { cause: e });
     }
     const { res } = got;
     if (!res.ok) throw await httpError(res, url, res.status === 404 ? `repository ${repo} (revision ${revision}) on ${cfg.endpoint}` : `listing ${repo}`, !!cfg.token);

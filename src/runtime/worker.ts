@@ -53,7 +53,7 @@ export function runShare(fns: Kernel[], ctl: Int32Array, index: number, nThreads
   if (lo >= hi) return;
   args[i0] = lo;
   args[i1] = hi;
-  fns[ctl[CTL.FN]!]!(...args);
+  fns[ctl[CTL.FN]!]!(...args, index); // the thread index last (kernels with per-thread scratch read it; wasm ignores extra arguments)
 }
 
 export function instantiateKernels(init: Pick<WorkerInit, "memory" | "module" | "names">): Kernel[] {

@@ -8,7 +8,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Task } from "../embed/prompts.js";
 import type { Handler, Reply, ServedModel, ServerContext } from "./context.js";
 import { errorBody, HttpError, toHttpError } from "./errors.js";
@@ -40,6 +40,8 @@ export interface ServerOptions {
   headersTimeoutMs?: number;
   /** Time to receive the body once the headers are in. Default 60 s. */
   bodyTimeoutMs?: number;
+  /** An idle kept-alive connection is closed after this long (Node's keepAliveTimeout). Default 5 s. */
+  keepAliveTimeoutMs?: number;
   /** After close(), connections still open after this long are cut. Default 30 s. */
   shutdownTimeoutMs?: number;
   /** One line per request and per warning. Default: none. */
@@ -130,8 +132,9 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       status = he.status;
       if (he.code === "INTERNAL") log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       if (res.headersSent || res.destroyed) return;
-      // A body we did not read (or stopped reading) cannot be skipped on a kept-alive connection.
-      const unread = !req.complete;
+      // A body we did not read (or stopped reading) is discarded so the client can read this answer
+      // (see drainBody); a stalled one (408), or one too large to discard, closes the connection.
+      const unread = !req.complete && (he.code === "BODY_TIMEOUT" || !drainBody(req, limits));
       const text = JSON.stringify(errorBody(he, path?.startsWith("/v1/") ? "openai" : "llama"));
       res.writeHead(he.status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...he.headers, ...connection(unread) });
       res.end(text);
@@ -163,7 +166,7 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       headersTimeout,
       requestTimeout: 0, // the body deadline is ours (body.ts), robust to a busy event loop
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
-      keepAliveTimeout: 5_000,
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
     },
     // handle() answers every error itself; this catch is the last resort (a throw while writing the
     // error response), so that no request can end the process with an unhandled rejection.
@@ -173,6 +176,18 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
         res.destroy();
       }),
   );
+  // Reliability fix (load test): a kept-alive connection's idle timeout (keepAliveTimeout) can expire
+  // while a batch blocks the event loop; the timers phase then ran before the poll phase that would
+  // have read the next request already waiting on that socket, so Node closed it and the client got
+  // ECONNRESET for a request sent well within the keep-alive window. With a 'timeout' listener Node
+  // leaves the socket to us: close it only if no byte arrived by the next check phase (after a poll).
+  // The socket timeout is used by Node for keep-alive only here (server.timeout is 0).
+  server.on("timeout", (socket: Socket) => {
+    const seen = socket.bytesRead;
+    setImmediate(() => {
+      if (socket.bytesRead === seen) socket.destroy();
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 8080, opts.host ?? "127.0.0.1", () => {
@@ -207,6 +222,29 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       server.closeAllConnections();
     },
   };
+}
+
+/**
+ * Reliability fix (server abuse tests): an error answered before the request body was read (413,
+ * 401, 415, ...) used to close the connection at once, with the body paused. The body bytes still
+ * arriving then made the kernel reset the connection (RFC 9112 §9.6, the "TCP reset problem"), and
+ * a client still sending, e.g. fetch or a raw socket with a 10 MB body, often got EPIPE/ECONNRESET
+ * instead of the 413. Now the rest is read and discarded, at most max(16 MiB, 4 x bodyLimit) bytes
+ * within the body deadline (past either the connection is cut), and the connection stays usable.
+ * Returns false (the caller closes the connection) when the declared length is over that cap.
+ */
+function drainBody(req: IncomingMessage, limits: { bodyLimit: number; bodyTimeoutMs: number }): boolean {
+  const cap = Math.max(16 * 1024 * 1024, 4 * limits.bodyLimit);
+  if (req.destroyed || Number(req.headers["content-length"]) > cap) return false;
+  let n = 0;
+  const cut = setTimeout(() => req.socket.destroy(), limits.bodyTimeoutMs);
+  const done = () => clearTimeout(cut);
+  req.on("data", (c: Buffer) => {
+    if ((n += c.length) > cap) req.socket.destroy();
+  });
+  req.once("end", done).once("close", done).once("error", done);
+  req.resume();
+  return true;
 }
 
 /** The path of a request target, or undefined when it does not parse as a URL. */

@@ -6,7 +6,8 @@
  *         errors carry X-Error-Code / X-Error-Message (RepoNotFound, EntryNotFound, GatedRepo)
  * - cdn:  a second server (other port = other origin) serving blobs with Range / If-Range / ETag.
  * Faults: dropAfter (destroy the socket after N body bytes, first request only), corrupt (serve
- * different bytes than the listing's sha256), gated repos (401 without token, 403 with a wrong one).
+ * different bytes than the listing's sha256), gated repos (listing public; files 401 without a
+ * token, 403 with a wrong one), private repos (everything 401 RepoNotFound without the token).
  */
 import { createHash } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
@@ -26,7 +27,7 @@ export interface FakeFile {
   corrupt?: boolean;
 }
 
-export interface FakeRepo { files: FakeFile[]; gated?: boolean }
+export interface FakeRepo { files: FakeFile[]; gated?: boolean; private?: boolean }
 
 export interface LoggedRequest { server: "hub" | "cdn"; method: string; url: string; headers: IncomingMessage["headers"] }
 
@@ -63,7 +64,8 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
     const repoName = tree?.[1] ?? resolve?.[1];
     const repo = repoName ? repos[repoName] : undefined;
     if (!repo) return fail(res, 404, "RepoNotFound", "Repository not found");
-    if (repo.gated) {
+    if (repo.private && req.headers.authorization !== `Bearer ${o.token}`) return fail(res, 401, "RepoNotFound", "Invalid username or password.");
+    if (repo.gated && resolve) { // like the Hub: a gated repo's listing is public, its files are not
       const auth = req.headers.authorization;
       if (!auth) return fail(res, 401, "GatedRepo", `Access to model ${repoName} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
       if (auth !== `Bearer ${o.token}`) return fail(res, 403, "GatedRepo", `Access to model ${repoName} is restricted and you are not in the authorized list. Visit ${repoName} to ask for access.`);

@@ -7,13 +7,20 @@ const GEN_VERSION = 1;
 
 export function fixtureName(o: GemmaGenOptions): string {
   const dims = o.nEmbd !== undefined ? `d${o.nEmbd}h${o.nHead}kv${o.nHeadKv}hd${o.headDim}ff${o.nFf}` : "";
-  const over = Object.entries(o.typeOverrides ?? {}).map(([k, v]) => `${k}=${v}`).join("+");
+  const over = o.typeOverrides ? `ov${hash(JSON.stringify(o.typeOverrides))}` : "";
   const parts = [
     `eg-v${GEN_VERSION}`, `L${o.nLayer ?? 24}`, dims, o.weightType ?? "Q8_0", o.embdType ? `e${o.embdType}` : "", over,
     o.dense ? "dense" : "", o.postNormScale !== undefined && o.postNormScale !== 1 ? `pn${o.postNormScale}` : "",
     o.seed !== undefined ? `s${o.seed}` : "", o.conversion === "naive" ? "naive" : "", o.writeFreqBaseSwa === false ? "noswabase" : "",
   ];
   return parts.filter(Boolean).join("-") + ".gguf";
+}
+
+/** A short stable hash for file names (FNV-1a, hex). */
+function hash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16);
 }
 
 export function gemmaFixture(o: GemmaGenOptions): Promise<string> {

@@ -1,7 +1,6 @@
 // AssemblyScript (compiled by scripts/build-wasm.ts; not part of the tsc build).
-// Shared helpers for every kernel family: exact fp16 widening, 2x2 tile bookkeeping, and the
-// generic tile driver. The numerics contract is src/kernels/vec-dot.ts's header: per block an
-// exact integer isum, acc (f64) += f64(f32(dw*da)) * isum in block order, result f32(acc).
+// Shared helpers for every kernel family: exact fp16 widening, integer reductions, the 2x2 tile
+// bookkeeping and the generic tile driver. The float numerics live in fma.as.
 
 /** fp16 bits -> f32, exact. (h & 0x7fff) << 13 read as f32 is the value / 2^112 for normals and
  *  subnormals alike (an f16 subnormal becomes an f32 subnormal), so one multiply by 2^112 (exact)
@@ -32,60 +31,35 @@
   return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
 }
 
-/** Horizontal i32 sum of one vector. */
+/** Adjacent i32 lanes added: [a0+a1, a2+a3, b0+b1, b2+b3]. */
 // @ts-ignore: decorator
-@inline export function hsum(v: v128): i32 {
-  v = i32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
-  v = i32x4.add(v, i32x4.shuffle(v, v, 1, 0, 3, 2));
-  return i32x4.extract_lane(v, 0);
+@inline export function pairAdd(a: v128, b: v128): v128 {
+  return i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
 }
 
 // A 2x2 tile computes outputs (row A, token A) (row A, token B) (row B, token A) (row B, token B),
-// always in that lane order. Per block the four f32 scale products are one f32x4.mul (each lane
-// rounded once, like fround(dw*da)) and the f64 accumulation stays per lane, in block order.
+// always in that lane order; weight-side factors are [A, A, B, B], activation-side [a, b, a, b].
 
-/** [dwA*daA, dwA*daB, dwB*daA, dwB*daB] as f32x4. */
+/** [wA, wA, wB, wB] as f32x4. */
+// @ts-ignore: decorator
+@inline export function wpair(wA: f32, wB: f32): v128 {
+  return f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(wA), 2, wB), 3, wB);
+}
+
+/** [aA, aB, aA, aB] as f32x4. */
+// @ts-ignore: decorator
+@inline export function apair(aA: f32, aB: f32): v128 {
+  return f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(aA), 1, aB), 3, aB);
+}
+
+/** [dwA*daA, dwA*daB, dwB*daA, dwB*daB]: each product rounded once to f32 (fround(dw*da)). */
 // @ts-ignore: decorator
 @inline export function scales2x2(dwA: f32, dwB: f32, daA: f32, daB: f32): v128 {
-  const w = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(dwA), 2, dwB), 3, dwB);
-  const a = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(daA), 1, daB), 3, daB);
-  return f32x4.mul(w, a);
+  return f32x4.mul(wpair(dwA, dwB), apair(daA, daB));
 }
 
-/** acc (row A lanes) + f64(d) * f64(is) for lanes 0, 1. */
-// @ts-ignore: decorator
-@inline export function madLo(acc: v128, d: v128, is: v128): v128 {
-  return f64x2.add(acc, f64x2.mul(f64x2.promote_low_f32x4(d), f64x2.convert_low_i32x4_s(is)));
-}
-
-/** acc (row B lanes) + f64(d) * f64(is) for lanes 2, 3. */
-// @ts-ignore: decorator
-@inline export function madHi(acc: v128, d: v128, is: v128): v128 {
-  return f64x2.add(acc, f64x2.mul(f64x2.promote_low_f32x4(i32x4.shuffle(d, d, 2, 3, 0, 1)), f64x2.convert_low_i32x4_s(i32x4.shuffle(is, is, 2, 3, 0, 1))));
-}
-
-/** Same with a subtraction (the -dmin*msum term of Q2_K/Q4_K/Q5_K). */
-// @ts-ignore: decorator
-@inline export function msbLo(acc: v128, d: v128, is: v128): v128 {
-  return f64x2.sub(acc, f64x2.mul(f64x2.promote_low_f32x4(d), f64x2.convert_low_i32x4_s(is)));
-}
-// @ts-ignore: decorator
-@inline export function msbHi(acc: v128, d: v128, is: v128): v128 {
-  return f64x2.sub(acc, f64x2.mul(f64x2.promote_low_f32x4(i32x4.shuffle(d, d, 2, 3, 0, 1)), f64x2.convert_low_i32x4_s(i32x4.shuffle(is, is, 2, 3, 0, 1))));
-}
-
-/** Plain f32 additions for the Q4_1/Q5_1 min term (acc += f32(mw*s)): lanes as scales2x2. */
-// @ts-ignore: decorator
-@inline export function addLo(acc: v128, m: v128): v128 {
-  return f64x2.add(acc, f64x2.promote_low_f32x4(m));
-}
-// @ts-ignore: decorator
-@inline export function addHi(acc: v128, m: v128): v128 {
-  return f64x2.add(acc, f64x2.promote_low_f32x4(i32x4.shuffle(m, m, 2, 3, 0, 1)));
-}
-
-/** Output of a 2x2 tile. Tile state lives in these module globals between a kernel's tile()
- *  and the driver's store (AssemblyScript functions return one value). */
+/** Output of a 2x2 tile (f64x2 lanes holding f32 values). Tile state lives in these module
+ *  globals between a kernel's tile() and the driver's store (functions return one value). */
 export let accA: v128 = f64x2.splat(0); // (row A, token A), (row A, token B)
 export let accB: v128 = f64x2.splat(0); // (row B, token A), (row B, token B)
 
@@ -93,7 +67,8 @@ export let accB: v128 = f64x2.splat(0); // (row B, token A), (row B, token B)
  * Generic driver. out (nTok, ne1) f32 row-major; rows [r0, r1) of the weight at w (wStride bytes
  * per row); prepared activation rows at a (aStride bytes per token). Token chunks of 64 keep the
  * activation working set in L2 while each pair of weight rows stays in L1. An odd last row or
- * token is computed as a duplicate pair and stored once.
+ * token is computed as a duplicate pair and stored once. Every output's value depends only on
+ * its own row and token, so neither the tiling nor the thread split changes any bit.
  */
 // @ts-ignore: decorator
 @inline export function drive2x2<K>(w: usize, wStride: usize, r0: i32, r1: i32, a: usize, aStride: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void {

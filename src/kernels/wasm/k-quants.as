@@ -1,8 +1,11 @@
-// AssemblyScript. Baseline-SIMD matmul kernels for the super-block types against a prepared AK
-// activation (quantize.as; Q8_K): Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, IQ4_XS. Twins: vec-dot-k.ts.
-// Integer sub-block scales are multiplied into the i16 weights (|q·sc| <= 4096 fits i16), so a
-// super-block's isum = Σ_sb sc_sb·Σ q·q8 comes out of plain i32x4.dot_i16x8_s accumulation.
-import { accA, accB, drive2x2, f16, hsum4, madHi, madLo, msbHi, msbLo, scales2x2 } from "./common";
+// AssemblyScript. Matmul kernels for the super-block types against a prepared AK activation
+// (quantize.as; Q8_K) in the AMX order (matmul-amx.ts; also IQ4_XS's IQ panel gemm): Q4_K, Q5_K,
+// Q6_K, IQ4_XS. Integer sub-block scales are multiplied into the i16 weights (|q·sc| <= 4096 fits
+// i16), so a super-block's isum = Σ_sb sc_sb·Σ q·q8 comes out of plain i32x4.dot_i16x8_s
+// accumulation, exact. Per output one f32 accumulator over the super-blocks (fma.as fma2):
+//   acc = fma(f32(isum), fround(d·da), acc)   [Q4_K/Q5_K: acc = fma(f32(msum), -fround(dmin·da), acc)]
+import { accA, accB, drive2x2, f16, hsum4, scales2x2 } from "./common";
+import { fmaHi, fmaLo } from "./fma";
 
 const AK: usize = 576; // prepared activation super-block bytes: q i16[256] @0, d f32 @512, bsums @528, pairs @560
 
@@ -82,8 +85,10 @@ let kMins: u64 = 0;
     const ms = hsum4(i32x4.dot_i16x8_s(mvA, prA), i32x4.dot_i16x8_s(mvA, prB), i32x4.dot_i16x8_s(mvB, prA), i32x4.dot_i16x8_s(mvB, prB));
     const daA = load<f32>(aA, 512), daB = load<f32>(aB, 512);
     const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), daA, daB);
-    const dm = scales2x2(f16(load<u16>(wA, 2)), f16(load<u16>(wB, 2)), daA, daB);
-    c0 = msbLo(madLo(c0, d, is), dm, ms); c1 = msbHi(madHi(c1, d, is), dm, ms);
+    const dm = f32x4.neg(scales2x2(f16(load<u16>(wA, 2)), f16(load<u16>(wB, 2)), daA, daB));
+    const x = f32x4.convert_i32x4_s(is), xm = f32x4.convert_i32x4_s(ms); // f32(isum): rounds like fround
+    c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+    c0 = fmaLo(c0, xm, dm); c1 = fmaHi(c1, xm, dm);
   }
   accA = c0; accB = c1;
 }
@@ -121,12 +126,45 @@ class KQ6_K {
       }
       const is = hsum4(s0, s1, s2, s3);
       const d = scales2x2(f16(load<u16>(wA, 208)), f16(load<u16>(wB, 208)), load<f32>(aA, 512), load<f32>(aB, 512));
-      c0 = madLo(c0, d, is); c1 = madHi(c1, d, is);
+      const x = f32x4.convert_i32x4_s(is);
+      c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
     }
     accA = c0; accB = c1;
   }
 }
 
-export function matmulQ4_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ4_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function matmulQ5_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ5_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function matmulQ6_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ6_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+/** IQ4_XS (136 B: d | scales_h u16 | scales_l[4] | qs[128]); sub-block ib: factor ls - 32, levels K[q]. */
+class KIQ4_XS {
+  // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
+    let c0 = f64x2.splat(0), c1 = c0;
+    const kv = i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113), k15 = i8x16.splat(15);
+    for (let b = 0; b < nb; b++, wA += 136, wB += 136, aA += AK, aB += AK) {
+      const hA = <i32>load<u16>(wA, 2), hB = <i32>load<u16>(wB, 2);
+      let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+      for (let ib = 0; ib < 8; ib++) {
+        const sh = (ib & 1) << 2;
+        const lsA = (((<i32>load<u8>(wA + 4 + (ib >> 1)) >> sh) & 15) | (((hA >> (ib << 1)) & 3) << 4)) - 32;
+        const lsB = (((<i32>load<u8>(wB + 4 + (ib >> 1)) >> sh) & 15) | (((hB >> (ib << 1)) & 3) << 4)) - 32;
+        const qA = v128.load(wA + 8 + (<usize>ib << 4)), qB = v128.load(wB + 8 + (<usize>ib << 4));
+        const loA = i8x16.swizzle(kv, v128.and(qA, k15)), hiA = i8x16.swizzle(kv, i8x16.shr_u(qA, 4));
+        const loB = i8x16.swizzle(kv, v128.and(qB, k15)), hiB = i8x16.swizzle(kv, i8x16.shr_u(qB, 4));
+        const pa = aA + (<usize>ib << 6), pb = aB + (<usize>ib << 6);
+        s0 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s0, 0);
+        s1 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s1, 1);
+        s2 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s2, 2);
+        s3 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s3, 3);
+      }
+      const is = hsum4(s0, s1, s2, s3);
+      const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 512), load<f32>(aB, 512));
+      const x = f32x4.convert_i32x4_s(is);
+      c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+    }
+    accA = c0; accB = c1;
+  }
+}
+
+export function chainQ4_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ4_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ5_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ5_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ6_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ6_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainIQ4_XS(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KIQ4_XS>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }

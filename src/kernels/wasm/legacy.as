@@ -1,8 +1,14 @@
-// AssemblyScript. Baseline-SIMD matmul kernels for the 32-element block types against a prepared
-// A8 activation (quantize.as): Q8_0, Q4_0, Q5_0, IQ4_NL (· Q8_0) and Q4_1, Q5_1 (· Q8_1).
-// Weights are widened to i16 once per 2x2 tile and dotted with i32x4.dot_i16x8_s against the
-// pre-widened activation; every inner sum is an exact integer (vec-dot.ts twins).
-import { accA, accB, addHi, addLo, drive2x2, f16, hsum4, madHi, madLo, scales2x2 } from "./common";
+// AssemblyScript. Matmul kernels for the 32-element block types against a prepared A8 activation
+// (quantize.as): Q8_0, Q4_0, Q5_0, IQ4_NL (· Q8_0) and Q4_1, Q5_1 (· Q8_1). Weights are widened
+// to i16 and dotted with i32x4.dot_i16x8_s against the pre-widened activation; every integer sum
+// is exact. The float steps follow the reference's two orders exactly (fma.as):
+//   chain (matmul-amx.ts, matmul-repack.ts): per output ONE f32 accumulator over the blocks,
+//     acc = fma(f32(isum_b), fround(dw·da), acc) [Q4_1: then acc = fma(mw, sa, acc)].
+//   lanes (vec-dot.ts, ggml_vec_dot_* / tinyBLAS_Q0_AVX): per output 8 f32 lanes, lane l owning
+//     elements 4l..4l+3 of every block: lane = fma(fround(dw·da), f32(isum_l), lane); hsum8;
+//     Q4_1 / Q5_1 add a scalar summs = fma(mw, sa, summs) chain: fround(hsum8 + summs).
+import { accA, accB, apair, drive2x2, f16, hsum4, pairAdd, scales2x2, wpair } from "./common";
+import { fma2, fmaHi, fmaLo, hsum8, lo64, hi64, pack4 } from "./fma";
 
 const A8: usize = 176; // prepared activation block bytes
 
@@ -15,7 +21,6 @@ const A8: usize = 176; // prepared activation block bytes
   return i32x4.add(s, i32x4.dot_i16x8_s(x3, v128.load(a, 48)));
 }
 
-/** The 32 element values of one 16-byte nibble array: low nibbles are elements 0..15, high 16..31. */
 // @ts-ignore: decorator
 @inline function loNib(v: v128): v128 { return v128.and(v, i8x16.splat(0x0f)); }
 // @ts-ignore: decorator
@@ -34,116 +39,162 @@ const A8: usize = 176; // prepared activation block bytes
 // @ts-ignore: decorator
 @inline function kvalues(): v128 { return i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113); }
 
-/**
- * The shared block loop: lo/hi are the two i8x16 halves (elements 0..15, 16..31) of a weight
- * block, produced by `decode` per type. mode 0: no min term; 1: Q4_1/Q5_1 min term (m f16 at +2).
- */
+// Block decoders: lo(w) = elements 0..15, hi(w) = 16..31 as i8x16; d f16 at byte 0, the Q4_1 /
+// Q5_1 min m f16 at byte 2.
+class DQ8_0 { // 34 B: d | qs[32] int8
+  // @ts-ignore: decorator
+  @inline bytes(): usize { return 34; }
+  // @ts-ignore: decorator
+  @inline lo(w: usize): v128 { return v128.load(w, 2); }
+  // @ts-ignore: decorator
+  @inline hi(w: usize): v128 { return v128.load(w, 18); }
+}
+class DQ4_0 { // 18 B: d | qs[16]; nibble - 8
+  // @ts-ignore: decorator
+  @inline bytes(): usize { return 18; }
+  // @ts-ignore: decorator
+  @inline lo(w: usize): v128 { return i8x16.sub(loNib(v128.load(w, 2)), i8x16.splat(8)); }
+  // @ts-ignore: decorator
+  @inline hi(w: usize): v128 { return i8x16.sub(hiNib(v128.load(w, 2)), i8x16.splat(8)); }
+}
+class DIQ4_NL { // 18 B: d | qs[16]; K[nibble]
+  // @ts-ignore: decorator
+  @inline bytes(): usize { return 18; }
+  // @ts-ignore: decorator
+  @inline lo(w: usize): v128 { return i8x16.swizzle(kvalues(), loNib(v128.load(w, 2))); }
+  // @ts-ignore: decorator
+  @inline hi(w: usize): v128 { return i8x16.swizzle(kvalues(), hiNib(v128.load(w, 2))); }
+}
+class DQ5_0 { // 22 B: d | qh u32 | qs[16]; (nibble | bit << 4) - 16
+  // @ts-ignore: decorator
+  @inline bytes(): usize { return 22; }
+  // @ts-ignore: decorator
+  @inline lo(w: usize): v128 { return i8x16.sub(v128.or(loNib(v128.load(w, 6)), q5hi(load<u32>(w, 2), false)), i8x16.splat(16)); }
+  // @ts-ignore: decorator
+  @inline hi(w: usize): v128 { return i8x16.sub(v128.or(hiNib(v128.load(w, 6)), q5hi(load<u32>(w, 2), true)), i8x16.splat(16)); }
+}
+class DQ4_1 { // 20 B: d | m | qs[16]
+  // @ts-ignore: decorator
+  @inline bytes(): usize { return 20; }
+  // @ts-ignore: decorator
+  @inline lo(w: usize): v128 { return loNib(v128.load(w, 4)); }
+  // @ts-ignore: decorator
+  @inline hi(w: usize): v128 { return hiNib(v128.load(w, 4)); }
+}
+class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
+  // @ts-ignore: decorator
+  @inline bytes(): usize { return 24; }
+  // @ts-ignore: decorator
+  @inline lo(w: usize): v128 { return v128.or(loNib(v128.load(w, 8)), q5hi(load<u32>(w, 4), false)); }
+  // @ts-ignore: decorator
+  @inline hi(w: usize): v128 { return v128.or(hiNib(v128.load(w, 8)), q5hi(load<u32>(w, 4), true)); }
+}
+
+/** Chain order, 2x2 tile. */
 // @ts-ignore: decorator
-@inline function finishBlock(loA: v128, hiA: v128, loB: v128, hiB: v128, aA: usize, aB: usize): v128 {
-  const xa0 = i16x8.extend_low_i8x16_s(loA), xa1 = i16x8.extend_high_i8x16_s(loA);
-  const xa2 = i16x8.extend_low_i8x16_s(hiA), xa3 = i16x8.extend_high_i8x16_s(hiA);
-  const xb0 = i16x8.extend_low_i8x16_s(loB), xb1 = i16x8.extend_high_i8x16_s(loB);
-  const xb2 = i16x8.extend_low_i8x16_s(hiB), xb3 = i16x8.extend_high_i8x16_s(hiB);
-  return hsum4(dot4(xa0, xa1, xa2, xa3, aA), dot4(xa0, xa1, xa2, xa3, aB), dot4(xb0, xb1, xb2, xb3, aA), dot4(xb0, xb1, xb2, xb3, aB));
+@inline function chainTile<D>(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, withMin: bool): void {
+  const dec = changetype<D>(0);
+  const wb = dec.bytes();
+  let c0 = f64x2.splat(0), c1 = c0;
+  for (let b = 0; b < nb; b++, wA += wb, wB += wb, aA += A8, aB += A8) {
+    const loA = dec.lo(wA), hiA = dec.hi(wA), loB = dec.lo(wB), hiB = dec.hi(wB);
+    const xa0 = i16x8.extend_low_i8x16_s(loA), xa1 = i16x8.extend_high_i8x16_s(loA);
+    const xa2 = i16x8.extend_low_i8x16_s(hiA), xa3 = i16x8.extend_high_i8x16_s(hiA);
+    const xb0 = i16x8.extend_low_i8x16_s(loB), xb1 = i16x8.extend_high_i8x16_s(loB);
+    const xb2 = i16x8.extend_low_i8x16_s(hiB), xb3 = i16x8.extend_high_i8x16_s(hiB);
+    const is = hsum4(dot4(xa0, xa1, xa2, xa3, aA), dot4(xa0, xa1, xa2, xa3, aB), dot4(xb0, xb1, xb2, xb3, aA), dot4(xb0, xb1, xb2, xb3, aB));
+    const x = f32x4.convert_i32x4_s(is); // exact: |isum| < 2^24
+    const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
+    c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+    if (withMin) {
+      const m = wpair(f16(load<u16>(wA, 2)), f16(load<u16>(wB, 2))), s = apair(load<f32>(aA, 68), load<f32>(aB, 68));
+      c0 = fmaLo(c0, m, s); c1 = fmaHi(c1, m, s);
+    }
+  }
+  accA = c0; accB = c1;
 }
 
-class KQ8_0 { // 34 B: d f16 | qs[32] int8
-  // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    let c0 = f64x2.splat(0), c1 = c0;
-    for (let b = 0; b < nb; b++, wA += 34, wB += 34, aA += A8, aB += A8) {
-      const is = finishBlock(v128.load(wA, 2), v128.load(wA, 18), v128.load(wB, 2), v128.load(wB, 18), aA, aB);
-      const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-      c0 = madLo(c0, d, is); c1 = madHi(c1, d, is);
+/** Lanes order for one weight row and two tokens; returns [out(token A), out(token B)] as f64x2. */
+// @ts-ignore: decorator
+@inline function lanes1x2<D>(w: usize, aA: usize, aB: usize, nb: i32, withMin: bool): v128 {
+  const dec = changetype<D>(0);
+  const wb = dec.bytes();
+  let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, sm = a0;
+  for (let b = 0; b < nb; b++, w += wb, aA += A8, aB += A8) {
+    const lo = dec.lo(w), hi = dec.hi(w);
+    const x0 = i16x8.extend_low_i8x16_s(lo), x1 = i16x8.extend_high_i8x16_s(lo);
+    const x2 = i16x8.extend_low_i8x16_s(hi), x3 = i16x8.extend_high_i8x16_s(hi);
+    // lane l = elements 4l..4l+3: adjacent pairs of the i16 dot products
+    const la = f32x4.convert_i32x4_s(pairAdd(i32x4.dot_i16x8_s(x0, v128.load(aA)), i32x4.dot_i16x8_s(x1, v128.load(aA, 16))));
+    const ha = f32x4.convert_i32x4_s(pairAdd(i32x4.dot_i16x8_s(x2, v128.load(aA, 32)), i32x4.dot_i16x8_s(x3, v128.load(aA, 48))));
+    const lb = f32x4.convert_i32x4_s(pairAdd(i32x4.dot_i16x8_s(x0, v128.load(aB)), i32x4.dot_i16x8_s(x1, v128.load(aB, 16))));
+    const hb = f32x4.convert_i32x4_s(pairAdd(i32x4.dot_i16x8_s(x2, v128.load(aB, 32)), i32x4.dot_i16x8_s(x3, v128.load(aB, 48))));
+    const dw = f16(load<u16>(w));
+    const da = f64x2.splat(<f64>(dw * load<f32>(aA, 64))), db = f64x2.splat(<f64>(dw * load<f32>(aB, 64)));
+    a0 = fma2(f64x2.mul(da, lo64(la)), a0); a1 = fma2(f64x2.mul(da, hi64(la)), a1);
+    a2 = fma2(f64x2.mul(da, lo64(ha)), a2); a3 = fma2(f64x2.mul(da, hi64(ha)), a3);
+    b0 = fma2(f64x2.mul(db, lo64(lb)), b0); b1 = fma2(f64x2.mul(db, hi64(lb)), b1);
+    b2 = fma2(f64x2.mul(db, lo64(hb)), b2); b3 = fma2(f64x2.mul(db, hi64(hb)), b3);
+    if (withMin) {
+      const mw = f64x2.splat(<f64>f16(load<u16>(w, 2)));
+      sm = fma2(f64x2.mul(mw, f64x2.replace_lane(f64x2.splat(<f64>load<f32>(aA, 68)), 1, <f64>load<f32>(aB, 68))), sm);
     }
-    accA = c0; accB = c1;
   }
+  let rA = hsum8(pack4(a0, a1), pack4(a2, a3)), rB = hsum8(pack4(b0, b1), pack4(b2, b3));
+  if (withMin) {
+    rA = rA + <f32>f64x2.extract_lane(sm, 0);
+    rB = rB + <f32>f64x2.extract_lane(sm, 1);
+  }
+  return f64x2.replace_lane(f64x2.splat(<f64>rA), 1, <f64>rB);
 }
 
-class KQ4_0 { // 18 B: d f16 | qs[16]; value (nibble - 8)·d
-  // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    let c0 = f64x2.splat(0), c1 = c0;
-    const e = i8x16.splat(8);
-    for (let b = 0; b < nb; b++, wA += 18, wB += 18, aA += A8, aB += A8) {
-      const va = v128.load(wA, 2), vb = v128.load(wB, 2);
-      const is = finishBlock(i8x16.sub(loNib(va), e), i8x16.sub(hiNib(va), e), i8x16.sub(loNib(vb), e), i8x16.sub(hiNib(vb), e), aA, aB);
-      const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-      c0 = madLo(c0, d, is); c1 = madHi(c1, d, is);
-    }
-    accA = c0; accB = c1;
-  }
+// @ts-ignore: decorator
+@inline function lanesTile<D>(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, withMin: bool): void {
+  accA = lanes1x2<D>(wA, aA, aB, nb, withMin);
+  accB = wB == wA ? accA : lanes1x2<D>(wB, aA, aB, nb, withMin);
 }
 
-class KIQ4_NL { // 18 B: d f16 | qs[16]; value K[nibble]·d
-  // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    let c0 = f64x2.splat(0), c1 = c0;
-    const k = kvalues();
-    for (let b = 0; b < nb; b++, wA += 18, wB += 18, aA += A8, aB += A8) {
-      const va = v128.load(wA, 2), vb = v128.load(wB, 2);
-      const is = finishBlock(i8x16.swizzle(k, loNib(va)), i8x16.swizzle(k, hiNib(va)), i8x16.swizzle(k, loNib(vb)), i8x16.swizzle(k, hiNib(vb)), aA, aB);
-      const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-      c0 = madLo(c0, d, is); c1 = madHi(c1, d, is);
-    }
-    accA = c0; accB = c1;
-  }
+class CQ8_0 { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<DQ8_0>(wA, wB, aA, aB, nb, false); }
 }
-
-class KQ5_0 { // 22 B: d f16 | qh u32 | qs[16]; value ((nibble | bit << 4) - 16)·d
-  // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    let c0 = f64x2.splat(0), c1 = c0;
-    const e = i8x16.splat(16);
-    for (let b = 0; b < nb; b++, wA += 22, wB += 22, aA += A8, aB += A8) {
-      const va = v128.load(wA, 6), vb = v128.load(wB, 6);
-      const ha = load<u32>(wA, 2), hb = load<u32>(wB, 2);
-      const is = finishBlock(
-        i8x16.sub(v128.or(loNib(va), q5hi(ha, false)), e), i8x16.sub(v128.or(hiNib(va), q5hi(ha, true)), e),
-        i8x16.sub(v128.or(loNib(vb), q5hi(hb, false)), e), i8x16.sub(v128.or(hiNib(vb), q5hi(hb, true)), e), aA, aB);
-      const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-      c0 = madLo(c0, d, is); c1 = madHi(c1, d, is);
-    }
-    accA = c0; accB = c1;
-  }
+class CQ4_0 { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<DQ4_0>(wA, wB, aA, aB, nb, false); }
 }
-
-class KQ4_1 { // 20 B: d f16 | m f16 | qs[16]; per block acc += f32(d·da)·isum, then acc += f32(m·s)
-  // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    let c0 = f64x2.splat(0), c1 = c0;
-    for (let b = 0; b < nb; b++, wA += 20, wB += 20, aA += A8, aB += A8) {
-      const va = v128.load(wA, 4), vb = v128.load(wB, 4);
-      const is = finishBlock(loNib(va), hiNib(va), loNib(vb), hiNib(vb), aA, aB);
-      const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-      const m = scales2x2(f16(load<u16>(wA, 2)), f16(load<u16>(wB, 2)), load<f32>(aA, 68), load<f32>(aB, 68));
-      c0 = addLo(madLo(c0, d, is), m); c1 = addHi(madHi(c1, d, is), m);
-    }
-    accA = c0; accB = c1;
-  }
+class CIQ4_NL { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<DIQ4_NL>(wA, wB, aA, aB, nb, false); }
 }
-
-class KQ5_1 { // 24 B: d f16 | m f16 | qh u32 | qs[16]
-  // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    let c0 = f64x2.splat(0), c1 = c0;
-    for (let b = 0; b < nb; b++, wA += 24, wB += 24, aA += A8, aB += A8) {
-      const va = v128.load(wA, 8), vb = v128.load(wB, 8);
-      const ha = load<u32>(wA, 4), hb = load<u32>(wB, 4);
-      const is = finishBlock(v128.or(loNib(va), q5hi(ha, false)), v128.or(hiNib(va), q5hi(ha, true)),
-        v128.or(loNib(vb), q5hi(hb, false)), v128.or(hiNib(vb), q5hi(hb, true)), aA, aB);
-      const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-      const m = scales2x2(f16(load<u16>(wA, 2)), f16(load<u16>(wB, 2)), load<f32>(aA, 68), load<f32>(aB, 68));
-      c0 = addLo(madLo(c0, d, is), m); c1 = addHi(madHi(c1, d, is), m);
-    }
-    accA = c0; accB = c1;
-  }
+class CQ4_1 { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<DQ4_1>(wA, wB, aA, aB, nb, true); }
+}
+class LQ8_0 { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ8_0>(wA, wB, aA, aB, nb, false); }
+}
+class LQ4_0 { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ4_0>(wA, wB, aA, aB, nb, false); }
+}
+class LIQ4_NL { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DIQ4_NL>(wA, wB, aA, aB, nb, false); }
+}
+class LQ5_0 { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ5_0>(wA, wB, aA, aB, nb, false); }
+}
+class LQ4_1 { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ4_1>(wA, wB, aA, aB, nb, true); }
+}
+class LQ5_1 { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ5_1>(wA, wB, aA, aB, nb, true); }
 }
 
 // Every kernel: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb) — see drive2x2.
-export function matmulQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function matmulQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ4_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function matmulIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function matmulQ5_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ5_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function matmulQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function matmulQ5_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ5_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+// chain order (AMX / repack buffers)
+export function chainQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<CQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<CQ4_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<CIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<CQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+// lanes order (plain CPU buffer: vec_dot / tinyBLAS_Q0_AVX)
+export function lanesQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ4_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ5_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ5_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ5_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ5_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }

@@ -217,12 +217,19 @@ export function prepareActivations(x: usize, nTok: i32, n: i32, kind: i32, blk: 
   return bad;
 }
 
-/** Float activations: kind 3 F32 (copy), 4 F16 (RNE to fp16, widened back), 5 BF16 (RNE, widened). */
+/**
+ * Float activations: kind 3 F32 -> f64 (promoted once, for the F32 kernels and the AMX F16
+ * kernel), 4 F16 (RNE to fp16, widened to f64: the CPU path's tinyBLAS<fp16>), 5 BF16 (RNE to
+ * bf16, DAZ as VDPBF16PS reads it: exponent 0 -> +0, widened to f32).
+ */
 export function prepareFloatActivations(x: usize, count: i32, kind: i32, dst: usize): void {
-  if (kind == 3) { memory.copy(dst, x, <usize>count << 2); return; }
   for (let i = 0; i < count; i++) {
     const v = load<f32>(x + (<usize>i << 2));
-    const r = kind == 4 ? f16(f32ToFp16(v)) : reinterpret<f32>(f32ToBf16(v) << 16);
-    store<f32>(dst + (<usize>i << 2), r);
+    if (kind == 3) store<f64>(dst + (<usize>i << 3), <f64>v);
+    else if (kind == 4) store<f64>(dst + (<usize>i << 3), <f64>f16(f32ToFp16(v)));
+    else {
+      const h = f32ToBf16(v);
+      store<f32>(dst + (<usize>i << 2), (h & 0x7f80) == 0 ? 0 : reinterpret<f32>(h << 16));
+    }
   }
 }

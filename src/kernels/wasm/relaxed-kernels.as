@@ -1,4 +1,4 @@
-// AssemblyScript, relaxed-SIMD module only. i16x8.relaxed_dot_i8x16_i7x16_s(a, b) is exact only
+// AssemblyScript, relaxed-SIMD module only. Chain order (legacy.as) with a faster integer dot. i16x8.relaxed_dot_i8x16_i7x16_s(a, b) is exact only
 // when every b lane is in [0, 127] (x64 lowers it to pmaddubsw with b as the unsigned operand);
 // ggml's int8 operands use the full signed range, so each kernel keeps b 7-bit by construction:
 //   Q8_0 · Q8_0: a = q8 weight (any int8), b = pos / neg halves of the activation (quantize.as:
@@ -7,8 +7,9 @@
 //     subtracted in i16: the true difference |w0·q0 + w1·q1| <= 32512 fits, so wrap-around is exact.
 //   Q4_0 · Q8_0: a = activation int8, b = weight nibble 0..15; Σ(n-8)·q = Σ n·q - 8·Σq.
 // The fused i32x4.relaxed_dot_i8x16_i7x16_add_s is not used: Node 20's V8 miscomputes it.
-import { accA, accB, drive2x2, f16, hsum4, madHi, madLo, scales2x2 } from "./common";
-import { matmulQ4_0, matmulQ8_0 } from "./legacy";
+import { accA, accB, drive2x2, f16, hsum4, scales2x2 } from "./common";
+import { fmaHi, fmaLo } from "./fma";
+import { chainQ4_0, chainQ8_0 } from "./legacy";
 import { prepareActivations } from "./quantize";
 
 const A8: usize = 176;
@@ -28,7 +29,8 @@ class KQ8_0R {
       const x0 = v128.load(wA, 2), x1 = v128.load(wA, 18), y0 = v128.load(wB, 2), y1 = v128.load(wB, 18);
       const is = hsum4(dotQ8R(x0, x1, aA), dotQ8R(x0, x1, aB), dotQ8R(y0, y1, aA), dotQ8R(y0, y1, aB));
       const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-      c0 = madLo(c0, d, is); c1 = madHi(c1, d, is);
+      const x = f32x4.convert_i32x4_s(is);
+      c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
     }
     accA = c0; accB = c1;
   }
@@ -54,14 +56,15 @@ class KQ4_0R {
       const sums = i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(sA), 1, sB), 3, sB);
       is = i32x4.sub(is, i32x4.shl(sums, 3));
       const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-      c0 = madLo(c0, d, is); c1 = madHi(c1, d, is);
+      const x = f32x4.convert_i32x4_s(is);
+      c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
     }
     accA = c0; accB = c1;
   }
 }
 
-export function matmulQ8_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ8_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function matmulQ4_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ4_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ8_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ8_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ4_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ4_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 
 /**
  * Exactness self-check at `p` (needs ~64 KiB): 3 weight rows x 3 tokens x 256 elements, with
@@ -87,11 +90,11 @@ export function selfCheck(p: usize): i32 {
   }
   if (prepareActivations(x, toks, n, 0, blk, act, A8 * nb) != 0) return 1000;
   let bad = 0;
-  matmulQ8_0(w8, 34 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb);
-  matmulQ8_0R(w8, 34 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb);
+  chainQ8_0(w8, 34 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb);
+  chainQ8_0R(w8, 34 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb);
   for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
-  matmulQ4_0(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb);
-  matmulQ4_0R(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb);
+  chainQ4_0(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb);
+  chainQ4_0R(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb);
   for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
   return bad;
 }

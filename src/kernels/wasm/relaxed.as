@@ -1,7 +1,9 @@
 // AssemblyScript entry of the relaxed-SIMD module: everything in baseline.as plus the relaxed kernels.
 export { heapBase } from "./heap";
 export { quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K, prepareActivations, prepareFloatActivations } from "./quantize";
-export { matmulQ8_0, matmulQ4_0, matmulIQ4_NL, matmulQ5_0, matmulQ4_1, matmulQ5_1 } from "./legacy";
-export { matmulQ4_K, matmulQ5_K, matmulQ6_K } from "./k-quants";
-export { matmulF32, matmulF16, matmulBF16 } from "./float";
-export { matmulQ8_0R, matmulQ4_0R, selfCheck } from "./relaxed-kernels";
+export { chainQ8_0, chainQ4_0, chainIQ4_NL, chainQ4_1, lanesQ8_0, lanesQ4_0, lanesIQ4_NL, lanesQ5_0, lanesQ4_1, lanesQ5_1 } from "./legacy";
+export { chainQ4_K, chainQ5_K, chainQ6_K, chainIQ4_XS } from "./k-quants";
+export { f16Sgemm, f32Sgemm, f32VecDot, bf16Sgemm } from "./float";
+export { attnPrep, attnRows } from "./attention";
+export { fmaCheck } from "./fma";
+export { chainQ8_0R, chainQ4_0R, selfCheck } from "./relaxed-kernels";

@@ -1,0 +1,36 @@
+// The demo's model runs here, off the page's main thread. Messages:
+//   { id, type: "load", source: File | string (absolute URL), backend: "js" | "wasm" }
+//     -> { id, type: "progress", loaded, total }* then { id, type: "done", info, ms }
+//   { id, type: "embed", texts: string[], opts: EmbedOptions }
+//     -> { id, type: "done", vectors: Float32Array[], nTokens, ms }
+//   failures -> { id, type: "error", message, code }
+import { loadModel } from "/dist/src/index.js";
+
+/** @type {import("../dist/src/index.js").EmbeddingModel | undefined} */
+let model;
+
+self.onmessage = async (e) => {
+  const { id, type } = e.data;
+  try {
+    if (type === "load") {
+      const old = model;
+      model = undefined;
+      await old?.close();
+      const t0 = performance.now();
+      const onProgress = (loaded, total) => self.postMessage({ id, type: "progress", loaded, total });
+      model = await loadModel(e.data.source, { backend: e.data.backend, onProgress });
+      self.postMessage({ id, type: "done", info: model.info, ms: performance.now() - t0 });
+    } else if (type === "embed") {
+      if (!model) throw new Error("no model loaded");
+      const t0 = performance.now();
+      const prepared = model.prepare(e.data.texts, e.data.opts);
+      const vectors = await model.embedPrepared(prepared, e.data.opts);
+      const nTokens = prepared.reduce((n, p) => n + p.tokens.length, 0);
+      self.postMessage({ id, type: "done", vectors, nTokens, ms: performance.now() - t0 });
+    } else {
+      throw new Error(`unknown message type ${type}`);
+    }
+  } catch (err) {
+    self.postMessage({ id, type: "error", message: err?.message ?? String(err), code: err?.code });
+  }
+};

@@ -1,0 +1,91 @@
+/**
+ * Which wasm kernel reproduces the reference matmul (reference.ts) for a weight of this type and
+ * shape at this token count, bit for bit, or null when none does (the backend then runs the
+ * reference: slower, never different). The reference's code path (matmulPath: AMX buffer,
+ * CPU_REPACK buffer, plain CPU buffer) and, on the CPU path, llamafile sgemm vs vec_dot decide
+ * the f32 summation order; each kernel family in src/kernels/wasm/ implements one order:
+ *
+ *   chain*   one f32 fma chain per output over the blocks (matmul-amx.ts; the repack Q4_0 /
+ *            IQ4_NL kernels and IQ4_XS's IQ panel gemm have the same order)
+ *   lanes*   8 fma lanes per output + hsum8 (vec-dot.ts: ggml_vec_dot_*, tinyBLAS_Q0_AVX)
+ *   f16Sgemm 16 fma lanes + reduceAdd16 (AMX F16 with the f32 activation; tinyBLAS<fp16> with
+ *            the activation rounded to fp16)
+ *   f32Sgemm / f32VecDot / bf16Sgemm   tinyBLAS<f32>, ggml_vec_dot_f32, tinyBLAS<bf16>
+ *
+ * Not covered (reference fallback): Q2_K and Q3_K; Q4_K in the repack buffer (N % 32 != 0);
+ * K-quants in the plain CPU buffer (N % 8 != 0); IQ4_XS with M < 8 or N % 8 != 0 outside AMX;
+ * IQ4_NL, F16 and BF16 at M == 1 on the plain CPU buffer (their vec_dot orders).
+ */
+import { GGMLType } from "../tensor/ggml-type.js";
+import { matmulPath } from "./reference.js";
+
+/** Activation formats (quantize.as prepareActivations / prepareFloatActivations `kind`). */
+export const enum Act { Q8_0 = 0, Q8_1 = 1, Q8_K = 2, F64 = 3, F16_F64 = 4, BF16 = 5 }
+const A8_BYTES = 176; // prepared bytes per 32-element activation block
+const AK_BYTES = 576; // prepared bytes per 256-element activation super-block
+
+export interface KernelPlan {
+  /** wasm export name */
+  readonly fn: string;
+  readonly act: Act;
+  /** the kernel's nb argument: blocks per row (quantized) or elements per row (float) */
+  readonly nb: number;
+  /** prepared activation bytes per token */
+  readonly aStride: number;
+}
+
+const T = GGMLType;
+const BLOCK: ReadonlyMap<GGMLType, number> = new Map([
+  [T.Q8_0, 32], [T.Q4_0, 32], [T.Q4_1, 32], [T.Q5_0, 32], [T.Q5_1, 32], [T.IQ4_NL, 32],
+  [T.Q4_K, 256], [T.Q5_K, 256], [T.Q6_K, 256], [T.IQ4_XS, 256], [T.F16, 1], [T.F32, 1], [T.BF16, 1],
+]);
+
+function quant(fn: string, act: Act, ne0: number): KernelPlan {
+  const bs = act === Act.Q8_K ? 256 : 32;
+  return { fn, act, nb: ne0 / bs, aStride: (ne0 / bs) * (act === Act.Q8_K ? AK_BYTES : A8_BYTES) };
+}
+
+function float(fn: string, act: Act, ne0: number): KernelPlan {
+  return { fn, act, nb: ne0, aStride: (act === Act.BF16 ? 4 : 8) * ne0 };
+}
+
+/** The kernel for out(nTokens, ne1) = x · wᵀ, or null (reference). */
+export function planMatmul(type: GGMLType, ne0: number, ne1: number, nTokens: number): KernelPlan | null {
+  const bs = BLOCK.get(type);
+  if (bs === undefined || ne0 <= 0 || ne0 % bs !== 0) return null;
+  const sgemm16 = nTokens >= 2 && ne0 % 16 === 0 && ne1 % 4 === 0;
+  switch (matmulPath(type, ne0, ne1)) {
+    case "amx":
+      switch (type) {
+        case T.Q8_0: return quant("chainQ8_0", Act.Q8_0, ne0);
+        case T.Q4_0: return quant("chainQ4_0", Act.Q8_0, ne0);
+        case T.Q4_1: return quant("chainQ4_1", Act.Q8_1, ne0);
+        case T.Q4_K: return quant("chainQ4_K", Act.Q8_K, ne0);
+        case T.Q5_K: return quant("chainQ5_K", Act.Q8_K, ne0);
+        case T.Q6_K: return quant("chainQ6_K", Act.Q8_K, ne0);
+        case T.IQ4_XS: return quant("chainIQ4_XS", Act.Q8_K, ne0);
+        case T.F16: return float("f16Sgemm", Act.F64, ne0);
+        default: return null;
+      }
+    case "repack":
+      switch (type) {
+        case T.Q4_0: return quant("chainQ4_0", Act.Q8_0, ne0);
+        case T.IQ4_NL: return quant("chainIQ4_NL", Act.Q8_0, ne0);
+        default: return null;
+      }
+    case "cpu":
+      switch (type) {
+        case T.F32: return float(sgemm16 ? "f32Sgemm" : "f32VecDot", Act.F64, ne0);
+        case T.F16: return sgemm16 ? float("f16Sgemm", Act.F16_F64, ne0) : null;
+        case T.BF16: return nTokens >= 2 && ne0 % 32 === 0 && ne1 % 4 === 0 ? float("bf16Sgemm", Act.BF16, ne0) : null;
+        case T.Q8_0: return quant("lanesQ8_0", Act.Q8_0, ne0);
+        case T.Q4_0: return quant("lanesQ4_0", Act.Q8_0, ne0);
+        case T.Q5_0: return quant("lanesQ5_0", Act.Q8_0, ne0);
+        case T.Q4_1: return quant("lanesQ4_1", Act.Q8_1, ne0);
+        case T.Q5_1: return quant("lanesQ5_1", Act.Q8_1, ne0);
+        case T.IQ4_NL: return nTokens >= 2 ? quant("lanesIQ4_NL", Act.Q8_0, ne0) : null;
+        case T.IQ4_XS: return nTokens >= 8 && ne1 % 8 === 0 ? quant("chainIQ4_XS", Act.Q8_K, ne0) : null;
+        default: return null;
+      }
+  }
+}

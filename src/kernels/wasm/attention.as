@@ -1,0 +1,114 @@
+// AssemblyScript. Attention for one sequence, bit for bit with src/kernels/ops.ts attention:
+//   kq[j]  = ggml_vec_dot_f32(k_j, q_i) over hd (ggml-order.ts vecDotF32: 4×16 lanes over
+//            64-element steps, folded 0+2, 1+3, 0+1, reduceAdd16, then the tail rule), for keys
+//            in the window [lo, hi); the others are -inf
+//   softmax over the whole row of T keys (softmax.as)
+//   o[i,d] = tinyBLAS f32 (sgemmDotF32: 16 lanes) of v column d and the probabilities when
+//            T % 16 == 0 (and T >= 2, hd % 4 == 0), else vecDotF32; both over [lo, hi) only,
+//            exactly as the reference skips (zero products leave every lane unchanged).
+// Every product is f64(a)·f64(b) (exact) and every lane update fround(a·b + lane), the
+// reference's plain rounding (fma.as madRound). k and v are widened to f64 once (attnPrep: k64
+// row-major per kv head, v transposed to vt64), q one row at a time.
+import { madRound, pack4, reduce16 } from "./fma";
+import { softmaxRow } from "./softmax";
+
+/** Lanes 4g..4g+3 of vecDotF32's 64 over the 64-element steps starting in [start, end). */
+// @ts-ignore: decorator
+@inline function group64(x: usize, y: usize, start: i32, end: i32, g: i32): v128 {
+  let c0 = f64x2.splat(0), c1 = c0;
+  for (let i = start + (g << 2); i < end; i += 64) {
+    const px = x + (<usize>i << 3), py = y + (<usize>i << 3);
+    c0 = madRound(v128.load(px), v128.load(py), c0);
+    c1 = madRound(v128.load(px, 16), v128.load(py, 16), c1);
+  }
+  return pack4(c0, c1);
+}
+
+/** Folded lanes 4j4 .. 4j4+3: (acc[j] + acc[32+j]) + (acc[16+j] + acc[48+j]). */
+// @ts-ignore: decorator
+@inline function fold64(x: usize, y: usize, start: i32, end: i32, j4: i32): v128 {
+  const g0 = group64(x, y, start, end, j4), g1 = group64(x, y, start, end, j4 + 4);
+  const g2 = group64(x, y, start, end, j4 + 8), g3 = group64(x, y, start, end, j4 + 12);
+  return f32x4.add(f32x4.add(g0, g2), f32x4.add(g1, g3));
+}
+
+/** vecDotF32(x, y, n, lo, hi) of two f64 rows (f32 values). */
+export function vecDot64(x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
+  const np = n & ~63;
+  const start = lo & ~63, end = min(np, hi);
+  let sum = reduce16(fold64(x, y, start, end, 0), fold64(x, y, start, end, 1), fold64(x, y, start, end, 2), fold64(x, y, start, end, 3));
+  const tail8 = np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
+  for (let i = max(np, lo); i < min(tail8, hi); i++) {
+    sum = sum + <f32>load<f64>(x + (<usize>i << 3)) * <f32>load<f64>(y + (<usize>i << 3));
+  }
+  for (let i = max(tail8, lo); i < min(n, hi); i++) {
+    sum = <f32>(load<f64>(x + (<usize>i << 3)) * load<f64>(y + (<usize>i << 3)) + <f64>sum);
+  }
+  return sum;
+}
+
+/** sgemmDotF32(x, y, ·, lo, hi) of two f64 rows: 16 lanes over steps of 16 from lo & ~15. */
+export function sgemm64(x: usize, y: usize, lo: i32, hi: i32): f32 {
+  let c0 = f64x2.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+  for (let l = lo & ~15; l < hi; l += 16) {
+    const px = x + (<usize>l << 3), py = y + (<usize>l << 3);
+    c0 = madRound(v128.load(px), v128.load(py), c0);
+    c1 = madRound(v128.load(px, 16), v128.load(py, 16), c1);
+    c2 = madRound(v128.load(px, 32), v128.load(py, 32), c2);
+    c3 = madRound(v128.load(px, 48), v128.load(py, 48), c3);
+    c4 = madRound(v128.load(px, 64), v128.load(py, 64), c4);
+    c5 = madRound(v128.load(px, 80), v128.load(py, 80), c5);
+    c6 = madRound(v128.load(px, 96), v128.load(py, 96), c6);
+    c7 = madRound(v128.load(px, 112), v128.load(py, 112), c7);
+  }
+  return reduce16(pack4(c0, c1), pack4(c2, c3), pack4(c4, c5), pack4(c6, c7));
+}
+
+/**
+ * Widen k (T, nHeadKv·hd) into k64 (nHeadKv, T, hd) and v into vt64 (nHeadKv, hd, T), f64,
+ * for the key rows [j0, j1).
+ */
+export function attnPrep(k: usize, v: usize, k64: usize, vt64: usize, j0: i32, j1: i32, T: i32, nHeadKv: i32, hd: i32): void {
+  const nKV = nHeadKv * hd;
+  for (let j = j0; j < j1; j++) {
+    for (let h = 0; h < nHeadKv; h++) {
+      const src = (<usize>(j * nKV + h * hd)) << 2;
+      const kd = k64 + ((<usize>(h * T + j) * <usize>hd) << 3);
+      const vd = vt64 + ((<usize>(h * hd) * <usize>T + <usize>j) << 3);
+      for (let d = 0; d < hd; d++) {
+        store<f64>(kd + (<usize>d << 3), <f64>load<f32>(k + src + (<usize>d << 2)));
+        store<f64>(vd + ((<usize>d * <usize>T) << 3), <f64>load<f32>(v + src + (<usize>d << 2)));
+      }
+    }
+  }
+}
+
+/**
+ * Query rows r in [r0, r1) of the flattened (head, token) index r = h·T + i: scores, softmax,
+ * output row o[i, h·hd ..]. window: max |i − j| attended (>= T means all). Scratch of this
+ * thread: q64 (hd f64) | p64 (T f64) | kq (T f32), at scratch + thread·stride.
+ */
+export function attnRows(q: usize, k64: usize, vt64: usize, o: usize, r0: i32, r1: i32, T: i32, nHead: i32, nHeadKv: i32, hd: i32,
+  window: i32, scratch: usize, stride: usize, thread: i32): void {
+  const q64 = scratch + <usize>thread * stride;
+  const p64 = q64 + (<usize>hd << 3);
+  const kq = p64 + (<usize>T << 3);
+  const nQ = nHead * hd, group = nHead / nHeadKv;
+  const sgemm = T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
+  for (let r = r0; r < r1; r++) {
+    const h = r / T, i = r % T, kvh = h / group;
+    const lo = max(0, i - window), hi = min(T, i + window + 1);
+    const qo = (<usize>(i * nQ + h * hd)) << 2;
+    for (let d = 0; d < hd; d++) store<f64>(q64 + (<usize>d << 3), <f64>load<f32>(q + qo + (<usize>d << 2)));
+    const kh = k64 + ((<usize>(kvh * T) * <usize>hd) << 3);
+    for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+    for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), vecDot64(kh + ((<usize>j * <usize>hd) << 3), q64, hd, 0, hd));
+    for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+    softmaxRow(kq, p64, T, lo, hi);
+    const vh = vt64 + ((<usize>(kvh * hd) * <usize>T) << 3);
+    for (let d = 0; d < hd; d++) {
+      const vd = vh + ((<usize>d * <usize>T) << 3);
+      store<f32>(o + qo + (<usize>d << 2), sgemm ? sgemm64(vd, p64, lo, hi) : vecDot64(vd, p64, T, lo, hi));
+    }
+  }
+}

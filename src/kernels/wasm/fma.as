@@ -1,0 +1,117 @@
+// AssemblyScript. Exact f32 arithmetic of the reference (src/kernels/ggml-order.ts) on f64x2 lanes.
+// Every value held in an f64 lane here is an f32 value (or an exact product of two).
+//
+// fma2: the reference's fma32(a, b, c) = the correctly rounded f32 fused multiply-add. a·b is
+// exact in f64 (24 + 24 bits), so s = f64(a·b + c) is off only by the rounding of that one add,
+// and f32(s) is wrong only when s is exactly halfway between two f32 values (double rounding).
+// The fast path rounds s and checks, per lane, whether s is such a midpoint (its low 29 mantissa
+// bits are 0x10000000) or lies below the f32 normal range; only then (~2^-29 of the calls) does
+// fmaFix run the reference's own algorithm (TwoSum) on that lane, so the result is the
+// reference's bit for bit. relaxed_madd is never used: it is not deterministic.
+//
+// madRound: the reference's plain fround(a·b + c) (vecDotF32, sgemmDotF32: f64 sum rounded to
+// f32 once, as its JS does), no midpoint correction.
+
+const TINY: f64 = 1.1754943508222875e-38; // 2^-126
+
+/** The reference's fma32 on one lane, given p = a·b (exact), c, and s = p + c rounded to f64. */
+function fmaFix1(p: f64, c: f64, s: f64): f64 {
+  const r = <f64><f32>s;
+  const d = s - r;
+  const other = s + d;
+  if (<f64><f32>other != other) return r;
+  if (d == 0) return r;
+  const bv = s - p;
+  const e = (p - (s - bv)) + (c - bv);
+  if (e == 0) return r;
+  return (e > 0) == (d > 0) ? other : r;
+}
+
+function fmaFix(p: v128, c: v128, s: v128): v128 {
+  const r0 = fmaFix1(f64x2.extract_lane(p, 0), f64x2.extract_lane(c, 0), f64x2.extract_lane(s, 0));
+  const r1 = fmaFix1(f64x2.extract_lane(p, 1), f64x2.extract_lane(c, 1), f64x2.extract_lane(s, 1));
+  return f64x2.replace_lane(f64x2.splat(r0), 1, r1);
+}
+
+/** Lanes whose f32 rounding of s might differ from the single-rounded fma (see header). */
+// @ts-ignore: decorator
+@inline export function suspect(s: v128): v128 {
+  return v128.or(i64x2.eq(v128.and(s, i64x2.splat(0x1fffffff)), i64x2.splat(0x10000000)), f64x2.lt(f64x2.abs(s), f64x2.splat(TINY)));
+}
+
+/** f64x2 lanes rounded to f32 and widened back. */
+// @ts-ignore: decorator
+@inline export function round2(s: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(s));
+}
+
+/** fma32(a, b, c) on two lanes from p = a·b (exact, f64x2) and c (f64x2 of f32 values). */
+// @ts-ignore: decorator
+@inline export function fma2(p: v128, c: v128): v128 {
+  const s = f64x2.add(p, c);
+  if (v128.any_true(suspect(s))) return fmaFix(p, c, s);
+  return round2(s);
+}
+
+/** fround(a·b + c) on two lanes (a, b, c f64x2 of f32 values). */
+// @ts-ignore: decorator
+@inline export function madRound(a: v128, b: v128, c: v128): v128 {
+  return round2(f64x2.add(f64x2.mul(a, b), c));
+}
+
+/** Lanes 0, 1 of an f32x4 as f64x2. */
+// @ts-ignore: decorator
+@inline export function lo64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+
+/** Lanes 2, 3 of an f32x4 as f64x2. */
+// @ts-ignore: decorator
+@inline export function hi64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+}
+
+/** fma32 of lanes 0, 1 of two f32x4 factor vectors into c. */
+// @ts-ignore: decorator
+@inline export function fmaLo(c: v128, x: v128, y: v128): v128 {
+  return fma2(f64x2.mul(lo64(x), lo64(y)), c);
+}
+
+/** fma32 of lanes 2, 3 of two f32x4 factor vectors into c. */
+// @ts-ignore: decorator
+@inline export function fmaHi(c: v128, x: v128, y: v128): v128 {
+  return fma2(f64x2.mul(hi64(x), hi64(y)), c);
+}
+
+/** Two f64x2 of f32 values as one f32x4 [a0, a1, b0, b1] (exact). */
+// @ts-ignore: decorator
+@inline export function pack4(a: v128, b: v128): v128 {
+  return i32x4.shuffle(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 1, 4, 5);
+}
+
+/** hsum_float_8 of lanes [a | b] (f32x4 each): (l_i + l_{i+4}), then (0+2) + (1+3), all f32. */
+// @ts-ignore: decorator
+@inline export function hsum8(a: v128, b: v128): f32 {
+  const t = f32x4.add(a, b);
+  const u = f32x4.add(t, i32x4.shuffle(t, t, 2, 3, 0, 1));
+  return f32x4.extract_lane(u, 0) + f32x4.extract_lane(u, 1);
+}
+
+/**
+ * _mm512_reduce_add_ps of 16 f32 lanes given as four f32x4 (lanes 0-3, 4-7, 8-11, 12-15):
+ * (i, i+8), then (i, i+4), then (0, 2) and (1, 3), then the last two (ggml-order.ts reduceAdd16).
+ */
+// @ts-ignore: decorator
+@inline export function reduce16(l0: v128, l1: v128, l2: v128, l3: v128): f32 {
+  const t0 = f32x4.add(l0, l2), t1 = f32x4.add(l1, l3);
+  return hsum8(t0, t1);
+}
+
+/** Test hook: out[i] = fma2 of f32 a[i]·b[i] + c[i], for i < n (n even). */
+export function fmaCheck(a: usize, b: usize, c: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i += 2) {
+    const o = <usize>i << 2;
+    const p = f64x2.mul(lo64(v128.load64_zero(a + o)), lo64(v128.load64_zero(b + o)));
+    v128.store64_lane(out + o, f32x4.demote_f64x2_zero(fma2(p, lo64(v128.load64_zero(c + o)))), 0);
+  }
+}
