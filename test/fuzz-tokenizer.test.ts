@@ -74,8 +74,9 @@ function checkEncoding(text: string): void {
   for (const id of ids) assert.ok(Number.isInteger(id) && id >= 0 && id < tok.nVocab, `id ${id}`);
   assert.ok(ids.length >= 2 && ids.length <= 2 + 4 * text.length, `${ids.length} ids for ${text.length} units`);
   // Bytes in = bytes out: the ids decode to the input's UTF-8 (lone surrogates as U+FFFD), every
-  // special-token text rendered, since nothing in Gemma's SPM path normalizes or drops text.
-  assert.equal(tok.decode(ids, { removeSpecial: true, unparseSpecial: true }), wellFormed(text));
+  // special-token text rendered, since nothing in Gemma's SPM path drops text; the one change is
+  // that SPM renders its space marker U+2581 as a space, so a literal "▁" comes back as " ".
+  assert.equal(tok.decode(ids, { removeSpecial: true, unparseSpecial: true }), wellFormed(text).replaceAll("▁", " "));
 }
 
 test("20,000 generated strings (specials, whitespace runs, NUL, lone surrogates, all planes) encode to BOS..EOS ids that decode back", () => {
@@ -88,7 +89,7 @@ test("large generated inputs (up to ~100k units) stay within the CPU budget", ()
   fc.assert(fc.property(fc.array(piece, { minLength: 1000, maxLength: 10_000 }).map((p) => p.join("")), checkEncoding), { numRuns: 12, seed: 7 });
 });
 
-test("1 MB inputs that stress the merge loop, the partition and byte fallback finish within the CPU budget", () => {
+test("1 MB inputs that stress the merge loop, the partition and byte fallback finish within the CPU budget", (t) => {
   const MB = 1 << 20;
   let s = 1;
   const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
@@ -103,11 +104,14 @@ test("1 MB inputs that stress the merge loop, the partition and byte fallback fi
     "CJK (byte fallback)": fill(() => String.fromCharCode(0x4e00 + Math.floor(rnd() * 20000))),
     "NUL and controls": fill(() => String.fromCharCode(Math.floor(rnd() * 32))),
   };
+  const report: string[] = [];
   for (const [what, text] of Object.entries(inputs)) {
     const [ids, ms] = cpuMs(() => tok.encode(text));
+    report.push(`${what} ${ms.toFixed(0)} ms`);
     assert.ok(ms <= budgetMs(text), `${what}: ${ms.toFixed(0)} ms of CPU for ${text.length} units (budget ${budgetMs(text).toFixed(0)})`);
     assert.ok(ids.length >= 3 && ids.every((id) => id >= 0 && id < tok.nVocab), what);
   }
+  t.diagnostic(`CPU per 1 MB input: ${report.join(", ")}`);
 });
 
 test("2,000 generated strings (fixed seed) tokenize exactly as llama.cpp does", async (t) => {

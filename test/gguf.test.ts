@@ -243,3 +243,23 @@ test("writer grows its header buffer correctly past 64 KiB of metadata", async (
   assert.equal(getUint(f.metadata, "a.after"), 42);
   assert.deepEqual(await f.tensors[0].source.read(f.tensors[0].byteOffset, 8), new Uint8Array(8).fill(3));
 });
+
+test("hostile-input hardening: per-dim size, raw name length, record caps (found by fuzzing / parse-time DoS)", async () => {
+  // ne = [0, 2^62]: the element count is 0, but ne[1] alone is not a safe integer
+  const zeroDim = header(new Bytes(), 1, 0);
+  tensorInfo(zeroDim, "z", [0, 2n ** 62n], GGMLType.F32, 0);
+  await rejects(readGGUF(src(zeroDim.padTo(32).raw(new Uint8Array(64)))), "GGUF_LIMIT", /"z" ne\[1\] = 4611686018427387904 is too large/);
+  // The name limit is on raw bytes, as in ggml: 40 invalid bytes (40 U+FFFD once decoded) are fine, 64 are not
+  for (const [n, ok] of [[40, true], [63, true], [64, false]] as const) {
+    const b = header(new Bytes(), 1, 0).u64(n).raw(new Uint8Array(n).fill(0xff)).u32(1).u64(8).u32(GGMLType.F32).u64(0);
+    const p = readGGUF(src(b.padTo(32).raw(new Uint8Array(32))));
+    if (ok) assert.equal((await p).tensors[0].name, "\uFFFD".repeat(n));
+    else await rejects(p, "GGUF_BAD_TENSOR", /64 bytes or longer/);
+  }
+  // 70,000 one-byte keys fit in 1 MB but exceed the record cap: rejected at once, not parsed for ~0.5 s
+  const many = header(new Bytes(), 0, 70000).raw(new Uint8Array(70000 * 14));
+  const t0 = performance.now();
+  await rejects(readGGUF(src(many)), "GGUF_LIMIT", /declares 70000 metadata keys; this reader accepts at most 65536/);
+  assert.ok(performance.now() - t0 < 100);
+  await rejects(readGGUF(src(header(new Bytes(), 65537, 0).raw(new Uint8Array(65537 * 32)))), "GGUF_LIMIT", /65537 tensors/);
+});

@@ -7,6 +7,8 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
+import { runServe } from "../src/cli/serve.js";
 import { loadModel } from "../src/node.js";
 import { startChildServer, type ChildServer } from "../scripts/load/child.js";
 import { assertHealthy, rawRequest } from "./helpers/abuse.js";
@@ -63,7 +65,7 @@ test("a 10 MB body: 413 that the client gets to read (by Content-Length, chunked
   }
 });
 
-test("100,000 prompts: 400 by count at once (--max-inputs, default 2048), nothing tokenized or queued", async () => {
+test("100,000 prompts: 400 by count at once (--max-inputs, default 2048), nothing tokenized or queued", { timeout: 60_000 }, async () => {
   const before = await (await fetch(`${srv.url}/metrics`, { headers: auth })).text();
   for (const [what, input] of [["strings", new Array(100_000).fill("a")], ["token arrays", new Array(100_000).fill([2, 5, 1])], ["2049 strings", new Array(2049).fill("a")]] as const) {
     const t0 = Date.now();
@@ -142,6 +144,15 @@ test("negative, fractional, non-finite and huge numbers where integers are expec
   for (const [arr, msg] of ids) await expect(`input ${arr}`, await post("/v1/embeddings", `{"input": ${arr}}`), 400, undefined, new RegExp(msg));
   for (const arr of ["[-1]", "[1.5]", "[1e400]", "[1e308]"]) await expect(`detokenize ${arr}`, await post("/detokenize", `{"tokens": ${arr}}`), 400, "tokens[0]");
   await expect("add_special 1", await post("/tokenize", '{"content": "a", "add_special": 1}'), 400, "add_special");
+});
+
+test("the new limit flags are checked like the others (exit 2, before loading anything)", async () => {
+  for (const flag of ["--max-inputs", "--header-timeout-ms", "--body-timeout-ms"]) {
+    let err = "";
+    const stderr = new PassThrough().on("data", (d) => (err += d));
+    assert.equal(await runServe(["--model", "m.gguf", flag, "0"], { stdin: new PassThrough(), stdout: new PassThrough(), stderr }), 2, flag);
+    assert.match(err, new RegExp(`${flag} must be an integer from 1`));
+  }
 });
 
 test("after all of it, an ordinary request still gets the exact vector", async () => {

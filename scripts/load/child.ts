@@ -3,8 +3,8 @@
  * need the server's own process: its RSS (/proc/<pid>/status VmRSS), its exit code after SIGTERM,
  * and proof that a hostile request did not kill it. Listens on 127.0.0.1 only.
  *
- * The entry is test/helpers/serve-child.js, which calls runServe directly: bin/gguf-embed.js cannot
- * be used yet, since src/cli/main.ts still answers "serve" with "not implemented yet".
+ * The entry is test/helpers/serve-child.js, which calls runServe directly (as bin/gguf-embed.js
+ * does) and resolves the model name "test:fixture" to the synthetic test model.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";

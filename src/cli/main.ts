@@ -5,6 +5,7 @@ import { EMBED_USAGE, runEmbed } from "./embed.js";
 import { runBench } from "./bench.js";
 import { runInspect } from "./inspect.js";
 import { runServe } from "./serve.js";
+import { resolveModel } from "../node/resolve.js";
 import { PULL_USAGE, runPull } from "./pull.js";
 import type { CliIO } from "./io.js";
 import { runTokenize } from "./tokenize.js";
@@ -55,8 +56,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       case "pull":
         return await runPull(rest, io);
       case "serve":
-        io.stderr.write(`gguf-embed ${cmd}: not implemented yet\n`);
-        return 2;
+        return await runServe(rest, io, resolveModel);
       default:
         io.stderr.write(`gguf-embed: unknown command "${cmd}"\n\n${HELP}`);
         return 2;

@@ -17,6 +17,13 @@ export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 export const GGML_MAX_NAME = 64; // names must be shorter than this, as in ggml
 export const GGML_MAX_DIMS = 4;
+/**
+ * Caps ggml does not have (it only checks against SIZE_MAX). Parsing costs ~5-15 us per record in
+ * JS objects and GC, so a 16 MB upload of 1M one-byte keys or 500k tiny tensor infos held the event
+ * loop for 5-8 s. Real files have < 100 keys and < 2,000 tensors (unmerged-expert MoEs < 15,000).
+ */
+export const MAX_TENSORS = 1 << 16;
+export const MAX_KV = 1 << 16;
 
 export interface TensorInfo {
   readonly name: string;
@@ -104,10 +111,15 @@ class Cursor {
     return Number(v);
   }
 
-  async string(what: string): Promise<string> {
+  /** A GGUF string's raw bytes (a view into the chunk: decode or copy before the next need()). */
+  async stringBytes(what: string): Promise<Uint8Array> {
     const len = await this.count(`length of ${what}`, this.remaining - 8);
     await this.need(len, what);
-    return utf8.decode(this.bytes(len));
+    return this.bytes(len);
+  }
+
+  async string(what: string): Promise<string> {
+    return utf8.decode(await this.stringBytes(what));
   }
 }
 
@@ -129,6 +141,10 @@ export async function readGGUF(src: ByteSource): Promise<GGUFFile> {
   // 8 (one dim) + 4 (type) + 8 (offset) bytes; a KV at least 8 (key len) + 1 (key) + 4 (type) + 1.
   const nTensors = await c.count("tensor count", Math.floor((src.nBytes - 24) / 32));
   const nKv = await c.count("metadata count", Math.floor((src.nBytes - 24 - nTensors * 32) / 14));
+  if (nTensors > MAX_TENSORS || nKv > MAX_KV) {
+    const [what, n, max] = nTensors > MAX_TENSORS ? ["tensors", nTensors, MAX_TENSORS] : ["metadata keys", nKv, MAX_KV];
+    throw new EmbedError("GGUF_LIMIT", `${src.name}: the header declares ${n} ${what}; this reader accepts at most ${max}`, { offset: nTensors > MAX_TENSORS ? 8 : 16, value: n, max });
+  }
 
   const metadata: GGUFMetadata = new Map();
   for (let i = 0; i < nKv; i++) {
@@ -155,8 +171,10 @@ export async function readGGUF(src: ByteSource): Promise<GGUFFile> {
   const names = new Set<string>();
   for (let i = 0; i < nTensors; i++) {
     const at = c.pos;
-    const name = await c.string(`name of tensor #${i}`);
-    if (new TextEncoder().encode(name).byteLength >= GGML_MAX_NAME) throw new EmbedError("GGUF_BAD_TENSOR", `${src.name}: tensor #${i} name "${name.slice(0, 80)}" at offset ${at} is ${GGML_MAX_NAME} bytes or longer`, { offset: at, tensor: name });
+    const nameBytes = await c.stringBytes(`name of tensor #${i}`);
+    const name = utf8.decode(nameBytes);
+    // ggml limits the raw bytes; invalid UTF-8 decodes to U+FFFD (3 bytes each), so re-encoding would not tell.
+    if (nameBytes.byteLength >= GGML_MAX_NAME) throw new EmbedError("GGUF_BAD_TENSOR", `${src.name}: tensor #${i} name "${name.slice(0, 80)}" at offset ${at} is ${GGML_MAX_NAME} bytes or longer`, { offset: at, tensor: name });
     if (names.has(name)) throw new EmbedError("GGUF_DUPLICATE_TENSOR", `${src.name}: duplicate tensor name "${name}" at offset ${at}`, { offset: at, tensor: name });
     names.add(name);
     await c.need(4, `n_dims of tensor "${name}"`);

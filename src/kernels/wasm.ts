@@ -103,6 +103,7 @@ class WasmBackendImpl implements WasmBackend {
   private top: number;
   private buffers = new Set<ArrayBufferLike>();
   private f32: Float32Array;
+  private i32: Int32Array;
   private scratchPtr = 0;
   private scratchBytes = 0;
   private closed = false;
@@ -112,6 +113,7 @@ class WasmBackendImpl implements WasmBackend {
     this.threads = pool.nThreads;
     this.top = Math.max(PAGE, align(exports.heapBase!() >>> 0, 64));
     this.f32 = new Float32Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
     this.buffers.add(memory.buffer);
   }
 
@@ -124,6 +126,7 @@ class WasmBackendImpl implements WasmBackend {
       }
       this.memory.grow(pages);
       this.f32 = new Float32Array(this.memory.buffer); // views over the grown buffer
+      this.i32 = new Int32Array(this.memory.buffer);
       this.buffers.add(this.memory.buffer);
     }
   }
@@ -176,18 +179,19 @@ class WasmBackendImpl implements WasmBackend {
       });
     }
     if (nTokens === 0 || ne1 === 0) return;
-    const isFloat = plan.act >= Act.F64;
     const aStride = plan.aStride;
-    const blkBytes = isFloat ? 0 : align(rowBytes(quantTraits(w.type).vecDotType, ne0), 64);
+    const blkBytes = plan.act >= Act.F64 ? 0 : align(rowBytes(quantTraits(w.type).vecDotType, ne0), 64); // per thread
     const xBytes = align(4 * nTokens * ne0, 64), aBytes = align(aStride * nTokens, 64), oBytes = 4 * nTokens * ne1;
-    const base = this.scratch(xBytes + blkBytes + aBytes + oBytes);
-    const xp = base, blk = xp + xBytes, ap = blk + blkBytes, op = ap + aBytes;
+    const base = this.scratch(64 + xBytes + this.threads * blkBytes + aBytes + oBytes);
+    const flag = base, xp = base + 64, blk = xp + xBytes, ap = blk + this.threads * blkBytes, op = ap + aBytes;
     const wp = this.weightPtr(w);
     this.f32.set(x.subarray(0, nTokens * ne0), xp >>> 2);
-    const ex = this.exports;
-    let fn = this.kernelFor(w, nTokens);
-    if (isFloat) ex.prepareFloatActivations!(xp, nTokens * ne0, plan.act, ap);
-    else if (ex.prepareActivations!(xp, nTokens, ne0, plan.act, blk, ap, aStride) !== 0) fn = plan.fn; // a -128 quant: relaxed split not exact
+    this.i32[flag >>> 2] = 0;
+    const prep = [xp, 0, nTokens, ne0, plan.act, blk, blkBytes, ap, aStride, flag];
+    if (nTokens >= 4 && this.threads > 1) this.pool.run(this.fnIndex.get("prepareRows")!, prep, 1, 2, 1);
+    else this.exports.prepareRows!(...prep, 0);
+    // a -128 quant (never produced by the x86 quantizers): the relaxed split is not exact, use the baseline kernel
+    const fn = this.i32[flag >>> 2] !== 0 ? plan.fn : this.kernelFor(w, nTokens);
     this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb], 2, 3, 2);
     out.set(this.f32.subarray(op >>> 2, (op >>> 2) + nTokens * ne1));
   }

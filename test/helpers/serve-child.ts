@@ -8,6 +8,10 @@ import { gemmaFixture } from "./fixtures.js";
 import { FIXTURE } from "./server.js";
 
 if (process.argv[2] === "--serve") {
+  // Never outlive the test (or load run) that started us: once orphaned, stop. The timer fires
+  // between forward passes, so even a server busy with a huge batch goes within seconds.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && process.kill(process.pid, "SIGKILL"), 1000).unref();
   const resolveModel = async (m: string) => (m === "test:fixture" ? gemmaFixture(FIXTURE) : m);
   process.exitCode = await runServe(process.argv.slice(3), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, resolveModel);
 }

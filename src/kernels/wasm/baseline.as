@@ -1,8 +1,8 @@
 // AssemblyScript entry of the baseline-SIMD module (SIMD128 + threads; no relaxed ops).
 export { heapBase } from "./heap";
-export { quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K, prepareActivations, prepareFloatActivations } from "./quantize";
+export { quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K, prepareActivations, prepareFloatActivations, prepareRows } from "./quantize";
 export { chainQ8_0, chainQ4_0, chainIQ4_NL, chainQ4_1, lanesQ8_0, lanesQ4_0, lanesIQ4_NL, lanesQ5_0, lanesQ4_1, lanesQ5_1 } from "./legacy";
 export { chainQ4_K, chainQ5_K, chainQ6_K, chainIQ4_XS } from "./k-quants";
 export { f16Sgemm, f32Sgemm, f32VecDot, bf16Sgemm } from "./float";
 export { attnPrep, attnRows } from "./attention";
-export { fmaCheck } from "./fma";
+export { fmaCheck, getFixCount } from "./fma";

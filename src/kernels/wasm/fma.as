@@ -27,7 +27,10 @@ function fmaFix1(p: f64, c: f64, s: f64): f64 {
   return (e > 0) == (d > 0) ? other : r;
 }
 
+export let fixCount: i32 = 0;
+export function getFixCount(): i32 { return fixCount; }
 function fmaFix(p: v128, c: v128, s: v128): v128 {
+  fixCount++;
   const r0 = fmaFix1(f64x2.extract_lane(p, 0), f64x2.extract_lane(c, 0), f64x2.extract_lane(s, 0));
   const r1 = fmaFix1(f64x2.extract_lane(p, 1), f64x2.extract_lane(c, 1), f64x2.extract_lane(s, 1));
   return f64x2.replace_lane(f64x2.splat(r0), 1, r1);

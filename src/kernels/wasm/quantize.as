@@ -233,3 +233,18 @@ export function prepareFloatActivations(x: usize, count: i32, kind: i32, dst: us
     }
   }
 }
+
+/**
+ * Thread-split activation preparation: token rows [t0, t1) of x (n f32 each) into prepared rows
+ * at dst (dstStride bytes): kinds 0-2 through prepareActivations with this thread's block
+ * scratch (blk + thread·blkStride; a -128 quant sets the i32 at flag), kinds 3-5 through
+ * prepareFloatActivations.
+ */
+export function prepareRows(x: usize, t0: i32, t1: i32, n: i32, kind: i32, blk: usize, blkStride: usize, dst: usize, dstStride: usize, flag: usize, thread: i32): void {
+  const src = x + ((<usize>t0 * <usize>n) << 2), d = dst + <usize>t0 * dstStride;
+  if (kind >= 3) {
+    prepareFloatActivations(src, (t1 - t0) * n, kind, d);
+  } else if (prepareActivations(src, t1 - t0, n, kind, blk + <usize>thread * blkStride, d, dstStride) != 0) {
+    store<i32>(flag, 1);
+  }
+}
