@@ -58,14 +58,15 @@ export function targetLengths(o: PoolOptions): { bucket: PoolEntry["bucket"]; n:
 function textOfLength(model: EmbeddingModel, id: number, target: number, rng: Rng): { text: string; tokens: number[] } {
   const words = [`item${id}`];
   while (words.length < target + 8) words.push(word(rng));
-  const tokensOf = (k: number) => Array.from(model.prepare([words.slice(0, k).join(" ")])[0].tokens);
+  // Counting cuts at the context (truncate), so a probe longer than the model allows is no error.
+  const tokensOf = (k: number, truncate = true) => Array.from(model.prepare([words.slice(0, k).join(" ")], { truncate })[0].tokens);
   let lo = 1, hi = words.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (tokensOf(mid).length >= target) hi = mid;
     else lo = mid + 1;
   }
-  return { text: words.slice(0, lo).join(" "), tokens: tokensOf(lo) };
+  return { text: words.slice(0, lo).join(" "), tokens: tokensOf(lo, false) };
 }
 
 /** Build the pool and compute its expected vectors (one forward pass per input, in groups). */

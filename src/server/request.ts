@@ -64,7 +64,9 @@ function describe(x: unknown): string {
 
 /** llama.cpp embd_normalize: -1 none, 0 max-abs (int16 range), 1 taxicab, 2 euclidean, >2 p-norm. */
 export function normalizeFromLlama(v: unknown): Normalize {
-  if (!isTokenId(v) || v < -1) throw badField("embd_normalize", `"embd_normalize" must be an integer >= -1 (-1 none, 0 max-abs, 1 taxicab, 2 euclidean, >2 p-norm), got ${show(v)}`);
+  // Reliability fix (server abuse tests): an integer such as 1e308 passed here as "p1e+308", which the
+  // library refused only after the request had waited in the queue, naming "normalize". Safe integers only.
+  if (!isTokenId(v) || v < -1 || !Number.isSafeInteger(v)) throw badField("embd_normalize", `"embd_normalize" must be an integer >= -1 (-1 none, 0 max-abs, 1 taxicab, 2 euclidean, >2 p-norm), got ${show(v)}`);
   return v === -1 ? "none" : v === 0 ? "maxabs" : v === 1 ? "taxicab" : v === 2 ? "l2" : `p${v}`;
 }
 

@@ -27,10 +27,7 @@ function fmaFix1(p: f64, c: f64, s: f64): f64 {
   return (e > 0) == (d > 0) ? other : r;
 }
 
-export let fixCount: i32 = 0;
-export function getFixCount(): i32 { return fixCount; }
 function fmaFix(p: v128, c: v128, s: v128): v128 {
-  fixCount++;
   const r0 = fmaFix1(f64x2.extract_lane(p, 0), f64x2.extract_lane(c, 0), f64x2.extract_lane(s, 0));
   const r1 = fmaFix1(f64x2.extract_lane(p, 1), f64x2.extract_lane(c, 1), f64x2.extract_lane(s, 1));
   return f64x2.replace_lane(f64x2.splat(r0), 1, r1);
@@ -48,12 +45,24 @@ function fmaFix(p: v128, c: v128, s: v128): v128 {
   return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(s));
 }
 
+/** f64 lanes rounded to 24 significant bits, ties to even, on the bits (short latency; exact
+ *  only where f32(s) is a normal number: the callers' suspect() check covers the rest). */
+// @ts-ignore: decorator
+@inline export function round24(s: v128): v128 {
+  const t = v128.and(i64x2.shr_u(s, 29), i64x2.splat(1));
+  return v128.and(i64x2.add(i64x2.add(s, i64x2.splat(0x0fffffff)), t), i64x2.splat(~0x1fffffff));
+}
+
+const BIG: f64 = 1.7014118346046923e38; // 2^127
+
 /** fma32(a, b, c) on two lanes from p = a·b (exact, f64x2) and c (f64x2 of f32 values). */
 // @ts-ignore: decorator
 @inline export function fma2(p: v128, c: v128): v128 {
   const s = f64x2.add(p, c);
-  if (v128.any_true(suspect(s))) return fmaFix(p, c, s);
-  return round2(s);
+  const a = f64x2.abs(s);
+  const odd = v128.or(v128.or(i64x2.eq(v128.and(s, i64x2.splat(0x1fffffff)), i64x2.splat(0x10000000)), f64x2.lt(a, f64x2.splat(TINY))), f64x2.ge(a, f64x2.splat(BIG)));
+  if (v128.any_true(odd)) return fmaFix(p, c, s);
+  return round24(s);
 }
 
 /** fround(a·b + c) on two lanes (a, b, c f64x2 of f32 values). */
