@@ -6,6 +6,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { startChildServer, type ChildServer } from "../scripts/load/child.js";
@@ -172,6 +173,41 @@ test("keep-alive: a request sent while the event loop is blocked past keepAliveT
     assert.ok(closed, "an idle kept-alive connection is still closed after keepAliveTimeout");
   } finally {
     sock.destroy();
+    await s.close();
+  }
+});
+
+test("header timeout vs a long forward pass: a request sent during it on a connection opened before it is answered, not cut", async () => {
+  const blocking = {
+    ...NO_MODEL,
+    prepare: (inputs: unknown[]) => inputs.map((_, index) => ({ index, tokens: Int32Array.of(2, 1) })),
+    embedPrepared: async (p: unknown[]) => {
+      for (const t0 = Date.now(); Date.now() - t0 < 2500; ); // a 2.5 s forward pass
+      return p.map(() => new Float32Array(768));
+    },
+  } as unknown as ServedModel;
+  const s = await startServer(blocking, { port: 0, headersTimeoutMs: 300 });
+  try {
+    // Another process connects now and sends its request 1 s later, while our loop is blocked.
+    const client = spawn(process.execPath, ["-e", `
+      const s = require("net").connect(${s.port}, "127.0.0.1", () => {
+        console.log("connected");
+        setTimeout(() => s.write("GET /health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"), 1000);
+      });
+      let got = "";
+      s.on("data", (d) => (got += d)).on("error", (e) => console.log("error " + e.code));
+      s.on("close", () => console.log("got " + got.split("\\r\\n")[0]));
+      setTimeout(() => process.exit(0), 15000).unref();`], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    client.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const exited = new Promise((r) => client.on("exit", r));
+    for (let t0 = Date.now(); !out.includes("connected") && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50)); // the server has accepted the connection
+    const pass = call(s.url, "/v1/embeddings", { body: { input: "x" } }); // starts the blocking pass
+    assert.equal((await pass).status, 200);
+    await exited;
+    assert.match(out, /got HTTP\/1\.1 200 /, out);
+  } finally {
     await s.close();
   }
 });

@@ -6,22 +6,20 @@
  *
  * Differences from ggml, on purpose: tensor data may have gaps (ggml demands the exact running sum
  * of padded sizes); overlaps, misalignment and out-of-file ranges are still rejected. Nested arrays
- * are rejected as in ggml.
+ * are rejected as in ggml. Record counts are capped (MAX_TENSORS, MAX_KV), and every source read is
+ * held to its exact length (readExactly).
  */
 import { EmbedError } from "../errors.js";
 import { GGML_TYPES, ggmlTypeName, type GGMLType } from "../tensor/ggml-type.js";
 import { GGUFValueType, SCALAR_BYTES, type GGUFArray, type GGUFMetadata, type GGUFValue } from "./keys.js";
-import type { ByteSource } from "./source.js";
+import { readExactly, type ByteSource } from "./source.js";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 export const GGML_MAX_NAME = 64; // names must be shorter than this, as in ggml
 export const GGML_MAX_DIMS = 4;
-/**
- * Caps ggml does not have (it only checks against SIZE_MAX). Parsing costs ~5-15 us per record in
- * JS objects and GC, so a 16 MB upload of 1M one-byte keys or 500k tiny tensor infos held the event
- * loop for 5-8 s. Real files have < 100 keys and < 2,000 tensors (unmerged-expert MoEs < 15,000).
- */
+// Caps ggml lacks (it checks SIZE_MAX only): at ~5-15 us of JS work per record, a 16 MB file of 1M
+// one-byte keys or 500k tiny tensor infos held the event loop 5-8 s. Real files: < 100 keys, < 15k tensors.
 export const MAX_TENSORS = 1 << 16;
 export const MAX_KV = 1 << 16;
 
@@ -296,30 +294,6 @@ async function readArray(c: Cursor, key: string): Promise<GGUFArray> {
     case GGUFValueType.INT64: return { type: GGUFValueType.ARRAY, itemType: GGUFValueType.INT64, value: new BigInt64Array(b) };
     default: throw new Error(`unreachable: array type ${itemType}`);
   }
-}
-
-/**
- * src.read(), held to the ByteSource contract: exactly the bytes asked for. A source that returns
- * fewer (a short HTTP body, a file that shrank, a buggy adapter) must not surface as a RangeError
- * from a DataView, or as zero-filled weights; one that returns more, or fails with something other
- * than an EmbedError (a fetch TypeError, an fs EIO), is reported as IO_ERROR with the cause.
- */
-async function readExactly(src: ByteSource, byteOffset: number, nBytes: number): Promise<Uint8Array> {
-  let b: unknown;
-  try {
-    b = await src.read(byteOffset, nBytes);
-  } catch (e) {
-    if (e instanceof EmbedError) throw e;
-    throw new EmbedError("IO_ERROR", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} failed: ${e instanceof Error ? e.message : String(e)}`, { offset: byteOffset, nBytes }, { cause: e });
-  }
-  if (!(b instanceof Uint8Array)) throw new EmbedError("IO_ERROR", `${src.name}: read at offset ${byteOffset} did not return bytes`, { offset: byteOffset, nBytes });
-  if (b.byteLength < nBytes) {
-    throw new EmbedError("GGUF_TRUNCATED", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned only ${b.byteLength}`, { offset: byteOffset, nBytes, got: b.byteLength });
-  }
-  if (b.byteLength > nBytes) {
-    throw new EmbedError("IO_ERROR", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned ${b.byteLength}`, { offset: byteOffset, nBytes, got: b.byteLength });
-  }
-  return b;
 }
 
 /** Read a tensor's bytes (a view for in-memory sources, a fresh buffer otherwise). */

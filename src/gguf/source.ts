@@ -21,6 +21,30 @@ export function checkRange(src: ByteSource, byteOffset: number, nBytes: number):
   }
 }
 
+/**
+ * src.read(), held to the ByteSource contract: exactly the bytes asked for. A source that returns
+ * fewer (a short HTTP body, a file that shrank, a buggy adapter) must not surface as a RangeError
+ * from a DataView, or as zero-filled weights; one that returns more, or fails with something other
+ * than an EmbedError (a fetch TypeError, an fs EIO), is reported as IO_ERROR with the cause.
+ */
+export async function readExactly(src: ByteSource, byteOffset: number, nBytes: number): Promise<Uint8Array> {
+  let b: unknown;
+  try {
+    b = await src.read(byteOffset, nBytes);
+  } catch (e) {
+    if (e instanceof EmbedError) throw e;
+    throw new EmbedError("IO_ERROR", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} failed: ${e instanceof Error ? e.message : String(e)}`, { offset: byteOffset, nBytes }, { cause: e });
+  }
+  if (!(b instanceof Uint8Array)) throw new EmbedError("IO_ERROR", `${src.name}: read at offset ${byteOffset} did not return bytes`, { offset: byteOffset, nBytes });
+  if (b.byteLength < nBytes) {
+    throw new EmbedError("GGUF_TRUNCATED", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned only ${b.byteLength}`, { offset: byteOffset, nBytes, got: b.byteLength });
+  }
+  if (b.byteLength > nBytes) {
+    throw new EmbedError("IO_ERROR", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned ${b.byteLength}`, { offset: byteOffset, nBytes, got: b.byteLength });
+  }
+  return b;
+}
+
 /** Bytes already in memory. Reads are zero-copy views. */
 export class ArrayBufferSource implements ByteSource {
   readonly name: string;

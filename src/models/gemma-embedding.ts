@@ -97,14 +97,8 @@ export interface GemmaEmbeddingWeights {
   dense3?: Weight; // (dense_3_feat_in -> nEmbdOut)
 }
 
-/**
- * A size a tensor dim must have and where the number comes from, so a shape error names both the
- * tensor and the metadata key(s) it contradicts: { n: 768, from: "gemma-embedding.embedding_length = 768" }.
- */
-export interface Dim {
-  n: number;
-  from: string;
-}
+/** A dim's required size and its source, so shape errors name the tensor and the key(s): { n: 768, from: "….embedding_length = 768" }. */
+export interface Dim { n: number; from: string }
 
 /** Reads a tensor's bytes by name, checking its ne; provided by the loader. */
 export interface TensorProvider {

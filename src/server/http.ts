@@ -78,7 +78,22 @@ const PUBLIC_ROUTES = new Set(["/health", "/v1/health", "/v1/models", "/models"]
 export async function startServer(model: ServedModel, opts: ServerOptions = {}): Promise<EmbeddingServer> {
   const log = opts.log ?? (() => {});
   const metrics = new Metrics();
-  const queue = new EmbedQueue(model, {
+  // Reliability fix (load test): Node's header-timeout check runs in the timers phase, which comes
+  // right after a forward pass that blocked the event loop and before the poll phase that reads what
+  // arrived meanwhile. A connection accepted just before a pass longer than the header timeout, whose
+  // request came during the pass, got Node's bare 408. The check is off while a pass runs and back
+  // on one poll phase later; a real slow sender is cut at the first check after that.
+  let passes = 0;
+  const queue = new EmbedQueue({
+    embedPrepared: (prepared, o) => {
+      if (passes++ === 0) server.headersTimeout = 0;
+      try {
+        return model.embedPrepared(prepared, o);
+      } finally {
+        setImmediate(() => --passes === 0 && (server.headersTimeout = headersTimeout));
+      }
+    },
+  }, {
     maxBatchTokens: opts.maxBatchTokens ?? 4096,
     maxQueue: opts.maxQueue ?? 64,
     onBatch: (b) => metrics.batch(b.inputs, b.tokens),
@@ -237,7 +252,7 @@ function drainBody(req: IncomingMessage, limits: { bodyLimit: number; bodyTimeou
   const cap = Math.max(16 * 1024 * 1024, 4 * limits.bodyLimit);
   if (req.destroyed || Number(req.headers["content-length"]) > cap) return false;
   let n = 0;
-  const cut = setTimeout(() => req.socket.destroy(), limits.bodyTimeoutMs);
+  const cut = setTimeout(() => setImmediate(() => req.complete || req.socket.destroy()), limits.bodyTimeoutMs); // after a poll, as in body.ts
   const done = () => clearTimeout(cut);
   req.on("data", (c: Buffer) => {
     if ((n += c.length) > cap) req.socket.destroy();

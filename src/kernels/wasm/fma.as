@@ -4,39 +4,34 @@
 // fma2: the reference's fma32(a, b, c) = the correctly rounded f32 fused multiply-add. a·b is
 // exact in f64 (24 + 24 bits), so s = f64(a·b + c) is off only by the rounding of that one add,
 // and f32(s) is wrong only when s is exactly halfway between two f32 values (double rounding).
-// The fast path rounds s and checks, per lane, whether s is such a midpoint (its low 29 mantissa
-// bits are 0x10000000) or lies below the f32 normal range; only then (~2^-29 of the calls) does
-// fmaFix run the reference's own algorithm (TwoSum) on that lane, so the result is the
-// reference's bit for bit. relaxed_madd is never used: it is not deterministic.
+// The fast path rounds s (f32.demote) and checks, per lane, whether s is such a midpoint (its
+// low 29 mantissa bits are 0x10000000) or lies below the f32 normal range; only then (rare:
+// true ties of short sums, or ~2^-29 of the inexact ones) does fixV run the reference's own
+// algorithm (TwoSum), vectorized and inline, so the result is the reference's bit for bit. No
+// call sits in the hot loops (V8 spills every live value around a call in a loop, which cost 2x).
+// relaxed_madd is never used: it is not deterministic.
 //
 // madRound: the reference's plain fround(a·b + c) (vecDotF32, sgemmDotF32: f64 sum rounded to
 // f32 once, as its JS does), no midpoint correction.
 
 const TINY: f64 = 1.1754943508222875e-38; // 2^-126
 
-/** The reference's fma32 on one lane, given p = a·b (exact), c, and s = p + c rounded to f64. */
-function fmaFix1(p: f64, c: f64, s: f64): f64 {
-  const r = <f64><f32>s;
-  const d = s - r;
-  const other = s + d;
-  if (<f64><f32>other != other) return r;
-  if (d == 0) return r;
-  const bv = s - p;
-  const e = (p - (s - bv)) + (c - bv);
-  if (e == 0) return r;
-  return (e > 0) == (d > 0) ? other : r;
-}
-
-function fmaFix(p: v128, c: v128, s: v128): v128 {
-  const r0 = fmaFix1(f64x2.extract_lane(p, 0), f64x2.extract_lane(c, 0), f64x2.extract_lane(s, 0));
-  const r1 = fmaFix1(f64x2.extract_lane(p, 1), f64x2.extract_lane(c, 1), f64x2.extract_lane(s, 1));
-  return f64x2.replace_lane(f64x2.splat(r0), 1, r1);
-}
-
 /** Lanes whose f32 rounding of s might differ from the single-rounded fma (see header). */
 // @ts-ignore: decorator
 @inline export function suspect(s: v128): v128 {
   return v128.or(i64x2.eq(v128.and(s, i64x2.splat(0x1fffffff)), i64x2.splat(0x10000000)), f64x2.lt(f64x2.abs(s), f64x2.splat(TINY)));
+}
+
+/**
+ * suspect() without the range test, for sums that provably stay 0 or in the f32 normal range
+ * (results above 2^127 are never reached by any kernel here):
+ * when every factor pair is built from fp16 values (dw, da, mw, sa of the Q8_0 / Q8_1 types),
+ * all products and partial sums are multiples of 2^-71 (fp16 values are multiples of 2^-24,
+ * their f32 product of 2^-48, rounding keeps multiples of 2^-71) and far below 2^127.
+ */
+// @ts-ignore: decorator
+@inline export function suspectMid(s: v128): v128 {
+  return i64x2.eq(v128.and(s, i64x2.splat(0x1fffffff)), i64x2.splat(0x10000000));
 }
 
 /** f64x2 lanes rounded to f32 and widened back. */
@@ -45,24 +40,39 @@ function fmaFix(p: v128, c: v128, s: v128): v128 {
   return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(s));
 }
 
-/** f64 lanes rounded to 24 significant bits, ties to even, on the bits (short latency; exact
- *  only where f32(s) is a normal number: the callers' suspect() check covers the rest). */
+/**
+ * The reference's fma32 fix-up (ggml-order.ts fma32) on two lanes, given p = a·b (exact), c,
+ * s = p + c rounded to f64 and r = f32(s): the same steps, lane-wise, so applying it to a lane
+ * that needed no fix returns r, as the reference does.
+ */
 // @ts-ignore: decorator
-@inline export function round24(s: v128): v128 {
-  const t = v128.and(i64x2.shr_u(s, 29), i64x2.splat(1));
-  return v128.and(i64x2.add(i64x2.add(s, i64x2.splat(0x0fffffff)), t), i64x2.splat(~0x1fffffff));
+@inline export function fixV(p: v128, c: v128, s: v128, r: v128): v128 {
+  const d = f64x2.sub(s, r);
+  const other = f64x2.add(s, d);
+  const bv = f64x2.sub(s, p);
+  const e = f64x2.add(f64x2.sub(p, f64x2.sub(s, bv)), f64x2.sub(c, bv));
+  const zero = f64x2.splat(0);
+  const take = v128.and(v128.and(f64x2.eq(round2(other), other), f64x2.ne(d, zero)),
+    v128.and(f64x2.ne(e, zero), i64x2.eq(f64x2.gt(e, zero), f64x2.gt(d, zero))));
+  return v128.bitselect(other, r, take);
 }
-
-const BIG: f64 = 1.7014118346046923e38; // 2^127
 
 /** fma32(a, b, c) on two lanes from p = a·b (exact, f64x2) and c (f64x2 of f32 values). */
 // @ts-ignore: decorator
 @inline export function fma2(p: v128, c: v128): v128 {
   const s = f64x2.add(p, c);
-  const a = f64x2.abs(s);
-  const odd = v128.or(v128.or(i64x2.eq(v128.and(s, i64x2.splat(0x1fffffff)), i64x2.splat(0x10000000)), f64x2.lt(a, f64x2.splat(TINY))), f64x2.ge(a, f64x2.splat(BIG)));
-  if (v128.any_true(odd)) return fmaFix(p, c, s);
-  return round24(s);
+  const r = round2(s);
+  if (v128.any_true(suspect(s))) return fixV(p, c, s, r);
+  return r;
+}
+
+/** fma2 for the fp16-scaled types, whose sums stay in the f32 normal range (suspectMid). */
+// @ts-ignore: decorator
+@inline export function fma2m(p: v128, c: v128): v128 {
+  const s = f64x2.add(p, c);
+  const r = round2(s);
+  if (v128.any_true(suspectMid(s))) return fixV(p, c, s, r);
+  return r;
 }
 
 /** fround(a·b + c) on two lanes (a, b, c f64x2 of f32 values). */
@@ -93,6 +103,16 @@ const BIG: f64 = 1.7014118346046923e38; // 2^127
 // @ts-ignore: decorator
 @inline export function fmaHi(c: v128, x: v128, y: v128): v128 {
   return fma2(f64x2.mul(hi64(x), hi64(y)), c);
+}
+
+/** fmaLo / fmaHi for the fp16-scaled types (fma2m). */
+// @ts-ignore: decorator
+@inline export function fmaLoM(c: v128, x: v128, y: v128): v128 {
+  return fma2m(f64x2.mul(lo64(x), lo64(y)), c);
+}
+// @ts-ignore: decorator
+@inline export function fmaHiM(c: v128, x: v128, y: v128): v128 {
+  return fma2m(f64x2.mul(hi64(x), hi64(y)), c);
 }
 
 /** Two f64x2 of f32 values as one f32x4 [a0, a1, b0, b1] (exact). */

@@ -7,8 +7,8 @@
 //   lanes (vec-dot.ts, ggml_vec_dot_* / tinyBLAS_Q0_AVX): per output 8 f32 lanes, lane l owning
 //     elements 4l..4l+3 of every block: lane = fma(fround(dw·da), f32(isum_l), lane); hsum8;
 //     Q4_1 / Q5_1 add a scalar summs = fma(mw, sa, summs) chain: fround(hsum8 + summs).
-import { accA, accB, apair, drive2x2, f16, hsum4, pairAdd, scales2x2, wpair } from "./common";
-import { fma2, fmaHi, fmaLo, hsum8, lo64, hi64, pack4 } from "./fma";
+import { accA, accB, apair, drive2x2, f16, fast2x2, hsum4, pairAdd, scales2x2, suspectFlag, wpair } from "./common";
+import { flagMid2, fma2, fmaHi, fmaLo, hsum8, lo64, hi64, pack4, round2, sumHi, sumLo } from "./fma";
 
 const A8: usize = 176; // prepared activation block bytes
 
@@ -45,6 +45,8 @@ class DQ8_0 { // 34 B: d | qs[32] int8
   // @ts-ignore: decorator
   @inline bytes(): usize { return 34; }
   // @ts-ignore: decorator
+  @inline hasMin(): bool { return false; }
+  // @ts-ignore: decorator
   @inline lo(w: usize): v128 { return v128.load(w, 2); }
   // @ts-ignore: decorator
   @inline hi(w: usize): v128 { return v128.load(w, 18); }
@@ -52,6 +54,8 @@ class DQ8_0 { // 34 B: d | qs[32] int8
 class DQ4_0 { // 18 B: d | qs[16]; nibble - 8
   // @ts-ignore: decorator
   @inline bytes(): usize { return 18; }
+  // @ts-ignore: decorator
+  @inline hasMin(): bool { return false; }
   // @ts-ignore: decorator
   @inline lo(w: usize): v128 { return i8x16.sub(loNib(v128.load(w, 2)), i8x16.splat(8)); }
   // @ts-ignore: decorator
@@ -61,6 +65,8 @@ class DIQ4_NL { // 18 B: d | qs[16]; K[nibble]
   // @ts-ignore: decorator
   @inline bytes(): usize { return 18; }
   // @ts-ignore: decorator
+  @inline hasMin(): bool { return false; }
+  // @ts-ignore: decorator
   @inline lo(w: usize): v128 { return i8x16.swizzle(kvalues(), loNib(v128.load(w, 2))); }
   // @ts-ignore: decorator
   @inline hi(w: usize): v128 { return i8x16.swizzle(kvalues(), hiNib(v128.load(w, 2))); }
@@ -68,6 +74,8 @@ class DIQ4_NL { // 18 B: d | qs[16]; K[nibble]
 class DQ5_0 { // 22 B: d | qh u32 | qs[16]; (nibble | bit << 4) - 16
   // @ts-ignore: decorator
   @inline bytes(): usize { return 22; }
+  // @ts-ignore: decorator
+  @inline hasMin(): bool { return false; }
   // @ts-ignore: decorator
   @inline lo(w: usize): v128 { return i8x16.sub(v128.or(loNib(v128.load(w, 6)), q5hi(load<u32>(w, 2), false)), i8x16.splat(16)); }
   // @ts-ignore: decorator
@@ -77,6 +85,8 @@ class DQ4_1 { // 20 B: d | m | qs[16]
   // @ts-ignore: decorator
   @inline bytes(): usize { return 20; }
   // @ts-ignore: decorator
+  @inline hasMin(): bool { return true; }
+  // @ts-ignore: decorator
   @inline lo(w: usize): v128 { return loNib(v128.load(w, 4)); }
   // @ts-ignore: decorator
   @inline hi(w: usize): v128 { return hiNib(v128.load(w, 4)); }
@@ -85,17 +95,19 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
   // @ts-ignore: decorator
   @inline bytes(): usize { return 24; }
   // @ts-ignore: decorator
+  @inline hasMin(): bool { return true; }
+  // @ts-ignore: decorator
   @inline lo(w: usize): v128 { return v128.or(loNib(v128.load(w, 8)), q5hi(load<u32>(w, 4), false)); }
   // @ts-ignore: decorator
   @inline hi(w: usize): v128 { return v128.or(hiNib(v128.load(w, 8)), q5hi(load<u32>(w, 4), true)); }
 }
 
-/** Chain order, 2x2 tile. */
+/** Chain order, 2x2 tile; the fast pass (exact = false) raises suspectFlag instead of fixing. */
 // @ts-ignore: decorator
-@inline function chainTile<D>(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, withMin: bool): void {
+@inline function chainTile<D>(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, exact: bool): void {
   const dec = changetype<D>(0);
-  const wb = dec.bytes();
-  let c0 = f64x2.splat(0), c1 = c0;
+  const wb = dec.bytes(), withMin = dec.hasMin();
+  let c0 = f64x2.splat(0), c1 = c0, bad = c0;
   for (let b = 0; b < nb; b++, wA += wb, wB += wb, aA += A8, aB += A8) {
     const loA = dec.lo(wA), hiA = dec.hi(wA), loB = dec.lo(wB), hiB = dec.hi(wB);
     const xa0 = i16x8.extend_low_i8x16_s(loA), xa1 = i16x8.extend_high_i8x16_s(loA);
@@ -105,21 +117,34 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
     const is = hsum4(dot4(xa0, xa1, xa2, xa3, aA), dot4(xa0, xa1, xa2, xa3, aB), dot4(xb0, xb1, xb2, xb3, aA), dot4(xb0, xb1, xb2, xb3, aB));
     const x = f32x4.convert_i32x4_s(is); // exact: |isum| < 2^24
     const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-    c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+    if (exact) {
+      c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+    } else {
+      const s0 = sumLo(c0, x, d), s1 = sumHi(c1, x, d);
+      bad = flagMid2(bad, s0, s1);
+      c0 = round2(s0); c1 = round2(s1);
+    }
     if (withMin) {
       const m = wpair(f16(load<u16>(wA, 2)), f16(load<u16>(wB, 2))), s = apair(load<f32>(aA, 68), load<f32>(aB, 68));
-      c0 = fmaLo(c0, m, s); c1 = fmaHi(c1, m, s);
+      if (exact) {
+        c0 = fmaLo(c0, m, s); c1 = fmaHi(c1, m, s);
+      } else {
+        const s0 = sumLo(c0, m, s), s1 = sumHi(c1, m, s);
+        bad = flagMid2(bad, s0, s1);
+        c0 = round2(s0); c1 = round2(s1);
+      }
     }
   }
   accA = c0; accB = c1;
+  if (!exact && v128.any_true(bad)) suspectFlag = 1;
 }
 
 /** Lanes order for one weight row and two tokens; returns [out(token A), out(token B)] as f64x2. */
 // @ts-ignore: decorator
-@inline function lanes1x2<D>(w: usize, aA: usize, aB: usize, nb: i32, withMin: bool): v128 {
+@inline function lanes1x2<D>(w: usize, aA: usize, aB: usize, nb: i32, exact: bool): v128 {
   const dec = changetype<D>(0);
-  const wb = dec.bytes();
-  let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, sm = a0;
+  const wb = dec.bytes(), withMin = dec.hasMin();
+  let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, sm = a0, bad = a0;
   for (let b = 0; b < nb; b++, w += wb, aA += A8, aB += A8) {
     const lo = dec.lo(w), hi = dec.hi(w);
     const x0 = i16x8.extend_low_i8x16_s(lo), x1 = i16x8.extend_high_i8x16_s(lo);
@@ -131,13 +156,25 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
     const hb = f32x4.convert_i32x4_s(pairAdd(i32x4.dot_i16x8_s(x2, v128.load(aB, 32)), i32x4.dot_i16x8_s(x3, v128.load(aB, 48))));
     const dw = f16(load<u16>(w));
     const da = f64x2.splat(<f64>(dw * load<f32>(aA, 64))), db = f64x2.splat(<f64>(dw * load<f32>(aB, 64)));
-    a0 = fma2(f64x2.mul(da, lo64(la)), a0); a1 = fma2(f64x2.mul(da, hi64(la)), a1);
-    a2 = fma2(f64x2.mul(da, lo64(ha)), a2); a3 = fma2(f64x2.mul(da, hi64(ha)), a3);
-    b0 = fma2(f64x2.mul(db, lo64(lb)), b0); b1 = fma2(f64x2.mul(db, hi64(lb)), b1);
-    b2 = fma2(f64x2.mul(db, lo64(hb)), b2); b3 = fma2(f64x2.mul(db, hi64(hb)), b3);
-    if (withMin) {
-      const mw = f64x2.splat(<f64>f16(load<u16>(w, 2)));
-      sm = fma2(f64x2.mul(mw, f64x2.replace_lane(f64x2.splat(<f64>load<f32>(aA, 68)), 1, <f64>load<f32>(aB, 68))), sm);
+    const p0 = f64x2.mul(da, lo64(la)), p1 = f64x2.mul(da, hi64(la)), p2 = f64x2.mul(da, lo64(ha)), p3 = f64x2.mul(da, hi64(ha));
+    const p4 = f64x2.mul(db, lo64(lb)), p5 = f64x2.mul(db, hi64(lb)), p6 = f64x2.mul(db, lo64(hb)), p7 = f64x2.mul(db, hi64(hb));
+    let pm = a0;
+    if (withMin) pm = f64x2.mul(f64x2.splat(<f64>f16(load<u16>(w, 2))), f64x2.replace_lane(f64x2.splat(<f64>load<f32>(aA, 68)), 1, <f64>load<f32>(aB, 68)));
+    if (exact) {
+      a0 = fma2(p0, a0); a1 = fma2(p1, a1); a2 = fma2(p2, a2); a3 = fma2(p3, a3);
+      b0 = fma2(p4, b0); b1 = fma2(p5, b1); b2 = fma2(p6, b2); b3 = fma2(p7, b3);
+      if (withMin) sm = fma2(pm, sm);
+    } else {
+      const s0 = f64x2.add(p0, a0), s1 = f64x2.add(p1, a1), s2 = f64x2.add(p2, a2), s3 = f64x2.add(p3, a3);
+      const s4 = f64x2.add(p4, b0), s5 = f64x2.add(p5, b1), s6 = f64x2.add(p6, b2), s7 = f64x2.add(p7, b3);
+      bad = v128.or(v128.or(flagMid2(bad, s0, s1), flagMid2(bad, s2, s3)), v128.or(flagMid2(bad, s4, s5), flagMid2(bad, s6, s7)));
+      a0 = round2(s0); a1 = round2(s1); a2 = round2(s2); a3 = round2(s3);
+      b0 = round2(s4); b1 = round2(s5); b2 = round2(s6); b3 = round2(s7);
+      if (withMin) {
+        const sq = f64x2.add(pm, sm);
+        bad = flagMid2(bad, sq, sq);
+        sm = round2(sq);
+      }
     }
   }
   let rA = hsum8(pack4(a0, a1), pack4(a2, a3)), rB = hsum8(pack4(b0, b1), pack4(b2, b3));
@@ -145,56 +182,52 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
     rA = rA + <f32>f64x2.extract_lane(sm, 0);
     rB = rB + <f32>f64x2.extract_lane(sm, 1);
   }
+  if (!exact && v128.any_true(bad)) suspectFlag = 1;
   return f64x2.replace_lane(f64x2.splat(<f64>rA), 1, <f64>rB);
 }
 
-// @ts-ignore: decorator
-@inline function lanesTile<D>(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, withMin: bool): void {
-  accA = lanes1x2<D>(wA, aA, aB, nb, withMin);
-  accB = wB == wA ? accA : lanes1x2<D>(wB, aA, aB, nb, withMin);
+// Tile classes for drive2x2: fast (Chain, Lanes) and exact (ChainX, LanesX) passes.
+class Chain<D> { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<D>(wA, wB, aA, aB, nb, false); }
+}
+class ChainX<D> { // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<D>(wA, wB, aA, aB, nb, true); }
+}
+class Lanes<D> {
+  // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
+    accA = lanes1x2<D>(wA, aA, aB, nb, false);
+    accB = wB == wA ? accA : lanes1x2<D>(wB, aA, aB, nb, false);
+  }
+}
+class LanesX<D> {
+  // @ts-ignore: decorator
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
+    accA = lanes1x2<D>(wA, aA, aB, nb, true);
+    accB = wB == wA ? accA : lanes1x2<D>(wB, aA, aB, nb, true);
+  }
 }
 
-class CQ8_0 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<DQ8_0>(wA, wB, aA, aB, nb, false); }
-}
-class CQ4_0 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<DQ4_0>(wA, wB, aA, aB, nb, false); }
-}
-class CIQ4_NL { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<DIQ4_NL>(wA, wB, aA, aB, nb, false); }
-}
-class CQ4_1 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<DQ4_1>(wA, wB, aA, aB, nb, true); }
-}
-class LQ8_0 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ8_0>(wA, wB, aA, aB, nb, false); }
-}
-class LQ4_0 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ4_0>(wA, wB, aA, aB, nb, false); }
-}
-class LIQ4_NL { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DIQ4_NL>(wA, wB, aA, aB, nb, false); }
-}
-class LQ5_0 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ5_0>(wA, wB, aA, aB, nb, false); }
-}
-class LQ4_1 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ4_1>(wA, wB, aA, aB, nb, true); }
-}
-class LQ5_1 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { lanesTile<DQ5_1>(wA, wB, aA, aB, nb, true); }
-}
-
-// Every kernel: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb) — see drive2x2.
+// Every kernel: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb) — see drive2x2 and run2x2.
 // chain order (AMX / repack buffers)
-export function chainQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<CQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<CQ4_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<CIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<CQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Chain<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function chainQ8_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<ChainX<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Chain<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function chainQ4_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<ChainX<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Chain<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function chainIQ4_NLX(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<ChainX<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Chain<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function chainQ4_1X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<ChainX<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 // lanes order (plain CPU buffer: vec_dot / tinyBLAS_Q0_AVX)
-export function lanesQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ4_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesQ5_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ5_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesQ5_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LQ5_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function lanesQ8_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function lanesQ4_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function lanesIQ4_NLX(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ5_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ5_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function lanesQ5_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ5_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function lanesQ4_1X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ5_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ5_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function lanesQ5_1X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ5_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
