@@ -44,6 +44,11 @@ export async function startChildServer(model: string, args: string[] = [], start
   let stderr = "";
   let status: [number | null, NodeJS.Signals | null] | undefined;
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (code, sig) => resolve((status = [code, sig]))));
+  // If this process exits first (an uncaught error, process.exit), take the server along; if it is
+  // killed, serve-child.ts notices it was orphaned (between forward passes) and stops itself.
+  const reap = () => child.kill("SIGKILL");
+  process.once("exit", reap);
+  child.on("exit", () => process.off("exit", reap));
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
 

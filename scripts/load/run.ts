@@ -244,13 +244,19 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
 }
 
 /**
- * RSS after the warm-up: "flat" = every sample within ±10% of the samples' median. Garbage
- * collection moves a loaded server's RSS by a few percent either way; a leak big enough to see in
- * a run of this length (or a late high-water jump of the backend's memory) leaves the band.
+ * RSS after the warm-up is "flat" when (a) its least-squares trend over the window moves it by at most
+ * `tolerance` of the median (a leak), and (b) no sample is more than `tolerance` above the median (a
+ * late high-water jump). Dips are allowed: the backend's transient buffers of a large forward pass
+ * are returned to the OS between passes, so a loaded server's RSS swings downward by up to ~20%.
  */
-export function rssBand(rss: [number, number][], warmupSeconds: number, tolerance = 0.1): { n: number; median: number; lo: number; hi: number; flat: boolean } {
-  const after = rss.filter(([s]) => s >= warmupSeconds).map(([, k]) => k);
-  const median = percentile([...after].sort((a, b) => a - b), 50);
-  const lo = Math.min(...after), hi = Math.max(...after);
-  return { n: after.length, median, lo, hi, flat: after.length > 0 && lo >= median * (1 - tolerance) && hi <= median * (1 + tolerance) };
+export function rssFlat(rss: [number, number][], warmupSeconds: number, tolerance = 0.1): { n: number; median: number; lo: number; hi: number; trend: number; flat: boolean } {
+  const pts = rss.filter(([s]) => s >= warmupSeconds);
+  const ys = pts.map(([, k]) => k);
+  const median = percentile([...ys].sort((a, b) => a - b), 50);
+  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length, my = ys.reduce((a, y) => a + y, 0) / ys.length;
+  const sxx = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const slope = sxx > 0 ? pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx : 0; // KiB per second
+  const trend = pts.length > 1 ? (slope * (pts[pts.length - 1][0] - pts[0][0])) / median : 0;
+  const lo = Math.min(...ys), hi = Math.max(...ys);
+  return { n: pts.length, median, lo, hi, trend, flat: pts.length > 1 && Math.abs(trend) <= tolerance && hi <= median * (1 + tolerance) };
 }

@@ -192,11 +192,7 @@ class WasmBackendImpl implements WasmBackend {
     else this.exports.prepareRows!(...prep, 0);
     // a -128 quant (never produced by the x86 quantizers): the relaxed split is not exact, use the baseline kernel
     const fn = this.i32[flag >>> 2] !== 0 ? plan.fn : this.kernelFor(w, nTokens);
-    this.i32[flag >>> 2] = 0;
-    const args = [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb];
-    this.pool.run(this.fnIndex.get(fn)!, [...args, flag], 2, 3, 2);
-    // the fast pass met an f32 midpoint it cannot round alone (~2^-29 of the fma steps): exact pass
-    if (this.i32[flag >>> 2] !== 0) this.pool.run(this.fnIndex.get(plan.fn + "X")!, args, 2, 3, 2);
+    this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb], 2, 3, 2);
     out.set(this.f32.subarray(op >>> 2, (op >>> 2) + nTokens * ne1));
   }
 

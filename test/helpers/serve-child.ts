@@ -8,8 +8,8 @@ import { gemmaFixture } from "./fixtures.js";
 import { FIXTURE } from "./server.js";
 
 if (process.argv[2] === "--serve") {
-  // Never outlive the test (or load run) that started us: once orphaned, stop. The timer fires
-  // between forward passes, so even a server busy with a huge batch goes within seconds.
+  // Never outlive the test (or load run) that started us: once orphaned, stop. The timer can only
+  // fire between forward passes, so a server busy with a huge batch goes when that pass ends.
   const parent = process.ppid;
   setInterval(() => process.ppid !== parent && process.kill(process.pid, "SIGKILL"), 1000).unref();
   const resolveModel = async (m: string) => (m === "test:fixture" ? gemmaFixture(FIXTURE) : m);

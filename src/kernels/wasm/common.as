@@ -96,20 +96,3 @@ export let accB: v128 = f64x2.splat(0); // (row B, token A), (row B, token B)
     }
   }
 }
-
-/** Raised by a fast tile pass that met a suspect fma step (fma.as). */
-export let suspectFlag: i32 = 0;
-
-/**
- * The fast pass of a kernel call over all its tiles; if any fma step was suspect (~2^-29 of
- * them) it stores 1 at `flag`, and the caller (wasm.ts) reruns the call with the kernel's exact
- * pass (the export named with an X suffix: same order, fma2 with the midpoint fix), so the
- * result is always the reference's. The exact pass is a separate export on purpose: its fixes are
- * calls, and V8 spills around calls, which costs the fast loops 2x when they share a function.
- */
-// @ts-ignore: decorator
-@inline export function fast2x2<F>(w: usize, wStride: usize, r0: i32, r1: i32, a: usize, aStride: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void {
-  suspectFlag = 0;
-  drive2x2<F>(w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb);
-  if (suspectFlag != 0) store<i32>(flag, 1);
-}

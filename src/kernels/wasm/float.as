@@ -12,8 +12,8 @@
 // F16/F32 activations arrive as f64 (quantize.as prepareFloatActivations: promoted once, so the
 // products are formed exactly with one f64x2.mul); BF16 activations as DAZ'd f32.
 // A 2x2 tile walks the 16 lanes a quarter (4 lanes) at a time: 8 f64x2 accumulators.
-import { accA, accB, drive2x2, f16x4, fast2x2, suspectFlag } from "./common";
-import { flag2, fma2, hi64, lo64, madRound, pack4, reduce16, round2 } from "./fma";
+import { accA, accB, drive2x2, f16x4 } from "./common";
+import { fixV, hi64, lo64, madRound, pack4, reduce16, round2, suspect } from "./fma";
 
 const TINY: f64 = 1.1754943508222875e-38; // 2^-126
 
@@ -24,13 +24,13 @@ const TINY: f64 = 1.1754943508222875e-38; // 2^-126
 }
 
 // One quarter q (lanes 4q..4q+3) of a 16-lane F16 (exact fma) or F32 (plain rounding) tile.
-// F16 products share one midpoint check per step (fma.as). Leaves the 4 outputs' lanes as f32x4
+// F16 products share one suspect check per step (fma.as). Leaves the 4 outputs' lanes as f32x4
 // in qAa qAb qBa qBb (row A token a, row A token b, row B token a, row B token b).
 let qAa: v128 = f64x2.splat(0), qAb: v128 = qAa, qBa: v128 = qAa, qBb: v128 = qAa;
 
 // @ts-ignore: decorator
-@inline function quarter16(wA: usize, wB: usize, xa: usize, xb: usize, k: i32, q: i32, f16w: bool, exact: bool): bool {
-  let c0 = f64x2.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, bad = c0;
+@inline function quarter16(wA: usize, wB: usize, xa: usize, xb: usize, k: i32, q: i32, f16w: bool): void {
+  let c0 = f64x2.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
   for (let i = q << 2; i < k; i += 16) {
     const va = f16w ? h4(wA + (<usize>i << 1)) : v128.load(wA + (<usize>i << 2));
     const vb = f16w ? h4(wB + (<usize>i << 1)) : v128.load(wB + (<usize>i << 2));
@@ -44,34 +44,33 @@ let qAa: v128 = f64x2.splat(0), qAb: v128 = qAa, qBa: v128 = qAa, qBb: v128 = qA
     }
     const p0 = f64x2.mul(u0, a0), p1 = f64x2.mul(u1, a1), p2 = f64x2.mul(v0, a0), p3 = f64x2.mul(v1, a1);
     const p4 = f64x2.mul(u0, b0), p5 = f64x2.mul(u1, b1), p6 = f64x2.mul(v0, b0), p7 = f64x2.mul(v1, b1);
-    if (exact) {
-      c0 = fma2(p0, c0); c1 = fma2(p1, c1); c2 = fma2(p2, c2); c3 = fma2(p3, c3);
-      c4 = fma2(p4, c4); c5 = fma2(p5, c5); c6 = fma2(p6, c6); c7 = fma2(p7, c7);
-      continue;
-    }
     const s0 = f64x2.add(p0, c0), s1 = f64x2.add(p1, c1), s2 = f64x2.add(p2, c2), s3 = f64x2.add(p3, c3);
     const s4 = f64x2.add(p4, c4), s5 = f64x2.add(p5, c5), s6 = f64x2.add(p6, c6), s7 = f64x2.add(p7, c7);
-    bad = v128.or(v128.or(flag2(bad, s0, s1), flag2(bad, s2, s3)), v128.or(flag2(bad, s4, s5), flag2(bad, s6, s7)));
-    c0 = round2(s0); c1 = round2(s1); c2 = round2(s2); c3 = round2(s3);
-    c4 = round2(s4); c5 = round2(s5); c6 = round2(s6); c7 = round2(s7);
+    let r0 = round2(s0), r1 = round2(s1), r2 = round2(s2), r3 = round2(s3);
+    let r4 = round2(s4), r5 = round2(s5), r6 = round2(s6), r7 = round2(s7);
+    const sus = v128.or(v128.or(v128.or(suspect(s0), suspect(s1)), v128.or(suspect(s2), suspect(s3))),
+      v128.or(v128.or(suspect(s4), suspect(s5)), v128.or(suspect(s6), suspect(s7))));
+    if (v128.any_true(sus)) { // rare (fma.as): the reference's fix-up on every lane
+      r0 = fixV(p0, c0, s0, r0); r1 = fixV(p1, c1, s1, r1); r2 = fixV(p2, c2, s2, r2); r3 = fixV(p3, c3, s3, r3);
+      r4 = fixV(p4, c4, s4, r4); r5 = fixV(p5, c5, s5, r5); r6 = fixV(p6, c6, s6, r6); r7 = fixV(p7, c7, s7, r7);
+    }
+    c0 = r0; c1 = r1; c2 = r2; c3 = r3; c4 = r4; c5 = r5; c6 = r6; c7 = r7;
   }
   qAa = pack4(c0, c1); qAb = pack4(c2, c3); qBa = pack4(c4, c5); qBb = pack4(c6, c7);
-  return v128.any_true(bad);
 }
 
-/** The 16-lane 2x2 tile; the fast F16 pass raises suspectFlag (fma.as). */
+/** The 16-lane 2x2 tile. */
 // @ts-ignore: decorator
-@inline function tile16(wA: usize, wB: usize, xa: usize, xb: usize, k: i32, f16w: bool, exact: bool): void {
-  let bad = quarter16(wA, wB, xa, xb, k, 0, f16w, exact);
+@inline function tile16(wA: usize, wB: usize, xa: usize, xb: usize, k: i32, f16w: bool): void {
+  quarter16(wA, wB, xa, xb, k, 0, f16w);
   const a0 = qAa, b0 = qAb, c0 = qBa, d0 = qBb;
-  bad |= quarter16(wA, wB, xa, xb, k, 1, f16w, exact);
+  quarter16(wA, wB, xa, xb, k, 1, f16w);
   const a1 = qAa, b1 = qAb, c1 = qBa, d1 = qBb;
-  bad |= quarter16(wA, wB, xa, xb, k, 2, f16w, exact);
+  quarter16(wA, wB, xa, xb, k, 2, f16w);
   const a2 = qAa, b2 = qAb, c2 = qBa, d2 = qBb;
-  bad |= quarter16(wA, wB, xa, xb, k, 3, f16w, exact);
+  quarter16(wA, wB, xa, xb, k, 3, f16w);
   accA = f64x2.replace_lane(f64x2.splat(<f64>reduce16(a0, a1, a2, qAa)), 1, <f64>reduce16(b0, b1, b2, qAb));
   accB = f64x2.replace_lane(f64x2.splat(<f64>reduce16(c0, c1, c2, qBa)), 1, <f64>reduce16(d0, d1, d2, qBb));
-  if (bad) suspectFlag = 1;
 }
 
 /** One group of 4 lanes (g: lanes 4g..4g+3) of ggml_vec_dot_f32's 64 lanes over np elements. */
@@ -153,13 +152,10 @@ function vecDotF32(w: usize, x: usize, n: i32): f32 {
 }
 
 class KF16 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, n: i32): void { tile16(wA, wB, aA, aB, n, true, false); }
-}
-class XF16 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, n: i32): void { tile16(wA, wB, aA, aB, n, true, true); }
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, n: i32): void { tile16(wA, wB, aA, aB, n, true); }
 }
 class KF32 { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, n: i32): void { tile16(wA, wB, aA, aB, n, false, false); }
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, n: i32): void { tile16(wA, wB, aA, aB, n, false); }
 }
 class KF32V {
   // @ts-ignore: decorator
@@ -186,8 +182,7 @@ class KBF16 {
 }
 
 // nb = ne0 (elements) for the float kernels.
-export function f16Sgemm(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<KF16>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function f16SgemmX(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<XF16>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function f16Sgemm(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KF16>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 export function f32Sgemm(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KF32>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 export function f32VecDot(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KF32V>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 export function bf16Sgemm(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KBF16>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }

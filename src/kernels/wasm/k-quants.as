@@ -4,8 +4,8 @@
 // i16), so a super-block's isum = Σ_sb sc_sb·Σ q·q8 comes out of plain i32x4.dot_i16x8_s
 // accumulation, exact. Per output one f32 accumulator over the super-blocks (fma.as fma2):
 //   acc = fma(f32(isum), fround(d·da), acc)   [Q4_K/Q5_K: acc = fma(f32(msum), -fround(dmin·da), acc)]
-import { accA, accB, drive2x2, f16, fast2x2, hsum4, scales2x2, suspectFlag } from "./common";
-import { flag2, fmaHi, fmaLo, round2, sumHi, sumLo } from "./fma";
+import { accA, accB, drive2x2, f16, hsum4, scales2x2 } from "./common";
+import { fmaHi, fmaLo } from "./fma";
 
 const AK: usize = 576; // prepared activation super-block bytes: q i16[256] @0, d f32 @512, bsums @528, pairs @560
 
@@ -53,8 +53,8 @@ let kMins: u64 = 0;
 
 /** Q4_K (144 B: d | dmin | scales[12] | qs[128]) and Q5_K (176 B: d | dmin | scales[12] | qh[32] | qs[128]). */
 // @ts-ignore: decorator
-@inline function tileQ45K(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, bytes: usize, q5: bool, exact: bool): void {
-  let c0 = f64x2.splat(0), c1 = c0, bad = c0;
+@inline function tileQ45K(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, bytes: usize, q5: bool): void {
+  let c0 = f64x2.splat(0), c1 = c0;
   const qsOff: usize = q5 ? 48 : 16;
   for (let b = 0; b < nb; b++, wA += bytes, wB += bytes, aA += AK, aB += AK) {
     const scA = scalesK4(wA + 4), mA = kMins, scB = scalesK4(wB + 4), mB = kMins;
@@ -87,130 +87,87 @@ let kMins: u64 = 0;
     const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), daA, daB);
     const dm = f32x4.neg(scales2x2(f16(load<u16>(wA, 2)), f16(load<u16>(wB, 2)), daA, daB));
     const x = f32x4.convert_i32x4_s(is), xm = f32x4.convert_i32x4_s(ms); // f32(isum): rounds like fround
-    if (exact) {
-      c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
-    } else {
-      const s0 = sumLo(c0, x, d), s1 = sumHi(c1, x, d);
-      bad = flag2(bad, s0, s1);
-      c0 = round2(s0); c1 = round2(s1);
-    }
-    if (exact) {
-      c0 = fmaLo(c0, xm, dm); c1 = fmaHi(c1, xm, dm);
-    } else {
-      const s0 = sumLo(c0, xm, dm), s1 = sumHi(c1, xm, dm);
-      bad = flag2(bad, s0, s1);
-      c0 = round2(s0); c1 = round2(s1);
-    }
+    c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+    c0 = fmaLo(c0, xm, dm); c1 = fmaHi(c1, xm, dm);
   }
   accA = c0; accB = c1;
-  if (!exact && v128.any_true(bad)) suspectFlag = 1;
 }
 
 class KQ4_K { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileQ45K(wA, wB, aA, aB, nb, 144, false, false); }
-}
-class XQ4_K { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileQ45K(wA, wB, aA, aB, nb, 144, false, true); }
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileQ45K(wA, wB, aA, aB, nb, 144, false); }
 }
 class KQ5_K { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileQ45K(wA, wB, aA, aB, nb, 176, true, false); }
-}
-class XQ5_K { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileQ45K(wA, wB, aA, aB, nb, 176, true, true); }
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileQ45K(wA, wB, aA, aB, nb, 176, true); }
 }
 
 /** Q6_K (210 B: ql[128] | qh[64] | scales[16] int8 | d). Element e = 128h + 32m + l. */
 // @ts-ignore: decorator
-@inline function tileQ6K(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, exact: bool): void {
-    let c0 = f64x2.splat(0), c1 = c0, bad = c0;
-    for (let b = 0; b < nb; b++, wA += 210, wB += 210, aA += AK, aB += AK) {
-      let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-      for (let g = 0; g < 8; g++) {
-        const h = g >> 2, m = g & 3;
-        const lOff: usize = (<usize>h << 6) + (<usize>(m & 1) << 5), hOff: usize = 128 + (<usize>h << 5);
-        const nsh = <u32>(m >> 1) << 2, hsh = <u32>m << 1;
-        const k32 = i8x16.splat(32), k3 = i8x16.splat(3), k15 = i8x16.splat(15);
-        const loA = i8x16.sub(v128.or(v128.and(i8x16.shr_u(v128.load(wA + lOff), nsh), k15), i8x16.shl(v128.and(i8x16.shr_u(v128.load(wA + hOff), hsh), k3), 4)), k32);
-        const hiA = i8x16.sub(v128.or(v128.and(i8x16.shr_u(v128.load(wA + lOff, 16), nsh), k15), i8x16.shl(v128.and(i8x16.shr_u(v128.load(wA + hOff, 16), hsh), k3), 4)), k32);
-        const loB = i8x16.sub(v128.or(v128.and(i8x16.shr_u(v128.load(wB + lOff), nsh), k15), i8x16.shl(v128.and(i8x16.shr_u(v128.load(wB + hOff), hsh), k3), 4)), k32);
-        const hiB = i8x16.sub(v128.or(v128.and(i8x16.shr_u(v128.load(wB + lOff, 16), nsh), k15), i8x16.shl(v128.and(i8x16.shr_u(v128.load(wB + hOff, 16), hsh), k3), 4)), k32);
-        const sA0 = <i32>load<i8>(wA + 192 + (<usize>g << 1)), sA1 = <i32>load<i8>(wA + 193 + (<usize>g << 1));
-        const sB0 = <i32>load<i8>(wB + 192 + (<usize>g << 1)), sB1 = <i32>load<i8>(wB + 193 + (<usize>g << 1));
-        const pa = aA + (<usize>g << 6), pb = aB + (<usize>g << 6);
-        s0 = group(loA, hiA, sA0, sA1, loB, hiB, sB0, sB1, pa, pb, s0, 0);
-        s1 = group(loA, hiA, sA0, sA1, loB, hiB, sB0, sB1, pa, pb, s1, 1);
-        s2 = group(loA, hiA, sA0, sA1, loB, hiB, sB0, sB1, pa, pb, s2, 2);
-        s3 = group(loA, hiA, sA0, sA1, loB, hiB, sB0, sB1, pa, pb, s3, 3);
-      }
-      const is = hsum4(s0, s1, s2, s3);
-      const d = scales2x2(f16(load<u16>(wA, 208)), f16(load<u16>(wB, 208)), load<f32>(aA, 512), load<f32>(aB, 512));
-      const x = f32x4.convert_i32x4_s(is);
-      if (exact) {
-        c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
-      } else {
-        const s0 = sumLo(c0, x, d), s1 = sumHi(c1, x, d);
-        bad = flag2(bad, s0, s1);
-        c0 = round2(s0); c1 = round2(s1);
-      }
+@inline function tileQ6K(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
+  let c0 = f64x2.splat(0), c1 = c0;
+  for (let b = 0; b < nb; b++, wA += 210, wB += 210, aA += AK, aB += AK) {
+    let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+    for (let g = 0; g < 8; g++) {
+      const h = g >> 2, m = g & 3;
+      const lOff: usize = (<usize>h << 6) + (<usize>(m & 1) << 5), hOff: usize = 128 + (<usize>h << 5);
+      const nsh = <u32>(m >> 1) << 2, hsh = <u32>m << 1;
+      const k32 = i8x16.splat(32), k3 = i8x16.splat(3), k15 = i8x16.splat(15);
+      const loA = i8x16.sub(v128.or(v128.and(i8x16.shr_u(v128.load(wA + lOff), nsh), k15), i8x16.shl(v128.and(i8x16.shr_u(v128.load(wA + hOff), hsh), k3), 4)), k32);
+      const hiA = i8x16.sub(v128.or(v128.and(i8x16.shr_u(v128.load(wA + lOff, 16), nsh), k15), i8x16.shl(v128.and(i8x16.shr_u(v128.load(wA + hOff, 16), hsh), k3), 4)), k32);
+      const loB = i8x16.sub(v128.or(v128.and(i8x16.shr_u(v128.load(wB + lOff), nsh), k15), i8x16.shl(v128.and(i8x16.shr_u(v128.load(wB + hOff), hsh), k3), 4)), k32);
+      const hiB = i8x16.sub(v128.or(v128.and(i8x16.shr_u(v128.load(wB + lOff, 16), nsh), k15), i8x16.shl(v128.and(i8x16.shr_u(v128.load(wB + hOff, 16), hsh), k3), 4)), k32);
+      const sA0 = <i32>load<i8>(wA + 192 + (<usize>g << 1)), sA1 = <i32>load<i8>(wA + 193 + (<usize>g << 1));
+      const sB0 = <i32>load<i8>(wB + 192 + (<usize>g << 1)), sB1 = <i32>load<i8>(wB + 193 + (<usize>g << 1));
+      const pa = aA + (<usize>g << 6), pb = aB + (<usize>g << 6);
+      s0 = group(loA, hiA, sA0, sA1, loB, hiB, sB0, sB1, pa, pb, s0, 0);
+      s1 = group(loA, hiA, sA0, sA1, loB, hiB, sB0, sB1, pa, pb, s1, 1);
+      s2 = group(loA, hiA, sA0, sA1, loB, hiB, sB0, sB1, pa, pb, s2, 2);
+      s3 = group(loA, hiA, sA0, sA1, loB, hiB, sB0, sB1, pa, pb, s3, 3);
     }
-    accA = c0; accB = c1;
-    if (!exact && v128.any_true(bad)) suspectFlag = 1;
+    const is = hsum4(s0, s1, s2, s3);
+    const d = scales2x2(f16(load<u16>(wA, 208)), f16(load<u16>(wB, 208)), load<f32>(aA, 512), load<f32>(aB, 512));
+    const x = f32x4.convert_i32x4_s(is);
+    c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+  }
+  accA = c0; accB = c1;
 }
 
 /** IQ4_XS (136 B: d | scales_h u16 | scales_l[4] | qs[128]); sub-block ib: factor ls - 32, levels K[q]. */
 // @ts-ignore: decorator
-@inline function tileIQ4XS(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, exact: bool): void {
-    let c0 = f64x2.splat(0), c1 = c0, bad = c0;
-    const kv = i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113), k15 = i8x16.splat(15);
-    for (let b = 0; b < nb; b++, wA += 136, wB += 136, aA += AK, aB += AK) {
-      const hA = <i32>load<u16>(wA, 2), hB = <i32>load<u16>(wB, 2);
-      let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-      for (let ib = 0; ib < 8; ib++) {
-        const sh = (ib & 1) << 2;
-        const lsA = (((<i32>load<u8>(wA + 4 + (ib >> 1)) >> sh) & 15) | (((hA >> (ib << 1)) & 3) << 4)) - 32;
-        const lsB = (((<i32>load<u8>(wB + 4 + (ib >> 1)) >> sh) & 15) | (((hB >> (ib << 1)) & 3) << 4)) - 32;
-        const qA = v128.load(wA + 8 + (<usize>ib << 4)), qB = v128.load(wB + 8 + (<usize>ib << 4));
-        const loA = i8x16.swizzle(kv, v128.and(qA, k15)), hiA = i8x16.swizzle(kv, i8x16.shr_u(qA, 4));
-        const loB = i8x16.swizzle(kv, v128.and(qB, k15)), hiB = i8x16.swizzle(kv, i8x16.shr_u(qB, 4));
-        const pa = aA + (<usize>ib << 6), pb = aB + (<usize>ib << 6);
-        s0 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s0, 0);
-        s1 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s1, 1);
-        s2 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s2, 2);
-        s3 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s3, 3);
-      }
-      const is = hsum4(s0, s1, s2, s3);
-      const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 512), load<f32>(aB, 512));
-      const x = f32x4.convert_i32x4_s(is);
-      if (exact) {
-        c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
-      } else {
-        const s0 = sumLo(c0, x, d), s1 = sumHi(c1, x, d);
-        bad = flag2(bad, s0, s1);
-        c0 = round2(s0); c1 = round2(s1);
-      }
+@inline function tileIQ4XS(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
+  let c0 = f64x2.splat(0), c1 = c0;
+  const kv = i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113), k15 = i8x16.splat(15);
+  for (let b = 0; b < nb; b++, wA += 136, wB += 136, aA += AK, aB += AK) {
+    const hA = <i32>load<u16>(wA, 2), hB = <i32>load<u16>(wB, 2);
+    let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+    for (let ib = 0; ib < 8; ib++) {
+      const sh = (ib & 1) << 2;
+      const lsA = (((<i32>load<u8>(wA + 4 + (ib >> 1)) >> sh) & 15) | (((hA >> (ib << 1)) & 3) << 4)) - 32;
+      const lsB = (((<i32>load<u8>(wB + 4 + (ib >> 1)) >> sh) & 15) | (((hB >> (ib << 1)) & 3) << 4)) - 32;
+      const qA = v128.load(wA + 8 + (<usize>ib << 4)), qB = v128.load(wB + 8 + (<usize>ib << 4));
+      const loA = i8x16.swizzle(kv, v128.and(qA, k15)), hiA = i8x16.swizzle(kv, i8x16.shr_u(qA, 4));
+      const loB = i8x16.swizzle(kv, v128.and(qB, k15)), hiB = i8x16.swizzle(kv, i8x16.shr_u(qB, 4));
+      const pa = aA + (<usize>ib << 6), pb = aB + (<usize>ib << 6);
+      s0 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s0, 0);
+      s1 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s1, 1);
+      s2 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s2, 2);
+      s3 = group(loA, hiA, lsA, lsA, loB, hiB, lsB, lsB, pa, pb, s3, 3);
     }
-    accA = c0; accB = c1;
-    if (!exact && v128.any_true(bad)) suspectFlag = 1;
+    const is = hsum4(s0, s1, s2, s3);
+    const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 512), load<f32>(aB, 512));
+    const x = f32x4.convert_i32x4_s(is);
+    c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+  }
+  accA = c0; accB = c1;
 }
 
 class KQ6_K { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileQ6K(wA, wB, aA, aB, nb, false); }
-}
-class XQ6_K { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileQ6K(wA, wB, aA, aB, nb, true); }
+@inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileQ6K(wA, wB, aA, aB, nb); }
 }
 class KIQ4_XS { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileIQ4XS(wA, wB, aA, aB, nb, false); }
-}
-class XIQ4_XS { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileIQ4XS(wA, wB, aA, aB, nb, true); }
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { tileIQ4XS(wA, wB, aA, aB, nb); }
 }
 
-export function chainQ4_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<KQ4_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function chainQ4_KX(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<XQ4_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainQ5_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<KQ5_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function chainQ5_KX(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<XQ5_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainQ6_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<KQ6_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function chainQ6_KX(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<XQ6_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainIQ4_XS(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<KIQ4_XS>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function chainIQ4_XSX(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<XIQ4_XS>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ4_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ4_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ5_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ5_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ6_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ6_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainIQ4_XS(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KIQ4_XS>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }

@@ -7,8 +7,8 @@
 //   lanes (vec-dot.ts, ggml_vec_dot_* / tinyBLAS_Q0_AVX): per output 8 f32 lanes, lane l owning
 //     elements 4l..4l+3 of every block: lane = fma(fround(dw·da), f32(isum_l), lane); hsum8;
 //     Q4_1 / Q5_1 add a scalar summs = fma(mw, sa, summs) chain: fround(hsum8 + summs).
-import { accA, accB, apair, drive2x2, f16, fast2x2, hsum4, pairAdd, scales2x2, suspectFlag, wpair } from "./common";
-import { flagMid2, fma2, fmaHi, fmaLo, hsum8, lo64, hi64, pack4, round2, sumHi, sumLo } from "./fma";
+import { accA, accB, apair, drive2x2, f16, hsum4, pairAdd, scales2x2, wpair } from "./common";
+import { fixV, fma2m, fmaHiM, fmaLoM, hsum8, lo64, hi64, pack4, round2, suspectMid } from "./fma";
 
 const A8: usize = 176; // prepared activation block bytes
 
@@ -102,12 +102,12 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
   @inline hi(w: usize): v128 { return v128.or(hiNib(v128.load(w, 8)), q5hi(load<u32>(w, 4), true)); }
 }
 
-/** Chain order, 2x2 tile; the fast pass (exact = false) raises suspectFlag instead of fixing. */
+/** Chain order, 2x2 tile. */
 // @ts-ignore: decorator
-@inline function chainTile<D>(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32, exact: bool): void {
+@inline function chainTile<D>(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
   const dec = changetype<D>(0);
   const wb = dec.bytes(), withMin = dec.hasMin();
-  let c0 = f64x2.splat(0), c1 = c0, bad = c0;
+  let c0 = f64x2.splat(0), c1 = c0;
   for (let b = 0; b < nb; b++, wA += wb, wB += wb, aA += A8, aB += A8) {
     const loA = dec.lo(wA), hiA = dec.hi(wA), loB = dec.lo(wB), hiB = dec.hi(wB);
     const xa0 = i16x8.extend_low_i8x16_s(loA), xa1 = i16x8.extend_high_i8x16_s(loA);
@@ -117,34 +117,21 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
     const is = hsum4(dot4(xa0, xa1, xa2, xa3, aA), dot4(xa0, xa1, xa2, xa3, aB), dot4(xb0, xb1, xb2, xb3, aA), dot4(xb0, xb1, xb2, xb3, aB));
     const x = f32x4.convert_i32x4_s(is); // exact: |isum| < 2^24
     const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-    if (exact) {
-      c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
-    } else {
-      const s0 = sumLo(c0, x, d), s1 = sumHi(c1, x, d);
-      bad = flagMid2(bad, s0, s1);
-      c0 = round2(s0); c1 = round2(s1);
-    }
+    c0 = fmaLoM(c0, x, d); c1 = fmaHiM(c1, x, d);
     if (withMin) {
       const m = wpair(f16(load<u16>(wA, 2)), f16(load<u16>(wB, 2))), s = apair(load<f32>(aA, 68), load<f32>(aB, 68));
-      if (exact) {
-        c0 = fmaLo(c0, m, s); c1 = fmaHi(c1, m, s);
-      } else {
-        const s0 = sumLo(c0, m, s), s1 = sumHi(c1, m, s);
-        bad = flagMid2(bad, s0, s1);
-        c0 = round2(s0); c1 = round2(s1);
-      }
+      c0 = fmaLoM(c0, m, s); c1 = fmaHiM(c1, m, s);
     }
   }
   accA = c0; accB = c1;
-  if (!exact && v128.any_true(bad)) suspectFlag = 1;
 }
 
 /** Lanes order for one weight row and two tokens; returns [out(token A), out(token B)] as f64x2. */
 // @ts-ignore: decorator
-@inline function lanes1x2<D>(w: usize, aA: usize, aB: usize, nb: i32, exact: bool): v128 {
+@inline function lanes1x2<D>(w: usize, aA: usize, aB: usize, nb: i32): v128 {
   const dec = changetype<D>(0);
   const wb = dec.bytes(), withMin = dec.hasMin();
-  let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, sm = a0, bad = a0;
+  let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, sm = a0;
   for (let b = 0; b < nb; b++, w += wb, aA += A8, aB += A8) {
     const lo = dec.lo(w), hi = dec.hi(w);
     const x0 = i16x8.extend_low_i8x16_s(lo), x1 = i16x8.extend_high_i8x16_s(lo);
@@ -158,76 +145,49 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
     const da = f64x2.splat(<f64>(dw * load<f32>(aA, 64))), db = f64x2.splat(<f64>(dw * load<f32>(aB, 64)));
     const p0 = f64x2.mul(da, lo64(la)), p1 = f64x2.mul(da, hi64(la)), p2 = f64x2.mul(da, lo64(ha)), p3 = f64x2.mul(da, hi64(ha));
     const p4 = f64x2.mul(db, lo64(lb)), p5 = f64x2.mul(db, hi64(lb)), p6 = f64x2.mul(db, lo64(hb)), p7 = f64x2.mul(db, hi64(hb));
-    let pm = a0;
-    if (withMin) pm = f64x2.mul(f64x2.splat(<f64>f16(load<u16>(w, 2))), f64x2.replace_lane(f64x2.splat(<f64>load<f32>(aA, 68)), 1, <f64>load<f32>(aB, 68)));
-    if (exact) {
-      a0 = fma2(p0, a0); a1 = fma2(p1, a1); a2 = fma2(p2, a2); a3 = fma2(p3, a3);
-      b0 = fma2(p4, b0); b1 = fma2(p5, b1); b2 = fma2(p6, b2); b3 = fma2(p7, b3);
-      if (withMin) sm = fma2(pm, sm);
-    } else {
-      const s0 = f64x2.add(p0, a0), s1 = f64x2.add(p1, a1), s2 = f64x2.add(p2, a2), s3 = f64x2.add(p3, a3);
-      const s4 = f64x2.add(p4, b0), s5 = f64x2.add(p5, b1), s6 = f64x2.add(p6, b2), s7 = f64x2.add(p7, b3);
-      bad = v128.or(v128.or(flagMid2(bad, s0, s1), flagMid2(bad, s2, s3)), v128.or(flagMid2(bad, s4, s5), flagMid2(bad, s6, s7)));
-      a0 = round2(s0); a1 = round2(s1); a2 = round2(s2); a3 = round2(s3);
-      b0 = round2(s4); b1 = round2(s5); b2 = round2(s6); b3 = round2(s7);
-      if (withMin) {
-        const sq = f64x2.add(pm, sm);
-        bad = flagMid2(bad, sq, sq);
-        sm = round2(sq);
-      }
+    const s0 = f64x2.add(p0, a0), s1 = f64x2.add(p1, a1), s2 = f64x2.add(p2, a2), s3 = f64x2.add(p3, a3);
+    const s4 = f64x2.add(p4, b0), s5 = f64x2.add(p5, b1), s6 = f64x2.add(p6, b2), s7 = f64x2.add(p7, b3);
+    let r0 = round2(s0), r1 = round2(s1), r2 = round2(s2), r3 = round2(s3);
+    let r4 = round2(s4), r5 = round2(s5), r6 = round2(s6), r7 = round2(s7);
+    const mid = v128.or(v128.or(v128.or(suspectMid(s0), suspectMid(s1)), v128.or(suspectMid(s2), suspectMid(s3))),
+      v128.or(v128.or(suspectMid(s4), suspectMid(s5)), v128.or(suspectMid(s6), suspectMid(s7))));
+    if (v128.any_true(mid)) { // rare (fma.as): the reference's fix-up on every lane
+      r0 = fixV(p0, a0, s0, r0); r1 = fixV(p1, a1, s1, r1); r2 = fixV(p2, a2, s2, r2); r3 = fixV(p3, a3, s3, r3);
+      r4 = fixV(p4, b0, s4, r4); r5 = fixV(p5, b1, s5, r5); r6 = fixV(p6, b2, s6, r6); r7 = fixV(p7, b3, s7, r7);
     }
+    a0 = r0; a1 = r1; a2 = r2; a3 = r3; b0 = r4; b1 = r5; b2 = r6; b3 = r7;
+    if (withMin) sm = fma2m(f64x2.mul(f64x2.splat(<f64>f16(load<u16>(w, 2))), f64x2.replace_lane(f64x2.splat(<f64>load<f32>(aA, 68)), 1, <f64>load<f32>(aB, 68))), sm);
   }
   let rA = hsum8(pack4(a0, a1), pack4(a2, a3)), rB = hsum8(pack4(b0, b1), pack4(b2, b3));
   if (withMin) {
     rA = rA + <f32>f64x2.extract_lane(sm, 0);
     rB = rB + <f32>f64x2.extract_lane(sm, 1);
   }
-  if (!exact && v128.any_true(bad)) suspectFlag = 1;
   return f64x2.replace_lane(f64x2.splat(<f64>rA), 1, <f64>rB);
 }
 
-// Tile classes for drive2x2: fast (Chain, Lanes) and exact (ChainX, LanesX) passes.
+// Tile classes for drive2x2.
 class Chain<D> { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<D>(wA, wB, aA, aB, nb, false); }
-}
-class ChainX<D> { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<D>(wA, wB, aA, aB, nb, true); }
+  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<D>(wA, wB, aA, aB, nb); }
 }
 class Lanes<D> {
   // @ts-ignore: decorator
   @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    accA = lanes1x2<D>(wA, aA, aB, nb, false);
-    accB = wB == wA ? accA : lanes1x2<D>(wB, aA, aB, nb, false);
-  }
-}
-class LanesX<D> {
-  // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    accA = lanes1x2<D>(wA, aA, aB, nb, true);
-    accB = wB == wA ? accA : lanes1x2<D>(wB, aA, aB, nb, true);
+    accA = lanes1x2<D>(wA, aA, aB, nb);
+    accB = wB == wA ? accA : lanes1x2<D>(wB, aA, aB, nb);
   }
 }
 
-// Every kernel: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb) — see drive2x2 and run2x2.
+// Every kernel: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb) — see drive2x2.
 // chain order (AMX / repack buffers)
-export function chainQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Chain<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function chainQ8_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<ChainX<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Chain<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function chainQ4_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<ChainX<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Chain<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function chainIQ4_NLX(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<ChainX<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Chain<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function chainQ4_1X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<ChainX<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Chain<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Chain<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Chain<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Chain<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 // lanes order (plain CPU buffer: vec_dot / tinyBLAS_Q0_AVX)
-export function lanesQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function lanesQ8_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function lanesQ4_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function lanesIQ4_NLX(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesQ5_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ5_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function lanesQ5_0X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ5_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function lanesQ4_1X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function lanesQ5_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<Lanes<DQ5_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function lanesQ5_1X(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<LanesX<DQ5_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ5_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DQ5_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function lanesQ5_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DQ5_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }

@@ -7,8 +7,8 @@
 //     subtracted in i16: the true difference |w0·q0 + w1·q1| <= 32512 fits, so wrap-around is exact.
 //   Q4_0 · Q8_0: a = activation int8, b = weight nibble 0..15; Σ(n-8)·q = Σ n·q - 8·Σq.
 // The fused i32x4.relaxed_dot_i8x16_i7x16_add_s is not used: Node 20's V8 miscomputes it.
-import { accA, accB, f16, fast2x2, hsum4, scales2x2, suspectFlag } from "./common";
-import { flagMid2, round2, sumHi, sumLo } from "./fma";
+import { accA, accB, drive2x2, f16, hsum4, scales2x2 } from "./common";
+import { fmaHiM, fmaLoM } from "./fma";
 import { chainQ4_0, chainQ8_0 } from "./legacy";
 import { prepareActivations } from "./quantize";
 
@@ -21,22 +21,18 @@ const A8: usize = 176;
   return i32x4.add(i32x4.extadd_pairwise_i16x8_s(s0), i32x4.extadd_pairwise_i16x8_s(s1));
 }
 
-// Fast passes only (fma.as): a call with a suspect step is redone by the baseline exact pass.
 class KQ8_0R {
   // @ts-ignore: decorator
   @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    let c0 = f64x2.splat(0), c1 = c0, bad = c0;
+    let c0 = f64x2.splat(0), c1 = c0;
     for (let b = 0; b < nb; b++, wA += 34, wB += 34, aA += A8, aB += A8) {
       const x0 = v128.load(wA, 2), x1 = v128.load(wA, 18), y0 = v128.load(wB, 2), y1 = v128.load(wB, 18);
       const is = hsum4(dotQ8R(x0, x1, aA), dotQ8R(x0, x1, aB), dotQ8R(y0, y1, aA), dotQ8R(y0, y1, aB));
       const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
       const x = f32x4.convert_i32x4_s(is);
-      const s0 = sumLo(c0, x, d), s1 = sumHi(c1, x, d);
-      bad = flagMid2(bad, s0, s1);
-      c0 = round2(s0); c1 = round2(s1);
+      c0 = fmaLoM(c0, x, d); c1 = fmaHiM(c1, x, d);
     }
     accA = c0; accB = c1;
-    if (v128.any_true(bad)) suspectFlag = 1;
   }
 }
 
@@ -50,7 +46,7 @@ class KQ8_0R {
 class KQ4_0R {
   // @ts-ignore: decorator
   @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
-    let c0 = f64x2.splat(0), c1 = c0, bad = c0;
+    let c0 = f64x2.splat(0), c1 = c0;
     const m = i8x16.splat(15);
     for (let b = 0; b < nb; b++, wA += 18, wB += 18, aA += A8, aB += A8) {
       const va = v128.load(wA, 2), vb = v128.load(wB, 2);
@@ -61,18 +57,14 @@ class KQ4_0R {
       is = i32x4.sub(is, i32x4.shl(sums, 3));
       const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
       const x = f32x4.convert_i32x4_s(is);
-      const s0 = sumLo(c0, x, d), s1 = sumHi(c1, x, d);
-      bad = flagMid2(bad, s0, s1);
-      c0 = round2(s0); c1 = round2(s1);
+      c0 = fmaLoM(c0, x, d); c1 = fmaHiM(c1, x, d);
     }
     accA = c0; accB = c1;
-    if (v128.any_true(bad)) suspectFlag = 1;
   }
 }
 
-// A flagged call is rerun by wasm.ts with chainQ8_0X / chainQ4_0X (legacy.as): same order.
-export function chainQ8_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<KQ8_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
-export function chainQ4_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, flag: usize): void { fast2x2<KQ4_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, flag); }
+export function chainQ8_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ8_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
+export function chainQ4_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<KQ4_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 
 /**
  * Exactness self-check at `p` (needs ~64 KiB): 3 weight rows x 3 tokens x 256 elements, with
@@ -98,12 +90,11 @@ export function selfCheck(p: usize): i32 {
   }
   if (prepareActivations(x, toks, n, 0, blk, act, A8 * nb) != 0) return 1000;
   let bad = 0;
-  const flag = o2 + 4 * rows * toks; // fast passes only: both sides round the same steps
-  chainQ8_0(w8, 34 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb, flag);
-  chainQ8_0R(w8, 34 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb, flag);
+  chainQ8_0(w8, 34 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb);
+  chainQ8_0R(w8, 34 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb);
   for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
-  chainQ4_0(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb, flag);
-  chainQ4_0R(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb, flag);
+  chainQ4_0(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb);
+  chainQ4_0R(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb);
   for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
   return bad;
 }

@@ -2,7 +2,7 @@
 // blocks of 16 use ggml_v_expf (vExpf: one lane per f64 lane, exact fma32 via fma.as) and add
 // their _mm512_reduce_add_ps sum to an f64 total; the last (n mod 16) values use glibc's expf
 // (libm-expf.ts, ported op for op); then every value is multiplied by (float)(1/sum).
-import { fma2, pack4, reduce16, round2, suspect } from "./fma";
+import { fma2, pack4, reduce16, round2 } from "./fma";
 
 // ------------------------------------------------------------------ glibc expf (libm-expf.ts)
 
@@ -44,31 +44,19 @@ export function expfGlibc(x: f32): f32 {
 // @ts-ignore: decorator
 @inline function c32(bits: u32): v128 { return f64x2.splat(<f64>reinterpret<f32>(bits)); }
 
-/** Suspect fma steps of the fast vexp2 passes since the last reset (fma.as). */
-let vmask: v128 = i32x4.splat(0);
-
-/** fma32 step: exact (fma2) or fast (rounded, suspect lanes noted in vmask). */
-// @ts-ignore: decorator
-@inline function fstep(p: v128, c: v128, exact: bool): v128 {
-  if (exact) return fma2(p, c);
-  const s = f64x2.add(p, c);
-  vmask = v128.or(vmask, suspect(s));
-  return round2(s);
-}
-
 /** vExpf on two lanes (f32 values held as f64). */
 // @ts-ignore: decorator
-@inline function vexp2(x: v128, exact: bool): v128 {
+@inline function vexp2(x: v128): v128 {
   const R = c32(0x4b400000);
-  const z = fstep(f64x2.mul(x, c32(0x3fb8aa3b)), R, exact); // fma(x, log2e, 0x1.8p23)
+  const z = fma2(f64x2.mul(x, c32(0x3fb8aa3b)), R); // fma(x, log2e, 0x1.8p23)
   const n = round2(f64x2.sub(z, R));
   const hi = round2(f64x2.add(f64x2.neg(f64x2.mul(n, c32(0x3f317200))), x));
   const b = round2(f64x2.add(f64x2.neg(f64x2.mul(n, c32(0x35bfbe8e))), hi));
   const u = round2(f64x2.mul(b, b));
-  const t1 = fstep(f64x2.mul(c32(0x3c072010), b), c32(0x3d2b9f17), exact); // fma(C5, b, C4)
-  const t2 = fstep(f64x2.mul(c32(0x3e2aaf33), b), c32(0x3efffedb), exact); // fma(C3, b, C2)
-  const t4 = fstep(f64x2.mul(c32(0x3f7ffff6), b), f64x2.splat(1), exact); // fma(C1, b, 1)
-  const j = fstep(f64x2.mul(fstep(f64x2.mul(t1, u), t2, exact), u), t4, exact);
+  const t1 = fma2(f64x2.mul(c32(0x3c072010), b), c32(0x3d2b9f17)); // fma(C5, b, C4)
+  const t2 = fma2(f64x2.mul(c32(0x3e2aaf33), b), c32(0x3efffedb)); // fma(C3, b, C2)
+  const t4 = fma2(f64x2.mul(c32(0x3f7ffff6), b), f64x2.splat(1)); // fma(C1, b, 1)
+  const j = fma2(f64x2.mul(fma2(f64x2.mul(t1, u), t2), u), t4);
   // 2^n from its bits (|n| <= 192 here; other lanes are replaced below)
   const e = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(n));
   const p = round2(f64x2.mul(j, i64x2.shl(i64x2.add(e, i64x2.splat(1023)), 52)));
@@ -79,15 +67,8 @@ let vmask: v128 = i32x4.splat(0);
 
 /** exp of 4 f32 lanes, as f32x4. */
 // @ts-ignore: decorator
-@inline function vexp4(x: v128, exact: bool): v128 {
-  return pack4(vexp2(f64x2.promote_low_f32x4(x), exact), vexp2(f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1)), exact));
-}
-
-/** One block of 16 at p (already minus the max), exactly: stores the exps, returns their reduce_add. */
-function vexp16Exact(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): f32 {
-  const e0 = vexp4(x0, true), e1 = vexp4(x1, true), e2 = vexp4(x2, true), e3 = vexp4(x3, true);
-  v128.store(p, e0); v128.store(p, e1, 16); v128.store(p, e2, 32); v128.store(p, e3, 48);
-  return reduce16(e0, e1, e2, e3);
+@inline function vexp4(x: v128): v128 {
+  return pack4(vexp2(f64x2.promote_low_f32x4(x)), vexp2(f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1))));
 }
 
 /**
@@ -113,12 +94,7 @@ export function softmaxRow(row: usize, p64: usize, n: i32, lo: i32, hi: i32): vo
     }
     const x0 = f32x4.sub(v128.load(p), m), x1 = f32x4.sub(v128.load(p, 16), m);
     const x2 = f32x4.sub(v128.load(p, 32), m), x3 = f32x4.sub(v128.load(p, 48), m);
-    vmask = i32x4.splat(0);
-    const e0 = vexp4(x0, false), e1 = vexp4(x1, false), e2 = vexp4(x2, false), e3 = vexp4(x3, false);
-    if (v128.any_true(vmask)) {
-      sum += <f64>vexp16Exact(p, x0, x1, x2, x3);
-      continue;
-    }
+    const e0 = vexp4(x0), e1 = vexp4(x1), e2 = vexp4(x2), e3 = vexp4(x3);
     v128.store(p, e0); v128.store(p, e1, 16); v128.store(p, e2, 32); v128.store(p, e3, 48);
     sum += <f64>reduce16(e0, e1, e2, e3);
   }
