@@ -21,7 +21,7 @@ import { matmulPath } from "./reference.js";
 
 /** Activation formats (quantize.as prepareActivations / prepareFloatActivations `kind`). */
 export const enum Act { Q8_0 = 0, Q8_1 = 1, Q8_K = 2, F64 = 3, F16_F64 = 4, BF16 = 5 }
-const A8_BYTES = 176; // prepared bytes per 32-element activation block
+const A8_BYTES = 112; // prepared bytes per 32-element activation block
 const AK_BYTES = 576; // prepared bytes per 256-element activation super-block
 
 export interface KernelPlan {

@@ -11,9 +11,11 @@
  *
  * Exactness: every kernel reproduces src/kernels/reference.ts bit for bit: integer sums in exact
  * SIMD, every f32 step in the reference's order (wasm-plan.ts picks the kernel of the order the
- * reference uses for the weight's type, shape and token count). A weight/shape without a kernel,
- * or a weight whose bytes are not in this backend's memory, goes to the reference matmul:
- * slower, never different.
+ * reference uses for the weight's type, shape and token count; f32 FMAs are emulated exactly in
+ * f64 lanes, wasm/fma.as). A weight/shape without a kernel, or a weight whose bytes are not in
+ * this backend's memory, goes to the reference matmul: slower, never different. attention() is
+ * ops.ts attention bit for bit (wasm/attention.as, wasm/softmax.as), query rows split across
+ * the threads; ops.ts stays the oracle (test/wasm-attention.test.ts).
  */
 import { EmbedError } from "../errors.js";
 import { quantTraits } from "../quant/index.js";
@@ -25,8 +27,11 @@ import { baselineBytes, hasSharedMemory, hasWasmSimd, relaxedBytes, unshareMemor
 import { Act, planMatmul } from "./wasm-plan.js";
 import { relaxedSelfCheck } from "./wasm-relaxed.js";
 
-/** Relaxed-SIMD replacements, used only when the module validates and the self-check passes. */
-const RELAXED: ReadonlyMap<string, string> = new Map([["chainQ8_0", "chainQ8_0R"], ["chainQ4_0", "chainQ4_0R"]]);
+/**
+ * Relaxed-SIMD replacements, used only when the module validates and the self-check passes: Q4_0
+ * (weight nibbles are 7-bit, so one relaxed dot covers 16 bytes; wasm/relaxed-kernels.as).
+ */
+const RELAXED: ReadonlyMap<string, string> = new Map([["chainQ4_0", "chainQ4_0R"]]);
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: wasm32's limit; the F32 24-layer model is ~1.3 GB
@@ -103,7 +108,6 @@ class WasmBackendImpl implements WasmBackend {
   private top: number;
   private buffers = new Set<ArrayBufferLike>();
   private f32: Float32Array;
-  private i32: Int32Array;
   private scratchPtr = 0;
   private scratchBytes = 0;
   private closed = false;
@@ -113,7 +117,6 @@ class WasmBackendImpl implements WasmBackend {
     this.threads = pool.nThreads;
     this.top = Math.max(PAGE, align(exports.heapBase!() >>> 0, 64));
     this.f32 = new Float32Array(memory.buffer);
-    this.i32 = new Int32Array(memory.buffer);
     this.buffers.add(memory.buffer);
   }
 
@@ -126,7 +129,6 @@ class WasmBackendImpl implements WasmBackend {
       }
       this.memory.grow(pages);
       this.f32 = new Float32Array(this.memory.buffer); // views over the grown buffer
-      this.i32 = new Int32Array(this.memory.buffer);
       this.buffers.add(this.memory.buffer);
     }
   }
@@ -181,18 +183,18 @@ class WasmBackendImpl implements WasmBackend {
     if (nTokens === 0 || ne1 === 0) return;
     const aStride = plan.aStride;
     const blkBytes = plan.act >= Act.F64 ? 0 : align(rowBytes(quantTraits(w.type).vecDotType, ne0), 64); // per thread
+    // A8 chain kernels: activation scale table of tP columns (quantize.as)
+    const tP = align(nTokens, 4), sdBytes = plan.act <= Act.Q8_1 ? align(8 * (ne0 / 32) * tP, 64) : 0;
     const xBytes = align(4 * nTokens * ne0, 64), aBytes = align(aStride * nTokens, 64), oBytes = 4 * nTokens * ne1;
-    const base = this.scratch(64 + xBytes + this.threads * blkBytes + aBytes + oBytes);
-    const flag = base, xp = base + 64, blk = xp + xBytes, ap = blk + this.threads * blkBytes, op = ap + aBytes;
+    const base = this.scratch(xBytes + this.threads * blkBytes + aBytes + sdBytes + oBytes);
+    const xp = base, blk = xp + xBytes, ap = blk + this.threads * blkBytes, sd = ap + aBytes, op = sd + sdBytes;
     const wp = this.weightPtr(w);
     this.f32.set(x.subarray(0, nTokens * ne0), xp >>> 2);
-    this.i32[flag >>> 2] = 0;
-    const prep = [xp, 0, nTokens, ne0, plan.act, blk, blkBytes, ap, aStride, flag];
+    const prep = [xp, 0, nTokens, ne0, plan.act, blk, blkBytes, ap, aStride, sd, tP];
     if (nTokens >= 4 && this.threads > 1) this.pool.run(this.fnIndex.get("prepareRows")!, prep, 1, 2, 1);
     else this.exports.prepareRows!(...prep, 0);
-    // a -128 quant (never produced by the x86 quantizers): the relaxed split is not exact, use the baseline kernel
-    const fn = this.i32[flag >>> 2] !== 0 ? plan.fn : this.kernelFor(w, nTokens);
-    this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb], 2, 3, 2);
+    const fn = this.kernelFor(w, nTokens);
+    this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb, sd, tP], 2, 3, 2);
     out.set(this.f32.subarray(op >>> 2, (op >>> 2) + nTokens * ne1));
   }
 

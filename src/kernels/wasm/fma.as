@@ -34,6 +34,24 @@ const TINY: f64 = 1.1754943508222875e-38; // 2^-126
   return i64x2.eq(v128.and(s, i64x2.splat(0x1fffffff)), i64x2.splat(0x10000000));
 }
 
+/**
+ * Lanes where s = p + c (rounded to f64) is not the exact sum: (s − c) − p or (s − p) − c is
+ * nonzero (Fast2Sum: one of them is the exact error, whichever operand is larger; an exact sum
+ * makes both zero). Only an inexact s can have been rounded ONTO a midpoint: an exact midpoint is
+ * a true tie, which f32.demote resolves to even just like the single rounding.
+ */
+// @ts-ignore: decorator
+@inline export function inexact(p: v128, c: v128, s: v128): v128 {
+  const z = f64x2.splat(0);
+  return v128.or(f64x2.ne(f64x2.sub(f64x2.sub(s, c), p), z), f64x2.ne(f64x2.sub(f64x2.sub(s, p), c), z));
+}
+
+/** Lanes the fast path cannot round alone: an inexact sum on an f32 midpoint (fp16-scaled types). */
+// @ts-ignore: decorator
+@inline export function needsFixM(p: v128, c: v128, s: v128): v128 {
+  return v128.and(suspectMid(s), inexact(p, c, s));
+}
+
 /** f64x2 lanes rounded to f32 and widened back. */
 // @ts-ignore: decorator
 @inline export function round2(s: v128): v128 {
@@ -66,12 +84,18 @@ const TINY: f64 = 1.1754943508222875e-38; // 2^-126
   return r;
 }
 
-/** fma2 for the fp16-scaled types, whose sums stay in the f32 normal range (suspectMid). */
+/**
+ * fma2 for the fp16-scaled types (Q8_0 / Q8_1 activations): their sums stay in the f32 normal
+ * range (suspectMid) and are short (fp16 × fp16 scale products: ≤ 22 significant bits), so exact
+ * sums landing on a midpoint, true ties, are frequent (~1% of the steps on model data): needsFixM
+ * leaves those to f32.demote, so the fix-up branch is rarely taken. General operands (fma2: the
+ * K-quants, F16) have long sums where ties are rare, and the cheaper suspect() test does.
+ */
 // @ts-ignore: decorator
 @inline export function fma2m(p: v128, c: v128): v128 {
   const s = f64x2.add(p, c);
   const r = round2(s);
-  if (v128.any_true(suspectMid(s))) return fixV(p, c, s, r);
+  if (v128.any_true(needsFixM(p, c, s))) return fixV(p, c, s, r);
   return r;
 }
 

@@ -1,24 +1,30 @@
 // AssemblyScript. Matmul kernels for the 32-element block types against a prepared A8 activation
-// (quantize.as): Q8_0, Q4_0, Q5_0, IQ4_NL (· Q8_0) and Q4_1, Q5_1 (· Q8_1). Weights are widened
-// to i16 and dotted with i32x4.dot_i16x8_s against the pre-widened activation; every integer sum
-// is exact. The float steps follow the reference's two orders exactly (fma.as):
+// (quantize.as): Q8_0, Q4_0, Q5_0, IQ4_NL (· Q8_0) and Q4_1, Q5_1 (· Q8_1). Weight blocks are
+// decoded to i8x16 halves, widened to i16 with shifts into even / odd elements (the activation
+// is laid out the same way) and dotted with i32x4.dot_i16x8_s; every integer sum is exact. The
+// float steps follow the reference's two orders exactly (fma.as):
 //   chain (matmul-amx.ts, matmul-repack.ts): per output ONE f32 accumulator over the blocks,
-//     acc = fma(f32(isum_b), fround(dw·da), acc) [Q4_1: then acc = fma(mw, sa, acc)].
+//     acc = fma(f32(isum_b), fround(dw·da), acc) [Q4_1: then acc = fma(mw, sa, acc)];
+//     1 weight row × 4 tokens per tile, the activation scales from the prepared scale table.
 //   lanes (vec-dot.ts, ggml_vec_dot_* / tinyBLAS_Q0_AVX): per output 8 f32 lanes, lane l owning
 //     elements 4l..4l+3 of every block: lane = fma(fround(dw·da), f32(isum_l), lane); hsum8;
 //     Q4_1 / Q5_1 add a scalar summs = fma(mw, sa, summs) chain: fround(hsum8 + summs).
-import { accA, accB, apair, drive2x2, f16, hsum4, pairAdd, scales2x2, wpair } from "./common";
-import { fixV, fma2m, fmaHiM, fmaLoM, hsum8, lo64, hi64, pack4, round2, suspectMid } from "./fma";
+import { accA, accB, drive1x4, drive2x2, f16, hsum4 } from "./common";
+import { fixV, fma2m, hsum8, lo64, hi64, needsFixM, pack4, round2 } from "./fma";
 
-const A8: usize = 176; // prepared activation block bytes
+const A8: usize = 112; // prepared activation block bytes (quantize.as)
 
-/** Σ over 32 elements of four i16x8 weight vectors · the activation block's i16 quants at a. */
+/** i8x16 -> i16x8 of its even bytes (sign-extended) and of its odd bytes: shifts, no shuffles. */
 // @ts-ignore: decorator
-@inline function dot4(x0: v128, x1: v128, x2: v128, x3: v128, a: usize): v128 {
-  let s = i32x4.dot_i16x8_s(x0, v128.load(a));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(x1, v128.load(a, 16)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(x2, v128.load(a, 32)));
-  return i32x4.add(s, i32x4.dot_i16x8_s(x3, v128.load(a, 48)));
+@inline function even16(v: v128): v128 { return i16x8.shr_s(i16x8.shl(v, 8), 8); }
+// @ts-ignore: decorator
+@inline function odd16(v: v128): v128 { return i16x8.shr_s(v, 8); }
+
+/** Σ over a block of the even/odd-widened weight halves · the activation's i16 quants at a, in 4 i32 lanes. */
+// @ts-ignore: decorator
+@inline function dotEO(e0: v128, o0: v128, e1: v128, o1: v128, a: usize): v128 {
+  return i32x4.add(i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(a)), i32x4.dot_i16x8_s(o0, v128.load(a, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(a, 32)), i32x4.dot_i16x8_s(o1, v128.load(a, 48))));
 }
 
 // @ts-ignore: decorator
@@ -102,28 +108,38 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
   @inline hi(w: usize): v128 { return v128.or(hiNib(v128.load(w, 8)), q5hi(load<u32>(w, 4), true)); }
 }
 
-/** Chain order, 2x2 tile. */
+/**
+ * Chain order, 1 weight row × 4 tokens (activation rows a0..a3; sd: this tile's first column of
+ * the scale table, tP columns). Returns the 4 outputs as f32x4.
+ */
 // @ts-ignore: decorator
-@inline function chainTile<D>(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
+@inline function chainTile4<D>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 {
   const dec = changetype<D>(0);
   const wb = dec.bytes(), withMin = dec.hasMin();
+  const step = <usize>tP << 2, sOff = <usize>nb * step;
   let c0 = f64x2.splat(0), c1 = c0;
-  for (let b = 0; b < nb; b++, wA += wb, wB += wb, aA += A8, aB += A8) {
-    const loA = dec.lo(wA), hiA = dec.hi(wA), loB = dec.lo(wB), hiB = dec.hi(wB);
-    const xa0 = i16x8.extend_low_i8x16_s(loA), xa1 = i16x8.extend_high_i8x16_s(loA);
-    const xa2 = i16x8.extend_low_i8x16_s(hiA), xa3 = i16x8.extend_high_i8x16_s(hiA);
-    const xb0 = i16x8.extend_low_i8x16_s(loB), xb1 = i16x8.extend_high_i8x16_s(loB);
-    const xb2 = i16x8.extend_low_i8x16_s(hiB), xb3 = i16x8.extend_high_i8x16_s(hiB);
-    const is = hsum4(dot4(xa0, xa1, xa2, xa3, aA), dot4(xa0, xa1, xa2, xa3, aB), dot4(xb0, xb1, xb2, xb3, aA), dot4(xb0, xb1, xb2, xb3, aB));
-    const x = f32x4.convert_i32x4_s(is); // exact: |isum| < 2^24
-    const d = scales2x2(f16(load<u16>(wA)), f16(load<u16>(wB)), load<f32>(aA, 64), load<f32>(aB, 64));
-    c0 = fmaLoM(c0, x, d); c1 = fmaHiM(c1, x, d);
+  for (let b = 0; b < nb; b++, w += wb, a0 += A8, a1 += A8, a2 += A8, a3 += A8, sd += step) {
+    const lo = dec.lo(w), hi = dec.hi(w);
+    const e0 = even16(lo), o0 = odd16(lo), e1 = even16(hi), o1 = odd16(hi);
+    const is = hsum4(dotEO(e0, o0, e1, o1, a0), dotEO(e0, o0, e1, o1, a1), dotEO(e0, o0, e1, o1, a2), dotEO(e0, o0, e1, o1, a3));
+    const d = f32x4.mul(f32x4.splat(f16(load<u16>(w))), v128.load(sd)); // fround(dw·da), 4 tokens
+    const p0 = f64x2.mul(f64x2.convert_low_i32x4_s(is), lo64(d)); // |isum| < 2^24: exact either way
+    const p1 = f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(is, is, 2, 3, 0, 1)), hi64(d));
+    const s0 = f64x2.add(p0, c0), s1 = f64x2.add(p1, c1);
+    let r0 = round2(s0), r1 = round2(s1);
+    // one check for both pairs (fma.as); the fix-up is rare since true ties are excluded
+    if (v128.any_true(v128.or(needsFixM(p0, c0, s0), needsFixM(p1, c1, s1)))) { r0 = fixV(p0, c0, s0, r0); r1 = fixV(p1, c1, s1, r1); }
+    c0 = r0; c1 = r1;
     if (withMin) {
-      const m = wpair(f16(load<u16>(wA, 2)), f16(load<u16>(wB, 2))), s = apair(load<f32>(aA, 68), load<f32>(aB, 68));
-      c0 = fmaLoM(c0, m, s); c1 = fmaHiM(c1, m, s);
+      const m = f64x2.splat(<f64>f16(load<u16>(w, 2))), sa = v128.load(sd + sOff);
+      c0 = fma2m(f64x2.mul(m, lo64(sa)), c0); c1 = fma2m(f64x2.mul(m, hi64(sa)), c1);
     }
   }
-  accA = c0; accB = c1;
+  return pack4(c0, c1);
+}
+
+class Chain4<D> { // @ts-ignore: decorator
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 { return chainTile4<D>(w, a0, a1, a2, a3, sd, tP, nb); }
 }
 
 /** Lanes order for one weight row and two tokens; returns [out(token A), out(token B)] as f64x2. */
@@ -134,23 +150,24 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
   let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, sm = a0;
   for (let b = 0; b < nb; b++, w += wb, aA += A8, aB += A8) {
     const lo = dec.lo(w), hi = dec.hi(w);
-    const x0 = i16x8.extend_low_i8x16_s(lo), x1 = i16x8.extend_high_i8x16_s(lo);
-    const x2 = i16x8.extend_low_i8x16_s(hi), x3 = i16x8.extend_high_i8x16_s(hi);
-    // lane l = elements 4l..4l+3: adjacent pairs of the i16 dot products
-    const la = f32x4.convert_i32x4_s(pairAdd(i32x4.dot_i16x8_s(x0, v128.load(aA)), i32x4.dot_i16x8_s(x1, v128.load(aA, 16))));
-    const ha = f32x4.convert_i32x4_s(pairAdd(i32x4.dot_i16x8_s(x2, v128.load(aA, 32)), i32x4.dot_i16x8_s(x3, v128.load(aA, 48))));
-    const lb = f32x4.convert_i32x4_s(pairAdd(i32x4.dot_i16x8_s(x0, v128.load(aB)), i32x4.dot_i16x8_s(x1, v128.load(aB, 16))));
-    const hb = f32x4.convert_i32x4_s(pairAdd(i32x4.dot_i16x8_s(x2, v128.load(aB, 32)), i32x4.dot_i16x8_s(x3, v128.load(aB, 48))));
+    const e0 = even16(lo), o0 = odd16(lo), e1 = even16(hi), o1 = odd16(hi);
+    // lane l = elements 4l..4l+3 = even pair + odd pair of the same i32 lane
+    const la = i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(aA)), i32x4.dot_i16x8_s(o0, v128.load(aA, 16)));
+    const ha = i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(aA, 32)), i32x4.dot_i16x8_s(o1, v128.load(aA, 48)));
+    const lb = i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(aB)), i32x4.dot_i16x8_s(o0, v128.load(aB, 16)));
+    const hb = i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(aB, 32)), i32x4.dot_i16x8_s(o1, v128.load(aB, 48)));
     const dw = f16(load<u16>(w));
     const da = f64x2.splat(<f64>(dw * load<f32>(aA, 64))), db = f64x2.splat(<f64>(dw * load<f32>(aB, 64)));
-    const p0 = f64x2.mul(da, lo64(la)), p1 = f64x2.mul(da, hi64(la)), p2 = f64x2.mul(da, lo64(ha)), p3 = f64x2.mul(da, hi64(ha));
-    const p4 = f64x2.mul(db, lo64(lb)), p5 = f64x2.mul(db, hi64(lb)), p6 = f64x2.mul(db, lo64(hb)), p7 = f64x2.mul(db, hi64(hb));
+    const p0 = f64x2.mul(da, f64x2.convert_low_i32x4_s(la)), p1 = f64x2.mul(da, f64x2.convert_low_i32x4_s(i32x4.shuffle(la, la, 2, 3, 0, 1)));
+    const p2 = f64x2.mul(da, f64x2.convert_low_i32x4_s(ha)), p3 = f64x2.mul(da, f64x2.convert_low_i32x4_s(i32x4.shuffle(ha, ha, 2, 3, 0, 1)));
+    const p4 = f64x2.mul(db, f64x2.convert_low_i32x4_s(lb)), p5 = f64x2.mul(db, f64x2.convert_low_i32x4_s(i32x4.shuffle(lb, lb, 2, 3, 0, 1)));
+    const p6 = f64x2.mul(db, f64x2.convert_low_i32x4_s(hb)), p7 = f64x2.mul(db, f64x2.convert_low_i32x4_s(i32x4.shuffle(hb, hb, 2, 3, 0, 1)));
     const s0 = f64x2.add(p0, a0), s1 = f64x2.add(p1, a1), s2 = f64x2.add(p2, a2), s3 = f64x2.add(p3, a3);
     const s4 = f64x2.add(p4, b0), s5 = f64x2.add(p5, b1), s6 = f64x2.add(p6, b2), s7 = f64x2.add(p7, b3);
     let r0 = round2(s0), r1 = round2(s1), r2 = round2(s2), r3 = round2(s3);
     let r4 = round2(s4), r5 = round2(s5), r6 = round2(s6), r7 = round2(s7);
-    const mid = v128.or(v128.or(v128.or(suspectMid(s0), suspectMid(s1)), v128.or(suspectMid(s2), suspectMid(s3))),
-      v128.or(v128.or(suspectMid(s4), suspectMid(s5)), v128.or(suspectMid(s6), suspectMid(s7))));
+    const mid = v128.or(v128.or(v128.or(needsFixM(p0, a0, s0), needsFixM(p1, a1, s1)), v128.or(needsFixM(p2, a2, s2), needsFixM(p3, a3, s3))),
+      v128.or(v128.or(needsFixM(p4, b0, s4), needsFixM(p5, b1, s5)), v128.or(needsFixM(p6, b2, s6), needsFixM(p7, b3, s7))));
     if (v128.any_true(mid)) { // rare (fma.as): the reference's fix-up on every lane
       r0 = fixV(p0, a0, s0, r0); r1 = fixV(p1, a1, s1, r1); r2 = fixV(p2, a2, s2, r2); r3 = fixV(p3, a3, s3, r3);
       r4 = fixV(p4, b0, s4, r4); r5 = fixV(p5, b1, s5, r5); r6 = fixV(p6, b2, s6, r6); r7 = fixV(p7, b3, s7, r7);
@@ -166,10 +183,6 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
   return f64x2.replace_lane(f64x2.splat(<f64>rA), 1, <f64>rB);
 }
 
-// Tile classes for drive2x2.
-class Chain<D> { // @ts-ignore: decorator
-  @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void { chainTile<D>(wA, wB, aA, aB, nb); }
-}
 class Lanes<D> {
   // @ts-ignore: decorator
   @inline tile(wA: usize, wB: usize, aA: usize, aB: usize, nb: i32): void {
@@ -178,13 +191,13 @@ class Lanes<D> {
   }
 }
 
-// Every kernel: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb) — see drive2x2.
+// Chain kernels: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb, sd, tP) — see drive1x4.
 // chain order (AMX / repack buffers)
-export function chainQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Chain<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Chain<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Chain<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-export function chainQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Chain<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
-// lanes order (plain CPU buffer: vec_dot / tinyBLAS_Q0_AVX)
+export function chainQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32): void { drive1x4<Chain4<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP); }
+export function chainQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32): void { drive1x4<Chain4<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP); }
+export function chainIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32): void { drive1x4<Chain4<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP); }
+export function chainQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32): void { drive1x4<Chain4<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP); }
+// lanes order (plain CPU buffer: vec_dot / tinyBLAS_Q0_AVX): (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb) — see drive2x2.
 export function lanesQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 export function lanesQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 export function lanesIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }

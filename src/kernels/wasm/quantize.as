@@ -141,39 +141,40 @@ export function quantizeRowQ8_K(src: usize, dst: usize, n: i32): void {
 }
 
 // ------------------------------------------------------------------ prepared activation rows
-// A8 block (from Q8_0 or Q8_1), 176 bytes:
-//   @0 q i16[32] | @64 d f32 | @68 s f32 (Q8_1's s widened, else 0) | @72 Σq i32 | @76 flags
-//   @80 pos u8[32] = max(q,0) | @112 neg u8[32] = max(-q,0) | @144 q i8[32]   (relaxed kernels)
+// A8 block (from Q8_0 or Q8_1), 112 bytes:
+//   @0 q i16[32] in even/odd order: i16x8 of elements 0,2,..,14 | 1,3,..,15 | 16,18,..,30 | 17,..,31
+//      (weights are widened to i16 with shifts, which split even and odd bytes the same way; a dot
+//      over an even and an odd vector sums elements 4l..4l+3 in lane l: vec_dot's 8 lanes)
+//   @64 d f32 | @68 s f32 (Q8_1's s widened, else 0) | @72 Σq i32 | @80 q i8[32] (relaxed Q4_0)
+// plus a scale table for the 1-row × 4-token chain tiles: sd[b·tP + t] = d and
+// sd[(nb + b)·tP + t] = s for Q8_1, Σq (i32) for Q8_0 (tP = token count rounded up to 4).
 // AK super-block (from Q8_K), 576 bytes:
 //   @0 q i16[256] | @512 d f32 | @528 bsums i16[16] | @560 pair sums i16[8] (bsums[2i]+bsums[2i+1])
-export const A8_BYTES: i32 = 176;
+export const A8_BYTES: i32 = 112;
 export const AK_BYTES: i32 = 576;
 
-/** Returns 1 if some q was -128 (never produced by the x86 quantizers; relaxed kernels then refuse). */
-export function prepareA8(src: usize, dst: usize, nb: i32, isQ8_1: i32): i32 {
+export function prepareA8(src: usize, dst: usize, nb: i32, isQ8_1: i32, sd: usize, tP: i32, t: i32): void {
   const qOff: usize = isQ8_1 ? 4 : 2;
   const blk: usize = isQ8_1 ? 36 : 34;
-  let bad = i8x16.splat(0);
-  for (let b = 0; b < nb; b++, src += blk, dst += 176) {
+  const col = sd + (<usize>t << 2), rowStep = <usize>tP << 2, sOff = <usize>nb * rowStep;
+  for (let b = 0; b < nb; b++, src += blk, dst += 112) {
     const q0 = v128.load(src + qOff), q1 = v128.load(src + qOff + 16);
-    v128.store(dst, i16x8.extend_low_i8x16_s(q0));
-    v128.store(dst, i16x8.extend_high_i8x16_s(q0), 16);
-    v128.store(dst, i16x8.extend_low_i8x16_s(q1), 32);
-    v128.store(dst, i16x8.extend_high_i8x16_s(q1), 48);
-    store<f32>(dst, f16(load<u16>(src)), 64);
-    store<f32>(dst, isQ8_1 ? f16(load<u16>(src + 2)) : 0, 68);
+    v128.store(dst, i16x8.shr_s(i16x8.shl(q0, 8), 8));
+    v128.store(dst, i16x8.shr_s(q0, 8), 16);
+    v128.store(dst, i16x8.shr_s(i16x8.shl(q1, 8), 8), 32);
+    v128.store(dst, i16x8.shr_s(q1, 8), 48);
+    const d = f16(load<u16>(src)), sv: f32 = isQ8_1 ? f16(load<u16>(src + 2)) : 0;
     const s = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(q0)), i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(q1)));
-    store<i32>(dst, hsumLocal(s), 72);
-    const z = i8x16.splat(0);
-    v128.store(dst, i8x16.max_s(q0, z), 80);
-    v128.store(dst, i8x16.max_s(q1, z), 96);
-    v128.store(dst, i8x16.sub(z, i8x16.min_s(q0, z)), 112);
-    v128.store(dst, i8x16.sub(z, i8x16.min_s(q1, z)), 128);
-    v128.store(dst, q0, 144);
-    v128.store(dst, q1, 160);
-    bad = v128.or(bad, v128.or(i8x16.eq(q0, i8x16.splat(-128)), i8x16.eq(q1, i8x16.splat(-128))));
+    const sq = hsumLocal(s);
+    store<f32>(dst, d, 64);
+    store<f32>(dst, sv, 68);
+    store<i32>(dst, sq, 72);
+    v128.store(dst, q0, 80);
+    v128.store(dst, q1, 96);
+    store<f32>(col + <usize>b * rowStep, d);
+    if (isQ8_1) store<f32>(col + sOff + <usize>b * rowStep, sv);
+    else store<i32>(col + sOff + <usize>b * rowStep, sq);
   }
-  return v128.any_true(bad) ? 1 : 0;
 }
 
 // @ts-ignore: decorator
@@ -203,18 +204,17 @@ export function prepareAK(src: usize, dst: usize, nb: i32): void {
 /**
  * Convert nTok rows of n f32 (row stride xStride floats) for a weight whose vec_dot_type is
  * kind (0 Q8_0, 1 Q8_1, 2 Q8_K) into prepared rows at dst (dstStride bytes), using blk as a
- * one-row scratch for the ggml block format. Returns 1 if an A8 row had a -128 quant.
+ * one-row scratch for the ggml block format; the rows are tokens t0.. of the A8 scale table sd
+ * (tP columns).
  */
-export function prepareActivations(x: usize, nTok: i32, n: i32, kind: i32, blk: usize, dst: usize, dstStride: usize): i32 {
-  let bad = 0;
+export function prepareActivations(x: usize, nTok: i32, n: i32, kind: i32, blk: usize, dst: usize, dstStride: usize, sd: usize, tP: i32, t0: i32): void {
   for (let t = 0; t < nTok; t++) {
     const src = x + ((<usize>t * <usize>n) << 2);
     const d = dst + <usize>t * dstStride;
-    if (kind == 0) { quantizeRowQ8_0(src, blk, n); bad |= prepareA8(blk, d, n >> 5, 0); }
-    else if (kind == 1) { quantizeRowQ8_1(src, blk, n); bad |= prepareA8(blk, d, n >> 5, 1); }
+    if (kind == 0) { quantizeRowQ8_0(src, blk, n); prepareA8(blk, d, n >> 5, 0, sd, tP, t0 + t); }
+    else if (kind == 1) { quantizeRowQ8_1(src, blk, n); prepareA8(blk, d, n >> 5, 1, sd, tP, t0 + t); }
     else { quantizeRowQ8_K(src, blk, n); prepareAK(blk, d, n >> 8); }
   }
-  return bad;
 }
 
 /**
@@ -237,14 +237,11 @@ export function prepareFloatActivations(x: usize, count: i32, kind: i32, dst: us
 /**
  * Thread-split activation preparation: token rows [t0, t1) of x (n f32 each) into prepared rows
  * at dst (dstStride bytes): kinds 0-2 through prepareActivations with this thread's block
- * scratch (blk + thread·blkStride; a -128 quant sets the i32 at flag), kinds 3-5 through
- * prepareFloatActivations.
+ * scratch (blk + thread·blkStride; A8 scales also go to the table sd of tP columns), kinds 3-5
+ * through prepareFloatActivations.
  */
-export function prepareRows(x: usize, t0: i32, t1: i32, n: i32, kind: i32, blk: usize, blkStride: usize, dst: usize, dstStride: usize, flag: usize, thread: i32): void {
+export function prepareRows(x: usize, t0: i32, t1: i32, n: i32, kind: i32, blk: usize, blkStride: usize, dst: usize, dstStride: usize, sd: usize, tP: i32, thread: i32): void {
   const src = x + ((<usize>t0 * <usize>n) << 2), d = dst + <usize>t0 * dstStride;
-  if (kind >= 3) {
-    prepareFloatActivations(src, (t1 - t0) * n, kind, d);
-  } else if (prepareActivations(src, t1 - t0, n, kind, blk + <usize>thread * blkStride, d, dstStride) != 0) {
-    store<i32>(flag, 1);
-  }
+  if (kind >= 3) prepareFloatActivations(src, (t1 - t0) * n, kind, d);
+  else prepareActivations(src, t1 - t0, n, kind, blk + <usize>thread * blkStride, d, dstStride, sd, tP, t0);
 }
