@@ -212,7 +212,7 @@ class WasmBackendImpl implements WasmBackend {
     }
     const win = window >= T ? T : Math.floor(window);
     const qBytes = align(4 * T * nQ, 64), kvBytes = align(4 * T * nKV, 64), k64Bytes = align(8 * T * nKV, 64);
-    const stride = align(8 * hd + 12 * T, 64);
+    const stride = align(8 * hd + 12 * T + 16 + 1024 + 16, 64); // attention.as attnRows scratch
     const base = this.scratch(2 * qBytes + 2 * kvBytes + 2 * k64Bytes + this.threads * stride);
     const qp = base, op = qp + qBytes, kp = op + qBytes, vp = kp + kvBytes, k64 = vp + kvBytes, vt64 = k64 + k64Bytes, sp = vt64 + k64Bytes;
     this.f32.set(q.subarray(0, T * nQ), qp >>> 2);

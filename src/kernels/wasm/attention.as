@@ -47,6 +47,49 @@ export function vecDot64(x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
   return sum;
 }
 
+/**
+ * vecDot64 of four f64 rows x, x + xs, x + 2·xs, x + 3·xs against one row y, results to out[0..3]
+ * (f32). Same per-row operations and order as vecDot64; the four rows' lane chains run
+ * interleaved (8 independent accumulators instead of 2), which hides the add → round latency
+ * each chain step carries. lanes: 4 × 64 f32 scratch for the unfolded accumulator lanes.
+ */
+export function vecDot64x4(x: usize, xs: usize, y: usize, n: i32, lo: i32, hi: i32, out: usize, lanes: usize): void {
+  const np = n & ~63;
+  const start = lo & ~63, end = min(np, hi);
+  const x1 = x + xs, x2 = x1 + xs, x3 = x2 + xs;
+  for (let g = 0; g < 16; g++) {
+    let a0 = f64x2.splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+    for (let i = start + (g << 2); i < end; i += 64) {
+      const o = <usize>i << 3;
+      const y0 = v128.load(y + o), y1 = v128.load(y + o, 16);
+      a0 = madRound(v128.load(x + o), y0, a0); a1 = madRound(v128.load(x + o, 16), y1, a1);
+      b0 = madRound(v128.load(x1 + o), y0, b0); b1 = madRound(v128.load(x1 + o, 16), y1, b1);
+      c0 = madRound(v128.load(x2 + o), y0, c0); c1 = madRound(v128.load(x2 + o, 16), y1, c1);
+      d0 = madRound(v128.load(x3 + o), y0, d0); d1 = madRound(v128.load(x3 + o, 16), y1, d1);
+    }
+    const l = lanes + (<usize>g << 4);
+    v128.store(l, pack4(a0, a1)); v128.store(l, pack4(b0, b1), 256);
+    v128.store(l, pack4(c0, c1), 512); v128.store(l, pack4(d0, d1), 768);
+  }
+  const tail8 = np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
+  for (let r = 0; r < 4; r++) {
+    const xr = x + <usize>r * xs, l = lanes + (<usize>r << 8);
+    // fold64: lanes j of (g0 + g2) + (g1 + g3), g_k = lanes 16k .. 16k+15
+    const f0 = f32x4.add(f32x4.add(v128.load(l), v128.load(l, 128)), f32x4.add(v128.load(l, 64), v128.load(l, 192)));
+    const f1 = f32x4.add(f32x4.add(v128.load(l, 16), v128.load(l, 144)), f32x4.add(v128.load(l, 80), v128.load(l, 208)));
+    const f2 = f32x4.add(f32x4.add(v128.load(l, 32), v128.load(l, 160)), f32x4.add(v128.load(l, 96), v128.load(l, 224)));
+    const f3 = f32x4.add(f32x4.add(v128.load(l, 48), v128.load(l, 176)), f32x4.add(v128.load(l, 112), v128.load(l, 240)));
+    let sum = reduce16(f0, f1, f2, f3);
+    for (let i = max(np, lo); i < min(tail8, hi); i++) {
+      sum = sum + <f32>load<f64>(xr + (<usize>i << 3)) * <f32>load<f64>(y + (<usize>i << 3));
+    }
+    for (let i = max(tail8, lo); i < min(n, hi); i++) {
+      sum = <f32>(load<f64>(xr + (<usize>i << 3)) * load<f64>(y + (<usize>i << 3)) + <f64>sum);
+    }
+    store<f32>(out + (<usize>r << 2), sum);
+  }
+}
+
 /** sgemmDotF32(x, y, ·, lo, hi) of two f64 rows: 16 lanes over steps of 16 from lo & ~15. */
 export function sgemm64(x: usize, y: usize, lo: i32, hi: i32): f32 {
   let c0 = f64x2.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
@@ -86,13 +129,15 @@ export function attnPrep(k: usize, v: usize, k64: usize, vt64: usize, j0: i32, j
 /**
  * Query rows r in [r0, r1) of the flattened (head, token) index r = h·T + i: scores, softmax,
  * output row o[i, h·hd ..]. window: max |i − j| attended (>= T means all). Scratch of this
- * thread: q64 (hd f64) | p64 (T f64) | kq (T f32), at scratch + thread·stride.
+ * thread: q64 (hd f64) | p64 (T f64) | kq (T f32) | lanes (256 f32, vecDot64x4) | 4 f32, at
+ * scratch + thread·stride. Keys and output columns go four at a time through vecDot64x4.
  */
 export function attnRows(q: usize, k64: usize, vt64: usize, o: usize, r0: i32, r1: i32, T: i32, nHead: i32, nHeadKv: i32, hd: i32,
   window: i32, scratch: usize, stride: usize, thread: i32): void {
   const q64 = scratch + <usize>thread * stride;
   const p64 = q64 + (<usize>hd << 3);
   const kq = p64 + (<usize>T << 3);
+  const lanes = (kq + (<usize>T << 2) + 15) & ~15, four = lanes + 1024;
   const nQ = nHead * hd, group = nHead / nHeadKv;
   const sgemm = T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
   for (let r = r0; r < r1; r++) {
@@ -102,11 +147,20 @@ export function attnRows(q: usize, k64: usize, vt64: usize, o: usize, r0: i32, r
     for (let d = 0; d < hd; d++) store<f64>(q64 + (<usize>d << 3), <f64>load<f32>(q + qo + (<usize>d << 2)));
     const kh = k64 + ((<usize>(kvh * T) * <usize>hd) << 3);
     for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
-    for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), vecDot64(kh + ((<usize>j * <usize>hd) << 3), q64, hd, 0, hd));
+    let j = lo;
+    for (; j + 4 <= hi; j += 4) vecDot64x4(kh + ((<usize>j * <usize>hd) << 3), <usize>hd << 3, q64, hd, 0, hd, kq + (<usize>j << 2), lanes);
+    for (; j < hi; j++) store<f32>(kq + (<usize>j << 2), vecDot64(kh + ((<usize>j * <usize>hd) << 3), q64, hd, 0, hd));
     for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
     softmaxRow(kq, p64, T, lo, hi);
     const vh = vt64 + ((<usize>(kvh * hd) * <usize>T) << 3);
-    for (let d = 0; d < hd; d++) {
+    let d = 0;
+    if (!sgemm) {
+      for (; d + 4 <= hd; d += 4) {
+        vecDot64x4(vh + ((<usize>d * <usize>T) << 3), <usize>T << 3, p64, T, lo, hi, four, lanes);
+        v128.store(o + qo + (<usize>d << 2), v128.load(four));
+      }
+    }
+    for (; d < hd; d++) {
       const vd = vh + ((<usize>d * <usize>T) << 3);
       store<f32>(o + qo + (<usize>d << 2), sgemm ? sgemm64(vd, p64, lo, hi) : vecDot64(vd, p64, T, lo, hi));
     }

@@ -10,7 +10,7 @@
 //     elements 4l..4l+3 of every block: lane = fma(fround(dw·da), f32(isum_l), lane); hsum8;
 //     Q4_1 / Q5_1 add a scalar summs = fma(mw, sa, summs) chain: fround(hsum8 + summs).
 import { accA, accB, drive1x4, drive2x2, f16, hsum4 } from "./common";
-import { fixV, fma2m, hsum8, lo64, hi64, needsFixM, pack4, round2 } from "./fma";
+import { fixV, fma2m, hsum8, lo64, hi64, needsFixM, pack4, round2, suspectMid } from "./fma";
 
 const A8: usize = 112; // prepared activation block bytes (quantize.as)
 
@@ -127,8 +127,9 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
     const p1 = f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(is, is, 2, 3, 0, 1)), hi64(d));
     const s0 = f64x2.add(p0, c0), s1 = f64x2.add(p1, c1);
     let r0 = round2(s0), r1 = round2(s1);
-    // one check for both pairs (fma.as); the fix-up is rare since true ties are excluded
-    if (v128.any_true(v128.or(needsFixM(p0, c0, s0), needsFixM(p1, c1, s1)))) { r0 = fixV(p0, c0, s0, r0); r1 = fixV(p1, c1, s1, r1); }
+    // one cheap midpoint test for both pairs (fma.as suspectMid: ~1% of lanes, mostly true ties);
+    // fixV returns the reference's result on every lane, so running it on a tie changes nothing
+    if (v128.any_true(v128.or(suspectMid(s0), suspectMid(s1)))) { r0 = fixV(p0, c0, s0, r0); r1 = fixV(p1, c1, s1, r1); }
     c0 = r0; c1 = r1;
     if (withMin) {
       const m = f64x2.splat(<f64>f16(load<u16>(w, 2))), sa = v128.load(sd + sOff);

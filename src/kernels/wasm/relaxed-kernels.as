@@ -7,7 +7,7 @@
 // into two 7-bit halves, was slower than the 1x4 baseline tiles and was dropped.)
 // The fused i32x4.relaxed_dot_i8x16_i7x16_add_s is not used: Node 20's V8 miscomputes it.
 import { drive1x4, f16, hsum4 } from "./common";
-import { fixV, fma2m, hi64, lo64, needsFixM, pack4, round2 } from "./fma";
+import { fixV, hi64, lo64, pack4, round2, suspectMid } from "./fma";
 import { chainQ4_0 } from "./legacy";
 import { prepareActivations } from "./quantize";
 
@@ -34,7 +34,8 @@ const A8: usize = 112;
     const p1 = f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(is, is, 2, 3, 0, 1)), hi64(d));
     const s0 = f64x2.add(p0, c0), s1 = f64x2.add(p1, c1);
     let r0 = round2(s0), r1 = round2(s1);
-    if (v128.any_true(v128.or(needsFixM(p0, c0, s0), needsFixM(p1, c1, s1)))) { r0 = fixV(p0, c0, s0, r0); r1 = fixV(p1, c1, s1, r1); }
+    if (v128.any_true(v128.or(suspectMid(s0), suspectMid(s1)))) { // as legacy.as chainTile4
+      r0 = fixV(p0, c0, s0, r0); r1 = fixV(p1, c1, s1, r1); }
     c0 = r0; c1 = r1;
   }
   return pack4(c0, c1);
