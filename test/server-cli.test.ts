@@ -28,7 +28,7 @@ test("serve rejects bad arguments with exit code 2 and the usage, before loading
     [["--model", "m.gguf", "--max-batch-tokens", "0"], /--max-batch-tokens must be an integer from 1/],
     [["--model", "m.gguf", "--max-queue", "many"], /--max-queue must be an integer/],
     [["--model", "m.gguf", "--default-task", "poetry"], /--default-task must be one of query, document/],
-    [["--model", "m.gguf", "--backend", "cuda"], /--backend must be js or wasm/],
+    [["--model", "m.gguf", "--backend", "cuda"], /--backend must be auto, js or wasm/],
     [["--model", "m.gguf", "--bogus"], /Unknown option '--bogus'/],
   ];
   for (const [args, message] of cases) {

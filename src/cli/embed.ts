@@ -39,6 +39,8 @@ Bulk mode, for large inputs (streamed, batched, resumable):
   --resume          continue an interrupted --output: keep its complete lines, skip as many inputs
   --overwrite       replace an existing --output
   --batch N         inputs per embed call and per write (default 32)
+  --backend B       auto (default: wasm where WebAssembly SIMD exists) | wasm | js (the reference)
+  --threads N       worker threads of the wasm backend (default: available parallelism)
   --quiet           no progress on stderr
 `;
 
@@ -57,6 +59,7 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
       format: { type: "string" },
       jsonl: { type: "boolean" },
       backend: { type: "string" },
+      threads: { type: "string" },
       offline: { type: "boolean" },
       input: { type: "string", short: "i" },
       output: { type: "string", short: "o" },
@@ -87,7 +90,9 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
   const load = async () => {
     const ro = cliResolveOptions(io, { quiet: values.quiet, offline: values.offline });
     const path = await resolveModel(values.model ?? DEFAULT_MODEL, ro).finally(() => ro.done());
-    const model = await loadModel(path, { backend: values.backend as "js" | "wasm" | undefined });
+    const threads = values.threads === undefined ? undefined : Number(values.threads);
+    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new EmbedError("BAD_OPTION", `--threads must be a positive integer, got ${values.threads}`, { option: "threads" });
+    const model = await loadModel(path, { backend: values.backend as "auto" | "js" | "wasm" | undefined, threads });
     if (model.info.architecture === "gemma-embedding" && !model.info.dense && !values.quiet) {
       io.stderr.write(`gguf-embed: warning: ${path} has no Sentence-Transformers Dense layers (dense_2/dense_3); its vectors are not EmbeddingGemma's sentence embeddings (see llama.cpp#18677)\n`);
     }

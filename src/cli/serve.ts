@@ -16,7 +16,7 @@ export const SERVE_USAGE = `usage: gguf-embed serve --model <file.gguf> [options
   --port N                 port (default 8080; 0 picks a free one)
   --api-key K              require "Authorization: Bearer K" (also env GGUF_EMBED_API_KEY)
   --threads N              worker threads of the wasm backend (default: available parallelism)
-  --backend B              js (default) | wasm
+  --backend B              auto (default: wasm where WebAssembly SIMD exists) | wasm | js
   --max-batch-tokens N     token budget of one forward pass shared by queued requests (default 4096)
   --max-queue N            requests that may wait; more get 503 + Retry-After (default 64)
   --default-task T         task prompt when a request has none: ${TASKS.join(" | ")}
@@ -90,7 +90,7 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
   const num = (v: number | string | undefined) => v as number | undefined;
   const task = values["default-task"];
   if (task !== undefined && !isTask(task)) return fail(io, `--default-task must be one of ${TASKS.join(", ")}, got "${task}"`);
-  if (values.backend !== undefined && values.backend !== "js" && values.backend !== "wasm") return fail(io, `--backend must be js or wasm, got "${values.backend}"`);
+  if (values.backend !== undefined && !["auto", "js", "wasm"].includes(values.backend)) return fail(io, `--backend must be auto, js or wasm, got "${values.backend}"`);
 
   const path = await resolveModel(values.model);
   const model = await loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads) });
@@ -99,7 +99,7 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
     await model.close();
     return fail(io, `--default-dimensions must be at most ${model.info.nEmbdOut} for this model, got ${dims}`);
   }
-  if (ints.threads !== undefined && model.info.backend === "js") io.stderr.write(`gguf-embed serve: --threads applies to --backend wasm only\n`);
+  if (ints.threads !== undefined && model.info.backend === "js") io.stderr.write(`gguf-embed serve: --threads applies to the wasm backend only\n`);
 
   let server;
   try {
