@@ -5,10 +5,12 @@
  *   - a 10-token query (latency, ms)
  *   - a 514-token document (tokens/s)
  *   - a corpus of short texts, 10-100 tokens each (texts/s; --corpus N, default 1000)
- *   - peak RSS of the process (both runtimes share it; reported after each phase)
+ *   - RSS right after loading ours (before llama.cpp loads), against the file size
+ *   - peak RSS of the process (both runtimes share it)
  */
 import { parseArgs } from "node:util";
 import { availableParallelism } from "node:os";
+import { stat } from "node:fs/promises";
 import { EmbedError } from "../errors.js";
 import { loadModel } from "../node.js";
 import type { EmbeddingModel } from "../embed/embedder.js";
@@ -62,11 +64,18 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   if (!values.model) throw new EmbedError("BAD_OPTION", "bench: --model <file.gguf> is required", { option: "model" });
   const threads = Number(values.threads ?? availableParallelism());
   const rounds = Number(values.rounds);
+  const rss0 = process.memoryUsage().rss;
   const model = await loadModel(values.model, { backend: values.backend as "js" | "wasm", threads });
+  const rssOurs = process.memoryUsage().rss; // before llama.cpp loads its copy
+  const fileBytes = (await stat(values.model)).size;
   const runners = [await ours(model)];
   if (!values["no-llama"]) runners.push(await llamaCpp(values.model, threads));
   const out = (s: string) => io.stdout.write(s + "\n");
   out(`model ${values.model}, ${threads} thread(s), ${rounds} rounds, ${runners.map((r) => r.name).join(" vs ")}`);
+  const be = model.model.backend as { relaxedSimd?: boolean };
+  if (be.relaxedSimd !== undefined) out(`wasm kernels: ${be.relaxedSimd ? "relaxed SIMD (self-check passed)" : "baseline SIMD"}`);
+  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+  out(`RSS after loading ours: ${mib(rssOurs)} MiB (${(rssOurs / fileBytes).toFixed(2)}x the ${mib(fileBytes)} MiB file; ${mib(rss0)} MiB before loading)`);
 
   let seed = 1;
   const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296);

@@ -194,7 +194,8 @@ class WasmBackendImpl implements WasmBackend {
     if (nTokens >= 4 && this.threads > 1) this.pool.run(this.fnIndex.get("prepareRows")!, prep, 1, 2, 1);
     else this.exports.prepareRows!(...prep, 0);
     const fn = this.kernelFor(w, nTokens);
-    this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb, sd, tP], 2, 3, 2);
+    // blk (per-thread activation scratch, free by now) doubles as the chain kernels' row-scale scratch
+    this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb, sd, tP, blk, blkBytes], 2, 3, 2);
     out.set(this.f32.subarray(op >>> 2, (op >>> 2) + nTokens * ne1));
   }
 

@@ -20,8 +20,16 @@ export const CTL = {
   SIZE: 24,
 } as const;
 
-/** Spin iterations before Atomics.wait (~20-40 µs): a wake-up from wait costs ~26 µs here. */
+/** Spin iterations of the main thread waiting for the workers' done count (~20-40 µs). */
 export const SPIN = 1 << 15;
+
+/**
+ * How long an idle worker spins before Atomics.wait. A wake-up from wait costs ~26 µs (more on a
+ * busy machine), and a forward pass leaves the workers idle between matmuls for the JS-side ops
+ * (norms, RoPE, GEGLU: 0.05-0.5 ms each), so a worker that slept after ~30 µs paid that wake-up
+ * on almost every matmul. After the last task of a call it burns at most this long.
+ */
+export const WORKER_SPIN_MS = 2;
 
 export interface WorkerInit {
   memory: WebAssembly.Memory;
@@ -70,7 +78,11 @@ export function runWorker(init: WorkerInit, ready: () => void): void {
   const nWorkers = init.nThreads - 1;
   for (;;) {
     let s = Atomics.load(ctl, CTL.SEQ);
-    for (let i = 0; s === seen && i < SPIN; i++) s = Atomics.load(ctl, CTL.SEQ);
+    const until = performance.now() + WORKER_SPIN_MS;
+    while (s === seen) {
+      for (let i = 0; s === seen && i < 4096; i++) s = Atomics.load(ctl, CTL.SEQ);
+      if (performance.now() > until) break;
+    }
     if (s === seen) {
       Atomics.wait(ctl, CTL.SEQ, seen);
       continue;

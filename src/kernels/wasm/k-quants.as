@@ -138,20 +138,24 @@ let kMins: u64 = 0;
 }
 
 class KQ4_K { // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 144, false); }
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 144, false); }
 }
 class KQ5_K { // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 176, true); }
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 176, true); }
 }
 class KQ6_K { // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 { return tileQ6K(w, a0, a1, a2, a3, nb); }
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ6K(w, a0, a1, a2, a3, nb); }
 }
 class KIQ4_XS { // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 { return tileIQ4XS(w, a0, a1, a2, a3, nb); }
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileIQ4XS(w, a0, a1, a2, a3, nb); }
 }
 
 // Every kernel: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb[, sd, tP: unused]) — see common.as drive1x4.
-export function chainQ4_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ4_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0); }
-export function chainQ5_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ5_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0); }
-export function chainQ6_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ6_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0); }
-export function chainIQ4_XS(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KIQ4_XS>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0); }
+export function chainQ4_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ4_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
+export function chainQ5_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ5_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
+export function chainQ6_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ6_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
+export function chainIQ4_XS(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KIQ4_XS>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }

@@ -57,7 +57,7 @@ class DQ8_0 { // 34 B: d | qs[32] int8
   // @ts-ignore: decorator
   @inline hi(w: usize): v128 { return v128.load(w, 18); }
 }
-class DQ4_0 { // 18 B: d | qs[16]; nibble - 8
+export class DQ4_0 { // 18 B: d | qs[16]; nibble - 8
   // @ts-ignore: decorator
   @inline bytes(): usize { return 18; }
   // @ts-ignore: decorator
@@ -113,16 +113,16 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
  * the scale table, tP columns). Returns the 4 outputs as f32x4.
  */
 // @ts-ignore: decorator
-@inline function chainTile4<D>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 {
+@inline function chainTile4<D>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 {
   const dec = changetype<D>(0);
   const wb = dec.bytes(), withMin = dec.hasMin();
-  const step = <usize>tP << 2, sOff = <usize>nb * step;
+  const step = <usize>tP << 2, sOff = <usize>nb * step, mOff = <usize>nb << 2;
   let c0 = f64x2.splat(0), c1 = c0;
-  for (let b = 0; b < nb; b++, w += wb, a0 += A8, a1 += A8, a2 += A8, a3 += A8, sd += step) {
+  for (let b = 0; b < nb; b++, w += wb, a0 += A8, a1 += A8, a2 += A8, a3 += A8, sd += step, scr += 4) {
     const lo = dec.lo(w), hi = dec.hi(w);
     const e0 = even16(lo), o0 = odd16(lo), e1 = even16(hi), o1 = odd16(hi);
     const is = hsum4(dotEO(e0, o0, e1, o1, a0), dotEO(e0, o0, e1, o1, a1), dotEO(e0, o0, e1, o1, a2), dotEO(e0, o0, e1, o1, a3));
-    const d = f32x4.mul(f32x4.splat(f16(load<u16>(w))), v128.load(sd)); // fround(dw·da), 4 tokens
+    const d = f32x4.mul(f32x4.splat(load<f32>(scr)), v128.load(sd)); // fround(dw·da), 4 tokens (dw decoded by rowScales)
     const p0 = f64x2.mul(f64x2.convert_low_i32x4_s(is), lo64(d)); // |isum| < 2^24: exact either way
     const p1 = f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(is, is, 2, 3, 0, 1)), hi64(d));
     const s0 = f64x2.add(p0, c0), s1 = f64x2.add(p1, c1);
@@ -132,15 +132,30 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
     if (v128.any_true(v128.or(suspectMid(s0), suspectMid(s1)))) { r0 = fixV(p0, c0, s0, r0); r1 = fixV(p1, c1, s1, r1); }
     c0 = r0; c1 = r1;
     if (withMin) {
-      const m = f64x2.splat(<f64>f16(load<u16>(w, 2))), sa = v128.load(sd + sOff);
+      const m = f64x2.splat(<f64>load<f32>(scr + mOff)), sa = v128.load(sd + sOff);
       c0 = fma2m(f64x2.mul(m, lo64(sa)), c0); c1 = fma2m(f64x2.mul(m, hi64(sa)), c1);
     }
   }
   return pack4(c0, c1);
 }
 
+/**
+ * A weight row's block scales as f32 at scr (nb of them; then the nb mins for Q4_1 / Q5_1),
+ * decoded once per row instead of once per tile. Exact (common.as f16).
+ */
+// @ts-ignore: decorator
+@inline export function rowScales<D>(w: usize, nb: i32, scr: usize): void {
+  const dec = changetype<D>(0);
+  const wb = dec.bytes(), mOff = <usize>nb << 2;
+  for (let b = 0; b < nb; b++, w += wb, scr += 4) {
+    store<f32>(scr, f16(load<u16>(w)));
+    if (dec.hasMin()) store<f32>(scr + mOff, f16(load<u16>(w, 2)));
+  }
+}
+
 class Chain4<D> { // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 { return chainTile4<D>(w, a0, a1, a2, a3, sd, tP, nb); }
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void { rowScales<D>(w, nb, scr); } // @ts-ignore: decorator
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return chainTile4<D>(w, a0, a1, a2, a3, sd, tP, nb, scr); }
 }
 
 /** Lanes order for one weight row and two tokens; returns [out(token A), out(token B)] as f64x2. */
@@ -192,12 +207,13 @@ class Lanes<D> {
   }
 }
 
-// Chain kernels: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb, sd, tP) — see drive1x4.
+// Chain kernels: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread) —
+// see drive1x4; scr + thread·scrStride: this thread's scratch (>= 8·nb bytes) for rowScales.
 // chain order (AMX / repack buffers)
-export function chainQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32): void { drive1x4<Chain4<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP); }
-export function chainQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32): void { drive1x4<Chain4<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP); }
-export function chainIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32): void { drive1x4<Chain4<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP); }
-export function chainQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32): void { drive1x4<Chain4<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP); }
+export function chainQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<Chain4<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
+export function chainQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<Chain4<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
+export function chainIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<Chain4<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
+export function chainQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<Chain4<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
 // lanes order (plain CPU buffer: vec_dot / tinyBLAS_Q0_AVX): (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb) — see drive2x2.
 export function lanesQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }
 export function lanesQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive2x2<Lanes<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb); }

@@ -6,9 +6,9 @@
 // halves add in i16 before widening. (A Q8_0 · Q8_0 variant, which must split the activation
 // into two 7-bit halves, was slower than the 1x4 baseline tiles and was dropped.)
 // The fused i32x4.relaxed_dot_i8x16_i7x16_add_s is not used: Node 20's V8 miscomputes it.
-import { drive1x4, f16, hsum4 } from "./common";
+import { drive1x4, hsum4 } from "./common";
 import { fixV, hi64, lo64, pack4, round2, suspectMid } from "./fma";
-import { chainQ4_0 } from "./legacy";
+import { chainQ4_0, DQ4_0, rowScales } from "./legacy";
 import { prepareActivations } from "./quantize";
 
 const A8: usize = 112;
@@ -21,15 +21,15 @@ const A8: usize = 112;
 
 /** legacy.as chainTile4 for Q4_0 with the relaxed dot. */
 // @ts-ignore: decorator
-@inline function tileQ4_0R(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 {
+@inline function tileQ4_0R(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 {
   const step = <usize>tP << 2, sOff = <usize>nb * step;
   const m = i8x16.splat(15);
   let c0 = f64x2.splat(0), c1 = c0;
-  for (let b = 0; b < nb; b++, w += 18, a0 += A8, a1 += A8, a2 += A8, a3 += A8, sd += step) {
+  for (let b = 0; b < nb; b++, w += 18, a0 += A8, a1 += A8, a2 += A8, a3 += A8, sd += step, scr += 4) {
     const v = v128.load(w, 2);
     const lo = v128.and(v, m), hi = i8x16.shr_u(v, 4);
     const is = i32x4.sub(hsum4(dotQ4R(lo, hi, a0), dotQ4R(lo, hi, a1), dotQ4R(lo, hi, a2), dotQ4R(lo, hi, a3)), i32x4.shl(v128.load(sd + sOff), 3));
-    const d = f32x4.mul(f32x4.splat(f16(load<u16>(w))), v128.load(sd));
+    const d = f32x4.mul(f32x4.splat(load<f32>(scr)), v128.load(sd));
     const p0 = f64x2.mul(f64x2.convert_low_i32x4_s(is), lo64(d));
     const p1 = f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(is, is, 2, 3, 0, 1)), hi64(d));
     const s0 = f64x2.add(p0, c0), s1 = f64x2.add(p1, c1);
@@ -42,10 +42,11 @@ const A8: usize = 112;
 }
 
 class KQ4_0R { // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32): v128 { return tileQ4_0R(w, a0, a1, a2, a3, sd, tP, nb); }
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void { rowScales<DQ4_0>(w, nb, scr); } // @ts-ignore: decorator
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ4_0R(w, a0, a1, a2, a3, sd, tP, nb, scr); }
 }
 
-export function chainQ4_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32): void { drive1x4<KQ4_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP); }
+export function chainQ4_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<KQ4_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
 
 /**
  * Exactness self-check at `p` (needs ~64 KiB): 3 weight rows x 5 tokens x 256 elements, with
@@ -69,8 +70,9 @@ export function selfCheck(p: usize): i32 {
   }
   prepareActivations(x, toks, n, 0, blk, act, A8 * nb, sd, tP, 0);
   let bad = 0;
-  chainQ4_0(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP);
-  chainQ4_0R(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP);
+  const scr = sd + 8 * nb * tP; // rowScales scratch (8·nb bytes) after the scale table
+  chainQ4_0(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0);
+  chainQ4_0R(w4, 18 * nb, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0);
   for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
   return bad;
 }
