@@ -3,7 +3,7 @@
  * oracle for any faster path. ref: spec gguf.md §7.7, gemma-embedding.md §5.
  * `fround` marks every place where C rounds an intermediate to float.
  */
-import { f32ToFp16, fp16ToF32 } from "../quant/f16.js";
+import { f32ToFp16, fp16FromF32Bits, fp16ToF32 } from "../quant/f16.js";
 import { f32DotFor, softmaxGgml, vecDotF32 } from "./ggml-order.js";
 import { sincosf } from "./libm-sincosf.js";
 
@@ -38,15 +38,15 @@ export function ropeCache(pos: number, nRot: number, base: number, cos: Float32A
   }
 }
 
-/** NEOX rotation in place: element i pairs with i + nRot/2. */
-export function ropeNeox(x: Float32Array, off: number, nRot: number, cos: Float32Array, sin: Float32Array): void {
+/** NEOX rotation in place: element i pairs with i + nRot/2; angles cos[csOff + i], sin[csOff + i]. */
+export function ropeNeox(x: Float32Array, off: number, nRot: number, cos: Float32Array, sin: Float32Array, csOff = 0): void {
   const half = nRot / 2;
   for (let i = 0; i < half; i++) {
-    const x0 = x[off + i], x1 = x[off + i + half];
+    const x0 = x[off + i], x1 = x[off + i + half], c = cos[csOff + i], s = sin[csOff + i];
     // The shipped binary contracts "x0*cos - x1*sin" and "x0*sin + x1*cos" into FMAs with the
     // second product rounded first (vfmsub231ss / vfmadd132ss in its rotate_pairs).
-    x[off + i] = fround(x0 * cos[i] - fround(x1 * sin[i]));
-    x[off + i + half] = fround(x0 * sin[i] + fround(x1 * cos[i]));
+    x[off + i] = fround(x0 * c - fround(x1 * s));
+    x[off + i + half] = fround(x0 * s + fround(x1 * c));
   }
 }
 
@@ -104,12 +104,20 @@ export function geluFp16Table(): Float32Array {
  */
 export function geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {
   const table = geluFp16Table();
+  const bits = new Uint32Array(gate.buffer, gate.byteOffset, n); // gate's f32 bit patterns
   for (let i = 0; i < n; i++) {
     const g = gate[i];
     let y: number;
     if (g <= -10) y = 0;
     else if (g >= 10) y = g;
-    else y = table[f32ToFp16(g)];
+    else {
+      // fp16 index of g. For |g| in the fp16 normal range (2^-14 <= |g| < 2^16): rebias the
+      // exponent and round the mantissa to nearest-even without branches (a branch on the
+      // dropped bits mispredicts half the time on real data); else fp16FromF32Bits.
+      const b = bits[i], a = b & 0x7fffffff;
+      const h = a >= 0x38800000 && a < 0x47800000 ? ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13) | ((b >>> 16) & 0x8000) : fp16FromF32Bits(b);
+      y = table[h];
+    }
     out[i] = fround(y * up[i]);
   }
 }

@@ -226,17 +226,17 @@ export class GemmaEmbedding {
       for (let s = 0; s < batch.seqStart.length; s++) {
         for (let p = 0; p < batch.seqLen[s]; p++) {
           const i = batch.seqStart[s] + p;
-          const c = cosT.subarray(p * hd / 2, (p + 1) * hd / 2), sn = sinT.subarray(p * hd / 2, (p + 1) * hd / 2);
+          const cs = p * (hd / 2); // this position's row of the cos/sin tables
           for (let h = 0; h < nHead; h++) {
             const off = i * nQ + h * hd;
             rmsNorm(q, off, q, off, hd, L.attnQNorm, eps);
-            ropeNeox(q, off, hd, c, sn);
+            ropeNeox(q, off, hd, cosT, sinT, cs);
             for (let d = 0; d < hd; d++) q[off + d] = Math.fround(q[off + d] * qScale);
           }
           for (let h = 0; h < nHeadKv; h++) {
             const off = i * nKV + h * hd;
             rmsNorm(kk, off, kk, off, hd, L.attnKNorm, eps);
-            ropeNeox(kk, off, hd, c, sn);
+            ropeNeox(kk, off, hd, cosT, sinT, cs);
           }
         }
       }

@@ -75,7 +75,11 @@ export function readF16(src: Uint8Array, o: number): number {
  */
 export function f32ToFp16(x: number): number {
   f32buf[0] = x;
-  const bits = u32buf[0]!;
+  return fp16FromF32Bits(u32buf[0]!);
+}
+
+/** f32ToFp16 of the f32 whose bit pattern is `bits` (u32), for callers that hold the bits. */
+export function fp16FromF32Bits(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exp = (bits >>> 23) & 0xff; // biased by 127
   const mant = bits & 0x7fffff;
