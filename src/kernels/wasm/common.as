@@ -102,7 +102,8 @@ export let accB: v128 = f64x2.splat(0); // (row B, token A), (row B, token B)
 /**
  * Driver of 1 weight row × 4 token tiles: K.rowPrep(w, nb, scr) once per weight row (the legacy
  * types decode the row's fp16 block scales into scr, this thread's scratch), then
- * K.tile4(w, a0, a1, a2, a3, sdCol, tP, nb, scr) returns each tile's 4 outputs as f32x4. out (nTok, ne1) f32; rows [r0, r1) of the weight at w (wStride
+ * K.tile4(w, a0, a1, a2, a3, sdCol, tP, nb, scr) returns each tile's 4 outputs as f32x4; a last
+ * group of 1 or 2 tokens goes to K.tile2(w, a0, a1, …) (lanes 0, 1; the same per-output steps). out (nTok, ne1) f32; rows [r0, r1) of the weight at w (wStride
  * bytes per row); prepared activation rows at a (aStride bytes per token); sd / tP: the A8
  * scale table (quantize.as; unused by the K-quants). Token chunks of 64 keep the activations in
  * L2 while a weight row stays in L1; missing tokens of a last group of 4 are computed as
@@ -122,7 +123,7 @@ export let accB: v128 = f64x2.splat(0); // (row B, token A), (row B, token B)
         const n = min(4, tEnd - t);
         const a0 = a + <usize>t * aStride;
         const a1 = n > 1 ? a0 + aStride : a0, a2 = n > 2 ? a1 + aStride : a0, a3 = n > 3 ? a2 + aStride : a0;
-        const v = k.tile4(wr, a0, a1, a2, a3, sd + (<usize>t << 2), tP, nb, scr);
+        const v = n <= 2 ? k.tile2(wr, a0, a1, sd + (<usize>t << 2), tP, nb, scr) : k.tile4(wr, a0, a1, a2, a3, sd + (<usize>t << 2), tP, nb, scr);
         const o = out + ((<usize>t * <usize>ne1 + <usize>r) << 2);
         store<f32>(o, f32x4.extract_lane(v, 0));
         if (n > 1) store<f32>(o + st, f32x4.extract_lane(v, 1));

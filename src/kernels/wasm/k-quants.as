@@ -139,19 +139,23 @@ let kMins: u64 = 0;
 
 class KQ4_K { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 144, false); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 144, false); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a0, a0, nb, 144, false); }
 }
 class KQ5_K { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 176, true); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 176, true); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a0, a0, nb, 176, true); }
 }
 class KQ6_K { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ6K(w, a0, a1, a2, a3, nb); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ6K(w, a0, a1, a2, a3, nb); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ6K(w, a0, a1, a0, a0, nb); }
 }
 class KIQ4_XS { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileIQ4XS(w, a0, a1, a2, a3, nb); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileIQ4XS(w, a0, a1, a2, a3, nb); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileIQ4XS(w, a0, a1, a0, a0, nb); }
 }
 
 // Every kernel: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb[, sd, tP: unused]) — see common.as drive1x4.

@@ -139,6 +139,30 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
   return pack4(c0, c1);
 }
 
+/** chainTile4 for a group of 1 or 2 tokens (a1 == a0 for one): outputs in lanes 0, 1. */
+// @ts-ignore: decorator
+@inline function chainTile2<D>(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 {
+  const dec = changetype<D>(0);
+  const wb = dec.bytes(), withMin = dec.hasMin();
+  const step = <usize>tP << 2, sOff = <usize>nb * step, mOff = <usize>nb << 2;
+  let c0 = f64x2.splat(0);
+  for (let b = 0; b < nb; b++, w += wb, a0 += A8, a1 += A8, sd += step, scr += 4) {
+    const lo = dec.lo(w), hi = dec.hi(w);
+    const e0 = even16(lo), o0 = odd16(lo), e1 = even16(hi), o1 = odd16(hi);
+    const x = dotEO(e0, o0, e1, o1, a0), y = dotEO(e0, o0, e1, o1, a1);
+    const t = i32x4.add(i32x4.shuffle(x, y, 0, 4, 1, 5), i32x4.shuffle(x, y, 2, 6, 3, 7)); // [x0+x2, y0+y2, x1+x3, y1+y3]
+    const is = i32x4.add(t, i32x4.shuffle(t, t, 2, 3, 0, 1)); // lanes 0, 1: [Σx, Σy], hsum4's order
+    const d = f32x4.mul(f32x4.splat(load<f32>(scr)), v128.load64_zero(sd)); // fround(dw·da), 2 tokens
+    const p0 = f64x2.mul(f64x2.convert_low_i32x4_s(is), lo64(d));
+    const s0 = f64x2.add(p0, c0);
+    let r0 = round2(s0);
+    if (v128.any_true(suspectMid(s0))) r0 = fixV(p0, c0, s0, r0);
+    c0 = r0;
+    if (withMin) c0 = fma2m(f64x2.mul(f64x2.splat(<f64>load<f32>(scr + mOff)), lo64(v128.load64_zero(sd + sOff))), c0);
+  }
+  return pack4(c0, c0);
+}
+
 /**
  * A weight row's block scales as f32 at scr (nb of them; then the nb mins for Q4_1 / Q5_1),
  * decoded once per row instead of once per tile. Exact (common.as f16).
@@ -155,7 +179,8 @@ class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
 
 class Chain4<D> { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void { rowScales<D>(w, nb, scr); } // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return chainTile4<D>(w, a0, a1, a2, a3, sd, tP, nb, scr); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return chainTile4<D>(w, a0, a1, a2, a3, sd, tP, nb, scr); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return chainTile2<D>(w, a0, a1, sd, tP, nb, scr); }
 }
 
 /** Lanes order for one weight row and two tokens; returns [out(token A), out(token B)] as f64x2. */

@@ -43,7 +43,8 @@ const A8: usize = 112;
 
 class KQ4_0R { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void { rowScales<DQ4_0>(w, nb, scr); } // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ4_0R(w, a0, a1, a2, a3, sd, tP, nb, scr); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ4_0R(w, a0, a1, a2, a3, sd, tP, nb, scr); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ4_0R(w, a0, a1, a0, a0, sd, tP, nb, scr); }
 }
 
 export function chainQ4_0R(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<KQ4_0R>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
