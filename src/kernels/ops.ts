@@ -26,6 +26,39 @@ export function rmsNorm(x: Float32Array, xOff: number, out: Float32Array, outOff
 }
 
 /**
+ * rmsNorm of `rows` contiguous rows of length n (x from xOff, out from outOff; in place allowed),
+ * bit for bit rmsNorm row by row. Each row's sum of squares is a sequential chain of f64 adds
+ * (ggml's order), so one row at a time runs at the add latency; four rows' chains interleaved
+ * run ~3x faster with every row's operations and order unchanged.
+ */
+export function rmsNormRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, g: Float32Array, eps: number): void {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const a = xOff + r * n, b = a + n, c = b + n, d = c + n;
+    let sa = 0, sb = 0, sc = 0, sd = 0;
+    for (let i = 0; i < n; i++) {
+      const va = x[a + i], vb = x[b + i], vc = x[c + i], vd = x[d + i];
+      sa += fround(va * va);
+      sb += fround(vb * vb);
+      sc += fround(vc * vc);
+      sd += fround(vd * vd);
+    }
+    scaleRow(x, a, out, outOff + r * n, n, g, sa, eps);
+    scaleRow(x, b, out, outOff + (r + 1) * n, n, g, sb, eps);
+    scaleRow(x, c, out, outOff + (r + 2) * n, n, g, sc, eps);
+    scaleRow(x, d, out, outOff + (r + 3) * n, n, g, sd, eps);
+  }
+  for (; r < rows; r++) rmsNorm(x, xOff + r * n, out, outOff + r * n, n, g, eps);
+}
+
+/** rmsNorm's second half for a row whose sum of squares is `sum`. */
+function scaleRow(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, g: Float32Array, sum: number, eps: number): void {
+  const mean = fround(sum / n);
+  const scale = fround(1 / fround(Math.sqrt(fround(mean + eps))));
+  for (let i = 0; i < n; i++) out[outOff + i] = fround(fround(x[xOff + i] * scale) * g[i]);
+}
+
+/**
  * cos/sin cache for NEOX RoPE at one position: theta_0 = p, theta_{i+1} = theta_i * theta_scale
  * (iterative f32 product, as ggml's rope cache), theta_scale = powf(base, -2/nRot).
  */

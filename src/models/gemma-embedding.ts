@@ -7,7 +7,7 @@
 import { EmbedError } from "../errors.js";
 import { getFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
-import { geglu, rmsNorm, ropeCache, ropeNeox } from "../kernels/ops.js";
+import { geglu, rmsNormRows, ropeCache, ropeNeox } from "../kernels/ops.js";
 import { ggmlTypeName } from "../tensor/ggml-type.js";
 
 export const ARCH = "gemma-embedding";
@@ -213,14 +213,17 @@ export class GemmaEmbedding {
       const L = this.w.layers[il];
       const swa = this.hp.isSwa[il];
       // 2.1 pre-attention norm
-      for (let i = 0; i < nTok; i++) rmsNorm(x, i * nEmbd, xb, i * nEmbd, nEmbd, L.attnNorm, eps);
+      rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.attnNorm, eps);
       tap?.("attn_norm", il, xb);
       // 2.2 projections
       be.matmul(L.wq, xb, nTok, q);
       be.matmul(L.wk, xb, nTok, kk);
       be.matmul(L.wv, xb, nTok, v);
       tap?.("Vcur", il, v);
-      // 2.3-2.5 per-head Q/K norm, NEOX RoPE at the position within its sequence, q *= 1/sqrt(hd)
+      // 2.3-2.5 per-head Q/K norm (q: nTok·nHead rows of hd, k: nTok·nHeadKv), NEOX RoPE at the
+      // position within its sequence, q *= 1/sqrt(hd)
+      rmsNormRows(q, 0, q, 0, hd, nTok * nHead, L.attnQNorm, eps);
+      rmsNormRows(kk, 0, kk, 0, hd, nTok * nHeadKv, L.attnKNorm, eps);
       const { cos: cosT, sin: sinT } = swa ? rope.swa : rope.full;
       const qScale = Math.fround(1 / Math.sqrt(hd));
       for (let s = 0; s < batch.seqStart.length; s++) {
@@ -229,15 +232,10 @@ export class GemmaEmbedding {
           const cs = p * (hd / 2); // this position's row of the cos/sin tables
           for (let h = 0; h < nHead; h++) {
             const off = i * nQ + h * hd;
-            rmsNorm(q, off, q, off, hd, L.attnQNorm, eps);
             ropeNeox(q, off, hd, cosT, sinT, cs);
             for (let d = 0; d < hd; d++) q[off + d] = Math.fround(q[off + d] * qScale);
           }
-          for (let h = 0; h < nHeadKv; h++) {
-            const off = i * nKV + h * hd;
-            rmsNorm(kk, off, kk, off, hd, L.attnKNorm, eps);
-            ropeNeox(kk, off, hd, cosT, sinT, cs);
-          }
+          for (let h = 0; h < nHeadKv; h++) ropeNeox(kk, i * nKV + h * hd, hd, cosT, sinT, cs);
         }
       }
       tap?.("Qcur_scaled", il, q);
@@ -252,12 +250,12 @@ export class GemmaEmbedding {
       tap?.("kqv", il, o);
       be.matmul(L.wo, o, nTok, ao);
       tap?.("kqv_out", il, ao);
-      for (let i = 0; i < nTok; i++) rmsNorm(ao, i * nEmbd, ao, i * nEmbd, nEmbd, L.postAttnNorm, eps);
+      rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postAttnNorm, eps);
       tap?.("attn_post_norm", il, ao);
       for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
       tap?.("sa_out", il, x);
       // 2.9-2.11 FFN: GeGLU(gate) * up, down, post-FFN norm, residual
-      for (let i = 0; i < nTok; i++) rmsNorm(x, i * nEmbd, xb, i * nEmbd, nEmbd, L.ffnNorm, eps);
+      rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.ffnNorm, eps);
       be.matmul(L.ffnGate, xb, nTok, gate);
       be.matmul(L.ffnUp, xb, nTok, up);
       tap?.("ffn_gate", il, gate);
@@ -266,12 +264,12 @@ export class GemmaEmbedding {
       tap?.("ffn_geglu", il, hb);
       be.matmul(L.ffnDown, hb, nTok, ao);
       tap?.("ffn_out", il, ao);
-      for (let i = 0; i < nTok; i++) rmsNorm(ao, i * nEmbd, ao, i * nEmbd, nEmbd, L.postFfwNorm, eps);
+      rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postFfwNorm, eps);
       for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
       tap?.("l_out", il, x);
     }
     // 3. final norm
-    for (let i = 0; i < nTok; i++) rmsNorm(x, i * nEmbd, x, i * nEmbd, nEmbd, this.w.outputNorm, eps);
+    rmsNormRows(x, 0, x, 0, nEmbd, nTok, this.w.outputNorm, eps);
     return x;
   }
 
