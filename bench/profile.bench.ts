@@ -1,8 +1,8 @@
 /**
  * Where the time of a forward pass goes on the wasm backend: the model's Backend calls (matmul,
- * attention, getRow) are timed by wrapping them; everything else in the forward pass (RMS norms,
- * RoPE, GEGLU, residual adds, embedding scaling, pooling, dense, normalization: plain JS) is the
- * remainder. Phases as `gguf-embed bench` (a 10-token query, a 514-token document, short texts).
+ * attention, getRow, rmsNormRows, geglu) are timed by wrapping them; everything else in the
+ * forward pass (RoPE, residual adds, embedding scaling, pooling, dense, normalization, buffer
+ * allocation and GC: plain JS) is the remainder. Phases as `gguf-embed bench` (a 10-token query, a 514-token document, short texts).
  * Usage: node dist/bench/profile.bench.js <model.gguf> [threads=2] [corpus=100]
  */
 import { loadModel } from "../src/node.js";
@@ -12,7 +12,7 @@ if (!path) throw new Error("usage: profile.bench.js <model.gguf> [threads] [corp
 const threads = Number(threadsArg ?? 2), nCorpus = Number(corpusArg ?? 100);
 const model = await loadModel(path, { backend: "wasm", threads });
 const be = model.model.backend as unknown as Record<string, (...a: unknown[]) => unknown>;
-const acc: Record<string, number> = { matmul: 0, attention: 0, getRow: 0 };
+const acc: Record<string, number> = { matmul: 0, attention: 0, getRow: 0, rmsNormRows: 0, geglu: 0 };
 for (const k of Object.keys(acc)) {
   const f = be[k]!.bind(be);
   be[k] = (...a: unknown[]) => {
@@ -42,8 +42,8 @@ for (const [name, lists, reps] of phases) {
   const c0 = process.cpuUsage(), t0 = performance.now();
   for (let r = 0; r < reps; r++) await model.embed(lists);
   const wall = (performance.now() - t0) / reps, c = process.cpuUsage(c0);
-  const mm = acc.matmul! / reps, at = acc.attention! / reps, gr = acc.getRow! / reps;
+  const mm = acc.matmul! / reps, at = acc.attention! / reps, gr = acc.getRow! / reps, el = (acc.rmsNormRows! + acc.geglu!) / reps;
   console.log(`${name.padEnd(26)} wall ${wall.toFixed(1)}, cpu ${((c.user + c.system) / 1000 / reps).toFixed(1)} | matmul ${pct(mm, wall)}` +
-    ` | attention ${pct(at, wall)} | getRow ${pct(gr, wall)} | JS ops ${pct(wall - mm - at - gr, wall)}`);
+    ` | attention ${pct(at, wall)} | norms+geglu ${pct(el, wall)} | getRow ${pct(gr, wall)} | other JS ${pct(wall - mm - at - gr - el, wall)}`);
 }
 await model.close();

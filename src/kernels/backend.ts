@@ -27,6 +27,10 @@ export interface Backend {
    * q, o: (T, nHead*hd); k, v: (T, nHeadKv*hd); window: max |i - j| attended (Infinity = all).
    */
   attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void;
+  /** ops.ts rmsNormRows, bit for bit: `rows` rows of n from x[xOff..] into out[outOff..] (may alias x), weight g. */
+  rmsNormRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, g: Float32Array, eps: number): void;
+  /** ops.ts geglu, bit for bit: out[i] = gelu(gate[i])·up[i] for i < n. */
+  geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void;
   /** Storage for `nBytes` of weight data (in WebAssembly memory for the wasm backend). */
   alloc(nBytes: number): Uint8Array;
   /** Release threads and memory. */

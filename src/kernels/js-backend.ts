@@ -1,6 +1,6 @@
 /** The plain TypeScript backend: the reference path every faster backend is tested against. */
 import type { Backend, Weight } from "./backend.js";
-import { attention } from "./ops.js";
+import { attention, geglu, rmsNormRows } from "./ops.js";
 import { getRowF32, matmul } from "./reference.js";
 
 export const jsBackend: Backend = {
@@ -12,6 +12,8 @@ export const jsBackend: Backend = {
     getRowF32({ type: w.type, ne0: w.ne0, ne1: w.ne1, data: w.data, byteOffset: 0, name: w.name }, row, dst);
   },
   attention,
+  rmsNormRows,
+  geglu,
   alloc: (nBytes) => new Uint8Array(nBytes),
   close: async () => {},
 };

@@ -19,6 +19,7 @@
  */
 import { EmbedError } from "../errors.js";
 import { quantTraits } from "../quant/index.js";
+import { geluFp16Table } from "./ops.js";
 import { rowBytes } from "../tensor/ggml-type.js";
 import { WorkerPool } from "../runtime/pool.js";
 import type { Backend, Weight } from "./backend.js";
@@ -222,6 +223,49 @@ class WasmBackendImpl implements WasmBackend {
     this.pool.run(this.fnIndex.get("attnPrep")!, [kp, vp, k64, vt64, 0, T, T, nHeadKv, hd], 4, 5, 1);
     this.pool.run(this.fnIndex.get("attnRows")!, [qp, k64, vt64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
     o.set(this.f32.subarray(op >>> 2, (op >>> 2) + T * nQ));
+  }
+
+  /** ops.ts rmsNormRows bit for bit (wasm/norm.as), rows split across the threads. */
+  rmsNormRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, g: Float32Array, eps: number): void {
+    this.checkOpen();
+    if (rows <= 0 || n <= 0) return;
+    if (g.length < n || x.length < xOff + rows * n || out.length < outOff + rows * n) {
+      throw new EmbedError("TENSOR_SHAPE", `rmsNorm: ${rows} rows of ${n} exceed the buffers (x ${x.length}, out ${out.length}, weight ${g.length})`, { n, rows });
+    }
+    const xBytes = align(4 * rows * n, 64);
+    const base = this.scratch(64 + xBytes + align(4 * n, 64));
+    const ep = base, xp = base + 64, gp = xp + xBytes;
+    new Float64Array(this.memory.buffer, ep, 1)[0] = eps;
+    this.f32.set(x.subarray(xOff, xOff + rows * n), xp >>> 2);
+    this.f32.set(g.subarray(0, n), gp >>> 2);
+    const args = [xp, xp, gp, n, ep, 0, rows];
+    if (rows >= 8 && this.threads > 1) this.pool.run(this.fnIndex.get("normRows")!, args, 5, 6, 4);
+    else this.exports.normRows!(...args);
+    out.set(this.f32.subarray(xp >>> 2, (xp >>> 2) + rows * n), outOff);
+  }
+
+  private geluTable = -1;
+
+  /** ops.ts geglu bit for bit (wasm/norm.as), elements split across the threads. */
+  geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {
+    this.checkOpen();
+    if (n <= 0) return;
+    if (gate.length < n || up.length < n || out.length < n) {
+      throw new EmbedError("TENSOR_SHAPE", `geglu: ${n} elements exceed the buffers (gate ${gate.length}, up ${up.length}, out ${out.length})`, { n });
+    }
+    if (this.geluTable < 0) { // ops.ts's table, copied once into wasm memory (256 KiB)
+      this.geluTable = this.bump(4 * 65536);
+      this.f32.set(geluFp16Table(), this.geluTable >>> 2);
+    }
+    const nb = align(4 * n, 64);
+    const base = this.scratch(2 * nb);
+    const gp = base, up_ = base + nb;
+    this.f32.set(gate.subarray(0, n), gp >>> 2);
+    this.f32.set(up.subarray(0, n), up_ >>> 2);
+    const args = [gp, up_, gp, this.geluTable, 0, n];
+    if (n >= 4096 && this.threads > 1) this.pool.run(this.fnIndex.get("gegluRange")!, args, 4, 5, 64);
+    else this.exports.gegluRange!(...args);
+    out.set(this.f32.subarray(gp >>> 2, (gp >>> 2) + n));
   }
 
   private checkOpen(): void {

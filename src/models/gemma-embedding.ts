@@ -7,7 +7,7 @@
 import { EmbedError } from "../errors.js";
 import { getFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
-import { geglu, rmsNormRows, ropeCache, ropeNeox } from "../kernels/ops.js";
+import { ropeCache, ropeNeox } from "../kernels/ops.js";
 import { ggmlTypeName } from "../tensor/ggml-type.js";
 
 export const ARCH = "gemma-embedding";
@@ -213,7 +213,7 @@ export class GemmaEmbedding {
       const L = this.w.layers[il];
       const swa = this.hp.isSwa[il];
       // 2.1 pre-attention norm
-      rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.attnNorm, eps);
+      be.rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.attnNorm, eps);
       tap?.("attn_norm", il, xb);
       // 2.2 projections
       be.matmul(L.wq, xb, nTok, q);
@@ -222,8 +222,8 @@ export class GemmaEmbedding {
       tap?.("Vcur", il, v);
       // 2.3-2.5 per-head Q/K norm (q: nTok·nHead rows of hd, k: nTok·nHeadKv), NEOX RoPE at the
       // position within its sequence, q *= 1/sqrt(hd)
-      rmsNormRows(q, 0, q, 0, hd, nTok * nHead, L.attnQNorm, eps);
-      rmsNormRows(kk, 0, kk, 0, hd, nTok * nHeadKv, L.attnKNorm, eps);
+      be.rmsNormRows(q, 0, q, 0, hd, nTok * nHead, L.attnQNorm, eps);
+      be.rmsNormRows(kk, 0, kk, 0, hd, nTok * nHeadKv, L.attnKNorm, eps);
       const { cos: cosT, sin: sinT } = swa ? rope.swa : rope.full;
       const qScale = Math.fround(1 / Math.sqrt(hd));
       for (let s = 0; s < batch.seqStart.length; s++) {
@@ -250,26 +250,26 @@ export class GemmaEmbedding {
       tap?.("kqv", il, o);
       be.matmul(L.wo, o, nTok, ao);
       tap?.("kqv_out", il, ao);
-      rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postAttnNorm, eps);
+      be.rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postAttnNorm, eps);
       tap?.("attn_post_norm", il, ao);
       for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
       tap?.("sa_out", il, x);
       // 2.9-2.11 FFN: GeGLU(gate) * up, down, post-FFN norm, residual
-      rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.ffnNorm, eps);
+      be.rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.ffnNorm, eps);
       be.matmul(L.ffnGate, xb, nTok, gate);
       be.matmul(L.ffnUp, xb, nTok, up);
       tap?.("ffn_gate", il, gate);
       tap?.("ffn_up", il, up);
-      geglu(gate, up, hb, nTok * nFf);
+      be.geglu(gate, up, hb, nTok * nFf);
       tap?.("ffn_geglu", il, hb);
       be.matmul(L.ffnDown, hb, nTok, ao);
       tap?.("ffn_out", il, ao);
-      rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postFfwNorm, eps);
+      be.rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postFfwNorm, eps);
       for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
       tap?.("l_out", il, x);
     }
     // 3. final norm
-    rmsNormRows(x, 0, x, 0, nEmbd, nTok, this.w.outputNorm, eps);
+    be.rmsNormRows(x, 0, x, 0, nEmbd, nTok, this.w.outputNorm, eps);
     return x;
   }
 

@@ -6,3 +6,4 @@ export { chainQ4_K, chainQ5_K, chainQ6_K, chainIQ4_XS } from "./k-quants";
 export { f16Sgemm, f32Sgemm, f32VecDot, bf16Sgemm } from "./float";
 export { attnPrep, attnRows } from "./attention";
 export { fmaCheck } from "./fma";
+export { normRows, gegluRange } from "./norm";
