@@ -12,6 +12,11 @@ export interface ByteSource {
   readonly nBytes: number;
   /** Exactly `nBytes` bytes starting at `byteOffset`; rejects (GGUF_TRUNCATED) past the end. */
   read(byteOffset: number, nBytes: number): Promise<Uint8Array>;
+  /**
+   * Optional: fill `dest` with the dest.length bytes at `byteOffset`, with no intermediate buffer
+   * (loading a model reads each tensor straight into its final storage this way).
+   */
+  readInto?(byteOffset: number, dest: Uint8Array): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -5,7 +5,8 @@
 import { EmbedError } from "../errors.js";
 import { getString } from "../gguf/keys.js";
 import type { GGUFModelFile } from "../gguf/split.js";
-import { readTensorData, type TensorInfo } from "../gguf/reader.js";
+import type { TensorInfo } from "../gguf/reader.js";
+import { readExactly } from "../gguf/source.js";
 import type { Backend, Weight } from "../kernels/backend.js";
 import { GGMLType, ggmlTypeName } from "../tensor/ggml-type.js";
 import { quantTraits } from "../quant/index.js";
@@ -21,13 +22,23 @@ export async function readAllTensors(file: GGUFModelFile, alloc: (nBytes: number
   let loaded = 0;
   for (const t of file.tensors) {
     const data = alloc(t.nBytes);
-    data.set(await readTensorData(t));
+    if (t.source.readInto) {
+      await t.source.readInto(t.byteOffset, data); // straight into its storage (Node files)
+    } else {
+      // in pieces, so a large tensor (token_embd: 200+ MB) never has a full-size temporary copy
+      for (let off = 0; off < t.nBytes; off += READ_CHUNK) {
+        const n = Math.min(READ_CHUNK, t.nBytes - off);
+        data.set(await readExactly(t.source, t.byteOffset + off, n), off);
+      }
+    }
     out.set(t.name, { info: t, data });
     loaded += t.nBytes;
     onProgress?.(loaded, total);
   }
   return out;
 }
+
+const READ_CHUNK = 16 << 20;
 
 function provider(tensors: Map<string, { info: TensorInfo; data: Uint8Array }>): TensorProvider {
   const get = (name: string) => {

@@ -22,15 +22,26 @@ export class FileSource implements ByteSource {
 
   async read(byteOffset: number, nBytes: number): Promise<Uint8Array> {
     checkRange(this, byteOffset, nBytes);
-    if (!this.fh) throw new EmbedError("MODEL_CLOSED", `${this.name}: file is closed`, { path: this.name });
     const buf = new Uint8Array(nBytes);
+    await this.readInto(byteOffset, buf);
+    return buf;
+  }
+
+  async readInto(byteOffset: number, dest: Uint8Array): Promise<void> {
+    const nBytes = dest.length;
+    checkRange(this, byteOffset, nBytes);
+    if (!this.fh) throw new EmbedError("MODEL_CLOSED", `${this.name}: file is closed`, { path: this.name });
     let done = 0;
     while (done < nBytes) {
-      const { bytesRead } = await this.fh.read(buf, done, Math.min(nBytes - done, 1 << 30), byteOffset + done);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.fh.read(dest, done, Math.min(nBytes - done, 1 << 30), byteOffset + done));
+      } catch (e) {
+        throw new EmbedError("IO_ERROR", `${this.name}: read of ${nBytes} bytes at offset ${byteOffset} failed: ${(e as Error).message}`, { path: this.name, offset: byteOffset, nBytes }, { cause: e });
+      }
       if (bytesRead === 0) throw new EmbedError("GGUF_TRUNCATED", `${this.name}: file shrank while reading at ${byteOffset + done}`, { path: this.name });
       done += bytesRead;
     }
-    return buf;
   }
 
   async close(): Promise<void> {
