@@ -29,10 +29,11 @@ import { Act, planMatmul } from "./wasm-plan.js";
 import { relaxedSelfCheck } from "./wasm-relaxed.js";
 
 /**
- * Relaxed-SIMD replacements, used only when the module validates and the self-check passes: Q4_0
- * (weight nibbles are 7-bit, so one relaxed dot covers 16 bytes; wasm/relaxed-kernels.as).
+ * Relaxed-SIMD replacements, used only when the module validates and the self-check passes
+ * (wasm/relaxed-kernels.as): the chain kernels' per-block FMA as one fused relaxed_madd, and for
+ * Q4_0 also the relaxed int8 dot (weight nibbles are 7-bit).
  */
-const RELAXED: ReadonlyMap<string, string> = new Map([["chainQ4_0", "chainQ4_0R"]]);
+const RELAXED: ReadonlyMap<string, string> = new Map([["chainQ8_0", "chainQ8_0M"], ["chainQ4_0", "chainQ4_0R"], ["chainIQ4_NL", "chainIQ4_NLM"], ["chainQ4_1", "chainQ4_1M"]]);
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: wasm32's limit; the F32 24-layer model is ~1.3 GB

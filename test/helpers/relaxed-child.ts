@@ -2,7 +2,7 @@
  * Child process for test/kernels.test.ts (does nothing without one of its flags, so the test
  * runner may load it harmlessly):
  *   --probe               print "relaxed" if this runtime validates the relaxed module
- *   --compare             relaxed-backend matmuls (Q8_0; Q4_0 on its relaxed kernel) vs the reference, JSON result on stdout
+ *   --compare             relaxed-backend matmuls (Q8_0, Q4_0, Q4_1, IQ4_NL on their relaxed chain kernels) vs the reference, JSON result on stdout
  *   --exit-after-close    2-thread backend, one matmul, close(); the process must then exit
  *   --exit-without-close  same without close()
  */
@@ -21,9 +21,9 @@ async function compare(): Promise<void> {
   const rel = await createWasmBackend({ threads: 2, relaxedSimd: true });
   let mismatches = 0, cases = 0;
   const r = rng(3);
-  for (const type of [GGMLType.Q8_0, GGMLType.Q4_0]) {
+  for (const type of [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.IQ4_NL]) {
     // N % 32 == 0: the AMX chain order (Q4_0 also at N = 40: the repack buffer, same order)
-    for (const [ne0, ne1, T] of [[32, 32, 1], [768, 64, 17], [3072, 32, 3], ...(type === GGMLType.Q4_0 ? [[768, 40, 5] as const] : [])] as const) {
+    for (const [ne0, ne1, T] of [[32, 32, 1], [768, 64, 17], [3072, 32, 3], [256, 32, 6], ...(type === GGMLType.Q4_0 ? [[768, 40, 5] as const] : [])] as const) {
       const vals = new Float32Array(ne0 * ne1).map(() => r());
       const bytes = quantizeRows(type, vals, ne0);
       const wr = rel.alloc(bytes.length);
@@ -32,7 +32,8 @@ async function compare(): Promise<void> {
       const o1 = new Float32Array(ne1 * T), o2 = new Float32Array(ne1 * T);
       rel.matmul({ name: "w", type, ne0, ne1, data: wr }, x, T, o1);
       jsBackend.matmul({ name: "w", type, ne0, ne1, data: bytes }, x, T, o2);
-      if (type === GGMLType.Q4_0 && !rel.kernelFor({ name: "w", type, ne0, ne1, data: wr }).endsWith("R")) mismatches += 1000;
+      const k = rel.kernelFor({ name: "w", type, ne0, ne1, data: wr });
+      if (k.startsWith("chain") && !k.endsWith("R") && !k.endsWith("M")) mismatches += 1000; // a chain kernel must be the relaxed one
       for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
       cases++;
     }

@@ -16,13 +16,13 @@ const A8: usize = 112; // prepared activation block bytes (quantize.as)
 
 /** i8x16 -> i16x8 of its even bytes (sign-extended) and of its odd bytes: shifts, no shuffles. */
 // @ts-ignore: decorator
-@inline function even16(v: v128): v128 { return i16x8.shr_s(i16x8.shl(v, 8), 8); }
+@inline export function even16(v: v128): v128 { return i16x8.shr_s(i16x8.shl(v, 8), 8); }
 // @ts-ignore: decorator
-@inline function odd16(v: v128): v128 { return i16x8.shr_s(v, 8); }
+@inline export function odd16(v: v128): v128 { return i16x8.shr_s(v, 8); }
 
 /** Σ over a block of the even/odd-widened weight halves · the activation's i16 quants at a, in 4 i32 lanes. */
 // @ts-ignore: decorator
-@inline function dotEO(e0: v128, o0: v128, e1: v128, o1: v128, a: usize): v128 {
+@inline export function dotEO(e0: v128, o0: v128, e1: v128, o1: v128, a: usize): v128 {
   return i32x4.add(i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(a)), i32x4.dot_i16x8_s(o0, v128.load(a, 16))),
     i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(a, 32)), i32x4.dot_i16x8_s(o1, v128.load(a, 48))));
 }
@@ -47,7 +47,7 @@ const A8: usize = 112; // prepared activation block bytes (quantize.as)
 
 // Block decoders: lo(w) = elements 0..15, hi(w) = 16..31 as i8x16; d f16 at byte 0, the Q4_1 /
 // Q5_1 min m f16 at byte 2.
-class DQ8_0 { // 34 B: d | qs[32] int8
+export class DQ8_0 { // 34 B: d | qs[32] int8
   // @ts-ignore: decorator
   @inline bytes(): usize { return 34; }
   // @ts-ignore: decorator
@@ -67,7 +67,7 @@ export class DQ4_0 { // 18 B: d | qs[16]; nibble - 8
   // @ts-ignore: decorator
   @inline hi(w: usize): v128 { return i8x16.sub(hiNib(v128.load(w, 2)), i8x16.splat(8)); }
 }
-class DIQ4_NL { // 18 B: d | qs[16]; K[nibble]
+export class DIQ4_NL { // 18 B: d | qs[16]; K[nibble]
   // @ts-ignore: decorator
   @inline bytes(): usize { return 18; }
   // @ts-ignore: decorator
@@ -87,7 +87,7 @@ class DQ5_0 { // 22 B: d | qh u32 | qs[16]; (nibble | bit << 4) - 16
   // @ts-ignore: decorator
   @inline hi(w: usize): v128 { return i8x16.sub(v128.or(hiNib(v128.load(w, 6)), q5hi(load<u32>(w, 2), true)), i8x16.splat(16)); }
 }
-class DQ4_1 { // 20 B: d | m | qs[16]
+export class DQ4_1 { // 20 B: d | m | qs[16]
   // @ts-ignore: decorator
   @inline bytes(): usize { return 20; }
   // @ts-ignore: decorator

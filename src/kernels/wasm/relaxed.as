@@ -7,4 +7,4 @@ export { f16Sgemm, f32Sgemm, f32VecDot, bf16Sgemm } from "./float";
 export { attnPrep, attnRows } from "./attention";
 export { fmaCheck } from "./fma";
 export { normRows, gegluRange } from "./norm";
-export { chainQ4_0R, selfCheck } from "./relaxed-kernels";
+export { chainQ8_0M, chainQ4_0R, chainIQ4_NLM, chainQ4_1M, selfCheck } from "./relaxed-kernels";
