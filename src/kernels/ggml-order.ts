@@ -59,7 +59,7 @@ export function vecDotF32(x: Float32Array, xo: number, y: Float32Array, yo: numb
   const np = n & ~63;
   acc.fill(0);
   for (let i = lo & ~63; i < Math.min(np, hi); i += 64) {
-    for (let j = 0; j < 64; j++) acc[j] = fround(x[xo + i + j] * y[yo + i + j] + acc[j]);
+    for (let j = 0; j < 64; j++) acc[j] = fma32(x[xo + i + j], y[yo + i + j], acc[j]);
   }
   for (let j = 0; j < 16; j++) {
     acc[j] = fround(acc[j] + acc[32 + j]);
@@ -72,7 +72,7 @@ export function vecDotF32(x: Float32Array, xo: number, y: Float32Array, yo: numb
   // rounding and then add in order; the last < 8 elements use a fused multiply-add.
   const tail8 = np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
   for (let i = Math.max(np, lo); i < Math.min(tail8, hi); i++) sum = fround(sum + fround(x[xo + i] * y[yo + i]));
-  for (let i = Math.max(tail8, lo); i < Math.min(n, hi); i++) sum = fround(x[xo + i] * y[yo + i] + sum);
+  for (let i = Math.max(tail8, lo); i < Math.min(n, hi); i++) sum = fma32(x[xo + i], y[yo + i], sum);
   return sum;
 }
 
@@ -82,7 +82,7 @@ const lanes = new Float32Array(16);
 export function sgemmDotF32(x: Float32Array, xo: number, y: Float32Array, yo: number, k: number, lo = 0, hi = k): number {
   lanes.fill(0); // as in vecDotF32, elements outside [lo, hi) must have zero products
   for (let l = lo & ~15; l < hi; l += 16) {
-    for (let j = 0; j < 16; j++) lanes[j] = fround(x[xo + l + j] * y[yo + l + j] + lanes[j]);
+    for (let j = 0; j < 16; j++) lanes[j] = fma32(x[xo + l + j], y[yo + l + j], lanes[j]);
   }
   return reduceAdd16(lanes);
 }

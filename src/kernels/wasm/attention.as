@@ -6,10 +6,10 @@
 //   o[i,d] = tinyBLAS f32 (sgemmDotF32: 16 lanes) of v column d and the probabilities when
 //            T % 16 == 0 (and T >= 2, hd % 4 == 0), else vecDotF32; both over [lo, hi) only,
 //            exactly as the reference skips (zero products leave every lane unchanged).
-// Every product is f64(a)·f64(b) (exact) and every lane update fround(a·b + lane), the
-// reference's plain rounding (fma.as madRound). k and v are widened to f64 once (attnPrep: k64
+// Every lane update is fma32(a, b, lane), exact (fma.as fmaMul: the f64 product, the add, and the
+// double-rounding fix-up). k and v are widened to f64 once (attnPrep: k64
 // row-major per kv head, v transposed to vt64), q one row at a time.
-import { madRound, pack4, reduce16 } from "./fma";
+import { fma1, fmaMul, pack4, reduce16 } from "./fma";
 import { softmaxRow } from "./softmax";
 
 /** Lanes 4g..4g+3 of vecDotF32's 64 over the 64-element steps starting in [start, end). */
@@ -18,8 +18,8 @@ import { softmaxRow } from "./softmax";
   let c0 = f64x2.splat(0), c1 = c0;
   for (let i = start + (g << 2); i < end; i += 64) {
     const px = x + (<usize>i << 3), py = y + (<usize>i << 3);
-    c0 = madRound(v128.load(px), v128.load(py), c0);
-    c1 = madRound(v128.load(px, 16), v128.load(py, 16), c1);
+    c0 = fmaMul(v128.load(px), v128.load(py), c0);
+    c1 = fmaMul(v128.load(px, 16), v128.load(py, 16), c1);
   }
   return pack4(c0, c1);
 }
@@ -42,7 +42,7 @@ export function vecDot64(x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
     sum = sum + <f32>load<f64>(x + (<usize>i << 3)) * <f32>load<f64>(y + (<usize>i << 3));
   }
   for (let i = max(tail8, lo); i < min(n, hi); i++) {
-    sum = <f32>(load<f64>(x + (<usize>i << 3)) * load<f64>(y + (<usize>i << 3)) + <f64>sum);
+    sum = fma1(load<f64>(x + (<usize>i << 3)), load<f64>(y + (<usize>i << 3)), <f64>sum);
   }
   return sum;
 }
@@ -62,10 +62,10 @@ export function vecDot64x4(x: usize, xs: usize, y: usize, n: i32, lo: i32, hi: i
     for (let i = start + (g << 2); i < end; i += 64) {
       const o = <usize>i << 3;
       const y0 = v128.load(y + o), y1 = v128.load(y + o, 16);
-      a0 = madRound(v128.load(x + o), y0, a0); a1 = madRound(v128.load(x + o, 16), y1, a1);
-      b0 = madRound(v128.load(x1 + o), y0, b0); b1 = madRound(v128.load(x1 + o, 16), y1, b1);
-      c0 = madRound(v128.load(x2 + o), y0, c0); c1 = madRound(v128.load(x2 + o, 16), y1, c1);
-      d0 = madRound(v128.load(x3 + o), y0, d0); d1 = madRound(v128.load(x3 + o, 16), y1, d1);
+      a0 = fmaMul(v128.load(x + o), y0, a0); a1 = fmaMul(v128.load(x + o, 16), y1, a1);
+      b0 = fmaMul(v128.load(x1 + o), y0, b0); b1 = fmaMul(v128.load(x1 + o, 16), y1, b1);
+      c0 = fmaMul(v128.load(x2 + o), y0, c0); c1 = fmaMul(v128.load(x2 + o, 16), y1, c1);
+      d0 = fmaMul(v128.load(x3 + o), y0, d0); d1 = fmaMul(v128.load(x3 + o, 16), y1, d1);
     }
     const l = lanes + (<usize>g << 4);
     v128.store(l, pack4(a0, a1)); v128.store(l, pack4(b0, b1), 256);
@@ -84,7 +84,7 @@ export function vecDot64x4(x: usize, xs: usize, y: usize, n: i32, lo: i32, hi: i
       sum = sum + <f32>load<f64>(xr + (<usize>i << 3)) * <f32>load<f64>(y + (<usize>i << 3));
     }
     for (let i = max(tail8, lo); i < min(n, hi); i++) {
-      sum = <f32>(load<f64>(xr + (<usize>i << 3)) * load<f64>(y + (<usize>i << 3)) + <f64>sum);
+      sum = fma1(load<f64>(xr + (<usize>i << 3)), load<f64>(y + (<usize>i << 3)), <f64>sum);
     }
     store<f32>(out + (<usize>r << 2), sum);
   }
@@ -95,14 +95,14 @@ export function sgemm64(x: usize, y: usize, lo: i32, hi: i32): f32 {
   let c0 = f64x2.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
   for (let l = lo & ~15; l < hi; l += 16) {
     const px = x + (<usize>l << 3), py = y + (<usize>l << 3);
-    c0 = madRound(v128.load(px), v128.load(py), c0);
-    c1 = madRound(v128.load(px, 16), v128.load(py, 16), c1);
-    c2 = madRound(v128.load(px, 32), v128.load(py, 32), c2);
-    c3 = madRound(v128.load(px, 48), v128.load(py, 48), c3);
-    c4 = madRound(v128.load(px, 64), v128.load(py, 64), c4);
-    c5 = madRound(v128.load(px, 80), v128.load(py, 80), c5);
-    c6 = madRound(v128.load(px, 96), v128.load(py, 96), c6);
-    c7 = madRound(v128.load(px, 112), v128.load(py, 112), c7);
+    c0 = fmaMul(v128.load(px), v128.load(py), c0);
+    c1 = fmaMul(v128.load(px, 16), v128.load(py, 16), c1);
+    c2 = fmaMul(v128.load(px, 32), v128.load(py, 32), c2);
+    c3 = fmaMul(v128.load(px, 48), v128.load(py, 48), c3);
+    c4 = fmaMul(v128.load(px, 64), v128.load(py, 64), c4);
+    c5 = fmaMul(v128.load(px, 80), v128.load(py, 80), c5);
+    c6 = fmaMul(v128.load(px, 96), v128.load(py, 96), c6);
+    c7 = fmaMul(v128.load(px, 112), v128.load(py, 112), c7);
   }
   return reduce16(pack4(c0, c1), pack4(c2, c3), pack4(c4, c5), pack4(c6, c7));
 }

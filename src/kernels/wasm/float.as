@@ -3,7 +3,7 @@
 //     matmul-cpu.ts sgemmDotF16, fed an fp16-rounded activation): 16 lanes, lane j = fma32 chain
 //     over k ≡ j (mod 16), then reduceAdd16.                                  -> f16Sgemm
 //   F32 tinyBLAS<16, f32> (matmul-cpu.ts, M >= 2, K % 16 == 0, N % 4 == 0): the same 16 lanes
-//     with the reference's plain fround(w·x + lane).                          -> f32Sgemm
+//     with fma32 lanes (fmaMul).                                              -> f32Sgemm
 //   F32 ggml_vec_dot_f32 (ggml-order.ts vecDotF32): 4×16 lanes over 64-element steps, folded
 //     (0+2, 1+3, 0+1), reduceAdd16, then the tail rule.                      -> f32VecDot
 //   BF16 tinyBLAS<32, bf16> (sgemmDotBF16): 16 VDPBF16PS lanes over steps of 32, lane j takes
@@ -13,7 +13,7 @@
 // products are formed exactly with one f64x2.mul); BF16 activations as DAZ'd f32.
 // A 2x2 tile walks the 16 lanes a quarter (4 lanes) at a time: 8 f64x2 accumulators.
 import { accA, accB, drive2x2, f16x4 } from "./common";
-import { fixV, hi64, lo64, madRound, pack4, reduce16, round2, suspect } from "./fma";
+import { fixV, fma1, hi64, lo64, fmaMul, pack4, reduce16, round2, suspect } from "./fma";
 
 const TINY: f64 = 1.1754943508222875e-38; // 2^-126
 
@@ -23,8 +23,8 @@ const TINY: f64 = 1.1754943508222875e-38; // 2^-126
   return f16x4(i32x4.extend_low_i16x8_u(v128.load64_zero(p)));
 }
 
-// One quarter q (lanes 4q..4q+3) of a 16-lane F16 (exact fma) or F32 (plain rounding) tile.
-// F16 products share one suspect check per step (fma.as). Leaves the 4 outputs' lanes as f32x4
+// One quarter q (lanes 4q..4q+3) of a 16-lane F16 or F32 tile (exact fma32 lanes); the eight
+// products share one suspect check per step (fma.as). Leaves the 4 outputs' lanes as f32x4
 // in qAa qAb qBa qBb (row A token a, row A token b, row B token a, row B token b).
 let qAa: v128 = f64x2.splat(0), qAb: v128 = qAa, qBa: v128 = qAa, qBb: v128 = qAa;
 
@@ -37,11 +37,6 @@ let qAa: v128 = f64x2.splat(0), qAb: v128 = qAa, qBa: v128 = qAa, qBb: v128 = qA
     const a0 = lo64(va), a1 = hi64(va), b0 = lo64(vb), b1 = hi64(vb);
     const pa = xa + (<usize>i << 3), pb = xb + (<usize>i << 3);
     const u0 = v128.load(pa), u1 = v128.load(pa, 16), v0 = v128.load(pb), v1 = v128.load(pb, 16);
-    if (!f16w) {
-      c0 = madRound(a0, u0, c0); c1 = madRound(a1, u1, c1); c2 = madRound(a0, v0, c2); c3 = madRound(a1, v1, c3);
-      c4 = madRound(b0, u0, c4); c5 = madRound(b1, u1, c5); c6 = madRound(b0, v0, c6); c7 = madRound(b1, v1, c7);
-      continue;
-    }
     const p0 = f64x2.mul(u0, a0), p1 = f64x2.mul(u1, a1), p2 = f64x2.mul(v0, a0), p3 = f64x2.mul(v1, a1);
     const p4 = f64x2.mul(u0, b0), p5 = f64x2.mul(u1, b1), p6 = f64x2.mul(v0, b0), p7 = f64x2.mul(v1, b1);
     const s0 = f64x2.add(p0, c0), s1 = f64x2.add(p1, c1), s2 = f64x2.add(p2, c2), s3 = f64x2.add(p3, c3);
@@ -79,8 +74,8 @@ let qAa: v128 = f64x2.splat(0), qAb: v128 = qAa, qBa: v128 = qAa, qBb: v128 = qA
   let c0 = f64x2.splat(0), c1 = c0;
   for (let i = g << 2; i < np; i += 64) {
     const v = v128.load(w + (<usize>i << 2)), p = x + (<usize>i << 3);
-    c0 = madRound(lo64(v), v128.load(p), c0);
-    c1 = madRound(hi64(v), v128.load(p, 16), c1);
+    c0 = fmaMul(lo64(v), v128.load(p), c0);
+    c1 = fmaMul(hi64(v), v128.load(p, 16), c1);
   }
   return pack4(c0, c1);
 }
@@ -99,7 +94,7 @@ function vecDotF32(w: usize, x: usize, n: i32): f32 {
   const tail8 = np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
   let i = np;
   for (; i < tail8; i++) sum = sum + load<f32>(w + (<usize>i << 2)) * <f32>load<f64>(x + (<usize>i << 3));
-  for (; i < n; i++) sum = <f32>(<f64>load<f32>(w + (<usize>i << 2)) * load<f64>(x + (<usize>i << 3)) + <f64>sum);
+  for (; i < n; i++) sum = fma1(<f64>load<f32>(w + (<usize>i << 2)), load<f64>(x + (<usize>i << 3)), <f64>sum);
   return sum;
 }
 

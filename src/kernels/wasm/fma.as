@@ -11,8 +11,8 @@
 // call sits in the hot loops (V8 spills every live value around a call in a loop, which cost 2x).
 // relaxed_madd is never used: it is not deterministic.
 //
-// madRound: the reference's plain fround(a·b + c) (vecDotF32, sgemmDotF32: f64 sum rounded to
-// f32 once, as its JS does), no midpoint correction.
+// fmaMul / fma1: fma2 of two f32 factors (vecDotF32, sgemmDotF32: ggml's f32 dot products are
+// FMA chains, vfmadd231ps).
 
 const TINY: f64 = 1.1754943508222875e-38; // 2^-126
 
@@ -99,10 +99,16 @@ const TINY: f64 = 1.1754943508222875e-38; // 2^-126
   return r;
 }
 
-/** fround(a·b + c) on two lanes (a, b, c f64x2 of f32 values). */
+/** fma32(a, b, c) on two lanes (a, b, c f64x2 of f32 values): fma2 of the exact product. */
 // @ts-ignore: decorator
-@inline export function madRound(a: v128, b: v128, c: v128): v128 {
-  return round2(f64x2.add(f64x2.mul(a, b), c));
+@inline export function fmaMul(a: v128, b: v128, c: v128): v128 {
+  return fma2(f64x2.mul(a, b), c);
+}
+
+/** Scalar fma32(a, b, c) of f32 values given as f64 (lane 0 of fma2). */
+// @ts-ignore: decorator
+@inline export function fma1(a: f64, b: f64, c: f64): f32 {
+  return <f32>f64x2.extract_lane(fma2(f64x2.splat(a * b), f64x2.splat(c)), 0);
 }
 
 /** Lanes 0, 1 of an f32x4 as f64x2. */
