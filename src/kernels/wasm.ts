@@ -205,7 +205,7 @@ class WasmBackendImpl implements WasmBackend {
     jsBackend.getRow(w, row, dst);
   }
 
-  /** ops.ts attention, bit for bit (src/kernels/wasm/attention.as), query rows split across threads. */
+  /** ops.ts attention, bit for bit (wasm/attention.as; attention-relaxed.as on the relaxed module), query rows split across threads. */
   attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void {
     this.checkOpen();
     const nQ = nHead * hd, nKV = nHeadKv * hd;
@@ -221,8 +221,13 @@ class WasmBackendImpl implements WasmBackend {
     this.f32.set(q.subarray(0, T * nQ), qp >>> 2);
     this.f32.set(k.subarray(0, T * nKV), kp >>> 2);
     this.f32.set(v.subarray(0, T * nKV), vp >>> 2);
-    this.pool.run(this.fnIndex.get("attnPrep")!, [kp, vp, k64, vt64, 0, T, T, nHeadKv, hd], 4, 5, 1);
-    this.pool.run(this.fnIndex.get("attnRows")!, [qp, k64, vt64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
+    if (this.relaxedSimd) { // fused relaxed_madd on f32 data (wasm/attention-relaxed.as); vt in the k64 area
+      this.pool.run(this.fnIndex.get("attnPrepR")!, [vp, k64, 0, T, T, nHeadKv, hd], 2, 3, 1);
+      this.pool.run(this.fnIndex.get("attnRowsR")!, [qp, kp, k64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
+    } else {
+      this.pool.run(this.fnIndex.get("attnPrep")!, [kp, vp, k64, vt64, 0, T, T, nHeadKv, hd], 4, 5, 1);
+      this.pool.run(this.fnIndex.get("attnRows")!, [qp, k64, vt64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
+    }
     o.set(this.f32.subarray(op >>> 2, (op >>> 2) + T * nQ));
   }
 

@@ -2,11 +2,13 @@
  * Child process for test/kernels.test.ts (does nothing without one of its flags, so the test
  * runner may load it harmlessly):
  *   --probe               print "relaxed" if this runtime validates the relaxed module
- *   --compare             relaxed-backend matmuls (Q8_0, Q4_0, Q4_1, IQ4_NL on their relaxed chain kernels) vs the reference, JSON result on stdout
+ *   --compare             relaxed-backend matmuls (Q8_0, Q4_0, Q4_1, IQ4_NL on their relaxed chain kernels) and
+ *                         attention vs the reference, JSON result on stdout
  *   --exit-after-close    2-thread backend, one matmul, close(); the process must then exit
  *   --exit-without-close  same without close()
  */
 import { jsBackend } from "../../src/kernels/js-backend.js";
+import { attention } from "../../src/kernels/ops.js";
 import { createWasmBackend } from "../../src/kernels/wasm.js";
 import { relaxedBytes } from "../../src/kernels/wasm-module.js";
 import { quantizeRows } from "../../src/quant/index.js";
@@ -37,6 +39,16 @@ async function compare(): Promise<void> {
       for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
       cases++;
     }
+  }
+  // attention on the relaxed kernels (attention-relaxed.as) vs ops.ts
+  for (const [T, window, nHead, nHeadKv, hd] of [[1, Infinity, 3, 1, 256], [16, Infinity, 3, 1, 256], [37, Infinity, 2, 2, 64], [300, 256, 3, 1, 256], [64, 5, 4, 2, 72]] as const) {
+    const q = new Float32Array(T * nHead * hd).map(() => r() * 0.5), k = new Float32Array(T * nHeadKv * hd).map(() => r() * 2);
+    const v = new Float32Array(T * nHeadKv * hd).map(() => r());
+    const o1 = new Float32Array(q.length), o2 = new Float32Array(q.length);
+    rel.attention(q, k, v, o1, T, nHead, nHeadKv, hd, window);
+    attention(q, k, v, o2, T, nHead, nHeadKv, hd, window);
+    for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
+    cases++;
   }
   console.log(JSON.stringify({ relaxed: rel.relaxedSimd, mismatches, cases }));
   await rel.close();

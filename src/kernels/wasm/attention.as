@@ -9,7 +9,7 @@
 // Every lane update is fma32(a, b, lane), exact (fma.as fmaMul: the f64 product, the add, and the
 // double-rounding fix-up). k and v are widened to f64 once (attnPrep: k64
 // row-major per kv head, v transposed to vt64), q one row at a time.
-import { fma1, fmaMul, pack4, reduce16 } from "./fma";
+import { fixV, fma1, fmaMul, pack4, reduce16, round2, suspect } from "./fma";
 import { softmaxRow } from "./softmax";
 
 /** Lanes 4g..4g+3 of vecDotF32's 64 over the 64-element steps starting in [start, end). */
@@ -62,10 +62,21 @@ export function vecDot64x4(x: usize, xs: usize, y: usize, n: i32, lo: i32, hi: i
     for (let i = start + (g << 2); i < end; i += 64) {
       const o = <usize>i << 3;
       const y0 = v128.load(y + o), y1 = v128.load(y + o, 16);
-      a0 = fmaMul(v128.load(x + o), y0, a0); a1 = fmaMul(v128.load(x + o, 16), y1, a1);
-      b0 = fmaMul(v128.load(x1 + o), y0, b0); b1 = fmaMul(v128.load(x1 + o, 16), y1, b1);
-      c0 = fmaMul(v128.load(x2 + o), y0, c0); c1 = fmaMul(v128.load(x2 + o, 16), y1, c1);
-      d0 = fmaMul(v128.load(x3 + o), y0, d0); d1 = fmaMul(v128.load(x3 + o, 16), y1, d1);
+      // eight fma32 steps (fma.as fma2) sharing one suspect test and branch
+      const p0 = f64x2.mul(v128.load(x + o), y0), p1 = f64x2.mul(v128.load(x + o, 16), y1);
+      const p2 = f64x2.mul(v128.load(x1 + o), y0), p3 = f64x2.mul(v128.load(x1 + o, 16), y1);
+      const p4 = f64x2.mul(v128.load(x2 + o), y0), p5 = f64x2.mul(v128.load(x2 + o, 16), y1);
+      const p6 = f64x2.mul(v128.load(x3 + o), y0), p7 = f64x2.mul(v128.load(x3 + o, 16), y1);
+      const s0 = f64x2.add(p0, a0), s1 = f64x2.add(p1, a1), s2 = f64x2.add(p2, b0), s3 = f64x2.add(p3, b1);
+      const s4 = f64x2.add(p4, c0), s5 = f64x2.add(p5, c1), s6 = f64x2.add(p6, d0), s7 = f64x2.add(p7, d1);
+      let r0 = round2(s0), r1 = round2(s1), r2 = round2(s2), r3 = round2(s3);
+      let r4 = round2(s4), r5 = round2(s5), r6 = round2(s6), r7 = round2(s7);
+      if (v128.any_true(v128.or(v128.or(v128.or(suspect(s0), suspect(s1)), v128.or(suspect(s2), suspect(s3))),
+        v128.or(v128.or(suspect(s4), suspect(s5)), v128.or(suspect(s6), suspect(s7)))))) {
+        r0 = fixV(p0, a0, s0, r0); r1 = fixV(p1, a1, s1, r1); r2 = fixV(p2, b0, s2, r2); r3 = fixV(p3, b1, s3, r3);
+        r4 = fixV(p4, c0, s4, r4); r5 = fixV(p5, c1, s5, r5); r6 = fixV(p6, d0, s6, r6); r7 = fixV(p7, d1, s7, r7);
+      }
+      a0 = r0; a1 = r1; b0 = r2; b1 = r3; c0 = r4; c1 = r5; d0 = r6; d1 = r7;
     }
     const l = lanes + (<usize>g << 4);
     v128.store(l, pack4(a0, a1)); v128.store(l, pack4(b0, b1), 256);
@@ -95,14 +106,20 @@ export function sgemm64(x: usize, y: usize, lo: i32, hi: i32): f32 {
   let c0 = f64x2.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
   for (let l = lo & ~15; l < hi; l += 16) {
     const px = x + (<usize>l << 3), py = y + (<usize>l << 3);
-    c0 = fmaMul(v128.load(px), v128.load(py), c0);
-    c1 = fmaMul(v128.load(px, 16), v128.load(py, 16), c1);
-    c2 = fmaMul(v128.load(px, 32), v128.load(py, 32), c2);
-    c3 = fmaMul(v128.load(px, 48), v128.load(py, 48), c3);
-    c4 = fmaMul(v128.load(px, 64), v128.load(py, 64), c4);
-    c5 = fmaMul(v128.load(px, 80), v128.load(py, 80), c5);
-    c6 = fmaMul(v128.load(px, 96), v128.load(py, 96), c6);
-    c7 = fmaMul(v128.load(px, 112), v128.load(py, 112), c7);
+    const p0 = f64x2.mul(v128.load(px), v128.load(py)), p1 = f64x2.mul(v128.load(px, 16), v128.load(py, 16));
+    const p2 = f64x2.mul(v128.load(px, 32), v128.load(py, 32)), p3 = f64x2.mul(v128.load(px, 48), v128.load(py, 48));
+    const p4 = f64x2.mul(v128.load(px, 64), v128.load(py, 64)), p5 = f64x2.mul(v128.load(px, 80), v128.load(py, 80));
+    const p6 = f64x2.mul(v128.load(px, 96), v128.load(py, 96)), p7 = f64x2.mul(v128.load(px, 112), v128.load(py, 112));
+    const s0 = f64x2.add(p0, c0), s1 = f64x2.add(p1, c1), s2 = f64x2.add(p2, c2), s3 = f64x2.add(p3, c3);
+    const s4 = f64x2.add(p4, c4), s5 = f64x2.add(p5, c5), s6 = f64x2.add(p6, c6), s7 = f64x2.add(p7, c7);
+    let r0 = round2(s0), r1 = round2(s1), r2 = round2(s2), r3 = round2(s3);
+    let r4 = round2(s4), r5 = round2(s5), r6 = round2(s6), r7 = round2(s7);
+    if (v128.any_true(v128.or(v128.or(v128.or(suspect(s0), suspect(s1)), v128.or(suspect(s2), suspect(s3))),
+      v128.or(v128.or(suspect(s4), suspect(s5)), v128.or(suspect(s6), suspect(s7)))))) {
+      r0 = fixV(p0, c0, s0, r0); r1 = fixV(p1, c1, s1, r1); r2 = fixV(p2, c2, s2, r2); r3 = fixV(p3, c3, s3, r3);
+      r4 = fixV(p4, c4, s4, r4); r5 = fixV(p5, c5, s5, r5); r6 = fixV(p6, c6, s6, r6); r7 = fixV(p7, c7, s7, r7);
+    }
+    c0 = r0; c1 = r1; c2 = r2; c3 = r3; c4 = r4; c5 = r5; c6 = r6; c7 = r7;
   }
   return reduce16(pack4(c0, c1), pack4(c2, c3), pack4(c4, c5), pack4(c6, c7));
 }

@@ -5,6 +5,7 @@ export { chainQ8_0, chainQ4_0, chainIQ4_NL, chainQ4_1, lanesQ8_0, lanesQ4_0, lan
 export { chainQ4_K, chainQ5_K, chainQ6_K, chainIQ4_XS } from "./k-quants";
 export { f16Sgemm, f32Sgemm, f32VecDot, bf16Sgemm } from "./float";
 export { attnPrep, attnRows } from "./attention";
+export { attnPrepR, attnRowsR } from "./attention-relaxed";
 export { fmaCheck } from "./fma";
 export { normRows, gegluRange } from "./norm";
 export { chainQ8_0M, chainQ4_0R, chainIQ4_NLM, chainQ4_1M, selfCheck } from "./relaxed-kernels";
