@@ -14,6 +14,13 @@ import { normalize, parseNormalize, pool, poolingFromGGUF, TRAINED_DIMS, truncat
 /** A text, or token ids used verbatim (no BOS/EOS added, as llama-server does). */
 export type EmbedInput = string | ArrayLike<number>;
 
+/**
+ * Default token budget of one forward pass (EmbedOptions.maxBatchTokens). Small enough that a
+ * batch's activations stay in the CPU caches between the element-wise ops (measured: 512 tokens
+ * 4% faster than 4096 on 100 short texts, BENCHMARKS.md); matmul efficiency is the same.
+ */
+export const DEFAULT_BATCH_TOKENS = 512;
+
 export interface EmbedOptions {
   task?: Task;
   /** Document title, with task "document" ("title: {title} | text: ..."). */
@@ -26,7 +33,7 @@ export interface EmbedOptions {
   pooling?: Pooling;
   /** Cut inputs longer than the context to fit, keeping BOS and EOS. Default: INPUT_TOO_LONG error. */
   truncate?: boolean;
-  /** Token budget of one forward pass (several inputs are packed up to it). */
+  /** Token budget of one forward pass (several inputs are packed up to it; a longer input runs alone). Default DEFAULT_BATCH_TOKENS. */
   maxBatchTokens?: number;
   /** Called once per warning (e.g. an untrained Matryoshka size). Default: console.warn. */
   onWarning?: (message: string) => void;
@@ -126,7 +133,7 @@ export class EmbeddingModel {
     const dims = opts.dimensions ?? nOut;
     if (!Number.isInteger(dims) || dims < 1 || dims > nOut) throw new EmbedError("BAD_OPTION", `dimensions must be an integer from 1 to ${nOut}, got ${String(opts.dimensions)}`, { option: "dimensions" });
     if (dims !== nOut && !TRAINED_DIMS.includes(dims)) (opts.onWarning ?? console.warn)(`gguf-embed: ${dims} dimensions is not a trained Matryoshka size (${TRAINED_DIMS.join(", ")}); quality may suffer`);
-    const budget = Math.max(opts.maxBatchTokens ?? 4096, this.model.hp.nCtxTrain);
+    const budget = Math.max(1, opts.maxBatchTokens ?? DEFAULT_BATCH_TOKENS); // an input longer than this runs alone
 
     const results = new Array<Float32Array>(prepared.length);
     // Pack inputs in order into batches of at most `budget` tokens (no padding: sequences are

@@ -1,9 +1,12 @@
 /**
- * Start-up self-check of the relaxed-SIMD kernels. i16x8.relaxed_dot_i8x16_i7x16_s is only
- * deterministic when its second operand fits in 7 bits; our relaxed kernels arrange that
- * (quantize.as / relaxed.as), and this check runs them against the baseline kernels of the same
- * module on vectors that hit the extremes (±127 activations, -128/127 weights, nibble 15) before
- * the backend trusts them. Any mismatch, trap or missing export means "not available".
+ * Start-up self-check of the relaxed-SIMD kernels (wasm/relaxed-kernels.as selfCheck). Relaxed
+ * instructions may differ between platforms: f32x4.relaxed_madd is fused only where the CPU has
+ * FMA (then it is exactly the reference's fma32), and i16x8.relaxed_dot_i8x16_i7x16_s is only
+ * deterministic when its second operand fits in 7 bits. The check requires relaxed_madd to give
+ * the fused result on inputs where fused and unfused differ, then runs every relaxed chain kernel
+ * against its baseline twin in the same module on vectors that hit the extremes (±127
+ * activations, -128/127 weights, nibble 15). Any mismatch, trap or missing export means "not
+ * available" (the baseline module is used).
  */
 export function relaxedSelfCheck(module: WebAssembly.Module, shared: boolean): boolean {
   try {
