@@ -67,7 +67,7 @@ function showInfo(info, label) {
     ["model", info.name ?? label], ["architecture", info.architecture], ["layers", info.nLayer],
     ["embedding size", `${info.nEmbdOut} (hidden ${info.nEmbd})`], ["context", `${info.contextLength} tokens`],
     ["pooling", `${info.pooling}${info.dense ? " + dense projections" : " (no dense layers)"}`],
-    ["weights", Object.entries(info.tensorTypes).map(([t, n]) => `${n}× ${t}`).join(", ")], ["backend", info.backend],
+    ["weights", Object.entries(info.tensorTypes).map(([t, n]) => `${n}× ${t}`).join(", ")], ["backend", info.backend + (info.simd ? ` (${info.simd} SIMD, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : "")],
   ];
   $("info").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", k), el("dd", String(v))]));
 }

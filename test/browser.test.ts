@@ -2,7 +2,8 @@
  * The browser demo end to end: Debian's chromium (headless, driven by playwright-core) opens the
  * page from scripts/demo-server.ts, loads the synthetic model by URL (HTTP Range reads in a Web
  * Worker), embeds sentences and ranks documents through the UI; the page's vectors must equal the
- * Node library's bit for bit. A screenshot goes to .cache/screenshots/demo.png.
+ * Node library's bit for bit, on the page's wasm and js backends. Screenshots go to
+ * .cache/screenshots/demo-{wasm,js}.png.
  * Fails (does not skip) when /usr/bin/chromium is missing.
  */
 import { test, before, after } from "node:test";
@@ -65,11 +66,16 @@ async function waitFor<T>(page: Page, what: string, fn: () => T, timeoutMs = 600
   }
 }
 
-test("chromium: load by URL, embed, rank; the page's vectors equal the Node library's exactly", async () => {
+// The page on its wasm backend (Chromium has relaxed SIMD: the relaxed kernels, after their
+// self-check, on Web Workers) and on the js reference; both must equal the Node library's js path.
+for (const backend of ["wasm", "js"] as const) test(`chromium (${backend} backend): load by URL, embed, rank; the page's vectors equal the Node library's exactly`, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install it with "apt-get install -y chromium" (this test does not skip)`);
-  profile = await mkdtemp(join(tmpdir(), "gguf-embed-chromium-"));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 } });
-  const page = context.pages()[0] ?? (await context.newPage());
+  if (!context) {
+    profile = await mkdtemp(join(tmpdir(), "gguf-embed-chromium-"));
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 } });
+  }
+  pageErrors.length = 0;
+  const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(`pageerror: ${e.message}`));
   page.on("console", (m) => { if (m.type() === "error") pageErrors.push(`console: ${m.text()}`); });
   page.on("worker", (w) => w.on("console", (m) => { if (m.type() === "error") pageErrors.push(`worker: ${m.text()}`); }));
@@ -78,12 +84,15 @@ test("chromium: load by URL, embed, rank; the page's vectors equal the Node libr
   assert.equal(await page.evaluate(() => self.crossOriginIsolated), true, "COOP/COEP make the page cross-origin isolated");
   await waitFor(page, "served model list", () => (document.getElementById("served") as HTMLSelectElement).options.length > 1, 30_000);
   await page.fill("#url", `/models/${basename(fixture)}`);
-  await page.selectOption("#backend", "js");
+  await page.selectOption("#backend", backend);
   await page.click("#load-url");
   await waitFor(page, "model load", () => ["ready", "error"].includes((window as any).demo.state));
   const status = await page.textContent("#status");
   assert.match(status ?? "", /^Ready: .* loaded in/, `${status}\n${pageErrors.join("\n")}`);
   assert.match(await page.textContent("#info") ?? "", /gemma-embedding.*6.*768.*mean \+ dense projections/s);
+  const info = await page.textContent("#info") ?? "";
+  assert.match(info, new RegExp(`backend\\s*${backend}`));
+  if (backend === "wasm") console.log(`# chromium wasm backend: ${/backend\s*(.*?\))/.exec(info)?.[1]}`);
 
   await page.fill("#sentences", SENTENCES.join("\n"));
   await page.selectOption("#task", "similarity");
@@ -99,7 +108,7 @@ test("chromium: load by URL, embed, rank; the page's vectors equal the Node libr
   };
   assert.ok(got.similarity && got.search, `page results missing: ${JSON.stringify(Object.keys(got))} ${pageErrors.join("\n")}`);
   await mkdir(".cache/screenshots", { recursive: true });
-  await page.screenshot({ path: ".cache/screenshots/demo.png", fullPage: true });
+  await page.screenshot({ path: `.cache/screenshots/demo-${backend}.png`, fullPage: true });
   assert.deepEqual(pageErrors, []);
 
   const model = await loadModel(fixture, { backend: "js" });

@@ -25,7 +25,7 @@ interface Runner {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function ours(model: EmbeddingModel): Promise<Runner> {
-  return { name: `gguf-embed (${model.info.backend})`, embed: async (t) => { await model.embed(t); }, close: () => model.close() };
+  return { name: `gguf-embed (${model.info.backend}${model.info.simd ? `, ${model.info.simd} SIMD` : ""})`, embed: async (t) => { await model.embed(t); }, close: () => model.close() };
 }
 
 async function llamaCpp(path: string, threads: number): Promise<Runner> {
@@ -72,8 +72,6 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   if (!values["no-llama"]) runners.push(await llamaCpp(values.model, threads));
   const out = (s: string) => io.stdout.write(s + "\n");
   out(`model ${values.model}, ${threads} thread(s), ${rounds} rounds, ${runners.map((r) => r.name).join(" vs ")}`);
-  const be = model.model.backend as { relaxedSimd?: boolean };
-  if (be.relaxedSimd !== undefined) out(`wasm kernels: ${be.relaxedSimd ? "relaxed SIMD (self-check passed)" : "baseline SIMD"}`);
   const mib = (b: number) => (b / 2 ** 20).toFixed(0);
   out(`RSS after loading ours: ${mib(rssOurs)} MiB (${(rssOurs / fileBytes).toFixed(2)}x the ${mib(fileBytes)} MiB file; ${mib(rss0)} MiB before loading)`);
 

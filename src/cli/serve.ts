@@ -127,7 +127,7 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
     return 1;
   }
   const i = model.info;
-  io.stderr.write(`gguf-embed serve: ${basename(path)} (${i.architecture}, ${i.nLayer} layers, ${i.nEmbdOut}-d, context ${i.contextLength}, ${i.backend} backend)\n`);
+  io.stderr.write(`gguf-embed serve: ${basename(path)} (${i.architecture}, ${i.nLayer} layers, ${i.nEmbdOut}-d, context ${i.contextLength}, ${i.backend} backend${i.simd ? `, ${i.simd} SIMD, ${i.threads} thread(s)` : ""})\n`);
   io.stdout.write(`listening on ${server.url}\n`);
 
   const running = server;

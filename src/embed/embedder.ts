@@ -52,6 +52,9 @@ export interface ModelInfo {
   /** Tensor count per ggml type name. */
   tensorTypes: Record<string, number>;
   backend: string;
+  /** wasm backend: which kernel module runs ("relaxed" after its self-check, else "baseline"); threads. */
+  simd?: "relaxed" | "baseline";
+  threads?: number;
 }
 
 /** Tokenized input with the index it came from. */
@@ -82,6 +85,7 @@ export class EmbeddingModel {
       dense: model.w.dense2 !== undefined,
       tensorTypes: types,
       backend: model.backend.name,
+      ...(model.backend.name === "wasm" ? wasmInfo(model.backend as unknown as { relaxedSimd: boolean; threads: number }) : {}),
     };
   }
 
@@ -203,4 +207,8 @@ function takeColumns(rows: Float32Array, n: number, width: number, dims: number)
   const out = new Float32Array(n * dims);
   for (let t = 0; t < n; t++) out.set(rows.subarray(t * width, t * width + dims), t * dims);
   return out;
+}
+
+function wasmInfo(be: { relaxedSimd: boolean; threads: number }): Pick<ModelInfo, "simd" | "threads"> {
+  return { simd: be.relaxedSimd ? "relaxed" : "baseline", threads: be.threads };
 }
