@@ -1,7 +1,8 @@
 /**
  * The wasm backend's element-wise ops (src/kernels/wasm/norm.as) vs ops.ts, bit for bit, on 1 and
  * 2 threads: rmsNormRows (1-9 rows, and enough rows for the thread split; in place and not) and
- * geglu (special values, both sides of ±10, fp16 subnormal range, NaN, the thread split).
+ * geglu (special values, both sides of ±10, fp16 subnormal range, NaN, the thread split); and
+ * the in-place path, where the buffers are views of backend.activations() (the forward pass).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -55,3 +56,49 @@ for (const threads of [1, 2]) {
     }
   });
 }
+
+test("in place: rmsNormRows, geglu, attention and matmul on backend.activations() views equal the copying path and ops.ts", async () => {
+  const { attention } = await import("../src/kernels/ops.js");
+  const { jsBackend } = await import("../src/kernels/js-backend.js");
+  const { quantizeRows } = await import("../src/quant/index.js");
+  const { GGMLType } = await import("../src/tensor/ggml-type.js");
+  const be = await createWasmBackend({ threads: 2 });
+  try {
+    const r = rng(21);
+    const n = 256, rows = 12, T = 12, hd = 64, nHead = 2;
+    const arena = be.activations(rows * n * 4 + T * nHead * hd * 3 + 64 * 256 * 2);
+    let at = 0;
+    const take = (k: number) => arena.subarray(at, (at += k));
+    const x = take(rows * n), y = take(rows * n), gate = take(rows * n), up = take(rows * n);
+    x.set(new Float32Array(rows * n).map(() => r() * 4 - 2));
+    gate.set(new Float32Array(rows * n).map(() => r() * 24 - 12));
+    up.set(new Float32Array(rows * n).map(() => r() * 2 - 1));
+    const g = new Float32Array(n).map(() => r());
+    const want = new Float32Array(rows * n);
+    rmsNormRows(x, 0, want, 0, n, rows, g, 1e-6);
+    be.rmsNormRows(x, 0, y, 0, n, rows, g, 1e-6);
+    assert.deepEqual(y, want);
+    const wantG = new Float32Array(rows * n);
+    geglu(gate, up, wantG, rows * n);
+    be.geglu(gate, up, y, rows * n);
+    assert.deepEqual(y, wantG);
+    const q = take(T * nHead * hd), kv = take(T * nHead * hd), o = take(T * nHead * hd);
+    q.set(new Float32Array(q.length).map(() => r() - 0.5));
+    kv.set(new Float32Array(kv.length).map(() => r() * 2 - 1));
+    const wantO = new Float32Array(o.length);
+    attention(q, kv, kv, wantO, T, nHead, nHead, hd, Infinity);
+    be.attention(q, kv, kv, o, T, nHead, nHead, hd, Infinity);
+    assert.deepEqual(o, wantO);
+    const w = quantizeRows(GGMLType.Q8_0, new Float32Array(256 * 64).map(() => r() - 0.5), 256);
+    const wm = be.alloc(w.length);
+    wm.set(w);
+    const xs = take(64 * 256).subarray(0, T * 256), os = take(64 * 256).subarray(0, T * 64);
+    xs.set(new Float32Array(T * 256).map(() => r() * 2 - 1));
+    const wantM = new Float32Array(T * 64);
+    jsBackend.matmul({ name: "w", type: GGMLType.Q8_0, ne0: 256, ne1: 64, data: w }, xs, T, wantM);
+    be.matmul({ name: "w", type: GGMLType.Q8_0, ne0: 256, ne1: 64, data: wm }, xs, T, os);
+    assert.deepEqual(os, wantM);
+  } finally {
+    await be.close();
+  }
+});

@@ -31,6 +31,11 @@ export interface Backend {
   rmsNormRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, g: Float32Array, eps: number): void;
   /** ops.ts geglu, bit for bit: out[i] = gelu(gate[i])·up[i] for i < n. */
   geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void;
+  /**
+   * Storage for the forward pass's activations (nFloats f32), reused by the next call: the wasm
+   * backend hands out WebAssembly memory so its kernels work on the buffers in place.
+   */
+  activations(nFloats: number): Float32Array;
   /** Storage for `nBytes` of weight data (in WebAssembly memory for the wasm backend). */
   alloc(nBytes: number): Uint8Array;
   /** Release threads and memory. */

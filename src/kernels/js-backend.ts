@@ -14,6 +14,7 @@ export const jsBackend: Backend = {
   attention,
   rmsNormRows,
   geglu,
+  activations: (nFloats) => new Float32Array(nFloats),
   alloc: (nBytes) => new Uint8Array(nBytes),
   close: async () => {},
 };

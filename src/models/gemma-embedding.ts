@@ -179,7 +179,8 @@ export class GemmaEmbedding {
 
   /**
    * Hidden states after output_norm: (nTokens, nEmbd), row i for batch token i. `tap`, for
-   * debugging, sees intermediate tensors under llama.cpp's cb() names ("attn_norm", layer il).
+   * debugging, sees intermediate tensors under llama.cpp's cb() names ("attn_norm", layer il);
+   * they are views of the reused activation region, valid during the call.
    */
   forward(batch: Batch, tap?: (name: string, il: number, data: Float32Array) => void): Float32Array {
     const { nEmbd, nHead, nHeadKv, nEmbdHead: hd, nFf, normRmsEps: eps } = this.hp;
@@ -188,16 +189,21 @@ export class GemmaEmbedding {
     const nQ = nHead * hd, nKV = nHeadKv * hd;
     const maxLen = Math.max(0, ...batch.seqLen);
 
-    const x = new Float32Array(nTok * nEmbd); // (nTok, nEmbd) residual stream
-    const xb = new Float32Array(nTok * nEmbd); // (nTok, nEmbd) normed input to a block
-    const q = new Float32Array(nTok * nQ); // (nTok, nHead*hd)
-    const kk = new Float32Array(nTok * nKV); // (nTok, nHeadKv*hd)
-    const v = new Float32Array(nTok * nKV); // (nTok, nHeadKv*hd)
-    const o = new Float32Array(nTok * nQ); // (nTok, nHead*hd) attention output, heads concatenated
-    const ao = new Float32Array(nTok * nEmbd); // (nTok, nEmbd) after attn_output
-    const gate = new Float32Array(nTok * nFf); // (nTok, nFf)
-    const up = new Float32Array(nTok * nFf); // (nTok, nFf)
-    const hb = new Float32Array(nTok * nFf); // (nTok, nFf) geglu output
+    // Activations live in the backend's reusable region (WebAssembly memory for the wasm backend,
+    // so its kernels work on them in place); every element is written before it is read.
+    const arena = be.activations(nTok * (3 * nEmbd + 2 * nQ + 2 * nKV + 3 * nFf));
+    let at = 0;
+    const take = (n: number) => arena.subarray(at, (at += n));
+    const x = take(nTok * nEmbd); // (nTok, nEmbd) residual stream
+    const xb = take(nTok * nEmbd); // (nTok, nEmbd) normed input to a block
+    const q = take(nTok * nQ); // (nTok, nHead*hd)
+    const kk = take(nTok * nKV); // (nTok, nHeadKv*hd)
+    const v = take(nTok * nKV); // (nTok, nHeadKv*hd)
+    const o = take(nTok * nQ); // (nTok, nHead*hd) attention output, heads concatenated
+    const ao = take(nTok * nEmbd); // (nTok, nEmbd) after attn_output
+    const gate = take(nTok * nFf); // (nTok, nFf)
+    const up = take(nTok * nFf); // (nTok, nFf)
+    const hb = take(nTok * nFf); // (nTok, nFf) geglu output
     const rope = { swa: this.ropeTable(this.hp.ropeFreqBaseSwa, maxLen), full: this.ropeTable(this.hp.ropeFreqBase, maxLen) }; // (pos, hd/2) cos and sin
 
     // 1. token embeddings scaled by sqrtf(n_embd)
@@ -268,9 +274,9 @@ export class GemmaEmbedding {
       for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
       tap?.("l_out", il, x);
     }
-    // 3. final norm
+    // 3. final norm; the result is copied out of the reusable region
     be.rmsNormRows(x, 0, x, 0, nEmbd, nTok, this.w.outputNorm, eps);
-    return x;
+    return x.slice();
   }
 
   private readonly ropeTables = new Map<number, { cos: Float32Array; sin: Float32Array }>();
