@@ -2,6 +2,7 @@
  * gguf-embed for Node: everything in the browser-safe entry, plus file paths (and split files) and
  * cached Hub models ("embeddinggemma", "hf:owner/repo:QUANT", "hf:owner/repo/file.gguf").
  */
+import "./node/relaxed-simd.js"; // first: V8's relaxed-SIMD flag before any wasm is compiled
 import { fileURLToPath } from "node:url";
 import { loadFromSources, type LoadOptions } from "./embed/load.js";
 import type { EmbeddingModel } from "./embed/embedder.js";
