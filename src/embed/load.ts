@@ -21,14 +21,21 @@ export interface LoadOptions {
   backend?: "auto" | "js" | "wasm";
   /** Threads for the wasm backend (default: available parallelism). */
   threads?: number;
+  /**
+   * wasm backend: false keeps to the baseline-SIMD kernels even where relaxed SIMD is available
+   * (default: relaxed kernels when the runtime has them and their self-check passes; the vectors
+   * are the same either way).
+   */
+  relaxedSimd?: boolean;
   /** Progress while reading weights, in bytes. */
   onProgress?: (loaded: number, total: number) => void;
 }
 
 export async function pickBackend(opts: LoadOptions): Promise<Backend> {
   if (opts.backend === "js") return jsBackend;
-  if (opts.backend === "wasm") return createWasmBackend({ threads: opts.threads });
-  if (opts.backend === undefined || opts.backend === "auto") return hasWasmSimd() ? createWasmBackend({ threads: opts.threads }) : jsBackend;
+  const wasm = () => createWasmBackend({ threads: opts.threads, relaxedSimd: opts.relaxedSimd === false ? false : "auto" });
+  if (opts.backend === "wasm") return wasm();
+  if (opts.backend === undefined || opts.backend === "auto") return hasWasmSimd() ? wasm() : jsBackend;
   throw new EmbedError("BAD_OPTION", `backend must be "auto", "js" or "wasm", got ${JSON.stringify(opts.backend)}`, { option: "backend" });
 }
 
