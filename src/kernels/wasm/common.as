@@ -31,34 +31,10 @@
   return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
 }
 
-/** Adjacent i32 lanes added: [a0+a1, a2+a3, b0+b1, b2+b3]. */
-// @ts-ignore: decorator
-@inline export function pairAdd(a: v128, b: v128): v128 {
-  return i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
-}
-
 // Two tile shapes: 1 weight row × 4 tokens (drive1x4: the chain kernels) and 2 × 2 (drive2x2:
 // the lanes and float kernels, whose many accumulators per output leave no registers for more).
 // A 2x2 tile computes outputs (row A, token A) (row A, token B) (row B, token A) (row B, token B),
-// always in that lane order; weight-side factors are [A, A, B, B], activation-side [a, b, a, b].
-
-/** [wA, wA, wB, wB] as f32x4. */
-// @ts-ignore: decorator
-@inline export function wpair(wA: f32, wB: f32): v128 {
-  return f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(wA), 2, wB), 3, wB);
-}
-
-/** [aA, aB, aA, aB] as f32x4. */
-// @ts-ignore: decorator
-@inline export function apair(aA: f32, aB: f32): v128 {
-  return f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(aA), 1, aB), 3, aB);
-}
-
-/** [dwA*daA, dwA*daB, dwB*daA, dwB*daB]: each product rounded once to f32 (fround(dw*da)). */
-// @ts-ignore: decorator
-@inline export function scales2x2(dwA: f32, dwB: f32, daA: f32, daB: f32): v128 {
-  return f32x4.mul(wpair(dwA, dwB), apair(daA, daB));
-}
+// always in that lane order.
 
 /** Output of a 2x2 tile (f64x2 lanes holding f32 values). Tile state lives in these module
  *  globals between a kernel's tile() and the driver's store (functions return one value). */

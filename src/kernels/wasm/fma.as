@@ -135,16 +135,6 @@ const TINY: f64 = 1.1754943508222875e-38; // 2^-126
   return fma2(f64x2.mul(hi64(x), hi64(y)), c);
 }
 
-/** fmaLo / fmaHi for the fp16-scaled types (fma2m). */
-// @ts-ignore: decorator
-@inline export function fmaLoM(c: v128, x: v128, y: v128): v128 {
-  return fma2m(f64x2.mul(lo64(x), lo64(y)), c);
-}
-// @ts-ignore: decorator
-@inline export function fmaHiM(c: v128, x: v128, y: v128): v128 {
-  return fma2m(f64x2.mul(hi64(x), hi64(y)), c);
-}
-
 /** Two f64x2 of f32 values as one f32x4 [a0, a1, b0, b1] (exact). */
 // @ts-ignore: decorator
 @inline export function pack4(a: v128, b: v128): v128 {
