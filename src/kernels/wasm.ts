@@ -12,7 +12,7 @@
  * Exactness: every kernel reproduces src/kernels/reference.ts bit for bit: integer sums in exact
  * SIMD, every f32 step in the reference's order (wasm-plan.ts picks the kernel of the order the
  * reference uses for the weight's type, shape and token count; f32 FMAs are emulated exactly in
- * f64 lanes, wasm/fma.as). A weight/shape without a kernel, or a weight whose bytes are not in
+ * f64 lanes, wasm/fma.as, or on the relaxed module one fused relaxed_madd after its self-check). A weight/shape without a kernel, or a weight whose bytes are not in
  * this backend's memory, goes to the reference matmul: slower, never different. attention() is
  * ops.ts attention bit for bit (wasm/attention.as, wasm/softmax.as), query rows split across
  * the threads; ops.ts stays the oracle (test/wasm-attention.test.ts).
@@ -25,7 +25,7 @@ import { WorkerPool } from "../runtime/pool.js";
 import type { Backend, Weight } from "./backend.js";
 import { jsBackend } from "./js-backend.js";
 import { baselineBytes, hasSharedMemory, hasWasmSimd, relaxedBytes, unshareMemoryImport } from "./wasm-module.js";
-import { Act, planMatmul } from "./wasm-plan.js";
+import { Act, planMatmul, type KernelPlan } from "./wasm-plan.js";
 import { relaxedSelfCheck } from "./wasm-relaxed.js";
 
 /**
@@ -186,7 +186,11 @@ class WasmBackendImpl implements WasmBackend {
 
   kernelFor(w: Weight, nTokens = 2): string {
     const plan = this.weightPtr(w) < 0 ? null : planMatmul(w.type, w.ne0, w.ne1, nTokens);
-    if (!plan) return "reference";
+    return plan ? this.kernelOf(plan) : "reference";
+  }
+
+  /** The kernel running a plan: its relaxed-SIMD replacement where this backend has one. */
+  private kernelOf(plan: KernelPlan): string {
     return (this.relaxedSimd && RELAXED.get(plan.fn)) || plan.fn;
   }
 
@@ -219,7 +223,7 @@ class WasmBackendImpl implements WasmBackend {
     const prep = [xp, 0, nTokens, ne0, plan.act, blk, blkBytes, ap, aStride, sd, tP];
     if (nTokens >= 4 && this.threads > 1) this.pool.run(this.fnIndex.get("prepareRows")!, prep, 1, 2, 1);
     else this.exports.prepareRows!(...prep, 0);
-    const fn = this.kernelFor(w, nTokens);
+    const fn = this.kernelOf(plan);
     // blk (per-thread activation scratch, free by now) doubles as the chain kernels' row-scale scratch
     this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb, sd, tP, blk, blkBytes], 2, 3, 2);
     if (oIn < 0) out.set(this.f32.subarray(op >>> 2, (op >>> 2) + nTokens * ne1));
