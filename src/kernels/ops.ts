@@ -20,9 +20,7 @@ export function rmsNorm(x: Float32Array, xOff: number, out: Float32Array, outOff
     const v = x[xOff + i];
     sum += fround(v * v);
   }
-  const mean = fround(sum / n);
-  const scale = fround(1 / fround(Math.sqrt(fround(mean + eps))));
-  for (let i = 0; i < n; i++) out[outOff + i] = fround(fround(x[xOff + i] * scale) * g[i]);
+  scaleRow(x, xOff, out, outOff, n, g, sum, eps);
 }
 
 /**
@@ -143,14 +141,7 @@ export function geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n
     let y: number;
     if (g <= -10) y = 0;
     else if (g >= 10) y = g;
-    else {
-      // fp16 index of g. For |g| in the fp16 normal range (2^-14 <= |g| < 2^16): rebias the
-      // exponent and round the mantissa to nearest-even without branches (a branch on the
-      // dropped bits mispredicts half the time on real data); else fp16FromF32Bits.
-      const b = bits[i], a = b & 0x7fffffff;
-      const h = a >= 0x38800000 && a < 0x47800000 ? ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13) | ((b >>> 16) & 0x8000) : fp16FromF32Bits(b);
-      y = table[h];
-    }
+    else y = table[fp16FromF32Bits(bits[i])];
     out[i] = fround(y * up[i]);
   }
 }

@@ -87,12 +87,12 @@ export function fp16FromF32Bits(bits: number): number {
   if (exp >= 143) return sign | 0x7c00; // |x| >= 2^16: beyond the largest finite (65504) even after rounding
   if (exp >= 113) {
     // normal binary16 (|x| >= 2^-14). Rebias 127 -> 15 and keep the top 10 mantissa bits; the
-    // 13 dropped bits decide rounding. A carry out of the mantissa correctly bumps the exponent,
-    // and 65520 <= |x| < 65536 carries into 0x7C00 = inf.
-    let h = ((exp - 112) << 10) | (mant >>> 13);
-    const rest = mant & 0x1fff;
-    if (rest > 0x1000 || (rest === 0x1000 && (h & 1) !== 0)) h++;
-    return sign | h;
+    // 13 dropped bits decide rounding, nearest-even without a branch (adding 0xfff plus the kept
+    // lowest bit carries exactly when the rest is above half, or half with an odd kept bit; a
+    // branch on it mispredicts half the time on real data). A carry out of the mantissa bumps the
+    // exponent, and 65520 <= |x| < 65536 carries into 0x7C00 = inf.
+    const a = bits & 0x7fffffff;
+    return sign | ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13);
   }
   if (exp < 102) return sign; // |x| < 2^-25: rounds to ±0 (2^-25 itself is a tie, handled below)
   // subnormal binary16: value = m·2^-24 with m < 1024. The f32 significand (24 bits, implicit 1
