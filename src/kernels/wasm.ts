@@ -157,6 +157,31 @@ class WasmBackendImpl implements WasmBackend {
     return this.scratchPtr;
   }
 
+  /**
+   * Pointers for f32 operands: a view already in wasm memory (the forward pass's activations) is
+   * used in place; any other gets a slot in the scratch region, filled from the view when `copyIn`
+   * (inputs). `extra` more scratch bytes follow the slots, at `rest`. Outputs that got a slot go
+   * back with unstage().
+   */
+  private stage(views: ReadonlyArray<readonly [view: Float32Array, nFloats: number, copyIn: boolean]>, extra: number): { ptr: number[]; rest: number } {
+    const inMem = views.map(([v]) => this.ptrOf(v));
+    const slot = views.map(([, n], i) => (inMem[i]! >= 0 ? 0 : align(4 * n, 64)));
+    let at = this.scratch(slot.reduce((a, b) => a + b, 0) + extra);
+    const ptr = views.map(([v, n, copyIn], i) => {
+      if (inMem[i]! >= 0) return inMem[i]!;
+      const p = at;
+      at += slot[i]!;
+      if (copyIn) this.f32.set(v.subarray(0, n), p >>> 2);
+      return p;
+    });
+    return { ptr, rest: at };
+  }
+
+  /** Copy an output back from the slot stage() gave it (nothing to do for a view in wasm memory). */
+  private unstage(view: Float32Array, ptr: number, nFloats: number): void {
+    if (this.ptrOf(view) < 0) view.set(this.f32.subarray(ptr >>> 2, (ptr >>> 2) + nFloats));
+  }
+
   /** Byte offset of w.data in wasm memory, or -1 if the bytes live elsewhere. */
   private weightPtr(w: Weight): number {
     return this.ptrOf(w.data);
@@ -213,20 +238,17 @@ class WasmBackendImpl implements WasmBackend {
     const blkBytes = plan.act >= Act.F64 ? 0 : align(rowBytes(quantTraits(w.type).vecDotType, ne0), 64); // per thread
     // A8 chain kernels: activation scale table of tP columns (quantize.as)
     const tP = align(nTokens, 4), sdBytes = plan.act <= Act.Q8_1 ? align(8 * (ne0 / 32) * tP, 64) : 0;
-    const xIn = this.ptrOf(x), oIn = this.ptrOf(out); // activations already in wasm memory are used in place
-    const xBytes = xIn >= 0 ? 0 : align(4 * nTokens * ne0, 64), aBytes = align(aStride * nTokens, 64), oBytes = oIn >= 0 ? 0 : 4 * nTokens * ne1;
-    const base = this.scratch(xBytes + this.threads * blkBytes + aBytes + sdBytes + oBytes);
-    const blk = base + xBytes, ap = blk + this.threads * blkBytes, sd = ap + aBytes;
-    const xp = xIn >= 0 ? xIn : base, op = oIn >= 0 ? oIn : sd + sdBytes;
+    const aBytes = align(aStride * nTokens, 64);
+    const { ptr: [xp, op], rest: blk } = this.stage([[x, nTokens * ne0, true], [out, nTokens * ne1, false]], this.threads * blkBytes + aBytes + sdBytes);
+    const ap = blk + this.threads * blkBytes, sd = ap + aBytes;
     const wp = this.weightPtr(w);
-    if (xIn < 0) this.f32.set(x.subarray(0, nTokens * ne0), xp >>> 2);
     const prep = [xp, 0, nTokens, ne0, plan.act, blk, blkBytes, ap, aStride, sd, tP];
     if (nTokens >= 4 && this.threads > 1) this.pool.run(this.fnIndex.get("prepareRows")!, prep, 1, 2, 1);
     else this.exports.prepareRows!(...prep, 0);
     const fn = this.kernelOf(plan);
     // blk (per-thread activation scratch, free by now) doubles as the chain kernels' row-scale scratch
     this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb, sd, tP, blk, blkBytes], 2, 3, 2);
-    if (oIn < 0) out.set(this.f32.subarray(op >>> 2, (op >>> 2) + nTokens * ne1));
+    this.unstage(out, op!, nTokens * ne1);
   }
 
   getRow(w: Weight, row: number, dst: Float32Array): void {
@@ -242,18 +264,11 @@ class WasmBackendImpl implements WasmBackend {
       throw new EmbedError("TENSOR_SHAPE", `attention: bad shapes (T ${T}, heads ${nHead}/${nHeadKv}, hd ${hd}, window ${window})`, { T, nHead, nHeadKv, hd });
     }
     const win = window >= T ? T : Math.floor(window);
-    // q, k, v, o already in wasm memory (the forward pass's activations) are used in place
-    const ptr = [q, o, k, v].map((a) => this.ptrOf(a));
-    const size = [align(4 * T * nQ, 64), align(4 * T * nQ, 64), align(4 * T * nKV, 64), align(4 * T * nKV, 64)].map((b, i) => (ptr[i]! >= 0 ? 0 : b));
     const k64Bytes = align(8 * T * nKV, 64);
     const stride = align(8 * hd + 12 * T + 16 + 1024 + 16, 64); // attention.as attnRows scratch
-    const base = this.scratch(size[0]! + size[1]! + size[2]! + size[3]! + 2 * k64Bytes + this.threads * stride);
-    let at = base;
-    const [qp, op, kp, vp] = ptr.map((p, i) => { if (p >= 0) return p; const r = at; at += size[i]!; return r; }) as [number, number, number, number];
-    const k64 = at, vt64 = k64 + k64Bytes, sp = vt64 + k64Bytes;
-    if (ptr[0]! < 0) this.f32.set(q.subarray(0, T * nQ), qp >>> 2);
-    if (ptr[2]! < 0) this.f32.set(k.subarray(0, T * nKV), kp >>> 2);
-    if (ptr[3]! < 0) this.f32.set(v.subarray(0, T * nKV), vp >>> 2);
+    const { ptr: [qp, op, kp, vp], rest: k64 } = this.stage([[q, T * nQ, true], [o, T * nQ, false], [k, T * nKV, true], [v, T * nKV, true]],
+      2 * k64Bytes + this.threads * stride);
+    const vt64 = k64 + k64Bytes, sp = vt64 + k64Bytes;
     if (this.relaxedSimd) { // fused relaxed_madd on f32 data (wasm/attention-relaxed.as); vt in the k64 area
       this.pool.run(this.fnIndex.get("attnPrepR")!, [vp, k64, 0, T, T, nHeadKv, hd], 2, 3, 1);
       this.pool.run(this.fnIndex.get("attnRowsR")!, [qp, kp, k64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
@@ -261,7 +276,7 @@ class WasmBackendImpl implements WasmBackend {
       this.pool.run(this.fnIndex.get("attnPrep")!, [kp, vp, k64, vt64, 0, T, T, nHeadKv, hd], 4, 5, 1);
       this.pool.run(this.fnIndex.get("attnRows")!, [qp, k64, vt64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
     }
-    if (ptr[1]! < 0) o.set(this.f32.subarray(op >>> 2, (op >>> 2) + T * nQ));
+    this.unstage(o, op!, T * nQ);
   }
 
   /** ops.ts rmsNormRows bit for bit (wasm/norm.as), rows split across the threads. */
@@ -271,19 +286,13 @@ class WasmBackendImpl implements WasmBackend {
     if (g.length < n || x.length < xOff + rows * n || out.length < outOff + rows * n) {
       throw new EmbedError("TENSOR_SHAPE", `rmsNorm: ${rows} rows of ${n} exceed the buffers (x ${x.length}, out ${out.length}, weight ${g.length})`, { n, rows });
     }
-    const xIn = this.ptrOf(x), oIn = this.ptrOf(out); // in wasm memory: used in place
-    const inPlace = xIn >= 0 && oIn >= 0;
-    const xBytes = inPlace ? 0 : align(4 * rows * n, 64);
-    const base = this.scratch(64 + xBytes + align(4 * n, 64));
-    const ep = base, gp = base + 64 + xBytes;
-    const xp = inPlace ? xIn + 4 * xOff : base + 64, dp = inPlace ? oIn + 4 * outOff : xp;
+    const xv = x.subarray(xOff, xOff + rows * n), ov = out.subarray(outOff, outOff + rows * n);
+    const { ptr: [xp, dp, gp], rest: ep } = this.stage([[xv, rows * n, true], [ov, rows * n, false], [g, n, true]], 8);
     new Float64Array(this.memory.buffer, ep, 1)[0] = eps;
-    if (!inPlace) this.f32.set(x.subarray(xOff, xOff + rows * n), xp >>> 2);
-    this.f32.set(g.subarray(0, n), gp >>> 2);
-    const args = [xp, dp, gp, n, ep, 0, rows];
+    const args = [xp!, dp!, gp!, n, ep, 0, rows];
     if (rows >= 8 && this.threads > 1) this.pool.run(this.fnIndex.get("normRows")!, args, 5, 6, 4);
     else this.exports.normRows!(...args);
-    if (!inPlace) out.set(this.f32.subarray(xp >>> 2, (xp >>> 2) + rows * n), outOff);
+    this.unstage(ov, dp!, rows * n);
   }
 
   private geluTable = -1;
@@ -299,19 +308,11 @@ class WasmBackendImpl implements WasmBackend {
       this.geluTable = this.bump(4 * 65536);
       this.f32.set(geluFp16Table(), this.geluTable >>> 2);
     }
-    const gIn = this.ptrOf(gate), uIn = this.ptrOf(up), oIn = this.ptrOf(out);
-    const inPlace = gIn >= 0 && uIn >= 0 && oIn >= 0; // the forward pass's activations: no copies
-    const nb = align(4 * n, 64);
-    const base = inPlace ? 0 : this.scratch(2 * nb);
-    const gp = inPlace ? gIn : base, up_ = inPlace ? uIn : base + nb, dp = inPlace ? oIn : gp;
-    if (!inPlace) {
-      this.f32.set(gate.subarray(0, n), gp >>> 2);
-      this.f32.set(up.subarray(0, n), up_ >>> 2);
-    }
-    const args = [gp, up_, dp, this.geluTable, 0, n];
+    const { ptr: [gp, up_, dp] } = this.stage([[gate, n, true], [up, n, true], [out, n, false]], 0);
+    const args = [gp!, up_!, dp!, this.geluTable, 0, n];
     if (n >= 4096 && this.threads > 1) this.pool.run(this.fnIndex.get("gegluRange")!, args, 4, 5, 64);
     else this.exports.gegluRange!(...args);
-    if (!inPlace) out.set(this.f32.subarray(gp >>> 2, (gp >>> 2) + n));
+    this.unstage(out, dp!, n);
   }
 
   private checkOpen(): void {
