@@ -158,28 +158,34 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   /**
-   * Pointers for f32 operands: a view already in wasm memory (the forward pass's activations) is
-   * used in place; any other gets a slot in the scratch region, filled from the view when `copyIn`
-   * (inputs). `extra` more scratch bytes follow the slots, at `rest`. Outputs that got a slot go
-   * back with unstage().
+   * Pointers for f32 operands [view, first float, float count, copyIn]: a view already in wasm
+   * memory (the forward pass's activations) is used in place; any other gets a slot in the scratch
+   * region, filled from the view when `copyIn` (inputs). `extra` more scratch bytes follow the
+   * slots, at `rest`. Outputs that got a slot go back with unstage(). Plain loops: this runs a few
+   * hundred times per forward pass.
    */
-  private stage(views: ReadonlyArray<readonly [view: Float32Array, nFloats: number, copyIn: boolean]>, extra: number): { ptr: number[]; rest: number } {
-    const inMem = views.map(([v]) => this.ptrOf(v));
-    const slot = views.map(([, n], i) => (inMem[i]! >= 0 ? 0 : align(4 * n, 64)));
-    let at = this.scratch(slot.reduce((a, b) => a + b, 0) + extra);
-    const ptr = views.map(([v, n, copyIn], i) => {
-      if (inMem[i]! >= 0) return inMem[i]!;
-      const p = at;
-      at += slot[i]!;
-      if (copyIn) this.f32.set(v.subarray(0, n), p >>> 2);
-      return p;
-    });
+  private stage(views: ReadonlyArray<readonly [view: Float32Array, off: number, nFloats: number, copyIn: boolean]>, extra: number): { ptr: number[]; rest: number } {
+    const ptr: number[] = [];
+    let bytes = extra;
+    for (const [v, off, n] of views) {
+      const p = this.ptrOf(v);
+      ptr.push(p < 0 ? -1 : p + 4 * off);
+      if (p < 0) bytes += align(4 * n, 64);
+    }
+    let at = this.scratch(bytes);
+    for (let i = 0; i < views.length; i++) {
+      if (ptr[i]! >= 0) continue;
+      const [v, off, n, copyIn] = views[i]!;
+      ptr[i] = at;
+      if (copyIn) this.f32.set(v.subarray(off, off + n), at >>> 2);
+      at += align(4 * n, 64);
+    }
     return { ptr, rest: at };
   }
 
   /** Copy an output back from the slot stage() gave it (nothing to do for a view in wasm memory). */
-  private unstage(view: Float32Array, ptr: number, nFloats: number): void {
-    if (this.ptrOf(view) < 0) view.set(this.f32.subarray(ptr >>> 2, (ptr >>> 2) + nFloats));
+  private unstage(view: Float32Array, off: number, ptr: number, nFloats: number): void {
+    if (this.ptrOf(view) < 0) view.set(this.f32.subarray(ptr >>> 2, (ptr >>> 2) + nFloats), off);
   }
 
   /** Byte offset of w.data in wasm memory, or -1 if the bytes live elsewhere. */
@@ -239,7 +245,7 @@ class WasmBackendImpl implements WasmBackend {
     // A8 chain kernels: activation scale table of tP columns (quantize.as)
     const tP = align(nTokens, 4), sdBytes = plan.act <= Act.Q8_1 ? align(8 * (ne0 / 32) * tP, 64) : 0;
     const aBytes = align(aStride * nTokens, 64);
-    const { ptr: [xp, op], rest: blk } = this.stage([[x, nTokens * ne0, true], [out, nTokens * ne1, false]], this.threads * blkBytes + aBytes + sdBytes);
+    const { ptr: [xp, op], rest: blk } = this.stage([[x, 0, nTokens * ne0, true], [out, 0, nTokens * ne1, false]], this.threads * blkBytes + aBytes + sdBytes);
     const ap = blk + this.threads * blkBytes, sd = ap + aBytes;
     const wp = this.weightPtr(w);
     const prep = [xp, 0, nTokens, ne0, plan.act, blk, blkBytes, ap, aStride, sd, tP];
@@ -248,7 +254,7 @@ class WasmBackendImpl implements WasmBackend {
     const fn = this.kernelOf(plan);
     // blk (per-thread activation scratch, free by now) doubles as the chain kernels' row-scale scratch
     this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb, sd, tP, blk, blkBytes], 2, 3, 2);
-    this.unstage(out, op!, nTokens * ne1);
+    this.unstage(out, 0, op!, nTokens * ne1);
   }
 
   getRow(w: Weight, row: number, dst: Float32Array): void {
@@ -266,7 +272,7 @@ class WasmBackendImpl implements WasmBackend {
     const win = window >= T ? T : Math.floor(window);
     const k64Bytes = align(8 * T * nKV, 64);
     const stride = align(8 * hd + 12 * T + 16 + 1024 + 16, 64); // attention.as attnRows scratch
-    const { ptr: [qp, op, kp, vp], rest: k64 } = this.stage([[q, T * nQ, true], [o, T * nQ, false], [k, T * nKV, true], [v, T * nKV, true]],
+    const { ptr: [qp, op, kp, vp], rest: k64 } = this.stage([[q, 0, T * nQ, true], [o, 0, T * nQ, false], [k, 0, T * nKV, true], [v, 0, T * nKV, true]],
       2 * k64Bytes + this.threads * stride);
     const vt64 = k64 + k64Bytes, sp = vt64 + k64Bytes;
     if (this.relaxedSimd) { // fused relaxed_madd on f32 data (wasm/attention-relaxed.as); vt in the k64 area
@@ -276,7 +282,7 @@ class WasmBackendImpl implements WasmBackend {
       this.pool.run(this.fnIndex.get("attnPrep")!, [kp, vp, k64, vt64, 0, T, T, nHeadKv, hd], 4, 5, 1);
       this.pool.run(this.fnIndex.get("attnRows")!, [qp, k64, vt64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
     }
-    this.unstage(o, op!, T * nQ);
+    this.unstage(o, 0, op!, T * nQ);
   }
 
   /** ops.ts rmsNormRows bit for bit (wasm/norm.as), rows split across the threads. */
@@ -286,13 +292,12 @@ class WasmBackendImpl implements WasmBackend {
     if (g.length < n || x.length < xOff + rows * n || out.length < outOff + rows * n) {
       throw new EmbedError("TENSOR_SHAPE", `rmsNorm: ${rows} rows of ${n} exceed the buffers (x ${x.length}, out ${out.length}, weight ${g.length})`, { n, rows });
     }
-    const xv = x.subarray(xOff, xOff + rows * n), ov = out.subarray(outOff, outOff + rows * n);
-    const { ptr: [xp, dp, gp], rest: ep } = this.stage([[xv, rows * n, true], [ov, rows * n, false], [g, n, true]], 8);
+    const { ptr: [xp, dp, gp], rest: ep } = this.stage([[x, xOff, rows * n, true], [out, outOff, rows * n, false], [g, 0, n, true]], 8);
     new Float64Array(this.memory.buffer, ep, 1)[0] = eps;
     const args = [xp!, dp!, gp!, n, ep, 0, rows];
     if (rows >= 8 && this.threads > 1) this.pool.run(this.fnIndex.get("normRows")!, args, 5, 6, 4);
     else this.exports.normRows!(...args);
-    this.unstage(ov, dp!, rows * n);
+    this.unstage(out, outOff, dp!, rows * n);
   }
 
   private geluTable = -1;
@@ -308,11 +313,11 @@ class WasmBackendImpl implements WasmBackend {
       this.geluTable = this.bump(4 * 65536);
       this.f32.set(geluFp16Table(), this.geluTable >>> 2);
     }
-    const { ptr: [gp, up_, dp] } = this.stage([[gate, n, true], [up, n, true], [out, n, false]], 0);
+    const { ptr: [gp, up_, dp] } = this.stage([[gate, 0, n, true], [up, 0, n, true], [out, 0, n, false]], 0);
     const args = [gp!, up_!, dp!, this.geluTable, 0, n];
     if (n >= 4096 && this.threads > 1) this.pool.run(this.fnIndex.get("gegluRange")!, args, 4, 5, 64);
     else this.exports.gegluRange!(...args);
-    this.unstage(out, dp!, n);
+    this.unstage(out, 0, dp!, n);
   }
 
   private checkOpen(): void {
