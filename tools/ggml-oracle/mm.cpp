@@ -10,7 +10,7 @@
 #include <string>
 static std::vector<char> rd(const char* p){ FILE*f=fopen(p,"rb"); fseek(f,0,SEEK_END); long n=ftell(f); fseek(f,0,SEEK_SET); std::vector<char> v(n); fread(v.data(),1,n,f); fclose(f); return v; }
 int main(int argc, char** argv) {
-  // mm <libdir> <variant.so> <type> <K> <N> <M> <w.bin> <x.bin> <out.bin> <amx:0|1> <threads>
+  // mm <libdir> <variant.so> <type> <K> <N> <M> <w.bin> <x.bin> <out.bin> <buffer: 0 cpu | 1 AMX | 2 CPU_REPACK | 3 llama.cpp's pick> <threads>
   const char* dir=argv[1]; std::string so=std::string(dir)+"/"+argv[2];
   int type=atoi(argv[3]); int K=atoi(argv[4]), N=atoi(argv[5]), M=atoi(argv[6]);
   auto w=rd(argv[7]); auto x=rd(argv[8]); int amx=atoi(argv[10]); int nth=atoi(argv[11]);
@@ -23,15 +23,28 @@ int main(int argc, char** argv) {
   auto set_threads = (void(*)(ggml_backend_t,int)) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
   if (set_threads) set_threads(be, nth);
   ggml_backend_buffer_type_t wbuft = ggml_backend_dev_buffer_type(dev);
-  if (amx) {
-    auto get_extra = (ggml_backend_buffer_type_t*(*)(ggml_backend_dev_t)) ggml_backend_reg_get_proc_address(reg, "ggml_backend_dev_get_extra_bufts");
-    ggml_backend_buffer_type_t* ex = get_extra(dev);
-    for (; ex && *ex; ex++) { fprintf(stderr, "extra buft: %s\n", ggml_backend_buft_name(*ex)); if (strcmp(ggml_backend_buft_name(*ex), amx == 1 ? "AMX" : "CPU_REPACK") == 0) { wbuft=*ex; } }
-    fprintf(stderr,"using %s\n", ggml_backend_buft_name(wbuft));
-  }
   ggml_init_params ip = { 64*ggml_tensor_overhead()+ggml_graph_overhead(), NULL, true };
   ggml_context* ctx = ggml_init(ip);
   ggml_tensor* W = ggml_new_tensor_2d(ctx, (ggml_type)type, K, N);
+  if (amx) {
+    auto get_extra = (ggml_backend_buffer_type_t*(*)(ggml_backend_dev_t)) ggml_backend_reg_get_proc_address(reg, "ggml_backend_dev_get_extra_bufts");
+    ggml_backend_buffer_type_t* ex = get_extra(dev);
+    // amx 3 ("pick"): the first extra buffer whose supports_op takes mul_mat(W, 512 f32 columns),
+    // else the plain CPU buffer, as llama.cpp's select_weight_buft (src/llama-model-loader.cpp) does
+    ggml_context* pctx = amx == 3 ? ggml_init(ip) : nullptr;
+    ggml_tensor* probe = amx == 3 ? ggml_mul_mat(pctx, W, ggml_new_tensor_2d(pctx, GGML_TYPE_F32, K, 512)) : nullptr;
+    for (; ex && *ex; ex++) {
+      fprintf(stderr, "extra buft: %s\n", ggml_backend_buft_name(*ex));
+      if (amx == 3) {
+        W->buffer = ggml_backend_buft_alloc_buffer(*ex, 0);
+        bool ok = ggml_backend_dev_supports_op(dev, probe);
+        ggml_backend_buffer_free(W->buffer); W->buffer = nullptr;
+        if (ok) { wbuft = *ex; break; }
+      } else if (strcmp(ggml_backend_buft_name(*ex), amx == 1 ? "AMX" : "CPU_REPACK") == 0) { wbuft=*ex; }
+    }
+    fprintf(stderr,"using %s\n", ggml_backend_buft_name(wbuft));
+    printf("%s\n", ggml_backend_buft_name(wbuft));
+  }
   ggml_tensor* X = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, K, M);
   ggml_set_input(X); ggml_tensor* Y = ggml_mul_mat(ctx, W, X); ggml_set_output(Y);
   ggml_cgraph* gf = ggml_new_graph(ctx); ggml_build_forward_expand(gf, Y);
