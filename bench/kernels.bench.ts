@@ -4,11 +4,12 @@
  * as in a real matmul call), then the attention kernel. v0 = scalar reference (reference.ts),
  * baseline = SIMD128, relaxed = relaxed-SIMD kernels (when this runtime has them: run with
  * --experimental-wasm-relaxed-simd on Node 20). All wasm results are bit-identical to v0
- * (test/kernels.test.ts). Time = best of repeated runs; on a shared machine the 1-thread columns
+ * (test/kernels/wasm-matmul.test.ts). Time = best of repeated runs; on a shared machine the 1-thread columns
  * are also given as CPU time (process.cpuUsage), which other processes do not inflate.
- * Usage: npm run bench:kernels   (NTOK=1 for the single-token path)
+ * Usage: npm run bench:kernels   (NTOK=1 for the single-token path; NUMERICS=amx|avx512|avx2, default avx512)
  */
-import { jsBackend } from "../src/kernels/js-backend.js";
+import { createJsBackend } from "../src/kernels/js-backend.js";
+import { numericsByName } from "../src/kernels/numerics.js";
 import { attention } from "../src/kernels/ops.js";
 import { createWasmBackend, type WasmBackend } from "../src/kernels/wasm.js";
 import { quantizeRows } from "../src/quant/index.js";
@@ -16,6 +17,8 @@ import { GGMLType, ggmlTypeName } from "../src/tensor/ggml-type.js";
 import type { Weight } from "../src/kernels/backend.js";
 
 const NE0 = 768, NE1 = 1152, NTOK = Number(process.env.NTOK ?? 64);
+const numerics = numericsByName(process.env.NUMERICS ?? "avx512");
+const jsBackend = createJsBackend(numerics);
 const T = GGMLType;
 const TYPES = [T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.BF16, T.Q4_1, T.IQ4_NL, T.IQ4_XS, T.Q2_K, T.Q3_K];
 
@@ -59,7 +62,7 @@ const table = TYPES.map((type, i) => {
 const kernels: string[] = TYPES.map(() => "");
 const names: string[] = [];
 for (const [label, threads, relaxed] of [["baseline 1T", 1, false], ["relaxed 1T", 1, true], ["baseline 2T", 2, false], ["relaxed 2T", 2, true]] as const) {
-  const be = await createWasmBackend({ threads, relaxedSimd: relaxed ? "auto" : false });
+  const be = await createWasmBackend({ numerics, threads, relaxedSimd: relaxed ? "auto" : false });
   if (relaxed && !be.relaxedSimd) { await be.close(); continue; }
   names.push(label + (threads === 1 ? " (cpu)" : ""));
   TYPES.forEach((type, i) => {
@@ -71,7 +74,7 @@ for (const [label, threads, relaxed] of [["baseline 1T", 1, false], ["relaxed 1T
   });
   await be.close();
 }
-console.log(`matmul ${NE0}x${NE1}, nTok ${NTOK}; GOP/s (higher is better; 1T columns: CPU time, 2T: wall time)`);
+console.log(`numerics ${numerics.name}: matmul ${NE0}x${NE1}, nTok ${NTOK}; GOP/s (higher is better; 1T columns: CPU time, 2T: wall time)`);
 console.log(["type", "kernel", "v0 (ref)", ...names].map((s, i) => (i === 1 ? s.padStart(14) : s.padStart(18))).join(""));
 TYPES.forEach((type, i) => {
   console.log([ggmlTypeName(type), kernels[i]!, ...table[i]!.map(fmt)].map((s, j) => (j === 1 ? s.padStart(14) : s.padStart(18))).join(""));
@@ -86,12 +89,12 @@ const pairs = (T: number, w: number) => { let n = 0; for (let i = 0; i < T; i++)
 cases.forEach(([T, w], c) => {
   const q = rnd(T * nHead * hd, 0.4), k = rnd(T * hd, 2), v = rnd(T * hd), o = new Float32Array(T * nHead * hd);
   const t0 = performance.now();
-  attention(q, k, v, o, T, nHead, 1, hd, w);
+  attention(numerics, q, k, v, o, T, nHead, 1, hd, w);
   const ms = performance.now() - t0;
   rows[c]!.push(`${ms.toFixed(1)} (${((ms * 1e6) / pairs(T, w)).toFixed(0)})`);
 });
 for (const threads of [1, 2]) {
-  const be = await createWasmBackend({ threads });
+  const be = await createWasmBackend({ numerics, threads });
   cases.forEach(([T, w], c) => {
     const q = rnd(T * nHead * hd, 0.4), k = rnd(T * hd, 2), v = rnd(T * hd), o = new Float32Array(T * nHead * hd);
     const [wall, cpu] = gops(() => be.attention(q, k, v, o, T, nHead, 1, hd, w), 1e6, 300); // = 1 / ms

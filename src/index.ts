@@ -38,4 +38,5 @@ export { readGGUFParts, type GGUFModelFile } from "./gguf/split.js";
 export { encodeGGUF, encodeGGUFToBuffer, type GGUFToWrite, type TensorToWrite } from "./gguf/writer.js";
 export { GGUFValueType, kv, type GGUFValue, type GGUFMetadata } from "./gguf/keys.js";
 export { GGMLType, GGML_TYPES } from "./tensor/ggml-type.js";
+export { NUMERICS, DEFAULT_NUMERICS, bestVariant, chooseNumerics, numericsByName, type Numerics, type NumericsName } from "./kernels/numerics.js";
 export { createTokenizer, Tokenizer } from "./tokenizer/index.js";

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { loadFromSources, type LoadOptions } from "./embed/load.js";
 import type { EmbeddingModel } from "./embed/embedder.js";
 import { toByteSources, type ModelSource } from "./index.js";
+import { readCpuFlags } from "./node/cpu-flags.js";
 import { FileSource, openModelFiles } from "./node/fs-source.js";
 import { resolveModel } from "./node/resolve.js";
 
@@ -15,6 +16,7 @@ export { FileSource, openModelFiles };
 export { resolveModel, pullModel, type ResolveOptions, type PullResult } from "./node/resolve.js";
 export { DEFAULT_MODEL, MODEL_ALIASES } from "./node/hub.js";
 export { cacheDir } from "./node/cache.js";
+export { readCpuFlags } from "./node/cpu-flags.js";
 
 /**
  * Like the browser loadModel, but a string that is not an http(s) URL is a file path, or a model
@@ -22,6 +24,7 @@ export { cacheDir } from "./node/cache.js";
  */
 export async function loadModel(src: ModelSource, opts: LoadOptions = {}): Promise<EmbeddingModel> {
   if (src instanceof URL && src.protocol === "file:") src = fileURLToPath(src);
-  if (typeof src === "string" && !/^https?:\/\//.test(src)) return loadFromSources(await openModelFiles(await resolveModel(src)), opts);
-  return loadFromSources(await toByteSources(src), opts);
+  const env = { cpuFlags: await readCpuFlags() }; // numerics "auto": the variant llama.cpp loads on this CPU
+  if (typeof src === "string" && !/^https?:\/\//.test(src)) return loadFromSources(await openModelFiles(await resolveModel(src)), opts, env);
+  return loadFromSources(await toByteSources(src), opts, env);
 }

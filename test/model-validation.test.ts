@@ -19,7 +19,10 @@ import type { TensorInfo } from "../src/gguf/reader.js";
 import { ArrayBufferSource } from "../src/gguf/source.js";
 import { readGGUFParts, type GGUFModelFile } from "../src/gguf/split.js";
 import { encodeGGUFToBuffer } from "../src/gguf/writer.js";
-import { jsBackend } from "../src/kernels/js-backend.js";
+import { createJsBackend } from "../src/kernels/js-backend.js";
+import { DEFAULT_NUMERICS } from "../src/kernels/numerics.js";
+
+const jsBackend = createJsBackend(DEFAULT_NUMERICS);
 import { buildModel, readAllTensors } from "../src/models/loader.js";
 import { loadModel } from "../src/node.js";
 import { createTokenizer, type Tokenizer } from "../src/tokenizer/index.js";
@@ -76,7 +79,7 @@ function throwsNaming(fn: () => unknown, code: EmbedErrorCode, names: string[]):
 }
 
 test("baseline: the unedited fixture binds and embeds finite vectors (so rejections below are the edits' doing)", async () => {
-  const m = new EmbeddingModel(file, bind({}), tokenizer, async () => {});
+  const m = new EmbeddingModel(file, bind({}), tokenizer, { numerics: DEFAULT_NUMERICS, source: "option" }, async () => {});
   const [v] = await m.embed(["hello world"]);
   assert.equal(v.length, 256);
   assert.ok(v.every(Number.isFinite));
@@ -149,7 +152,7 @@ test("non-finite norm weights give NON_FINITE_OUTPUT naming the input, never NaN
   // matmul would turn NaN activations into 0 exactly as ggml does, hiding them.
   const poisoned: [string, string, number][] = [["output_norm NaN", "output_norm.weight", NaN], ["output_norm +Inf", "output_norm.weight", Infinity], ["output_norm -Inf", "output_norm.weight", -Infinity], ["last layer post_ffw_norm Inf", "blk.5.post_ffw_norm.weight", Infinity]];
   for (const [what, name, value] of poisoned) {
-    const m = new EmbeddingModel(file, bind({ data: { [name]: (f) => (f[17] = value) } }), tokenizer, async () => {});
+    const m = new EmbeddingModel(file, bind({ data: { [name]: (f) => (f[17] = value) } }), tokenizer, { numerics: DEFAULT_NUMERICS, source: "option" }, async () => {});
     for (const opts of [{}, { normalize: false }, { pooling: "none" as const }, { pooling: "cls" as const, dimensions: 128 }]) {
       await assert.rejects(m.embed(["fine", "hello world"], opts), (e: unknown) => e instanceof EmbedError && e.code === "NON_FINITE_OUTPUT" && e.detail.index === 0 && /input 0/.test(e.message), `${what} ${JSON.stringify(opts)}`);
     }

@@ -3,6 +3,8 @@
  * test, expected values from test/helpers/spec-decode.ts (the spec formulas, written
  * independently of src/quant). Also the type table and the QUANT_TRAITS lookup.
  */
+import { cpuTraits } from "../src/kernels/cpu-traits.js";
+import { NUMERICS } from "../src/kernels/numerics.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EmbedError } from "../src/errors.js";
@@ -176,19 +178,21 @@ test("type table: typeSize = spec field sums = src layout constants; dequantizer
   }
 });
 
-test("QUANT_TRAITS: vec_dot types follow spec §7.1", () => {
+test("QUANT_TRAITS / CPU_TRAITS: vec_dot types follow ggml-cpu.c type_traits_cpu", () => {
   const T = GGMLType;
   const want: Array<[GGMLType, GGMLType]> = [
     [T.F32, T.F32], [T.F16, T.F16], [T.BF16, T.BF16], [T.Q4_0, T.Q8_0], [T.Q5_0, T.Q8_0], [T.Q8_0, T.Q8_0], [T.IQ4_NL, T.Q8_0],
     [T.Q4_1, T.Q8_1], [T.Q5_1, T.Q8_1], [T.Q2_K, T.Q8_K], [T.Q3_K, T.Q8_K], [T.Q4_K, T.Q8_K], [T.Q5_K, T.Q8_K], [T.Q6_K, T.Q8_K],
     [T.IQ4_XS, T.Q8_K],
   ];
-  for (const [w, a] of want) {
-    const tr = quantTraits(w);
-    assert.equal(tr.vecDotType, a, tr.name);
-    assert.equal(typeof tr.vecDot, "function", `${tr.name} vecDot`);
-    assert.equal(typeof tr.quantizeRow, "function", `${tr.name} quantizeRow`);
-    assert.equal(typeof quantTraits(a).fromFloat, "function", `${quantTraits(a).name} fromFloat`);
+  for (const nx of NUMERICS) {
+    for (const [w, a] of want) {
+      const tr = quantTraits(w), ct = cpuTraits(w, nx);
+      assert.equal(ct.vecDotType, a, tr.name);
+      assert.equal(typeof ct.vecDot, "function", `${tr.name} vecDot`);
+      assert.equal(typeof tr.quantizeRow, "function", `${tr.name} quantizeRow`);
+      assert.equal(typeof cpuTraits(a, nx).fromFloat, "function", `${quantTraits(a).name} fromFloat`);
+    }
   }
 });
 

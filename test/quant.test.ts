@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { EmbedError } from "../src/errors.js";
 import { quantizeRowBF16Act, quantizeRowF16Act, quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K } from "../src/quant/activation.js";
-import { fromFloatFor, quantizeRows, quantTraits } from "../src/quant/index.js";
+import { cpuTraits, fromFloatFor } from "../src/kernels/cpu-traits.js";
+import { numericsByName } from "../src/kernels/numerics.js";
+import { quantizeRows, quantTraits } from "../src/quant/index.js";
 import type { QuantizeRowFn } from "../src/quant/types.js";
 import { bestIndexIQ4NL } from "../src/quant/iq4.js";
 import { GGMLType, rowBytes } from "../src/tensor/ggml-type.js";
@@ -162,9 +164,10 @@ test("round trip and dot product within ggml's test-quantize-fns budgets", () =>
     for (let i = 0; i < n; i++) sum += (data[i]! - y[i]!) ** 2;
     const totalError = Math.sqrt(sum) / n; // ggml's array_rmse: sqrt(Σd²)/n
     assert.ok(totalError < MAX_TOTAL_ERROR[t], `${t} total error ${totalError}`);
-    const a = new Uint8Array(rowBytes(tr.vecDotType, n));
-    fromFloatFor(tr.vecDotType)(data2, 0, a, 0, n);
-    const dotError = Math.abs(tr.vecDot!(n, q, 0, a, 0) - ref) / n;
+    const ct = cpuTraits(id(t), numericsByName("avx512"));
+    const a = new Uint8Array(rowBytes(ct.vecDotType, n));
+    fromFloatFor(ct.vecDotType)(data2, 0, a, 0, n);
+    const dotError = Math.abs(ct.vecDot!(n, q, 0, a, 0) - ref) / n;
     assert.ok(dotError < maxDotError(t), `${t} dot product error ${dotError}`);
   }
 });

@@ -5,6 +5,8 @@
  */
 import { EmbedError } from "../errors.js";
 import type { GGUFModelFile } from "../gguf/split.js";
+import type { WasmBackend } from "../kernels/wasm.js";
+import type { NumericsChoice, NumericsName } from "../kernels/numerics.js";
 import type { GemmaEmbedding } from "../models/gemma-embedding.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { ggmlTypeName } from "../tensor/ggml-type.js";
@@ -55,6 +57,21 @@ export interface ModelInfo {
   /** wasm backend: which kernel module runs ("relaxed" after its self-check, else "baseline"); threads. */
   simd?: "relaxed" | "baseline";
   threads?: number;
+  /** Whose bits the vectors are: a llama.cpp CPU variant family (docs/numerics.md). */
+  numerics: {
+    /** the profile in use */
+    name: NumericsName;
+    /** llama.cpp CPU variants that compute these bits */
+    variants: readonly string[];
+    /** "cpu": detected (the variant llama.cpp loads here); "option": asked for; "default": no CPU flags readable */
+    source: "cpu" | "option" | "default";
+    /** the variant detected on this CPU, when detected */
+    detected?: string;
+    /** wasm backend: ops this profile runs in the plain TypeScript reference for lack of a kernel (slower, same bits) */
+    reference?: string[];
+  };
+  /** Things the user should know about this model or setup (also sent to console.warn at load unless onWarning is given). */
+  warnings: string[];
 }
 
 /** Tokenized input with the index it came from. */
@@ -68,7 +85,7 @@ export class EmbeddingModel {
   readonly info: ModelInfo;
   private readonly defaultPooling: Pooling;
 
-  constructor(readonly file: GGUFModelFile, readonly model: GemmaEmbedding, readonly tokenizer: Tokenizer, private readonly onClose: () => Promise<void>) {
+  constructor(readonly file: GGUFModelFile, readonly model: GemmaEmbedding, readonly tokenizer: Tokenizer, numerics: NumericsChoice, private readonly onClose: () => Promise<void>) {
     this.defaultPooling = poolingFromGGUF(model.hp.poolingType);
     const types: Record<string, number> = {};
     for (const t of file.tensors) types[ggmlTypeName(t.type)] = (types[ggmlTypeName(t.type)] ?? 0) + 1;
@@ -85,7 +102,13 @@ export class EmbeddingModel {
       dense: model.w.dense2 !== undefined,
       tensorTypes: types,
       backend: model.backend.name,
-      ...(model.backend.name === "wasm" ? wasmInfo(model.backend as unknown as { relaxedSimd: boolean; threads: number }) : {}),
+      ...(model.backend.name === "wasm" ? wasmInfo(model.backend as WasmBackend) : {}),
+      numerics: {
+        name: numerics.numerics.name, variants: numerics.numerics.variants, source: numerics.source,
+        ...(numerics.variant ? { detected: numerics.variant } : {}),
+        ...(model.backend.name === "wasm" ? { reference: referenceOps(model.backend as WasmBackend, model) } : {}),
+      },
+      warnings: numerics.warning ? [numerics.warning] : [],
     };
   }
 
@@ -166,7 +189,7 @@ export class EmbeddingModel {
           for (let t = 0; t < seqLen[s]; t++) normalize(v.subarray(t * dims, (t + 1) * dims), norm);
         } else {
           const pooled = new Float32Array(nEmbd); // (nEmbd)
-          pool(h, nEmbd, seqStart[s], seqLen[s], pooling, pooled);
+          pool(this.model.backend.numerics, h, nEmbd, seqStart[s], seqLen[s], pooling, pooled);
           v = truncateDims(this.model.dense(pooled, 1), dims); // (dims)
           normalize(v, norm);
         }
@@ -209,6 +232,18 @@ function takeColumns(rows: Float32Array, n: number, width: number, dims: number)
   return out;
 }
 
-function wasmInfo(be: { relaxedSimd: boolean; threads: number }): Pick<ModelInfo, "simd" | "threads"> {
+function wasmInfo(be: WasmBackend): Pick<ModelInfo, "simd" | "threads"> {
   return { simd: be.relaxedSimd ? "relaxed" : "baseline", threads: be.threads };
+}
+
+/** Ops the wasm backend runs in the reference for this model, e.g. "attention", "F16 matmul (1 token)". */
+function referenceOps(be: WasmBackend, model: GemmaEmbedding): string[] {
+  const out = new Set<string>();
+  if (be.attentionKernel === "reference") out.add("attention");
+  for (const w of model.matrices()) {
+    for (const [n, label] of [[1, "1 token"], [2, "2+ tokens"], [8, "8+ tokens"]] as const) {
+      if (be.kernelFor(w, n) === "reference") out.add(`${ggmlTypeName(w.type)} matmul (${label})`);
+    }
+  }
+  return [...out];
 }

@@ -3,7 +3,8 @@ import { EmbedError } from "../errors.js";
 import { readGGUFParts } from "../gguf/split.js";
 import type { ByteSource } from "../gguf/source.js";
 import type { Backend } from "../kernels/backend.js";
-import { jsBackend } from "../kernels/js-backend.js";
+import { createJsBackend } from "../kernels/js-backend.js";
+import { chooseNumerics, type NumericsChoice } from "../kernels/numerics.js";
 import { createWasmBackend } from "../kernels/wasm.js";
 import { hasWasmSimd } from "../kernels/wasm-module.js";
 import { buildModel, readAllTensors } from "../models/loader.js";
@@ -27,20 +28,39 @@ export interface LoadOptions {
    * are the same either way).
    */
   relaxedSimd?: boolean;
+  /**
+   * Which llama.cpp CPU variant's bits to reproduce (docs/numerics.md): "auto" (default) picks the
+   * variant llama.cpp itself loads on this CPU where the CPU's features can be read (Node on
+   * Linux), else "avx512"; or a profile ("amx", "avx512", "avx512-nobf16", "avx2") or a llama.cpp
+   * variant name ("zen4", "icelake", "haswell", …). `model.info.numerics` says which is in use.
+   */
+  numerics?: string;
+  /** Called once per load warning (also in model.info.warnings). Default: console.warn. */
+  onWarning?: (message: string) => void;
   /** Progress while reading weights, in bytes. */
   onProgress?: (loaded: number, total: number) => void;
 }
 
-export async function pickBackend(opts: LoadOptions): Promise<Backend> {
-  if (opts.backend === "js") return jsBackend;
-  const wasm = () => createWasmBackend({ threads: opts.threads, relaxedSimd: opts.relaxedSimd === false ? false : "auto" });
+/** What the runtime can tell about the machine (the Node entry reads the CPU's feature flags). */
+export interface LoadEnv {
+  cpuFlags?: ReadonlySet<string>;
+}
+
+export async function pickBackend(opts: LoadOptions, choice: NumericsChoice): Promise<Backend> {
+  const numerics = choice.numerics;
+  if (opts.backend === "js") return createJsBackend(numerics);
+  const wasm = () => createWasmBackend({ numerics, threads: opts.threads, relaxedSimd: opts.relaxedSimd === false ? false : "auto" });
   if (opts.backend === "wasm") return wasm();
-  if (opts.backend === undefined || opts.backend === "auto") return hasWasmSimd() ? wasm() : jsBackend;
+  if (opts.backend === undefined || opts.backend === "auto") return hasWasmSimd() ? wasm() : createJsBackend(numerics);
   throw new EmbedError("BAD_OPTION", `backend must be "auto", "js" or "wasm", got ${JSON.stringify(opts.backend)}`, { option: "backend" });
 }
 
-export async function loadFromSources(sources: ByteSource[], opts: LoadOptions = {}): Promise<EmbeddingModel> {
-  const backend = await pickBackend(opts);
+export async function loadFromSources(sources: ByteSource[], opts: LoadOptions = {}, env: LoadEnv = {}): Promise<EmbeddingModel> {
+  if (opts.numerics !== undefined && typeof opts.numerics !== "string") {
+    throw new EmbedError("BAD_OPTION", `numerics must be a string, got ${JSON.stringify(opts.numerics)}`, { option: "numerics" });
+  }
+  const choice = chooseNumerics(opts.numerics, env.cpuFlags);
+  const backend = await pickBackend(opts, choice);
   const close = async () => { await Promise.all(sources.map((s) => s.close?.())); };
   try {
     const file = await readGGUFParts(sources);
@@ -48,7 +68,9 @@ export async function loadFromSources(sources: ByteSource[], opts: LoadOptions =
     const tensors = await readAllTensors(file, (n) => backend.alloc(n), opts.onProgress);
     const model = buildModel(file, tensors, backend, tokenizer.nVocab);
     await close(); // every tensor is in memory now
-    return new EmbeddingModel(file, model, tokenizer, () => backend.close());
+    const m = new EmbeddingModel(file, model, tokenizer, choice, () => backend.close());
+    for (const w of m.info.warnings) (opts.onWarning ?? ((x: string) => console.warn(`gguf-embed: ${x}`)))(w);
+    return m;
   } catch (e) {
     await close();
     throw e;

@@ -3,7 +3,8 @@
  * ref: spec gemma-embedding.md §7; llama-server-embeddings.md (common_embd_normalize).
  */
 import { EmbedError } from "../errors.js";
-import { vecDotF32 } from "../kernels/ggml-order.js";
+import { f32Kernels } from "../kernels/f32-kernels.js";
+import type { Numerics } from "../kernels/numerics.js";
 
 export type Pooling = "mean" | "cls" | "last" | "none";
 /** llama.cpp --embd-normalize: none (-1), maxabs (0, int16 range), taxicab (1), l2 (2), pN (p-norm, N > 2). */
@@ -22,20 +23,22 @@ export function poolingFromGGUF(id: number): Pooling {
 
 /**
  * Pool rows [start, start+len) of h (nTokens, n) into out (n). MEAN is llama.cpp's
- * mul_mat(cont(transpose(h)), inp_mean): per component, ggml_vec_dot_f32 of the token values with
- * weights 1/T (one pooled column, so no sgemm). CLS takes the first token, LAST the last.
+ * mul_mat(cont(transpose(h)), inp_mean): per component, ggml_vec_dot_f32 (in profile nx's order) of
+ * the token values with weights 1/T (one pooled column, so no sgemm). CLS takes the first token,
+ * LAST the last.
  */
-export function pool(h: Float32Array, n: number, start: number, len: number, pooling: Exclude<Pooling, "none">, out: Float32Array): void {
+export function pool(nx: Numerics, h: Float32Array, n: number, start: number, len: number, pooling: Exclude<Pooling, "none">, out: Float32Array): void {
   if (pooling === "cls" || pooling === "last") {
     const r = pooling === "cls" ? start : start + len - 1;
     out.set(h.subarray(r * n, (r + 1) * n));
     return;
   }
+  const { vecDot } = f32Kernels(nx);
   const w = new Float32Array(len).fill(1 / len); // (T) inp_mean column, 1.0f/T
   const col = new Float32Array(len); // (T) one component across tokens
   for (let j = 0; j < n; j++) {
     for (let t = 0; t < len; t++) col[t] = h[(start + t) * n + j];
-    out[j] = vecDotF32(col, 0, w, 0, len);
+    out[j] = vecDot(col, 0, w, 0, len);
   }
 }
 

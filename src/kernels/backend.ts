@@ -2,24 +2,22 @@
  * What a model needs from a compute backend. Models call these and never see WebAssembly or
  * threads; the choice between the plain TypeScript reference and the WASM path happens once at load.
  */
-import type { GGMLType } from "../tensor/ggml-type.js";
+import type { Weight } from "../tensor/weight.js";
+import type { Numerics } from "./numerics.js";
 
-/** A weight matrix in its GGUF encoding: ne1 rows of ne0 elements. */
-export interface Weight {
-  readonly name: string;
-  readonly type: GGMLType;
-  readonly ne0: number;
-  readonly ne1: number;
-  readonly data: Uint8Array;
-}
+export type { Weight } from "../tensor/weight.js";
 
 export interface Backend {
   readonly name: "js" | "wasm";
+  /** the llama.cpp CPU variant family whose bits every op reproduces (numerics.ts) */
+  readonly numerics: Numerics;
   /**
-   * out (nTokens, w.ne1) = x (nTokens, w.ne0) · wᵀ, with each activation row first converted to the
-   * weight type's vec_dot_type exactly as ggml-cpu does (gguf.md §7).
+   * W (ne1, ne0) @ x (nTokens, ne0) -> out (nTokens, ne1), each activation row first converted to
+   * the weight type's vec_dot_type exactly as ggml-cpu does (reference.ts matmul; docs/numerics.md).
+   * seqLen: the rows are these sequences back to back; each row gets the bits llama.cpp computes
+   * for its sequence alone (matmul-path.ts matmulRuns). Default: one sequence.
    */
-  matmul(w: Weight, x: Float32Array, nTokens: number, out: Float32Array): void;
+  matmul(w: Weight, x: Float32Array, nTokens: number, out: Float32Array, seqLen?: readonly number[]): void;
   /** Dequantize row `row` of w into dst[0 .. ne0). */
   getRow(w: Weight, row: number, dst: Float32Array): void;
   /**

@@ -1,6 +1,7 @@
 /**
- * Summation orders of the llama.cpp CPU build that node-llama-cpp ships (x86-64, AVX-512 variant),
- * reproduced step by step so that our f32 results are the same bits, not merely close.
+ * Summation orders of llama.cpp's AVX-512 CPU variants (profiles amx, avx512, avx512-nobf16: see
+ * numerics.ts; the AVX2 twins are in ggml-order-avx2.ts), reproduced step by step so that our f32
+ * results are the same bits, not merely close.
  *
  * Why bits matter: before every quantized matmul ggml rounds the activation to int8. A 1-ulp
  * difference upstream occasionally moves a value across a rounding boundary, and one such flip
@@ -47,6 +48,12 @@ export function reduceAdd16(l: Float32Array | number[]): number {
   return fround(fround(u0 + u2) + fround(u1 + u3));
 }
 
+/** hsum_float_8 and tinyBLAS hsum(__m256): t_i = l_i + l_{i+4}, then (t0 + t2) + (t1 + t3). */
+export function hsum8(l: Float32Array | number[], o = 0): number {
+  const t0 = fround(l[o]! + l[o + 4]!), t1 = fround(l[o + 1]! + l[o + 5]!), t2 = fround(l[o + 2]! + l[o + 6]!), t3 = fround(l[o + 3]! + l[o + 7]!);
+  return fround(fround(t0 + t2) + fround(t1 + t3));
+}
+
 const acc = new Float32Array(64); // 4 accumulators x 16 lanes
 
 /**
@@ -87,16 +94,7 @@ export function sgemmDotF32(x: Float32Array, xo: number, y: Float32Array, yo: nu
   return reduceAdd16(lanes);
 }
 
-/**
- * How ggml multiplies two f32 matrices on this build (ggml_compute_forward_mul_mat): tinyBLAS
- * when src1 is contiguous, has at least 2 columns, k % 16 == 0 and m % 4 == 0; otherwise
- * ggml_vec_dot_f32 per output.
- */
 export type F32Dot = (x: Float32Array, xo: number, y: Float32Array, yo: number, k: number, lo?: number, hi?: number) => number;
-
-export function f32DotFor(k: number, m: number, n: number, src1Contiguous: boolean): F32Dot {
-  return src1Contiguous && n >= 2 && k % 16 === 0 && m % 4 === 0 ? sgemmDotF32 : vecDotF32;
-}
 
 // ggml_v_expf (AVX-512) constants, as f32 (C hex literals in the comments; all exact in f32).
 const R = 12582912; // 0x1.8p23

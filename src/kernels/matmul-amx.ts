@@ -1,7 +1,7 @@
 /**
  * Matmul as llama.cpp runs it when the weight sits in the AMX buffer (ggml-cpu/amx/mmq.cpp),
  * which is where llama.cpp puts Q4_0, Q4_1, Q8_0, Q4_K, Q5_K, Q6_K, IQ4_XS and F16 weights on an
- * AMX machine (x86-64 with AMX-INT8 + AVX512-VNNI; the shipped `sapphirerapids` CPU variant),
+ * AMX machine (x86-64 with AMX-INT8 + AVX512-VNNI: the `sapphirerapids` CPU variant, profile amx),
  * provided N % 32 == 0 and K is a multiple of the type's block (F16: 16). See amxSupports().
  *
  * QUANTIZED TYPES. Activations are converted once per row to the weight's vec_dot_type (Q8_0,
@@ -35,7 +35,8 @@ import { fp16Table32 } from "../quant/f16.js";
 import { KVALUES_IQ4NL } from "../quant/iq4.js";
 import { getScaleMinK4, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, Q8_K_BYTES } from "../quant/k-quants.js";
 import { Q4_0_BYTES, Q4_1_BYTES, Q8_0_BYTES, Q8_1_BYTES } from "../quant/legacy.js";
-import { fromFloatFor, quantTraits, type VecDotFn } from "../quant/index.js";
+import type { VecDotFn } from "../quant/types.js";
+import { fromFloatFor, vecDotTypeOf } from "./cpu-traits.js";
 import { GGMLType, rowBytes } from "../tensor/ggml-type.js";
 import { fma32, reduceAdd16 } from "./ggml-order.js";
 import { bsum, q8kD } from "./vec-dot-k.js";
@@ -262,7 +263,7 @@ export function matmulAmx(type: GGMLType, data: Uint8Array, wo0: number, ne0: nu
     return;
   }
   const dot = amxDot(type);
-  const vdt = quantTraits(type).vecDotType;
+  const vdt = vecDotTypeOf(type);
   const arb = rowBytes(vdt, ne0);
   const act = new Uint8Array(arb * nTokens);
   const fromFloat = fromFloatFor(vdt);

@@ -1,14 +1,15 @@
 /**
  * Matmul as llama.cpp runs it when the weight is in the plain CPU buffer
- * (ggml-cpu.c ggml_compute_forward_mul_mat on the shipped x86 AVX-512 build). On this machine
- * that is Q5_0, Q5_1, Q3_K, BF16 and F32 always, and any other type whose shape the AMX /
- * CPU_REPACK buffers refuse (reference.ts matmulPath).
+ * (ggml-cpu.c ggml_compute_forward_mul_mat on an x86 AVX2 / AVX-512 variant; `nx` is the numerics
+ * profile). That is Q5_0, Q5_1, Q3_K, BF16 and F32 always, K-quants and F16 without AMX, and any
+ * other type whose shape the AMX / CPU_REPACK buffers refuse (reference.ts matmulPath).
  *
- *   1. llamafile_sgemm(src1 = f32): only F32 weights can match here (tinyBLAS<16, f32>).
+ *   1. llamafile_sgemm(src1 = f32): only F32 weights can match here (tinyBLAS<KN, f32>).
  *   2. Convert each activation row to the vec_dot_type (src/quant/activation.ts).
  *   3. llamafile_sgemm(src1 = vec_dot_type), which needs M (tokens) >= 2:
- *        BF16 (AVX512-BF16)           tinyBLAS<32, bf16>: K % 32 == 0 && N % 4 == 0
- *        F16                          tinyBLAS<16, fp16>: K % 16 == 0 && N % 4 == 0
+ *        BF16                         tinyBLAS<32, bf16> (AVX512-BF16), <16, f32> (AVX-512F) or
+ *                                     <8, f32> (AVX2): K % KN == 0 && N % 4 == 0
+ *        F16                          tinyBLAS<16 | 8, fp16>: K % KN == 0 && N % 4 == 0
  *        Q8_0, Q4_0, Q5_0, IQ4_NL     tinyBLAS_Q0_AVX: any shape. Its per-output order (one
  *                                     8-lane FMA accumulator per output, hsum8) is the same as
  *                                     ggml_vec_dot_<type> except for IQ4_NL, whose vec_dot
@@ -20,67 +21,47 @@
  *   GGML_NO_IQ_PANEL is set). Per output it does acc = fma(f32(isum_superblock), fround(d·da),
  *   acc), the AMX order (matmul-amx.ts amxDotIQ4_XS), in its gemm and gemv alike.
  *
- * tinyBLAS<KN, ...> keeps one KN/… -lane accumulator per output, advanced over k in steps of
- * KN, then _mm512_reduce_add_ps; its 4×6 / 4×(1..6) output tiling does not touch the order.
+ * tinyBLAS<KN, ...> keeps one KN-lane accumulator per output, advanced over k in steps of KN,
+ * then hsum; its 4×6 / 4×(1..6) output tiling does not touch the order (vec-dot-float.ts).
  */
-import { fp16Table32 } from "../quant/f16.js";
-import { fromFloatFor, quantTraits, type VecDotFn } from "../quant/index.js";
 import { GGMLType, rowBytes } from "../tensor/ggml-type.js";
-import { fma32, reduceAdd16, sgemmDotF32, vecDotF32 } from "./ggml-order.js";
+import type { VecDotFn } from "../quant/types.js";
+import { cpuTraits, fromFloatFor } from "./cpu-traits.js";
+import { f32Kernels } from "./f32-kernels.js";
 import { amxDotIQ4_XS } from "./matmul-amx.js";
-import { dpbf16Lane, f32Row, sgemmDotIQ4_NLQ8_0 } from "./vec-dot.js";
-
-const lanes = new Float32Array(16);
-
-/** tinyBLAS<16, __m512, __m512, ggml_fp16_t, ggml_fp16_t>: 16 FMA lanes over fp16·fp16 (both widened). k % 16 == 0. */
-export function sgemmDotF16(k: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number): number {
-  const t = fp16Table32();
-  for (let j = 0; j < 16; j++) {
-    let acc = 0; // lane j: elements j, j + 16, ... in order
-    for (let p = 2 * j; p < 2 * k; p += 32) acc = fma32(t[w[wo + p]! | (w[wo + p + 1]! << 8)]!, t[a[ao + p]! | (a[ao + p + 1]! << 8)]!, acc);
-    lanes[j] = acc;
-  }
-  return reduceAdd16(lanes);
-}
-
-/** tinyBLAS<32, __m512, __m512bh, bf16, bf16> (AVX512-BF16): 16 VDPBF16PS lanes over steps of 32. k % 32 == 0. */
-export function sgemmDotBF16(k: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number): number {
-  for (let j = 0; j < 16; j++) {
-    let acc = 0; // lane j: pairs (2j, 2j+1) of every 32 elements, in order
-    for (let e = 2 * j; e < k; e += 32) acc = dpbf16Lane(acc, w, wo, a, ao, e);
-    lanes[j] = acc;
-  }
-  return reduceAdd16(lanes);
-}
+import type { Numerics } from "./numerics.js";
+import { f32Row, sgemmDotBF16, sgemmDotF16, sgemmKnBF16 } from "./vec-dot-float.js";
+import { sgemmDotIQ4_NLQ8_0 } from "./vec-dot.js";
 
 /** Which llamafile sgemm (or IQ panel gemm) takes the converted activations, else null (vec_dot). */
-function sgemmDot(type: GGMLType, k: number, n: number, m: number): VecDotFn | null {
+function sgemmDot(nx: Numerics, type: GGMLType, k: number, n: number, m: number): VecDotFn | null {
   if (type === GGMLType.IQ4_XS) return m >= 8 && n % 8 === 0 ? amxDotIQ4_XS : null; // IQ panel gemm
   if (m < 2) return null;
-  if (type === GGMLType.BF16) return k % 32 === 0 && n % 4 === 0 ? sgemmDotBF16 : null;
-  if (type === GGMLType.F16) return k % 16 === 0 && n % 4 === 0 ? sgemmDotF16 : null;
+  if (type === GGMLType.BF16) return k % sgemmKnBF16(nx) === 0 && n % 4 === 0 ? sgemmDotBF16(nx) : null;
+  if (type === GGMLType.F16) return k % nx.lanes === 0 && n % 4 === 0 ? sgemmDotF16(nx) : null;
   if (type === GGMLType.IQ4_NL) return sgemmDotIQ4_NLQ8_0;
   return null; // Q8_0, Q4_0, Q5_0: tinyBLAS_Q0_AVX has the same order as their vec_dot
 }
 
-export function matmulCpu(type: GGMLType, data: Uint8Array, wo0: number, ne0: number, ne1: number, x: Float32Array, nTokens: number, out: Float32Array): void {
+export function matmulCpu(nx: Numerics, type: GGMLType, data: Uint8Array, wo0: number, ne0: number, ne1: number, x: Float32Array, nTokens: number, out: Float32Array): void {
   const wrb = rowBytes(type, ne0);
   if (type === GGMLType.F32) {
-    // tinyBLAS<16, f32> when M >= 2, K % 16 == 0, N % 4 == 0; else ggml_vec_dot_f32.
-    const sgemm = nTokens >= 2 && ne0 % 16 === 0 && ne1 % 4 === 0;
+    // tinyBLAS<KN, f32> when M >= 2, K % KN == 0, N % 4 == 0; else ggml_vec_dot_f32.
+    const f = f32Kernels(nx);
+    const dot = nTokens >= 2 && ne0 % f.lanes === 0 && ne1 % 4 === 0 ? f.sgemmDot : f.vecDot;
     for (let r = 0, wo = wo0; r < ne1; r++, wo += wrb) {
       const wr = f32Row(data, wo, ne0);
-      for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = sgemm ? sgemmDotF32(wr, 0, x, t * ne0, ne0) : vecDotF32(wr, 0, x, t * ne0, ne0);
+      for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = dot(wr, 0, x, t * ne0, ne0);
     }
     return;
   }
-  const tr = quantTraits(type);
+  const tr = cpuTraits(type, nx);
   const vdt = tr.vecDotType;
   const arb = rowBytes(vdt, ne0);
   const act = new Uint8Array(arb * nTokens);
   const fromFloat = fromFloatFor(vdt);
   for (let t = 0; t < nTokens; t++) fromFloat(x, t * ne0, act, t * arb, ne0);
-  const dot = sgemmDot(type, ne0, ne1, nTokens) ?? tr.vecDot!;
+  const dot = sgemmDot(nx, type, ne0, ne1, nTokens) ?? tr.vecDot!;
   for (let r = 0, wo = wo0; r < ne1; r++, wo += wrb) {
     for (let t = 0; t < nTokens; t++) out[t * ne1 + r] = dot(ne0, data, wo, act, t * arb);
   }

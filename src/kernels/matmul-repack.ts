@@ -2,8 +2,9 @@
  * Matmul as llama.cpp runs it when the weight is in the CPU_REPACK buffer (ggml-cpu/repack.cpp
  * with the x86 kernels of arch/x86/repack.cpp). ggml_repack_get_optimal_repack_type picks, on
  * an AVX2/AVX-512 CPU, the 8-row interleaved formats for Q4_0, IQ4_NL, Q4_K (AVX2) and Q2_K
- * (AVX-512) whenever N % 8 == 0. On an AMX machine the AMX buffer comes first, so this path is
- * what IQ4_NL and Q2_K always take, and Q4_0 / Q4_K only when N % 32 != 0 (repackSupports).
+ * (AVX-512) whenever N % 8 == 0. With AMX (profile amx) the AMX buffer comes first, so this path
+ * is what IQ4_NL and Q2_K always take, and Q4_0 / Q4_K only when N % 32 != 0; without AMX it is
+ * every such weight (repackSupports). The AVX2 and AVX-512 kernels give the same bits.
  *
  * Activations: rows in groups of 4 go through ggml_quantize_mat_q8_{0,K}_4x8 and the rest through
  * the vec_dot_type's from_float; both give the same integers and scales as
@@ -25,9 +26,10 @@ import { fp16Table32 } from "../quant/f16.js";
 import { KVALUES_IQ4NL as KV } from "../quant/iq4.js";
 import { getScaleMinK4, Q2_K_BYTES, Q4_K_BYTES, Q8_K_BYTES } from "../quant/k-quants.js";
 import { Q4_0_BYTES, Q8_0_BYTES } from "../quant/legacy.js";
-import { fromFloatFor, quantTraits } from "../quant/index.js";
+import { fromFloatFor, vecDotTypeOf } from "./cpu-traits.js";
 import { GGMLType, rowBytes } from "../tensor/ggml-type.js";
 import { fma32 } from "./ggml-order.js";
+import type { Numerics } from "./numerics.js";
 import { bsum, q8kD } from "./vec-dot-k.js";
 
 const F = Math.fround;
@@ -36,14 +38,15 @@ function i8(b: number): number {
   return (b << 24) >> 24;
 }
 
-/** Whether ggml_repack_get_optimal_repack_type has a format for this weight on this CPU. */
-export function repackSupports(type: GGMLType, _k: number, n: number): boolean {
+/** Whether ggml_repack_get_optimal_repack_type has a format for this weight in profile nx. */
+export function repackSupports(nx: Numerics, type: GGMLType, _k: number, n: number): boolean {
   switch (type) {
     case GGMLType.Q4_0:
     case GGMLType.IQ4_NL:
     case GGMLType.Q4_K:
+      return n % 8 === 0; // 8x8 formats with AVX2 (their AVX2 and AVX-512 kernels give the same bits)
     case GGMLType.Q2_K:
-      return n % 8 === 0;
+      return nx.repackQ2_K && n % 8 === 0; // q2_K_8x8 needs AVX-512
     default:
       return false;
   }
@@ -123,7 +126,7 @@ export function repackDotQ2_K(n: number, w: Uint8Array, wo: number, a: Uint8Arra
 }
 
 export function matmulRepack(type: GGMLType, data: Uint8Array, wo0: number, ne0: number, ne1: number, x: Float32Array, nTokens: number, out: Float32Array): void {
-  const vdt = quantTraits(type).vecDotType;
+  const vdt = vecDotTypeOf(type);
   const arb = rowBytes(vdt, ne0), wrb = rowBytes(type, ne0);
   const act = new Uint8Array(arb * nTokens);
   const fromFloat = fromFloatFor(vdt);

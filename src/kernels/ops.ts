@@ -4,7 +4,8 @@
  * `fround` marks every place where C rounds an intermediate to float.
  */
 import { f32ToFp16, fp16FromF32Bits, fp16ToF32 } from "../quant/f16.js";
-import { f32DotFor, softmaxGgml, vecDotF32 } from "./ggml-order.js";
+import { f32DotFor, f32Kernels } from "./f32-kernels.js";
+import type { Numerics } from "./numerics.js";
 import { sincosf } from "./libm-sincosf.js";
 
 const fround = Math.fround;
@@ -81,30 +82,6 @@ export function ropeNeox(x: Float32Array, off: number, nRot: number, cos: Float3
   }
 }
 
-/**
- * Softmax of row[off .. off+n) in place where mask[j] is 0 or -Infinity (given as a visible flag
- * range). ggml soft_max: max; e = expf(v - max); sum in double; out = e * (float)(1/sum).
- */
-export function softmaxRange(row: Float32Array, off: number, n: number): void {
-  let max = -Infinity;
-  for (let j = 0; j < n; j++) if (row[off + j] > max) max = row[off + j];
-  let sum = 0;
-  for (let j = 0; j < n; j++) {
-    const e = fround(Math.exp(fround(row[off + j] - max)));
-    row[off + j] = e;
-    sum += e;
-  }
-  const inv = fround(1 / sum);
-  for (let j = 0; j < n; j++) row[off + j] = fround(row[off + j] * inv);
-}
-
-/** f32 dot product accumulated in double (the reference for ggml's f32 vec_dot). */
-export function dotF32(a: Float32Array, aOff: number, b: Float32Array, bOff: number, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += fround(a[aOff + i] * b[bOff + i]);
-  return fround(s);
-}
-
 let geluTable: Float32Array | undefined;
 
 /**
@@ -150,16 +127,17 @@ export function geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n
  * Attention for one sequence of T tokens as llama.cpp runs it with flash attention off
  * (llm_graph_context::build_attn_mha): kq = mul_mat(k, q) with q already scaled by 1/sqrt(hd);
  * soft_max_ext with the mask (scale 1) over the whole row of T keys, masked keys -inf; then
- * kqv = mul_mat(v transposed, kq). The f32 summation orders are ggml's (ggml-order.ts): kq uses
- * ggml_vec_dot_f32 (q is a permuted, non-contiguous view), kqv uses tinyBLAS when T % 16 == 0.
+ * kqv = mul_mat(v transposed, kq). The f32 summation orders are profile nx's (f32-kernels.ts): kq
+ * uses ggml_vec_dot_f32 (q is a permuted, non-contiguous view), kqv uses tinyBLAS when T % KN == 0.
  * Query head h uses kv head floor(h / (nHead / nHeadKv)). Keys with |i - j| > window are masked.
  * q, o: (T, nHead*hd); k, v: (T, nHeadKv*hd).
  */
-export function attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void {
+export function attention(nx: Numerics, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void {
   const nQ = nHead * hd, nKV = nHeadKv * hd, group = nHead / nHeadKv;
   const kq = new Float32Array(T); // (T) one row of scores, then probabilities
   const vt = new Float32Array(hd * T); // (hd, T) v transposed for one kv head (ggml_cont(ggml_transpose(v)))
-  const kqvDot = f32DotFor(T, hd, T, true);
+  const { vecDot, softmax } = f32Kernels(nx);
+  const kqvDot = f32DotFor(nx, T, hd, T, true);
   for (let kvh = 0; kvh < nHeadKv; kvh++) {
     for (let j = 0; j < T; j++) for (let d = 0; d < hd; d++) vt[d * T + j] = v[j * nKV + kvh * hd + d];
     for (let h = kvh * group; h < (kvh + 1) * group; h++) {
@@ -167,8 +145,8 @@ export function attention(q: Float32Array, k: Float32Array, v: Float32Array, o: 
         const lo = Math.max(0, i - window), hi = Math.min(T, i + window + 1);
         const qOff = i * nQ + h * hd;
         kq.fill(-Infinity);
-        for (let j = lo; j < hi; j++) kq[j] = vecDotF32(k, j * nKV + kvh * hd, q, qOff, hd);
-        softmaxGgml(kq, 0, T);
+        for (let j = lo; j < hi; j++) kq[j] = vecDot(k, j * nKV + kvh * hd, q, qOff, hd);
+        softmax(kq, 0, T);
         for (let d = 0; d < hd; d++) o[qOff + d] = kqvDot(vt, d * T, kq, 0, T, lo, hi);
       }
     }

@@ -19,13 +19,12 @@
  *           min[2l+1]·q8s[2l+1]), m[l]) with q8s[i] = bsums[2i] + bsums[2i+1]; at the end
  *           result = fround(hsum8(lane) + ((m0 + m2) + (m1 + m3))).
  *   Q5_K:   a scalar summs = fma(f32(Σ_i min[i]·q8s[i]), dmin, summs); result = fround(hsum8 + summs).
- * result = hsum8(lane) otherwise (vec-dot.ts hsum8).
+ * result = hsum8(lane) otherwise (ggml-order.ts hsum8).
  */
 import { fp16Table32, f32FromBits } from "../quant/f16.js";
 import { KVALUES_IQ4NL as KV } from "../quant/iq4.js";
 import { getScaleMinK4, Q2_K_BYTES, Q3_K_BYTES, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, Q8_K_BYTES, q3kScale } from "../quant/k-quants.js";
-import { fma32 } from "./ggml-order.js";
-import { hsum8 } from "./vec-dot.js";
+import { fma32, hsum8 } from "./ggml-order.js";
 
 const F = Math.fround;
 

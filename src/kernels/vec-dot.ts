@@ -1,9 +1,10 @@
 /**
  * Reference dot products: one weight row (native ggml format) · one activation row already
  * converted to the weight's vec_dot_type (src/quant/activation.ts), in the exact f32 order of
- * the ggml_vec_dot_<type> kernel of the shipped x86 CPU build (libggml-cpu-sapphirerapids.so:
- * the __AVX2__ / __AVX512F__ / __AVX512BF16__ paths of ggml-cpu/arch/x86/quants.c and vec.cpp,
- * checked against its disassembly). These are what llama.cpp runs per output when a weight is in
+ * the ggml_vec_dot_<type> kernel of llama.cpp's x86 CPU variants (the __AVX2__ paths of
+ * ggml-cpu/arch/x86/quants.c, which every AVX2 and AVX-512 variant compiles; their integer sums are
+ * exact whichever of VPDPBUSD / VPMADDUBSW+VPMADDWD forms them, so every numerics profile gets the
+ * same bits: measured with tools/ggml-oracle/survey-variants.mjs). These run per output when a weight is in
  * the plain CPU buffer and no llamafile sgemm applies (M == 1, or a type sgemm lacks). Other
  * paths (AMX, sgemm, repack) are in matmul-amx.ts / matmul-cpu.ts / matmul-repack.ts; see
  * reference.ts matmulPath. Results are bit-exact against the oracle (test/ggml-oracle.test.ts).
@@ -18,19 +19,12 @@
  *   IQ4_NL keeps two lane sets (even / odd blocks), adds them lane-wise before hsum8; an odd last
  *   block is added as fma(f32(isum), fround(da·dw), sum). (Its tinyBLAS_Q0_AVX twin, used for
  *   M >= 2, keeps one lane set: sgemmDotIQ4_NLQ8_0.)
- * F32:  ggml-order.ts vecDotF32 (4×16 FMA lanes over 64-element steps, folded 0+2, 1+3, 0+1,
- *       _mm512_reduce_add_ps; tail as the binary does it).
- * F16:  same 4×16 lane structure with both operands widened from fp16; the reduced f32 is then
- *       widened to f64 and the tail (n % 64) adds fround(w·x) in f64; one final fround.
- * BF16: AVX512-BF16: two 16-lane VDPBF16PS accumulators over 64-element steps (lane j of a step
- *       of 32 takes pair (2j, 2j+1): acc += w·x of the ODD element first, then the even one, each
- *       an f32 add — bf16 products are exact in f32); f64 sum of their two reductions; the tail
- *       adds fround(w·x) in f64; one final fround.
+ * Float types (F32, F16, BF16) are in vec-dot-float.ts, per numerics profile.
  */
-import { bf16ToF32, fp16Table32 } from "../quant/f16.js";
+import { fp16Table32 } from "../quant/f16.js";
 import { KVALUES_IQ4NL as KV } from "../quant/iq4.js";
 import { Q4_0_BYTES, Q4_1_BYTES, Q5_0_BYTES, Q5_1_BYTES, Q8_0_BYTES, Q8_1_BYTES } from "../quant/legacy.js";
-import { fma32, reduceAdd16, vecDotF32 as ggmlVecDotF32 } from "./ggml-order.js";
+import { fma32, hsum8 } from "./ggml-order.js";
 
 const F = Math.fround;
 
@@ -41,96 +35,6 @@ function i8(b: number): number {
 
 function u32le(a: Uint8Array, o: number): number {
   return (a[o]! | (a[o + 1]! << 8) | (a[o + 2]! << 16) | (a[o + 3]! << 24)) >>> 0;
-}
-
-/** n f32 values at bytes[o..]: a zero-copy view when 4-aligned, else a copy. */
-export function f32Row(bytes: Uint8Array, o: number, n: number): Float32Array {
-  const abs = bytes.byteOffset + o;
-  if ((abs & 3) === 0) return new Float32Array(bytes.buffer, abs, n);
-  const out = new Float32Array(n);
-  const dv = new DataView(bytes.buffer, abs, 4 * n);
-  for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
-  return out;
-}
-
-/** hsum_float_8 (and tinyBLAS hsum(__m256)): (l_i + l_{i+4}), then (0+2) + (1+3). */
-export function hsum8(l: Float32Array, o = 0): number {
-  const t0 = F(l[o]! + l[o + 4]!), t1 = F(l[o + 1]! + l[o + 5]!), t2 = F(l[o + 2]! + l[o + 6]!), t3 = F(l[o + 3]! + l[o + 7]!);
-  return F(F(t0 + t2) + F(t1 + t3));
-}
-
-// ------------------------------------------------------------------------------ float types
-
-export function vecDotF32(n: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number): number {
-  return ggmlVecDotF32(f32Row(w, wo, n), 0, f32Row(a, ao, n), 0, n);
-}
-
-const acc64 = new Float32Array(64);
-
-/** ggml_vec_dot_f16 (AVX-512 F16C): see the header. */
-export function vecDotF16(n: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number): number {
-  const t = fp16Table32();
-  const np = n & ~63;
-  for (let j = 0; j < 64; j++) {
-    let acc = 0; // lane j (of 4 registers × 16): elements j, j + 64, ... below np, in order
-    for (let k = 2 * j; k < 2 * np; k += 128) acc = fma32(t[w[wo + k]! | (w[wo + k + 1]! << 8)]!, t[a[ao + k]! | (a[ao + k + 1]! << 8)]!, acc);
-    acc64[j] = acc;
-  }
-  for (let j = 0; j < 16; j++) {
-    acc64[j] = F(acc64[j]! + acc64[32 + j]!);
-    acc64[16 + j] = F(acc64[16 + j]! + acc64[48 + j]!);
-  }
-  for (let j = 0; j < 16; j++) acc64[j] = F(acc64[j]! + acc64[16 + j]!);
-  let sum = reduceAdd16(acc64);
-  for (let i = np; i < n; i++) {
-    const k = 2 * i;
-    sum += F(t[w[wo + k]! | (w[wo + k + 1]! << 8)]! * t[a[ao + k]! | (a[ao + k + 1]! << 8)]!);
-  }
-  return F(sum);
-}
-
-/** A bf16 value as VDPBF16PS sees it: denormal inputs are zero (DAZ). */
-function bf16Daz(h: number): number {
-  return (h & 0x7f80) === 0 ? 0 : bf16ToF32(h);
-}
-
-/** VDPBF16PS result rounding: f32 RNE, denormal results flushed to zero (FTZ). */
-function ftz(x: number): number {
-  const r = F(x);
-  return Math.abs(r) < 2 ** -126 ? 0 * r : r;
-}
-
-/**
- * One VDPBF16PS lane: acc + w[2j+1]·x[2j+1] + w[2j]·x[2j] (odd pair first), for the bf16 pair
- * at element index e (even) of w[wo..] and a[ao..].
- */
-export function dpbf16Lane(acc: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number, e: number): number {
-  const k = 2 * e;
-  const w0 = bf16Daz(w[wo + k]! | (w[wo + k + 1]! << 8)), w1 = bf16Daz(w[wo + k + 2]! | (w[wo + k + 3]! << 8));
-  const x0 = bf16Daz(a[ao + k]! | (a[ao + k + 1]! << 8)), x1 = bf16Daz(a[ao + k + 2]! | (a[ao + k + 3]! << 8));
-  return ftz(ftz(acc + w1 * x1) + w0 * x0);
-}
-
-const c1 = new Float32Array(16), c2 = new Float32Array(16);
-
-/** ggml_vec_dot_bf16 (AVX512-BF16): see the header. */
-export function vecDotBF16(n: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number): number {
-  const np = n & ~63;
-  for (let j = 0; j < 16; j++) {
-    let s1 = 0, s2 = 0; // lane j of each register, steps of 64 below np, in order
-    for (let e = 2 * j; e < np; e += 64) {
-      s1 = dpbf16Lane(s1, w, wo, a, ao, e);
-      s2 = dpbf16Lane(s2, w, wo, a, ao, e + 32);
-    }
-    c1[j] = s1;
-    c2[j] = s2;
-  }
-  let sum = reduceAdd16(c1) + reduceAdd16(c2); // exact in f64
-  for (let i = np; i < n; i++) {
-    const k = 2 * i;
-    sum += F(bf16ToF32(w[wo + k]! | (w[wo + k + 1]! << 8)) * bf16ToF32(a[ao + k]! | (a[ao + k + 1]! << 8)));
-  }
-  return F(sum);
 }
 
 // ------------------------------------------------------------------- 32-element block types

@@ -17,6 +17,7 @@
  * IQ4_NL, F16 and BF16 at M == 1 on the plain CPU buffer (their vec_dot orders).
  */
 import { GGMLType } from "../tensor/ggml-type.js";
+import type { Numerics } from "./numerics.js";
 import { matmulPath } from "./reference.js";
 
 /** Activation formats (quantize.as prepareActivations / prepareFloatActivations `kind`). */
@@ -49,12 +50,14 @@ function float(fn: string, act: Act, ne0: number): KernelPlan {
   return { fn, act, nb: ne0, aStride: (act === Act.BF16 ? 4 : 8) * ne0 };
 }
 
-/** The kernel for out(nTokens, ne1) = x · wᵀ, or null (reference). */
-export function planMatmul(type: GGMLType, ne0: number, ne1: number, nTokens: number): KernelPlan | null {
+/** The kernel for out(nTokens, ne1) = x · wᵀ in profile nx, or null (reference). */
+export function planMatmul(nx: Numerics, type: GGMLType, ne0: number, ne1: number, nTokens: number): KernelPlan | null {
   const bs = BLOCK.get(type);
   if (bs === undefined || ne0 <= 0 || ne0 % bs !== 0) return null;
-  const sgemm16 = nTokens >= 2 && ne0 % 16 === 0 && ne1 % 4 === 0;
-  switch (matmulPath(type, ne0, ne1)) {
+  // the f32/f16/bf16 kernels implement 16 lanes (AVX-512F) and tinyBLAS<32, bf16> (AVX512-BF16)
+  const x16 = nx.lanes === 16;
+  const sgemm16 = x16 && nTokens >= 2 && ne0 % 16 === 0 && ne1 % 4 === 0;
+  switch (matmulPath(nx, type, ne0, ne1)) {
     case "amx":
       switch (type) {
         case T.Q8_0: return quant("chainQ8_0", Act.Q8_0, ne0);
@@ -75,9 +78,9 @@ export function planMatmul(type: GGMLType, ne0: number, ne1: number, nTokens: nu
       }
     case "cpu":
       switch (type) {
-        case T.F32: return float(sgemm16 ? "f32Sgemm" : "f32VecDot", Act.F64, ne0);
+        case T.F32: return x16 ? float(sgemm16 ? "f32Sgemm" : "f32VecDot", Act.F64, ne0) : null;
         case T.F16: return sgemm16 ? float("f16Sgemm", Act.F16_F64, ne0) : null;
-        case T.BF16: return nTokens >= 2 && ne0 % 32 === 0 && ne1 % 4 === 0 ? float("bf16Sgemm", Act.BF16, ne0) : null;
+        case T.BF16: return nx.bf16 === "avx512bf16" && nTokens >= 2 && ne0 % 32 === 0 && ne1 % 4 === 0 ? float("bf16Sgemm", Act.BF16, ne0) : null;
         case T.Q8_0: return quant("lanesQ8_0", Act.Q8_0, ne0);
         case T.Q4_0: return quant("lanesQ4_0", Act.Q8_0, ne0);
         case T.Q5_0: return quant("lanesQ5_0", Act.Q8_0, ne0);

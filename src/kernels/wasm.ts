@@ -18,13 +18,15 @@
  * the threads; ops.ts stays the oracle (test/wasm-attention.test.ts).
  */
 import { EmbedError } from "../errors.js";
-import { quantTraits } from "../quant/index.js";
 import { geluFp16Table } from "./ops.js";
 import { rowBytes } from "../tensor/ggml-type.js";
 import { WorkerPool } from "../runtime/pool.js";
 import type { Backend, Weight } from "./backend.js";
-import { jsBackend } from "./js-backend.js";
+import { vecDotTypeOf } from "./cpu-traits.js";
+import { createJsBackend } from "./js-backend.js";
+import type { Numerics } from "./numerics.js";
 import { baselineBytes, hasSharedMemory, hasWasmSimd, relaxedBytes, unshareMemoryImport } from "./wasm-module.js";
+import { matmulRuns } from "./matmul-path.js";
 import { Act, planMatmul, type KernelPlan } from "./wasm-plan.js";
 import { relaxedSelfCheck } from "./wasm-relaxed.js";
 
@@ -39,6 +41,8 @@ const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: wasm32's limit; the F32 24-layer model is ~1.3 GB
 
 export interface WasmBackendOptions {
+  /** the llama.cpp CPU variant family to reproduce (numerics.ts) */
+  numerics: Numerics;
   /** worker threads including the calling thread; default: available parallelism */
   threads?: number;
   /** "auto" (default): relaxed kernels when the runtime has relaxed SIMD and the self-check passes */
@@ -55,6 +59,8 @@ export interface WasmBackend extends Backend {
   readonly memory: WebAssembly.Memory;
   /** which kernel a matmul with this weight over nTokens tokens runs ("reference" = fallback) */
   kernelFor(w: Weight, nTokens?: number): string;
+  /** which kernel attention runs: "attnRows", "attnRowsR", or "reference" where the profile has none */
+  readonly attentionKernel: string;
 }
 
 function defaultThreads(): number {
@@ -70,7 +76,7 @@ async function nodeParallelism(): Promise<number | undefined> {
   return os.availableParallelism();
 }
 
-export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
+export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmBackend> {
   if (!hasWasmSimd()) {
     throw new EmbedError("BAD_OPTION", "the wasm backend needs WebAssembly SIMD (SIMD128), which this runtime does not support; use backend \"js\"", { option: "backend" });
   }
@@ -101,7 +107,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const fnIndex = new Map(names.map((n, i) => [n, i]));
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   const exports = inst.exports as unknown as Record<string, (...a: number[]) => number>;
-  return new WasmBackendImpl(memory, pool, fnIndex, exports, relaxed);
+  return new WasmBackendImpl(opts.numerics, memory, pool, fnIndex, exports, relaxed);
 }
 
 class WasmBackendImpl implements WasmBackend {
@@ -114,9 +120,16 @@ class WasmBackendImpl implements WasmBackend {
   private scratchBytes = 0;
   private closed = false;
 
-  constructor(readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool, private readonly fnIndex: Map<string, number>,
+  /** the reference for what has no kernel in this profile */
+  private readonly js: Backend;
+  readonly attentionKernel: string;
+
+  constructor(readonly numerics: Numerics, readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool, private readonly fnIndex: Map<string, number>,
     readonly exports: Record<string, (...a: number[]) => number>, readonly relaxedSimd: boolean) {
     this.threads = pool.nThreads;
+    this.js = createJsBackend(numerics);
+    // wasm/attention*.as implement the 16-lane (AVX-512) f32 orders only
+    this.attentionKernel = numerics.lanes !== 16 ? "reference" : relaxedSimd ? "attnRowsR" : "attnRows";
     this.top = Math.max(PAGE, align(exports.heapBase!() >>> 0, 64));
     this.f32 = new Float32Array(memory.buffer);
     this.buffers.add(memory.buffer);
@@ -216,7 +229,7 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   kernelFor(w: Weight, nTokens = 2): string {
-    const plan = this.weightPtr(w) < 0 ? null : planMatmul(w.type, w.ne0, w.ne1, nTokens);
+    const plan = this.weightPtr(w) < 0 ? null : planMatmul(this.numerics, w.type, w.ne0, w.ne1, nTokens);
     return plan ? this.kernelOf(plan) : "reference";
   }
 
@@ -225,23 +238,31 @@ class WasmBackendImpl implements WasmBackend {
     return (this.relaxedSimd && RELAXED.get(plan.fn)) || plan.fn;
   }
 
-  matmul(w: Weight, x: Float32Array, nTokens: number, out: Float32Array): void {
+  matmul(w: Weight, x: Float32Array, nTokens: number, out: Float32Array, seqLen?: readonly number[]): void {
     this.checkOpen();
-    const plan = this.weightPtr(w) < 0 ? null : planMatmul(w.type, w.ne0, w.ne1, nTokens);
-    if (!plan) return jsBackend.matmul(w, x, nTokens, out);
     const { ne0, ne1 } = w;
-    const wRowBytes = rowBytes(w.type, ne0);
-    if (w.data.length < wRowBytes * ne1) {
-      throw new EmbedError("TENSOR_SHAPE", `tensor "${w.name}": ${ne1} rows of ${wRowBytes} bytes exceed its ${w.data.length}-byte buffer`, { tensor: w.name, ne0, ne1 });
-    }
     if (x.length < nTokens * ne0 || out.length < nTokens * ne1) {
       throw new EmbedError("TENSOR_SHAPE", `matmul "${w.name}": need x >= ${nTokens}x${ne0} and out >= ${nTokens}x${ne1}, got ${x.length} and ${out.length}`, {
         tensor: w.name, ne0, ne1, nTokens, xLength: x.length, outLength: out.length,
       });
     }
+    for (const [t0, n] of matmulRuns(this.numerics, w.type, ne0, ne1, nTokens, seqLen)) {
+      this.matmulRun(w, x.subarray(t0 * ne0, (t0 + n) * ne0), n, out.subarray(t0 * ne1, (t0 + n) * ne1));
+    }
+  }
+
+  /** One call whose rows all take the order of an nTokens-row matmul (matmulRuns). */
+  private matmulRun(w: Weight, x: Float32Array, nTokens: number, out: Float32Array): void {
+    const plan = this.weightPtr(w) < 0 ? null : planMatmul(this.numerics, w.type, w.ne0, w.ne1, nTokens);
+    if (!plan) return this.js.matmul(w, x, nTokens, out);
+    const { ne0, ne1 } = w;
+    const wRowBytes = rowBytes(w.type, ne0);
+    if (w.data.length < wRowBytes * ne1) {
+      throw new EmbedError("TENSOR_SHAPE", `tensor "${w.name}": ${ne1} rows of ${wRowBytes} bytes exceed its ${w.data.length}-byte buffer`, { tensor: w.name, ne0, ne1 });
+    }
     if (nTokens === 0 || ne1 === 0) return;
     const aStride = plan.aStride;
-    const blkBytes = plan.act >= Act.F64 ? 0 : align(rowBytes(quantTraits(w.type).vecDotType, ne0), 64); // per thread
+    const blkBytes = plan.act >= Act.F64 ? 0 : align(rowBytes(vecDotTypeOf(w.type), ne0), 64); // per thread
     // A8 chain kernels: activation scale table of tP columns (quantize.as)
     const tP = align(nTokens, 4), sdBytes = plan.act <= Act.Q8_1 ? align(8 * (ne0 / 32) * tP, 64) : 0;
     const aBytes = align(aStride * nTokens, 64);
@@ -258,12 +279,13 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   getRow(w: Weight, row: number, dst: Float32Array): void {
-    jsBackend.getRow(w, row, dst);
+    this.js.getRow(w, row, dst);
   }
 
   /** ops.ts attention, bit for bit (wasm/attention.as; attention-relaxed.as on the relaxed module), query rows split across threads. */
   attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void {
     this.checkOpen();
+    if (this.attentionKernel === "reference") return this.js.attention(q, k, v, o, T, nHead, nHeadKv, hd, window);
     const nQ = nHead * hd, nKV = nHeadKv * hd;
     if (T <= 0 || nQ === 0) return;
     if (!Number.isInteger(nHead / nHeadKv) || q.length < T * nQ || o.length < T * nQ || k.length < T * nKV || v.length < T * nKV || !(window >= 0)) {

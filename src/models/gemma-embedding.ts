@@ -222,9 +222,10 @@ export class GemmaEmbedding {
       be.rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.attnNorm, eps);
       tap?.("attn_norm", il, xb);
       // 2.2 projections
-      be.matmul(L.wq, xb, nTok, q);
-      be.matmul(L.wk, xb, nTok, kk);
-      be.matmul(L.wv, xb, nTok, v);
+      const seqs = batch.seqLen; // each sequence's rows get the bits of that sequence alone (Backend.matmul)
+      be.matmul(L.wq, xb, nTok, q, seqs);
+      be.matmul(L.wk, xb, nTok, kk, seqs);
+      be.matmul(L.wv, xb, nTok, v, seqs);
       tap?.("Vcur", il, v);
       // 2.3-2.5 per-head Q/K norm (q: nTok·nHead rows of hd, k: nTok·nHeadKv), NEOX RoPE at the
       // position within its sequence, q *= 1/sqrt(hd)
@@ -254,7 +255,7 @@ export class GemmaEmbedding {
       }
       // 2.7-2.8 output projection, post-attention norm, residual
       tap?.("kqv", il, o);
-      be.matmul(L.wo, o, nTok, ao);
+      be.matmul(L.wo, o, nTok, ao, seqs);
       tap?.("kqv_out", il, ao);
       be.rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postAttnNorm, eps);
       tap?.("attn_post_norm", il, ao);
@@ -262,13 +263,13 @@ export class GemmaEmbedding {
       tap?.("sa_out", il, x);
       // 2.9-2.11 FFN: GeGLU(gate) * up, down, post-FFN norm, residual
       be.rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.ffnNorm, eps);
-      be.matmul(L.ffnGate, xb, nTok, gate);
-      be.matmul(L.ffnUp, xb, nTok, up);
+      be.matmul(L.ffnGate, xb, nTok, gate, seqs);
+      be.matmul(L.ffnUp, xb, nTok, up, seqs);
       tap?.("ffn_gate", il, gate);
       tap?.("ffn_up", il, up);
       be.geglu(gate, up, hb, nTok * nFf);
       tap?.("ffn_geglu", il, hb);
-      be.matmul(L.ffnDown, hb, nTok, ao);
+      be.matmul(L.ffnDown, hb, nTok, ao, seqs);
       tap?.("ffn_out", il, ao);
       be.rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postFfwNorm, eps);
       for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
@@ -290,6 +291,14 @@ export class GemmaEmbedding {
     for (let p = 0; p < nPos; p++) ropeCache(p, half * 2, base, t.cos.subarray(p * half, (p + 1) * half), t.sin.subarray(p * half, (p + 1) * half));
     this.ropeTables.set(base, t);
     return t;
+  }
+
+  /** Every matmul weight (for kernel coverage reports; token_embd is a row lookup and not included). */
+  matrices(): Weight[] {
+    const out: Weight[] = [];
+    for (const L of this.w.layers) out.push(L.wq, L.wk, L.wv, L.wo, L.ffnGate, L.ffnUp, L.ffnDown);
+    if (this.w.dense2 && this.w.dense3) out.push(this.w.dense2, this.w.dense3);
+    return out;
   }
 
   /** dense_2 then dense_3 (no activation, no bias) on n rows of nEmbd; identity when absent. */

@@ -6,9 +6,12 @@
 #include <cstring>
 // Dumps ggml-cpu's GELU fp16 table (ggml_table_gelu_f16), built when the CPU backend initializes.
 int main(int argc, char** argv) {
-  // load the CPU variant llama.cpp would pick, then find which library that was
-  ggml_backend_load_all_from_path(argv[1]);
-  ggml_backend_reg_t reg = ggml_backend_reg_by_name("CPU");
+  // gelu <libdir> <out.bin> [variant.so]: load that variant, or the one llama.cpp would pick;
+  // then find which library that was
+  ggml_backend_reg_t reg = nullptr;
+  if (argc > 3) reg = ggml_backend_load((std::string(argv[1]) + "/" + argv[3]).c_str());
+  else { ggml_backend_load_all_from_path(argv[1]); reg = ggml_backend_reg_by_name("CPU"); }
+  if (!reg) { fprintf(stderr, "load failed\n"); return 1; }
   std::string so;
   FILE* maps = fopen("/proc/self/maps", "r");
   char line[4096];

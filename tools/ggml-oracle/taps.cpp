@@ -23,15 +23,22 @@ static bool cb(struct ggml_tensor * t, bool ask, void *) {
 }
 int main(int argc, char** argv) {
   // taps <model.gguf> <outdir> <threads> tok...
+  // GGML_ORACLE_BINS: the libraries' folder; GGML_ORACLE_VARIANT (optional): load only that CPU
+  // variant (e.g. libggml-cpu-haswell.so) instead of the best one for this CPU.
+  // GGML_ORACLE_NO_TAPS=1: only the final embedding (final.f32).
   outdir = argv[2]; int nth = atoi(argv[3]);
   std::vector<llama_token> toks; for (int i = 4; i < argc; i++) toks.push_back(atoi(argv[i]));
-  ggml_backend_load_all_from_path(getenv("GGML_ORACLE_BINS"));
+  const char* variant = getenv("GGML_ORACLE_VARIANT");
+  if (variant && *variant) {
+    if (!ggml_backend_load((std::string(getenv("GGML_ORACLE_BINS")) + "/" + variant).c_str())) { fprintf(stderr, "load %s failed\n", variant); return 1; }
+  } else ggml_backend_load_all_from_path(getenv("GGML_ORACLE_BINS"));
+  const char* nt = getenv("GGML_ORACLE_NO_TAPS");
   llama_backend_init();
   auto mp = llama_model_default_params(); mp.n_gpu_layers = 0;
   llama_model* model = llama_model_load_from_file(argv[1], mp);
   auto cp = llama_context_default_params();
   cp.embeddings = true; cp.n_ctx = 4096; cp.n_batch = 4096; cp.n_ubatch = 4096; cp.n_threads = nth; cp.n_threads_batch = nth;
-  cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED; cp.cb_eval = cb; cp.cb_eval_user_data = nullptr;
+  cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED; cp.cb_eval = (nt && *nt == '1') ? nullptr : cb; cp.cb_eval_user_data = nullptr;
   cp.pooling_type = LLAMA_POOLING_TYPE_MEAN;
   llama_context* ctx = llama_init_from_model(model, cp);
   llama_batch b = llama_batch_init(toks.size(), 0, 1);

@@ -1,14 +1,17 @@
 /**
  * EmbeddingGemma forward pass vs llama.cpp (node-llama-cpp, flash attention off), same token ids,
- * mean pooling, both L2-normalized. This is the quick subset that runs in `npm test`; the full
- * matrix (every type x dense x lengths up to 2048, and 24 layers) is `npm run test:parity`.
+ * mean pooling, both L2-normalized, in the numerics profile of the CPU variant node-llama-cpp
+ * loaded on this machine (test/helpers/variants.ts). This is the quick subset that runs in
+ * `npm test`; the full matrix (every type x dense x lengths up to 2048, and 24 layers) is
+ * `npm run test:parity`; other profiles against their own variant libraries: profiles.test.ts.
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { loadModel } from "../src/node.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
-import { assertParity, inputsOfLengths } from "./helpers/parity.js";
-import { disposeModel } from "./helpers/llama.js";
+import { loadModel } from "../../src/node.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
+import { assertParity, inputsOfLengths } from "../helpers/parity.js";
+import { disposeModel } from "../helpers/llama.js";
+import { llamaVariant } from "../helpers/variants.js";
 
 /** K-quant token_embd tables take minutes to quantize in JS; their rows are covered by the quant tests and the full parity suite. */
 // Each case runs on the default backend (auto = wasm, 2 threads, relaxed SIMD where available: the
@@ -26,18 +29,34 @@ for (const c of CASES) for (const run of c.runs) {
   const label = `${run.backend}${run.threads ? `, ${run.threads} thread(s)` : ""}${run.relaxedSimd === false ? ", baseline SIMD" : ""}`;
   test(`6-layer ${c.type}${c.dense ? " +dense" : ""} [${label}]: 1 - cos <= 1e-6 vs llama.cpp at ${c.lengths.join("/")} tokens`, async () => {
     const path = await gemmaFixture({ nLayer: 6, weightType: c.type, dense: c.dense, embdType: c.embdType });
-    const model = await loadModel(path, run);
+    const { numerics } = await llamaVariant();
+    const model = await loadModel(path, { ...run, numerics: numerics.name });
     try {
+      assert.equal(model.info.numerics.name, numerics.name);
       assert.equal(model.info.dense, c.dense);
       assert.equal(model.info.backend, run.backend === "js" ? "js" : "wasm");
       if (run.relaxedSimd === false) assert.equal(model.info.simd, "baseline");
       const res = await assertParity(path, model, inputsOfLengths(model, c.lengths), 1e-6, run.threads);
-      console.log(`# ${c.type}${c.dense ? "+dense" : ""} [${label}${model.info.simd ? `; ran ${model.info.simd} SIMD` : ""}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`);
+      const ref = model.info.numerics.reference?.length ? `; reference for ${model.info.numerics.reference.join(", ")}` : "";
+      console.log(`# ${c.type}${c.dense ? "+dense" : ""} [${label}${model.info.simd ? `; ran ${model.info.simd} SIMD` : ""}; numerics ${numerics.name}${ref}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`);
     } finally {
       await model.close();
       await disposeModel(path);
     }
   });
 }
+
+test("numerics \"auto\" picks the profile of the variant llama.cpp loaded on this CPU", async () => {
+  const path = await gemmaFixture({ nLayer: 6, weightType: "Q8_0", dense: true });
+  const { variant, numerics } = await llamaVariant();
+  const model = await loadModel(path, { backend: "js" });
+  try {
+    assert.equal(model.info.numerics.source, "cpu");
+    assert.equal(model.info.numerics.detected, variant, "our reading of the CPU flags names the variant llama.cpp loaded");
+    assert.equal(model.info.numerics.name, numerics.name);
+  } finally {
+    await model.close();
+  }
+});
 
 after(() => {});

@@ -1,29 +1,45 @@
 /**
- * WASM kernels vs the scalar reference (src/kernels/reference.ts via jsBackend, ops.ts attention,
- * src/quant/activation.ts): the reference path is the only oracle, and every comparison is bit
- * for bit (Object.is on every output), for every weight type, token counts M ∈ {1, 2, 5, 17, 64}
- * (M == 1 and the M thresholds of llama.cpp's sgemm / IQ panel / repack gemm paths included),
- * 1 and 2 threads. Attention: test/wasm-attention.test.ts.
+ * WASM kernels vs the scalar reference (src/kernels/reference.ts via the js backend,
+ * src/quant/activation.ts) in each numerics profile: the reference path is the only oracle, and
+ * every comparison is bit for bit (Object.is on every output), for every weight type, token counts
+ * M ∈ {1, 2, 5, 17, 64} (M == 1 and the M thresholds of llama.cpp's sgemm / IQ panel / repack gemm
+ * paths included), 1 and 2 threads. The reference itself is checked against llama.cpp's libraries
+ * per profile in ggml-oracle.test.ts, so this runs every profile on any CPU (amx included).
+ * Profiles amx and avx512 share no quantized kernel order at the model's shapes (AMX chains vs
+ * vec_dot lanes / repack), so both run everything; avx2 differs from avx512 only in the float
+ * types and Q2_K. Attention: wasm-attention.test.ts.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { jsBackend } from "../src/kernels/js-backend.js";
-import { fma32 } from "../src/kernels/ggml-order.js";
-import { createWasmBackend, type WasmBackend } from "../src/kernels/wasm.js";
-import { planMatmul } from "../src/kernels/wasm-plan.js";
-import { relaxedBytes } from "../src/kernels/wasm-module.js";
-import { quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K } from "../src/quant/activation.js";
-import { quantizeRows } from "../src/quant/index.js";
-import { GGMLType, ggmlTypeName } from "../src/tensor/ggml-type.js";
-import { exactFma32 } from "./helpers/exact-fma.js";
+import type { Backend } from "../../src/kernels/backend.js";
+import { createJsBackend } from "../../src/kernels/js-backend.js";
+import { fma32 } from "../../src/kernels/ggml-order.js";
+import { numericsByName, type Numerics } from "../../src/kernels/numerics.js";
+import { createWasmBackend, type WasmBackend } from "../../src/kernels/wasm.js";
+import { planMatmul } from "../../src/kernels/wasm-plan.js";
+import { relaxedBytes } from "../../src/kernels/wasm-module.js";
+import { quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K } from "../../src/quant/activation.js";
+import { quantizeRows } from "../../src/quant/index.js";
+import { GGMLType, ggmlTypeName } from "../../src/tensor/ggml-type.js";
+import { exactFma32 } from "../helpers/exact-fma.js";
 
 const T = GGMLType;
 const TYPES = [T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.BF16, T.Q4_1, T.IQ4_NL, T.Q2_K, T.Q3_K, T.IQ4_XS];
 const SUPER = new Set([T.Q4_K, T.Q5_K, T.Q6_K, T.Q2_K, T.Q3_K, T.IQ4_XS]);
-/** Types whose every reference path has a wasm kernel at the model's shapes (N % 32 == 0). */
-const KERNEL_AT_MODEL_SHAPES = new Set([T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL, T.BF16, T.IQ4_XS]);
+/** Per profile, the types whose every reference path has a wasm kernel at the model's shapes (N % 32 == 0). */
+const KERNEL_AT_MODEL_SHAPES: Record<string, Set<GGMLType>> = {
+  amx: new Set([T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL, T.BF16, T.IQ4_XS]),
+  avx512: new Set([T.Q8_0, T.Q4_0, T.F32, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL, T.BF16]),
+  avx2: new Set([T.Q8_0, T.Q4_0, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL]),
+};
+/** What each profile runs (see the header): [profile, types at model shapes, edge shapes too]. */
+const PROFILES: Array<[Numerics, GGMLType[], boolean]> = [
+  [numericsByName("amx"), [], false],
+  [numericsByName("avx512"), [], true],
+  [numericsByName("avx2"), [T.F32, T.F16, T.BF16, T.Q2_K], false],
+];
 const MS = [1, 2, 5, 17, 64];
 const SHAPES: Array<[number, number]> = [[768, 256], [768, 768], [1152, 256], [1152, 768], [3072, 256], [3072, 768]];
 /** Off-model shapes for the other buffers' paths: N % 32 != 0 (repack when N % 8 == 0, else plain CPU), small K. */
@@ -54,18 +70,26 @@ function differing(ref: Float32Array, got: Float32Array): string {
   return neq === 0 ? "" : `${neq} of ${ref.length} outputs differ (first at ${first}: ${ref[first]} vs ${got[first]})`;
 }
 
-let be1: WasmBackend, be2: WasmBackend;
-before(async () => {
-  be1 = await createWasmBackend({ threads: 1, relaxedSimd: false });
-  be2 = await createWasmBackend({ threads: 2, relaxedSimd: false });
-});
+/** One wasm backend per thread count, each in the profile being tested; the js reference in the same profile. */
+const bes = new Map<string, { js: Backend; be1: WasmBackend; be2: WasmBackend }>();
+async function backends(nx: Numerics): Promise<{ js: Backend; be1: WasmBackend; be2: WasmBackend }> {
+  let b = bes.get(nx.name);
+  if (!b) {
+    b = { js: createJsBackend(nx), be1: await createWasmBackend({ numerics: nx, threads: 1, relaxedSimd: false }), be2: await createWasmBackend({ numerics: nx, threads: 2, relaxedSimd: false }) };
+    bes.set(nx.name, b);
+  }
+  return b;
+}
+let be1: WasmBackend;
+const AVX512 = numericsByName("avx512");
+before(async () => { be1 = (await backends(AVX512)).be1; });
 after(async () => {
-  await be1.close();
-  await be2.close();
+  for (const b of bes.values()) await Promise.all([b.be1.close(), b.be2.close()]);
 });
 
 /** Reference once per (shape, M), then the wasm backend at 1 and 2 threads; returns the kernels used. */
-function check(type: GGMLType, ne0: number, ne1: number, ms: number[]): Set<string> {
+function check(b: { js: Backend; be1: WasmBackend; be2: WasmBackend }, type: GGMLType, ne0: number, ne1: number, ms: number[]): Set<string> {
+  const { js, be1, be2 } = b;
   const kernels = new Set<string>();
   const bytes = quantizeRows(type, values(ne0 * ne1, ne0 + ne1 + type), ne0);
   const ws = [be1, be2].map((be) => {
@@ -78,53 +102,65 @@ function check(type: GGMLType, ne0: number, ne1: number, ms: number[]): Set<stri
     const x = xAll.slice(0, ne0 * M);
     for (let i = 0; i < ne0; i++) x[(M - 1) * ne0 + i] *= 1e3; // one large-magnitude token
     const ref = new Float32Array(M * ne1);
-    jsBackend.matmul(ws[0]!, x, M, ref);
+    js.matmul(ws[0]!, x, M, ref);
     [be1, be2].forEach((be, i) => {
       const got = new Float32Array(M * ne1).fill(NaN);
       be.matmul(ws[i]!, x, M, got);
       const kernel = be.kernelFor(ws[i]!, M);
       kernels.add(kernel);
       const bad = differing(ref, got);
-      assert.equal(bad, "", `${ggmlTypeName(type)} K=${ne0} N=${ne1} M=${M} ${be.threads}T (${kernel}): ${bad}`);
+      assert.equal(bad, "", `${be.numerics.name}: ${ggmlTypeName(type)} K=${ne0} N=${ne1} M=${M} ${be.threads}T (${kernel}): ${bad}`);
     });
   }
   return kernels;
 }
 
-describe("wasm matmul = reference.ts bit for bit (model shapes, M 1/2/5/17/64, 1 and 2 threads)", () => {
-  for (const type of TYPES) {
-    test(ggmlTypeName(type), () => {
-      let cases = 0;
-      const kernels = new Set<string>();
-      for (const [ne0, ne1] of SHAPES) {
-        if (ne0 % (SUPER.has(type) ? 256 : 32) !== 0) continue;
-        for (const k of check(type, ne0, ne1, MS)) kernels.add(k);
-        cases++;
-      }
-      assert.ok(cases >= 4);
-      // the model's shapes must not fall back to the reference for the types that have kernels
-      if (KERNEL_AT_MODEL_SHAPES.has(type)) {
-        if (type === T.BF16) kernels.delete("reference"); // M == 1: ggml_vec_dot_bf16 has no wasm kernel (wasm-plan.ts)
-        assert.ok(!kernels.has("reference"), `${ggmlTypeName(type)} used the reference: ${[...kernels].join(", ")}`);
+for (const [nx, only, edges] of PROFILES) {
+  const types = only.length ? only : TYPES;
+  describe(`numerics "${nx.name}": wasm matmul = reference.ts bit for bit (model shapes, M 1/2/5/17/64, 1 and 2 threads)`, () => {
+    for (const type of types) {
+      test(ggmlTypeName(type), async () => {
+        const b = await backends(nx);
+        let cases = 0;
+        const kernels = new Set<string>();
+        for (const [ne0, ne1] of SHAPES) {
+          if (ne0 % (SUPER.has(type) ? 256 : 32) !== 0) continue;
+          for (const k of check(b, type, ne0, ne1, MS)) kernels.add(k);
+          cases++;
+        }
+        assert.ok(cases >= 4);
+        // the model's shapes must not fall back to the reference for the types that have kernels
+        if (KERNEL_AT_MODEL_SHAPES[nx.name]!.has(type)) {
+          if (type === T.BF16) kernels.delete("reference"); // M == 1: ggml_vec_dot_bf16 has no wasm kernel (wasm-plan.ts)
+          assert.ok(!kernels.has("reference"), `${ggmlTypeName(type)} used the reference: ${[...kernels].join(", ")}`);
+        }
+      });
+    }
+  });
+  if (edges) {
+    describe(`numerics "${nx.name}": wasm matmul = reference.ts bit for bit (repack / plain CPU buffer shapes)`, () => {
+      for (const type of types) {
+        test(ggmlTypeName(type), async () => {
+          const b = await backends(nx);
+          for (const [ne0, ne1] of EDGE_SHAPES) {
+            if (ne0 % (SUPER.has(type) ? 256 : 32) !== 0) continue;
+            check(b, type, ne0, ne1, EDGE_MS);
+          }
+        });
       }
     });
   }
-});
-
-describe("wasm matmul = reference.ts bit for bit (repack / plain CPU buffer shapes)", () => {
-  for (const type of TYPES) {
-    test(ggmlTypeName(type), () => {
-      for (const [ne0, ne1] of EDGE_SHAPES) {
-        if (ne0 % (SUPER.has(type) ? 256 : 32) !== 0) continue;
-        check(type, ne0, ne1, EDGE_MS);
-      }
-    });
-  }
-});
+}
 
 test("kernel choice follows the reference's code path", () => {
-  const k = (type: GGMLType, ne0: number, ne1: number, m: number) => planMatmul(type, ne0, ne1, m)?.fn ?? "reference";
+  const amx = numericsByName("amx"), avx2 = numericsByName("avx2");
+  const k = (type: GGMLType, ne0: number, ne1: number, m: number, nx = amx) => planMatmul(nx, type, ne0, ne1, m)?.fn ?? "reference";
   assert.equal(k(T.Q8_0, 768, 256, 1), "chainQ8_0"); // AMX, M == 1 (VNNI) and M > 1 alike
+  assert.equal(k(T.Q8_0, 768, 256, 1, AVX512), "lanesQ8_0"); // no AMX: vec_dot (M == 1) and tinyBLAS_Q0_AVX, one order
+  assert.equal(k(T.Q8_0, 768, 256, 5, avx2), "lanesQ8_0");
+  assert.equal(k(T.Q4_0, 768, 256, 5, AVX512), "chainQ4_0"); // CPU_REPACK
+  assert.equal(k(T.F32, 768, 256, 2, avx2), "reference"); // 8-lane tinyBLAS: no kernel
+  assert.equal(k(T.BF16, 768, 256, 2, numericsByName("avx512-nobf16")), "reference"); // tinyBLAS<16, f32> on bf16: no kernel
   assert.equal(k(T.Q8_0, 768, 13, 5), "lanesQ8_0"); // plain CPU: vec_dot
   assert.equal(k(T.Q4_0, 768, 40, 5), "chainQ4_0"); // CPU_REPACK
   assert.equal(k(T.IQ4_NL, 768, 40, 1), "chainIQ4_NL");
@@ -146,7 +182,7 @@ test("weights outside wasm memory use the reference", () => {
   const w = { name: "foreign", type: T.Q8_0, ne0: 256, ne1: 32, data: bytes };
   assert.equal(be1.kernelFor(w), "reference");
   const x = values(256 * 2, 6), ref = new Float32Array(64), got = new Float32Array(64);
-  jsBackend.matmul(w, x, 2, ref);
+  createJsBackend(AVX512).matmul(w, x, 2, ref);
   be1.matmul(w, x, 2, got);
   assert.deepEqual(got, ref);
 });
@@ -203,7 +239,7 @@ describe("wasm activation quantizers are byte-identical to src/quant/activation.
 });
 
 // Relaxed SIMD: Node 20 needs --experimental-wasm-relaxed-simd; check it in a child process.
-const CHILD = fileURLToPath(new URL("./helpers/relaxed-child.js", import.meta.url));
+const CHILD = fileURLToPath(new URL("../helpers/relaxed-child.js", import.meta.url));
 const inProcess = WebAssembly.validate(relaxedBytes());
 const probe = inProcess ? null : spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", CHILD, "--probe"], { encoding: "utf8", timeout: 60_000 });
 const childHasRelaxed = inProcess || probe?.stdout.trim() === "relaxed";
@@ -224,7 +260,7 @@ if (childHasRelaxed) {
 }
 
 test("without relaxed SIMD (plain Node 20) the backend falls back to baseline SIMD", async () => {
-  const be = await createWasmBackend({ threads: 1 });
+  const be = await createWasmBackend({ numerics: AVX512, threads: 1 });
   assert.equal(be.relaxedSimd, inProcess);
   await be.close();
 });

@@ -6,8 +6,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { geglu, rmsNormRows } from "../src/kernels/ops.js";
-import { createWasmBackend } from "../src/kernels/wasm.js";
+import { numericsByName } from "../../src/kernels/numerics.js";
+import { geglu, rmsNormRows } from "../../src/kernels/ops.js";
+import { createWasmBackend } from "../../src/kernels/wasm.js";
+
+const numerics = numericsByName("avx512");
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -16,7 +19,7 @@ function rng(seed: number): () => number {
 
 for (const threads of [1, 2]) {
   test(`wasm rmsNormRows = ops.ts rmsNormRows bit for bit, ${threads} thread(s)`, async () => {
-    const be = await createWasmBackend({ threads });
+    const be = await createWasmBackend({ numerics, threads });
     try {
       const r = rng(3 + threads);
       for (const [n, rowCounts] of [[5, [1, 2, 3]], [256, [1, 3, 4, 5, 9, 40]], [768, [1, 4, 7, 8, 33]]] as const) {
@@ -39,7 +42,7 @@ for (const threads of [1, 2]) {
   });
 
   test(`wasm geglu = ops.ts geglu bit for bit, ${threads} thread(s)`, async () => {
-    const be = await createWasmBackend({ threads });
+    const be = await createWasmBackend({ numerics, threads });
     try {
       const r = rng(9 + threads);
       const specials = [0, -0, 10, -10, 9.999999, -9.999999, 6.1e-5, -6.1e-5, 3e-8, 2 ** -25, 2 ** -24, 1e-40, NaN, Infinity, -Infinity, 65504, 1e5];
@@ -58,11 +61,11 @@ for (const threads of [1, 2]) {
 }
 
 test("in place: rmsNormRows, geglu, attention and matmul on backend.activations() views equal the copying path and ops.ts", async () => {
-  const { attention } = await import("../src/kernels/ops.js");
-  const { jsBackend } = await import("../src/kernels/js-backend.js");
-  const { quantizeRows } = await import("../src/quant/index.js");
-  const { GGMLType } = await import("../src/tensor/ggml-type.js");
-  const be = await createWasmBackend({ threads: 2 });
+  const { attention } = await import("../../src/kernels/ops.js");
+  const { createJsBackend } = await import("../../src/kernels/js-backend.js");
+  const { quantizeRows } = await import("../../src/quant/index.js");
+  const { GGMLType } = await import("../../src/tensor/ggml-type.js");
+  const be = await createWasmBackend({ numerics, threads: 2 });
   try {
     const r = rng(21);
     const n = 256, rows = 12, T = 12, hd = 64, nHead = 2;
@@ -86,7 +89,7 @@ test("in place: rmsNormRows, geglu, attention and matmul on backend.activations(
     q.set(new Float32Array(q.length).map(() => r() - 0.5));
     kv.set(new Float32Array(kv.length).map(() => r() * 2 - 1));
     const wantO = new Float32Array(o.length);
-    attention(q, kv, kv, wantO, T, nHead, nHead, hd, Infinity);
+    attention(numerics, q, kv, kv, wantO, T, nHead, nHead, hd, Infinity);
     be.attention(q, kv, kv, o, T, nHead, nHead, hd, Infinity);
     assert.deepEqual(o, wantO);
     const w = quantizeRows(GGMLType.Q8_0, new Float32Array(256 * 64).map(() => r() - 0.5), 256);
@@ -95,7 +98,7 @@ test("in place: rmsNormRows, geglu, attention and matmul on backend.activations(
     const xs = take(64 * 256).subarray(0, T * 256), os = take(64 * 256).subarray(0, T * 64);
     xs.set(new Float32Array(T * 256).map(() => r() * 2 - 1));
     const wantM = new Float32Array(T * 64);
-    jsBackend.matmul({ name: "w", type: GGMLType.Q8_0, ne0: 256, ne1: 64, data: w }, xs, T, wantM);
+    createJsBackend(numerics).matmul({ name: "w", type: GGMLType.Q8_0, ne0: 256, ne1: 64, data: w }, xs, T, wantM);
     be.matmul({ name: "w", type: GGMLType.Q8_0, ne0: 256, ne1: 64, data: wm }, xs, T, os);
     assert.deepEqual(os, wantM);
   } finally {

@@ -1,20 +1,29 @@
 /**
  * Reference dot products and matmul: against f64 dot products of spec-decoded rows, the
- * documented f32 accumulation orders (ggml_vec_dot_*, AMX) rebuilt by hand, and shape/type
- * errors. Bit-exactness against llama.cpp itself is test/ggml-oracle.test.ts.
+ * documented f32 accumulation orders (ggml_vec_dot_*, AMX, AVX-512 and AVX2) rebuilt by hand, and
+ * shape/type errors. Bit-exactness against llama.cpp itself is ggml-oracle.test.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EmbedError } from "../src/errors.js";
-import { fma32 } from "../src/kernels/ggml-order.js";
-import { amxDotQ6_K, amxDotQ8_0 } from "../src/kernels/matmul-amx.js";
-import { getRowF32, matmul, matmulPath } from "../src/kernels/reference.js";
-import { vecDotQ8_0Q8_0 } from "../src/kernels/vec-dot.js";
-import { fromFloatFor, quantizeRows, quantTraits } from "../src/quant/index.js";
-import { GGMLType, rowBytes } from "../src/tensor/ggml-type.js";
-import { exactAdd32, exactFma32 } from "./helpers/exact-fma.js";
-import { gaussData } from "./helpers/quant-data.js";
-import { h2f, SPEC_LAYOUT, specElement } from "./helpers/spec-decode.js";
+import { EmbedError } from "../../src/errors.js";
+import { cpuTraits, fromFloatFor } from "../../src/kernels/cpu-traits.js";
+import { fma32 } from "../../src/kernels/ggml-order.js";
+import { amxDotQ6_K, amxDotQ8_0 } from "../../src/kernels/matmul-amx.js";
+import { numericsByName, type Numerics } from "../../src/kernels/numerics.js";
+import { getRowF32, matmul as matmulNx, matmulPath as matmulPathNx, type MatmulPath } from "../../src/kernels/reference.js";
+import { vecDotQ8_0Q8_0 } from "../../src/kernels/vec-dot.js";
+import { quantizeRows, quantTraits } from "../../src/quant/index.js";
+import { GGMLType, rowBytes } from "../../src/tensor/ggml-type.js";
+import type { Weight } from "../../src/tensor/weight.js";
+import { exactAdd32, exactFma32 } from "../helpers/exact-fma.js";
+import { gaussData } from "../helpers/quant-data.js";
+import { h2f, SPEC_LAYOUT, specElement } from "../helpers/spec-decode.js";
+
+const AMX = numericsByName("amx"), AVX2 = numericsByName("avx2");
+/** The amx profile unless a test names another: the AMX paths are what most of these hand-built orders check. */
+const cpu = (t: GGMLType, nx: Numerics = AMX) => cpuTraits(t, nx);
+const matmul = (w: Weight, x: Float32Array, n: number, out: Float32Array, path?: MatmulPath) => matmulNx(AMX, w, x, n, out, path);
+const matmulPath = (t: GGMLType, k: number, n: number) => matmulPathNx(AMX, t, k, n);
 
 const F = Math.fround;
 const NAMES = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"];
@@ -35,7 +44,7 @@ function specRow(type: string, bytes: Uint8Array, o: number, n: number): Float64
  * block sum is dw·da·Σ qw·qa + mw·s. Returns [expected, Σ|w_k·a_k|].
  */
 function expectedDot(type: string, w: Uint8Array, wo: number, a: Uint8Array, ao: number, n: number): [number, number] {
-  const aType = nameOf(quantTraits(id(type)).vecDotType);
+  const aType = nameOf(cpu(id(type)).vecDotType);
   const wv = specRow(type, w, wo, n), av = specRow(aType, a, ao, n);
   let mag = 0;
   for (let k = 0; k < n; k++) mag += Math.abs(wv[k]! * av[k]!);
@@ -68,7 +77,7 @@ test("vecDot of every weight type matches the f64 dot of the spec-decoded rows",
   const wx = gaussData(3 * n, 21).map((v) => v * 0.05);
   const ax = gaussData(3 * n, 22).map((v) => v * 3);
   for (const t of NAMES) {
-    const tr = quantTraits(id(t));
+    const tr = cpu(id(t));
     const w = quantizeRows(id(t), wx, n);
     const arb = rowBytes(tr.vecDotType, n);
     const a = new Uint8Array(3 * arb);
@@ -222,7 +231,7 @@ test("Q6_K: vec_dot lanes with the −32 applied per lane, AMX one fma per super
     exact += das[b]! * h2f(d6) * isum;
   }
   const n = 256 * nsb;
-  assert.equal(quantTraits(GGMLType.Q6_K).vecDot!(n, w6, 0, a8, 0), hsum8(lanes));
+  assert.equal(cpu(GGMLType.Q6_K).vecDot!(n, w6, 0, a8, 0), hsum8(lanes));
   assert.notEqual(hsum8(lanesElem), hsum8(lanes)); // where the −32 goes is visible
   assert.equal(amxDotQ6_K(n, w6, 0, a8, 0), seq);
   assert.notEqual(seq, F(exact)); // the f32 rounding of da·d is visible
@@ -247,21 +256,50 @@ test("F32/F16 vecDot: ggml_vec_dot_f32/_f16 (4×16 FMA lanes per 64, folded, red
     return s;
   };
   const want32 = model(w, x, false);
-  assert.equal(quantTraits(GGMLType.F32).vecDot!(n, wb, 1, xb, 0), want32); // unaligned weight row
+  assert.equal(cpu(GGMLType.F32).vecDot!(n, wb, 1, xb, 0), want32); // unaligned weight row
   let f64 = 0;
   for (let i = 0; i < n; i++) f64 += F(w[i]! * x[i]!);
   assert.notEqual(F(f64), want32);
   const hw = quantizeRows(GGMLType.F16, w, n), hx = quantizeRows(GGMLType.F16, x, n);
   const wv = Array.from({ length: n }, (_, i) => h2f(hw[2 * i]! | (hw[2 * i + 1]! << 8)));
   const xv = Array.from({ length: n }, (_, i) => h2f(hx[2 * i]! | (hx[2 * i + 1]! << 8)));
-  assert.equal(quantTraits(GGMLType.F16).vecDot!(n, hw, 0, hx, 0), model(wv, xv, true));
+  assert.equal(cpu(GGMLType.F16).vecDot!(n, hw, 0, hx, 0), model(wv, xv, true));
+});
+
+test("F32/F16 vecDot, avx2: 4×8 FMA lanes per 32, folded, two VHADDPS; F32 tail: runs of 8 and 4 unfused, the last < 4 fused", () => {
+  const n = 207; // 6 full steps of 32, then 8 + 4 unfused + 3 fused
+  const w = gaussData(n, 61), x = gaussData(n, 62).map((v) => v * 1e3);
+  const wb = new Uint8Array(4 * n), xb = new Uint8Array(4 * n);
+  const dw = new DataView(wb.buffer), dx = new DataView(xb.buffer);
+  for (let i = 0; i < n; i++) { dw.setFloat32(4 * i, w[i]!, true); dx.setFloat32(4 * i, x[i]!, true); }
+  const model = (wv: ArrayLike<number>, xv: ArrayLike<number>, f16: boolean): number => {
+    const acc = new Array<number>(32).fill(0);
+    for (let i = 0; i < 192; i += 32) for (let j = 0; j < 32; j++) acc[j] = fma(wv[i + j]!, xv[i + j]!, acc[j]!);
+    const l = Array.from({ length: 8 }, (_, j) => add(add(acc[j]!, acc[16 + j]!), add(acc[8 + j]!, acc[24 + j]!)));
+    const t = [0, 1, 2, 3].map((i) => add(l[i]!, l[i + 4]!));
+    let s = add(add(t[0]!, t[1]!), add(t[2]!, t[3]!)); // VHADDPS twice: (0+1) + (2+3), not hsum8's (0+2) + (1+3)
+    if (f16) {
+      for (let i = 192; i < n; i++) s += F(wv[i]! * xv[i]!); // ggml_float tail
+      return F(s);
+    }
+    for (let i = 192; i < 204; i++) s = add(s, F(wv[i]! * xv[i]!));
+    for (let i = 204; i < n; i++) s = fma(wv[i]!, xv[i]!, s);
+    return s;
+  };
+  const want32 = model(w, x, false);
+  assert.equal(cpu(GGMLType.F32, AVX2).vecDot!(n, wb, 0, xb, 0), want32);
+  assert.notEqual(cpu(GGMLType.F32, numericsByName("avx512")).vecDot!(n, wb, 0, xb, 0), want32); // the 16-lane order differs here
+  const hw = quantizeRows(GGMLType.F16, w, n), hx = quantizeRows(GGMLType.F16, x, n);
+  const wv = Array.from({ length: n }, (_, i) => h2f(hw[2 * i]! | (hw[2 * i + 1]! << 8)));
+  const xv = Array.from({ length: n }, (_, i) => h2f(hx[2 * i]! | (hx[2 * i + 1]! << 8)));
+  assert.equal(cpu(GGMLType.F16, AVX2).vecDot!(n, hw, 0, hx, 0), model(wv, xv, true));
 });
 
 test("F16 on the AMX path uses the f32 activation as is; on the CPU path it is rounded to fp16 first", () => {
   const ne0 = 256, ne1 = 32, nTok = 2;
   const packed = quantizeRows(GGMLType.F16, gaussData(ne0 * ne1, 81), ne0);
   const x = gaussData(ne0 * nTok, 82).map((v) => F(v * 3.3));
-  const w = { type: GGMLType.F16, ne0, ne1, data: packed, byteOffset: 0, name: "w" };
+  const w = { type: GGMLType.F16, ne0, ne1, data: packed, name: "w" };
   assert.equal(matmulPath(GGMLType.F16, ne0, ne1), "amx");
   const amx = new Float32Array(ne1 * nTok), cpu = new Float32Array(ne1 * nTok);
   matmul(w, x, nTok, amx);
@@ -281,12 +319,12 @@ test("matmul: every output is the dot of a weight row with the converted activat
   const ne0 = 512, ne1 = 5, nTokens = 3;
   const x = gaussData(nTokens * ne0, 31);
   for (const t of ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_1", "Q4_K", "Q6_K", "IQ4_NL", "IQ4_XS"]) {
-    const tr = quantTraits(id(t));
+    const tr = cpu(id(t));
     const packed = quantizeRows(id(t), gaussData(ne0 * ne1, 32), ne0);
     const data = new Uint8Array(packed.length + 3);
     data.set(packed, 3); // odd byte offset inside the buffer
     const out = new Float32Array(nTokens * ne1 + 2).fill(7);
-    matmul({ type: id(t), ne0, ne1, data, byteOffset: 3, name: "w" }, x, nTokens, out);
+    matmul({ type: id(t), ne0, ne1, data: data.subarray(3), name: "w" }, x, nTokens, out);
     const arb = rowBytes(tr.vecDotType, ne0), wrb = rowBytes(id(t), ne0);
     for (let tk = 0; tk < nTokens; tk++) {
       const act = new Uint8Array(arb);
@@ -308,10 +346,10 @@ test("getRowF32 dequantizes exactly one row (embedding lookup)", () => {
     const data = new Uint8Array(packed.length + 1);
     data.set(packed, 1);
     const dst = new Float32Array(ne0);
-    getRowF32({ type: id(t), ne0, ne1, data, byteOffset: 1 }, 2, dst);
+    getRowF32({ type: id(t), ne0, ne1, data: data.subarray(1), name: "w" }, 2, dst);
     const want = specRow(t, data, 1 + 2 * rowBytes(id(t), ne0), ne0);
     for (let e = 0; e < ne0; e++) assert.equal(dst[e], want[e], `${t} element ${e}`);
-    assert.throws(() => getRowF32({ type: id(t), ne0, ne1, data, byteOffset: 1, name: "token_embd.weight" }, ne1, dst),
+    assert.throws(() => getRowF32({ type: id(t), ne0, ne1, data: data.subarray(1), name: "token_embd.weight" }, ne1, dst),
       (e: unknown) => e instanceof EmbedError && e.code === "TOKEN_OUT_OF_RANGE" && e.message.includes("token_embd.weight"));
   }
 });
@@ -320,9 +358,9 @@ test("matmul rejects bad shapes and non-matmul types, naming the tensor", () => 
   const data = new Uint8Array(34 * 8);
   const x = new Float32Array(64), out = new Float32Array(8);
   const isErr = (code: string, text: string) => (e: unknown) => e instanceof EmbedError && e.code === code && e.message.includes(text);
-  assert.throws(() => matmul({ type: GGMLType.Q8_0, ne0: 48, ne1: 1, data, byteOffset: 0, name: "blk.1.ffn_up.weight" }, x, 1, out), isErr("TENSOR_SHAPE", "48"));
-  assert.throws(() => matmul({ type: GGMLType.Q8_0, ne0: 64, ne1: 5, data, byteOffset: 0, name: "blk.1.ffn_up.weight" }, x, 1, out), isErr("TENSOR_SHAPE", "blk.1.ffn_up.weight"));
-  assert.throws(() => matmul({ type: GGMLType.Q8_0, ne0: 64, ne1: 4, data, byteOffset: 0, name: "w" }, x, 2, out), isErr("TENSOR_SHAPE", "w"));
-  assert.throws(() => matmul({ type: GGMLType.IQ2_XXS, ne0: 256, ne1: 1, data, byteOffset: 0, name: "blk.0.attn_k.weight" }, x, 1, out), isErr("UNSUPPORTED_TYPE", "blk.0.attn_k.weight"));
-  assert.throws(() => matmul({ type: GGMLType.Q8_K, ne0: 256, ne1: 0, data, byteOffset: 0, name: "q8k" }, x, 0, out), isErr("UNSUPPORTED_TYPE", "Q8_K"));
+  assert.throws(() => matmul({ type: GGMLType.Q8_0, ne0: 48, ne1: 1, data, name: "blk.1.ffn_up.weight" }, x, 1, out), isErr("TENSOR_SHAPE", "48"));
+  assert.throws(() => matmul({ type: GGMLType.Q8_0, ne0: 64, ne1: 5, data, name: "blk.1.ffn_up.weight" }, x, 1, out), isErr("TENSOR_SHAPE", "blk.1.ffn_up.weight"));
+  assert.throws(() => matmul({ type: GGMLType.Q8_0, ne0: 64, ne1: 4, data, name: "w" }, x, 2, out), isErr("TENSOR_SHAPE", "w"));
+  assert.throws(() => matmul({ type: GGMLType.IQ2_XXS, ne0: 256, ne1: 1, data, name: "blk.0.attn_k.weight" }, x, 1, out), isErr("UNSUPPORTED_TYPE", "blk.0.attn_k.weight"));
+  assert.throws(() => matmul({ type: GGMLType.Q8_K, ne0: 256, ne1: 0, data, name: "q8k" }, x, 0, out), isErr("UNSUPPORTED_TYPE", "Q8_K"));
 });
