@@ -25,7 +25,8 @@ interface Runner {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function ours(model: EmbeddingModel): Promise<Runner> {
-  return { name: `gguf-embed (${model.info.backend}${model.info.simd ? `, ${model.info.simd} SIMD` : ""})`, embed: async (t) => { await model.embed(t); }, close: () => model.close() };
+  const ref = model.info.numerics.reference?.length ? `; reference for ${model.info.numerics.reference.join(", ")}` : "";
+  return { name: `gguf-embed (${model.info.backend}${model.info.simd ? `, ${model.info.simd} SIMD` : ""}, numerics ${model.info.numerics.name}${ref})`, embed: async (t) => { await model.embed(t); }, close: () => model.close() };
 }
 
 async function llamaCpp(path: string, threads: number): Promise<Runner> {
@@ -58,14 +59,14 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
     args: argv,
     options: {
       model: { type: "string", short: "m" }, threads: { type: "string" }, rounds: { type: "string", default: "5" },
-      backend: { type: "string", default: "wasm" }, corpus: { type: "string", default: "1000" }, "no-llama": { type: "boolean" },
+      backend: { type: "string", default: "wasm" }, numerics: { type: "string" }, corpus: { type: "string", default: "1000" }, "no-llama": { type: "boolean" },
     },
   });
   if (!values.model) throw new EmbedError("BAD_OPTION", "bench: --model <file.gguf> is required", { option: "model" });
   const threads = Number(values.threads ?? availableParallelism());
   const rounds = Number(values.rounds);
   const rss0 = process.memoryUsage().rss;
-  const model = await loadModel(values.model, { backend: values.backend as "js" | "wasm", threads });
+  const model = await loadModel(values.model, { backend: values.backend as "js" | "wasm", threads, numerics: values.numerics });
   const rssOurs = process.memoryUsage().rss; // before llama.cpp loads its copy
   const fileBytes = (await stat(values.model)).size;
   const runners = [await ours(model)];

@@ -41,6 +41,8 @@ Bulk mode, for large inputs (streamed, batched, resumable):
   --batch N         inputs per embed call and per write (default 32)
   --backend B       auto (default: wasm where WebAssembly SIMD exists) | wasm | js (the reference)
   --threads N       worker threads of the wasm backend (default: available parallelism)
+  --numerics P      whose bits: auto (the llama.cpp CPU variant this machine loads) | amx | avx512 |
+                    avx512-nobf16 | avx2 | a llama.cpp variant name (zen4, icelake, haswell, ...)
   --quiet           no progress on stderr
 `;
 
@@ -60,6 +62,7 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
       jsonl: { type: "boolean" },
       backend: { type: "string" },
       threads: { type: "string" },
+      numerics: { type: "string" },
       offline: { type: "boolean" },
       input: { type: "string", short: "i" },
       output: { type: "string", short: "o" },
@@ -92,7 +95,7 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     const path = await resolveModel(values.model ?? DEFAULT_MODEL, ro).finally(() => ro.done());
     const threads = values.threads === undefined ? undefined : Number(values.threads);
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new EmbedError("BAD_OPTION", `--threads must be a positive integer, got ${values.threads}`, { option: "threads" });
-    const model = await loadModel(path, { backend: values.backend as "auto" | "js" | "wasm" | undefined, threads });
+    const model = await loadModel(path, { backend: values.backend as "auto" | "js" | "wasm" | undefined, threads, numerics: values.numerics as string | undefined });
     if (model.info.architecture === "gemma-embedding" && !model.info.dense && !values.quiet) {
       io.stderr.write(`gguf-embed: warning: ${path} has no Sentence-Transformers Dense layers (dense_2/dense_3); its vectors are not EmbeddingGemma's sentence embeddings (see llama.cpp#18677)\n`);
     }

@@ -1,6 +1,7 @@
 /** The `gguf-embed` command: argv dispatch and error printing only. */
 import { readFileSync } from "node:fs";
 import { EmbedError } from "../errors.js";
+import { DEFAULT_NUMERICS, NUMERICS } from "../kernels/numerics.js";
 import { EMBED_USAGE, runEmbed } from "./embed.js";
 import { runBench } from "./bench.js";
 import { runInspect } from "./inspect.js";
@@ -24,6 +25,10 @@ commands:
   bench      benchmark against llama.cpp: gguf-embed bench --model m.gguf [--threads N]
 
 Run "gguf-embed <command> --help" for a command's options.
+
+numerics profiles (--numerics on embed, serve and bench; docs/numerics.md): whose bits the vectors are
+${NUMERICS.map((p) => `  ${p.name.padEnd(14)} llama.cpp's ${p.variants.join(", ")} CPU variant${p.variants.length > 1 ? "s" : ""}`).join("\n")}
+  auto           (default) the variant llama.cpp loads on this CPU; "${DEFAULT_NUMERICS.name}" where that cannot be read
 `;
 
 function version(): string {

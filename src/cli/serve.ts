@@ -17,6 +17,7 @@ export const SERVE_USAGE = `usage: gguf-embed serve --model <file.gguf> [options
   --api-key K              require "Authorization: Bearer K" (also env GGUF_EMBED_API_KEY)
   --threads N              worker threads of the wasm backend (default: available parallelism)
   --backend B              auto (default: wasm where WebAssembly SIMD exists) | wasm | js
+  --numerics P             auto (default) | amx | avx512 | avx512-nobf16 | avx2 | a llama.cpp variant name
   --max-batch-tokens N     token budget of one forward pass shared by queued requests (default 4096)
   --max-queue N            requests that may wait; more get 503 + Retry-After (default 64)
   --default-task T         task prompt when a request has none: ${TASKS.join(" | ")}
@@ -54,6 +55,7 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
         "api-key": { type: "string" },
         threads: { type: "string" },
         backend: { type: "string" },
+        numerics: { type: "string" },
         "max-batch-tokens": { type: "string" },
         "max-queue": { type: "string" },
         "default-task": { type: "string" },
@@ -93,7 +95,7 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
   if (values.backend !== undefined && !["auto", "js", "wasm"].includes(values.backend)) return fail(io, `--backend must be auto, js or wasm, got "${values.backend}"`);
 
   const path = await resolveModel(values.model);
-  const model = await loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads) });
+  const model = await loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads), numerics: values.numerics as string | undefined });
   const dims = num(ints.defaultDimensions);
   if (dims !== undefined && dims > model.info.nEmbdOut) {
     await model.close();
@@ -127,7 +129,7 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
     return 1;
   }
   const i = model.info;
-  io.stderr.write(`gguf-embed serve: ${basename(path)} (${i.architecture}, ${i.nLayer} layers, ${i.nEmbdOut}-d, context ${i.contextLength}, ${i.backend} backend${i.simd ? `, ${i.simd} SIMD, ${i.threads} thread(s)` : ""})\n`);
+  io.stderr.write(`gguf-embed serve: ${basename(path)} (${i.architecture}, ${i.nLayer} layers, ${i.nEmbdOut}-d, context ${i.contextLength}, ${i.backend} backend${i.simd ? `, ${i.simd} SIMD, ${i.threads} thread(s)` : ""}, numerics ${i.numerics.name})\n`);
   io.stdout.write(`listening on ${server.url}\n`);
 
   const running = server;

@@ -32,10 +32,15 @@ import { relaxedSelfCheck } from "./wasm-relaxed.js";
 
 /**
  * Relaxed-SIMD replacements, used only when the module validates and the self-check passes
- * (wasm/relaxed-kernels.as): the chain kernels' per-block FMA as one fused relaxed_madd, and for
- * Q4_0 also the relaxed int8 dot (weight nibbles are 7-bit).
+ * (wasm/relaxed-kernels.as): the chain and lanes kernels' per-block FMA as one fused relaxed_madd
+ * (relaxed-kernels.as, relaxed-lanes.as), and for chain Q4_0 also the relaxed int8 dot (weight
+ * nibbles are 7-bit). The lanes kernels' 1×4 tiles take the chain kernels' arguments.
  */
-const RELAXED: ReadonlyMap<string, string> = new Map([["chainQ8_0", "chainQ8_0M"], ["chainQ4_0", "chainQ4_0R"], ["chainIQ4_NL", "chainIQ4_NLM"], ["chainQ4_1", "chainQ4_1M"]]);
+const RELAXED: ReadonlyMap<string, string> = new Map([
+  ["chainQ8_0", "chainQ8_0M"], ["chainQ4_0", "chainQ4_0R"], ["chainIQ4_NL", "chainIQ4_NLM"], ["chainQ4_1", "chainQ4_1M"],
+  ["lanesQ8_0", "lanesQ8_0M"], ["lanesQ4_0", "lanesQ4_0M"], ["lanesIQ4_NL", "lanesIQ4_NLM"], ["lanesQ4_1", "lanesQ4_1M"],
+  ["lanesQ5_0", "lanesQ5_0M"], ["lanesQ5_1", "lanesQ5_1M"],
+]);
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: wasm32's limit; the F32 24-layer model is ~1.3 GB

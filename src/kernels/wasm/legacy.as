@@ -77,7 +77,7 @@ export class DIQ4_NL { // 18 B: d | qs[16]; K[nibble]
   // @ts-ignore: decorator
   @inline hi(w: usize): v128 { return i8x16.swizzle(kvalues(), hiNib(v128.load(w, 2))); }
 }
-class DQ5_0 { // 22 B: d | qh u32 | qs[16]; (nibble | bit << 4) - 16
+export class DQ5_0 { // 22 B: d | qh u32 | qs[16]; (nibble | bit << 4) - 16
   // @ts-ignore: decorator
   @inline bytes(): usize { return 22; }
   // @ts-ignore: decorator
@@ -97,7 +97,7 @@ export class DQ4_1 { // 20 B: d | m | qs[16]
   // @ts-ignore: decorator
   @inline hi(w: usize): v128 { return hiNib(v128.load(w, 4)); }
 }
-class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
+export class DQ5_1 { // 24 B: d | m | qh u32 | qs[16]
   // @ts-ignore: decorator
   @inline bytes(): usize { return 24; }
   // @ts-ignore: decorator

@@ -1,0 +1,72 @@
+// AssemblyScript, relaxed-SIMD module only: the lanes-order kernels of legacy.as (ggml_vec_dot_* /
+// tinyBLAS_Q0_AVX: per output 8 f32 lanes, lane l owning elements 4l..4l+3 of every block,
+//   lane = fma(fround(dw·da), f32(isum_l), lane); result hsum8 [+ the Q4_1/Q5_1 summs chain])
+// with the per-block step as f32x4.relaxed_madd, used only after relaxed-kernels.as selfCheck()
+// shows it fused (then it IS the reference's fma32: one instruction for four lanes).
+// Tiles: 1 weight row × 4 tokens (drive1x4): the row's block scales decoded once (rowScales), the
+// weight block widened once per tile, and dw·da for the 4 tokens as one f32x4 multiply from the
+// prepared scale table (quantize.as; column t holds token t's da, then its Q8_1 s).
+import { drive1x4 } from "./common";
+import { DIQ4_NL, DQ4_0, DQ4_1, DQ5_0, DQ5_1, DQ8_0, even16, odd16, rowScales } from "./legacy";
+
+const A8: usize = 112;
+
+/** ggml hsum_float_8 of lanes (a, b): t = a + b, then (t0 + t2) + (t1 + t3). */
+// @ts-ignore: decorator
+@inline function hsum8(a: v128, b: v128): f32 {
+  const t = f32x4.add(a, b);
+  const u = f32x4.add(t, i32x4.shuffle(t, t, 2, 3, 0, 1));
+  return f32x4.extract_lane(u, 0) + f32x4.extract_lane(u, 1);
+}
+
+/** The 8 exact lane sums of one block against one token: [quads 0-3], [quads 4-7] (legacy.as lanes1x2). */
+// @ts-ignore: decorator
+@inline function laneLo(e0: v128, o0: v128, a: usize): v128 { return i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(a)), i32x4.dot_i16x8_s(o0, v128.load(a, 16))); }
+// @ts-ignore: decorator
+@inline function laneHi(e1: v128, o1: v128, a: usize): v128 { return i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(a, 32)), i32x4.dot_i16x8_s(o1, v128.load(a, 48))); }
+
+/** lanes order, 1 weight row × 4 tokens; returns the 4 outputs as f32x4. */
+// @ts-ignore: decorator
+@inline function lanesTile4<D>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 {
+  const dec = changetype<D>(0);
+  const wb = dec.bytes(), withMin = dec.hasMin();
+  const step = <usize>tP << 2, sOff = <usize>nb * step, mOff = <usize>nb << 2;
+  let l0 = f32x4.splat(0), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0, sm = l0;
+  for (let b = 0; b < nb; b++, w += wb, a0 += A8, a1 += A8, a2 += A8, a3 += A8, sd += step, scr += 4) {
+    const lo = dec.lo(w), hi = dec.hi(w);
+    const e0 = even16(lo), o0 = odd16(lo), e1 = even16(hi), o1 = odd16(hi);
+    const d = f32x4.mul(f32x4.splat(load<f32>(scr)), v128.load(sd)); // fround(dw·da) of the 4 tokens
+    let s = i32x4.shuffle(d, d, 0, 0, 0, 0); // |isum_l| <= 4·128·127: the conversions are exact
+    l0 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a0)), s, l0);
+    h0 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(e1, o1, a0)), s, h0);
+    s = i32x4.shuffle(d, d, 1, 1, 1, 1);
+    l1 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a1)), s, l1);
+    h1 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(e1, o1, a1)), s, h1);
+    s = i32x4.shuffle(d, d, 2, 2, 2, 2);
+    l2 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a2)), s, l2);
+    h2 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(e1, o1, a2)), s, h2);
+    s = i32x4.shuffle(d, d, 3, 3, 3, 3);
+    l3 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a3)), s, l3);
+    h3 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(e1, o1, a3)), s, h3);
+    if (withMin) sm = f32x4.relaxed_madd(f32x4.splat(load<f32>(scr + mOff)), v128.load(sd + sOff), sm); // summs = fma(mw, s, summs)
+  }
+  let r = f32x4.splat(hsum8(l0, h0));
+  r = f32x4.replace_lane(r, 1, hsum8(l1, h1));
+  r = f32x4.replace_lane(r, 2, hsum8(l2, h2));
+  r = f32x4.replace_lane(r, 3, hsum8(l3, h3));
+  return withMin ? f32x4.add(r, sm) : r;
+}
+
+class LanesM<D> { // @ts-ignore: decorator
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void { rowScales<D>(w, nb, scr); } // @ts-ignore: decorator
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a2, a3, sd, tP, nb, scr); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a0, a0, sd, tP, nb, scr); }
+}
+
+// (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread): as legacy.as's chain kernels.
+export function lanesQ8_0M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<LanesM<DQ8_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
+export function lanesQ4_0M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<LanesM<DQ4_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
+export function lanesIQ4_NLM(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<LanesM<DIQ4_NL>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
+export function lanesQ4_1M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<LanesM<DQ4_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
+export function lanesQ5_0M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<LanesM<DQ5_0>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
+export function lanesQ5_1M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { drive1x4<LanesM<DQ5_1>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
