@@ -140,6 +140,20 @@ class WasmBackendImpl implements WasmBackend {
     this.buffers.add(memory.buffer);
   }
 
+  /**
+   * memory.buffer, remembered: V8 may hand out a new SharedArrayBuffer object for the same shared
+   * memory without any grow of ours (seen when other shared memories in the process grew), so
+   * every buffer object a view was made on is kept to recognise our memory (ptrOf).
+   */
+  private buf(): ArrayBufferLike {
+    const b = this.memory.buffer;
+    if (!this.buffers.has(b)) {
+      this.buffers.add(b);
+      if (this.f32.buffer.byteLength !== b.byteLength) this.f32 = new Float32Array(b);
+    }
+    return b;
+  }
+
   private ensure(end: number): void {
     const have = this.memory.buffer.byteLength;
     if (end > have) {
@@ -163,7 +177,7 @@ class WasmBackendImpl implements WasmBackend {
   alloc(nBytes: number): Uint8Array {
     this.checkOpen();
     const p = this.bump(nBytes);
-    return new Uint8Array(this.memory.buffer, p, nBytes);
+    return new Uint8Array(this.buf(), p, nBytes);
   }
 
   /** Scratch of at least nBytes, reused across calls (grows by doubling). */
@@ -213,7 +227,7 @@ class WasmBackendImpl implements WasmBackend {
 
   /** Byte offset of a view's data in wasm memory, or -1 if it lives elsewhere (then it is copied in / out). */
   private ptrOf(a: ArrayBufferView): number {
-    return this.buffers.has(a.buffer) ? a.byteOffset : -1;
+    return this.buffers.has(a.buffer) || a.buffer === this.buf() ? a.byteOffset : -1;
   }
 
   private arenaPtr = 0;
@@ -230,7 +244,7 @@ class WasmBackendImpl implements WasmBackend {
       this.arenaBytes = Math.max(bytes, 2 * this.arenaBytes);
       this.arenaPtr = this.bump(this.arenaBytes);
     }
-    return new Float32Array(this.memory.buffer, this.arenaPtr, nFloats);
+    return new Float32Array(this.buf(), this.arenaPtr, nFloats);
   }
 
   kernelFor(w: Weight, nTokens = 2): string {
