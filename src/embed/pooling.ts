@@ -1,6 +1,7 @@
 /**
  * Pooling, normalization and Matryoshka truncation, with llama.cpp's numerics.
- * ref: spec gemma-embedding.md §7; llama-server-embeddings.md (common_embd_normalize).
+ * ref: llama.cpp src/llama-graph.cpp build_pooling, common/common.cpp common_embd_normalize;
+ * docs/numerics.md §6.
  */
 import { EmbedError } from "../errors.js";
 import { f32Kernels } from "../kernels/f32-kernels.js";

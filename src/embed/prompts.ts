@@ -1,6 +1,6 @@
 /**
  * Task prompts: EmbeddingGemma was trained with these prefixes (model card and
- * config_sentence_transformers.json "prompts"; spec gemma-embedding.md §9). They are plain text,
+ * config_sentence_transformers.json "prompts"; docs/architectures/gemma-embedding.md). They are plain text,
  * prepended to the input, and included in mean pooling. No prompt is added unless a task is given.
  */
 import { EmbedError } from "../errors.js";

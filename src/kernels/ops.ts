@@ -1,6 +1,6 @@
 /**
  * Scalar reference ops (everything but matmul) with ggml-cpu's f32 numerics. These are the
- * oracle for any faster path. ref: spec gguf.md §7.7, gemma-embedding.md §5.
+ * oracle for any faster path. ref: docs/numerics.md §6; llama.cpp ggml/src/ggml-cpu/ops.cpp, vec.cpp.
  * `fround` marks every place where C rounds an intermediate to float.
  */
 import { f32ToFp16, fp16FromF32Bits, fp16ToF32 } from "../quant/f16.js";

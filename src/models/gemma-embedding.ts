@@ -1,6 +1,7 @@
 /**
  * EmbeddingGemma (`general.architecture = "gemma-embedding"`): a bidirectional Gemma 3 encoder.
- * Mirrors llama.cpp src/models/gemma-embedding.cpp; numerics per spec gemma-embedding.md §5-§7.
+ * Mirrors llama.cpp src/models/gemma-embedding.cpp; docs/architectures/gemma-embedding.md;
+ * numerics per docs/numerics.md.
  * Hparams and weights are bound here by their GGUF names, once; forward() reads top to bottom.
  * Not here: tokenization, pooling choice, normalization (embed/), threads and SIMD (kernels/).
  */

@@ -1,6 +1,6 @@
 /**
  * Activation quantizers: how ggml-cpu converts an f32 activation row to the weight's
- * vec_dot_type before a matmul (spec gguf.md §7.1-7.4). These are the x86 (AVX/AVX2/AVX-512)
+ * vec_dot_type before a matmul (docs/numerics.md §4). These are the x86 (AVX/AVX2/AVX-512)
  * flavours, which is what the shipped llama.cpp builds run:
  *
  *   Q8_0  d = fp16_rne(amax/127); id = 127/amax (f32, NOT 1/fp16(d)); q = round_half_even(x·id)

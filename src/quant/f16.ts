@@ -4,7 +4,7 @@
  *
  * JS numbers are binary64. Every helper here takes its input as a binary32 value (a C `float`
  * argument), so a caller holding an f64 must not expect f64 -> f16 single rounding: the value is
- * first rounded to f32, exactly as a C caller would have it. ref: spec gguf.md §6.1, §7.6.
+ * first rounded to f32, exactly as a C caller would have it. ref: docs/gguf.md §3; llama.cpp ggml/src/ggml-impl.h ggml_compute_fp32_to_fp16 / _bf16.
  *
  * NaN payloads are not preserved on the f16 -> f32 side (a Float32Array write may canonicalise
  * NaN); every NaN input still decodes to NaN.
@@ -128,8 +128,8 @@ export function bf16ToF32(h: number): number {
  * (u + 0x7FFF + ((u >> 16) & 1)) >> 16. Overflow rounds to ±inf.
  *
  * Subnormals: current ggml does NOT flush them. ggml-impl.h says "Subnormals aren't flushed to
- * zero, except perhaps when used" and has no flush branch; the flush-to-zero the spec (§7.6)
- * mentions for older ggml is gone. We follow current ggml. ref: ggml/src/ggml-impl.h
+ * zero, except perhaps when used" and has no flush branch; the flush-to-zero of older ggml is
+ * gone. We follow current ggml. ref: ggml/src/ggml-impl.h
  * (llama.cpp 00966469). Checked: equal to libggml-base's ggml_fp32_to_bf16_row_ref for all 2^32
  * inputs; ggml-cpu's ggml_cpu_fp32_to_bf16 (sapphirerapids build, AVX512-BF16) keeps subnormals too.
  */

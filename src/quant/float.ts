@@ -1,6 +1,6 @@
 /**
  * Row conversions for the plain float types F32, F16 and BF16 (block size 1).
- * ref: spec gguf.md §6.1, §7.6.
+ * ref: docs/gguf.md §3; llama.cpp ggml/src/ggml.c ggml_fp32_to_fp16_row / ggml_fp32_to_bf16_row_ref.
  *
  * All row functions in src/quant share one calling convention (see types.ts):
  *   dequantizeRow(src, srcByteOffset, dst, dstOffset, n)   bytes -> n f32

@@ -1,7 +1,7 @@
 /**
  * Non-linear 4-bit types IQ4_NL (32-element blocks) and IQ4_XS (256-element super-blocks of
  * 8 × 32): the 16 levels are the fixed int8 table kvalues_iq4nl, scaled per block.
- * ref: spec gguf.md §6.2, §6.3; ggml/src/ggml-quants.c dequantize_row_iq4_{nl,xs},
+ * ref: docs/gguf.md §3; ggml/src/ggml-quants.c dequantize_row_iq4_{nl,xs},
  * quantize_row_iq4_nl_impl, quantize_iq4_nl, quantize_iq4_xs (llama.cpp 01243c58).
  *
  * Quantizers reproduce quantize_iq4_nl / quantize_iq4_xs with quant_weights = NULL, i.e. what

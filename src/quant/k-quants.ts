@@ -1,11 +1,11 @@
 /**
  * K-quants (super-blocks of QK_K = 256): block layouts, scale unpacking and dequantization for
  * Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and Q8_K. Quantizers are in k-quants-ref.ts.
- * ref: spec gguf.md §6.3; ggml/src/ggml-quants.c dequantize_row_q*_K (llama.cpp 01243c58).
+ * ref: docs/gguf.md §3; ggml/src/ggml-quants.c dequantize_row_q*_K (llama.cpp 01243c58).
  *
  * Each value is formed in f32 exactly as ggml writes it (F = Math.fround per C operation),
  * e.g. Q4_K: d1 = d·sc; m1 = dmin·m; x = d1·q − m1. Builds that contract d1·q − m1 into an
- * FMA can differ by 1 ulp (spec §6.3, "Rounding"); ggml-base is built without FMA contraction.
+ * FMA can differ by 1 ulp; ggml-base is built without FMA contraction.
  */
 import { readF16 } from "./f16.js";
 

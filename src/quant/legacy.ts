@@ -1,7 +1,7 @@
 /**
  * The 32-element "legacy" block types Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1: dequantizers and
  * ggml's reference quantizers (quantize_row_*_ref: what llama-quantize writes without an
- * imatrix). ref: spec gguf.md §6.2; ggml/src/ggml-quants.c (llama.cpp 01243c58).
+ * imatrix). ref: docs/gguf.md §3; ggml/src/ggml-quants.c (llama.cpp 01243c58).
  *
  * Nibble order: the low nibbles of qs[0..15] hold elements 0..15, the high nibbles 16..31.
  * Q5 types keep the 5th bit of element j in bit j of the u32 qh (j = 0..31).

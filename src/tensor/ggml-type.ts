@@ -1,6 +1,6 @@
 /**
  * The one table of ggml tensor types: id, name (ggml spelling), elements per block and bytes per
- * block. ref: ggml/include/ggml.h (ids), ggml/src/ggml-common.h (block structs), spec gguf.md §6.
+ * block. ref: ggml/include/ggml.h (ids), ggml/src/ggml-common.h (block structs), docs/gguf.md §3.
  * Removed ids (Q4_2, Q4_3, the Q4_0_x_y repacks, IQ4_NL_x_y) are absent: a file using them is
  * rejected, as ggml does. Ids 40/41 (NVFP4, Q1_0) exist in the newest ggml.h but their layouts are
  * not specified here; they are rejected as unknown.
