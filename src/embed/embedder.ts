@@ -9,7 +9,7 @@ import type { WasmBackend } from "../kernels/wasm.js";
 import type { NumericsChoice, NumericsName } from "../kernels/numerics.js";
 import type { GemmaEmbedding } from "../models/gemma-embedding.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { ggmlTypeName } from "../tensor/ggml-type.js";
+import { countByType, ggmlTypeName } from "../tensor/ggml-type.js";
 import { applyPrompt, type Task } from "./prompts.js";
 import { normalize, parseNormalize, pool, poolingFromGGUF, TRAINED_DIMS, truncateDims, type Normalize, type Pooling } from "./pooling.js";
 
@@ -87,8 +87,7 @@ export class EmbeddingModel {
 
   constructor(readonly file: GGUFModelFile, readonly model: GemmaEmbedding, readonly tokenizer: Tokenizer, numerics: NumericsChoice, private readonly onClose: () => Promise<void>) {
     this.defaultPooling = poolingFromGGUF(model.hp.poolingType);
-    const types: Record<string, number> = {};
-    for (const t of file.tensors) types[ggmlTypeName(t.type)] = (types[ggmlTypeName(t.type)] ?? 0) + 1;
+    const types = countByType(file.tensors.map((t) => t.type));
     const name = file.metadata.get("general.name");
     this.info = {
       architecture: "gemma-embedding",

@@ -9,7 +9,6 @@ import { EmbedError } from "../errors.js";
 import { getFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
 import { ropeCache, ropeNeox } from "../kernels/ops.js";
-import { ggmlTypeName } from "../tensor/ggml-type.js";
 
 export const ARCH = "gemma-embedding";
 
@@ -312,14 +311,4 @@ export class GemmaEmbedding {
     this.backend.matmul(dense3, mid, n, out);
     return out;
   }
-}
-
-export function describeWeightTypes(w: GemmaEmbeddingWeights): Record<string, number> {
-  const counts: Record<string, number> = {};
-  const add = (x: Weight) => { const n = ggmlTypeName(x.type); counts[n] = (counts[n] ?? 0) + 1; };
-  add(w.tokenEmbd);
-  for (const L of w.layers) [L.wq, L.wk, L.wv, L.wo, L.ffnGate, L.ffnUp, L.ffnDown].forEach(add);
-  if (w.dense2) add(w.dense2);
-  if (w.dense3) add(w.dense3);
-  return counts;
 }

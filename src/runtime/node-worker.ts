@@ -4,8 +4,7 @@
  * Workers are unref()'d: an unclosed pool never keeps the process alive.
  */
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import type { SpawnedWorker } from "./pool.js";
-import { runWorker, type WorkerInit } from "./worker.js";
+import { runWorker, type SpawnedWorker, type WorkerInit } from "./worker.js";
 
 export function spawnNodeWorker(init: WorkerInit): SpawnedWorker {
   const w = new Worker(new URL(import.meta.url), { workerData: { ggufEmbedWorker: true, init } });

@@ -6,12 +6,7 @@
  * on (then Atomics.wait where the runtime allows blocking the main thread, i.e. Node).
  * nThreads = 1 never creates workers.
  */
-import { CTL, SPIN, instantiateKernels, runShare, type WorkerInit } from "./worker.js";
-
-export interface SpawnedWorker {
-  ready: Promise<void>;
-  terminate(): Promise<void>;
-}
+import { CTL, SPIN, instantiateKernels, runShare, type SpawnedWorker, type WorkerInit } from "./worker.js";
 
 export interface PoolOptions {
   memory: WebAssembly.Memory;

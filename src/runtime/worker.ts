@@ -6,6 +6,12 @@
  * node-worker.ts (Node) and the Web Worker bootstrap at the bottom of this file feed it.
  */
 
+/** A started worker, as the pool sees it (Web Worker or node:worker_threads). */
+export interface SpawnedWorker {
+  ready: Promise<void>;
+  terminate(): Promise<void>;
+}
+
 /** Control block layout (Int32Array over a SharedArrayBuffer). */
 export const CTL = {
   SEQ: 0, // bumped by the main thread once per task

@@ -67,13 +67,15 @@ const TABLE: readonly GGMLTypeTraits[] = [
 export const GGML_TYPES: ReadonlyMap<number, GGMLTypeTraits> = new Map(TABLE.map((t) => [t.id, t]));
 const BY_NAME: ReadonlyMap<string, GGMLTypeTraits> = new Map(TABLE.map((t) => [t.name, t]));
 
-/** Traits of a type id, or undefined for ids ggml does not (or no longer) define. */
-export function ggmlTypeTraits(id: number): GGMLTypeTraits | undefined {
-  return GGML_TYPES.get(id);
-}
-
 export function ggmlTypeName(id: number): string {
   return GGML_TYPES.get(id)?.name ?? `type#${id}`;
+}
+
+/** Tensor count per type name ("Q8_0": 171, ...), in first-seen order. */
+export function countByType(types: Iterable<number>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const t of types) counts[ggmlTypeName(t)] = (counts[ggmlTypeName(t)] ?? 0) + 1;
+  return counts;
 }
 
 export function ggmlTypeByName(name: string): GGMLTypeTraits {
