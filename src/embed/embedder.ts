@@ -54,8 +54,11 @@ export interface ModelInfo {
   /** Tensor count per ggml type name. */
   tensorTypes: Record<string, number>;
   backend: string;
-  /** wasm backend: which kernel module runs ("relaxed" after its self-check, else "baseline"); threads. */
-  simd?: "relaxed" | "baseline";
+  /**
+   * wasm backend: which kernels run: "relaxed-usdot" (relaxed SIMD with the exact unsigned × signed
+   * dot, after its probe), "relaxed" (after its self-check), else "baseline"; and threads.
+   */
+  simd?: "relaxed-usdot" | "relaxed" | "baseline";
   threads?: number;
   /** Whose bits the vectors are: a llama.cpp CPU variant family (docs/numerics.md). */
   numerics: {
@@ -232,7 +235,7 @@ function takeColumns(rows: Float32Array, n: number, width: number, dims: number)
 }
 
 function wasmInfo(be: WasmBackend): Pick<ModelInfo, "simd" | "threads"> {
-  return { simd: be.relaxedSimd ? "relaxed" : "baseline", threads: be.threads };
+  return { simd: be.usdot ? "relaxed-usdot" : be.relaxedSimd ? "relaxed" : "baseline", threads: be.threads };
 }
 
 /** Ops the wasm backend runs in the reference for this model, e.g. "attention", "F16 matmul (1 token)". */

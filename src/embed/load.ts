@@ -29,6 +29,12 @@ export interface LoadOptions {
    */
   relaxedSimd?: boolean;
   /**
+   * wasm backend: false keeps off the relaxed unsigned × signed dot kernels even where their
+   * start-up probe passes (default: used where the probe passes, e.g. Node 24 on a CPU with
+   * AVX-VNNI; same vectors either way). GGUF_EMBED_USDOT=0 does the same.
+   */
+  usdot?: boolean;
+  /**
    * Which llama.cpp CPU variant's bits to reproduce (docs/numerics.md): "auto" (default) picks the
    * variant llama.cpp itself loads on this CPU where the CPU's features can be read (Node on
    * Linux), else "avx512"; or a profile ("amx", "avx512", "avx512-nobf16", "avx2") or a llama.cpp
@@ -41,6 +47,11 @@ export interface LoadOptions {
   onProgress?: (loaded: number, total: number) => void;
 }
 
+function envOff(name: string): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.[name] === "0";
+}
+
 /** What the runtime can tell about the machine (the Node entry reads the CPU's feature flags). */
 export interface LoadEnv {
   cpuFlags?: ReadonlySet<string>;
@@ -49,7 +60,7 @@ export interface LoadEnv {
 export async function pickBackend(opts: LoadOptions, choice: NumericsChoice): Promise<Backend> {
   const numerics = choice.numerics;
   if (opts.backend === "js") return createJsBackend(numerics);
-  const wasm = () => createWasmBackend({ numerics, threads: opts.threads, relaxedSimd: opts.relaxedSimd === false ? false : "auto" });
+  const wasm = () => createWasmBackend({ numerics, threads: opts.threads, relaxedSimd: opts.relaxedSimd === false ? false : "auto", usdot: opts.usdot === false || envOff("GGUF_EMBED_USDOT") ? false : "auto" });
   if (opts.backend === "wasm") return wasm();
   if (opts.backend === undefined || opts.backend === "auto") return hasWasmSimd() ? wasm() : createJsBackend(numerics);
   throw new EmbedError("BAD_OPTION", `backend must be "auto", "js" or "wasm", got ${JSON.stringify(opts.backend)}`, { option: "backend" });

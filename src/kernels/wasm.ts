@@ -29,6 +29,7 @@ import { baselineBytes, hasSharedMemory, hasWasmSimd, relaxedBytes, unshareMemor
 import { matmulRuns } from "./matmul-path.js";
 import { Act, planMatmul, type KernelPlan } from "./wasm-plan.js";
 import { relaxedSelfCheck } from "./wasm-relaxed.js";
+import { usdotSelfCheck } from "./wasm-usdot.js";
 
 /**
  * Relaxed-SIMD replacements, used only when the module validates and the self-check passes
@@ -42,6 +43,9 @@ const RELAXED: ReadonlyMap<string, string> = new Map([
   ["lanesQ5_0", "lanesQ5_0M"], ["lanesQ5_1", "lanesQ5_1M"],
 ]);
 
+/** USDot replacements (wasm/usdot.as), used only when its probe passes (wasm-usdot.ts). */
+const USDOT: ReadonlyMap<string, string> = new Map([["lanesQ8_0", "lanesQ8_0U"], ["chainQ8_0", "chainQ8_0U"]]);
+
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: wasm32's limit; the F32 24-layer model is ~1.3 GB
 
@@ -52,6 +56,8 @@ export interface WasmBackendOptions {
   threads?: number;
   /** "auto" (default): relaxed kernels when the runtime has relaxed SIMD and the self-check passes */
   relaxedSimd?: boolean | "auto";
+  /** "auto" (default): the relaxed USDot kernels where their start-up probe passes; false: never */
+  usdot?: boolean | "auto";
 }
 
 export interface WasmBackend extends Backend {
@@ -59,6 +65,8 @@ export interface WasmBackend extends Backend {
   readonly threads: number;
   /** whether relaxed-SIMD kernels are in use */
   readonly relaxedSimd: boolean;
+  /** whether the relaxed unsigned × signed dot kernels are in use (implies relaxedSimd) */
+  readonly usdot: boolean;
   /** wasm functions (for tests and benchmarks): name -> export of the calling thread's instance */
   readonly exports: Record<string, (...a: number[]) => number>;
   readonly memory: WebAssembly.Memory;
@@ -106,13 +114,18 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
   }
   if (!shared) bytes = unshareMemoryImport(bytes);
   const module = new WebAssembly.Module(bytes);
+  let usdot = false;
+  if (relaxed && opts.usdot !== false) {
+    usdot = await usdotSelfCheck(module, shared);
+    if (!usdot && opts.usdot === true) throw new EmbedError("BAD_OPTION", "usdot: true, but this runtime's relaxed unsigned × signed dot is missing or inexact", { option: "usdot" });
+  }
   const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, ...(shared ? { shared: true } : {}) } as WebAssembly.MemoryDescriptor);
   const names = WebAssembly.Module.exports(module).filter((e) => e.kind === "function").map((e) => e.name);
   const pool = await WorkerPool.create({ memory, module, names, nThreads: threads });
   const fnIndex = new Map(names.map((n, i) => [n, i]));
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   const exports = inst.exports as unknown as Record<string, (...a: number[]) => number>;
-  return new WasmBackendImpl(opts.numerics, memory, pool, fnIndex, exports, relaxed);
+  return new WasmBackendImpl(opts.numerics, memory, pool, fnIndex, exports, relaxed, usdot);
 }
 
 class WasmBackendImpl implements WasmBackend {
@@ -130,7 +143,7 @@ class WasmBackendImpl implements WasmBackend {
   readonly attentionKernel: string;
 
   constructor(readonly numerics: Numerics, readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool, private readonly fnIndex: Map<string, number>,
-    readonly exports: Record<string, (...a: number[]) => number>, readonly relaxedSimd: boolean) {
+    readonly exports: Record<string, (...a: number[]) => number>, readonly relaxedSimd: boolean, readonly usdot: boolean) {
     this.threads = pool.nThreads;
     this.js = createJsBackend(numerics);
     // wasm/attention*.as implement the 16-lane (AVX-512) f32 orders only
@@ -254,7 +267,7 @@ class WasmBackendImpl implements WasmBackend {
 
   /** The kernel running a plan: its relaxed-SIMD replacement where this backend has one. */
   private kernelOf(plan: KernelPlan): string {
-    return (this.relaxedSimd && RELAXED.get(plan.fn)) || plan.fn;
+    return (this.usdot && USDOT.get(plan.fn)) || (this.relaxedSimd && RELAXED.get(plan.fn)) || plan.fn;
   }
 
   matmul(w: Weight, x: Float32Array, nTokens: number, out: Float32Array, seqLen?: readonly number[]): void {

@@ -10,3 +10,4 @@ export { fmaCheck } from "./fma";
 export { normRows, gegluRange } from "./norm";
 export { chainQ8_0M, chainQ4_0R, chainIQ4_NLM, chainQ4_1M, selfCheck } from "./relaxed-kernels";
 export { lanesQ8_0M, lanesQ4_0M, lanesIQ4_NLM, lanesQ4_1M, lanesQ5_0M, lanesQ5_1M } from "./relaxed-lanes";
+export { lanesQ8_0U, chainQ8_0U, usdotProbe, usdotCheck } from "./usdot";
