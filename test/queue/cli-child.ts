@@ -1,4 +1,4 @@
-/** The real CLI (node bin/gguf-embed.js) as a child process, with its output collected and awaitable. */
+/** The real CLI (node bin/gguf-embed.js), or another command, as a child process with its output collected and awaitable. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,19 +17,23 @@ export interface Cli {
   readonly stdout: string;
   readonly stderr: string;
   done: Promise<Exit>;
-  /** Resolves with the first match of `re` in stderr (already there, or when it arrives); rejects on exit or timeout. */
-  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the first match of `re` in stderr (or stdout; already there, or when it arrives); rejects on exit or timeout. */
+  waitFor(re: RegExp, timeoutMs?: number, stream?: "stdout" | "stderr"): Promise<RegExpMatchArray>;
 }
 
-export function cli(args: string[], opts: { bin?: string; env?: NodeJS.ProcessEnv } = {}): Cli {
-  const child = spawn(process.execPath, [opts.bin ?? join(ROOT, "bin", "gguf-embed.js"), ...args], {
+export function cli(args: string[], opts: { bin?: string; env?: NodeJS.ProcessEnv; command?: string } = {}): Cli {
+  const [cmd, argv] = opts.command ? [opts.command, args] : [process.execPath, [opts.bin ?? join(ROOT, "bin", "gguf-embed.js"), ...args]];
+  const child = spawn(cmd, argv, {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: opts.env ?? process.env,
   });
   let stdout = "", stderr = "";
   const waiters = new Set<() => void>();
-  child.stdout!.on("data", (d) => (stdout += d));
+  child.stdout!.on("data", (d) => {
+    stdout += d;
+    for (const w of waiters) w();
+  });
   child.stderr!.on("data", (d) => {
     stderr += d;
     for (const w of waiters) w();
@@ -43,10 +47,10 @@ export function cli(args: string[], opts: { bin?: string; env?: NodeJS.ProcessEn
     get stdout() { return stdout; },
     get stderr() { return stderr; },
     done,
-    waitFor(re, timeoutMs = 60_000) {
+    waitFor(re, timeoutMs = 60_000, stream = "stderr") {
       return new Promise((res, rej) => {
         const check = () => {
-          const m = stderr.match(re);
+          const m = (stream === "stderr" ? stderr : stdout).match(re);
           if (m) {
             waiters.delete(check);
             clearTimeout(timer);
