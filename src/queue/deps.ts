@@ -32,7 +32,7 @@ async function importOptional<T>(specifier: string, pkg: string): Promise<T> {
     if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") throw e;
     throw new EmbedError(
       "MISSING_DEPENDENCY",
-      `gguf-embed queue needs the optional package "${pkg}", which is not installed (cannot import "${specifier}"): run \`${INSTALL}\``,
+      `the optional package "${pkg}" is not installed (cannot import "${specifier}"); the queue commands need bullmq and ioredis: run \`${INSTALL}\``,
       { package: pkg, specifier },
       { cause: e },
     );
