@@ -74,13 +74,31 @@ export async function runQueue(argv: string[], io: CliIO, depSpecifiers?: { bull
       args,
       options: {
         ...COMMON,
-        input: { type: "string", short: "i" }, jsonl: { type: "boolean" }, chunk: { type: "string" },
-        task: { type: "string" }, title: { type: "string" }, dim: { type: "string" }, normalize: { type: "string" },
-        pooling: { type: "string" }, truncate: { type: "boolean" }, results: { type: "string" }, model: { type: "string", short: "m" },
-        attempts: { type: "string" }, "backoff-ms": { type: "string" }, offline: { type: "boolean" },
-        concurrency: { type: "string" }, threads: { type: "string" }, backend: { type: "string" }, "until-done": { type: "boolean" },
-        "lock-duration": { type: "string" }, "stalled-interval": { type: "string" }, "max-stalled": { type: "string" },
-        verbose: { type: "boolean", short: "v" }, json: { type: "boolean" }, output: { type: "string", short: "o" }, overwrite: { type: "boolean" },
+        input: { type: "string", short: "i" },
+        jsonl: { type: "boolean" },
+        chunk: { type: "string" },
+        task: { type: "string" },
+        title: { type: "string" },
+        dim: { type: "string" },
+        normalize: { type: "string" },
+        pooling: { type: "string" },
+        truncate: { type: "boolean" },
+        results: { type: "string" },
+        model: { type: "string", short: "m" },
+        attempts: { type: "string" },
+        "backoff-ms": { type: "string" },
+        offline: { type: "boolean" },
+        concurrency: { type: "string" },
+        threads: { type: "string" },
+        backend: { type: "string" },
+        "until-done": { type: "boolean" },
+        "lock-duration": { type: "string" },
+        "stalled-interval": { type: "string" },
+        "max-stalled": { type: "string" },
+        verbose: { type: "boolean", short: "v" },
+        json: { type: "boolean" },
+        output: { type: "string", short: "o" },
+        overwrite: { type: "boolean" },
       },
     }));
   } catch (e) {
@@ -94,10 +112,14 @@ export async function runQueue(argv: string[], io: CliIO, depSpecifiers?: { bull
   const v = values as Record<string, string | undefined>;
   const flag = (k: string) => values[k] === true;
   const name = checkName(v.name);
-  const say = (m: string) => { if (!flag("quiet")) io.stderr.write(`gguf-embed queue ${sub}: ${m}\n`); };
+  const say = (m: string) => {
+    if (!flag("quiet")) io.stderr.write(`gguf-embed queue ${sub}: ${m}\n`);
+  };
   if (sub === "add" && !v.input) throw new EmbedError("BAD_OPTION", "queue add needs --input FILE", { option: "input" });
-  if (sub === "work" && !v.model) throw new EmbedError("BAD_OPTION", "queue work needs --model M (the same model file on every worker)", { option: "model" });
-  if (v.backend !== undefined && !["auto", "wasm", "js"].includes(v.backend)) throw new EmbedError("BAD_OPTION", `--backend must be auto, wasm or js, got "${v.backend}"`, { option: "backend" });
+  if (sub === "work" && !v.model)
+    throw new EmbedError("BAD_OPTION", "queue work needs --model M (the same model file on every worker)", { option: "model" });
+  if (v.backend !== undefined && !["auto", "wasm", "js"].includes(v.backend))
+    throw new EmbedError("BAD_OPTION", `--backend must be auto, wasm or js, got "${v.backend}"`, { option: "backend" });
 
   const deps: QueueDeps = await loadQueueDeps(depSpecifiers);
   const conn: Connection = await connect(deps, v.redis ?? process.env.GGUF_EMBED_REDIS ?? DEFAULT_REDIS);
@@ -108,23 +130,51 @@ export async function runQueue(argv: string[], io: CliIO, depSpecifiers?: { bull
   try {
     switch (sub) {
       case "add": {
-        await addJob(deps, conn, {
-          name, input: v.input!, chunk: posInt("chunk", v.chunk, 256), jsonl: flag("jsonl"),
-          opts: { task: v.task, title: v.title, dim: v.dim, normalize: v.normalize, pooling: v.pooling, truncate: flag("truncate") || undefined },
-          results: v.results, modelPath: v.model === undefined ? undefined : await resolve(v.model),
-          attempts: posInt("attempts", v.attempts, 5), backoffMs: posInt("backoff-ms", v["backoff-ms"], 1000, 0),
-        }, say);
+        await addJob(
+          deps,
+          conn,
+          {
+            name,
+            input: v.input!,
+            chunk: posInt("chunk", v.chunk, 256),
+            jsonl: flag("jsonl"),
+            opts: {
+              task: v.task,
+              title: v.title,
+              dim: v.dim,
+              normalize: v.normalize,
+              pooling: v.pooling,
+              truncate: flag("truncate") || undefined,
+            },
+            results: v.results,
+            modelPath: v.model === undefined ? undefined : await resolve(v.model),
+            attempts: posInt("attempts", v.attempts, 5),
+            backoffMs: posInt("backoff-ms", v["backoff-ms"], 1000, 0),
+          },
+          say,
+        );
         return 0;
       }
       case "work": {
         const threads = v.threads === undefined ? undefined : posInt("threads", v.threads, 1);
-        return await runWorker(deps, conn, {
-          name, modelPath: await resolve(v.model!),
-          load: (path) => loadModel(path, { backend: v.backend as "auto" | "wasm" | "js" | undefined, threads }),
-          concurrency: posInt("concurrency", v.concurrency, 1), lockDurationMs: posInt("lock-duration", v["lock-duration"], 60_000, 100),
-          stalledIntervalMs: posInt("stalled-interval", v["stalled-interval"], 30_000, 100), maxStalled: posInt("max-stalled", v["max-stalled"], 3, 0),
-          results: v.results, untilDone: flag("until-done"), verbose: flag("verbose"), quiet: flag("quiet"),
-        }, io);
+        return await runWorker(
+          deps,
+          conn,
+          {
+            name,
+            modelPath: await resolve(v.model!),
+            load: (path) => loadModel(path, { backend: v.backend as "auto" | "wasm" | "js" | undefined, threads }),
+            concurrency: posInt("concurrency", v.concurrency, 1),
+            lockDurationMs: posInt("lock-duration", v["lock-duration"], 60_000, 100),
+            stalledIntervalMs: posInt("stalled-interval", v["stalled-interval"], 30_000, 100),
+            maxStalled: posInt("max-stalled", v["max-stalled"], 3, 0),
+            results: v.results,
+            untilDone: flag("until-done"),
+            verbose: flag("verbose"),
+            quiet: flag("quiet"),
+          },
+          io,
+        );
       }
       case "status": {
         const s = await queueStatus(deps, conn, name);
@@ -132,9 +182,16 @@ export async function runQueue(argv: string[], io: CliIO, depSpecifiers?: { bull
         return 0;
       }
       case "collect": {
-        const r = await collect(deps, conn, { name, output: v.output, overwrite: flag("overwrite"), results: v.results }, io.stdout as NodeJS.WritableStream as never);
-        say(`${r.records} records${v.output ? ` written to ${v.output}` : ""}` +
-          (r.errors ? `; ${r.errors} input(s) failed: their lines are {"index":i,"error":{...}} records` : ""));
+        const r = await collect(
+          deps,
+          conn,
+          { name, output: v.output, overwrite: flag("overwrite"), results: v.results },
+          io.stdout as NodeJS.WritableStream as never,
+        );
+        say(
+          `${r.records} records${v.output ? ` written to ${v.output}` : ""}` +
+            (r.errors ? `; ${r.errors} input(s) failed: their lines are {"index":i,"error":{...}} records` : ""),
+        );
         return 0;
       }
       case "retry": {

@@ -92,7 +92,8 @@ export async function addJob(deps: QueueDeps, conn: Connection, a: AddArgs, say:
   if (!created && specIdentity(spec) !== specIdentity(fresh)) {
     throw new EmbedError(
       "QUEUE_MISMATCH",
-      `queue "${a.name}" already holds another job (${spec.nInputs} inputs, sha256 ${spec.inputSha256.slice(0, 16)}…, chunk ${spec.chunk}, ` +
+      `queue "${a.name}" already holds another job (${spec.nInputs} inputs, ` +
+        `sha256 ${spec.inputSha256.slice(0, 16)}…, chunk ${spec.chunk}, ` +
         `options ${JSON.stringify(spec.opts)}, results in ${spec.results}); use another --name, or "queue drop" it first`,
       { name: a.name },
     );
@@ -101,10 +102,18 @@ export async function addJob(deps: QueueDeps, conn: Connection, a: AddArgs, say:
   if (spec.results === "dir") await initResultsDir(a.results ?? spec.resultsDir!, a.name, spec.resultsId);
 
   const queue = new deps.bullmq.Queue<ChunkData>(a.name, { connection: conn.bull, prefix: BULL_PREFIX });
-  let added = 0, existing = 0;
+  let added = 0,
+    existing = 0;
   try {
-    const opts = { attempts: spec.attempts, backoff: { type: "exponential", delay: spec.backoffMs }, removeOnComplete: false, removeOnFail: false };
-    let batch: ChunkData[] = [], lines: string[] = [], index = 0;
+    const opts = {
+      attempts: spec.attempts,
+      backoff: { type: "exponential", delay: spec.backoffMs },
+      removeOnComplete: false,
+      removeOnFail: false,
+    };
+    let batch: ChunkData[] = [],
+      lines: string[] = [],
+      index = 0;
     const flush = async () => {
       if (batch.length === 0) return;
       // Count what is new (for the report); BullMQ itself skips ids that exist, racing adds included.
@@ -112,7 +121,8 @@ export async function addJob(deps: QueueDeps, conn: Connection, a: AddArgs, say:
       const isNew = batch.map((_, i) => exists?.[i]?.[1] === 0);
       const todo = batch.filter((_, i) => isNew[i]);
       existing += batch.length - todo.length;
-      if (todo.length > 0) await queue.addBulk(todo.map((c) => ({ name: "embed", data: c, opts: { ...opts, jobId: chunkJobId(c.chunk) } })));
+      if (todo.length > 0)
+        await queue.addBulk(todo.map((c) => ({ name: "embed", data: c, opts: { ...opts, jobId: chunkJobId(c.chunk) } })));
       added += todo.length;
       batch = [];
     };
@@ -129,10 +139,16 @@ export async function addJob(deps: QueueDeps, conn: Connection, a: AddArgs, say:
       if (index === spec.nInputs) break;
     }
     await flush();
-    if (index !== spec.nInputs) throw new EmbedError("BAD_INPUT", `--input ${a.input} changed while it was read (${index} lines, then ${spec.nInputs})`, { path: a.input });
+    if (index !== spec.nInputs)
+      throw new EmbedError("BAD_INPUT", `--input ${a.input} changed while it was read (${index} lines, then ${spec.nInputs})`, {
+        path: a.input,
+      });
   } finally {
     await queue.close();
   }
-  say(`queue "${a.name}": ${spec.nInputs} inputs in ${spec.nChunks} chunks of ${spec.chunk}: ${added} chunk(s) added, ${existing} already queued`);
+  say(
+    `queue "${a.name}": ${spec.nInputs} inputs in ${spec.nChunks} chunks of ${spec.chunk}: ` +
+      `${added} chunk(s) added, ${existing} already queued`,
+  );
   return { spec, added, existing, model };
 }

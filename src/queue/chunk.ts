@@ -38,13 +38,24 @@ export function errorRecord(index: number, e: EmbedError): string {
 /** Rename an error about "input 0" of a one-input call to "input line N" of the whole input. */
 function relabel(e: EmbedError, index: number): EmbedError {
   if (/^input line \d+/.test(e.message)) return e;
-  return new EmbedError(e.code, `input line ${index + 1}: ${e.message.replace(/^input \d+:?\s*/, "")}`, { ...e.detail, index, line: index + 1 }, { cause: e });
+  return new EmbedError(
+    e.code,
+    `input line ${index + 1}: ${e.message.replace(/^input \d+:?\s*/, "")}`,
+    { ...e.detail, index, line: index + 1 },
+    { cause: e },
+  );
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Embed the chunk whose first line is input `first`. */
-export async function embedChunk(model: EmbeddingModel, lines: readonly string[], first: number, jsonl: boolean, opts: EmbedOptions): Promise<ChunkResult> {
+export async function embedChunk(
+  model: EmbeddingModel,
+  lines: readonly string[],
+  first: number,
+  jsonl: boolean,
+  opts: EmbedOptions,
+): Promise<ChunkResult> {
   const records = new Array<string>(lines.length);
   const ok: { i: number; tokens: Int32Array }[] = [];
   let nErrors = 0;
@@ -62,7 +73,9 @@ export async function embedChunk(model: EmbeddingModel, lines: readonly string[]
     }
   }
   const budget = Math.max(1, opts.maxBatchTokens ?? DEFAULT_BATCH_TOKENS);
-  let nTokens = 0, embedMs = 0, at = 0;
+  let nTokens = 0,
+    embedMs = 0,
+    at = 0;
   while (at < ok.length) {
     const group: typeof ok = [];
     let n = 0;

@@ -31,12 +31,19 @@ const ERROR_MARK = Buffer.from(`,"error":`);
 
 /** Check a chunk's records: `n` lines, the first with index `first`; returns how many are error records. */
 function checkChunk(buf: Buffer, k: number, first: number, n: number): number {
-  let lines = 0, errors = 0, start = 0;
+  let lines = 0,
+    errors = 0,
+    start = 0;
   for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
     const head = buf.toString("latin1", start, Math.min(nl, start + 48));
     const want = `{"index":${first + lines},`;
     if (!head.startsWith(want)) {
-      throw new EmbedError("QUEUE_INCOMPLETE", `the result of chunk ${k} is not its records: line ${lines + 1} should start with ${want} but starts with ${JSON.stringify(head.slice(0, 24))}`, { chunk: k });
+      throw new EmbedError(
+        "QUEUE_INCOMPLETE",
+        `the result of chunk ${k} is not its records: line ${lines + 1} should start with ${want} ` +
+          `but starts with ${JSON.stringify(head.slice(0, 24))}`,
+        { chunk: k },
+      );
     }
     const at = start + want.length - 1;
     if (buf.subarray(at, at + ERROR_MARK.length).equals(ERROR_MARK)) errors++;
@@ -44,7 +51,11 @@ function checkChunk(buf: Buffer, k: number, first: number, n: number): number {
     start = nl + 1;
   }
   if (lines !== n || start !== buf.length) {
-    throw new EmbedError("QUEUE_INCOMPLETE", `the result of chunk ${k} holds ${lines} complete records${start !== buf.length ? " and a partial one" : ""}, expected ${n}`, { chunk: k });
+    throw new EmbedError(
+      "QUEUE_INCOMPLETE",
+      `the result of chunk ${k} holds ${lines} complete records${start !== buf.length ? " and a partial one" : ""}, expected ${n}`,
+      { chunk: k },
+    );
   }
   return errors;
 }
@@ -69,16 +80,26 @@ export async function collect(deps: QueueDeps, conn: Connection, a: CollectArgs,
     await queue.close();
   }
   const store = await openResults(conn.redis, spec, a.results);
-  if (a.output !== undefined && !a.overwrite && (await stat(a.output).then(() => true, () => false))) {
+  if (
+    a.output !== undefined &&
+    !a.overwrite &&
+    (await stat(a.output).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw new EmbedError("BAD_OPTION", `${a.output} already exists; pass --overwrite to replace it`, { option: "output" });
   }
   const tmp = a.output === undefined ? undefined : `${a.output}.tmp-${process.pid}`;
   const fh = tmp === undefined ? undefined : await open(tmp, "w");
-  let records = 0, errors = 0, bytes = 0;
+  let records = 0,
+    errors = 0,
+    bytes = 0;
   try {
     for (let k = 0; k < spec.nChunks; k++) {
       const buf = await store.get(k);
-      if (!buf) throw new EmbedError("QUEUE_INCOMPLETE", `chunk ${k} is marked done but its result is missing from ${store.where}`, { chunk: k });
+      if (!buf)
+        throw new EmbedError("QUEUE_INCOMPLETE", `chunk ${k} is marked done but its result is missing from ${store.where}`, { chunk: k });
       const n = chunkSize(spec, k);
       errors += checkChunk(buf, k, k * spec.chunk, n);
       records += n;

@@ -21,8 +21,15 @@ export interface Connection {
 
 /** Connect to `url`, failing within `timeoutMs` with REDIS_ERROR if the server cannot be reached. */
 export async function connect(deps: QueueDeps, url: string, timeoutMs = 5000): Promise<Connection> {
-  if (!/^rediss?:\/\//.test(url)) throw new EmbedError("BAD_OPTION", `--redis must be a redis:// or rediss:// URL, got "${redactUrl(url)}"`, { option: "redis" });
-  const probe = new deps.Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  if (!/^rediss?:\/\//.test(url))
+    throw new EmbedError("BAD_OPTION", `--redis must be a redis:// or rediss:// URL, got "${redactUrl(url)}"`, { option: "redis" });
+  const probe = new deps.Redis(url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
   let lastError: Error | undefined;
   probe.on("error", (e: Error) => (lastError = e));
   try {

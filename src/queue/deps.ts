@@ -32,7 +32,8 @@ async function importOptional<T>(specifier: string, pkg: string): Promise<T> {
     if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") throw e;
     throw new EmbedError(
       "MISSING_DEPENDENCY",
-      `the optional package "${pkg}" is not installed (cannot import "${specifier}"); the queue commands need bullmq and ioredis: run \`${INSTALL}\``,
+      `the optional package "${pkg}" is not installed (cannot import "${specifier}"); ` +
+        `the queue commands need bullmq and ioredis: run \`${INSTALL}\``,
       { package: pkg, specifier },
       { cause: e },
     );
@@ -44,6 +45,9 @@ export async function loadQueueDeps(spec: DepSpecifiers = {}): Promise<QueueDeps
   const bullmq = await importOptional<BullMQ>(spec.bullmq ?? "bullmq", "bullmq");
   const ioredis = await importOptional<{ default?: RedisClass; Redis?: RedisClass }>(spec.ioredis ?? "ioredis", "ioredis");
   const Redis = ioredis.default ?? ioredis.Redis;
-  if (typeof Redis !== "function") throw new EmbedError("MISSING_DEPENDENCY", `the installed "ioredis" has no Redis client class; run \`${INSTALL}\``, { package: "ioredis" });
+  if (typeof Redis !== "function")
+    throw new EmbedError("MISSING_DEPENDENCY", `the installed "ioredis" has no Redis client class; run \`${INSTALL}\``, {
+      package: "ioredis",
+    });
   return { bullmq, Redis };
 }

@@ -48,7 +48,8 @@ export async function pinModel(redis: RedisClient, name: string, m: PinnedModel)
     throw new EmbedError(
       "MODEL_MISMATCH",
       `queue "${name}" is embedded with ${model.file} (sha256 ${model.sha256.slice(0, 16)}…, ${model.bytes} bytes), but this model is ` +
-        `${m.file} (sha256 ${m.sha256.slice(0, 16)}…, ${m.bytes} bytes): every worker must use the same model file; refusing to work on it`,
+        `${m.file} (sha256 ${m.sha256.slice(0, 16)}…, ${m.bytes} bytes): ` +
+        "every worker must use the same model file; refusing to work on it",
       { name, expected: model.sha256, actual: m.sha256 },
     );
   }

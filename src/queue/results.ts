@@ -53,12 +53,17 @@ export async function initResultsDir(dir: string, name: string, resultsId: strin
   await mkdir(sub, { recursive: true });
   const idPath = join(sub, ID_FILE);
   const existing = await readFile(idPath, "utf8").catch(() => undefined);
-  if (existing === undefined) await writeFile(idPath, resultsId + "\n", { flag: "wx" }).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EEXIST") throw e;
-  });
+  if (existing === undefined)
+    await writeFile(idPath, resultsId + "\n", { flag: "wx" }).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EEXIST") throw e;
+    });
   const now = (await readFile(idPath, "utf8")).trim();
   if (now !== resultsId) {
-    throw new EmbedError("QUEUE_MISMATCH", `${sub} holds the results of an earlier queue named "${name}"; remove that directory or choose another --name`, { path: sub });
+    throw new EmbedError(
+      "QUEUE_MISMATCH",
+      `${sub} holds the results of an earlier queue named "${name}"; remove that directory or choose another --name`,
+      { path: sub },
+    );
   }
 }
 
@@ -70,7 +75,8 @@ export async function dirResults(dir: string, spec: JobSpec): Promise<ResultStor
     throw new EmbedError(
       "QUEUE_MISMATCH",
       `${sub} is not the results directory of queue "${spec.name}" (${id ? "it belongs to another queue" : `no ${ID_FILE} file`}): ` +
-        `mount the directory given to "queue add --results" (${spec.resultsDir ?? "?"}) here, or pass --results with its path on this machine`,
+        `mount the directory given to "queue add --results" (${spec.resultsDir ?? "?"}) here, ` +
+        "or pass --results with its path on this machine",
       { path: sub },
     );
   }
@@ -100,7 +106,10 @@ export async function dirResults(dir: string, spec: JobSpec): Promise<ResultStor
       });
     },
     async has(k) {
-      return stat(chunkFile(dir, spec.name, k)).then((s) => s.isFile(), () => false);
+      return stat(chunkFile(dir, spec.name, k)).then(
+        (s) => s.isFile(),
+        () => false,
+      );
     },
   };
 }
@@ -108,7 +117,10 @@ export async function dirResults(dir: string, spec: JobSpec): Promise<ResultStor
 /** The job's result store; `dirOverride` is the shared directory's path on this machine, if it differs. */
 export async function openResults(redis: RedisClient, spec: JobSpec, dirOverride?: string): Promise<ResultStore> {
   if (spec.results === "redis") {
-    if (dirOverride !== undefined) throw new EmbedError("BAD_OPTION", `queue "${spec.name}" keeps its results in Redis; --results does not apply`, { option: "results" });
+    if (dirOverride !== undefined)
+      throw new EmbedError("BAD_OPTION", `queue "${spec.name}" keeps its results in Redis; --results does not apply`, {
+        option: "results",
+      });
     return redisResults(redis, spec.name);
   }
   return dirResults(dirOverride ?? spec.resultsDir!, spec);

@@ -77,8 +77,16 @@ export function chunkSize(spec: Pick<JobSpec, "chunk" | "nInputs">, k: number): 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export function checkName(name: string | undefined): string {
-  if (!name) throw new EmbedError("BAD_OPTION", "--name JOB is required (the queue's name, shared by add, work, status and collect)", { option: "name" });
-  if (!NAME_RE.test(name)) throw new EmbedError("BAD_OPTION", `--name must be 1-100 letters, digits, ".", "_" or "-" (starting with a letter or digit), got "${name}"`, { option: "name" });
+  if (!name)
+    throw new EmbedError("BAD_OPTION", "--name JOB is required (the queue's name, shared by add, work, status and collect)", {
+      option: "name",
+    });
+  if (!NAME_RE.test(name))
+    throw new EmbedError(
+      "BAD_OPTION",
+      `--name must be 1-100 letters, digits, ".", "_" or "-" (starting with a letter or digit), got "${name}"`,
+      { option: "name" },
+    );
   return name;
 }
 
@@ -120,8 +128,18 @@ export function redactUrl(url: string): string {
 }
 
 export function parseSpec(json: string | null | undefined, name: string): JobSpec {
-  if (!json) throw new EmbedError("QUEUE_MISMATCH", `there is no queue "${name}" on this Redis: run "gguf-embed queue add --name ${name} ..." first`, { name });
+  if (!json)
+    throw new EmbedError(
+      "QUEUE_MISMATCH",
+      `there is no queue "${name}" on this Redis: run "gguf-embed queue add --name ${name} ..." first`,
+      { name },
+    );
   const s = JSON.parse(json) as JobSpec;
-  if (s.version !== 1) throw new EmbedError("QUEUE_MISMATCH", `queue "${name}" was written by another version of gguf-embed (spec version ${String(s.version)})`, { name });
+  if (s.version !== 1)
+    throw new EmbedError(
+      "QUEUE_MISMATCH",
+      `queue "${name}" was written by another version of gguf-embed (spec version ${String(s.version)})`,
+      { name },
+    );
   return s;
 }

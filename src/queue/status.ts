@@ -64,8 +64,19 @@ export async function queueStatus(deps: QueueDeps, conn: Connection, name: strin
       records: { done: num("inputs"), failed: num("errors") },
       tokens: num("tokens"),
       workers,
-      timing: { computed: num("computed"), embedMs: num("embedMs"), writeMs: num("writeMs"), bookMs: num("bookMs"), gapMs: num("gapMs"), gaps: num("gaps") },
-      failures: failedJobs.map((j) => ({ chunk: (j.data as { chunk: number }).chunk, reason: j.failedReason ?? "", attempts: j.attemptsMade })),
+      timing: {
+        computed: num("computed"),
+        embedMs: num("embedMs"),
+        writeMs: num("writeMs"),
+        bookMs: num("bookMs"),
+        gapMs: num("gapMs"),
+        gaps: num("gaps"),
+      },
+      failures: failedJobs.map((j) => ({
+        chunk: (j.data as { chunk: number }).chunk,
+        reason: j.failedReason ?? "",
+        attempts: j.attemptsMade,
+      })),
     };
     // Rate: chunks finished within the last minute (their spread in time), else the whole run.
     const win = recent.filter(([t]) => t >= now - WINDOW_MS);
@@ -100,9 +111,16 @@ export function formatStatus(s: QueueStatus): string {
     `records: ${s.records.done} of ${s.nInputs} written (${s.records.failed} with an error), ${s.tokens} tokens`,
   ];
   if (s.tokensPerSec !== undefined) {
-    const eta = s.etaSeconds === undefined ? "unknown (no chunk finished in the last minute)" : s.etaSeconds === 0 ? "done" : formatDuration(s.etaSeconds);
-    lines.push(`throughput: ${s.tokensPerSec.toFixed(1)} tokens/s, ${s.inputsPerSec!.toFixed(1)} inputs/s over all workers ` +
-      `(${s.rateOver === "recent" ? "last minute" : "whole run"}); ETA ${eta}`);
+    const eta =
+      s.etaSeconds === undefined
+        ? "unknown (no chunk finished in the last minute)"
+        : s.etaSeconds === 0
+          ? "done"
+          : formatDuration(s.etaSeconds);
+    lines.push(
+      `throughput: ${s.tokensPerSec.toFixed(1)} tokens/s, ${s.inputsPerSec!.toFixed(1)} inputs/s over all workers ` +
+        `(${s.rateOver === "recent" ? "last minute" : "whole run"}); ETA ${eta}`,
+    );
   } else {
     lines.push(`throughput: not measured yet; ETA ${s.etaSeconds === 0 ? "done" : "unknown"}`);
   }
@@ -110,8 +128,11 @@ export function formatStatus(s: QueueStatus): string {
   if (t.computed > 0 && t.embedMs > 0) {
     const per = (ms: number, n: number) => (n > 0 ? `${(ms / n).toFixed(1)} ms` : "-");
     const over = t.writeMs + t.bookMs + (t.gaps > 0 ? (t.gapMs / t.gaps) * t.computed : 0);
-    lines.push(`per chunk: embedding ${per(t.embedMs, t.computed)}, result write ${per(t.writeMs, t.computed)}, counters ${per(t.bookMs, t.computed)}, ` +
-      `queue round trip ${per(t.gapMs, t.gaps)}: overhead ${((over / t.embedMs) * 100).toFixed(2)}% of embedding time`);
+    lines.push(
+      `per chunk: embedding ${per(t.embedMs, t.computed)}, result write ${per(t.writeMs, t.computed)}, ` +
+        `counters ${per(t.bookMs, t.computed)}, ` +
+        `queue round trip ${per(t.gapMs, t.gaps)}: overhead ${((over / t.embedMs) * 100).toFixed(2)}% of embedding time`,
+    );
   }
   for (const f of s.failures) lines.push(`failed: chunk ${f.chunk} after ${f.attempts} attempt(s): ${f.reason}`);
   if (s.chunks.failed > s.failures.length) lines.push(`(${s.chunks.failed - s.failures.length} more failed chunks)`);

@@ -52,10 +52,46 @@ export interface ChunkReturn {
   reused: boolean;
 }
 
+/**
+ * Count a chunk, atomically, in one round trip: inputs, tokens and error records once per distinct
+ * chunk (the `done` set), work done and its times every time, the recent-completions list (status's
+ * rate), the earliest chunk start and the latest end.
+ * KEYS: done, stats, recent. ARGV: chunk, inputs, tokens, errors, computed (1/0), embedMs, writeMs,
+ * gapMs ("" if none), start ms, end ms.
+ */
+const COUNT_CHUNK = `
+local new = redis.call('SADD', KEYS[1], ARGV[1])
+if new == 1 then
+  redis.call('HINCRBY', KEYS[2], 'inputs', ARGV[2])
+  if ARGV[5] == '1' then
+    redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[3])
+    redis.call('HINCRBY', KEYS[2], 'errors', ARGV[4])
+  end
+end
+if ARGV[5] == '1' then
+  redis.call('HINCRBYFLOAT', KEYS[2], 'embedMs', ARGV[6])
+  redis.call('HINCRBYFLOAT', KEYS[2], 'writeMs', ARGV[7])
+  redis.call('HINCRBY', KEYS[2], 'computed', 1)
+  redis.call('LPUSH', KEYS[3], ARGV[10] .. ' ' .. ARGV[3] .. ' ' .. ARGV[2])
+  redis.call('LTRIM', KEYS[3], 0, 499)
+end
+if ARGV[8] ~= '' then
+  redis.call('HINCRBYFLOAT', KEYS[2], 'gapMs', ARGV[8])
+  redis.call('HINCRBY', KEYS[2], 'gaps', 1)
+end
+local first = redis.call('HGET', KEYS[2], 'firstStart')
+if not first or tonumber(first) > tonumber(ARGV[9]) then redis.call('HSET', KEYS[2], 'firstStart', ARGV[9]) end
+local last = redis.call('HGET', KEYS[2], 'lastDone')
+if not last or tonumber(last) < tonumber(ARGV[10]) then redis.call('HSET', KEYS[2], 'lastDone', ARGV[10]) end
+return new
+`;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runWorker(deps: QueueDeps, conn: Connection, a: WorkArgs, io: CliIO): Promise<number> {
-  const say = (m: string) => { if (!a.quiet) io.stderr.write(`gguf-embed queue work: ${m}\n`); };
+  const say = (m: string) => {
+    if (!a.quiet) io.stderr.write(`gguf-embed queue work: ${m}\n`);
+  };
   const workerName = `${hostname()}:${process.pid}`;
   let stopping: NodeJS.Signals | undefined;
   let wake = () => {};
@@ -71,7 +107,10 @@ export async function runWorker(deps: QueueDeps, conn: Connection, a: WorkArgs, 
     let spec: JobSpec | undefined;
     for (let waited = false; !stopping; waited = true) {
       const s = await conn.redis.hget(keys.info, "spec");
-      if (s) { spec = parseSpec(s, a.name); break; }
+      if (s) {
+        spec = parseSpec(s, a.name);
+        break;
+      }
       if (!waited) say(`no queue "${a.name}" yet: waiting for "gguf-embed queue add --name ${a.name}"`);
       await sleep(1000);
     }
@@ -82,7 +121,19 @@ export async function runWorker(deps: QueueDeps, conn: Connection, a: WorkArgs, 
     const store = await openResults(conn.redis, spec, a.results);
     const model = await a.load(a.modelPath);
     try {
-      return await work(deps, conn, a, spec, model, mine.sha256, store, workerName, say, () => stopping, (f) => (wake = f));
+      return await work(
+        deps,
+        conn,
+        a,
+        spec,
+        model,
+        mine.sha256,
+        store,
+        workerName,
+        say,
+        () => stopping,
+        (f) => (wake = f),
+      );
     } finally {
       await model.close();
     }
@@ -92,13 +143,26 @@ export async function runWorker(deps: QueueDeps, conn: Connection, a: WorkArgs, 
 }
 
 async function work(
-  deps: QueueDeps, conn: Connection, a: WorkArgs, spec: JobSpec, model: EmbeddingModel, sha256: string,
-  store: Awaited<ReturnType<typeof openResults>>, workerName: string, say: (m: string) => void,
-  stopping: () => NodeJS.Signals | undefined, onWake: (f: () => void) => void,
+  deps: QueueDeps,
+  conn: Connection,
+  a: WorkArgs,
+  spec: JobSpec,
+  model: EmbeddingModel,
+  sha256: string,
+  store: Awaited<ReturnType<typeof openResults>>,
+  workerName: string,
+  say: (m: string) => void,
+  stopping: () => NodeJS.Signals | undefined,
+  onWake: (f: () => void) => void,
 ): Promise<number> {
   const keys = jobKeys(a.name);
   const warned = new Set<string>();
-  const opts = toEmbedOptions(spec.opts, (m) => { if (!warned.has(m)) { warned.add(m); say(m); } });
+  const opts = toEmbedOptions(spec.opts, (m) => {
+    if (!warned.has(m)) {
+      warned.add(m);
+      say(m);
+    }
+  });
   const redis = conn.redis;
   let lastEnd: number | undefined;
 
@@ -107,38 +171,52 @@ async function work(
     const gapMs = lastEnd !== undefined && a.concurrency === 1 ? t0 - lastEnd : undefined;
     const d = job.data;
     if (a.verbose) say(`chunk ${d.chunk}: started (attempt ${job.attemptsStarted})`);
-    await redis.hsetnx(keys.stats, "firstStart", String(Date.now()));
+    const startedAt = Date.now();
     let r: Awaited<ReturnType<typeof embedChunk>> | undefined;
-    let writeMs = 0;
-    if (!(await store.has(d.chunk))) {
+    const th = performance.now();
+    const present = await store.has(d.chunk);
+    let writeMs = performance.now() - th; // result store time: this check and the write
+    if (!present) {
       if (!d.lines) {
-        throw new deps.bullmq.UnrecoverableError(`chunk ${d.chunk}: its result is missing from ${store.where}, and its input was dropped when it was first written; add the input again under a new --name`);
+        throw new deps.bullmq.UnrecoverableError(
+          `chunk ${d.chunk}: its result is missing from ${store.where}, and its input was dropped when it was first written; ` +
+            "add the input again under a new --name",
+        );
       }
       r = await embedChunk(model, d.lines, d.first, spec.jsonl, opts);
       const tw = performance.now();
       await store.put(d.chunk, r.text);
-      writeMs = performance.now() - tw;
+      writeMs += performance.now() - tw;
     }
     const tb = performance.now();
-    const isNew = (await redis.sadd(keys.done, String(d.chunk))) === 1;
-    const m = redis.multi();
-    if (isNew) m.hincrby(keys.stats, "inputs", d.n);
-    if (isNew && r) m.hincrby(keys.stats, "tokens", r.nTokens).hincrby(keys.stats, "errors", r.nErrors);
-    if (r) {
-      m.hincrbyfloat(keys.stats, "embedMs", r.embedMs).hincrbyfloat(keys.stats, "writeMs", writeMs).hincrby(keys.stats, "computed", 1);
-      m.lpush(keys.recent, `${Date.now()} ${r.nTokens} ${d.n}`).ltrim(keys.recent, 0, 499);
-    }
-    if (gapMs !== undefined) m.hincrbyfloat(keys.stats, "gapMs", gapMs).hincrby(keys.stats, "gaps", 1);
-    m.hset(keys.stats, "lastDone", String(Date.now()));
-    await m.exec();
+    await redis.eval(
+      COUNT_CHUNK,
+      3,
+      keys.done,
+      keys.stats,
+      keys.recent,
+      d.chunk,
+      d.n,
+      r?.nTokens ?? 0,
+      r?.nErrors ?? 0,
+      r ? 1 : 0,
+      r?.embedMs ?? 0,
+      writeMs,
+      gapMs ?? "",
+      startedAt,
+      Date.now(),
+    );
     if (d.lines) await job.updateData({ chunk: d.chunk, first: d.first, n: d.n });
     const bookMs = performance.now() - tb;
-    await redis.hincrbyfloat(keys.stats, "bookMs", bookMs);
+    redis.hincrbyfloat(keys.stats, "bookMs", bookMs).catch(() => {}); // not waited for: off the chunk's path
     if (a.verbose) {
-      say(r
-        ? `chunk ${d.chunk}: done, ${d.n} inputs (${r.nErrors} failed), ${r.nTokens} tokens, embed ${r.embedMs.toFixed(1)} ms, ` +
-          `write ${writeMs.toFixed(1)} ms, bookkeeping ${bookMs.toFixed(1)} ms${gapMs !== undefined ? `, queue gap ${gapMs.toFixed(1)} ms` : ""}`
-        : `chunk ${d.chunk}: done (its result was already stored)`);
+      say(
+        r
+          ? `chunk ${d.chunk}: done, ${d.n} inputs (${r.nErrors} failed), ${r.nTokens} tokens, embed ${r.embedMs.toFixed(1)} ms, ` +
+              `write ${writeMs.toFixed(1)} ms, bookkeeping ${bookMs.toFixed(1)} ms` +
+              (gapMs !== undefined ? `, queue gap ${gapMs.toFixed(1)} ms` : "")
+          : `chunk ${d.chunk}: done (its result was already stored)`,
+      );
     }
     lastEnd = performance.now();
     return { chunk: d.chunk, model: sha256, worker: workerName, tokens: r?.nTokens ?? 0, errors: r?.nErrors ?? 0, reused: !r };
@@ -159,8 +237,10 @@ async function work(
   });
   worker.on("error", (e) => say(`error: ${e.message}`));
   const counter = new deps.bullmq.Queue(a.name, { connection: conn.bull, prefix: BULL_PREFIX });
-  say(`${workerName} working on queue "${a.name}" (${spec.nChunks} chunks) with ${model.info.backend}` +
-    `${model.info.threads ? ` x${model.info.threads} threads` : ""}, concurrency ${a.concurrency}`);
+  say(
+    `${workerName} working on queue "${a.name}" (${spec.nChunks} chunks) with ${model.info.backend}` +
+      `${model.info.threads ? ` x${model.info.threads} threads` : ""}, concurrency ${a.concurrency}`,
+  );
   const running = worker.run();
   try {
     while (!stopping()) {
@@ -171,7 +251,13 @@ async function work(
           break;
         }
       }
-      await new Promise<void>((resolve) => { const t = setTimeout(resolve, 1000); onWake(() => { clearTimeout(t); resolve(); }); });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        onWake(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
   } finally {
     await worker.close();
@@ -181,4 +267,3 @@ async function work(
   say("stopped");
   return 0;
 }
-

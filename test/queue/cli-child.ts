@@ -28,7 +28,8 @@ export function cli(args: string[], opts: { bin?: string; env?: NodeJS.ProcessEn
     stdio: ["ignore", "pipe", "pipe"],
     env: opts.env ?? process.env,
   });
-  let stdout = "", stderr = "";
+  let stdout = "",
+    stderr = "";
   const waiters = new Set<() => void>();
   child.stdout!.on("data", (d) => {
     stdout += d;
@@ -38,14 +39,20 @@ export function cli(args: string[], opts: { bin?: string; env?: NodeJS.ProcessEn
     stderr += d;
     for (const w of waiters) w();
   });
-  const done = new Promise<Exit>((res) => child.on("close", (code, signal) => {
-    for (const w of waiters) w();
-    res({ code, signal, stdout, stderr });
-  }));
+  const done = new Promise<Exit>((res) =>
+    child.on("close", (code, signal) => {
+      for (const w of waiters) w();
+      res({ code, signal, stdout, stderr });
+    }),
+  );
   return {
     child,
-    get stdout() { return stdout; },
-    get stderr() { return stderr; },
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
     done,
     waitFor(re, timeoutMs = 60_000, stream = "stderr") {
       return new Promise((res, rej) => {

@@ -20,8 +20,22 @@ import { gemmaFixture } from "../helpers/fixtures.js";
 import { cli, ROOT, type Cli } from "./cli-child.js";
 import { freePort } from "./redis-server.js";
 
-const MODEL = { nLayer: 2, nEmbd: 256, nHead: 1, nHeadKv: 1, headDim: 256, nFf: 512, weightType: "Q8_0", embdType: "Q8_0", seed: 7, dense: true } as const;
-const TEXTS = Array.from({ length: 12 }, (_, i) => `request text ${i}: ${"the quick brown fox jumps over the lazy dog ".repeat(1 + (i % 4))}`);
+const MODEL = {
+  nLayer: 2,
+  nEmbd: 256,
+  nHead: 1,
+  nHeadKv: 1,
+  headDim: 256,
+  nFf: 512,
+  weightType: "Q8_0",
+  embdType: "Q8_0",
+  seed: 7,
+  dense: true,
+} as const;
+const TEXTS = Array.from(
+  { length: 12 },
+  (_, i) => `request text ${i}: ${"the quick brown fox jumps over the lazy dog ".repeat(1 + (i % 4))}`,
+);
 
 let tmp: string, model: string, sock: string, lbUrl: string, oracle: Float32Array[];
 const ports: number[] = [];
@@ -38,7 +52,9 @@ async function stats(): Promise<Map<string, { status: string; ok: number; total:
   const csv = await new Promise<string>((resolve, reject) => {
     const s = connect(sock);
     let out = "";
-    s.on("data", (d) => (out += d)).on("end", () => resolve(out)).on("error", reject);
+    s.on("data", (d) => (out += d))
+      .on("end", () => resolve(out))
+      .on("error", reject);
     s.end("show stat\n");
   });
   const [head, ...rows] = csv.trim().split("\n");
@@ -67,13 +83,18 @@ async function waitStatus(server: string, want: RegExp, timeoutMs = 30_000): Pro
 /** One embedding request through the load balancer; checks the answer against the library, bit for bit. */
 async function embedOnce(i: number): Promise<void> {
   const texts = [TEXTS[i % TEXTS.length], TEXTS[(i + 5) % TEXTS.length]];
-  const res = await fetch(`${lbUrl}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input: texts }) });
+  const res = await fetch(`${lbUrl}/v1/embeddings`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ input: texts }),
+  });
   const body = (await res.json()) as { data: { index: number; embedding: number[] }[] };
   assert.equal(res.status, 200, JSON.stringify(body));
   body.data.forEach((d, j) => {
     const want = oracle[TEXTS.indexOf(texts[j])];
     assert.equal(d.embedding.length, want.length);
-    for (let k = 0; k < want.length; k++) if (Math.fround(d.embedding[k]) !== want[k]) assert.fail(`request ${i}, input ${j}, component ${k}: ${d.embedding[k]} != ${want[k]}`);
+    for (let k = 0; k < want.length; k++)
+      if (Math.fround(d.embedding[k]) !== want[k]) assert.fail(`request ${i}, input ${j}, component ${k}: ${d.embedding[k]} != ${want[k]}`);
   });
 }
 
@@ -81,16 +102,18 @@ async function embedOnce(i: number): Promise<void> {
 async function load(clients: number, stop: () => boolean, max = 400): Promise<{ ok: number; failed: string[] }> {
   let ok = 0;
   const failed: string[] = [];
-  await Promise.all(Array.from({ length: clients }, async (_, c) => {
-    for (let n = 0; n < max && !stop(); n++) {
-      try {
-        await embedOnce(c * 1000 + n);
-        ok++;
-      } catch (e) {
-        failed.push((e as Error).message);
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      for (let n = 0; n < max && !stop(); n++) {
+        try {
+          await embedOnce(c * 1000 + n);
+          ok++;
+        } catch (e) {
+          failed.push((e as Error).message);
+        }
       }
-    }
-  }));
+    }),
+  );
   return { ok, failed };
 }
 
@@ -119,7 +142,12 @@ before(async () => {
   procs.push(lb);
   lbUrl = `http://127.0.0.1:${ports[0]}`;
   const t0 = Date.now();
-  while (!(await stats().then(() => true, () => false))) {
+  while (
+    !(await stats().then(
+      () => true,
+      () => false,
+    ))
+  ) {
     if (lb.child.exitCode !== null || Date.now() - t0 > 20_000) assert.fail(`haproxy did not start:\n${lb.stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -131,7 +159,7 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-test("health checks on /health: a server that is not up gets nothing; once its checks pass it gets its share, and no state is sticky", async () => {
+test("health checks on /health: a server that is down gets nothing, one that is up gets its share; no sticky state", async () => {
   const e1 = serve(ports[1]);
   await e1.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 60_000, "stdout");
   await waitStatus("embed1", /^UP/);
@@ -149,7 +177,8 @@ test("health checks on /health: a server that is not up gets nothing; once its c
   const both = await load(4, () => false, 10);
   assert.deepEqual(both.failed, []);
   s = await stats();
-  const n1 = s.get("embed1")!.ok - 20, n2 = s.get("embed2")!.ok;
+  const n1 = s.get("embed1")!.ok - 20,
+    n2 = s.get("embed2")!.ok;
   assert.equal(n1 + n2, 40);
   assert.ok(n1 >= 5 && n2 >= 5, `both servers answered a share (${n1}, ${n2}), with the same vectors`);
 });

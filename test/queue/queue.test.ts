@@ -15,11 +15,36 @@ import { chunkFile } from "../../src/queue/results.js";
 import { cli, run, type Cli } from "./cli-child.js";
 import { startRedis, type RedisServer } from "./redis-server.js";
 
-const N = 2000, CHUNK = 100;
-const WORDS = ["cats", "dogs", "red planet", "tea", "the sea", "rain", "a quiet road", "music", "ice", "bread", "Mars is red and cold", "printing presses"];
+const N = 2000,
+  CHUNK = 100;
+const WORDS = [
+  "cats",
+  "dogs",
+  "red planet",
+  "tea",
+  "the sea",
+  "rain",
+  "a quiet road",
+  "music",
+  "ice",
+  "bread",
+  "Mars is red and cold",
+  "printing presses",
+];
 const text = (i: number) => `${WORDS[i % WORDS.length]} ${i} ${WORDS[(i * 7) % WORDS.length]}`;
 /** Small and fast: 2 layers, 256 wide, the real Gemma 3 vocabulary. */
-const MODEL = { nLayer: 2, nEmbd: 256, nHead: 1, nHeadKv: 1, headDim: 256, nFf: 512, weightType: "Q8_0", embdType: "Q8_0", seed: 7, dense: true } as const;
+const MODEL = {
+  nLayer: 2,
+  nEmbd: 256,
+  nHead: 1,
+  nHeadKv: 1,
+  headDim: 256,
+  nFf: 512,
+  weightType: "Q8_0",
+  embdType: "Q8_0",
+  seed: 7,
+  dense: true,
+} as const;
 /** Short locks so that a killed worker's chunk is taken over within seconds. */
 const FAST_STALL = ["--lock-duration", "1500", "--stalled-interval", "500", "--max-stalled", "5"];
 
@@ -32,7 +57,8 @@ function queueCli(sub: string, name: string, args: string[] = []): Cli {
   return c;
 }
 const queueRun = (sub: string, name: string, args: string[] = []) => queueCli(sub, name, args).done;
-const worker = (name: string, extra: string[] = []) => queueCli("work", name, ["--model", model, "--threads", "1", ...FAST_STALL, ...extra]);
+const worker = (name: string, extra: string[] = []) =>
+  queueCli("work", name, ["--model", model, "--threads", "1", ...FAST_STALL, ...extra]);
 
 const queues = new Map<string, Queue>();
 /** BullMQ's view of a queue, in process (polling through the CLI would spawn a process each time). */
@@ -42,7 +68,12 @@ function bull(name: string): Queue {
   return q;
 }
 
-interface Status { chunks: { waiting: number; active: number; done: number; failed: number; delayed: number }; records: { done: number; failed: number }; etaSeconds?: number; tokens: number }
+interface Status {
+  chunks: { waiting: number; active: number; done: number; failed: number; delayed: number };
+  records: { done: number; failed: number };
+  etaSeconds?: number;
+  tokens: number;
+}
 async function status(name: string): Promise<Status> {
   const r = await queueRun("status", name, ["--json"]);
   assert.equal(r.code, 0, r.stderr);
@@ -88,7 +119,11 @@ test("3 workers, one kill -9'd mid-chunk and one restarted: the collected output
   const again = await queueRun("add", "big", ["--input", input, "--chunk", String(CHUNK)]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /0 chunk\(s\) added, 20 already queued/);
-  assert.deepEqual(await bull("big").getJobCounts("waiting", "active", "completed"), { waiting: 20, active: 0, completed: 0 }, "the second add added no job");
+  assert.deepEqual(
+    await bull("big").getJobCounts("waiting", "active", "completed"),
+    { waiting: 20, active: 0, completed: 0 },
+    "the second add added no job",
+  );
   const early = await queueRun("collect", "big", ["--output", join(tmp, "early.jsonl")]);
   assert.equal(early.code, 1);
   assert.match(early.stderr, /0 of 20 chunks done \(20 waiting.*\[QUEUE_INCOMPLETE\]/);
@@ -146,7 +181,8 @@ const POISON: Record<number, { line: string; code: string }> = {
 };
 
 test("poisoned inputs fail only their own records, with the error stored in their place", async () => {
-  const n = 30, path = join(tmp, "poison.jsonl");
+  const n = 30,
+    path = join(tmp, "poison.jsonl");
   await writeFile(path, Array.from({ length: n }, (_, i) => POISON[i]?.line ?? JSON.stringify(text(i))).join("\n") + "\n");
   assert.equal((await queueRun("add", "poison", ["--input", path, "--jsonl", "--chunk", "10"])).code, 0);
   const w = await queueRun("work", "poison", ["--model", model, "--until-done", "--threads", "1"]);
@@ -193,7 +229,13 @@ test("a worker with a different model file is refused before it takes a chunk", 
   assert.equal(add.code, 0, add.stderr);
   const w = await queueRun("work", "pinned", ["--model", other, "--until-done"]);
   assert.equal(w.code, 1);
-  assert.match(w.stderr, /queue "pinned" is embedded with eg-v1-L2.*\.gguf \(sha256 [0-9a-f]{16}…, \d+ bytes\), but this model is other\.gguf .*refusing to work on it \[MODEL_MISMATCH\]/);
+  assert.match(
+    w.stderr,
+    new RegExp(
+      'queue "pinned" is embedded with eg-v1-L2.*\\.gguf \\(sha256 [0-9a-f]{16}…, \\d+ bytes\\), ' +
+        "but this model is other\\.gguf .*refusing to work on it \\[MODEL_MISMATCH\\]",
+    ),
+  );
   assert.doesNotMatch(w.stderr, /working on queue/);
   assert.equal((await bull("pinned").getJobCounts("waiting")).waiting, 2, "no chunk was taken");
   const add2 = await queueRun("add", "pinned", ["--input", path, "--chunk", "10", "--model", other]);
@@ -205,7 +247,9 @@ test("a worker with a different model file is refused before it takes a chunk", 
 });
 
 test("--results DIR: a failed result write is retried with backoff; a worker without the shared directory is refused", async () => {
-  const n = 300, path = join(tmp, "dir.txt"), dir = join(tmp, "results");
+  const n = 300,
+    path = join(tmp, "dir.txt"),
+    dir = join(tmp, "results");
   await writeFile(path, Array.from({ length: n }, (_, i) => text(i)).join("\n") + "\n");
   const add = await queueRun("add", "dir", ["--input", path, "--chunk", "100", "--results", dir, "--backoff-ms", "300"]);
   assert.equal(add.code, 0, add.stderr);
@@ -225,7 +269,10 @@ test("--results DIR: a failed result write is retried with backoff; a worker wit
   const out = join(tmp, "dir-out.jsonl");
   const c = await queueRun("collect", "dir", ["--output", out]);
   assert.equal(c.code, 0, c.stderr);
-  assert.ok((await readFile(out)).equals(Buffer.from(refLines.slice(0, n).join("\n") + "\n")), "equals the single-process run's first 300 records");
+  assert.ok(
+    (await readFile(out)).equals(Buffer.from(refLines.slice(0, n).join("\n") + "\n")),
+    "equals the single-process run's first 300 records",
+  );
 
   const drop = await queueRun("drop", "dir");
   assert.equal(drop.code, 0, drop.stderr);
