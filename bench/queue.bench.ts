@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/queue.bench.js [--layers 24] [--inputs 192] [--chunk 16] [--words 60] [--workers 1,2,3]`:
+ * `node dist/bench/queue.bench.js [--layers 24] [--inputs 192] [--chunk 16] [--words 60] [--workers 1,2,3] [--threads T] [--small]`:
  * throughput of `gguf-embed queue work` with 1, 2 and 3 worker processes on this machine, against a
  * single-process `embed --input --output` run, on a private redis-server, and the per-chunk overhead
  * the workers measured (queue round trip between chunks, result write, counters) as a fraction of
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     words: { type: "string", default: "60" },
     workers: { type: "string", default: "1,2,3" },
     small: { type: "boolean", default: false },
+    /** Threads per worker (default: the cores shared out, at least 1). */
+    threads: { type: "string" },
   },
 });
 const nLayer = Number(values.layers),
@@ -71,7 +73,7 @@ try {
     const name = `bench-${w}`;
     const add = await run(["queue", "add", "--redis", redis.url, "--name", name, "--input", input, "--chunk", String(CHUNK), "--quiet"]);
     if (add.code !== 0) throw new Error(add.stderr);
-    const threads = Math.max(1, Math.floor(cores / w));
+    const threads = values.threads ? Number(values.threads) : Math.max(1, Math.floor(cores / w));
     const workers = Array.from({ length: w }, () =>
       cli([
         "queue",

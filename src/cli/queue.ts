@@ -49,11 +49,11 @@ const COMMON = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-function posInt(name: string, v: string | undefined, dflt: number, min = 1): number {
+function posInt(name: string, v: string | undefined, dflt: number, min = 1, max = 1e9): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || n < min || n > Number.MAX_SAFE_INTEGER) {
-    throw new EmbedError("BAD_OPTION", `--${name} must be an integer of at least ${min}, got "${v}"`, { option: name });
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max) {
+    throw new EmbedError("BAD_OPTION", `--${name} must be an integer from ${min} to ${max}, got "${v}"`, { option: name });
   }
   return n;
 }
@@ -136,7 +136,7 @@ export async function runQueue(argv: string[], io: CliIO, depSpecifiers?: { bull
           {
             name,
             input: v.input!,
-            chunk: posInt("chunk", v.chunk, 256),
+            chunk: posInt("chunk", v.chunk, 256, 1, 100_000), // a chunk's lines travel in one Redis value
             jsonl: flag("jsonl"),
             opts: {
               task: v.task,
