@@ -182,12 +182,7 @@ export async function runQueue(argv: string[], io: CliIO, depSpecifiers?: { bull
         return 0;
       }
       case "collect": {
-        const r = await collect(
-          deps,
-          conn,
-          { name, output: v.output, overwrite: flag("overwrite"), results: v.results },
-          io.stdout as NodeJS.WritableStream as never,
-        );
+        const r = await collect(deps, conn, { name, output: v.output, overwrite: flag("overwrite"), results: v.results }, io.stdout);
         say(
           `${r.records} records${v.output ? ` written to ${v.output}` : ""}` +
             (r.errors ? `; ${r.errors} input(s) failed: their lines are {"index":i,"error":{...}} records` : ""),

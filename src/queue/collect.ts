@@ -6,7 +6,6 @@
  * temporary name and renamed at the end, so it is either absent or whole.
  */
 import { open, rename, stat, unlink } from "node:fs/promises";
-import type { Writable } from "node:stream";
 import { EmbedError } from "../errors.js";
 import type { QueueDeps } from "./deps.js";
 import { readSpec, type Connection } from "./connect.js";
@@ -60,7 +59,7 @@ function checkChunk(buf: Buffer, k: number, first: number, n: number): number {
   return errors;
 }
 
-export async function collect(deps: QueueDeps, conn: Connection, a: CollectArgs, stdout: Writable): Promise<CollectResult> {
+export async function collect(deps: QueueDeps, conn: Connection, a: CollectArgs, stdout: NodeJS.WritableStream): Promise<CollectResult> {
   const spec = await readSpec(conn.redis, a.name);
   const queue = new deps.bullmq.Queue(a.name, { connection: conn.bull, prefix: BULL_PREFIX });
   try {

@@ -197,6 +197,9 @@ test("poisoned inputs fail only their own records, with the error stored in thei
   const c = await queueRun("collect", "poison", ["--output", out]);
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stderr, /30 records written .*; 4 input\(s\) failed/);
+  const toStdout = await queueRun("collect", "poison", ["--quiet"]);
+  assert.equal(toStdout.code, 0, toStdout.stderr);
+  assert.equal(toStdout.stdout, await readFile(out, "utf8"), "without --output, the same records on stdout");
   const lines = (await readFile(out, "utf8")).split("\n").slice(0, -1);
   assert.equal(lines.length, n);
   for (let i = 0; i < n; i++) {
