@@ -42,7 +42,13 @@ export type EmbedErrorCode =
   | "CHECKSUM_MISMATCH"
   | "UNAUTHORIZED"
   | "NOT_FOUND"
-  | "OFFLINE";
+  | "OFFLINE"
+  // optional features (gguf-embed queue)
+  | "MISSING_DEPENDENCY"
+  | "REDIS_ERROR"
+  | "MODEL_MISMATCH"
+  | "QUEUE_MISMATCH"
+  | "QUEUE_INCOMPLETE";
 
 export class EmbedError extends Error {
   readonly code: EmbedErrorCode;

@@ -33,6 +33,7 @@ const CODES: Record<EmbedErrorCode, true> = {
   BAD_HPARAMS: true, BAD_VOCAB: true, TOKEN_OUT_OF_RANGE: true, INPUT_TOO_LONG: true, BAD_INPUT: true, BAD_OPTION: true,
   NON_FINITE_OUTPUT: true, MODEL_CLOSED: true, IO_ERROR: true, DOWNLOAD_FAILED: true, CHECKSUM_MISMATCH: true,
   UNAUTHORIZED: true, NOT_FOUND: true, OFFLINE: true,
+  MISSING_DEPENDENCY: true, REDIS_ERROR: true, MODEL_MISMATCH: true, QUEUE_MISMATCH: true, QUEUE_INCOMPLETE: true,
 };
 
 export const PROBE_TEXT = "hi <start_of_turn>东🦙 é\u0000";

@@ -93,7 +93,7 @@ export async function scanOutput(path: string): Promise<{ lines: number; validBy
 }
 
 /** Lines of a byte stream with their size in bytes (for progress by input position). */
-async function* linesWithBytes(stream: AsyncIterable<Buffer | string>): AsyncGenerator<{ text: string; nBytes: number }> {
+export async function* linesWithBytes(stream: AsyncIterable<Buffer | string>): AsyncGenerator<{ text: string; nBytes: number }> {
   let pieces: Buffer[] = [];
   for await (const c of stream) {
     const b = typeof c === "string" ? Buffer.from(c) : c;
@@ -112,7 +112,7 @@ async function* linesWithBytes(stream: AsyncIterable<Buffer | string>): AsyncGen
   }
 }
 
-function parseLine(text: string, index: number, jsonl: boolean): EmbedInput {
+export function parseLine(text: string, index: number, jsonl: boolean): EmbedInput {
   if (!jsonl) return text;
   let v: unknown;
   try {
@@ -134,6 +134,11 @@ async function inBatch<T>(base: number, output: string | undefined, f: () => T |
     const saved = output ? `; the records before it are in ${output}: fix the input and rerun with --resume` : "";
     throw new EmbedError(e.code, `input line ${g + 1}: ${e.message.replace(/^input \d+:?\s*/, "")}${saved}`, { ...e.detail, index: g, line: g + 1 }, { cause: e });
   }
+}
+
+/** One output record: `{"index":i,"embedding":[...]}` and a newline (the format of every --output file). */
+export function formatRecord(index: number, v: Float32Array): string {
+  return `{"index":${index},"embedding":${JSON.stringify(Array.from(v))}}\n`;
 }
 
 interface Sink { write(s: string): Promise<void>; close(): Promise<void> }
@@ -200,7 +205,7 @@ export async function runBulk(model: EmbeddingModel, a: BulkArgs, io: CliIO, ski
       if (batch.length === 0) break;
       const prepared: PreparedInput[] = await inBatch(index, a.output, () => model.prepare(batch, a.opts));
       const vecs = await inBatch(index, a.output, () => model.embedPrepared(prepared, a.opts));
-      await sink.write(vecs.map((v, k) => `{"index":${index + k},"embedding":${JSON.stringify(Array.from(v))}}\n`).join(""));
+      await sink.write(vecs.map((v, k) => formatRecord(index + k, v)).join(""));
       for (const p of prepared) nTokens += p.tokens.length;
       index += batch.length;
       const el = Math.max(progress?.elapsed ?? 1, 1e-3);

@@ -23,6 +23,7 @@ commands:
   serve      OpenAI-compatible HTTP server: gguf-embed serve --model m.gguf [--port 8080]
   pull       download a model into the cache: gguf-embed pull [embeddinggemma | hf:owner/repo[:QUANT] | URL]
   bench      benchmark against llama.cpp: gguf-embed bench --model m.gguf [--threads N]
+  queue      bulk embedding on many machines (BullMQ on Redis): gguf-embed queue add|work|status|collect --help
 
 Run "gguf-embed <command> --help" for a command's options.
 
@@ -62,6 +63,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await runPull(rest, io);
       case "serve":
         return await runServe(rest, io, resolveModel);
+      case "queue":
+        return await (await import("./queue.js")).runQueue(rest, io);
       default:
         io.stderr.write(`gguf-embed: unknown command "${cmd}"\n\n${HELP}`);
         return 2;
