@@ -4,6 +4,8 @@
  * peer dependencies, loaded only here; without them every queue command fails with
  * MISSING_DEPENDENCY and the install command.
  */
+import { chooseNumerics, numericsByName } from "../kernels/numerics.js";
+import { readCpuFlags } from "../node/cpu-flags.js";
 import { parseArgs } from "node:util";
 import { EmbedError } from "../errors.js";
 import { loadModel } from "../node.js";
@@ -25,6 +27,7 @@ export const QUEUE_USAGE = `usage: gguf-embed queue <add|work|status|collect|ret
   add      --input FILE [--jsonl] [--chunk 256]    split FILE (one text per line, as "embed --input") into chunks,
            [--task T] [--title S] [--dim N]       one job per chunk; adding the same input again adds nothing.
            [--normalize M] [--pooling P] [--truncate]   embedding options, as for "embed", recorded for every worker
+           [--numerics P]                         whose bits every worker computes (default: "auto" on this machine)
            [--results DIR]                        results in a shared directory (default: in Redis)
            [--model M]                            pin the model now (default: the first worker's model)
            [--attempts 5] [--backoff-ms 1000]     tries per chunk on transient errors, first retry delay (doubling)
@@ -91,6 +94,7 @@ export async function runQueue(argv: string[], io: CliIO, depSpecifiers?: { bull
         concurrency: { type: "string" },
         threads: { type: "string" },
         backend: { type: "string" },
+        numerics: { type: "string" },
         "until-done": { type: "boolean" },
         "lock-duration": { type: "string" },
         "stalled-interval": { type: "string" },
@@ -145,6 +149,8 @@ export async function runQueue(argv: string[], io: CliIO, depSpecifiers?: { bull
               normalize: v.normalize,
               pooling: v.pooling,
               truncate: flag("truncate") || undefined,
+              // fixed now, so every worker computes the same bits whatever its CPU
+              numerics: numericsByName(v.numerics ?? chooseNumerics(undefined, await readCpuFlags()).numerics.name).name,
             },
             results: v.results,
             modelPath: v.model === undefined ? undefined : await resolve(v.model),
@@ -163,7 +169,7 @@ export async function runQueue(argv: string[], io: CliIO, depSpecifiers?: { bull
           {
             name,
             modelPath: await resolve(v.model!),
-            load: (path) => loadModel(path, { backend: v.backend as "auto" | "wasm" | "js" | undefined, threads }),
+            load: (path, numerics) => loadModel(path, { backend: v.backend as "auto" | "wasm" | "js" | undefined, threads, numerics }),
             concurrency: posInt("concurrency", v.concurrency, 1),
             lockDurationMs: posInt("lock-duration", v["lock-duration"], 60_000, 100),
             stalledIntervalMs: posInt("stalled-interval", v["stalled-interval"], 30_000, 100),

@@ -20,6 +20,12 @@ export interface StoredOptions {
   normalize?: string;
   pooling?: string;
   truncate?: boolean;
+  /**
+   * The numerics profile every worker computes in (docs/numerics.md): fixed when the job is added
+   * (`--numerics`, else what "auto" picks on the adding machine), so workers on different CPUs give
+   * the same bits.
+   */
+  numerics?: string;
 }
 
 export interface JobSpec {

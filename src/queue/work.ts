@@ -30,7 +30,8 @@ import type { ChunkData } from "./add.js";
 export interface WorkArgs {
   name: string;
   modelPath: string;
-  load: (path: string) => Promise<EmbeddingModel>;
+  /** Load the model in the job's numerics profile (JobSpec opts.numerics). */
+  load: (path: string, numerics?: string) => Promise<EmbeddingModel>;
   concurrency: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
@@ -119,7 +120,7 @@ export async function runWorker(deps: QueueDeps, conn: Connection, a: WorkArgs, 
     const { pinnedNow } = await pinModel(conn.redis, a.name, mine);
     if (pinnedNow) say(`pinned queue "${a.name}" to ${mine.file} (sha256 ${mine.sha256})`);
     const store = await openResults(conn.redis, spec, a.results);
-    const model = await a.load(a.modelPath);
+    const model = await a.load(a.modelPath, spec.opts.numerics);
     try {
       return await work(
         deps,
