@@ -3,7 +3,8 @@
  * UTF-8 characters, then greedily merge the adjacent pair whose concatenation is the vocab token with
  * the highest score (ties: leftmost), until no pair is a token; leftover symbols that are not tokens
  * become <0xXX> byte tokens. This is SentencePiece *BPE* encoding (Gemma's scores are negative merge
- * ranks), not a Viterbi/unigram search. ref: llama.cpp src/llama-vocab.cpp; spec tokenizer-spm.md §6.
+ * ranks), not a Viterbi/unigram search. ref: llama.cpp src/llama-vocab.cpp llm_tokenizer_spm_session;
+ * docs/tokenizers/spm.md. SpmTokenizer adds llama_vocab::impl::tokenize's SPM case around it.
  *
  * Deliberate differences, none observable:
  * - No `rev_merge` map. resegment() only consults it for a symbol whose text is not a token, but every
@@ -15,62 +16,16 @@
  *   neighbour and size), the others are skipped as stale, so the order cannot matter.
  * - Symbols, the heap and its entries live in reused typed arrays; no per-symbol objects.
  * - The fragment is escaped into a reused byte buffer, and byte ranges are looked up in a hash table
- *   over the token bytes (`TokenIndex`) instead of Map<string, id>: no substring is allocated per
- *   bigram. It holds the same texts as Vocabulary.tokenToId, so it answers identically; the merge
- *   loop is several times faster this way.
+ *   over the token bytes (TokenIndex, token-index.ts) instead of Map<string, id>: no substring is
+ *   allocated per bigram. It holds the same texts as Vocabulary.tokenToId, so it answers identically;
+ *   the merge loop is several times faster this way.
  * Complexity is O(n log n) in the fragment's byte length: at most n - 1 merges, each pushing <= 2 bigrams.
  */
+import { UTF8_LEN } from "./unicode.js";
+import type { Fragment } from "./partition.js";
+import { TokenIndex } from "./token-index.js";
+import { LlamaTokenizer } from "./tokenizer.js";
 import type { Vocabulary } from "./vocab.js";
-
-/** unicode_len_utf8: sequence length from the lead byte's high nibble (0x0-0xB -> 1, 0xC-0xD -> 2, 0xE -> 3, 0xF -> 4). */
-const UTF8_LEN = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4];
-
-/** FNV-1a over bytes[start, start + len). */
-function fnv1a(bytes: Uint8Array, start: number, len: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < start + len; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
-}
-
-/** Open-addressing hash table (linear probing): a byte range -> the token with exactly those bytes. */
-export class TokenIndex {
-  private readonly pool: Uint8Array; // all token texts' bytes, back to back
-  private readonly offsets: Int32Array; // token id -> start in pool; offsets[n] = pool length
-  private readonly table: Int32Array;
-  private readonly mask: number;
-
-  /** `texts`: token texts as byte strings (Vocabulary.tokenBytes). */
-  constructor(texts: readonly string[]) {
-    const n = texts.length;
-    this.offsets = new Int32Array(n + 1);
-    for (let id = 0; id < n; id++) this.offsets[id + 1] = this.offsets[id] + texts[id].length;
-    this.pool = new Uint8Array(this.offsets[n]);
-    for (let id = 0; id < n; id++) for (let i = 0, t = texts[id], o = this.offsets[id]; i < t.length; i++) this.pool[o + i] = t.charCodeAt(i);
-    let size = 1;
-    while (size < n * 2) size *= 2;
-    this.table = new Int32Array(size).fill(-1);
-    this.mask = size - 1;
-    for (let id = 0; id < n; id++) {
-      let h = fnv1a(this.pool, this.offsets[id], this.offsets[id + 1] - this.offsets[id]) & this.mask;
-      while (this.table[h] >= 0) h = (h + 1) & this.mask;
-      this.table[h] = id;
-    }
-  }
-
-  /** Id of the token whose text is bytes[start, start + len), or -1. */
-  get(bytes: Uint8Array, start: number, len: number): number {
-    const { table, mask, pool, offsets } = this;
-    for (let h = fnv1a(bytes, start, len) & mask; ; h = (h + 1) & mask) {
-      const id = table[h];
-      if (id < 0) return -1;
-      const o = offsets[id];
-      if (offsets[id + 1] - o !== len) continue;
-      let i = 0;
-      while (i < len && pool[o + i] === bytes[start + i]) i++;
-      if (i === len) return id;
-    }
-  }
-}
 
 const indexes = new WeakMap<Vocabulary, TokenIndex>();
 
@@ -236,5 +191,35 @@ export class SpmSession {
     this.hRight = grow(this.hRight, new Int32Array(cap));
     this.hSize = grow(this.hSize, new Int32Array(cap));
     this.hScore = grow(this.hScore, new Float64Array(cap));
+  }
+}
+
+/** The SPM tokenizer ("llama" vocab). ref: llama_vocab::impl::tokenize, LLAMA_VOCAB_TYPE_SPM. */
+export class SpmTokenizer extends LlamaTokenizer {
+  private readonly session: SpmSession;
+  readonly specialPrefix: readonly number[];
+  readonly specialSuffix: readonly number[];
+
+  constructor(vocab: Vocabulary) {
+    super(vocab);
+    this.session = new SpmSession(vocab);
+    this.specialPrefix = vocab.addBos ? [vocab.special.bos] : [];
+    this.specialSuffix = vocab.addEos ? [vocab.special.eos] : [];
+  }
+
+  protected encodeFragments(s: string, frags: Fragment[], maxTokens: number, out: number[]): void {
+    const { vocab } = this;
+    let prevSpecial = true;
+    for (const f of frags) {
+      if (out.length > maxTokens) return;
+      if (f.id >= 0) {
+        out.push(f.id);
+        prevSpecial = true;
+        continue;
+      }
+      // add_space_prefix never applies to Gemma (the converter writes false)
+      this.session.tokenize(s, f.start, f.end, vocab.addSpacePrefix && prevSpecial, out);
+      prevSpecial = false;
+    }
   }
 }
