@@ -11,8 +11,8 @@
  * extends over the free whitespace to its left (LSTRIP) / right (RSTRIP). We compute exactly that:
  *  1. One right-to-left pass of an Aho–Corasick automaton over the *reversed* candidate texts gives,
  *     at every position p, the longest candidate starting at p; the shorter ones starting at p are
- *     its output-link chain (ByteTrie.out over fail). O(n).
- *  2. Positions are bucketed by the rank of their longest candidate (a counting sort, O(n + ranks)).
+ *     its output-link chain (ByteTrie.out over fail). O(n); only positions with a candidate are kept.
+ *  2. Those positions are bucketed by the rank of their longest candidate (a counting sort).
  *  3. Occurrences are taken in (rank, position) order. One whose start is already covered drops its
  *     position for good (every candidate there starts inside a cut). One blocked by a cut starting at
  *     a later byte q is replaced by the longest candidate at the same position that ends by q, which
@@ -61,7 +61,7 @@ function isSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
-/** Min-heap of re-queued occurrences ordered by (rank, position). */
+/** Min-heap of re-queued occurrences ordered by (rank, position); `pos` holds entry indices, whose positions decrease. */
 class OccurrenceHeap {
   rank: number[] = [];
   pos: number[] = [];
@@ -70,7 +70,7 @@ class OccurrenceHeap {
     return this.rank.length;
   }
   private less(i: number, j: number): boolean {
-    return this.rank[i] < this.rank[j] || (this.rank[i] === this.rank[j] && this.pos[i] < this.pos[j]);
+    return this.rank[i] < this.rank[j] || (this.rank[i] === this.rank[j] && this.pos[i] > this.pos[j]); // larger entry = smaller position
   }
   private swap(i: number, j: number): void {
     for (const a of [this.rank, this.pos, this.node]) [a[i], a[j]] = [a[j], a[i]];
@@ -104,14 +104,15 @@ export function partition(vocab: Vocabulary, s: string, parseSpecial: boolean): 
   const n = s.length;
   if (n === 0) return [];
   const ac = getAutomaton(vocab, parseSpecial);
-  const { depth, value, rootChild } = ac;
+  const { depth, value, rootChild, label, childStart } = ac;
   const fail = ac.fail!;
   const out = ac.out!;
 
-  // 1. longest[p]: output node of the longest candidate starting at p, or -1.
-  const longest = new Int32Array(n);
+  // 1. Entries: every position p where a candidate starts, with the output node of the longest one,
+  //    collected right to left (entry e has position entPos[e]; positions decrease with e).
+  let entPos: Int32Array = new Int32Array(64);
+  let entNode: Int32Array = new Int32Array(64);
   let found = 0;
-  const { label, childStart } = ac;
   for (let p = n - 1, st = 0; p >= 0; p--) {
     const c = s.charCodeAt(p);
     for (;;) {
@@ -129,49 +130,47 @@ export function partition(vocab: Vocabulary, s: string, parseSpecial: boolean): 
       st = fail[st];
     }
     const o = out[st];
-    longest[p] = o;
-    if (o >= 0) found++;
+    if (o < 0) continue;
+    if (found === entPos.length) [entPos, entNode] = [grow(entPos), grow(entNode)];
+    entPos[found] = p;
+    entNode[found++] = o;
   }
   if (found === 0) return [{ id: -1, start: 0, end: n }];
 
-  // 2. Counting sort of the positions by rank (stable: positions stay ascending within a rank).
+  // 2. Counting sort of the entries by rank; within a rank, by position (e descending).
   const nRanks = vocab.specialCandidates.length;
   const bucketStart = new Int32Array(nRanks + 1);
-  for (let p = 0; p < n; p++) if (longest[p] >= 0) bucketStart[value[longest[p]] + 1]++;
+  for (let e = 0; e < found; e++) bucketStart[value[entNode[e]] + 1]++;
   for (let r = 0; r < nRanks; r++) bucketStart[r + 1] += bucketStart[r];
-  // Entries in (rank, position) order, with their node and rank alongside: the loop below then reads
-  // them sequentially and touch the input-sized state only at `covered` (a bitset: n / 8 bytes, cache-friendly).
-  const sortedPos = new Int32Array(found);
-  const sortedNode = new Int32Array(found);
+  // Entries in (rank, position) order, with node and rank alongside: the loop below reads them
+  // sequentially and touches input-sized state only in `covered` (a bitset, n / 8 bytes).
+  const sortedEnt = new Int32Array(found);
   const sortedRank = new Int32Array(found);
-  for (let p = 0; p < n; p++) {
-    const node = longest[p];
-    if (node < 0) continue;
-    const k = bucketStart[value[node]]++;
-    sortedPos[k] = p;
-    sortedNode[k] = node;
-    sortedRank[k] = value[node];
+  for (let e = found - 1; e >= 0; e--) {
+    const k = bucketStart[value[entNode[e]]]++;
+    sortedEnt[k] = e;
+    sortedRank[k] = value[entNode[e]];
   }
 
   // 3. Take occurrences in (rank, position) order; `covered` marks bytes inside accepted cuts.
   const covered = new Int32Array((n + 31) >>> 5);
   const isCovered = (i: number) => (covered[i >>> 5] >>> (i & 31)) & 1;
-  const cutStart = new Int32Array(found); // at most one cut per entry
+  const cutStart = new Int32Array(found); // the cut an entry made, if any (cutId >= 0)
   const cutEnd = new Int32Array(found);
-  const cutId = new Int32Array(found);
-  let nCuts = 0;
-  const heap = new OccurrenceHeap();
+  const cutId = new Int32Array(found).fill(-1);
+  const heap = new OccurrenceHeap(); // entries re-queued with a shorter candidate; "pos" holds the entry
   for (let i = 0; i < found || heap.size > 0; ) {
-    let p: number;
+    let e: number;
     let node: number;
-    if (heap.size > 0 && (i >= found || sortedRank[i] > heap.rank[0] || (sortedRank[i] === heap.rank[0] && sortedPos[i] > heap.pos[0]))) {
-      p = heap.pos[0];
+    if (heap.size > 0 && (i >= found || sortedRank[i] > heap.rank[0] || (sortedRank[i] === heap.rank[0] && entPos[sortedEnt[i]] > entPos[heap.pos[0]]))) {
+      e = heap.pos[0];
       node = heap.node[0];
       heap.pop();
     } else {
-      p = sortedPos[i];
-      node = sortedNode[i++];
+      e = sortedEnt[i++];
+      node = entNode[e];
     }
+    const p = entPos[e];
     if (isCovered(p)) continue; // every candidate at p starts inside a cut
     const len = depth[node];
     let q = p + 1;
@@ -180,7 +179,7 @@ export function partition(vocab: Vocabulary, s: string, parseSpecial: boolean): 
       // blocked by a cut starting at q: the longest candidate at p that ends by q, if any
       let m = out[fail[node]];
       while (m >= 0 && depth[m] > q - p) m = out[fail[m]];
-      if (m >= 0) heap.push(value[m], p, m);
+      if (m >= 0) heap.push(value[m], e, m);
       continue;
     }
     const id = vocab.specialCandidates[value[node]];
@@ -190,21 +189,26 @@ export function partition(vocab: Vocabulary, s: string, parseSpecial: boolean): 
     if (vocab.attrs[id] & LlamaTokenAttr.LSTRIP) while (start > 0 && !isCovered(start - 1) && isSpace(s.charCodeAt(start - 1))) start--;
     if (vocab.attrs[id] & LlamaTokenAttr.RSTRIP) while (end < n && !isCovered(end) && isSpace(s.charCodeAt(end))) end++;
     for (let b = start; b < end; b++) covered[b >>> 5] |= 1 << (b & 31);
-    cutStart[nCuts] = start;
-    cutEnd[nCuts] = end;
-    cutId[nCuts++] = id;
+    cutStart[e] = start;
+    cutEnd[e] = end;
+    cutId[e] = id;
   }
 
-  for (let k = 0; k < nCuts; k++) longest[cutStart[k]] = k; // `longest` is free now: start -> cut index
-  const starts = cutStart.subarray(0, nCuts).sort();
+  // Cuts are disjoint and each starts at or before its entry's position, so entry order is cut order.
   const frags: Fragment[] = [];
   let at = 0;
-  for (const start of starts) {
-    const k = longest[start];
-    if (start > at) frags.push({ id: -1, start: at, end: start });
-    frags.push({ id: cutId[k], start, end: cutEnd[k] });
-    at = cutEnd[k];
+  for (let e = found - 1; e >= 0; e--) {
+    if (cutId[e] < 0) continue;
+    if (cutStart[e] > at) frags.push({ id: -1, start: at, end: cutStart[e] });
+    frags.push({ id: cutId[e], start: cutStart[e], end: cutEnd[e] });
+    at = cutEnd[e];
   }
   if (at < n) frags.push({ id: -1, start: at, end: n });
   return frags;
+}
+
+function grow(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }

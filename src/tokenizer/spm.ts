@@ -29,6 +29,30 @@ import type { Vocabulary } from "./vocab.js";
 
 const indexes = new WeakMap<Vocabulary, TokenIndex>();
 
+/** Tokens with "▁" after their first byte: their bytes back to back, and the offsets of those "▁"s. */
+interface InteriorSpaceTokens {
+  bytes: Uint8Array;
+  starts: Int32Array;
+  offsets: number[][];
+}
+const interiors = new WeakMap<Vocabulary, InteriorSpaceTokens | undefined>();
+const ESCAPED_SPACE = "\u00e2\u0096\u0081";
+
+/** The tokens that can span a word start; undefined (no word splitting) if there are more than 64. */
+function interiorSpaceTokens(vocab: Vocabulary): InteriorSpaceTokens | undefined {
+  const found: [string, number[]][] = [];
+  for (const t of vocab.tokenBytes) {
+    const offsets: number[] = [];
+    for (let k = t.indexOf(ESCAPED_SPACE, 1); k > 0; k = t.indexOf(ESCAPED_SPACE, k + 1)) offsets.push(k);
+    if (offsets.length && found.push([t, offsets]) > 64) return undefined;
+  }
+  const starts = new Int32Array(found.length + 1);
+  found.forEach(([t], i) => (starts[i + 1] = starts[i] + t.length));
+  const bytes = new Uint8Array(starts[found.length]);
+  found.forEach(([t], i) => { for (let j = 0; j < t.length; j++) bytes[starts[i] + j] = t.charCodeAt(j); });
+  return { bytes, starts, offsets: found.map((f) => f[1]) };
+}
+
 export class SpmSession {
   private text = new Uint8Array(0); // the escaped fragment
   // Symbols: [start, start + len) in the fragment; len 0 = merged away. prev/next link the survivors.
@@ -45,6 +69,7 @@ export class SpmSession {
   private readonly index: TokenIndex;
   private readonly maxTokenBytes: number;
   private readonly scores: Float32Array;
+  private readonly interior: InteriorSpaceTokens | undefined;
 
   constructor(private readonly vocab: Vocabulary) {
     let index = indexes.get(vocab);
@@ -52,14 +77,22 @@ export class SpmSession {
     this.index = index;
     this.maxTokenBytes = vocab.maxTokenBytes;
     this.scores = vocab.scores;
+    if (!interiors.has(vocab)) interiors.set(vocab, interiorSpaceTokens(vocab));
+    this.interior = interiors.get(vocab)!;
   }
 
   /**
    * Tokenize the raw fragment s[start, end) of byte string `s` and append the ids to `out`. As in
    * llama.cpp's tokenize(): an optional leading space, then every U+0020 becomes "▁" (E2 96 81,
    * llama_escape_whitespace); nothing else is normalized.
+   *
+   * Words. A merge result is always a token, so a symbol can span the start of a "▁" symbol only as
+   * a token with "▁" after its first byte, lying over the text right there. Where no such token
+   * lies over the text (Gemma has one, ">▁</"), the fragment splits before the "▁" into parts whose
+   * merges are independent: the ids are the same, part by part, as for the whole (tested against
+   * `whole: true`, the plain path). That lets encode stop early (maxTokens) and keeps heaps small.
    */
-  tokenize(s: string, start: number, end: number, spacePrefix: boolean, out: number[]): void {
+  tokenize(s: string, start: number, end: number, spacePrefix: boolean, out: number[], maxTokens = Infinity, whole = false): void {
     let n = spacePrefix ? 3 : 0;
     for (let i = start; i < end; i++) n += s.charCodeAt(i) === 0x20 ? 3 : 1;
     if (n === 0) return;
@@ -72,20 +105,49 @@ export class SpmSession {
       if (c === 0x20) (text[k++] = 0xe2), (text[k++] = 0x96), (text[k++] = 0x81);
       else text[k++] = c;
     }
-    this.run(n, out);
+    if (whole || !this.interior) return this.run(0, n, out);
+    let part = 0;
+    // walk the symbols as run() will split them, from the start (invalid UTF-8 can swallow a "▁")
+    for (let offs = 0; offs < n; ) {
+      if (offs > part && text[offs] === 0xe2 && offs + 2 < n && text[offs + 1] === 0x96 && text[offs + 2] === 0x81 && this.canSplitAt(offs, n)) {
+        this.run(part, offs, out);
+        part = offs;
+        if (out.length > maxTokens) return;
+      }
+      offs += UTF8_LEN[text[offs] >> 4];
+    }
+    this.run(part, n, out);
   }
 
-  private run(n: number, out: number[]): void {
+  /** No token with an interior "▁" lies over text[0, n) with that "▁" at `at`. */
+  private canSplitAt(at: number, n: number): boolean {
+    const { bytes, starts, offsets } = this.interior!;
+    const text = this.text;
+    for (let t = 0; t + 1 < starts.length; t++) {
+      const len = starts[t + 1] - starts[t];
+      for (const k of offsets[t]) {
+        const from = at - k;
+        if (from < 0 || from + len > n) continue;
+        let i = 0;
+        while (i < len && text[from + i] === bytes[starts[t] + i]) i++;
+        if (i === len) return false;
+      }
+    }
+    return true;
+  }
+
+  /** The SPM session on text[from, to). */
+  private run(from: number, to: number, out: number[]): void {
     const { text, symStart, symLen, symPrev, symNext } = this;
     // Split into UTF-8 characters; a truncated sequence at the end keeps the bytes that remain.
     let nSym = 0;
-    for (let offs = 0; offs < n; nSym++) {
-      const len = Math.min(UTF8_LEN[text[offs] >> 4], n - offs);
+    for (let offs = from; offs < to; nSym++) {
+      const len = Math.min(UTF8_LEN[text[offs] >> 4], to - offs);
       symStart[nSym] = offs;
       symLen[nSym] = len;
       symPrev[nSym] = nSym - 1;
       offs += len;
-      symNext[nSym] = offs === n ? -1 : nSym + 1;
+      symNext[nSym] = offs === to ? -1 : nSym + 1;
     }
     this.hCount = 0;
     for (let i = 1; i < nSym; i++) this.tryAddBigram(i - 1, i);
@@ -218,7 +280,7 @@ export class SpmTokenizer extends LlamaTokenizer {
         continue;
       }
       // add_space_prefix never applies to Gemma (the converter writes false)
-      this.session.tokenize(s, f.start, f.end, vocab.addSpacePrefix && prevSpecial, out);
+      this.session.tokenize(s, f.start, f.end, vocab.addSpacePrefix && prevSpecial, out, maxTokens);
       prevSpecial = false;
     }
   }

@@ -1,12 +1,16 @@
 /**
  * A byte trie in flat arrays, with an optional Aho–Corasick failure function. Nodes are numbered in
  * breadth-first order, so the children of a node are consecutive nodes, sorted by edge byte: a child
- * is found by a binary search over at most 256 labels. No hashing anywhere, so no input and no file
- * can make a lookup slower than O(len · log 256). Built from the keys sorted, one pass per depth.
+ * is found by a binary search over at most 256 labels (nodes with 16 or more children also get a
+ * dense 256-entry row). No hashing anywhere, so no input and no file can make a lookup slower than
+ * O(len · log 256). Built from the keys sorted, breadth-first.
  *
  * Used by the special-token partition (Aho–Corasick over the reversed candidate texts), WordPiece
  * (longest token at a position) and TokenIndex (its worst-case fallback).
  */
+
+const DENSE_MIN_CHILDREN = 16;
+const DENSE_ROWS = 4096;
 
 export class ByteTrie {
   /** Edge byte into each node (node 0 is the root). */
@@ -19,6 +23,9 @@ export class ByteTrie {
   readonly depth: Int32Array;
   /** Child of the root per byte, or -1. */
   readonly rootChild: Int32Array;
+  /** Nodes with many children get a dense 256-entry row of children: denseRow[node] * 256 + byte, or -1. */
+  readonly denseRow: Int32Array;
+  readonly dense: Int32Array;
   /** Aho–Corasick failure link per node (root: 0); only after withFailureLinks(). */
   fail: Int32Array | undefined;
   /** Nearest node on the failure chain, the node itself included, that holds a value; -1 if none. */
@@ -64,6 +71,15 @@ export class ByteTrie {
     this.depth = depth.slice(0, count);
     this.rootChild = new Int32Array(256).fill(-1);
     for (let v = this.childStart[0]; v < this.childStart[1]; v++) this.rootChild[this.label[v]] = v;
+    // dense rows for wide nodes (at most DENSE_ROWS of them: 1 KiB each), in node order
+    this.denseRow = new Int32Array(count).fill(-1);
+    let rows = 0;
+    for (let u = 1; u < count && rows < DENSE_ROWS; u++) if (this.childStart[u + 1] - this.childStart[u] >= DENSE_MIN_CHILDREN) this.denseRow[u] = rows++;
+    this.dense = new Int32Array(rows * 256).fill(-1);
+    for (let u = 1; u < count; u++) {
+      const r = this.denseRow[u];
+      if (r >= 0) for (let v = this.childStart[u]; v < this.childStart[u + 1]; v++) this.dense[r * 256 + this.label[v]] = v;
+    }
   }
 
   get nodeCount(): number {
@@ -73,6 +89,8 @@ export class ByteTrie {
   /** Child of `node` along byte `c`, or -1. */
   child(node: number, c: number): number {
     if (node === 0) return this.rootChild[c];
+    const row = this.denseRow[node];
+    if (row >= 0) return this.dense[row * 256 + c];
     const { label, childStart } = this;
     let lo = childStart[node];
     let hi = childStart[node + 1];

@@ -68,24 +68,18 @@ export class WpmTokenizer extends LlamaTokenizer {
     const { normalizerLowercase: lowercase, normalizerStripAccents: stripAccents } = this.vocab;
     this.wordLen = 3;
     for (let i = start; i < end && out.length <= maxTokens; ) {
-      // unicode_cpts_from_utf8, one code point at a time
-      let cpt = s.charCodeAt(i);
-      let len = 1;
+      // unicode_cpts_from_utf8, one code point at a time (a sequence may not run past `end`)
+      let cpt = s.charCodeAt(i++);
       if (cpt >= 0x80) {
-        const cont = (k: number) => i + k < end && (s.charCodeAt(i + k) & 0xc0) === 0x80;
-        if (!(cpt & 0x40)) cpt = 0xfffd;
-        else if (!(cpt & 0x20)) {
-          if (cont(1)) (cpt = ((cpt & 0x1f) << 6) | (s.charCodeAt(i + 1) & 0x3f)), (len = 2);
-          else cpt = 0xfffd;
-        } else if (!(cpt & 0x10)) {
-          if (cont(1) && cont(2)) (cpt = ((cpt & 0x0f) << 12) | ((s.charCodeAt(i + 1) & 0x3f) << 6) | (s.charCodeAt(i + 2) & 0x3f)), (len = 3);
-          else cpt = 0xfffd;
-        } else if (!(cpt & 0x08) && cont(1) && cont(2) && cont(3)) {
-          cpt = ((cpt & 0x07) << 18) | ((s.charCodeAt(i + 1) & 0x3f) << 12) | ((s.charCodeAt(i + 2) & 0x3f) << 6) | (s.charCodeAt(i + 3) & 0x3f);
-          len = 4;
-        } else cpt = 0xfffd;
+        const need = !(cpt & 0x40) ? 0 : !(cpt & 0x20) ? 1 : !(cpt & 0x10) ? 2 : !(cpt & 0x08) ? 3 : 0;
+        let ok = need > 0 && i + need <= end;
+        for (let k = 0; ok && k < need; k++) ok = (s.charCodeAt(i + k) & 0xc0) === 0x80;
+        if (!ok) cpt = 0xfffd;
+        else {
+          cpt &= 0x7f >> (need + 1);
+          for (let k = 0; k < need; k++) cpt = (cpt << 6) | (s.charCodeAt(i++) & 0x3f);
+        }
       }
-      i += len;
       if (stripAccents) cpt = unicode_cpt_nfd(cpt);
       const flags = unicode_cpt_flags_from_cpt(cpt);
       if (flags & CptFlag.WHITESPACE) {
@@ -115,7 +109,9 @@ export class WpmTokenizer extends LlamaTokenizer {
     }
     const w = this.word;
     if (c < 0x80) w[this.wordLen++] = c;
-    else for (const b of unicode_cpt_to_utf8(c)) w[this.wordLen++] = b.charCodeAt(0);
+    else if (c < 0x800) (w[this.wordLen++] = 0xc0 | (c >> 6)), (w[this.wordLen++] = 0x80 | (c & 0x3f));
+    else if (c < 0x10000) (w[this.wordLen++] = 0xe0 | (c >> 12)), (w[this.wordLen++] = 0x80 | ((c >> 6) & 0x3f)), (w[this.wordLen++] = 0x80 | (c & 0x3f));
+    else for (const b of unicode_cpt_to_utf8(c)) w[this.wordLen++] = b.charCodeAt(0); // throws above U+10FFFF, as llama.cpp does
   }
 
   /** llm_tokenizer_wpm_session::tokenize for the current word (skipped if empty), then start a new one. */
@@ -124,14 +120,21 @@ export class WpmTokenizer extends LlamaTokenizer {
     if (n === 3) return;
     this.wordLen = 3;
     const { word, trie } = this;
-    const { value } = trie;
+    const { value, rootChild, denseRow, dense, label, childStart } = trie;
     const first = out.length;
     for (let i = 0; i < n; ) {
-      // the longest token that is a prefix of word[i, n)
+      // the longest token that is a prefix of word[i, n): one walk down the trie (ByteTrie.child, inlined)
       let best = -1;
       let bestEnd = i;
       for (let j = i, node = 0; j < n; j++) {
-        node = trie.child(node, word[j]);
+        const c = word[j];
+        if (node === 0) node = rootChild[c];
+        else if (denseRow[node] >= 0) node = dense[denseRow[node] * 256 + c];
+        else {
+          let next = -1;
+          for (let v = childStart[node], e = childStart[node + 1]; v < e; v++) if (label[v] === c) { next = v; break; }
+          node = next;
+        }
         if (node < 0) break;
         if (value[node] >= 0) (best = value[node]), (bestEnd = j + 1);
       }
