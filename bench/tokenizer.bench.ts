@@ -48,7 +48,8 @@ const cases: [string, Run, Run][] = [
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-console.log(`${algorithm} (${ours.vocab.model}, ${ours.nVocab} tokens); corpus: ${texts.length} texts, ${nBytes} bytes; ${rounds} rounds, alternating; node ${process.version}`);
+console.log(`${algorithm} (${ours.vocab.model}, ${ours.nVocab} tokens); corpus: ${texts.length} texts, ${nBytes} bytes; ` +
+  `${rounds} rounds, alternating; node ${process.version}`);
 for (const [name, runOurs, runRef] of cases) {
   const tOurs: number[] = [];
   const tRef: number[] = [];

@@ -77,7 +77,9 @@ export async function buildUnicodeTables(): Promise<UnicodeTables> {
   }
 
   const rangesFlags: [number, number][] = [[0, flags[0]]];
-  for (let cpt = 0; cpt < MAX_CODEPOINTS; cpt++) if (flags[cpt] !== rangesFlags[rangesFlags.length - 1][1]) rangesFlags.push([cpt, flags[cpt]]);
+  for (let cpt = 0; cpt < MAX_CODEPOINTS; cpt++) {
+    if (flags[cpt] !== rangesFlags[rangesFlags.length - 1][1]) rangesFlags.push([cpt, flags[cpt]]);
+  }
   rangesFlags.push([MAX_CODEPOINTS, 0]);
 
   // gen-unicode-data.py: a range grows while the next code point maps to the same value.

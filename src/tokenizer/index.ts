@@ -26,7 +26,11 @@ export function createTokenizer(metadata: GGUFMetadata): Tokenizer {
     case "bert":
       return new WpmTokenizer(new Vocabulary(metadata));
     default: // "t5" (UGM), "gpt2" (BPE), "rwkv", "plamo2", "none"/"no_vocab", ...
-      throw new EmbedError("UNSUPPORTED_TOKENIZER", `tokenizer.ggml.model = "${model}" is not supported; implemented: "llama" (SentencePiece, as Gemma uses) and "bert" (WordPiece)`, { model });
+      throw new EmbedError(
+        "UNSUPPORTED_TOKENIZER",
+        `tokenizer.ggml.model = "${model}" is not supported; implemented: "llama" (SentencePiece, as Gemma uses) and "bert" (WordPiece)`,
+        { model },
+      );
   }
 }
 

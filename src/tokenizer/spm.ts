@@ -109,7 +109,8 @@ export class SpmSession {
     let part = 0;
     // walk the symbols as run() will split them, from the start (invalid UTF-8 can swallow a "▁")
     for (let offs = 0; offs < n; ) {
-      if (offs > part && text[offs] === 0xe2 && offs + 2 < n && text[offs + 1] === 0x96 && text[offs + 2] === 0x81 && this.canSplitAt(offs, n)) {
+      const isSpace = text[offs] === 0xe2 && offs + 2 < n && text[offs + 1] === 0x96 && text[offs + 2] === 0x81;
+      if (offs > part && isSpace && this.canSplitAt(offs, n)) {
         this.run(part, offs, out);
         part = offs;
         if (out.length > maxTokens) return;

@@ -59,7 +59,9 @@ export class TokenIndex {
     this.offsets = new Int32Array(n + 1);
     for (let id = 0; id < n; id++) this.offsets[id + 1] = this.offsets[id] + texts[id].length;
     this.pool = new Uint8Array(this.offsets[n]);
-    for (let id = 0; id < n; id++) for (let i = 0, t = texts[id], o = this.offsets[id]; i < t.length; i++) this.pool[o + i] = t.charCodeAt(i);
+    for (let id = 0; id < n; id++) {
+      for (let i = 0, t = texts[id], o = this.offsets[id]; i < t.length; i++) this.pool[o + i] = t.charCodeAt(i);
+    }
     const tries = hashes ?? [seededHash(), seededHash(), seededHash()];
     let size = 1;
     while (size < n * 2) size *= 2;

@@ -16,9 +16,15 @@ import { getAutomaton, partition, type Fragment } from "./partition.js";
 import { LlamaTokenAttr, type SpecialIds, type Vocabulary } from "./vocab.js";
 
 export interface EncodeOptions {
-  /** Add the model's special tokens (llama.cpp `add_special`): BOS/EOS per add_bos/add_eos for SPM, [CLS] ... [SEP] for WPM. Default true. */
+  /**
+   * Add the model's special tokens (llama.cpp `add_special`): BOS/EOS per add_bos/add_eos for SPM,
+   * [CLS] ... [SEP] for WPM. Default true.
+   */
   addSpecial?: boolean;
-  /** Match CONTROL/UNKNOWN token texts such as "<start_of_turn>" in the input (`parse_special`). Default true, as llama-server and llama-embedding do. USER_DEFINED texts are always matched. */
+  /**
+   * Match CONTROL/UNKNOWN token texts such as "<start_of_turn>" in the input (`parse_special`).
+   * Default true, as llama-server and llama-embedding do. USER_DEFINED texts are always matched.
+   */
   parseSpecial?: boolean;
   /**
    * Stop early once the output holds more than this many ids: the result is then longer than
@@ -100,7 +106,9 @@ export abstract class LlamaTokenizer implements Tokenizer {
 
   encode(text: string | Uint8Array, opts: EncodeOptions = {}): number[] {
     const { addSpecial = true, parseSpecial = true, maxTokens = Infinity } = opts;
-    if (!(maxTokens >= 0)) throw new EmbedError("BAD_OPTION", `maxTokens must be a number >= 0, got ${String(maxTokens)}`, { option: "maxTokens" });
+    if (!(maxTokens >= 0)) {
+      throw new EmbedError("BAD_OPTION", `maxTokens must be a number >= 0, got ${String(maxTokens)}`, { option: "maxTokens" });
+    }
     const s = typeof text === "string" ? toByteString(text) : bytesToByteString(text);
     const out: number[] = addSpecial ? this.specialPrefix.slice() : [];
     this.encodeFragments(s, partition(this.vocab, s, parseSpecial), maxTokens, out);

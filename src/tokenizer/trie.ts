@@ -74,7 +74,9 @@ export class ByteTrie {
     // dense rows for wide nodes (at most DENSE_ROWS of them: 1 KiB each), in node order
     this.denseRow = new Int32Array(count).fill(-1);
     let rows = 0;
-    for (let u = 1; u < count && rows < DENSE_ROWS; u++) if (this.childStart[u + 1] - this.childStart[u] >= DENSE_MIN_CHILDREN) this.denseRow[u] = rows++;
+    for (let u = 1; u < count && rows < DENSE_ROWS; u++) {
+      if (this.childStart[u + 1] - this.childStart[u] >= DENSE_MIN_CHILDREN) this.denseRow[u] = rows++;
+    }
     this.dense = new Int32Array(rows * 256).fill(-1);
     for (let u = 1; u < count; u++) {
       const r = this.denseRow[u];

@@ -149,10 +149,11 @@ export function unicode_cpts_from_utf8(s: string, start: number, end: number, ou
       if (cont(i + 1)) out.push(((b & 0x1f) << 6) | (s.charCodeAt(i + 1) & 0x3f)), (i += 2);
       else out.push(0xfffd), i++;
     } else if (!(b & 0x10)) {
-      if (cont(i + 1) && cont(i + 2)) out.push(((b & 0x0f) << 12) | ((s.charCodeAt(i + 1) & 0x3f) << 6) | (s.charCodeAt(i + 2) & 0x3f)), (i += 3);
-      else out.push(0xfffd), i++;
+      if (!(cont(i + 1) && cont(i + 2))) out.push(0xfffd), i++;
+      else out.push(((b & 0x0f) << 12) | ((s.charCodeAt(i + 1) & 0x3f) << 6) | (s.charCodeAt(i + 2) & 0x3f)), (i += 3);
     } else if (!(b & 0x08) && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
-      out.push(((b & 0x07) << 18) | ((s.charCodeAt(i + 1) & 0x3f) << 12) | ((s.charCodeAt(i + 2) & 0x3f) << 6) | (s.charCodeAt(i + 3) & 0x3f));
+      const c1 = s.charCodeAt(i + 1) & 0x3f;
+      out.push(((b & 0x07) << 18) | (c1 << 12) | ((s.charCodeAt(i + 2) & 0x3f) << 6) | (s.charCodeAt(i + 3) & 0x3f));
       i += 4;
     } else {
       out.push(0xfffd), i++;
@@ -172,7 +173,9 @@ export function unicode_cpt_to_utf8(cpt: number): string {
   if (cpt < MAX_CODEPOINTS) {
     return String.fromCharCode(0xf0 | (cpt >> 18), 0x80 | ((cpt >> 12) & 0x3f), 0x80 | ((cpt >> 6) & 0x3f), 0x80 | (cpt & 0x3f));
   }
-  throw new EmbedError("BAD_INPUT", `the input decodes to code point 0x${cpt.toString(16).toUpperCase()}, beyond U+10FFFF (invalid UTF-8 bytes); llama.cpp cannot encode it either`, { codepoint: cpt });
+  const hex = cpt.toString(16).toUpperCase();
+  const message = `the input decodes to code point 0x${hex}, beyond U+10FFFF (invalid UTF-8 bytes); llama.cpp cannot encode it either`;
+  throw new EmbedError("BAD_INPUT", message, { codepoint: cpt });
 }
 
 /** First index i with a[i] >= x. */

@@ -15,9 +15,12 @@ const BY_TEXT: [keyof SpecialIds, string[]][] = [
   ["eot", ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]",
     "<｜end▁of▁sentence｜>", "<end_of_utterance>"]],
   ["eom", ["<|eom_id|>"]],
-  ["fimPre", ["<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>", "<|prefix|>"]],
-  ["fimSuf", ["<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>", "<|suffix|>"]],
-  ["fimMid", ["<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>"]],
+  ["fimPre", ["<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>",
+    "<|prefix|>"]],
+  ["fimSuf", ["<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>",
+    "<|suffix|>"]],
+  ["fimMid", ["<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>",
+    "<|middle|>"]],
   ["fimPad", ["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"]],
   ["fimRep", ["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"]],
   ["fimSep", ["<|file_sep|>"]],
@@ -104,14 +107,16 @@ export function setPerModelAttrs(v: SpecialState, names: { name: string; pre: st
     const id = v.tokenToId.get(toByteString(text));
     if (id === undefined) {
       if (required) {
-        throw new EmbedError("BAD_VOCAB", `token ${JSON.stringify(text)} is missing from "tokenizer.ggml.tokens" (llama.cpp needs it for this model)`, { key: "tokenizer.ggml.tokens", token: text });
+        const message = `token ${JSON.stringify(text)} is missing from "tokenizer.ggml.tokens" (llama.cpp needs it for this model)`;
+        throw new EmbedError("BAD_VOCAB", message, { key: "tokenizer.ggml.tokens", token: text });
       }
       v.warnings.push(`${text} token is missing in vocab, please reconvert model!`);
       return;
     }
     v.attrs[id] = on ? v.attrs[id] | attr : v.attrs[id] & ~attr;
   };
-  if (["jina-v2-de", "jina-v2-es", "jina-v2-code"].some((s) => names.pre.includes(s)) || ["nomic-bert-moe", "jina-bert-v3"].some((s) => names.arch.includes(s))) {
+  const jina = ["jina-v2-de", "jina-v2-es", "jina-v2-code"].some((s) => names.pre.includes(s));
+  if (jina || ["nomic-bert-moe", "jina-bert-v3"].some((s) => names.arch.includes(s))) {
     set("<mask>", LlamaTokenAttr.LSTRIP, true, false);
   } else if (name.includes("phi-3") || name.includes("phi3")) {
     for (const id of cand) v.attrs[id] |= LlamaTokenAttr.RSTRIP;

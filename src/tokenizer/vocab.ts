@@ -38,10 +38,19 @@ const SPECIAL_KEYS: [string, keyof SpecialIds][] = [
 
 const N = TOKEN_NULL;
 /** load(): the impl's member defaults, then the tokenizer_model branch, then the vocab-type branch. */
-const MODEL_DEFAULTS: Record<string, { type: VocabType; ids: [bos: number, eos: number, unk: number, sep: number, pad: number, mask: number];
-  addSpacePrefix: boolean; addBos: boolean; addEos: boolean; addSep: boolean; cleanSpaces: boolean }> = {
+interface ModelDefaults {
+  type: VocabType;
+  ids: [bos: number, eos: number, unk: number, sep: number, pad: number, mask: number];
+  addSpacePrefix: boolean;
+  addBos: boolean;
+  addEos: boolean;
+  addSep: boolean;
+  cleanSpaces: boolean;
+}
+const MODEL_DEFAULTS: Record<string, ModelDefaults> = {
   llama: { type: "spm", ids: [1, 2, 0, N, N, N], addSpacePrefix: true, addBos: true, addEos: false, addSep: false, cleanSpaces: false },
-  bert: { type: "wpm", ids: [101, N, 100, 102, 0, 103], addSpacePrefix: false, addBos: true, addEos: false, addSep: true, cleanSpaces: true },
+  bert: { type: "wpm", ids: [101, N, 100, 102, 0, 103], addSpacePrefix: false, addBos: true, addEos: false, addSep: true,
+    cleanSpaces: true },
   t5: { type: "ugm", ids: [N, 1, 2, N, 0, N], addSpacePrefix: false, addBos: false, addEos: true, addSep: false, cleanSpaces: false },
 };
 
@@ -90,7 +99,9 @@ export class Vocabulary {
     this.model = getString(meta, "tokenizer.ggml.model");
     const defaults = MODEL_DEFAULTS[this.model];
     if (!defaults) {
-      throw new EmbedError("UNSUPPORTED_TOKENIZER", `tokenizer.ggml.model = "${this.model}" is not supported (known: ${Object.keys(MODEL_DEFAULTS).map((m) => `"${m}"`).join(", ")})`, { model: this.model });
+      const known = Object.keys(MODEL_DEFAULTS).map((m) => `"${m}"`).join(", ");
+      const message = `tokenizer.ggml.model = "${this.model}" is not supported (known: ${known})`;
+      throw new EmbedError("UNSUPPORTED_TOKENIZER", message, { model: this.model });
     }
     this.type = defaults.type;
     this.pre = getString(meta, "tokenizer.ggml.pre", "default");
@@ -134,11 +145,16 @@ export class Vocabulary {
     // llama.cpp's WPM token_to_piece aborts on a BYTE token (token_to_byte has no WPM case), at load.
     if (this.type === "wpm") {
       const byteId = attrs.findIndex((a) => (a & LlamaTokenAttr.BYTE) !== 0);
-      if (byteId >= 0) throw badVocab(`token ${byteId} ${JSON.stringify(tokens[byteId])} has type BYTE, which a WordPiece ("bert") vocab cannot have (llama.cpp aborts on it)`, { key: "tokenizer.ggml.token_type", index: byteId });
+      if (byteId >= 0) {
+        const message = `token ${byteId} ${JSON.stringify(tokens[byteId])} has type BYTE, which a WordPiece ("bert") vocab ` +
+          "cannot have (llama.cpp aborts on it)";
+        throw badVocab(message, { key: "tokenizer.ggml.token_type", index: byteId });
+      }
     }
 
     const [bos, eos, unk, sep, pad, mask] = defaults.ids;
-    const special: SpecialIds = { bos, eos, eot: N, eom: N, unk, sep, pad, mask, fimPre: N, fimSuf: N, fimMid: N, fimPad: N, fimRep: N, fimSep: N };
+    const fim = { fimPre: N, fimSuf: N, fimMid: N, fimPad: N, fimRep: N, fimSep: N };
+    const special: SpecialIds = { bos, eos, eot: N, eom: N, unk, sep, pad, mask, ...fim };
     const disabledDefault: Partial<Record<keyof SpecialIds, number>> = {};
     for (const [suffix, field] of SPECIAL_KEYS) {
       const key = `tokenizer.ggml.${suffix}`;
@@ -177,7 +193,9 @@ export class Vocabulary {
       const id = special[field];
       if (id !== N && id < n) return;
       const shown = disabledDefault[field] ?? id;
-      throw badVocab(`${what} needs the ${field.toUpperCase()} id, but ${shown} (${key} or the "${this.model}" default) is out of range for ${n} tokens`, { key, index: shown });
+      const message = `${what} needs the ${field.toUpperCase()} id, but ${shown} (${key} or the "${this.model}" default) ` +
+        `is out of range for ${n} tokens`;
+      throw badVocab(message, { key, index: shown });
     };
     if (this.type === "wpm") {
       // WPM: add_special always wraps in BOS ([CLS]) ... SEP, whatever add_bos/add_sep say; an unmatched word is UNK.

@@ -110,7 +110,11 @@ export class WpmTokenizer extends LlamaTokenizer {
     const w = this.word;
     if (c < 0x80) w[this.wordLen++] = c;
     else if (c < 0x800) (w[this.wordLen++] = 0xc0 | (c >> 6)), (w[this.wordLen++] = 0x80 | (c & 0x3f));
-    else if (c < 0x10000) (w[this.wordLen++] = 0xe0 | (c >> 12)), (w[this.wordLen++] = 0x80 | ((c >> 6) & 0x3f)), (w[this.wordLen++] = 0x80 | (c & 0x3f));
+    else if (c < 0x10000) {
+      w[this.wordLen++] = 0xe0 | (c >> 12);
+      w[this.wordLen++] = 0x80 | ((c >> 6) & 0x3f);
+      w[this.wordLen++] = 0x80 | (c & 0x3f);
+    }
     else for (const b of unicode_cpt_to_utf8(c)) w[this.wordLen++] = b.charCodeAt(0); // throws above U+10FFFF, as llama.cpp does
   }
 

@@ -127,7 +127,8 @@ export function partitionReference(vocab: Vocabulary, s: string, parseSpecial: b
       let start = p;
       let end = p + len;
       // ref: LSTRIP trims isspace() from the end of the left remainder, RSTRIP from the start of the right one.
-      if (lstrip) for (const from = Math.max(rawStart, j > 0 ? cutEnd[j - 1] : 0); start > from && isSpace(s.charCodeAt(start - 1)); ) start--;
+      if (lstrip) for (const from = Math.max(rawStart,
+        j > 0 ? cutEnd[j - 1] : 0); start > from && isSpace(s.charCodeAt(start - 1)); ) start--;
       if (rstrip) for (const to = j < cutStart.length ? cutStart[j] : s.length; end < to && isSpace(s.charCodeAt(end)); ) end++;
       newStart.push(start);
       newEnd.push(end);

@@ -67,11 +67,13 @@ async function compare(path: string, texts: readonly string[], withLlama: boolea
       const got = partition(ours.vocab, s, parseSpecial);
       const want = partitionReference(ours.vocab, s, parseSpecial);
       compared++;
-      if (JSON.stringify(got) !== JSON.stringify(want) && bad.push(`partition(parseSpecial=${parseSpecial}) ${JSON.stringify(text.slice(0, 80))}`) > 5) break;
+      const shown = JSON.stringify(text.slice(0, 80));
+      if (JSON.stringify(got) !== JSON.stringify(want) && bad.push(`partition(parseSpecial=${parseSpecial}) ${shown}`) > 5) break;
       if (!ref) continue;
       const ids = ours.encode(text, { addSpecial: false, parseSpecial });
       const refIds = Array.from(ref.tokenize(text, parseSpecial)) as number[];
-      if (ids.join() !== refIds.join() && bad.push(`ids(parseSpecial=${parseSpecial}) ${JSON.stringify(text.slice(0, 80))}\n  llama.cpp ${refIds.slice(0, 30)}\n  ours      ${ids.slice(0, 30)}`) > 5) break;
+      const diff = `ids(parseSpecial=${parseSpecial}) ${shown}\n  llama.cpp ${refIds.slice(0, 30)}\n  ours      ${ids.slice(0, 30)}`;
+      if (ids.join() !== refIds.join() && bad.push(diff) > 5) break;
     }
   }
   return { bad, compared };
@@ -81,10 +83,12 @@ test("synthetic overlapping candidates, equal-length ties, LSTRIP/RSTRIP: ours =
   const U = LlamaTokenType.USER_DEFINED;
   const C = LlamaTokenType.CONTROL;
   const extra: [string, LlamaTokenType][] = [
-    ["ab", U], ["ba", U], ["abc", U], ["bca", U], ["cab", U], ["  ", U], ["\n\n", U], [" \n", U], ["xy", U], ["yz", U], ["zx", U], ["xyz", U],
+    ["ab", U], ["ba", U], ["abc", U], ["bca", U], ["cab", U], ["  ", U], ["\n\n", U], [" \n", U], ["xy", U], ["yz", U], ["zx", U], ["xyz",
+      U],
     ["<x>", C], ["<x", C], ["x>", C], ["<<", C], [">>", C], ["b<x>", C], ["<mask>", U], ["<|endoftext|>", C], ["a", U], ["\n", U],
   ];
-  const pieces = ["a", "b", "c", "x", "y", "z", "<", ">", " ", "\n", "\t", "<mask>", "<|endoftext|>", "<s>", "</s>", "<unk>", "ab", "<x>", "  "];
+  const pieces = ["a", "b", "c", "x", "y", "z", "<", ">", " ", "\n", "\t", "<mask>", "<|endoftext|>", "<s>", "</s>", "<unk>", "ab", "<x>",
+    "  "];
   const rnd = rng(7);
   const texts: string[] = [];
   for (let i = 0; i < 1500; i++) {
@@ -133,8 +137,10 @@ test("Gemma 3 vocab and its strip variants: adversarial special-token text, ours
     const path = await gemma3VocabFixture("converter", variant);
     const tok = await load(path);
     const texts = adversarial(tok, variant.length);
-    const { bad, compared } = await compare(path, texts, variant !== "jina"); // jina = plain for llama.cpp except <mask>'s LSTRIP: reference only
-    t.diagnostic(`${variant}: ${compared} strings (the longest ${Math.max(...texts.map((s) => s.length))} chars), ${bad.length} mismatches`);
+    const { bad, compared } = await compare(path, texts,
+      variant !== "jina"); // jina = plain for llama.cpp except <mask>'s LSTRIP: reference only
+    const longest = Math.max(...texts.map((s) => s.length));
+    t.diagnostic(`${variant}: ${compared} strings (the longest ${longest} chars), ${bad.length} mismatches`);
     assert.deepEqual(bad, [], variant);
     await disposeModel(path);
   }

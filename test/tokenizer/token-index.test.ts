@@ -100,7 +100,8 @@ test("a crafted FNV-1a collision set builds within 3x of random tokens, with bou
   const tRandom = cpuMs(() => new TokenIndex(random));
   const tCrafted = cpuMs(() => new TokenIndex(crafted));
   const index = new TokenIndex(crafted);
-  t.diagnostic(`TokenIndex build, ${N_TOKENS} tokens of 54 bytes: random ${tRandom.toFixed(0)} ms, crafted ${tCrafted.toFixed(0)} ms CPU; ` +
+  t.diagnostic(`TokenIndex build, ${N_TOKENS} tokens of 54 bytes: random ${tRandom.toFixed(0)} ms, ` +
+    `crafted ${tCrafted.toFixed(0)} ms CPU; ` +
     `crafted max probe ${index.maxProbe}`);
   assert.ok(!index.usesTrie && index.maxProbe <= MAX_PROBE);
   assert.ok(tCrafted <= 3 * tRandom + 20, `crafted ${tCrafted.toFixed(0)} ms vs random ${tRandom.toFixed(0)} ms`);

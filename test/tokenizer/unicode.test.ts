@@ -26,7 +26,8 @@ function parseLlamaUnicodeData(): UnicodeTables {
     return src.slice(src.indexOf("\n", at), src.indexOf("};", at));
   };
   const nums = (line: string) => [...line.matchAll(/0x([0-9A-Fa-f]+)/g)].map((m) => parseInt(m[1], 16));
-  const rows = (name: string) => body(name).split("\n").map((l) => l.trim()).filter((l) => l.startsWith("{") || l.startsWith("0x")).map(nums);
+  const rows = (name: string) =>
+    body(name).split("\n").map((l) => l.trim()).filter((l) => l.startsWith("{") || l.startsWith("0x")).map(nums);
   return {
     rangesFlags: rows("unicode_ranges_flags") as [number, number][],
     whitespace: rows("unicode_set_whitespace").map((r) => r[0]),
@@ -45,7 +46,8 @@ test("(a) scripts/gen/unicode-tables.ts regenerates the committed src/tokenizer/
 test("(b) every table equals llama.cpp's src/unicode-data.cpp, and every code point looks up the same", (t) => {
   const ref = parseLlamaUnicodeData();
   const ours = unicodeTables();
-  t.diagnostic(`llama.cpp: ${ref.rangesFlags.length} flag ranges, ${ref.whitespace.length} whitespace, ${ref.lowercase.length} lowercase, ` +
+  t.diagnostic(`llama.cpp: ${ref.rangesFlags.length} flag ranges, ${ref.whitespace.length} whitespace, ` +
+    `${ref.lowercase.length} lowercase, ` +
     `${ref.uppercase.length} uppercase, ${ref.rangesNfd.length} NFD ranges`);
   assert.ok(ref.rangesFlags.length > 2000 && ref.lowercase.length > 1400 && ref.uppercase.length > 1400 && ref.rangesNfd.length > 1500);
   for (const k of ["rangesFlags", "whitespace", "lowercase", "uppercase", "rangesNfd"] as const) {
@@ -85,8 +87,10 @@ test("(c) where Unicode 15.1 and the engine's Unicode differ, we follow 15.1 (ll
   for (let cpt = 0; cpt < MAX_CODEPOINTS; cpt++) {
     if (unicode_cpt_flags_from_cpt(cpt) & CptFlag.UNDEFINED && /\p{L}/u.test(String.fromCodePoint(cpt))) newer.push(cpt);
   }
-  t.diagnostic(`${newer.length} code points are letters to ${process.versions.unicode ? `Unicode ${process.versions.unicode}` : "the engine"} but unassigned in 15.1`);
-  if (Number.parseFloat(process.versions.unicode ?? "0") > 15.1) assert.ok(newer.length > 100, "the engine's Unicode should assign letters that 15.1 lacks");
+  const engine = process.versions.unicode ? `Unicode ${process.versions.unicode}` : "the engine";
+  t.diagnostic(`${newer.length} code points are letters to ${engine} but unassigned in 15.1`);
+  if (Number.parseFloat(process.versions.unicode ?? "0") > 15.1) assert.ok(newer.length > 100,
+    "the engine's Unicode should assign letters that 15.1 lacks");
   // Fixed spot checks (true on any engine): U+1C89 CYRILLIC CAPITAL LETTER TJE and U+A7CB LATIN CAPITAL
   // LETTER RAMS HORN are Unicode 16.0; in 15.1 they are unassigned and have no lowercase mapping.
   const engine16 = Number.parseFloat(process.versions.unicode ?? "0") >= 16;
@@ -94,13 +98,15 @@ test("(c) where Unicode 15.1 and the engine's Unicode differ, we follow 15.1 (ll
     assert.equal(unicode_cpt_flags_from_cpt(cpt), CptFlag.UNDEFINED, `U+${cpt.toString(16)}`);
     assert.equal(unicode_tolower(cpt), cpt, `U+${cpt.toString(16)}`);
     // ... while the engine (Unicode >= 16) calls them uppercase letters with a lowercase form
-    if (engine16) assert.ok(/\p{Lu}/u.test(String.fromCodePoint(cpt)) && String.fromCodePoint(cpt).toLowerCase() !== String.fromCodePoint(cpt));
+    const ch = String.fromCodePoint(cpt);
+    if (engine16) assert.ok(/\p{Lu}/u.test(ch) && ch.toLowerCase() !== ch);
   }
   // Unicode 16.0's U+105C9 TODHRI LETTER EI decomposes canonically (to U+105D2 U+0307); not in 15.1.
   assert.equal(unicode_cpt_nfd(0x105c9), 0x105c9);
   if (engine16) assert.equal(String.fromCodePoint(0x105c9).normalize("NFD").codePointAt(0), 0x105d2);
   // Unchanged ones, for contrast: é -> e, Å (U+212B ANGSTROM SIGN) -> A, 가 (Hangul) -> ᄀ, İ -> i (simple mapping).
-  assert.deepEqual([unicode_cpt_nfd(0xe9), unicode_cpt_nfd(0x212b), unicode_cpt_nfd(0xac00), unicode_tolower(0x130)], [0x65, 0x41, 0x1100, 0x69]);
+  assert.deepEqual([unicode_cpt_nfd(0xe9), unicode_cpt_nfd(0x212b), unicode_cpt_nfd(0xac00), unicode_tolower(0x130)], [0x65, 0x41, 0x1100,
+    0x69]);
   assert.equal(unicode_cpt_flags_from_cpt(0x3000) & (CptFlag.WHITESPACE | CptFlag.SEPARATOR), CptFlag.WHITESPACE | CptFlag.SEPARATOR);
   assert.equal(unicode_cpt_flags_from_cpt(0x301) & CptFlag.MASK_CATEGORIES, CptFlag.ACCENT_MARK);
   assert.equal(unicode_cpt_flags_from_cpt(0x24) & CptFlag.MASK_CATEGORIES, CptFlag.SYMBOL); // $ is Sc

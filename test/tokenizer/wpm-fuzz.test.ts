@@ -25,20 +25,26 @@ import { wpmReference } from "./wpm-reference.js";
 
 const SPECIAL = ["[CLS]", "[SEP]", "[MASK]", "[UNK]", "[PAD]", "[unused0]", "[", "]", "##", "▁", "[cls]"];
 const SPACES = [" ", "\t", "\n", "\r\n", "\v", "\f", "\u00a0", "\u3000", "\u2028", "\u2029", "\u0085", "\u2009", "\u202f", "\u200b"];
-const ODD = ["\u0000", "\uD800", "\uDBFF", "\uDC00", "\uFEFF", "\uFFFD", "\uFFFE", "\u200D", "\u00AD", "e\u0301", "\u0301", "\u{10FFFF}", "\x7f", "\x1b[0m",
+const ODD = ["\u0000", "\uD800", "\uDBFF", "\uDC00", "\uFEFF", "\uFFFD", "\uFFFE", "\u200D", "\u00AD", "e\u0301", "\u0301", "\u{10FFFF}",
+  "\x7f", "\x1b[0m",
   "\u{20000}", "\u{2B820}", "\u{2B91F}", "\u{2B920}", "\uF900", "\u1C89", "İ", "ẞ", "Σ", "ǅ", "ﬁ", "Å"];
-const WORDS = ["hello", "World", "TOKENIZER", "naïve", "café", "東京", "한국어", "привет", "don't", "U.S.A.", "e-mail", "3.14", "ŒUVRE", "straße"];
+const WORDS = ["hello", "World", "TOKENIZER", "naïve", "café", "東京", "한국어", "привет", "don't", "U.S.A.", "e-mail", "3.14", "ŒUVRE",
+  "straße"];
 
-const planeChar = fc.integer({ min: 0, max: 16 }).chain((p) => fc.integer({ min: p * 0x10000, max: p * 0x10000 + 0xffff })).map((cp) => String.fromCodePoint(cp));
+const planeChar = fc.integer({ min: 0, max: 16 }).chain((p) => fc.integer({ min: p * 0x10000,
+  max: p * 0x10000 + 0xffff })).map((cp) => String.fromCodePoint(cp));
 const range = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((cp) => String.fromCodePoint(cp));
 const piece = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...WORDS) },
   { weight: 2, arbitrary: fc.string({ unit: "grapheme-composite", maxLength: 8 }) },
   { weight: 2, arbitrary: fc.constantFrom(...SPECIAL) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...SPACES), fc.integer({ min: 1, max: 30 })).map(([s, n]) => s.repeat(n)) },
-  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x4e00, 0x9fff), range(0x3400, 0x4dbf), range(0x20000, 0x2ebef), range(0xac00, 0xd7a3)), { maxLength: 6 }).map((a) => a.join("")) },
-  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x21, 0x2f), range(0x3a, 0x40), range(0x2000, 0x206f), range(0x3000, 0x303f), range(0xff00, 0xffef)), { maxLength: 6 }).map((a) => a.join("")) },
-  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x300, 0x36f), range(0xc0, 0x24f), range(0x1e00, 0x1eff)), { maxLength: 6 }).map((a) => a.join("")) },
+  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x4e00, 0x9fff), range(0x3400, 0x4dbf), range(0x20000, 0x2ebef), range(0xac00, 0xd7a3)),
+    { maxLength: 6 }).map((a) => a.join("")) },
+  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x21, 0x2f), range(0x3a, 0x40), range(0x2000, 0x206f), range(0x3000, 0x303f),
+    range(0xff00, 0xffef)), { maxLength: 6 }).map((a) => a.join("")) },
+  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x300, 0x36f), range(0xc0, 0x24f), range(0x1e00, 0x1eff)),
+    { maxLength: 6 }).map((a) => a.join("")) },
   { weight: 2, arbitrary: fc.array(planeChar, { maxLength: 6 }).map((a) => a.join("")) },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 8 }) },
   { weight: 1, arbitrary: fc.constantFrom(...ODD) },
@@ -89,13 +95,15 @@ test("2,000 generated strings (fixed seed) tokenize exactly as llama.cpp does, p
     for (const text of texts) {
       const want = Array.from(ref.tokenize(text, parseSpecial));
       const got = tok.encode(text, { addSpecial: false, parseSpecial });
-      if (got.join() !== want.join() && bad.push(`${JSON.stringify(text)}\n  llama.cpp ${want.join(" ")}\n  ours      ${got.join(" ")}`) >= 5) break;
+      const diff = `${JSON.stringify(text)}\n  llama.cpp ${want.join(" ")}\n  ours      ${got.join(" ")}`;
+      if (got.join() !== want.join() && bad.push(diff) >= 5) break;
     }
   }
   const cjk = texts.filter((s) => /[\u4e00-\u9fff\u{20000}-\u{2ebef}]/u.test(s)).length;
   const surrogates = texts.filter((s) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)).length;
   const specials = texts.filter((s) => SPECIAL.slice(0, 5).some((x) => s.includes(x))).length;
-  t.diagnostic(`${texts.length} strings x 2 modes (${cjk} with CJK, ${surrogates} with lone surrogates, ${specials} with [CLS]-style texts), ${bad.length} mismatches`);
+  t.diagnostic(`${texts.length} strings x 2 modes (${cjk} with CJK, ${surrogates} with lone surrogates, ` +
+    `${specials} with [CLS]-style texts), ${bad.length} mismatches`);
   assert.ok(cjk > 200 && surrogates > 30 && specials > 200, "the sample must contain CJK, lone surrogates and special texts");
   assert.deepEqual(bad, []);
 });
@@ -104,7 +112,15 @@ test("1 MB inputs (a huge word, a huge word failing at its end, CJK, marks, punc
   const MB = 1 << 20;
   let s = 1;
   const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const fill = (make: () => string) => { const parts: string[] = []; let n = 0; while (n < MB) { const p = make(); parts.push(p); n += p.length; } return parts.join("").slice(0, MB); };
+  const fill = (make: () => string) => {
+    const parts: string[] = [];
+    for (let n = 0; n < MB; ) {
+      const p = make();
+      parts.push(p);
+      n += p.length;
+    }
+    return parts.join("").slice(0, MB);
+  };
   const inputs: Record<string, string> = {
     "one letter, one word": "a".repeat(MB),
     "random letters, one word": fill(() => String.fromCharCode(0x61 + Math.floor(rnd() * 26))),
@@ -149,7 +165,8 @@ test("maxTokens: a prefix of the full ids, longer than maxTokens, and cheap on 2
     const big = ("The quick brown fox jumps over the lazy dog, again and again. ").repeat(33_000);
     const [full, tFull] = cpuMs(() => tk.encode(big));
     const [part, tPart] = cpuMs(() => tk.encode(big, { maxTokens: 512 }));
-    t.diagnostic(`${tk.vocab.type}: 2 MB, ${full.length} ids in ${tFull.toFixed(0)} ms; maxTokens 512: ${part.length} ids in ${tPart.toFixed(0)} ms`);
+    t.diagnostic(`${tk.vocab.type}: 2 MB, ${full.length} ids in ${tFull.toFixed(0)} ms; ` +
+      `maxTokens 512: ${part.length} ids in ${tPart.toFixed(0)} ms`);
     assert.ok(part.length > 512 && part.length < 600 && tPart * 5 < tFull);
     assert.deepEqual(part, full.slice(0, part.length));
   }

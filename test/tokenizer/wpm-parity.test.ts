@@ -45,7 +45,8 @@ after(async () => {
 });
 
 /** node-llama-cpp's TokenAttributes getters, in llama_token_attr bit order (UNKNOWN = 1 << 0, ...). */
-const ATTR_BITS = ["unknown", "unused", "normal", "control", "userDefined", "byte", "normalized", "lstrip", "rstrip", "singleWord"] as const;
+const ATTR_BITS = ["unknown", "unused", "normal", "control", "userDefined", "byte", "normalized", "lstrip", "rstrip",
+  "singleWord"] as const;
 
 test("vocabulary state equals llama.cpp's: attributes, EOG set, special ids", () => {
   assert.equal(ours.vocab.type, "wpm");
@@ -57,7 +58,8 @@ test("vocabulary state equals llama.cpp's: attributes, EOG set, special ids", ()
     if (ref.isEogToken(id as Token) !== ours.vocab.eogIds.has(id)) mismatches++;
   }
   assert.equal(mismatches, 0);
-  assert.deepEqual([ours.special.bos, ours.special.eos, ours.special.sep], [ref.tokens.bos ?? -1, ref.tokens.eos ?? -1, ref.tokens.sep ?? -1]);
+  assert.deepEqual([ours.special.bos, ours.special.eos, ours.special.sep], [ref.tokens.bos ?? -1, ref.tokens.eos ?? -1,
+    ref.tokens.sep ?? -1]);
   assert.deepEqual([ours.specialPrefix, ours.specialSuffix], [[101], [102]]);
   assert.equal(ours.special.unk, 100);
 });
@@ -82,7 +84,8 @@ test("llama.cpp's test strings, edge cases and the 1,600-text corpus: ids, add_s
   const sep = ref.tokens.sep!;
   const bad: string[] = [];
   const fail = (what: string, text: string, want: unknown, got: unknown) => {
-    if (bad.length < 5) bad.push(`${what} ${JSON.stringify(text.slice(0, 100))}\n  llama.cpp: ${JSON.stringify(want).slice(0, 300)}\n  ours:      ${JSON.stringify(got).slice(0, 300)}`);
+    const show = (x: unknown) => JSON.stringify(x).slice(0, 300);
+    if (bad.length < 5) bad.push(`${what} ${JSON.stringify(text.slice(0, 100))}\n  llama.cpp: ${show(want)}\n  ours:      ${show(got)}`);
     else bad.push(what);
   };
   let compared = 0;
@@ -106,7 +109,8 @@ test("llama.cpp's test strings, edge cases and the 1,600-text corpus: ids, add_s
       }
     }
   }
-  t.diagnostic(`${compared} encodings of ${strings.length} strings (${LLAMA_TESTS.length} llama.cpp tests, ${WPM_EDGE.length} edge cases, ` +
+  t.diagnostic(`${compared} encodings of ${strings.length} strings (${LLAMA_TESTS.length} llama.cpp tests, ` +
+    `${WPM_EDGE.length} edge cases, ` +
     `${CORPUS.length} corpus texts), ${unk} with [UNK], ${bad.length} mismatches`);
   assert.deepEqual(bad, []);
 });
