@@ -1,19 +1,22 @@
 /**
  * Tokenizer throughput, ours vs llama.cpp's (node-llama-cpp 3.22.1, vocab-only load of the same
- * converter-faithful Gemma 3 vocab), on ~1 MB of the committed mixed corpus
+ * vocab: the converter-faithful Gemma 3 vocab for SPM, or with "wpm" llama.cpp's own BERT test vocab
+ * models/ggml-vocab-bert-bge.gguf), on ~1 MB of the committed mixed corpus
  * (test/fixtures/tokenizer-corpus.jsonl). Rounds alternate between the two; medians are reported.
  * Both sides tokenize with add_special = false, parse_special = true; llama.cpp's time includes the
  * N-API call (string conversion, result array), ours includes UTF-8 encoding.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/tokenizer.bench.js [rounds]
+ *   npx tsc -p tsconfig.json && node dist/bench/tokenizer.bench.js [rounds] [spm|wpm]
  */
 import { readFileSync } from "node:fs";
 import { getLlama } from "node-llama-cpp";
 import { gemma3VocabFixture } from "../scripts/gen/gemma3-vocab.js";
 import { FileSource } from "../src/node/fs-source.js";
 import { loadTokenizer } from "../src/tokenizer/index.js";
+import { llamaSourceFile } from "../test/helpers/llama-src.js";
 
 const rounds = Number(process.argv[2] ?? 7);
+const algorithm = process.argv[3] ?? "spm";
 const corpus = readFileSync(new URL("../../test/fixtures/tokenizer-corpus.jsonl", import.meta.url), "utf8")
   .trim()
   .split("\n")
@@ -27,7 +30,7 @@ for (const t of corpus) {
 }
 const joined = texts.join("\n");
 
-const path = await gemma3VocabFixture("converter");
+const path = algorithm === "wpm" ? llamaSourceFile("models/ggml-vocab-bert-bge.gguf") : await gemma3VocabFixture("converter");
 const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
 const ref = await llama.loadModel({ modelPath: path, vocabOnly: true });
 const source = await FileSource.open(path);
@@ -45,7 +48,8 @@ const cases: [string, Run, Run][] = [
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-console.log(`corpus: ${texts.length} texts, ${nBytes} bytes; ${rounds} rounds, alternating; node ${process.version}`);
+console.log(`${algorithm} (${ours.vocab.model}, ${ours.nVocab} tokens); corpus: ${texts.length} texts, ${nBytes} bytes; ` +
+  `${rounds} rounds, alternating; node ${process.version}`);
 for (const [name, runOurs, runRef] of cases) {
   const tOurs: number[] = [];
   const tRef: number[] = [];

@@ -6,6 +6,7 @@ import { EmbedError } from "./errors.js";
 import { ArrayBufferSource, BlobSource, HttpRangeSource, type ByteSource } from "./gguf/source.js";
 import { loadFromSources, type LoadOptions } from "./embed/load.js";
 import type { EmbeddingModel } from "./embed/embedder.js";
+import { loadTokenizer as loadTokenizerFromSource, type Tokenizer } from "./tokenizer/index.js";
 
 export type ModelSource = string | URL | ArrayBuffer | Uint8Array | Blob | ByteSource | ByteSource[];
 
@@ -27,6 +28,20 @@ export async function loadModel(src: ModelSource, opts: LoadOptions = {}): Promi
   return loadFromSources(await toByteSources(src), opts);
 }
 
+/**
+ * The tokenizer of a model from its GGUF metadata alone (no weights are read; a vocab-only file
+ * works). Split files keep the metadata in their first part.
+ */
+export async function loadTokenizer(src: ModelSource): Promise<Tokenizer> {
+  const sources = await toByteSources(src);
+  try {
+    return await loadTokenizerFromSource(sources[0]);
+  } finally {
+    // sources opened here (from a URL) are ours to close; a caller's ByteSource stays open
+    if (typeof src === "string" || src instanceof URL) await Promise.all(sources.map((s) => s.close?.()));
+  }
+}
+
 export { EmbedError, isEmbedError, type EmbedErrorCode } from "./errors.js";
 export { EmbeddingModel, type EmbedInput, type EmbedOptions, type ModelInfo } from "./embed/embedder.js";
 export type { LoadOptions } from "./embed/load.js";
@@ -39,4 +54,4 @@ export { encodeGGUF, encodeGGUFToBuffer, type GGUFToWrite, type TensorToWrite } 
 export { GGUFValueType, kv, type GGUFValue, type GGUFMetadata } from "./gguf/keys.js";
 export { GGMLType, GGML_TYPES } from "./tensor/ggml-type.js";
 export { NUMERICS, DEFAULT_NUMERICS, bestVariant, chooseNumerics, numericsByName, type Numerics, type NumericsName } from "./kernels/numerics.js";
-export { createTokenizer, Tokenizer } from "./tokenizer/index.js";
+export { createTokenizer, type DecodeOptions, type EncodeOptions, type Tokenizer } from "./tokenizer/index.js";

@@ -3,7 +3,8 @@
  * UTF-8 characters, then greedily merge the adjacent pair whose concatenation is the vocab token with
  * the highest score (ties: leftmost), until no pair is a token; leftover symbols that are not tokens
  * become <0xXX> byte tokens. This is SentencePiece *BPE* encoding (Gemma's scores are negative merge
- * ranks), not a Viterbi/unigram search. ref: llama.cpp src/llama-vocab.cpp; spec tokenizer-spm.md §6.
+ * ranks), not a Viterbi/unigram search. ref: llama.cpp src/llama-vocab.cpp llm_tokenizer_spm_session;
+ * docs/tokenizers/spm.md. SpmTokenizer adds llama_vocab::impl::tokenize's SPM case around it.
  *
  * Deliberate differences, none observable:
  * - No `rev_merge` map. resegment() only consults it for a symbol whose text is not a token, but every
@@ -15,64 +16,42 @@
  *   neighbour and size), the others are skipped as stale, so the order cannot matter.
  * - Symbols, the heap and its entries live in reused typed arrays; no per-symbol objects.
  * - The fragment is escaped into a reused byte buffer, and byte ranges are looked up in a hash table
- *   over the token bytes (`TokenIndex`) instead of Map<string, id>: no substring is allocated per
- *   bigram. It holds the same texts as Vocabulary.tokenToId, so it answers identically; the merge
- *   loop is several times faster this way.
+ *   over the token bytes (TokenIndex, token-index.ts) instead of Map<string, id>: no substring is
+ *   allocated per bigram. It holds the same texts as Vocabulary.tokenToId, so it answers identically;
+ *   the merge loop is several times faster this way.
  * Complexity is O(n log n) in the fragment's byte length: at most n - 1 merges, each pushing <= 2 bigrams.
  */
+import { UTF8_LEN } from "./unicode.js";
+import type { Fragment } from "./partition.js";
+import { TokenIndex } from "./token-index.js";
+import { LlamaTokenizer } from "./tokenizer.js";
 import type { Vocabulary } from "./vocab.js";
 
-/** unicode_len_utf8: sequence length from the lead byte's high nibble (0x0-0xB -> 1, 0xC-0xD -> 2, 0xE -> 3, 0xF -> 4). */
-const UTF8_LEN = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4];
-
-/** FNV-1a over bytes[start, start + len). */
-function fnv1a(bytes: Uint8Array, start: number, len: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < start + len; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
-}
-
-/** Open-addressing hash table (linear probing): a byte range -> the token with exactly those bytes. */
-export class TokenIndex {
-  private readonly pool: Uint8Array; // all token texts' bytes, back to back
-  private readonly offsets: Int32Array; // token id -> start in pool; offsets[n] = pool length
-  private readonly table: Int32Array;
-  private readonly mask: number;
-
-  /** `texts`: token texts as byte strings (Vocabulary.tokenBytes). */
-  constructor(texts: readonly string[]) {
-    const n = texts.length;
-    this.offsets = new Int32Array(n + 1);
-    for (let id = 0; id < n; id++) this.offsets[id + 1] = this.offsets[id] + texts[id].length;
-    this.pool = new Uint8Array(this.offsets[n]);
-    for (let id = 0; id < n; id++) for (let i = 0, t = texts[id], o = this.offsets[id]; i < t.length; i++) this.pool[o + i] = t.charCodeAt(i);
-    let size = 1;
-    while (size < n * 2) size *= 2;
-    this.table = new Int32Array(size).fill(-1);
-    this.mask = size - 1;
-    for (let id = 0; id < n; id++) {
-      let h = fnv1a(this.pool, this.offsets[id], this.offsets[id + 1] - this.offsets[id]) & this.mask;
-      while (this.table[h] >= 0) h = (h + 1) & this.mask;
-      this.table[h] = id;
-    }
-  }
-
-  /** Id of the token whose text is bytes[start, start + len), or -1. */
-  get(bytes: Uint8Array, start: number, len: number): number {
-    const { table, mask, pool, offsets } = this;
-    for (let h = fnv1a(bytes, start, len) & mask; ; h = (h + 1) & mask) {
-      const id = table[h];
-      if (id < 0) return -1;
-      const o = offsets[id];
-      if (offsets[id + 1] - o !== len) continue;
-      let i = 0;
-      while (i < len && pool[o + i] === bytes[start + i]) i++;
-      if (i === len) return id;
-    }
-  }
-}
-
 const indexes = new WeakMap<Vocabulary, TokenIndex>();
+
+/** Tokens with "▁" after their first byte: their bytes back to back, and the offsets of those "▁"s. */
+interface InteriorSpaceTokens {
+  bytes: Uint8Array;
+  starts: Int32Array;
+  offsets: number[][];
+}
+const interiors = new WeakMap<Vocabulary, InteriorSpaceTokens | undefined>();
+const ESCAPED_SPACE = "\u00e2\u0096\u0081";
+
+/** The tokens that can span a word start; undefined (no word splitting) if there are more than 64. */
+function interiorSpaceTokens(vocab: Vocabulary): InteriorSpaceTokens | undefined {
+  const found: [string, number[]][] = [];
+  for (const t of vocab.tokenBytes) {
+    const offsets: number[] = [];
+    for (let k = t.indexOf(ESCAPED_SPACE, 1); k > 0; k = t.indexOf(ESCAPED_SPACE, k + 1)) offsets.push(k);
+    if (offsets.length && found.push([t, offsets]) > 64) return undefined;
+  }
+  const starts = new Int32Array(found.length + 1);
+  found.forEach(([t], i) => (starts[i + 1] = starts[i] + t.length));
+  const bytes = new Uint8Array(starts[found.length]);
+  found.forEach(([t], i) => { for (let j = 0; j < t.length; j++) bytes[starts[i] + j] = t.charCodeAt(j); });
+  return { bytes, starts, offsets: found.map((f) => f[1]) };
+}
 
 export class SpmSession {
   private text = new Uint8Array(0); // the escaped fragment
@@ -90,6 +69,7 @@ export class SpmSession {
   private readonly index: TokenIndex;
   private readonly maxTokenBytes: number;
   private readonly scores: Float32Array;
+  private readonly interior: InteriorSpaceTokens | undefined;
 
   constructor(private readonly vocab: Vocabulary) {
     let index = indexes.get(vocab);
@@ -97,14 +77,22 @@ export class SpmSession {
     this.index = index;
     this.maxTokenBytes = vocab.maxTokenBytes;
     this.scores = vocab.scores;
+    if (!interiors.has(vocab)) interiors.set(vocab, interiorSpaceTokens(vocab));
+    this.interior = interiors.get(vocab)!;
   }
 
   /**
    * Tokenize the raw fragment s[start, end) of byte string `s` and append the ids to `out`. As in
    * llama.cpp's tokenize(): an optional leading space, then every U+0020 becomes "▁" (E2 96 81,
    * llama_escape_whitespace); nothing else is normalized.
+   *
+   * Words. A merge result is always a token, so a symbol can span the start of a "▁" symbol only as
+   * a token with "▁" after its first byte, lying over the text right there. Where no such token
+   * lies over the text (Gemma has one, ">▁</"), the fragment splits before the "▁" into parts whose
+   * merges are independent: the ids are the same, part by part, as for the whole (tested against
+   * `whole: true`, the plain path). That lets encode stop early (maxTokens) and keeps heaps small.
    */
-  tokenize(s: string, start: number, end: number, spacePrefix: boolean, out: number[]): void {
+  tokenize(s: string, start: number, end: number, spacePrefix: boolean, out: number[], maxTokens = Infinity, whole = false): void {
     let n = spacePrefix ? 3 : 0;
     for (let i = start; i < end; i++) n += s.charCodeAt(i) === 0x20 ? 3 : 1;
     if (n === 0) return;
@@ -117,20 +105,50 @@ export class SpmSession {
       if (c === 0x20) (text[k++] = 0xe2), (text[k++] = 0x96), (text[k++] = 0x81);
       else text[k++] = c;
     }
-    this.run(n, out);
+    if (whole || !this.interior) return this.run(0, n, out);
+    let part = 0;
+    // walk the symbols as run() will split them, from the start (invalid UTF-8 can swallow a "▁")
+    for (let offs = 0; offs < n; ) {
+      const isSpace = text[offs] === 0xe2 && offs + 2 < n && text[offs + 1] === 0x96 && text[offs + 2] === 0x81;
+      if (offs > part && isSpace && this.canSplitAt(offs, n)) {
+        this.run(part, offs, out);
+        part = offs;
+        if (out.length > maxTokens) return;
+      }
+      offs += UTF8_LEN[text[offs] >> 4];
+    }
+    this.run(part, n, out);
   }
 
-  private run(n: number, out: number[]): void {
+  /** No token with an interior "▁" lies over text[0, n) with that "▁" at `at`. */
+  private canSplitAt(at: number, n: number): boolean {
+    const { bytes, starts, offsets } = this.interior!;
+    const text = this.text;
+    for (let t = 0; t + 1 < starts.length; t++) {
+      const len = starts[t + 1] - starts[t];
+      for (const k of offsets[t]) {
+        const from = at - k;
+        if (from < 0 || from + len > n) continue;
+        let i = 0;
+        while (i < len && text[from + i] === bytes[starts[t] + i]) i++;
+        if (i === len) return false;
+      }
+    }
+    return true;
+  }
+
+  /** The SPM session on text[from, to). */
+  private run(from: number, to: number, out: number[]): void {
     const { text, symStart, symLen, symPrev, symNext } = this;
     // Split into UTF-8 characters; a truncated sequence at the end keeps the bytes that remain.
     let nSym = 0;
-    for (let offs = 0; offs < n; nSym++) {
-      const len = Math.min(UTF8_LEN[text[offs] >> 4], n - offs);
+    for (let offs = from; offs < to; nSym++) {
+      const len = Math.min(UTF8_LEN[text[offs] >> 4], to - offs);
       symStart[nSym] = offs;
       symLen[nSym] = len;
       symPrev[nSym] = nSym - 1;
       offs += len;
-      symNext[nSym] = offs === n ? -1 : nSym + 1;
+      symNext[nSym] = offs === to ? -1 : nSym + 1;
     }
     this.hCount = 0;
     for (let i = 1; i < nSym; i++) this.tryAddBigram(i - 1, i);
@@ -236,5 +254,35 @@ export class SpmSession {
     this.hRight = grow(this.hRight, new Int32Array(cap));
     this.hSize = grow(this.hSize, new Int32Array(cap));
     this.hScore = grow(this.hScore, new Float64Array(cap));
+  }
+}
+
+/** The SPM tokenizer ("llama" vocab). ref: llama_vocab::impl::tokenize, LLAMA_VOCAB_TYPE_SPM. */
+export class SpmTokenizer extends LlamaTokenizer {
+  private readonly session: SpmSession;
+  readonly specialPrefix: readonly number[];
+  readonly specialSuffix: readonly number[];
+
+  constructor(vocab: Vocabulary) {
+    super(vocab);
+    this.session = new SpmSession(vocab);
+    this.specialPrefix = vocab.addBos ? [vocab.special.bos] : [];
+    this.specialSuffix = vocab.addEos ? [vocab.special.eos] : [];
+  }
+
+  protected encodeFragments(s: string, frags: Fragment[], maxTokens: number, out: number[]): void {
+    const { vocab } = this;
+    let prevSpecial = true;
+    for (const f of frags) {
+      if (out.length > maxTokens) return;
+      if (f.id >= 0) {
+        out.push(f.id);
+        prevSpecial = true;
+        continue;
+      }
+      // add_space_prefix never applies to Gemma (the converter writes false)
+      this.session.tokenize(s, f.start, f.end, vocab.addSpacePrefix && prevSpecial, out, maxTokens);
+      prevSpecial = false;
+    }
   }
 }

@@ -1,0 +1,174 @@
+/**
+ * Hostile text for the WordPiece tokenizer, on llama.cpp's BERT test vocabulary (ggml-vocab-bert-bge.gguf):
+ *  - 20,000 fast-check strings built from what WordPiece treats specially (CJK incl. the Extension B
+ *    and the 0x2B820-0x2B91F range llama.cpp leaves out, accents and lone combining marks, Hangul,
+ *    ASCII and Unicode punctuation and symbols, format characters, NUL, lone surrogates, whitespace
+ *    runs of 14 kinds, [CLS]-style texts, long words, code points from every plane): encode never
+ *    throws, ids are in range and framed by [CLS] ... [SEP], the plain reference path agrees, within a
+ *    CPU budget;
+ *  - 2,000 of them (fixed seed) give exactly llama.cpp's ids, parse_special on and off;
+ *  - 1 MB worst cases (one huge word, a huge word that fails at its end, CJK, marks, ...) within the
+ *    same CPU budget;
+ *  - maxTokens: the result is a prefix of the full encoding, longer than maxTokens, and costs far less.
+ * CPU time (process.cpuUsage), not wall time, so a busy machine does not fail the budget.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import fc from "fast-check";
+import type { LlamaModel } from "node-llama-cpp";
+import { gemma3VocabFixture } from "../../scripts/gen/gemma3-vocab.js";
+import { FileSource } from "../../src/node/fs-source.js";
+import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
+import { disposeModel, llamaModel } from "../helpers/llama.js";
+import { llamaSourceFile } from "../helpers/llama-src.js";
+import { wpmReference } from "./wpm-reference.js";
+
+const SPECIAL = ["[CLS]", "[SEP]", "[MASK]", "[UNK]", "[PAD]", "[unused0]", "[", "]", "##", "▁", "[cls]"];
+const SPACES = [" ", "\t", "\n", "\r\n", "\v", "\f", "\u00a0", "\u3000", "\u2028", "\u2029", "\u0085", "\u2009", "\u202f", "\u200b"];
+const ODD = ["\u0000", "\uD800", "\uDBFF", "\uDC00", "\uFEFF", "\uFFFD", "\uFFFE", "\u200D", "\u00AD", "e\u0301", "\u0301", "\u{10FFFF}",
+  "\x7f", "\x1b[0m",
+  "\u{20000}", "\u{2B820}", "\u{2B91F}", "\u{2B920}", "\uF900", "\u1C89", "İ", "ẞ", "Σ", "ǅ", "ﬁ", "Å"];
+const WORDS = ["hello", "World", "TOKENIZER", "naïve", "café", "東京", "한국어", "привет", "don't", "U.S.A.", "e-mail", "3.14", "ŒUVRE",
+  "straße"];
+
+const planeChar = fc.integer({ min: 0, max: 16 }).chain((p) => fc.integer({ min: p * 0x10000,
+  max: p * 0x10000 + 0xffff })).map((cp) => String.fromCodePoint(cp));
+const range = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((cp) => String.fromCodePoint(cp));
+const piece = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...WORDS) },
+  { weight: 2, arbitrary: fc.string({ unit: "grapheme-composite", maxLength: 8 }) },
+  { weight: 2, arbitrary: fc.constantFrom(...SPECIAL) },
+  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...SPACES), fc.integer({ min: 1, max: 30 })).map(([s, n]) => s.repeat(n)) },
+  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x4e00, 0x9fff), range(0x3400, 0x4dbf), range(0x20000, 0x2ebef), range(0xac00, 0xd7a3)),
+    { maxLength: 6 }).map((a) => a.join("")) },
+  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x21, 0x2f), range(0x3a, 0x40), range(0x2000, 0x206f), range(0x3000, 0x303f),
+    range(0xff00, 0xffef)), { maxLength: 6 }).map((a) => a.join("")) },
+  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x300, 0x36f), range(0xc0, 0x24f), range(0x1e00, 0x1eff)),
+    { maxLength: 6 }).map((a) => a.join("")) },
+  { weight: 2, arbitrary: fc.array(planeChar, { maxLength: 6 }).map((a) => a.join("")) },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 8 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...ODD) },
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom("a", "b", "q", "z", "ing", "\u0000"), minLength: 10, maxLength: 60 }) },
+);
+const textArb = fc.array(piece, { maxLength: 24 }).map((p) => p.join(""));
+
+function cpuMs<T>(fn: () => T): [T, number] {
+  const c0 = process.cpuUsage();
+  const r = fn();
+  const c = process.cpuUsage(c0);
+  return [r, (c.user + c.system) / 1000];
+}
+const budgetMs = (text: string) => 50 + text.length * 0.004;
+
+let path = "";
+let tok: Tokenizer;
+before(async () => {
+  path = llamaSourceFile("models/ggml-vocab-bert-bge.gguf");
+  const src = await FileSource.open(path);
+  tok = await loadTokenizer(src);
+  await src.close();
+});
+after(async () => {
+  if (path) await disposeModel(path);
+});
+
+function checkEncoding(text: string, withReference: boolean): void {
+  const [ids, ms] = cpuMs(() => tok.encode(text));
+  assert.ok(ms <= budgetMs(text), `${ms.toFixed(0)} ms of CPU for ${text.length} UTF-16 units (budget ${budgetMs(text).toFixed(0)})`);
+  assert.equal(ids[0], 101);
+  assert.equal(ids[ids.length - 1], 102);
+  for (const id of ids) assert.ok(Number.isInteger(id) && id >= 0 && id < tok.nVocab, `id ${id}`);
+  if (withReference) assert.deepEqual(ids, wpmReference(tok.vocab, text, true, true), JSON.stringify(text));
+}
+
+test("20,000 generated strings encode without throwing, to in-range [CLS] .. [SEP] ids, as the reference path does", () => {
+  let units = 0;
+  fc.assert(fc.property(textArb, (text) => { units += text.length; checkEncoding(text, true); }), { numRuns: 20_000, seed: 0x77706d });
+  assert.ok(units > 20_000 * 20, `the generator is too tame: ${units} UTF-16 units in all`);
+});
+
+test("2,000 generated strings (fixed seed) tokenize exactly as llama.cpp does, parse_special on and off", async (t) => {
+  const ref: LlamaModel = await llamaModel(path, true);
+  const texts = fc.sample(textArb, { seed: 2025, numRuns: 2000 });
+  const bad: string[] = [];
+  for (const parseSpecial of [true, false]) {
+    for (const text of texts) {
+      const want = Array.from(ref.tokenize(text, parseSpecial));
+      const got = tok.encode(text, { addSpecial: false, parseSpecial });
+      const diff = `${JSON.stringify(text)}\n  llama.cpp ${want.join(" ")}\n  ours      ${got.join(" ")}`;
+      if (got.join() !== want.join() && bad.push(diff) >= 5) break;
+    }
+  }
+  const cjk = texts.filter((s) => /[\u4e00-\u9fff\u{20000}-\u{2ebef}]/u.test(s)).length;
+  const surrogates = texts.filter((s) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)).length;
+  const specials = texts.filter((s) => SPECIAL.slice(0, 5).some((x) => s.includes(x))).length;
+  t.diagnostic(`${texts.length} strings x 2 modes (${cjk} with CJK, ${surrogates} with lone surrogates, ` +
+    `${specials} with [CLS]-style texts), ${bad.length} mismatches`);
+  assert.ok(cjk > 200 && surrogates > 30 && specials > 200, "the sample must contain CJK, lone surrogates and special texts");
+  assert.deepEqual(bad, []);
+});
+
+test("1 MB inputs (a huge word, a huge word failing at its end, CJK, marks, punctuation) stay within the CPU budget", (t) => {
+  const MB = 1 << 20;
+  let s = 1;
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const fill = (make: () => string) => {
+    const parts: string[] = [];
+    for (let n = 0; n < MB; ) {
+      const p = make();
+      parts.push(p);
+      n += p.length;
+    }
+    return parts.join("").slice(0, MB);
+  };
+  const inputs: Record<string, string> = {
+    "one letter, one word": "a".repeat(MB),
+    "random letters, one word": fill(() => String.fromCharCode(0x61 + Math.floor(rnd() * 26))),
+    "one word that fails at its end": "ab".repeat(MB / 2 - 1) + "\u0c80",
+    "CJK (one word per character)": fill(() => String.fromCharCode(0x4e00 + Math.floor(rnd() * 20000))),
+    "combining marks (all dropped)": fill(() => String.fromCharCode(0x300 + Math.floor(rnd() * 0x70))),
+    "punctuation": fill(() => String.fromCharCode(0x21 + Math.floor(rnd() * 15))),
+    "spaces": " ".repeat(MB),
+    "words": fill(() => WORDS[Math.floor(rnd() * WORDS.length)] + " "),
+    "random code points incl. lone surrogates": fill(() => String.fromCodePoint(Math.floor(rnd() * 0x110000))),
+    "[CLS] texts back to back": fill(() => SPECIAL[Math.floor(rnd() * 5)]),
+  };
+  const report: string[] = [];
+  for (const [what, text] of Object.entries(inputs)) {
+    const [ids, ms] = cpuMs(() => tok.encode(text));
+    report.push(`${what} ${ms.toFixed(0)} ms`);
+    assert.ok(ms <= budgetMs(text), `${what}: ${ms.toFixed(0)} ms of CPU for ${text.length} units (budget ${budgetMs(text).toFixed(0)})`);
+    assert.ok(ids.length >= 2 && ids.every((id) => id >= 0 && id < tok.nVocab), what);
+  }
+  t.diagnostic(`CPU per 1 MB input: ${report.join(", ")}`);
+});
+
+test("maxTokens: a prefix of the full ids, longer than maxTokens, and cheap on 2 MB (WPM and SPM)", async (t) => {
+  const src = await FileSource.open(await gemma3VocabFixture("converter"));
+  const spm = await loadTokenizer(src);
+  await src.close();
+  const texts = fc.sample(textArb, { seed: 7, numRuns: 300 });
+  for (const tk of [tok, spm]) {
+    for (const text of texts) {
+      const full = tk.encode(text);
+      for (const max of [0, 1, 2, 5, 17, full.length - 1, full.length, full.length + 3]) {
+        if (max < 0) continue;
+        const part = tk.encode(text, { maxTokens: max });
+        if (full.length <= max) assert.deepEqual(part, full, `${JSON.stringify(text)} max ${max}`);
+        else {
+          assert.ok(part.length > max, `${JSON.stringify(text)} max ${max}: ${part.length} ids`);
+          assert.deepEqual(part, full.slice(0, part.length), `${JSON.stringify(text)} max ${max}`);
+        }
+      }
+    }
+    // 2 MB of prose on one line (one raw fragment for SPM): refusing it at 512 tokens costs little
+    const big = ("The quick brown fox jumps over the lazy dog, again and again. ").repeat(33_000);
+    const [full, tFull] = cpuMs(() => tk.encode(big));
+    const [part, tPart] = cpuMs(() => tk.encode(big, { maxTokens: 512 }));
+    t.diagnostic(`${tk.vocab.type}: 2 MB, ${full.length} ids in ${tFull.toFixed(0)} ms; ` +
+      `maxTokens 512: ${part.length} ids in ${tPart.toFixed(0)} ms`);
+    assert.ok(part.length > 512 && part.length < 600 && tPart * 5 < tFull);
+    assert.deepEqual(part, full.slice(0, part.length));
+  }
+  assert.throws(() => tok.encode("x", { maxTokens: -1 }), /maxTokens/);
+});
