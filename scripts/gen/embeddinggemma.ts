@@ -23,6 +23,8 @@ export interface GemmaGenOptions {
   headDim?: number;
   contextLength?: number;
   nSwa?: number;
+  /** attention.sliding_window_pattern: a UINT32 period, or per-layer BOOLs; absent by default (llama.cpp's period 6). */
+  swaPattern?: number | boolean[];
   /** ggml type name of the matrices (token_embd and dense included), e.g. "Q8_0". */
   weightType?: string;
   /** Overrides the type of token_embd only. */
@@ -91,6 +93,8 @@ export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
     [`${arch}.pooling_type`, kv.u32(1)],
   ];
   if (o.writeFreqBaseSwa ?? true) meta.push([`${arch}.rope.freq_base_swa`, kv.f32(10000)]);
+  if (typeof o.swaPattern === "number") meta.push([`${arch}.attention.sliding_window_pattern`, kv.u32(o.swaPattern)]);
+  else if (o.swaPattern) meta.push([`${arch}.attention.sliding_window_pattern`, kv.bools(Uint8Array.from(o.swaPattern, Number))]);
   if (o.dense) {
     meta.push([`${arch}.dense_2_feat_in`, kv.u32(nEmbd)], [`${arch}.dense_2_feat_out`, kv.u32(4 * nEmbd)]);
     meta.push([`${arch}.dense_3_feat_in`, kv.u32(4 * nEmbd)], [`${arch}.dense_3_feat_out`, kv.u32(nEmbd)]);

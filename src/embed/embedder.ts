@@ -7,7 +7,7 @@ import { EmbedError } from "../errors.js";
 import type { GGUFModelFile } from "../gguf/split.js";
 import type { WasmBackend } from "../kernels/wasm.js";
 import type { NumericsChoice, NumericsName } from "../kernels/numerics.js";
-import type { GemmaEmbedding } from "../models/gemma-embedding.js";
+import type { EmbeddingGraph } from "../models/arch.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { countByType, ggmlTypeName } from "../tensor/ggml-type.js";
 import { applyPrompt, type Task } from "./prompts.js";
@@ -88,12 +88,12 @@ export class EmbeddingModel {
   readonly info: ModelInfo;
   private readonly defaultPooling: Pooling;
 
-  constructor(readonly file: GGUFModelFile, readonly model: GemmaEmbedding, readonly tokenizer: Tokenizer, numerics: NumericsChoice, private readonly onClose: () => Promise<void>) {
+  constructor(readonly file: GGUFModelFile, readonly model: EmbeddingGraph, readonly tokenizer: Tokenizer, numerics: NumericsChoice, private readonly onClose: () => Promise<void>) {
     this.defaultPooling = poolingFromGGUF(model.hp.poolingType);
     const types = countByType(file.tensors.map((t) => t.type));
     const name = file.metadata.get("general.name");
     this.info = {
-      architecture: "gemma-embedding",
+      architecture: model.arch,
       name: name?.type === 8 ? (name.value as string) : undefined,
       nEmbd: model.hp.nEmbd,
       nEmbdOut: model.hp.nEmbdOut,
@@ -101,7 +101,7 @@ export class EmbeddingModel {
       contextLength: model.hp.nCtxTrain,
       nVocab: tokenizer.nVocab,
       pooling: this.defaultPooling,
-      dense: model.w.dense2 !== undefined,
+      dense: model.hasDenseOut,
       tensorTypes: types,
       backend: model.backend.name,
       ...(model.backend.name === "wasm" ? wasmInfo(model.backend as WasmBackend) : {}),
@@ -184,7 +184,7 @@ export class EmbeddingModel {
       members.forEach((m, s) => {
         let v: Float32Array;
         if (pooling === "none") {
-          const rows = this.model.dense(h.slice(seqStart[s] * nEmbd, (seqStart[s] + seqLen[s]) * nEmbd), seqLen[s]); // (T, nOut)
+          const rows = this.model.denseOut(h.slice(seqStart[s] * nEmbd, (seqStart[s] + seqLen[s]) * nEmbd), seqLen[s]); // (T, nOut)
           v = dims === nOut ? rows : takeColumns(rows, seqLen[s], nOut, dims);
           // llama-server returns per-token vectors unnormalized; llama-embedding normalizes each
           // row. We normalize each row when asked (default l2), like llama-embedding.
@@ -192,7 +192,7 @@ export class EmbeddingModel {
         } else {
           const pooled = new Float32Array(nEmbd); // (nEmbd)
           pool(this.model.backend.numerics, h, nEmbd, seqStart[s], seqLen[s], pooling, pooled);
-          v = truncateDims(this.model.dense(pooled, 1), dims); // (dims)
+          v = truncateDims(this.model.denseOut(pooled, 1), dims); // (dims)
           normalize(v, norm);
         }
         for (let j = 0; j < v.length; j++) {
@@ -239,7 +239,7 @@ function wasmInfo(be: WasmBackend): Pick<ModelInfo, "simd" | "threads"> {
 }
 
 /** Ops the wasm backend runs in the reference for this model, e.g. "attention", "F16 matmul (1 token)". */
-function referenceOps(be: WasmBackend, model: GemmaEmbedding): string[] {
+function referenceOps(be: WasmBackend, model: EmbeddingGraph): string[] {
   const out = new Set<string>();
   if (be.attentionKernel === "reference") out.add("attention");
   for (const w of model.matrices()) {

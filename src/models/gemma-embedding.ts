@@ -6,28 +6,24 @@
  * Not here: tokenization, pooling choice, normalization (embed/), threads and SIMD (kernels/).
  */
 import { EmbedError } from "../errors.js";
-import { getFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
+import { GGUFValueType, getFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
-import { ropeCache, ropeNeox } from "../kernels/ops.js";
+import type { Architecture, Batch, CommonHParams, Dim, EmbeddingGraph, Tap, TensorProvider } from "./arch.js";
+import { addInPlace, buildAttn, buildFfn, buildInpEmbd, buildNorm, NeoxRope } from "./graph.js";
 
 export const ARCH = "gemma-embedding";
 
-export interface GemmaEmbeddingHParams {
-  nEmbd: number;
-  nLayer: number;
+export interface GemmaEmbeddingHParams extends CommonHParams {
   nFf: number;
   nHead: number;
   nHeadKv: number;
   nEmbdHead: number; // key_length = value_length
-  nCtxTrain: number;
   normRmsEps: number;
   ropeFreqBase: number; // global layers
   ropeFreqBaseSwa: number; // local (sliding-window) layers
   nSwa: number;
-  /** isSwa[il]: layer il is local (il mod 6 < 5; llama.cpp set_swa_pattern(6)). */
+  /** isSwa[il]: layer il is local (attention.sliding_window_pattern; default il mod 6 < 5). */
   isSwa: boolean[];
-  poolingType: number; // llama_pooling_type: 0 none, 1 mean, 2 cls, 3 last
-  nEmbdOut: number;
   /** dense_2_feat_out when the key is present (the tensor's ne1 must agree). */
   dense2FeatOut?: number;
 }
@@ -37,7 +33,29 @@ const k = (name: string) => `${ARCH}.${name}`;
 /** LLAMA_MAX_LAYERS. ref: llama.cpp src/llama-hparams.h */
 export const MAX_LAYERS = 512;
 
-/** ref: gemma-embedding.md §3 (keys, defaults, hard-coded values). */
+/**
+ * llama_model_base::load_swa_pattern(ml, 6) (llama.cpp src/llama-model.cpp): a BOOL/INT32/UINT32
+ * array `attention.sliding_window_pattern` gives each layer (non-zero: sliding-window; layers past
+ * its end are dense), else a UINT32 period n (default 6) makes layer il local iff n == 0 or
+ * il % n < n - 1 (llama_hparams::set_swa_pattern).
+ */
+function swaPattern(meta: GGUFMetadata, nLayer: number): boolean[] {
+  const key = k("attention.sliding_window_pattern");
+  const v = meta.get(key);
+  if (v?.type === GGUFValueType.ARRAY) {
+    const a = v.value;
+    const ok = v.itemType === GGUFValueType.BOOL || v.itemType === GGUFValueType.INT32 || v.itemType === GGUFValueType.UINT32;
+    if (!ok || typeof a === "string" || Array.isArray(a) || a instanceof BigInt64Array || a instanceof BigUint64Array) {
+      throw new EmbedError("GGUF_KEY_TYPE", `metadata key "${key}" must be a BOOL, INT32 or UINT32 array, or a UINT32`, { key });
+    }
+    if (a.length > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${key}: ${a.length} entries exceed llama.cpp's maximum of ${MAX_LAYERS} layers`, { key });
+    return Array.from({ length: nLayer }, (_, il) => il < a.length && Number(a[il]) !== 0);
+  }
+  const n = getUint(meta, key, 6);
+  return Array.from({ length: nLayer }, (_, il) => n === 0 || il % n < n - 1);
+}
+
+/** load_arch_hparams; docs/architectures/gemma-embedding.md (keys, defaults, hard-coded values). */
 export function loadHParams(meta: GGUFMetadata): GemmaEmbeddingHParams {
   const nEmbd = getUint(meta, k("embedding_length"));
   const nLayer = getUint(meta, k("block_count"));
@@ -56,7 +74,7 @@ export function loadHParams(meta: GGUFMetadata): GemmaEmbeddingHParams {
   // Checked before isSwa is allocated from it: block_count comes from the file, and 2^32 - 1 would
   // build a huge array. llama.cpp's per-layer arrays hold LLAMA_MAX_LAYERS = 512 (src/llama-hparams.h).
   if (nLayer > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${ARCH}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, { key: k("block_count"), value: nLayer });
-  const isSwa = Array.from({ length: nLayer }, (_, il) => il % 6 < 5);
+  const isSwa = swaPattern(meta, nLayer);
   const poolingType = getUint(meta, k("pooling_type"), 1);
   const d3 = meta.has(k("dense_3_feat_out")) ? getUint(meta, k("dense_3_feat_out")) : nEmbd;
   const d2in = meta.has(k("dense_2_feat_in")) ? getUint(meta, k("dense_2_feat_in")) : nEmbd;
@@ -97,23 +115,7 @@ export interface GemmaEmbeddingWeights {
   dense3?: Weight; // (dense_3_feat_in -> nEmbdOut)
 }
 
-/** A dim's required size and its source, so shape errors name the tensor and the key(s): { n: 768, from: "….embedding_length = 768" }. */
-export interface Dim { n: number; from: string }
-
-/** Reads a tensor's bytes by name, checking its ne; provided by the loader. */
-export interface TensorProvider {
-  has(name: string): boolean;
-  /** Every tensor name in the file. */
-  names(): Iterable<string>;
-  /** Matrix with ne = [ne0, ne1]. */
-  matrix(name: string, ne0: Dim, ne1: Dim): Weight;
-  /** ne of a tensor that exists. */
-  ne(name: string): readonly number[];
-  /** 1-D f32 vector of length n (norm weights). */
-  vector(name: string, n: Dim): Float32Array;
-}
-
-/** The one table binding GGUF tensor names to fields. ref: gemma-embedding.md §4. */
+/** load_arch_tensors: the one table binding GGUF tensor names to fields (docs/architectures/gemma-embedding.md). */
 export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab: number): GemmaEmbeddingWeights {
   const { nEmbd, nFf, nHead, nHeadKv, nEmbdHead: hd } = hp;
   const hdKey = `${k("attention.key_length")} (${hd})`;
@@ -167,27 +169,29 @@ export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab
   return w;
 }
 
-/** A packed batch: tokens of several sequences back to back; seqStart[s]..seqStart[s]+seqLen[s]. */
-export interface Batch {
-  tokens: Int32Array;
-  seqStart: number[];
-  seqLen: number[];
-}
+export class GemmaEmbedding implements EmbeddingGraph {
+  readonly arch = ARCH;
+  private readonly rope: NeoxRope;
 
-export class GemmaEmbedding {
-  constructor(readonly hp: GemmaEmbeddingHParams, readonly w: GemmaEmbeddingWeights, readonly backend: Backend) {}
+  constructor(readonly hp: GemmaEmbeddingHParams, readonly w: GemmaEmbeddingWeights, readonly backend: Backend) {
+    this.rope = new NeoxRope(hp.nEmbdHead);
+  }
+
+  get hasDenseOut(): boolean {
+    return this.w.dense2 !== undefined;
+  }
 
   /**
-   * Hidden states after output_norm: (nTokens, nEmbd), row i for batch token i. `tap`, for
-   * debugging, sees intermediate tensors under llama.cpp's cb() names ("attn_norm", layer il);
-   * they are views of the reused activation region, valid during the call.
+   * Hidden states after output_norm: (nTokens, nEmbd), row i for batch token i (llama.cpp
+   * src/models/gemma-embedding.cpp build). `tap` sees intermediate tensors under llama.cpp's cb()
+   * names; they are views of the reused activation region, valid during the call.
    */
-  forward(batch: Batch, tap?: (name: string, il: number, data: Float32Array) => void): Float32Array {
+  forward(batch: Batch, tap?: Tap): Float32Array {
     const { nEmbd, nHead, nHeadKv, nEmbdHead: hd, nFf, normRmsEps: eps } = this.hp;
     const be = this.backend;
     const nTok = batch.tokens.length;
     const nQ = nHead * hd, nKV = nHeadKv * hd;
-    const maxLen = Math.max(0, ...batch.seqLen);
+    const seqs = batch.seqLen; // matmul rows keep the order of their own sequence (Backend.matmul)
 
     // Activations live in the backend's reusable region (WebAssembly memory for the wasm backend,
     // so its kernels work on them in place); every element is written before it is read.
@@ -200,97 +204,53 @@ export class GemmaEmbedding {
     const kk = take(nTok * nKV); // (nTok, nHeadKv*hd)
     const v = take(nTok * nKV); // (nTok, nHeadKv*hd)
     const o = take(nTok * nQ); // (nTok, nHead*hd) attention output, heads concatenated
-    const ao = take(nTok * nEmbd); // (nTok, nEmbd) after attn_output
-    const gate = take(nTok * nFf); // (nTok, nFf)
-    const up = take(nTok * nFf); // (nTok, nFf)
-    const hb = take(nTok * nFf); // (nTok, nFf) geglu output
-    const rope = { swa: this.ropeTable(this.hp.ropeFreqBaseSwa, maxLen), full: this.ropeTable(this.hp.ropeFreqBase, maxLen) }; // (pos, hd/2) cos and sin
+    const ao = take(nTok * nEmbd); // (nTok, nEmbd) after attn_output / ffn_down
+    const ffn = { gate: take(nTok * nFf), up: take(nTok * nFf), act: take(nTok * nFf) }; // (nTok, nFf) each
 
     // 1. token embeddings scaled by sqrtf(n_embd)
-    const scale = Math.fround(Math.sqrt(nEmbd));
-    const row = new Float32Array(nEmbd);
-    for (let i = 0; i < nTok; i++) {
-      be.getRow(this.w.tokenEmbd, batch.tokens[i], row);
-      for (let j = 0; j < nEmbd; j++) x[i * nEmbd + j] = Math.fround(row[j] * scale);
-    }
+    buildInpEmbd(be, this.w.tokenEmbd, batch.tokens, x, Math.fround(Math.sqrt(nEmbd)));
     tap?.("inp_scaled", -1, x);
 
+    const qScale = Math.fround(1 / Math.sqrt(hd)); // f_attention_scale
     for (let il = 0; il < this.hp.nLayer; il++) {
-      const L = this.w.layers[il];
-      const swa = this.hp.isSwa[il];
-      // 2.1 pre-attention norm
-      be.rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.attnNorm, eps);
+      const L = this.w.layers[il]!;
+      const swa = this.hp.isSwa[il]!;
+      // 2.1 pre-attention norm, projections
+      buildNorm(be, x, xb, nEmbd, nTok, { kind: "rms", weight: L.attnNorm, eps });
       tap?.("attn_norm", il, xb);
-      // 2.2 projections
-      const seqs = batch.seqLen; // each sequence's rows get the bits of that sequence alone (Backend.matmul)
       be.matmul(L.wq, xb, nTok, q, seqs);
       be.matmul(L.wk, xb, nTok, kk, seqs);
       be.matmul(L.wv, xb, nTok, v, seqs);
       tap?.("Vcur", il, v);
-      // 2.3-2.5 per-head Q/K norm (q: nTok·nHead rows of hd, k: nTok·nHeadKv), NEOX RoPE at the
-      // position within its sequence, q *= 1/sqrt(hd)
-      be.rmsNormRows(q, 0, q, 0, hd, nTok * nHead, L.attnQNorm, eps);
-      be.rmsNormRows(kk, 0, kk, 0, hd, nTok * nHeadKv, L.attnKNorm, eps);
-      const { cos: cosT, sin: sinT } = swa ? rope.swa : rope.full;
-      const qScale = Math.fround(1 / Math.sqrt(hd));
-      for (let s = 0; s < batch.seqStart.length; s++) {
-        for (let p = 0; p < batch.seqLen[s]; p++) {
-          const i = batch.seqStart[s] + p;
-          const cs = p * (hd / 2); // this position's row of the cos/sin tables
-          for (let h = 0; h < nHead; h++) {
-            const off = i * nQ + h * hd;
-            ropeNeox(q, off, hd, cosT, sinT, cs);
-            for (let d = 0; d < hd; d++) q[off + d] = Math.fround(q[off + d] * qScale);
-          }
-          for (let h = 0; h < nHeadKv; h++) ropeNeox(kk, i * nKV + h * hd, hd, cosT, sinT, cs);
-        }
-      }
+      // 2.2 per-head Q/K norm, NEOX RoPE at the position within its sequence (base by layer kind), q *= 1/sqrt(hd)
+      buildNorm(be, q, q, hd, nTok * nHead, { kind: "rms", weight: L.attnQNorm, eps });
+      buildNorm(be, kk, kk, hd, nTok * nHeadKv, { kind: "rms", weight: L.attnKNorm, eps });
+      const base = swa ? this.hp.ropeFreqBaseSwa : this.hp.ropeFreqBase;
+      this.rope.apply(batch, q, nHead, base, (off) => { for (let d = 0; d < hd; d++) q[off + d] = Math.fround(q[off + d]! * qScale); });
+      this.rope.apply(batch, kk, nHeadKv, base);
       tap?.("Qcur_scaled", il, q);
       tap?.("Kcur", il, kk);
-      // 2.6 attention per sequence: bidirectional; local layers see only |Δp| <= nSwa/2
-      const window = swa ? Math.floor(this.hp.nSwa / 2) : Infinity;
-      for (let s = 0; s < batch.seqStart.length; s++) {
-        const a = batch.seqStart[s], b = a + batch.seqLen[s];
-        be.attention(q.subarray(a * nQ, b * nQ), kk.subarray(a * nKV, b * nKV), v.subarray(a * nKV, b * nKV), o.subarray(a * nQ, b * nQ), batch.seqLen[s], nHead, nHeadKv, hd, window);
-      }
-      // 2.7-2.8 output projection, post-attention norm, residual
+      // 2.3 attention per sequence: bidirectional; local layers see only |Δp| <= nSwa/2
+      buildAttn(be, batch, q, kk, v, o, nHead, nHeadKv, hd, swa ? Math.floor(this.hp.nSwa / 2) : Infinity);
       tap?.("kqv", il, o);
+      // 2.4 output projection, post-attention norm, residual
       be.matmul(L.wo, o, nTok, ao, seqs);
       tap?.("kqv_out", il, ao);
-      be.rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postAttnNorm, eps);
+      buildNorm(be, ao, ao, nEmbd, nTok, { kind: "rms", weight: L.postAttnNorm, eps });
       tap?.("attn_post_norm", il, ao);
-      for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
+      addInPlace(x, ao);
       tap?.("sa_out", il, x);
-      // 2.9-2.11 FFN: GeGLU(gate) * up, down, post-FFN norm, residual
-      be.rmsNormRows(x, 0, xb, 0, nEmbd, nTok, L.ffnNorm, eps);
-      be.matmul(L.ffnGate, xb, nTok, gate, seqs);
-      be.matmul(L.ffnUp, xb, nTok, up, seqs);
-      tap?.("ffn_gate", il, gate);
-      tap?.("ffn_up", il, up);
-      be.geglu(gate, up, hb, nTok * nFf);
-      tap?.("ffn_geglu", il, hb);
-      be.matmul(L.ffnDown, hb, nTok, ao, seqs);
+      // 2.5 FFN: GEGLU(gate) · up, down, post-FFN norm, residual
+      buildNorm(be, x, xb, nEmbd, nTok, { kind: "rms", weight: L.ffnNorm, eps });
+      buildFfn(be, xb, nTok, seqs, { kind: "geglu", gate: L.ffnGate, up: L.ffnUp, down: L.ffnDown }, ffn, ao, (name, d) => tap?.(name, il, d));
       tap?.("ffn_out", il, ao);
-      be.rmsNormRows(ao, 0, ao, 0, nEmbd, nTok, L.postFfwNorm, eps);
-      for (let j = 0; j < x.length; j++) x[j] = Math.fround(x[j] + ao[j]);
+      buildNorm(be, ao, ao, nEmbd, nTok, { kind: "rms", weight: L.postFfwNorm, eps });
+      addInPlace(x, ao);
       tap?.("l_out", il, x);
     }
     // 3. final norm; the result is copied out of the reusable region
-    be.rmsNormRows(x, 0, x, 0, nEmbd, nTok, this.w.outputNorm, eps);
+    buildNorm(be, x, x, nEmbd, nTok, { kind: "rms", weight: this.w.outputNorm, eps });
     return x.slice();
-  }
-
-  private readonly ropeTables = new Map<number, { cos: Float32Array; sin: Float32Array }>();
-
-  /** cos/sin of every RoPE angle for positions 0..nPos-1 at `base`, (nPos, hd/2), cached and grown on demand. */
-  private ropeTable(base: number, nPos: number): { cos: Float32Array; sin: Float32Array } {
-    const half = this.hp.nEmbdHead / 2;
-    const have = this.ropeTables.get(base);
-    if (have && have.cos.length >= nPos * half) return have;
-    const t = { cos: new Float32Array(nPos * half), sin: new Float32Array(nPos * half) };
-    for (let p = 0; p < nPos; p++) ropeCache(p, half * 2, base, t.cos.subarray(p * half, (p + 1) * half), t.sin.subarray(p * half, (p + 1) * half));
-    this.ropeTables.set(base, t);
-    return t;
   }
 
   /** Every matmul weight (for kernel coverage reports; token_embd is a row lookup and not included). */
@@ -301,8 +261,8 @@ export class GemmaEmbedding {
     return out;
   }
 
-  /** dense_2 then dense_3 (no activation, no bias) on n rows of nEmbd; identity when absent. */
-  dense(rows: Float32Array, n: number): Float32Array {
+  /** build_dense_out: dense_2 then dense_3 (no activation, no bias) on n rows of nEmbd; identity when absent. */
+  denseOut(rows: Float32Array, n: number): Float32Array {
     const { dense2, dense3 } = this.w;
     if (!dense2 || !dense3) return rows;
     const mid = new Float32Array(n * dense2.ne1); // (n, dense_2_feat_out)
@@ -312,3 +272,10 @@ export class GemmaEmbedding {
     return out;
   }
 }
+
+export const gemmaEmbedding: Architecture<GemmaEmbeddingHParams, GemmaEmbeddingWeights> = {
+  name: ARCH,
+  loadHParams,
+  bindWeights,
+  create: (hp, w, backend) => new GemmaEmbedding(hp, w, backend),
+};

@@ -3,17 +3,14 @@
  * hands the architecture file a TensorProvider that checks names and shapes.
  */
 import { EmbedError } from "../errors.js";
-import { getString } from "../gguf/keys.js";
 import type { GGUFModelFile } from "../gguf/split.js";
 import type { TensorInfo } from "../gguf/reader.js";
 import { readExactly } from "../gguf/source.js";
 import type { Backend, Weight } from "../kernels/backend.js";
 import { GGMLType, ggmlTypeName } from "../tensor/ggml-type.js";
 import { quantTraits } from "../quant/index.js";
-import { ARCH as GEMMA_EMBEDDING, GemmaEmbedding, bindWeights, loadHParams } from "./gemma-embedding.js";
-import type { Dim, TensorProvider } from "./gemma-embedding.js";
-
-export const ARCHS = { [GEMMA_EMBEDDING]: GemmaEmbedding } as const;
+import type { Dim, EmbeddingGraph, TensorProvider } from "./arch.js";
+import { architectureFor } from "./registry.js";
 
 /** Read every tensor's bytes into storage from `alloc` (WebAssembly memory for the wasm backend). */
 export async function readAllTensors(file: GGUFModelFile, alloc: (nBytes: number) => Uint8Array, onProgress?: (loaded: number, total: number) => void): Promise<Map<string, { info: TensorInfo; data: Uint8Array }>> {
@@ -77,14 +74,10 @@ function provider(tensors: Map<string, { info: TensorInfo; data: Uint8Array }>):
   };
 }
 
-export function buildModel(file: GGUFModelFile, tensors: Map<string, { info: TensorInfo; data: Uint8Array }>, backend: Backend, nVocab: number): GemmaEmbedding {
-  const arch = getString(file.metadata, "general.architecture");
-  if (arch !== GEMMA_EMBEDDING) {
-    throw new EmbedError("UNSUPPORTED_ARCH", `architecture "${arch}" is not supported (supported: ${Object.keys(ARCHS).join(", ")})`, { key: "general.architecture", arch });
-  }
-  const hp = loadHParams(file.metadata);
-  const w = bindWeights(hp, provider(tensors), nVocab);
-  return new GemmaEmbedding(hp, w, backend);
+export function buildModel(file: GGUFModelFile, tensors: Map<string, { info: TensorInfo; data: Uint8Array }>, backend: Backend, nVocab: number): EmbeddingGraph {
+  const arch = architectureFor(file.metadata);
+  const hp = arch.loadHParams(file.metadata);
+  return arch.create(hp, arch.bindWeights(hp, provider(tensors), nVocab), backend);
 }
 
 export function tensorTypeSummary(file: GGUFModelFile): Record<string, number> {

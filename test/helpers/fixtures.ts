@@ -11,7 +11,8 @@ export function fixtureName(o: GemmaGenOptions): string {
   const parts = [
     `eg-v${GEN_VERSION}`, `L${o.nLayer ?? 24}`, dims, o.weightType ?? "Q8_0", o.embdType ? `e${o.embdType}` : "", over,
     o.dense ? "dense" : "", o.postNormScale !== undefined && o.postNormScale !== 1 ? `pn${o.postNormScale}` : "",
-    o.seed !== undefined ? `s${o.seed}` : "", o.conversion === "naive" ? "naive" : "", o.writeFreqBaseSwa === false ? "noswabase" : "",
+    o.seed !== undefined ? `s${o.seed}` : "", o.nSwa !== undefined ? `w${o.nSwa}` : "",
+    o.swaPattern !== undefined ? `sp${typeof o.swaPattern === "number" ? o.swaPattern : o.swaPattern.map(Number).join("")}` : "", o.conversion === "naive" ? "naive" : "", o.writeFreqBaseSwa === false ? "noswabase" : "",
   ];
   return parts.filter(Boolean).join("-") + ".gguf";
 }

@@ -60,3 +60,23 @@ test("numerics \"auto\" picks the profile of the variant llama.cpp loaded on thi
 });
 
 after(() => {});
+
+test("attention.sliding_window_pattern (a period, or per-layer BOOLs) decides which layers are local, as in llama.cpp", async () => {
+  const { numerics } = await llamaVariant();
+  const results: number[][] = [];
+  for (const swaPattern of [undefined, 2, [true, false, false, true, true, false]] as const) {
+    // a window of ±4 tokens, so at 40 tokens a local layer and a global one differ
+    const path = await gemmaFixture({ nLayer: 6, weightType: "Q8_0", nSwa: 8, swaPattern: swaPattern as number | boolean[] | undefined });
+    const model = await loadModel(path, { numerics: numerics.name, threads: 2 });
+    try {
+      const ids = inputsOfLengths(model, [40]);
+      await assertParity(path, model, ids, 1e-6);
+      results.push(Array.from((await model.embed(ids))[0]!));
+    } finally {
+      await model.close();
+      await disposeModel(path);
+    }
+  }
+  assert.notDeepEqual(results[1], results[0], "period 2 should differ from the default period 6");
+  assert.notDeepEqual(results[2], results[0], "the per-layer pattern should differ from the default");
+});

@@ -1,0 +1,19 @@
+/** general.architecture -> the file that implements it (llama.cpp src/llama-arch.cpp LLM_ARCH_NAMES + src/models/). */
+import { EmbedError } from "../errors.js";
+import { getString, type GGUFMetadata } from "../gguf/keys.js";
+import type { Architecture } from "./arch.js";
+import { gemmaEmbedding } from "./gemma-embedding.js";
+
+export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
+  ([gemmaEmbedding] as Architecture[]).map((a) => [a.name, a]),
+);
+
+/** The architecture of a GGUF, or UNSUPPORTED_ARCH naming it and the supported ones. */
+export function architectureFor(meta: GGUFMetadata): Architecture {
+  const name = getString(meta, "general.architecture");
+  const arch = ARCHITECTURES.get(name);
+  if (!arch) {
+    throw new EmbedError("UNSUPPORTED_ARCH", `architecture "${name}" is not supported (supported: ${[...ARCHITECTURES.keys()].join(", ")})`, { key: "general.architecture", arch: name });
+  }
+  return arch;
+}
