@@ -24,6 +24,8 @@ export type EmbedErrorCode =
   | "UNSUPPORTED_TYPE"
   | "TENSOR_MISSING"
   | "TENSOR_SHAPE"
+  | "NON_FINITE_WEIGHT"
+  | "MODEL_TOO_LARGE"
   // model / tokenizer
   | "UNSUPPORTED_ARCH"
   | "UNSUPPORTED_TOKENIZER"
@@ -42,7 +44,8 @@ export type EmbedErrorCode =
   | "CHECKSUM_MISMATCH"
   | "UNAUTHORIZED"
   | "NOT_FOUND"
-  | "OFFLINE";
+  | "OFFLINE"
+  | "LOCKED";
 
 export class EmbedError extends Error {
   readonly code: EmbedErrorCode;

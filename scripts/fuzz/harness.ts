@@ -32,7 +32,7 @@ const CODES: Record<EmbedErrorCode, true> = {
   UNSUPPORTED_TYPE: true, TENSOR_MISSING: true, TENSOR_SHAPE: true, UNSUPPORTED_ARCH: true, UNSUPPORTED_TOKENIZER: true,
   BAD_HPARAMS: true, BAD_VOCAB: true, TOKEN_OUT_OF_RANGE: true, INPUT_TOO_LONG: true, BAD_INPUT: true, BAD_OPTION: true,
   NON_FINITE_OUTPUT: true, MODEL_CLOSED: true, IO_ERROR: true, DOWNLOAD_FAILED: true, CHECKSUM_MISMATCH: true,
-  UNAUTHORIZED: true, NOT_FOUND: true, OFFLINE: true,
+  UNAUTHORIZED: true, NOT_FOUND: true, OFFLINE: true, NON_FINITE_WEIGHT: true, MODEL_TOO_LARGE: true, LOCKED: true,
 };
 
 export const PROBE_TEXT = "hi <start_of_turn>东🦙 é\u0000";

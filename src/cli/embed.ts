@@ -9,7 +9,8 @@
 import { parseArgs } from "node:util";
 import { EmbedError } from "../errors.js";
 import type { EmbedInput, EmbedOptions } from "../embed/embedder.js";
-import { parseNormalize, type Pooling } from "../embed/pooling.js";
+import { checkNormalize } from "../embed/options.js";
+import type { Pooling } from "../embed/pooling.js";
 import { isTask } from "../embed/prompts.js";
 import { loadModel } from "../node.js";
 import { DEFAULT_MODEL } from "../node/hub.js";
@@ -81,7 +82,7 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     task: values.task as EmbedOptions["task"],
     title: values.title,
     dimensions: values.dim === undefined ? undefined : Number(values.dim),
-    normalize: values.normalize === undefined ? undefined : parseNormalize(values.normalize),
+    normalize: values.normalize === undefined ? undefined : checkNormalize(values.normalize, "--normalize"),
     pooling: values.pooling as Pooling | undefined,
     truncate: values.truncate,
     onWarning: (m) => io.stderr.write(m + "\n"),

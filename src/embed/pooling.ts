@@ -1,6 +1,7 @@
 /**
  * Pooling, normalization and Matryoshka truncation, with llama.cpp's numerics.
- * ref: spec gemma-embedding.md §7; llama-server-embeddings.md (common_embd_normalize).
+ * ref: llama.cpp src/llama-graph.cpp llm_graph_context::build_pooling (mean, cls, last);
+ * common/common.cpp common_embd_normalize (the modes and their arithmetic).
  */
 import { EmbedError } from "../errors.js";
 import { vecDotF32 } from "../kernels/ggml-order.js";
@@ -37,14 +38,6 @@ export function pool(h: Float32Array, n: number, start: number, len: number, poo
     for (let t = 0; t < len; t++) col[t] = h[(start + t) * n + j];
     out[j] = vecDotF32(col, 0, w, 0, len);
   }
-}
-
-export function parseNormalize(v: unknown): Normalize {
-  if (v === undefined || v === true) return "l2";
-  if (v === false) return "none";
-  if (v === "none" || v === "l2" || v === "maxabs" || v === "taxicab") return v;
-  if (typeof v === "string" && /^p\d+(\.\d+)?$/.test(v) && Number(v.slice(1)) > 0) return v as Normalize;
-  throw new EmbedError("BAD_OPTION", `normalize must be none, l2, maxabs, taxicab or pN (N > 0), got ${JSON.stringify(v)}`, { option: "normalize" });
 }
 
 /**
