@@ -6,8 +6,10 @@
  *
  * Why the waiting in drain(): SIGTERM is handled in a poll phase, possibly before the sockets that
  * became readable in the same phase, or connections still in the accept backlog (a forward pass
- * may have blocked the loop while they arrived). Closing the listener or an idle-looking socket
- * then would reset them. A few turns of the loop let them be accepted, read and dispatched first.
+ * may have blocked the loop while they arrived). A socket is read only in a poll phase after the
+ * one that accepted it. Closing an idle-looking socket before then would reset a request sitting
+ * in its kernel buffer. So drain() lets the loop turn until two turns pass with no connection
+ * accepted and no request started (at most MAX_TURNS), and only then closes idle connections.
  */
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
@@ -17,12 +19,18 @@ interface Conn {
   active: number;
 }
 
+/** Most loop turns drain() waits for the arrivals to stop. */
+const MAX_TURNS = 100;
+
 export class Connections {
   private readonly conns = new Map<Socket, Conn>();
   private draining = false;
+  /** Connections accepted and requests started so far (drain() waits until it stops changing). */
+  private arrivals = 0;
 
   constructor(server: Server) {
     server.on("connection", (s: Socket) => {
+      this.arrivals++;
       this.conns.set(s, { active: 0 });
       s.once("close", () => this.conns.delete(s));
     });
@@ -31,6 +39,7 @@ export class Connections {
   /** A request on `socket` started; `done` when its response has ended (finished or closed). */
   begin(socket: Socket, res: { once(ev: "close", f: () => void): unknown }): void {
     const c = this.conns.get(socket);
+    this.arrivals++;
     if (!c) return;
     c.active++;
     res.once("close", () => {
@@ -45,11 +54,16 @@ export class Connections {
   }
 
   /**
-   * Shutdown: let the loop turn `turns` times (requests already in the kernel are read and
-   * dispatched), then close every connection with no request in flight.
+   * Shutdown: let the loop turn until connections and requests stop arriving (those already in the
+   * kernel are accepted, read and dispatched), then close every connection with no request in flight.
    */
-  async drain(turns = 4): Promise<void> {
-    for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+  async drain(): Promise<void> {
+    let seen = this.arrivals, quiet = 0;
+    for (let turn = 0; turn < MAX_TURNS && quiet < 2; turn++) {
+      await new Promise((r) => setImmediate(r));
+      quiet = this.arrivals === seen ? quiet + 1 : 0;
+      seen = this.arrivals;
+    }
     this.draining = true;
     for (const [s, c] of this.conns) if (c.active === 0) this.closeIfIdle(s, c);
   }

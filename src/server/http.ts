@@ -100,13 +100,15 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
   // arrived meanwhile is read before its header clock is judged; a real slow sender is cut at the
   // first check after that. Guarded by test/server-abuse-conn.test.ts ("header timeout vs a long
   // forward pass") and test/server/header-timeout.test.ts (tokenizing). RELIABILITY.md section 5.
+  // Two check phases: work done in a poll phase (tokenizing a body that just arrived) is followed by
+  // that iteration's check phase before the next timers and poll; one more turn puts a poll between.
   let held = 0;
   const blocking = <T>(f: () => T): T => {
     if (held++ === 0) server.headersTimeout = 0;
     try {
       return f();
     } finally {
-      setImmediate(() => --held === 0 && (server.headersTimeout = headersTimeout));
+      setImmediate(() => setImmediate(() => --held === 0 && (server.headersTimeout = headersTimeout)));
     }
   };
   const queue = new EmbedQueue({ embedPrepared: (prepared, o) => blocking(() => model.embedPrepared(prepared, o)) }, {
