@@ -9,6 +9,9 @@
  *   on a mismatch the bytes are deleted (CHECKSUM_MISMATCH) and nothing is left looking complete.
  * - Redirects are followed by hand so Authorization goes only to the origin that was asked
  *   (the Hub), never to the CDN it redirects to.
+ * - A server that stops sending (no byte for idleTimeoutMs, headers included) is dropped and the
+ *   download resumed; bytes past the expected size are never written; a deterministic failure (a
+ *   redirect loop, a range that was not asked for) is not retried. Guarded by test/node/pull-faults.test.ts.
  */
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -23,6 +26,8 @@ export interface FetchedResponse {
   url: string;
   /** Headers of the first response (the Hub's X-Linked-Etag / X-Linked-Size live on the redirect). */
   first: Headers;
+  /** Abort the request (its body stops with an error): for an idle timeout while reading. */
+  abort(reason: Error): void;
 }
 
 export interface HttpOptions {
@@ -30,6 +35,16 @@ export interface HttpOptions {
   token?: string;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+  /** A server that sends nothing (no headers, no body byte) for this long is dropped. Default 30 s. */
+  idleTimeoutMs?: number;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** A failure that will not change on a retry (a redirect loop, a malformed answer). */
+function permanent(e: EmbedError): EmbedError {
+  e.detail.permanent = true;
+  return e;
 }
 
 /** GET `url`, following up to 10 redirects; Authorization is dropped once the origin changes. */
@@ -38,14 +53,21 @@ export async function fetchFollow(url: string, headers: Record<string, string>, 
   const origin = new URL(url).origin;
   let current = new URL(url);
   let first: Headers | undefined;
+  const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   for (let hop = 0; hop <= 10; hop++) {
     const h: Record<string, string> = { "user-agent": "gguf-embed", ...headers };
     if (o.token && current.origin === origin) h.authorization = `Bearer ${o.token}`;
+    const ac = new AbortController();
+    const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
+    const timer = setTimeout(() => ac.abort(new Error(`no answer within ${idle} ms`)), idle);
     let res: Response;
     try {
-      res = await doFetch(current.href, { headers: h, redirect: "manual", signal: o.signal });
+      res = await doFetch(current.href, { headers: h, redirect: "manual", signal });
     } catch (e) {
-      throw new EmbedError("DOWNLOAD_FAILED", `${current.href}: request failed: ${causeText(e)}`, { url: current.href, reason: causeText(e) }, { cause: e });
+      const why = ac.signal.aborted ? (ac.signal.reason as Error).message : causeText(e);
+      throw new EmbedError("DOWNLOAD_FAILED", `${current.href}: request failed: ${why}`, { url: current.href, reason: why }, { cause: e });
+    } finally {
+      clearTimeout(timer);
     }
     first ??= res.headers;
     const loc = res.headers.get("location");
@@ -54,9 +76,39 @@ export async function fetchFollow(url: string, headers: Record<string, string>, 
       current = new URL(loc, current);
       continue;
     }
-    return { res, url: current.href, first };
+    return { res, url: current.href, first, abort: (reason) => ac.abort(reason) };
   }
-  throw new EmbedError("DOWNLOAD_FAILED", `${url}: more than 10 redirects`, { url });
+  throw permanent(new EmbedError("DOWNLOAD_FAILED", `${url}: more than 10 redirects`, { url }));
+}
+
+/**
+ * Chunks of a response body, each within `idleMs` of the previous one; past that the request is
+ * aborted and the read fails with DOWNLOAD_FAILED ("no data for N ms").
+ */
+export async function* bodyChunks(got: FetchedResponse, idleMs: number): AsyncGenerator<Uint8Array> {
+  const reader = got.res.body?.getReader();
+  if (!reader) return;
+  let stalled = false;
+  const timer = setTimeout(() => {
+    stalled = true;
+    got.abort(new Error(`no data for ${idleMs} ms`));
+  }, idleMs);
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        throw new EmbedError("DOWNLOAD_FAILED", stalled ? `the server sent no data for ${idleMs} ms` : causeText(e), { stalled }, { cause: e });
+      }
+      if (r.done) return;
+      timer.refresh();
+      yield r.value;
+    }
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => {});
+  }
 }
 
 export function causeText(e: unknown): string {
@@ -111,6 +163,8 @@ export interface DownloadTarget {
 }
 
 export interface DownloadOptions extends HttpOptions {
+  /** A download lock untouched for this long is stale and taken over (cache.ts acquireLock). Default 30 s. */
+  lockStaleMs?: number;
   /** done/total bytes (total undefined when the server does not say). */
   onProgress?: (done: number, total: number | undefined) => void;
   onStatus?: (message: string) => void;
@@ -124,7 +178,7 @@ interface PartState { url: string; sha256?: string; nBytes?: number; etag?: stri
 /** Download `t.url` to `t.dest` (resuming a .part), verify, write the sidecar, and rename. */
 export async function download(t: DownloadTarget, o: DownloadOptions = {}): Promise<Sidecar> {
   await mkdir(dirname(t.dest), { recursive: true });
-  const release = await acquireLock(`${t.dest}.lock`, () => o.onStatus?.(`waiting for another process downloading ${t.dest}`));
+  const release = await acquireLock(`${t.dest}.lock`, { onWait: () => o.onStatus?.(`waiting for another process downloading ${t.dest}`), staleMs: o.lockStaleMs });
   try {
     return await downloadLocked(t, o);
   } finally {
@@ -161,7 +215,8 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       if (state?.etag && !state.etag.startsWith("W/")) headers["if-range"] = state.etag;
     }
     try {
-      const { res, first } = await fetchFollow(t.url, headers, o);
+      const got = await fetchFollow(t.url, headers, o);
+      const { res, first } = got;
       if (res.status === 416 && offset > 0 && total === undefined) {
         await res.body?.cancel(); // the .part already holds everything (size unknown until now)
         break;
@@ -170,7 +225,7 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       const start = res.status === 206 ? Number(/^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "")?.[1]) : 0;
       if (start !== offset) {
         // 200 (Range ignored, or If-Range said the file changed) or a range we did not ask for.
-        if (start !== 0) { await res.body?.cancel(); throw new EmbedError("DOWNLOAD_FAILED", `${t.url}: server answered bytes from ${start}, asked for ${offset}`, { url: t.url }); }
+        if (start !== 0) { await res.body?.cancel(); throw permanent(new EmbedError("DOWNLOAD_FAILED", `${t.url}: server answered bytes from ${start}, asked for ${offset}`, { url: t.url })); }
         if (offset > 0) o.onStatus?.("server sent the whole file again; restarting");
         await rm(part, { force: true });
         offset = 0;
@@ -181,14 +236,14 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       state = { url: t.url, sha256: t.sha256, nBytes: total, etag: res.headers.get("etag") ?? undefined };
       linkedEtag = first.get("x-linked-etag") ?? undefined;
       await writeJson(partJson, state);
-      offset = await appendBody(res, part, hash, offset, total, o.onProgress);
+      offset = await appendBody(got, part, hash, offset, total, o);
       if (total === undefined || offset === total) break;
       if (offset > total) break; // caught by the size check below
       throw new EmbedError("DOWNLOAD_FAILED", `${t.url}: connection closed at byte ${offset} of ${total}`, { url: t.url });
     } catch (e) {
       if (!(e instanceof EmbedError)) throw new EmbedError("IO_ERROR", `${part}: ${(e as Error).message}`, { path: part }, { cause: e });
       const status = Number(e.detail.status);
-      if (e.code !== "DOWNLOAD_FAILED" || (status >= 400 && status < 500)) throw e;
+      if (e.code !== "DOWNLOAD_FAILED" || e.detail.permanent === true || (status >= 400 && status < 500)) throw e;
       // What is on disk is what counts: re-read it (a write may have stopped mid-chunk).
       offset = (await stat(part).catch(() => undefined))?.size ?? 0;
       hash = await hashFile(part, offset);
@@ -228,26 +283,29 @@ function contentTotal(res: Response, first: Headers, offset: number): number | u
   return linked !== null ? Number(linked) : undefined;
 }
 
-/** Stream the body onto the .part (appending), hashing as it goes; returns the new offset. */
-async function appendBody(res: Response, part: string, hash: Hash, offset: number, total: number | undefined, onProgress?: DownloadOptions["onProgress"]): Promise<number> {
+/**
+ * Stream the body onto the .part (appending), hashing as it goes; returns the new offset. Writing
+ * stops at `total` when it is known: a server that sends more is cut there (the size and hash
+ * checks then decide), so it cannot fill the disk.
+ */
+async function appendBody(got: FetchedResponse, part: string, hash: Hash, offset: number, total: number | undefined, o: DownloadOptions): Promise<number> {
   const fh = await open(part, offset === 0 ? "w" : "a");
+  const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   try {
-    const reader = res.body?.getReader();
-    onProgress?.(offset, total);
-    for (;;) {
-      let r: ReadableStreamReadResult<Uint8Array> | undefined;
-      try {
-        r = await reader?.read();
-      } catch (e) {
-        throw new EmbedError("DOWNLOAD_FAILED", `connection lost at byte ${offset}${total !== undefined ? ` of ${total}` : ""}: ${causeText(e)}`, { offset }, { cause: e });
+    o.onProgress?.(offset, total);
+    try {
+      for await (let chunk of bodyChunks(got, idle)) {
+        if (total !== undefined && offset + chunk.byteLength > total) chunk = chunk.subarray(0, total - offset);
+        let written = 0;
+        while (written < chunk.byteLength) written += (await fh.write(chunk, written, chunk.byteLength - written)).bytesWritten;
+        hash.update(chunk);
+        offset += chunk.byteLength;
+        o.onProgress?.(offset, total);
+        if (offset === total) break; // anything more is not ours (bodyChunks cancels the rest)
       }
-      if (!r || r.done) break;
-      const chunk = r.value;
-      let written = 0;
-      while (written < chunk.byteLength) written += (await fh.write(chunk, written, chunk.byteLength - written)).bytesWritten;
-      hash.update(chunk);
-      offset += chunk.byteLength;
-      onProgress?.(offset, total);
+    } catch (e) {
+      if (!(e instanceof EmbedError)) throw e; // a write error (ENOSPC, EIO) is the disk's, not the connection's
+      throw new EmbedError("DOWNLOAD_FAILED", `connection lost at byte ${offset}${total !== undefined ? ` of ${total}` : ""}: ${e.message}`, { offset }, { cause: e });
     }
     await fh.datasync();
     return offset;

@@ -6,7 +6,8 @@
  * event loop's own delay is measured (perf_hooks) until the answer's headers arrive. Before the
  * worker, tokenizing the 2 MiB text held the loop for all of its ~2 s of CPU (~5 s wall on the
  * loaded 2-core test machine); with it, the largest delay is GC and scheduling noise (~300 ms on
- * that machine, under 50 ms idle). The bound, 1 s, separates the two.
+ * that machine, under 50 ms idle). The bound, 1.5 s, separates the two (CPU contention alone
+ * stretched a 30 ms step to ~300 ms there).
  */
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -65,7 +66,7 @@ test("a 2 MiB /tokenize body is tokenized off the event loop: /health answers th
   const tokens = ((await res.json()) as { tokens: number[] }).tokens;
   console.log(`# /tokenize 2 MiB: ${tokens.length} tokens; event loop max delay ${maxLoopDelay.toFixed(0)} ms, slowest /health ${slowestHealth.toFixed(0)} ms over ${probes} probes`);
   assert.deepEqual(tokens, model.tokenizer.encode(big, { addSpecial: false }));
-  assert.ok(maxLoopDelay < 1000, `the event loop was held ${maxLoopDelay.toFixed(0)} ms`);
+  assert.ok(maxLoopDelay < 1500, `the event loop was held ${maxLoopDelay.toFixed(0)} ms`);
   assert.ok(probes >= 3, `${probes} /health probes answered`);
 });
 
@@ -76,12 +77,12 @@ test("a 2 MiB input over the context is INPUT_TOO_LONG, without holding the even
   assert.equal(e.code, "INPUT_TOO_LONG");
   assert.equal(e.param, "input[1]");
   assert.match(e.message, /input 1 has at least \d+ tokens, more than the model's context of 2048/);
-  assert.ok(maxLoopDelay < 1000, `the event loop was held ${maxLoopDelay.toFixed(0)} ms`);
+  assert.ok(maxLoopDelay < 1500, `the event loop was held ${maxLoopDelay.toFixed(0)} ms`);
   // with truncate: the whole text is tokenized (on the worker) and cut to the context
   const t = await whileProbing("/v1/embeddings", { input: big, truncate: true });
   assert.equal(t.res.status, 200);
   assert.equal(((await t.res.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens, 2048);
-  assert.ok(t.maxLoopDelay < 1000, `truncate: the event loop was held ${t.maxLoopDelay.toFixed(0)} ms`);
+  assert.ok(t.maxLoopDelay < 1500, `truncate: the event loop was held ${t.maxLoopDelay.toFixed(0)} ms`);
 });
 
 test("the worker and the event loop give the same ids and the same errors", async () => {
