@@ -18,6 +18,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { link, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { basename, join } from "node:path";
 import { EmbedError } from "../errors.js";
@@ -134,7 +135,11 @@ export interface LockOptions {
   onWait?: () => void;
   /** false: throw LOCKED at once instead of waiting. Default true. */
   wait?: boolean;
-  /** A lock whose file has not been touched for this long is stale. Default 30 s. */
+  /**
+   * A lock whose file has not been touched for this long is stale. Default 30 s. Infinity: only a
+   * dead or reused pid on this host makes it stale (for holders whose event loop may be blocked
+   * for long, such as a bulk run between batches).
+   */
   staleMs?: number;
   /** What is locked, for messages ("downloading x.gguf", "writing out.jsonl"). */
   what?: string;
@@ -148,8 +153,9 @@ interface LockOwner { pid: number; host: string; token: string; started: string 
  * (pid, host, a random token, start time), and touched every staleMs / 4 while held (a heartbeat).
  * A lock is stale, and taken over, when its file has not been touched for staleMs (the owner died
  * or froze; a live but unrelated pid, after pid reuse or as pid 1 in a container, does not keep it),
- * or at once when its owner is a dead pid on this host. A takeover renames the stale file away
- * (atomic), so two waiters cannot both take it. Guarded by test/node/lock.test.ts.
+ * or at once when its owner on this host is a dead pid or a pid reused by a younger process. A
+ * takeover renames the stale file away (atomic), so two waiters cannot both take it. Guarded by
+ * test/node/lock.test.ts.
  */
 export async function acquireLock(path: string, o: LockOptions = {}): Promise<() => Promise<void>> {
   const staleMs = o.staleMs ?? 30_000;
@@ -173,9 +179,9 @@ export async function acquireLock(path: string, o: LockOptions = {}): Promise<()
     const st = await stat(path).catch(() => undefined);
     if (!st) continue; // released meanwhile
     const age = Date.now() - st.mtimeMs;
-    const deadHere = owner !== undefined && owner.host === me.host && !alive(owner.pid);
+    const goneHere = owner !== undefined && owner.host === me.host && !ownerRunning(owner, st.mtimeMs);
     // An empty lock was just created and its owner is being written: give it a moment.
-    const stale = age > staleMs || deadHere || (owner === undefined && age > Math.min(5000, staleMs));
+    const stale = age > staleMs || goneHere || (owner === undefined && age > Math.min(5000, staleMs));
     if (stale) {
       await takeOver(path, st.ino);
       continue;
@@ -186,7 +192,32 @@ export async function acquireLock(path: string, o: LockOptions = {}): Promise<()
     }
     if (!warned) o.onWait?.();
     warned = true;
-    await new Promise((r) => setTimeout(r, Math.min(250, staleMs / 4)));
+    await new Promise((r) => setTimeout(r, Math.max(10, Math.min(250, staleMs / 4))));
+  }
+}
+
+/**
+ * Is the lock's owner (on this host) still the process that wrote it? Its pid must be alive and,
+ * where /proc tells (Linux), the process must have started before the lock was written: a pid
+ * reused after a crash belongs to a younger process.
+ */
+function ownerRunning(owner: LockOwner, mtimeMs: number): boolean {
+  if (!alive(owner.pid)) return false;
+  const started = processStartMs(owner.pid);
+  const written = owner.started ? Date.parse(owner.started) : mtimeMs;
+  return started === undefined || !Number.isFinite(written) || started <= written + 2000;
+}
+
+/** When process `pid` started (ms since the epoch), from /proc on Linux; undefined elsewhere. */
+export function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]); // field 22, starttime
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    const ms = btime * 1000 + (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+    return Number.isFinite(ms) ? ms : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -220,7 +251,7 @@ function holdLock(path: string, me: LockOwner, staleMs: number): () => Promise<v
   const beat = setInterval(() => {
     const now = new Date();
     void utimes(path, now, now).catch(() => {});
-  }, Math.max(10, staleMs / 4));
+  }, Math.min(Math.max(10, staleMs / 4), 60_000));
   beat.unref();
   return async () => {
     clearInterval(beat);
