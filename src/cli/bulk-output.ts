@@ -3,7 +3,7 @@
  * when resuming, written one batch per write(2).
  *
  * - Lock: `<output>.lock` (node/cache.ts acquireLock), held for the whole run; a second run on the
- *   same output fails at once with LOCKED (two --resume runs used to interleave their records).
+ *   same output fails at once with LOCKED, so two runs never interleave their records.
  *   It goes stale only when its owner process is gone (dead pid, or a pid reused since), never by
  *   age: a run's event loop can be held by a long batch.
  * - Resume: every complete line must be the record of its input, `{"index":i,"embedding":[...]}`
@@ -139,7 +139,7 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** The output file, appended to; every write error names it (ENOSPC used to escape as a raw stack). */
+/** The output file, appended to; every write error (ENOSPC, EIO) is an IO_ERROR naming it, never a raw stack. */
 export async function fileSink(path: string): Promise<Sink> {
   const fail = (e: unknown, what: string): EmbedError => {
     const err = e as NodeJS.ErrnoException;

@@ -1,6 +1,6 @@
 /**
  * GGUF metadata value types and typed accessors. ref: llama.cpp ggml/include/gguf.h (enum gguf_type),
- * ggml/src/gguf.cpp gguf_init_from_file_impl; src/llama-model-loader.cpp get_key (the type checks).
+ * ggml/src/gguf.cpp gguf_init_from_file_ptr; src/llama-model-loader.cpp get_key (the type checks).
  * Getters check the stored type strictly (as llama.cpp's loader does: "key ... has wrong type"),
  * with one relaxation: integer getters accept any integer type whose value fits.
  */

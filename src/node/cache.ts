@@ -60,7 +60,7 @@ export function repoDir(root: string, repo: string, revision = MAIN_REVISION): s
   return file.slice(0, -2);
 }
 
-/** decodeURIComponent, or BAD_INPUT naming the URL (a stray "%zz" used to escape as a URIError). */
+/** decodeURIComponent, or BAD_INPUT naming the URL: a stray "%zz" never escapes as a URIError (test/node/pull-faults.test.ts). */
 export function decodeUrlPart(s: string, url: string): string {
   try {
     return decodeURIComponent(s);

@@ -1,8 +1,8 @@
 /**
  * llama-server's own routes: POST /embedding and /embeddings (non-OAI format), POST /tokenize,
  * POST /detokenize, GET /health, GET /v1/models (and /models). Shapes: docs/server.md.
- * ref: llama.cpp tools/server/server-context.cpp (server_routes::handle_embeddings_impl, the
- * post_tokenize and post_detokenize handlers, handle_models).
+ * ref: llama.cpp tools/server/server-context.cpp (server_routes::handle_embeddings_impl, and the
+ * post_tokenize, post_detokenize and get_models handlers).
  * Large answers are JSON produced in pieces (replies.ts), written as the client reads (send.ts).
  */
 import { EmbedError } from "../errors.js";
