@@ -142,7 +142,8 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
     metrics.inFlight++;
     conns.begin(req.socket, res);
     // An unparsable absolute-form target ("GET http://[ HTTP/1.1", which Node's parser accepts) is a
-    // 400 here, never a throw outside the try (test/server-abuse.test.ts, absolute-form targets).
+    // 400 here, never a throw outside the try (test/server-abuse.test.ts, "... 400 for an
+    // unparsable target").
     const path = requestPath(req.url);
     const route = path !== undefined && Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     const method = req.method ?? "GET";

@@ -57,8 +57,9 @@ after(async () => {
 test("item 18: a second run on the same output fails at once with LOCKED; the first completes exactly", async () => {
   const out = join(tmp, "twice.jsonl");
   const a = cli(["--input", input, "--output", out, "--batch", "2", "--resume"]);
-  for (const t0 = Date.now(); !existsSync(`${out}.lock`) && Date.now() - t0 < 60_000; ) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(existsSync(`${out}.lock`), "the first run holds the lock");
+  const lines = async () => (await readFile(out, "utf8").catch(() => "")).split("\n").length - 1;
+  for (const t0 = Date.now(); (await lines()) < 2 && a.child.exitCode === null && Date.now() - t0 < 60_000; ) await new Promise((r) => setTimeout(r, 20));
+  assert.ok((await lines()) >= 2 && a.child.exitCode === null, "the first run is writing");
   const b = await cli(["--input", input, "--output", out, "--batch", "2", "--resume"]).done;
   assert.equal(b.code, 1, b.stderr);
   assert.match(b.stderr, new RegExp(`twice\\.jsonl is locked by process ${a.child.pid} \\(.*twice\\.jsonl\\.lock\\); wait for it to finish \\[LOCKED\\]`));
