@@ -39,7 +39,8 @@ before(async () => {
   tokenizer = createTokenizer(file.metadata);
 });
 
-type Edits = { meta?: Record<string, GGUFValue | undefined>; ne?: Record<string, number[]>; data?: Record<string, (f: Float32Array) => void>; raw?: Record<string, (b: DataView) => void> };
+type Edits = { meta?: Record<string, GGUFValue | undefined>; ne?: Record<string, number[]>; data?: Record<string, (f: Float32Array) =>
+  void>; raw?: Record<string, (b: DataView) => void> };
 
 /** The fixture with metadata set/deleted (undefined), tensor ne changed, or f32 tensor data patched. */
 function variant(e: Edits): { file: GGUFModelFile; tensors: typeof tensors } {
@@ -151,16 +152,20 @@ test("the same rejections reach a caller of loadModel() on the file's bytes", as
 });
 
 test("non-finite norm weights are refused at load with NON_FINITE_WEIGHT naming the tensor and element", async () => {
-  const poisoned: [string, number][] = [["output_norm.weight", NaN], ["output_norm.weight", Infinity], ["output_norm.weight", -Infinity], ["blk.5.post_ffw_norm.weight", Infinity], ["blk.0.attn_norm.weight", NaN], ["blk.2.ffn_norm.weight", Infinity], ["blk.3.attn_k_norm.weight", NaN]];
+  const poisoned: [string, number][] = [["output_norm.weight", NaN], ["output_norm.weight", Infinity], ["output_norm.weight", -Infinity],
+    ["blk.5.post_ffw_norm.weight", Infinity], ["blk.0.attn_norm.weight", NaN], ["blk.2.ffn_norm.weight", Infinity],
+    ["blk.3.attn_k_norm.weight", NaN]];
   for (const [name, value] of poisoned) {
-    const e = throwsNaming(() => bind({ data: { [name]: (f) => (f[17] = value) } }), "NON_FINITE_WEIGHT", [name, String(value), "element 17"]);
+    const e = throwsNaming(() => bind({ data: { [name]: (f) => (f[17] = value) } }), "NON_FINITE_WEIGHT",
+      [name, String(value), "element 17"]);
     assert.equal(e.detail.tensor, name);
   }
   // and from bytes, through loadModel()
   const bad = bytes.slice();
   const t = file.tensors.find((x) => x.name === "output_norm.weight")!;
   new DataView(bad.buffer, t.byteOffset).setFloat32(4 * 3, Infinity, true);
-  await assert.rejects(loadModel(bad), (e: unknown) => e instanceof EmbedError && e.code === "NON_FINITE_WEIGHT" && /output_norm\.weight" has Infinity at element 3/.test(e.message));
+  await assert.rejects(loadModel(bad), (e: unknown) => e instanceof EmbedError && e.code === "NON_FINITE_WEIGHT"
+    && /output_norm\.weight" has Infinity at element 3/.test(e.message));
 });
 
 test("a non-finite matmul weight (an Inf scale in token_embd) gives NON_FINITE_OUTPUT naming the input, never NaN vectors", async () => {
@@ -169,8 +174,10 @@ test("a non-finite matmul weight (an Inf scale in token_embd) gives NON_FINITE_O
   // that use the token; the output check catches it whatever the pooling and normalization.
   const id = tokenizer.encode("hello world", { addSpecial: false })[0];
   const rowBytes = (256 / 32) * 34;
-  const m = new EmbeddingModel(file, bind({ raw: { "token_embd.weight": (d) => d.setUint16(id * rowBytes, 0x7c00, true) } }), tokenizer, async () => {});
+  const m = new EmbeddingModel(file, bind({ raw: { "token_embd.weight": (d) => d.setUint16(id * rowBytes, 0x7c00, true) } }), tokenizer,
+    async () => {});
   for (const opts of [{}, { normalize: false }, { pooling: "none" as const }, { dimensions: 128 }]) {
-    await assert.rejects(m.embed(["fine", "hello world"], opts), (e: unknown) => e instanceof EmbedError && e.code === "NON_FINITE_OUTPUT" && e.detail.index === 1 && /input 1/.test(e.message), JSON.stringify(opts));
+    await assert.rejects(m.embed(["fine", "hello world"], opts), (e: unknown) => e instanceof EmbedError && e.code === "NON_FINITE_OUTPUT"
+      && e.detail.index === 1 && /input 1/.test(e.message), JSON.stringify(opts));
   }
 });

@@ -108,7 +108,8 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     if (values.format !== undefined) throw new EmbedError("BAD_OPTION", "--input/--output write JSONL records; --format does not apply", { option: "format" });
     const batch = values.batch === undefined ? 32 : Number(values.batch);
     if (!Number.isInteger(batch) || batch < 1) throw new EmbedError("BAD_OPTION", `--batch must be a positive integer, got ${values.batch}`, { option: "batch" });
-    const bulk: BulkArgs = { input: values.input, output: values.output, resume: !!values.resume, overwrite: !!values.overwrite, verify: !!values.verify, jsonl: !!values.jsonl, batch, quiet: !!values.quiet, opts };
+    const bulk: BulkArgs = { input: values.input, output: values.output, resume: !!values.resume, overwrite: !!values.overwrite,
+      verify: !!values.verify, jsonl: !!values.jsonl, batch, quiet: !!values.quiet, opts };
     const { skip, release } = await prepareOutput(bulk, io); // locks the output for the run
     try {
       const model = await load();

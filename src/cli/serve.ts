@@ -100,7 +100,8 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
   // An empty key would match an empty X-Api-Key header: refuse it rather than serve wide open.
   const apiKey = values["api-key"] ?? process.env.GGUF_EMBED_API_KEY;
   if (apiKey !== undefined && apiKey.trim() === "") {
-    return fail(io, `the API key is empty or blank (${values["api-key"] !== undefined ? "--api-key" : "GGUF_EMBED_API_KEY"}); set a real key, or unset it to serve without one`);
+    const from = values["api-key"] !== undefined ? "--api-key" : "GGUF_EMBED_API_KEY";
+    return fail(io, `the API key is empty or blank (${from}); set a real key, or unset it to serve without one`);
   }
 
   const path = await resolveModel(values.model);
@@ -148,7 +149,8 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {
       if (++signals === 1) {
-        io.stderr.write(`gguf-embed serve: ${sig}: finishing requests in flight; every request received gets an answer (send again to stop now)\n`);
+        const what = "finishing requests in flight; every request received gets an answer (send again to stop now)";
+        io.stderr.write(`gguf-embed serve: ${sig}: ${what}\n`);
         void running.close().then(() => done(0));
       } else {
         running.closeNow();

@@ -69,7 +69,8 @@ export class EmbeddingModel {
   /** Tokens the model sees for each input: prompt applied, BOS/EOS added, length checked (prepare.ts). */
   prepare(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): PreparedInput[] {
     this.checkOpen();
-    const c = { tokenizer: this.tokenizer, architecture: this.info.architecture, nCtx: this.model.hp.nCtxTrain, nEmbdOut: this.model.hp.nEmbdOut };
+    const c = { tokenizer: this.tokenizer, architecture: this.info.architecture, nCtx: this.model.hp.nCtxTrain,
+      nEmbdOut: this.model.hp.nEmbdOut };
     return prepareInputs(c, inputs, opts);
   }
 

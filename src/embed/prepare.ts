@@ -39,7 +39,8 @@ export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], 
   checkEmbedOptions(opts, c.nEmbdOut);
   const { tokenizer, nCtx } = c;
   // maxTokens: encoding may stop once it holds more than nCtx ids (a prefix of the full encoding).
-  const encodeOpts: EncodeOptions & { maxTokens?: number } = { addSpecial: true, parseSpecial: true, ...(opts.truncate ? {} : { maxTokens: nCtx }) };
+  const encodeOpts: EncodeOptions & { maxTokens?: number } = { addSpecial: true, parseSpecial: true,
+    ...(opts.truncate ? {} : { maxTokens: nCtx }) };
   return inputs.map((input, index) => {
     let tokens: Int32Array;
     const fromText = typeof input === "string";
@@ -51,7 +52,9 @@ export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], 
       for (let i = 0; i < input.length; i++) {
         const id = input[i];
         if (!Number.isInteger(id) || id < 0 || id >= tokenizer.nVocab) {
-          throw new EmbedError("TOKEN_OUT_OF_RANGE", `input ${index}: token ${i} is ${String(id)}, outside the vocabulary [0, ${tokenizer.nVocab})`, { index, position: i, token: id });
+          throw new EmbedError("TOKEN_OUT_OF_RANGE",
+            `input ${index}: token ${i} is ${String(id)}, outside the vocabulary [0, ${tokenizer.nVocab})`,
+            { index, position: i, token: id });
         }
         tokens[i] = id;
       }
@@ -63,7 +66,9 @@ export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], 
       if (!opts.truncate) {
         // A text's count is a lower bound when tokenizing stopped early.
         const has = fromText ? `at least ${tokens.length}` : `${tokens.length}`;
-        throw new EmbedError("INPUT_TOO_LONG", `input ${index} has ${has} tokens, more than the model's context of ${nCtx}; pass truncate: true to cut it`, { index, nTokens: tokens.length, contextLength: nCtx, ...(fromText ? { atLeast: true } : {}) });
+        throw new EmbedError("INPUT_TOO_LONG",
+          `input ${index} has ${has} tokens, more than the model's context of ${nCtx}; pass truncate: true to cut it`,
+          { index, nTokens: tokens.length, contextLength: nCtx, ...(fromText ? { atLeast: true } : {}) });
       }
       tokens = truncateTokens(tokens, nCtx, tokenizer);
     }

@@ -82,7 +82,8 @@ export function getFloat(meta: GGUFMetadata, key: string, dflt?: number): number
 export function getPositiveFloat(meta: GGUFMetadata, key: string, dflt?: number): number {
   const x = getFloat(meta, key, dflt);
   if (!Number.isFinite(x) || x <= 0) {
-    throw new EmbedError("BAD_HPARAMS", `metadata key "${key}" = ${String(x)}: it must be a finite number greater than 0`, { key, value: String(x) });
+    throw new EmbedError("BAD_HPARAMS", `metadata key "${key}" = ${String(x)}: it must be a finite number greater than 0`,
+      { key, value: String(x) });
   }
   return x;
 }

@@ -40,7 +40,8 @@ function tooLarge(message: string, detail: Record<string, unknown>): EmbedError 
  * Step 1: check everything the metadata and tensor table decide, and return the tensors the model
  * uses, in file order. `backend` ("js" or "wasm") adds the wasm backend's 4 GiB total.
  */
-export function planModel(file: GGUFModelFile, nVocab: number, backend?: "js" | "wasm"): { hp: GemmaEmbeddingHParams; tensors: TensorInfo[] } {
+export function planModel(file: GGUFModelFile, nVocab: number,
+  backend?: "js" | "wasm"): { hp: GemmaEmbeddingHParams; tensors: TensorInfo[] } {
   const hp = loadHParams(checkArch(file).metadata);
   const used = new Set<string>();
   bindWeights(hp, provider(infoMap(file, new Map()), undefined, used), nVocab);
@@ -48,12 +49,14 @@ export function planModel(file: GGUFModelFile, nVocab: number, backend?: "js" | 
   let total = 0;
   for (const t of tensors) {
     if (t.nBytes > MAX_BUFFER_BYTES) {
-      throw tooLarge(`tensor "${t.name}" (${ggmlTypeName(t.type)}, ${gib(t.nBytes)}) is larger than the 4 GiB one buffer can hold`, { tensor: t.name, nBytes: t.nBytes, max: MAX_BUFFER_BYTES });
+      throw tooLarge(`tensor "${t.name}" (${ggmlTypeName(t.type)}, ${gib(t.nBytes)}) is larger than the 4 GiB one buffer can hold`,
+        { tensor: t.name, nBytes: t.nBytes, max: MAX_BUFFER_BYTES });
     }
     total += t.nBytes + 64; // the wasm backend aligns each tensor to 64 bytes
   }
   if (backend === "wasm" && total > MAX_BUFFER_BYTES) {
-    throw tooLarge(`the model's tensors take ${gib(total)}, more than the 4 GiB of WebAssembly memory; use backend "js"`, { nBytes: total, max: MAX_BUFFER_BYTES });
+    throw tooLarge(`the model's tensors take ${gib(total)}, more than the 4 GiB of WebAssembly memory; use backend "js"`,
+      { nBytes: total, max: MAX_BUFFER_BYTES });
   }
   return { hp, tensors };
 }
@@ -63,7 +66,8 @@ const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
 function checkArch(file: GGUFModelFile): GGUFModelFile {
   const arch = getString(file.metadata, "general.architecture");
   if (arch !== GEMMA_EMBEDDING) {
-    throw new EmbedError("UNSUPPORTED_ARCH", `architecture "${arch}" is not supported (supported: ${Object.keys(ARCHS).join(", ")})`, { key: "general.architecture", arch });
+    throw new EmbedError("UNSUPPORTED_ARCH", `architecture "${arch}" is not supported (supported: ${Object.keys(ARCHS).join(", ")})`,
+      { key: "general.architecture", arch });
   }
   return file;
 }
@@ -72,7 +76,8 @@ function checkArch(file: GGUFModelFile): GGUFModelFile {
  * Step 2: read `tensors`' bytes into storage from `alloc` (WebAssembly memory for the wasm
  * backend). An allocation the runtime refuses is MODEL_TOO_LARGE naming the tensor.
  */
-export async function readTensors(tensors: readonly TensorInfo[], alloc: (nBytes: number) => Uint8Array, onProgress?: (loaded: number, total: number) => void): Promise<LoadedTensors> {
+export async function readTensors(tensors: readonly TensorInfo[], alloc: (nBytes: number) => Uint8Array,
+  onProgress?: (loaded: number, total: number) => void): Promise<LoadedTensors> {
   const out: LoadedTensors = new Map();
   const total = tensors.reduce((a, t) => a + t.nBytes, 0);
   let loaded = 0;
@@ -82,7 +87,8 @@ export async function readTensors(tensors: readonly TensorInfo[], alloc: (nBytes
       data = alloc(t.nBytes);
     } catch (e) {
       if (e instanceof EmbedError) throw e;
-      throw new EmbedError("MODEL_TOO_LARGE", `tensor "${t.name}" (${gib(t.nBytes)}) could not be allocated: ${(e as Error).message}`, { tensor: t.name, nBytes: t.nBytes }, { cause: e });
+      throw new EmbedError("MODEL_TOO_LARGE", `tensor "${t.name}" (${gib(t.nBytes)}) could not be allocated: ${(e as Error).message}`,
+        { tensor: t.name, nBytes: t.nBytes }, { cause: e });
     }
     if (t.source.readInto) {
       await t.source.readInto(t.byteOffset, data); // straight into its storage (Node files)
@@ -101,7 +107,8 @@ export async function readTensors(tensors: readonly TensorInfo[], alloc: (nBytes
 }
 
 /** Every tensor of the file, read (tests and tools that want them all; loading reads only what the model uses). */
-export function readAllTensors(file: GGUFModelFile, alloc: (nBytes: number) => Uint8Array, onProgress?: (loaded: number, total: number) => void): Promise<LoadedTensors> {
+export function readAllTensors(file: GGUFModelFile, alloc: (nBytes: number) => Uint8Array, onProgress?: (loaded: number, total: number)
+  => void): Promise<LoadedTensors> {
   return readTensors(file.tensors, alloc, onProgress);
 }
 
@@ -169,7 +176,8 @@ function provider(infos: Map<string, TensorInfo>, data: LoadedTensors | undefine
 function checkFinite(name: string, v: Float32Array): void {
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i])) {
-      throw new EmbedError("NON_FINITE_WEIGHT", `tensor "${name}" has ${String(v[i])} at element ${i}; norm weights must be finite`, { tensor: name, element: i });
+      throw new EmbedError("NON_FINITE_WEIGHT", `tensor "${name}" has ${String(v[i])} at element ${i}; norm weights must be finite`,
+        { tensor: name, element: i });
     }
   }
 }

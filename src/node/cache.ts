@@ -73,7 +73,8 @@ export function urlFilePath(root: string, url: URL): string {
   const hash = createHash("sha256").update(url.href).digest("hex").slice(0, 16);
   const last = basename(decodeUrlPart(url.pathname, url.href));
   // A name made of dots ("..", from "%2E%2E%2F") would put the file at <cache>/url/<host> itself.
-  if (/^\.+$/.test(last)) throw new EmbedError("BAD_INPUT", `${url.href}: the file name in the URL is "${last}"; refusing it`, { url: url.href });
+  if (/^\.+$/.test(last)) throw new EmbedError("BAD_INPUT", `${url.href}: the file name in the URL is "${last}"; refusing it`,
+    { url: url.href });
   const name = last.replace(/[^\w.+-]/g, "_") || "model.gguf";
   return join(root, "url", url.host.replace(/[^\w.-]/g, "_"), hash, name);
 }
@@ -114,7 +115,8 @@ export async function listCachedFiles(repoDir: string): Promise<string[]> {
     }
     for (const e of entries) {
       if (e.isDirectory()) await walk(join(dir, e.name), prefix + e.name + "/");
-      else if (e.isFile() && !/\.(part|json|lock|tmp-\d+)$/.test(e.name) && !/\.json\.tmp-\d+$/.test(e.name) && !/\.lock\.stale-[0-9a-f]+$/.test(e.name)) out.push(prefix + e.name);
+      else if (e.isFile() && !/\.(part|json|lock|tmp-\d+)$/.test(e.name) && !/\.json\.tmp-\d+$/.test(e.name)
+        && !/\.lock\.stale-[0-9a-f]+$/.test(e.name)) out.push(prefix + e.name);
     }
   }
   await walk(repoDir, "");

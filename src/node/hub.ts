@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { EmbedError } from "../errors.js";
 import { SPLIT_NAME_RE } from "../gguf/split.js";
 import { cacheDir, decodeUrlPart } from "./cache.js";
-import { bodyChunks, causeText, DEFAULT_IDLE_TIMEOUT_MS, fetchFollow, httpError, type HttpOptions } from "./download.js";
+import { bodyChunks, causeText, DEFAULT_IDLE_TIMEOUT_MS, fetchFollow, httpError, type HttpOptions } from "./fetch.js";
 
 export const DEFAULT_MODEL = "embeddinggemma";
 /** Short names. EmbeddingGemma-300M Q8_0 from ggml-org: ungated, and the type our parity tests pin. */
@@ -89,7 +89,8 @@ export function parseModelSpec(spec: string, endpoint = "https://huggingface.co"
     }
     const m = /^\/([\w.-]+\/[\w.-]+)\/resolve\/([^/]+)\/(.+\.gguf)$/i.exec(url.pathname);
     const hubHosts = [new URL(endpoint).host, "huggingface.co", "hf.co"];
-    if (m && hubHosts.includes(url.host)) return { kind: "hf", repo: m[1], file: decodeUrlPart(m[3], url.href), revision: decodeUrlPart(m[2], url.href) };
+    if (m && hubHosts.includes(url.host)) return { kind: "hf", repo: m[1], file: decodeUrlPart(m[3], url.href),
+      revision: decodeUrlPart(m[2], url.href) };
     return { kind: "url", url: url.href };
   }
   return undefined;
@@ -122,7 +123,8 @@ export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEF
   let url: string | undefined = `${cfg.endpoint}/api/models/${repo}/tree/${encodeURIComponent(revision)}?recursive=true`;
   const seen = new Set<string>();
   const out: HubFile[] = [];
-  const refuse = (why: string) => new EmbedError("DOWNLOAD_FAILED", `listing ${repo}: ${why}`, { repo, endpoint: cfg.endpoint, permanent: true });
+  const refuse = (why: string) =>
+    new EmbedError("DOWNLOAD_FAILED", `listing ${repo}: ${why}`, { repo, endpoint: cfg.endpoint, permanent: true });
   while (url) {
     if (seen.has(url)) throw refuse(`the Hub's pages loop back to ${url}`);
     if (seen.size >= MAX_LISTING_PAGES) throw refuse(`more than ${MAX_LISTING_PAGES} pages`);
@@ -142,7 +144,8 @@ export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEF
       for await (const c of bodyChunks(got, cfg.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)) parts.push(c);
       entries = JSON.parse(Buffer.concat(parts).toString("utf8")) as TreeEntry[];
     } catch (e) {
-      throw new EmbedError("DOWNLOAD_FAILED", `${url}: ${e instanceof EmbedError ? e.message : "the file list is not valid JSON"}`, { url }, { cause: e });
+      throw new EmbedError("DOWNLOAD_FAILED", `${url}: ${e instanceof EmbedError ? e.message : "the file list is not valid JSON"}`,
+        { url }, { cause: e });
     }
     if (!Array.isArray(entries)) throw new EmbedError("DOWNLOAD_FAILED", `${url}: unexpected answer (not a file list)`, { url });
     for (const e of entries) {
@@ -151,7 +154,9 @@ export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEF
     }
     const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
     url = next ? new URL(next, url).href : undefined;
-    if (url && new URL(url).origin !== origin) throw refuse(`the next page is on another origin (${new URL(url).origin}); not following it, so the token stays with ${origin}`);
+    if (url && new URL(url).origin !== origin) {
+      throw refuse(`the next page is on another origin (${new URL(url).origin}); not following it, so the token stays with ${origin}`);
+    }
   }
   return out;
 }

@@ -13,10 +13,12 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { exists, listCachedFiles, readJson, repoDir, repoFilePath, urlFilePath, type Sidecar } from "./cache.js";
-import { download, fetchFollow, httpError, type DownloadOptions } from "./download.js";
+import { download, type DownloadOptions } from "./download.js";
+import { fetchFollow, httpError } from "./fetch.js";
 import { DEFAULT_MODEL, hubConfigFromEnv, listRepoFiles, parseModelSpec, pickGGUF, resolveUrl, splitSiblings, type HubConfig, type ModelSpec } from "./hub.js";
 
-export interface ResolveOptions extends Pick<DownloadOptions, "onProgress" | "onStatus" | "retries" | "retryDelayMs" | "signal" | "idleTimeoutMs" | "lockStaleMs"> {
+export interface ResolveOptions extends Pick<DownloadOptions,
+  "onProgress" | "onStatus" | "retries" | "retryDelayMs" | "signal" | "idleTimeoutMs" | "lockStaleMs"> {
   /** Environment to read HF_ENDPOINT, HF_TOKEN, GGUF_EMBED_CACHE, ... from (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Overrides of the environment's settings. */
@@ -40,7 +42,8 @@ export interface PullResult {
 
 function config(o: ResolveOptions): HubConfig {
   const cfg = hubConfigFromEnv(o.env ?? process.env);
-  return { ...cfg, offline: o.offline ?? cfg.offline, cacheDir: o.cacheDir ?? cfg.cacheDir, fetch: o.fetch, idleTimeoutMs: o.idleTimeoutMs };
+  return { ...cfg, offline: o.offline ?? cfg.offline, cacheDir: o.cacheDir ?? cfg.cacheDir, fetch: o.fetch,
+    idleTimeoutMs: o.idleTimeoutMs };
 }
 
 /** Local path of a model spec, downloading it into the cache the first time. */

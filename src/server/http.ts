@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import type { Task } from "../embed/prompts.js";
 import { apiKeyDigest, checkApiKey } from "./auth.js";
+import { cors } from "./cors.js";
 import { drainBody, readJsonBody } from "./body.js";
 import { Connections } from "./connections.js";
 import type { Handler, ServedModel, ServerContext } from "./context.js";
@@ -27,7 +28,10 @@ export interface ServerOptions {
   host?: string;
   /** 0 picks a free port. Default 8080. */
   port?: number;
-  /** Require `Authorization: Bearer <key>` (or `X-Api-Key: <key>`) except on /health and the model list. Empty or blank: a start-up error. */
+  /**
+   * Require `Authorization: Bearer <key>` (or `X-Api-Key: <key>`) except on /health and the model
+   * list. Empty or blank: a start-up error.
+   */
   apiKey?: string;
   /** "*" or a comma-separated list of allowed origins. Default: no CORS headers. */
   cors?: string;
@@ -173,7 +177,8 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       status = reply.status ?? 200;
       const outcome = await sendReply(res, reply, { ...sending, headers: connection() });
       if (outcome === "timeout") metrics.sendTimeouts++;
-      if (outcome !== "sent") [status, note] = [499, outcome === "timeout" ? `cut: the client read nothing for ${sending.sendTimeoutMs} ms` : "the client closed the connection"];
+      if (outcome !== "sent") [status, note] = [499, outcome === "timeout"
+        ? `cut: the client read nothing for ${sending.sendTimeoutMs} ms` : "the client closed the connection"];
     } catch (e) {
       const he = toHttpError(e);
       status = he.status;
@@ -192,7 +197,8 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       // to send yet (100-continue) closes the connection instead.
       const unread = !req.complete && ((expectsContinue && !continued) || he.code === "BODY_TIMEOUT" || !drainBody(req, limits));
       const flavor = path?.startsWith("/v1/") ? "openai" : "llama";
-      const outcome = await sendReply(res, { status: he.status, json: errorBody(he, flavor) }, { ...sending, headers: { ...he.headers, ...connection(unread) } });
+      const outcome = await sendReply(res, { status: he.status, json: errorBody(he, flavor) },
+        { ...sending, headers: { ...he.headers, ...connection(unread) } });
       if (outcome !== "sent") [status, note] = [499, "the client closed the connection"];
     } finally {
       metrics.inFlight--;
@@ -284,19 +290,5 @@ function requestPath(url: string | undefined): string | undefined {
     return new URL(url ?? "/", "http://localhost").pathname;
   } catch {
     return undefined;
-  }
-}
-
-function cors(req: IncomingMessage, res: ServerResponse, origins: string[]): void {
-  const origin = req.headers.origin;
-  if (origins.includes("*")) res.setHeader("access-control-allow-origin", "*");
-  else if (origin !== undefined && origins.includes(origin)) res.setHeader("access-control-allow-origin", origin);
-  else return;
-  res.setHeader("vary", "Origin");
-  res.setHeader("access-control-expose-headers", "Retry-After");
-  if (req.method === "OPTIONS") {
-    res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
-    res.setHeader("access-control-allow-headers", req.headers["access-control-request-headers"] ?? "authorization, content-type");
-    res.setHeader("access-control-max-age", "600");
   }
 }

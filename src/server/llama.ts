@@ -26,7 +26,8 @@ export async function llamaEmbeddings(body: Json, ctx: ServerContext): Promise<R
   if (perToken) opts.normalize = "none";
 
   const { vectors, prepared } = await embedAll(ctx, inputs, opts, field);
-  const item = (v: Float32Array, index: number) => `{"index":${index},"embedding":[${perToken ? rows(v, prepared[index].tokens.length) : floatsJson(v)}]}`;
+  const item = (v: Float32Array, index: number) =>
+    `{"index":${index},"embedding":[${perToken ? rows(v, prepared[index].tokens.length) : floatsJson(v)}]}`;
   return { body: joined("[", (function* () { for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i); })(), "]") };
 }
 
@@ -62,7 +63,8 @@ export function detokenize(body: Json, ctx: ServerContext): Reply {
   // Checked before the first byte is written (the answer is produced as it is sent).
   const n = ctx.model.tokenizer.nVocab;
   const k = (ids as number[]).findIndex((id) => id < 0 || id >= n);
-  if (k >= 0) throw toHttpError(new EmbedError("TOKEN_OUT_OF_RANGE", `token id ${ids[k]} at index ${k} is out of range (vocab has ${n} tokens)`, { id: ids[k], index: k, nVocab: n }), "tokens");
+  if (k >= 0) throw toHttpError(new EmbedError("TOKEN_OUT_OF_RANGE",
+    `token id ${ids[k]} at index ${k} is out of range (vocab has ${n} tokens)`, { id: ids[k], index: k, nVocab: n }), "tokens");
   return { body: detokenized(ctx.model.tokenizer, ids as number[]) };
 }
 

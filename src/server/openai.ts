@@ -28,9 +28,12 @@ export async function openaiEmbeddings(body: Json, ctx: ServerContext): Promise<
   const { vectors, prepared } = await embedAll(ctx, inputs, opts, "input");
   const nTokens = prepared.reduce((s, p) => s + p.tokens.length, 0);
   // The bytes of JSON.stringify({object, data, model, usage}), one vector at a time.
-  const item = (v: Float32Array, index: number) => `{"object":"embedding","index":${index},"embedding":${format === "base64" ? JSON.stringify(f32ToBase64(v)) : floatsJson(v)}}`;
-  const tail = `],"model":${JSON.stringify(body.model ?? ctx.modelId)},"usage":${JSON.stringify({ prompt_tokens: nTokens, total_tokens: nTokens })}}`;
-  return { body: joined('{"object":"list","data":[', (function* () { for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i); })(), tail) };
+  const item = (v: Float32Array, index: number) =>
+    `{"object":"embedding","index":${index},"embedding":${format === "base64" ? JSON.stringify(f32ToBase64(v)) : floatsJson(v)}}`;
+  const usage = JSON.stringify({ prompt_tokens: nTokens, total_tokens: nTokens });
+  const tail = `],"model":${JSON.stringify(body.model ?? ctx.modelId)},"usage":${usage}}`;
+  return { body: joined('{"object":"list","data":[',
+    (function* () { for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i); })(), tail) };
 }
 
 /** The vector's float32 values as little-endian bytes, base64 (what OpenAI and llama-server send). */

@@ -62,7 +62,8 @@ if (!isMainThread && setup?.ggufEmbedTokenizer && parentPort) {
     const { tokenizer } = ctx;
     let answer: Answer;
     try {
-      const tokens = job.kind === "prepare" ? prepareInputs(ctx, job.inputs, job.opts).map((p) => p.tokens) : [Int32Array.from(tokenizer.encode(job.text, job.opts))];
+      const tokens = job.kind === "prepare" ? prepareInputs(ctx, job.inputs, job.opts).map((p) => p.tokens)
+        : [Int32Array.from(tokenizer.encode(job.text, job.opts))];
       answer = { id: job.id, ok: true, tokens };
     } catch (e) {
       const embedError = e instanceof EmbedError ? { code: e.code, message: e.message, detail: e.detail } : undefined;

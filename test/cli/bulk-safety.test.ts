@@ -23,7 +23,9 @@ const N = 40;
 let fixture: string, tmp: string, input: string, reference: string[];
 
 function cli(args: string[]) {
-  const child = spawn(process.execPath, [join(ROOT, "bin", "gguf-embed.js"), "embed", "--model", fixture, "--backend", "wasm", "--threads", "1", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath,
+    [join(ROOT, "bin", "gguf-embed.js"), "embed", "--model", fixture, "--backend", "wasm", "--threads", "1", ...args],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   child.stdout.resume();
@@ -58,11 +60,13 @@ test("item 18: a second run on the same output fails at once with LOCKED; the fi
   const out = join(tmp, "twice.jsonl");
   const a = cli(["--input", input, "--output", out, "--batch", "2", "--resume"]);
   const lines = async () => (await readFile(out, "utf8").catch(() => "")).split("\n").length - 1;
-  for (const t0 = Date.now(); (await lines()) < 2 && a.child.exitCode === null && Date.now() - t0 < 60_000; ) await new Promise((r) => setTimeout(r, 20));
+  for (const t0 = Date.now(); (await lines()) < 2 && a.child.exitCode === null && Date.now() - t0 < 60_000; ) await new Promise((r) =>
+    setTimeout(r, 20));
   assert.ok((await lines()) >= 2 && a.child.exitCode === null, "the first run is writing");
   const b = await cli(["--input", input, "--output", out, "--batch", "2", "--resume"]).done;
   assert.equal(b.code, 1, b.stderr);
-  assert.match(b.stderr, new RegExp(`twice\\.jsonl is locked by process ${a.child.pid} \\(.*twice\\.jsonl\\.lock\\); wait for it to finish \\[LOCKED\\]`));
+  assert.match(b.stderr,
+    new RegExp(`twice\\.jsonl is locked by process ${a.child.pid} \\(.*twice\\.jsonl\\.lock\\); wait for it to finish \\[LOCKED\\]`));
   const ra = await a.done;
   assert.equal(ra.code, 0, ra.stderr);
   assert.deepEqual((await readFile(out, "utf8")).split("\n").slice(0, -1), reference, "exactly one record per input, in order");

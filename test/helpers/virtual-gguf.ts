@@ -29,7 +29,8 @@ export class VirtualGGUF implements ByteSource {
   bytesRead = 0;
 
   constructor(metadata: Iterable<[string, GGUFValue]>, tensors: VirtualTensor[]) {
-    const { header, alignment, nBytes } = encodeGGUFHeader({ metadata, tensors: tensors.map((t) => ({ ...t, data: () => new Uint8Array(0) })) });
+    const { header, alignment,
+      nBytes } = encodeGGUFHeader({ metadata, tensors: tensors.map((t) => ({ ...t, data: () => new Uint8Array(0) })) });
     this.header = header;
     let at = header.byteLength;
     tensors.forEach((t, i) => {
@@ -58,7 +59,8 @@ export class VirtualGGUF implements ByteSource {
 /** The metadata and tensors (with their bytes) of a parsed file, to rebuild edited variants. */
 export async function tensorsOf(f: GGUFFile): Promise<VirtualTensor[]> {
   const out: VirtualTensor[] = [];
-  for (const t of f.tensors) out.push({ name: t.name, type: t.type, ne: t.ne.slice(0, t.nDims), data: await t.source.read(t.byteOffset, t.nBytes) });
+  for (const t of f.tensors) out.push({ name: t.name, type: t.type, ne: t.ne.slice(0, t.nDims),
+    data: await t.source.read(t.byteOffset, t.nBytes) });
   return out;
 }
 

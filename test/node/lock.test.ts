@@ -50,7 +50,9 @@ test("a stale lock of a live, unrelated pid (old format, or pid 1 in JSON) is ta
     const old = new Date(Date.now() - 3600_000);
     await utimes(lock, old, old); // nobody has touched it for an hour
     const status: string[] = [];
-    const res = await within(pullModel("hf:org/m:Q8_0", { env: { GGUF_EMBED_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_HOME: join(tmp, "none") }, onStatus: (m) => status.push(m) }), 10_000, "pull");
+    const res = await within(pullModel("hf:org/m:Q8_0",
+      { env: { GGUF_EMBED_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_HOME: join(tmp, "none") }, onStatus: (m) => status.push(m) }),
+      10_000, "pull");
     assert.deepEqual(new Uint8Array(await readFile(res.path)), FILE);
     await assert.rejects(readFile(lock), "the lock is released afterwards");
   }
@@ -75,7 +77,8 @@ test("a live owner keeps its lock past staleMs (heartbeat); the waiter gets it a
 test("wait: false fails at once with LOCKED naming the owner; a lock taken over is not removed by its old owner's release", async () => {
   const path = join(tmp, "busy.lock");
   const release = await acquireLock(path, { staleMs: 200 });
-  await assert.rejects(acquireLock(path, { wait: false, what: "out.jsonl" }), (e: unknown) => e instanceof EmbedError && e.code === "LOCKED" && new RegExp(`out\\.jsonl is locked by process ${process.pid}`).test(e.message));
+  await assert.rejects(acquireLock(path, { wait: false, what: "out.jsonl" }), (e: unknown) => e instanceof EmbedError
+    && e.code === "LOCKED" && new RegExp(`out\\.jsonl is locked by process ${process.pid}`).test(e.message));
   // Another process took the lock over (as after a long freeze): the old owner's release must not remove it.
   const theirs = JSON.stringify({ pid: process.pid + 1, host: "elsewhere", token: "theirs", started: new Date().toISOString() });
   await writeFile(path, theirs);

@@ -35,7 +35,8 @@ let nCache = 0;
 before(async () => {
   tmp = await mkdtemp(join(tmpdir(), "gguf-embed-pull-faults-"));
   hub = await startFakeHub({
-    "org/rev": { files: [{ path: "m.gguf", content: MAIN }], revisions: { v1: [{ path: "m.gguf", content: V1 }], v2: [{ path: "m.gguf", content: V2 }] } },
+    "org/rev": { files: [{ path: "m.gguf", content: MAIN }],
+      revisions: { v1: [{ path: "m.gguf", content: V1 }], v2: [{ path: "m.gguf", content: V2 }] } },
     "org/loop": { linkLoop: true, files: [{ path: "a-Q8_0.gguf", content: SMALL }] },
     "org/away": { linkElsewhere: true, files: [{ path: "a-Q8_0.gguf", content: SMALL }] },
     "org/long": { files: [{ path: "l-Q8_0.gguf", content: SMALL, extraBytes: 20 << 20 }] },
@@ -51,7 +52,8 @@ after(async () => {
 
 function fresh(extra: NodeJS.ProcessEnv = {}): ResolveOptions & { env: NodeJS.ProcessEnv; cache: string } {
   const cache = join(tmp, `cache${nCache++}`);
-  return { env: { GGUF_EMBED_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_HOME: join(tmp, "no-hf-home"), ...extra }, cache, retryDelayMs: 10, idleTimeoutMs: 500 };
+  return { env: { GGUF_EMBED_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_HOME: join(tmp, "no-hf-home"), ...extra }, cache,
+    retryDelayMs: 10, idleTimeoutMs: 500 };
 }
 
 /** `p` must settle within `ms` (the faults below used to hang or loop for minutes). */
@@ -81,14 +83,16 @@ const since = (n: number) => hub.requests.slice(n);
 
 test("item 12: a listing whose next page is on another origin is refused; the token never leaves the Hub", async () => {
   const n = hub.requests.length;
-  await rejects(within(pullModel("hf:org/away:Q8_0", fresh({ HF_TOKEN: TOKEN })), 10_000, "pull"), "DOWNLOAD_FAILED", /listing org\/away: the next page is on another origin \(http:\/\/127\.0\.0\.1:\d+\); not following it, so the token stays with/);
+  await rejects(within(pullModel("hf:org/away:Q8_0", fresh({ HF_TOKEN: TOKEN })), 10_000, "pull"), "DOWNLOAD_FAILED",
+    /listing org\/away: the next page is on another origin \(http:\/\/127\.0\.0\.1:\d+\); not following it, so the token stays with/);
   assert.deepEqual(since(n).filter((r) => r.server === "cdn"), [], "nothing was sent to the other origin");
   assert.ok(since(n).filter((r) => r.server === "hub").every((r) => r.headers.authorization === `Bearer ${TOKEN}`));
 });
 
 test("item 15: a Link that points back at its own page is refused after one request", async () => {
   const n = hub.requests.length;
-  await rejects(within(pullModel("hf:org/loop:Q8_0", fresh()), 10_000, "pull"), "DOWNLOAD_FAILED", /listing org\/loop: the Hub's pages loop back to/);
+  await rejects(within(pullModel("hf:org/loop:Q8_0", fresh()), 10_000, "pull"), "DOWNLOAD_FAILED",
+    /listing org\/loop: the Hub's pages loop back to/);
   assert.equal(since(n).length, 1);
 });
 

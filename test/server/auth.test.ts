@@ -16,7 +16,8 @@ import { vocabModel } from "../helpers/vocab-model.js";
 test("startServer refuses an empty or blank API key", async () => {
   const model = await vocabModel();
   for (const apiKey of ["", " ", "\t\n"]) {
-    await assert.rejects(startServer(model, { port: 0, apiKey }), (e: unknown) => e instanceof EmbedError && e.code === "BAD_OPTION" && /empty or blank/.test(e.message), JSON.stringify(apiKey));
+    await assert.rejects(startServer(model, { port: 0, apiKey }), (e: unknown) => e instanceof EmbedError && e.code === "BAD_OPTION"
+      && /empty or blank/.test(e.message), JSON.stringify(apiKey));
   }
 });
 
@@ -30,7 +31,8 @@ test("gguf-embed serve exits 2 on an empty --api-key or GGUF_EMBED_API_KEY, befo
     err.on("data", (d) => (text += d));
     let loaded = false;
     try {
-      const code = await runServe(["--model", "m.gguf", ...args], { stdin: new PassThrough(), stdout: new PassThrough(), stderr: err }, async () => {
+      const code = await runServe(["--model", "m.gguf", ...args], { stdin: new PassThrough(), stdout: new PassThrough(), stderr: err },
+        async () => {
         loaded = true;
         throw new Error("the model must not be resolved");
       });
@@ -69,13 +71,15 @@ function expectContinue(port: number, head: string, body: string | undefined, ms
   });
 }
 
-test("Expect: 100-continue without a valid key gets 401 (and no 100 Continue) before the body; with the key, 100 then the answer", async () => {
+test("Expect: 100-continue without a valid key gets 401 (and no 100 Continue) before the body; with the key, 100 then the answer",
+  async () => {
   const model = await vocabModel();
   const KEY = "k-123";
   const s = await startServer(model, { port: 0, apiKey: KEY });
   try {
     const body = JSON.stringify({ content: "hello" });
-    const head = (auth: string) => `POST /tokenize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n${auth}\r\n`;
+    const head = (auth: string) =>
+      `POST /tokenize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n${auth}\r\n`;
     for (const auth of ["", "X-Api-Key: \r\n", "Authorization: Bearer wrong\r\n"]) {
       const r = await expectContinue(s.port, head(auth), undefined);
       assert.match(r.got, /^HTTP\/1\.1 401 /, `${JSON.stringify(auth)}: ${r.got.slice(0, 100)}`);

@@ -13,7 +13,8 @@ import { RawConn } from "../helpers/raw-http.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test("SIGTERM during a long forward pass: every request received gets an answer (result, or 503 + close), none is reset; tricklers are cut", async () => {
+const NAME = "SIGTERM during a long forward pass: every request received gets an answer (result, or 503 + close), none is reset";
+test(`${NAME}; tricklers are cut`, async () => {
   const srv = await startChildServer("test:fixture", ["--backend", "js", "--shutdown-timeout-ms", "60000"]);
   try {
     // Kept-alive connections, each having done one request.
@@ -44,11 +45,14 @@ test("SIGTERM during a long forward pass: every request received gets an answer 
     clearInterval(drip);
 
     assert.equal(longAnswer?.status, 200, `the pass in flight finishes: ${longAnswer?.body.slice(0, 200)}`);
-    const summary = answers.map((a, i) => (a ? `${a.status}${a.headers.connection === "close" ? "+close" : ""}` : `none (${all[i].error ?? (all[i].closed ? "closed" : "open")})`));
+    const summary = answers.map((a, i) =>
+      (a ? `${a.status}${a.headers.connection === "close" ? "+close" : ""}`
+      : `none (${all[i].error ?? (all[i].closed ? "closed" : "open")})`));
     console.log(`# answers: ${summary.join(", ")}; exit after ${exitMs} ms`);
     answers.forEach((a, i) => {
       assert.ok(a, `request ${i} got no answer: ${summary[i]}\n${srv.stderr().slice(-3000)}`);
-      assert.ok(a.status === 200 || (a.status === 503 && a.headers.connection === "close"), `request ${i}: ${summary[i]} ${a.body.slice(0, 200)}`);
+      assert.ok(a.status === 200 || (a.status === 503 && a.headers.connection === "close"),
+        `request ${i}: ${summary[i]} ${a.body.slice(0, 200)}`);
       if (a.status === 503) assert.match(a.body, /SHUTTING_DOWN|shutting down/);
       assert.notEqual(all[i].error, "ECONNRESET", `request ${i} was reset`);
     });

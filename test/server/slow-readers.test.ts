@@ -54,12 +54,14 @@ test("20 clients that never read a 15.5 MB answer: bounded RSS, others served, e
     sampling = false;
     await sampler;
     const grewMiB = (peak - rss0) / 1024;
-    console.log(`# RSS ${(rss0 / 1024).toFixed(0)} MiB before, peak ${(peak / 1024).toFixed(0)} MiB with 20 stalled 15.5 MB answers (+${grewMiB.toFixed(0)} MiB), until ${Date.now() - t0} ms`);
+    console.log(`# RSS ${(rss0 / 1024).toFixed(0)} MiB before, peak ${(peak / 1024).toFixed(0)} MiB with 20 stalled 15.5 MB answers ` +
+      `(+${grewMiB.toFixed(0)} MiB), until ${Date.now() - t0} ms`);
     assert.ok(grewMiB < 128, `RSS grew ${grewMiB.toFixed(0)} MiB`);
     assert.equal(await timeouts(), 20, "every stalled response was cut");
     const m = await call(srv.url, "/metrics");
     assert.equal(metric(m.text, 'gguf_embed_requests_total{route="/detokenize",method="POST",status="499"}'), 20);
-    const cutMs = [...srv.stderr().matchAll(/POST \/detokenize 499 (\d+)ms \(cut: the client read nothing for 6000 ms\)/g)].map((x) => Number(x[1]));
+    const cutMs = [...srv.stderr().matchAll(/POST \/detokenize 499 (\d+)ms \(cut: the client read nothing for 6000 ms\)/g)].map((x) =>
+      Number(x[1]));
     assert.equal(cutMs.length, 20, srv.stderr().slice(-2000));
     console.log(`# each cut ${Math.min(...cutMs)}-${Math.max(...cutMs)} ms after its request arrived`);
     assert.ok(Math.min(...cutMs) >= SEND_TIMEOUT_MS, `cut after ${Math.min(...cutMs)} ms, before the send timeout`);
