@@ -24,6 +24,8 @@ export type EmbedErrorCode =
   | "UNSUPPORTED_TYPE"
   | "TENSOR_MISSING"
   | "TENSOR_SHAPE"
+  | "NON_FINITE_WEIGHT"
+  | "MODEL_TOO_LARGE"
   // model / tokenizer
   | "UNSUPPORTED_ARCH"
   | "UNSUPPORTED_TOKENIZER"
@@ -48,7 +50,8 @@ export type EmbedErrorCode =
   | "REDIS_ERROR"
   | "MODEL_MISMATCH"
   | "QUEUE_MISMATCH"
-  | "QUEUE_INCOMPLETE";
+  | "QUEUE_INCOMPLETE"
+  | "LOCKED";
 
 export class EmbedError extends Error {
   readonly code: EmbedErrorCode;

@@ -137,7 +137,7 @@ test("an existing output needs --resume or --overwrite; a foreign output is not 
   await writeFile(out, reference.slice(5, 8).join("\n") + "\n");
   const c2 = capture();
   assert.equal(await main(["embed", "--model", fixture, "--input", input, "--output", out, "--resume"], c2.io), 1);
-  assert.match(c2.err, /line 3 of .*exists\.jsonl should be the record of input 2 but is the record of input 7; .* refusing to append \[BAD_INPUT\]/);
+  assert.match(c2.err, /line 1 of .*exists\.jsonl should be the record of input 0 but is the record of input 5; refusing to append \[BAD_INPUT\]/);
   assert.equal((await stat(out)).size, Buffer.byteLength(reference.slice(5, 8).join("\n") + "\n"), "untouched");
   const c3 = capture();
   assert.equal(await main(["embed", "--model", fixture, "--resume", "hello"], c3.io), 1);

@@ -123,7 +123,8 @@ test("embedding many texts in one call equals embedding them one at a time", asy
 
 test("inputs longer than the context: INPUT_TOO_LONG naming the input, or truncate keeping BOS and EOS", async () => {
   const long = "word ".repeat(2100);
-  await assert.rejects(model.embed(["short", long]), (e: EmbedError) => e.code === "INPUT_TOO_LONG" && e.detail.index === 1 && /input 1 has \d+ tokens/.test(e.message));
+  await assert.rejects(model.embed(["short", long]), (e: EmbedError) => e.code === "INPUT_TOO_LONG" && e.detail.index === 1
+    && /input 1 has at least \d+ tokens, more than the model's context of 2048/.test(e.message));
   const [p] = model.prepare([long], { truncate: true });
   assert.equal(p.tokens.length, model.info.contextLength);
   assert.equal(p.tokens[0], model.tokenizer.bosId);
@@ -137,14 +138,20 @@ test("token-id inputs are used verbatim and checked against the vocabulary", asy
   await assert.rejects(model.embed([[2, 262144, 1]]), (e: EmbedError) => e.code === "TOKEN_OUT_OF_RANGE" && e.detail.position === 1);
 });
 
-test("a model whose weights produce NaN raises NON_FINITE_OUTPUT naming the input", async () => {
-  // No dense layers here: a quantized dense matmul would turn NaN into 0 exactly as ggml does.
+test("a model whose weights produce non-finite values raises NON_FINITE_OUTPUT naming the input", async () => {
+  // Norm weights are checked at load (NON_FINITE_WEIGHT); a matmul weight is not. An Inf scale in the
+  // first Q8_0 block of one token_embd row puts Inf into the residual stream of the inputs using it.
   const bytes = new Uint8Array(await readFile(plainPath));
-  const t = plain.file.tensorByName.get("output_norm.weight")!;
-  new DataView(bytes.buffer, bytes.byteOffset + t.byteOffset, 4).setFloat32(0, NaN, true);
+  const t = plain.file.tensorByName.get("token_embd.weight")!;
+  assert.equal(t.type, 8, "token_embd is Q8_0 (f16 scale, then 32 int8 per block)");
+  const onlyFirst = plain.tokenizer.encode("fine", { addSpecial: false }).find((id) =>
+    !plain.tokenizer.encode("ok hello", { addSpecial: false }).includes(id))!;
+  const rowBytes = (t.ne[0] / 32) * 34;
+  new DataView(bytes.buffer, bytes.byteOffset + t.byteOffset + onlyFirst * rowBytes, 2).setUint16(0, 0x7c00, true);
   const bad = await loadModel(bytes);
   try {
-    await assert.rejects(bad.embed(["ok", "fine"]), (e: EmbedError) => e.code === "NON_FINITE_OUTPUT" && e.detail.index === 0);
+    await assert.rejects(bad.embed(["ok hello", "fine"]), (e: EmbedError) => e.code === "NON_FINITE_OUTPUT" && e.detail.index === 1);
+    assert.equal((await bad.embed(["ok hello"]))[0].every(Number.isFinite), true, "other inputs are unaffected");
   } finally {
     await bad.close();
   }

@@ -182,17 +182,17 @@ test("header timeout vs a long forward pass: a request sent during it on a conne
     ...NO_MODEL,
     prepare: (inputs: unknown[]) => inputs.map((_, index) => ({ index, tokens: Int32Array.of(2, 1) })),
     embedPrepared: async (p: unknown[]) => {
-      for (const t0 = Date.now(); Date.now() - t0 < 2500; ); // a 2.5 s forward pass
+      for (const t0 = Date.now(); Date.now() - t0 < 4000; ); // a 4 s forward pass
       return p.map(() => new Float32Array(768));
     },
   } as unknown as ServedModel;
-  const s = await startServer(blocking, { port: 0, headersTimeoutMs: 300 });
+  const s = await startServer(blocking, { port: 0, headersTimeoutMs: 1500 });
   try {
     // Another process connects now and sends its request 1 s later, while our loop is blocked.
     const client = spawn(process.execPath, ["-e", `
       const s = require("net").connect(${s.port}, "127.0.0.1", () => {
         console.log("connected");
-        setTimeout(() => s.write("GET /health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"), 1000);
+        setTimeout(() => s.write("GET /health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"), 2500);
       });
       let got = "";
       s.on("data", (d) => (got += d)).on("error", (e) => console.log("error " + e.code));

@@ -9,14 +9,15 @@
 import { parseArgs } from "node:util";
 import { EmbedError } from "../errors.js";
 import type { EmbedInput, EmbedOptions } from "../embed/embedder.js";
-import { parseNormalize, type Pooling } from "../embed/pooling.js";
+import { checkNormalize } from "../embed/options.js";
+import type { Pooling } from "../embed/pooling.js";
 import { isTask } from "../embed/prompts.js";
 import { loadModel } from "../node.js";
 import { DEFAULT_MODEL } from "../node/hub.js";
 import { resolveModel } from "../node/resolve.js";
 import { prepareOutput, runBulk, type BulkArgs } from "./bulk.js";
 import type { CliIO } from "./io.js";
-import { readLines } from "./lines.js";
+import { stdinInputs } from "./lines.js";
 import { cliResolveOptions } from "./pull.js";
 
 export const EMBED_USAGE = `usage: gguf-embed embed [--model M] [options] [text...]
@@ -37,6 +38,8 @@ Bulk mode, for large inputs (streamed, batched, resumable):
   --output FILE     JSONL, one record per input in input order: {"index":i,"embedding":[...]}
                     (default: stdout)
   --resume          continue an interrupted --output: keep its complete lines, skip as many inputs
+                    (every line must be the record of its input; a partial last line is dropped)
+  --verify          with --resume: also parse every line and check its vector
   --overwrite       replace an existing --output
   --batch N         inputs per embed call and per write (default 32)
   --backend B       auto (default: wasm where WebAssembly SIMD exists) | wasm | js (the reference)
@@ -68,6 +71,7 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
       output: { type: "string", short: "o" },
       resume: { type: "boolean" },
       overwrite: { type: "boolean" },
+      verify: { type: "boolean" },
       batch: { type: "string" },
       quiet: { type: "boolean", short: "q" },
       help: { type: "boolean", short: "h" },
@@ -84,7 +88,7 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     task: values.task as EmbedOptions["task"],
     title: values.title,
     dimensions: values.dim === undefined ? undefined : Number(values.dim),
-    normalize: values.normalize === undefined ? undefined : parseNormalize(values.normalize),
+    normalize: values.normalize === undefined ? undefined : checkNormalize(values.normalize, "--normalize"),
     pooling: values.pooling as Pooling | undefined,
     truncate: values.truncate,
     onWarning: (m) => io.stderr.write(m + "\n"),
@@ -102,41 +106,30 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     return model;
   };
 
-  if (values.input !== undefined || values.output !== undefined || values.resume || values.overwrite) {
+  if (values.input !== undefined || values.output !== undefined || values.resume || values.overwrite || values.verify) {
     if (positionals.length > 0) throw new EmbedError("BAD_OPTION", "texts as arguments cannot be combined with --input/--output", { option: "input" });
     if (values.format !== undefined) throw new EmbedError("BAD_OPTION", "--input/--output write JSONL records; --format does not apply", { option: "format" });
     const batch = values.batch === undefined ? 32 : Number(values.batch);
     if (!Number.isInteger(batch) || batch < 1) throw new EmbedError("BAD_OPTION", `--batch must be a positive integer, got ${values.batch}`, { option: "batch" });
-    const bulk: BulkArgs = { input: values.input, output: values.output, resume: !!values.resume, overwrite: !!values.overwrite, jsonl: !!values.jsonl, batch, quiet: !!values.quiet, opts };
-    const skip = await prepareOutput(bulk, io);
-    const model = await load();
+    const bulk: BulkArgs = { input: values.input, output: values.output, resume: !!values.resume, overwrite: !!values.overwrite,
+      verify: !!values.verify, jsonl: !!values.jsonl, batch, quiet: !!values.quiet, opts };
+    const { skip, release } = await prepareOutput(bulk, io); // locks the output for the run
     try {
-      return await runBulk(model, bulk, io, skip);
+      const model = await load();
+      try {
+        return await runBulk(model, bulk, io, skip);
+      } finally {
+        await model.close();
+      }
     } finally {
-      await model.close();
+      await release();
     }
   }
 
   let inputs: EmbedInput[] = positionals;
   if (inputs.length === 0) {
     inputs = [];
-    let n = 0;
-    for await (const line of readLines(io.stdin)) {
-      n++;
-      if (!values.jsonl) {
-        inputs.push(line);
-        continue;
-      }
-      if (line.trim() === "") continue;
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch {
-        throw new EmbedError("BAD_INPUT", `stdin line ${n}: not valid JSON`, { line: n });
-      }
-      if (typeof v === "string" || (Array.isArray(v) && v.every((x) => Number.isInteger(x)))) inputs.push(v as EmbedInput);
-      else throw new EmbedError("BAD_INPUT", `stdin line ${n}: expected a JSON string or an array of token ids`, { line: n });
-    }
+    for await (const x of stdinInputs(io.stdin, { jsonl: !!values.jsonl, ids: true })) inputs.push(x);
   }
 
   const model = await load();

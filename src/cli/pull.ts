@@ -1,6 +1,7 @@
 /**
- * `gguf-embed pull [model] [--offline] [--quiet]`: put a model in the cache (or check that it is
- * there and current) and print its local path on stdout. Progress and status go to stderr.
+ * `gguf-embed pull [model] [--offline] [--verify] [--quiet]`: put a model in the cache (or check
+ * that it is there, intact and current) and print its local path on stdout. Progress and status go
+ * to stderr.
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_MODEL } from "../node/hub.js";
@@ -8,12 +9,13 @@ import { pullModel, type ResolveOptions } from "../node/resolve.js";
 import type { CliIO } from "./io.js";
 import { downloadProgress, formatBytes } from "./progress.js";
 
-export const PULL_USAGE = `usage: gguf-embed pull [model] [--offline] [--quiet]
+export const PULL_USAGE = `usage: gguf-embed pull [model] [--offline] [--verify] [--quiet]
   model        ${DEFAULT_MODEL} (default: EmbeddingGemma-300M Q8_0 from ggml-org/embeddinggemma-300M-GGUF)
                hf:owner/repo[:QUANT]        a repo's GGUF whose name contains QUANT (e.g. hf:ggml-org/embeddinggemma-300M-GGUF:Q8_0)
                hf:owner/repo/path/file.gguf one file of a repo
                https://host/path/file.gguf  any URL
   --offline    use the cache only (also GGUF_EMBED_OFFLINE=1); fails if the model is not cached
+  --verify     re-hash cached files against the Hub's sha256 (their size is always checked)
   --quiet      no progress output
 Where several files match, a name that says it carries the Dense layers wins, then a file whose GGUF
 header has dense_2.weight. Prints the local path. Downloads resume where they stopped and are checked
@@ -49,6 +51,7 @@ export async function runPull(args: string[], io: CliIO): Promise<number> {
     allowPositionals: true,
     options: {
       offline: { type: "boolean" },
+      verify: { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
       help: { type: "boolean", short: "h" },
     },
@@ -62,7 +65,7 @@ export async function runPull(args: string[], io: CliIO): Promise<number> {
     return 2;
   }
   const spec = positionals[0] ?? DEFAULT_MODEL;
-  const opts = cliResolveOptions(io, values);
+  const opts = { ...cliResolveOptions(io, values), verify: values.verify };
   const res = await pullModel(spec, opts).finally(() => opts.done());
   if (!values.quiet) {
     const what = res.status === "downloaded" ? "downloaded" : res.status === "cached" ? "already in the cache" : "up to date with the Hub";

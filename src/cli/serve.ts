@@ -1,7 +1,8 @@
 /**
- * `gguf-embed serve --model <gguf> [options]`: load the model, serve it over HTTP (src/server/),
- * print the URL, and on SIGTERM/SIGINT finish the requests in flight, then return 0. A second
- * signal cuts the remaining connections (returns 1).
+ * `gguf-embed serve --model <gguf> [options]`: load the model, serve it over HTTP (src/server/,
+ * docs/server.md), print the URL, and on SIGTERM/SIGINT answer every request already received
+ * (closing idle and half-sent connections at once), then return 0. A second signal cuts the
+ * remaining connections (returns 1). A blank API key is refused before the model is loaded.
  */
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,6 +28,8 @@ export const SERVE_USAGE = `usage: gguf-embed serve --model <file.gguf> [options
   --max-inputs N           most prompts in one embedding request (default 2048)
   --header-timeout-ms MS   time allowed to send the request headers (default 30000)
   --body-timeout-ms MS     time allowed to send the request body (default 60000)
+  --send-timeout-ms MS     a response the client stops reading is cut after this long (default 30000)
+  --shutdown-timeout-ms MS on SIGTERM, requests still running after this long are cut (default 30000)
 Routes: POST /v1/embeddings (OpenAI), POST /embedding, /embeddings, /tokenize, /detokenize
 (llama-server), GET /health, /v1/models, /metrics.
 `;
@@ -62,10 +65,11 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
         "default-dimensions": { type: "string" },
         cors: { type: "string" },
         "body-limit": { type: "string" },
-        // Reliability (server abuse tests): the limits below existed in ServerOptions only.
         "max-inputs": { type: "string" },
         "header-timeout-ms": { type: "string" },
         "body-timeout-ms": { type: "string" },
+        "send-timeout-ms": { type: "string" },
+        "shutdown-timeout-ms": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -87,12 +91,20 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
     maxInputs: intFlag("max-inputs", values["max-inputs"], 1),
     headersTimeoutMs: intFlag("header-timeout-ms", values["header-timeout-ms"], 1),
     bodyTimeoutMs: intFlag("body-timeout-ms", values["body-timeout-ms"], 1),
+    sendTimeoutMs: intFlag("send-timeout-ms", values["send-timeout-ms"], 1),
+    shutdownTimeoutMs: intFlag("shutdown-timeout-ms", values["shutdown-timeout-ms"], 0),
   };
   for (const v of Object.values(ints)) if (typeof v === "string") return fail(io, v);
   const num = (v: number | string | undefined) => v as number | undefined;
   const task = values["default-task"];
   if (task !== undefined && !isTask(task)) return fail(io, `--default-task must be one of ${TASKS.join(", ")}, got "${task}"`);
   if (values.backend !== undefined && !["auto", "js", "wasm"].includes(values.backend)) return fail(io, `--backend must be auto, js or wasm, got "${values.backend}"`);
+  // An empty key would match an empty X-Api-Key header: refuse it rather than serve wide open.
+  const apiKey = values["api-key"] ?? process.env.GGUF_EMBED_API_KEY;
+  if (apiKey !== undefined && apiKey.trim() === "") {
+    const from = values["api-key"] !== undefined ? "--api-key" : "GGUF_EMBED_API_KEY";
+    return fail(io, `the API key is empty or blank (${from}); set a real key, or unset it to serve without one`);
+  }
 
   const path = await resolveModel(values.model);
   const model = await loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads), numerics: values.numerics as string | undefined });
@@ -108,7 +120,7 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
     server = await startServer(model, {
       host: values.host,
       port: num(ints.port),
-      apiKey: values["api-key"] ?? process.env.GGUF_EMBED_API_KEY,
+      apiKey,
       cors: values.cors,
       maxBatchTokens: num(ints.maxBatchTokens),
       maxQueue: num(ints.maxQueue),
@@ -116,6 +128,8 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
       maxInputs: num(ints.maxInputs),
       headersTimeoutMs: num(ints.headersTimeoutMs),
       bodyTimeoutMs: num(ints.bodyTimeoutMs),
+      sendTimeoutMs: num(ints.sendTimeoutMs),
+      shutdownTimeoutMs: num(ints.shutdownTimeoutMs),
       defaultTask: task as Task | undefined,
       defaultDimensions: dims,
       modelId: basename(path),
@@ -137,7 +151,8 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {
       if (++signals === 1) {
-        io.stderr.write(`gguf-embed serve: ${sig}: finishing requests in flight (send again to stop now)\n`);
+        const what = "finishing requests in flight; every request received gets an answer (send again to stop now)";
+        io.stderr.write(`gguf-embed serve: ${sig}: ${what}\n`);
         void running.close().then(() => done(0));
       } else {
         running.closeNow();

@@ -5,11 +5,10 @@
  * GGUF metadata is read, so a vocab-only file works.
  */
 import { parseArgs } from "node:util";
-import { EmbedError } from "../errors.js";
 import { FileSource } from "../node/fs-source.js";
 import { LlamaTokenAttr, loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
 import type { CliIO } from "./io.js";
-import { readLines } from "./lines.js";
+import { stdinInputs } from "./lines.js";
 
 export const TOKENIZE_USAGE = `usage: gguf-embed tokenize --model <file.gguf> [options] [text...]
   --jsonl              stdin lines are JSON strings (so texts may hold newlines)
@@ -69,23 +68,7 @@ export async function runTokenize(args: string[], io: CliIO): Promise<number> {
     for (const text of positionals) show(text);
     return 0;
   }
-  let n = 0;
-  for await (const line of readLines(io.stdin)) {
-    n++;
-    if (!values.jsonl) {
-      show(line);
-      continue;
-    }
-    if (line.trim() === "") continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      throw new EmbedError("BAD_INPUT", `stdin line ${n}: not valid JSON`, { line: n });
-    }
-    if (typeof v !== "string") throw new EmbedError("BAD_INPUT", `stdin line ${n}: expected a JSON string`, { line: n });
-    show(v);
-  }
+  for await (const text of stdinInputs(io.stdin, { jsonl: !!values.jsonl, ids: false })) show(text as string);
   return 0;
 }
 

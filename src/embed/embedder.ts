@@ -10,11 +10,12 @@ import type { NumericsChoice, NumericsName } from "../kernels/numerics.js";
 import type { EmbeddingGraph } from "../models/arch.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { countByType, ggmlTypeName } from "../tensor/ggml-type.js";
-import { applyPrompt, type Task } from "./prompts.js";
-import { normalize, parseNormalize, pool, poolingFromGGUF, TRAINED_DIMS, truncateDims, type Normalize, type Pooling } from "./pooling.js";
+import { checkEmbedOptions, type EmbedOptions } from "./options.js";
+import { normalize, pool, poolingFromGGUF, TRAINED_DIMS, truncateDims, type Pooling } from "./pooling.js";
+import { prepareInputs, type EmbedInput, type PreparedInput } from "./prepare.js";
 
-/** A text, or token ids used verbatim (no BOS/EOS added, as llama-server does). */
-export type EmbedInput = string | ArrayLike<number>;
+export type { EmbedOptions } from "./options.js";
+export { truncateTokens, type EmbedInput, type PreparedInput } from "./prepare.js";
 
 /**
  * Default token budget of one forward pass (EmbedOptions.maxBatchTokens). Small enough that a
@@ -22,24 +23,6 @@ export type EmbedInput = string | ArrayLike<number>;
  * 4% faster than 4096 on 100 short texts, BENCHMARKS.md); matmul efficiency is the same.
  */
 export const DEFAULT_BATCH_TOKENS = 512;
-
-export interface EmbedOptions {
-  task?: Task;
-  /** Document title, with task "document" ("title: {title} | text: ..."). */
-  title?: string;
-  /** Matryoshka: keep the first N components, then re-normalize. */
-  dimensions?: number;
-  /** Default "l2" (true); false = "none". */
-  normalize?: boolean | Normalize;
-  /** Default: the model's GGUF pooling_type. "none" returns (nTokens x dim) row-major per input. */
-  pooling?: Pooling;
-  /** Cut inputs longer than the context to fit, keeping BOS and EOS. Default: INPUT_TOO_LONG error. */
-  truncate?: boolean;
-  /** Token budget of one forward pass (several inputs are packed up to it; a longer input runs alone). Default DEFAULT_BATCH_TOKENS. */
-  maxBatchTokens?: number;
-  /** Called once per warning (e.g. an untrained Matryoshka size). Default: console.warn. */
-  onWarning?: (message: string) => void;
-}
 
 export interface ModelInfo {
   architecture: string;
@@ -77,12 +60,6 @@ export interface ModelInfo {
   warnings: string[];
 }
 
-/** Tokenized input with the index it came from. */
-export interface PreparedInput {
-  index: number;
-  tokens: Int32Array;
-}
-
 export class EmbeddingModel {
   private closed = false;
   readonly info: ModelInfo;
@@ -114,37 +91,12 @@ export class EmbeddingModel {
     };
   }
 
-  /** Tokens the model sees for each input: prompt applied, BOS/EOS added, length checked. */
+  /** Tokens the model sees for each input: prompt applied, BOS/EOS added, length checked (prepare.ts). */
   prepare(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): PreparedInput[] {
     this.checkOpen();
-    if (!Array.isArray(inputs)) throw new EmbedError("BAD_INPUT", "embed() takes an array of inputs", {});
-    const nCtx = this.model.hp.nCtxTrain;
-    return inputs.map((input, index) => {
-      let tokens: Int32Array;
-      if (typeof input === "string") {
-        const text = applyPrompt(this.info.architecture, input, opts.task, opts.title);
-        tokens = Int32Array.from(this.tokenizer.encode(text, { addSpecial: true, parseSpecial: true }));
-      } else if (input && typeof input === "object" && typeof (input as ArrayLike<number>).length === "number") {
-        tokens = new Int32Array(input.length);
-        for (let i = 0; i < input.length; i++) {
-          const id = input[i];
-          if (!Number.isInteger(id) || id < 0 || id >= this.tokenizer.nVocab) {
-            throw new EmbedError("TOKEN_OUT_OF_RANGE", `input ${index}: token ${i} is ${String(id)}, outside the vocabulary [0, ${this.tokenizer.nVocab})`, { index, position: i, token: id });
-          }
-          tokens[i] = id;
-        }
-      } else {
-        throw new EmbedError("BAD_INPUT", `input ${index} must be a string or an array of token ids`, { index });
-      }
-      if (tokens.length === 0) throw new EmbedError("BAD_INPUT", `input ${index} has no tokens`, { index });
-      if (tokens.length > nCtx) {
-        if (!opts.truncate) {
-          throw new EmbedError("INPUT_TOO_LONG", `input ${index} has ${tokens.length} tokens, more than the model's context of ${nCtx}; pass truncate: true to cut it`, { index, nTokens: tokens.length, contextLength: nCtx });
-        }
-        tokens = truncateTokens(tokens, nCtx, this.tokenizer);
-      }
-      return { index, tokens };
-    });
+    const c = { tokenizer: this.tokenizer, architecture: this.info.architecture, nCtx: this.model.hp.nCtxTrain,
+      nEmbdOut: this.model.hp.nEmbdOut };
+    return prepareInputs(c, inputs, opts);
   }
 
   async embed(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
@@ -155,12 +107,11 @@ export class EmbeddingModel {
   /** Embed already-tokenized inputs (from prepare()). Results in input order. */
   async embedPrepared(prepared: readonly PreparedInput[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
     this.checkOpen();
-    const pooling = opts.pooling ?? this.defaultPooling;
-    if (!["mean", "cls", "last", "none"].includes(pooling)) throw new EmbedError("BAD_OPTION", `pooling must be mean, cls, last or none, got ${JSON.stringify(pooling)}`, { option: "pooling" });
-    const norm = parseNormalize(opts.normalize);
     const nOut = this.model.hp.nEmbdOut;
-    const dims = opts.dimensions ?? nOut;
-    if (!Number.isInteger(dims) || dims < 1 || dims > nOut) throw new EmbedError("BAD_OPTION", `dimensions must be an integer from 1 to ${nOut}, got ${String(opts.dimensions)}`, { option: "dimensions" });
+    const checked = checkEmbedOptions(opts, nOut);
+    const pooling = checked.pooling ?? this.defaultPooling;
+    const norm = checked.normalize;
+    const dims = checked.dimensions;
     if (dims !== nOut && !TRAINED_DIMS.includes(dims)) (opts.onWarning ?? console.warn)(`gguf-embed: ${dims} dimensions is not a trained Matryoshka size (${TRAINED_DIMS.join(", ")}); quality may suffer`);
     const budget = Math.max(1, opts.maxBatchTokens ?? DEFAULT_BATCH_TOKENS); // an input longer than this runs alone
 
@@ -215,17 +166,6 @@ export class EmbeddingModel {
   private checkOpen(): void {
     if (this.closed) throw new EmbedError("MODEL_CLOSED", "the model has been closed", {});
   }
-}
-
-/** Keep BOS (if first) and EOS (if last) in place and cut the middle's tail to fit nCtx. */
-export function truncateTokens(tokens: Int32Array, nCtx: number, tok: Pick<Tokenizer, "bosId" | "eosId">): Int32Array {
-  const hasBos = tokens[0] === tok.bosId;
-  const hasEos = tokens[tokens.length - 1] === tok.eosId;
-  const out = new Int32Array(nCtx);
-  out.set(tokens.subarray(0, nCtx - (hasEos ? 1 : 0)));
-  if (hasEos) out[nCtx - 1] = tok.eosId;
-  void hasBos; // BOS stays at index 0 by construction
-  return out;
 }
 
 function takeColumns(rows: Float32Array, n: number, width: number, dims: number): Float32Array {

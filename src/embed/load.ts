@@ -1,5 +1,11 @@
-/** Load a model from byte sources (browser-safe): parse, build the tokenizer, read weights, bind. */
+/**
+ * Load a model from byte sources (browser-safe): parse, build the tokenizer, plan (every refusal
+ * that metadata alone decides, before any tensor data is read), create the backend, read the
+ * tensors the model uses, bind. On any error the sources and the backend (its worker threads and
+ * WebAssembly memory) are released before the error reaches the caller.
+ */
 import { EmbedError } from "../errors.js";
+import { GGUFValueType } from "../gguf/keys.js";
 import { readGGUFParts } from "../gguf/split.js";
 import type { ByteSource } from "../gguf/source.js";
 import type { Backend } from "../kernels/backend.js";
@@ -7,9 +13,10 @@ import { createJsBackend } from "../kernels/js-backend.js";
 import { chooseNumerics, type NumericsChoice } from "../kernels/numerics.js";
 import { createWasmBackend } from "../kernels/wasm.js";
 import { hasWasmSimd } from "../kernels/wasm-module.js";
-import { buildModel, readAllTensors } from "../models/loader.js";
+import { buildModel, planModel, readTensors } from "../models/loader.js";
 import { createTokenizer } from "../tokenizer/index.js";
 import { EmbeddingModel } from "./embedder.js";
+import { poolingFromGGUF } from "./pooling.js";
 
 export interface LoadOptions {
   /**
@@ -57,33 +64,48 @@ export interface LoadEnv {
   cpuFlags?: ReadonlySet<string>;
 }
 
-export async function pickBackend(opts: LoadOptions, choice: NumericsChoice): Promise<Backend> {
-  const numerics = choice.numerics;
-  if (opts.backend === "js") return createJsBackend(numerics);
-  const wasm = () => createWasmBackend({ numerics, threads: opts.threads, relaxedSimd: opts.relaxedSimd === false ? false : "auto", usdot: opts.usdot === false || envOff("GGUF_EMBED_USDOT") ? false : "auto" });
-  if (opts.backend === "wasm") return wasm();
-  if (opts.backend === undefined || opts.backend === "auto") return hasWasmSimd() ? wasm() : createJsBackend(numerics);
+/** Which backend `opts` asks for, validated, without creating it. */
+export function backendKind(opts: LoadOptions): "js" | "wasm" {
+  if (opts.backend === "js" || opts.backend === "wasm") return opts.backend;
+  if (opts.backend === undefined || opts.backend === "auto") return hasWasmSimd() ? "wasm" : "js";
   throw new EmbedError("BAD_OPTION", `backend must be "auto", "js" or "wasm", got ${JSON.stringify(opts.backend)}`, { option: "backend" });
 }
 
+export async function pickBackend(opts: LoadOptions, choice: NumericsChoice): Promise<Backend> {
+  const numerics = choice.numerics;
+  if (backendKind(opts) === "js") return createJsBackend(numerics);
+  const usdot = opts.usdot === false || envOff("GGUF_EMBED_USDOT") ? false : "auto";
+  return createWasmBackend({ numerics, threads: opts.threads, relaxedSimd: opts.relaxedSimd === false ? false : "auto", usdot });
+}
+
 export async function loadFromSources(sources: ByteSource[], opts: LoadOptions = {}, env: LoadEnv = {}): Promise<EmbeddingModel> {
-  if (opts.numerics !== undefined && typeof opts.numerics !== "string") {
-    throw new EmbedError("BAD_OPTION", `numerics must be a string, got ${JSON.stringify(opts.numerics)}`, { option: "numerics" });
-  }
-  const choice = chooseNumerics(opts.numerics, env.cpuFlags);
-  const backend = await pickBackend(opts, choice);
-  const close = async () => { await Promise.all(sources.map((s) => s.close?.())); };
+  const closeSources = async () => { await Promise.all(sources.map((s) => s.close?.())); };
+  let backend: Backend | undefined;
   try {
+    const kind = backendKind(opts);
     const file = await readGGUFParts(sources);
+    // Plan first (cheap) with the vocabulary's size; a missing or malformed vocabulary is left to
+    // createTokenizer, which names the problem.
+    const tokens = file.metadata.get("tokenizer.ggml.tokens");
+    const nTokens = tokens?.type === GGUFValueType.ARRAY && tokens.itemType === GGUFValueType.STRING ? tokens.value.length : 0;
+    const plan = nTokens > 0 ? planModel(file, nTokens, kind) : undefined;
     const tokenizer = createTokenizer(file.metadata);
-    const tensors = await readAllTensors(file, (n) => backend.alloc(n), opts.onProgress);
-    const model = buildModel(file, tensors, backend, tokenizer.nVocab);
-    await close(); // every tensor is in memory now
-    const m = new EmbeddingModel(file, model, tokenizer, choice, () => backend.close());
+    const { hp, tensors: used } = plan ?? planModel(file, tokenizer.nVocab, kind);
+    poolingFromGGUF(hp.poolingType); // refuses rank pooling before anything is read
+    if (opts.numerics !== undefined && typeof opts.numerics !== "string") {
+      throw new EmbedError("BAD_OPTION", `numerics must be a string, got ${JSON.stringify(opts.numerics)}`, { option: "numerics" });
+    }
+    const choice = chooseNumerics(opts.numerics, env.cpuFlags);
+    const be = (backend = await pickBackend(opts, choice));
+    const tensors = await readTensors(used, (n) => be.alloc(n), opts.onProgress);
+    const model = buildModel(file, tensors, be, tokenizer.nVocab);
+    await closeSources(); // every tensor is in memory now
+    const m = new EmbeddingModel(file, model, tokenizer, choice, () => be.close());
     for (const w of m.info.warnings) (opts.onWarning ?? ((x: string) => console.warn(`gguf-embed: ${x}`)))(w);
     return m;
   } catch (e) {
-    await close();
+    await closeSources().catch(() => {});
+    await backend?.close().catch(() => {});
     throw e;
   }
 }

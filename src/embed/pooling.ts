@@ -1,7 +1,7 @@
 /**
  * Pooling, normalization and Matryoshka truncation, with llama.cpp's numerics.
- * ref: llama.cpp src/llama-graph.cpp build_pooling, common/common.cpp common_embd_normalize;
- * docs/numerics.md §6.
+ * ref: llama.cpp src/llama-graph.cpp llm_graph_context::build_pooling (mean, cls, last);
+ * common/common.cpp common_embd_normalize (the modes and their arithmetic). docs/numerics.md §6.
  */
 import { EmbedError } from "../errors.js";
 import { f32Kernels } from "../kernels/f32-kernels.js";
@@ -41,14 +41,6 @@ export function pool(nx: Numerics, h: Float32Array, n: number, start: number, le
     for (let t = 0; t < len; t++) col[t] = h[(start + t) * n + j];
     out[j] = vecDot(col, 0, w, 0, len);
   }
-}
-
-export function parseNormalize(v: unknown): Normalize {
-  if (v === undefined || v === true) return "l2";
-  if (v === false) return "none";
-  if (v === "none" || v === "l2" || v === "maxabs" || v === "taxicab") return v;
-  if (typeof v === "string" && /^p\d+(\.\d+)?$/.test(v) && Number(v.slice(1)) > 0) return v as Normalize;
-  throw new EmbedError("BAD_OPTION", `normalize must be none, l2, maxabs, taxicab or pN (N > 0), got ${JSON.stringify(v)}`, { option: "normalize" });
 }
 
 /**

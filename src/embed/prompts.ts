@@ -1,6 +1,6 @@
 /**
- * Task prompts: EmbeddingGemma was trained with these prefixes (model card and
- * config_sentence_transformers.json "prompts"; docs/architectures/gemma-embedding.md). They are plain text,
+ * Task prompts: EmbeddingGemma was trained with these prefixes (its model card and the "prompts"
+ * of its config_sentence_transformers.json, google/embeddinggemma-300m). They are plain text,
  * prepended to the input, and included in mean pooling. No prompt is added unless a task is given.
  */
 import { EmbedError } from "../errors.js";

@@ -1,5 +1,6 @@
 /**
- * GGUF metadata value types and typed accessors. ref: spec gguf.md §2.2, ggml/src/gguf.cpp.
+ * GGUF metadata value types and typed accessors. ref: llama.cpp ggml/include/gguf.h (enum gguf_type),
+ * ggml/src/gguf.cpp gguf_init_from_file_ptr; src/llama-model-loader.cpp get_key (the type checks).
  * Getters check the stored type strictly (as llama.cpp's loader does: "key ... has wrong type"),
  * with one relaxation: integer getters accept any integer type whose value fits.
  */
@@ -71,6 +72,20 @@ export function getFloat(meta: GGUFMetadata, key: string, dflt?: number): number
   }
   if (v.type !== GGUFValueType.FLOAT32 && v.type !== GGUFValueType.FLOAT64) throw wrongType(key, v, "FLOAT32");
   return v.value;
+}
+
+/**
+ * A float hyperparameter that must be finite and > 0 (a frequency base, an epsilon). NaN, ±Inf, 0
+ * and negative values give finite but wrong vectors downstream, so they are refused at load with
+ * BAD_HPARAMS naming the key (llama.cpp does not check them).
+ */
+export function getPositiveFloat(meta: GGUFMetadata, key: string, dflt?: number): number {
+  const x = getFloat(meta, key, dflt);
+  if (!Number.isFinite(x) || x <= 0) {
+    throw new EmbedError("BAD_HPARAMS", `metadata key "${key}" = ${String(x)}: it must be a finite number greater than 0`,
+      { key, value: String(x) });
+  }
+  return x;
 }
 
 export function getBool(meta: GGUFMetadata, key: string, dflt?: boolean): boolean {

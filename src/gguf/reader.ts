@@ -1,6 +1,6 @@
 /**
  * GGUF reader: header, metadata and tensor infos, from any ByteSource, without touching tensor data.
- * ref: spec gguf.md §2-§4, ggml/src/gguf.cpp. This is the only code that reads untrusted bytes, so
+ * ref: llama.cpp ggml/src/gguf.cpp gguf_init_from_file_ptr. This is the only code that reads untrusted bytes, so
  * every count and length is checked against the bytes that remain before anything is allocated,
  * and every failure is an EmbedError naming the byte offset and the key or tensor.
  *

@@ -3,7 +3,7 @@
  * order, each padded to the alignment, offsets the exact running sum (what ggml's reader demands).
  * Output is a sequence of chunks so large files can be streamed; tensor data may be supplied
  * lazily (a function) so a generator never holds the whole model in memory.
- * ref: spec gguf.md §2.
+ * ref: llama.cpp ggml/src/gguf.cpp gguf_write_to_buf (the same layout, written).
  */
 import { EmbedError } from "../errors.js";
 import { GGML_TYPES, type GGMLType } from "../tensor/ggml-type.js";

@@ -6,7 +6,7 @@
  * Not here: tokenization, pooling choice, normalization (embed/), threads and SIMD (kernels/).
  */
 import { EmbedError } from "../errors.js";
-import { GGUFValueType, getFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
+import { GGUFValueType, getPositiveFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
 import type { Architecture, Batch, CommonHParams, Dim, EmbeddingGraph, Tap, TensorProvider } from "./arch.js";
 import { addInPlace, buildAttn, buildFfn, buildInpEmbd, buildNorm, NeoxRope } from "./graph.js";
@@ -83,9 +83,10 @@ export function loadHParams(meta: GGUFMetadata): GemmaEmbeddingHParams {
   return {
     nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead,
     nCtxTrain: getUint(meta, k("context_length")),
-    normRmsEps: getFloat(meta, k("attention.layer_norm_rms_epsilon")),
-    ropeFreqBase: getFloat(meta, k("rope.freq_base"), 10000),
-    ropeFreqBaseSwa: getFloat(meta, k("rope.freq_base_swa"), 10000),
+    // finite and > 0, or BAD_HPARAMS naming the key (a NaN or 0 base gave finite, wrong vectors)
+    normRmsEps: getPositiveFloat(meta, k("attention.layer_norm_rms_epsilon")),
+    ropeFreqBase: getPositiveFloat(meta, k("rope.freq_base"), 10000),
+    ropeFreqBaseSwa: getPositiveFloat(meta, k("rope.freq_base_swa"), 10000),
     nSwa: getUint(meta, k("attention.sliding_window")),
     isSwa, poolingType, nEmbdOut: d3, dense2FeatOut,
   };

@@ -1,6 +1,15 @@
 /**
- * Turns a parsed GGUF into a model: picks the architecture, reads every tensor's bytes once, and
- * hands the architecture file a TensorProvider that checks names and shapes.
+ * Turns a parsed GGUF into a model in three steps:
+ *  1. planModel: every refusal that depends on metadata alone (architecture, hyperparameters,
+ *     missing, unused or misshapen tensors, unsupported types, sizes the backend cannot hold)
+ *     happens here, before a byte of tensor data is read. It runs the architecture's binding
+ *     against tensor infos only, and returns the tensors that binding uses.
+ *  2. readTensors: reads those tensors' bytes once, straight into backend storage. Tensors the
+ *     model does not use are never read.
+ *  3. buildModel: binds the bytes through a TensorProvider that checks names and shapes again
+ *     and refuses non-finite norm weights.
+ * llama.cpp's loader also checks names, shapes and types before loading data
+ * (llama.cpp src/llama-model-loader.cpp llama_model_loader::create_tensor, load_all_data).
  */
 import { EmbedError } from "../errors.js";
 import type { GGUFModelFile } from "../gguf/split.js";
@@ -9,16 +18,67 @@ import { readExactly } from "../gguf/source.js";
 import type { Backend, Weight } from "../kernels/backend.js";
 import { GGMLType, ggmlTypeName } from "../tensor/ggml-type.js";
 import { quantTraits } from "../quant/index.js";
-import type { Dim, EmbeddingGraph, TensorProvider } from "./arch.js";
+import type { CommonHParams, Dim, EmbeddingGraph, TensorProvider } from "./arch.js";
 import { architectureFor } from "./registry.js";
 
-/** Read every tensor's bytes into storage from `alloc` (WebAssembly memory for the wasm backend). */
-export async function readAllTensors(file: GGUFModelFile, alloc: (nBytes: number) => Uint8Array, onProgress?: (loaded: number, total: number) => void): Promise<Map<string, { info: TensorInfo; data: Uint8Array }>> {
-  const out = new Map<string, { info: TensorInfo; data: Uint8Array }>();
-  const total = file.tensors.reduce((a, t) => a + t.nBytes, 0);
+export type LoadedTensors = Map<string, { info: TensorInfo; data: Uint8Array }>;
+
+/**
+ * The largest tensor a backend buffer can hold: a V8 typed array has at most 2^32 elements (Node
+ * 20), and a wasm32 memory holds 4 GiB in all (every tensor of the model together).
+ */
+export const MAX_BUFFER_BYTES = 2 ** 32;
+
+function tooLarge(message: string, detail: Record<string, unknown>): EmbedError {
+  return new EmbedError("MODEL_TOO_LARGE", message, detail);
+}
+
+/**
+ * Step 1: check everything the metadata and tensor table decide, and return the tensors the model
+ * uses, in file order. `backend` ("js" or "wasm") adds the wasm backend's 4 GiB total.
+ */
+export function planModel(file: GGUFModelFile, nVocab: number, backend?: "js" | "wasm"): { hp: CommonHParams; tensors: TensorInfo[] } {
+  const arch = architectureFor(file.metadata);
+  const hp = arch.loadHParams(file.metadata);
+  const used = new Set<string>();
+  arch.bindWeights(hp, provider(infoMap(file, new Map()), undefined, used), nVocab);
+  const tensors = file.tensors.filter((t) => used.has(t.name));
+  let total = 0;
+  for (const t of tensors) {
+    if (t.nBytes > MAX_BUFFER_BYTES) {
+      throw tooLarge(`tensor "${t.name}" (${ggmlTypeName(t.type)}, ${gib(t.nBytes)}) is larger than the 4 GiB one buffer can hold`,
+        { tensor: t.name, nBytes: t.nBytes, max: MAX_BUFFER_BYTES });
+    }
+    total += t.nBytes + 64; // the wasm backend aligns each tensor to 64 bytes
+  }
+  if (backend === "wasm" && total > MAX_BUFFER_BYTES) {
+    throw tooLarge(`the model's tensors take ${gib(total)}, more than the 4 GiB of WebAssembly memory; use backend "js"`,
+      { nBytes: total, max: MAX_BUFFER_BYTES });
+  }
+  return { hp, tensors };
+}
+
+const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+
+
+/**
+ * Step 2: read `tensors`' bytes into storage from `alloc` (WebAssembly memory for the wasm
+ * backend). An allocation the runtime refuses is MODEL_TOO_LARGE naming the tensor.
+ */
+export async function readTensors(tensors: readonly TensorInfo[], alloc: (nBytes: number) => Uint8Array,
+  onProgress?: (loaded: number, total: number) => void): Promise<LoadedTensors> {
+  const out: LoadedTensors = new Map();
+  const total = tensors.reduce((a, t) => a + t.nBytes, 0);
   let loaded = 0;
-  for (const t of file.tensors) {
-    const data = alloc(t.nBytes);
+  for (const t of tensors) {
+    let data: Uint8Array;
+    try {
+      data = alloc(t.nBytes);
+    } catch (e) {
+      if (e instanceof EmbedError) throw e;
+      throw new EmbedError("MODEL_TOO_LARGE", `tensor "${t.name}" (${gib(t.nBytes)}) could not be allocated: ${(e as Error).message}`,
+        { tensor: t.name, nBytes: t.nBytes }, { cause: e });
+    }
     if (t.source.readInto) {
       await t.source.readInto(t.byteOffset, data); // straight into its storage (Node files)
     } else {
@@ -35,13 +95,37 @@ export async function readAllTensors(file: GGUFModelFile, alloc: (nBytes: number
   return out;
 }
 
+/** Every tensor of the file, read (tests and tools that want them all; loading reads only what the model uses). */
+export function readAllTensors(file: GGUFModelFile, alloc: (nBytes: number) => Uint8Array, onProgress?: (loaded: number, total: number)
+  => void): Promise<LoadedTensors> {
+  return readTensors(file.tensors, alloc, onProgress);
+}
+
 const READ_CHUNK = 16 << 20;
 
-function provider(tensors: Map<string, { info: TensorInfo; data: Uint8Array }>): TensorProvider {
+/** Tensor infos by name: the file's, overridden by those of `tensors` (tests edit them there). */
+function infoMap(file: GGUFModelFile, tensors: LoadedTensors): Map<string, TensorInfo> {
+  const m = new Map<string, TensorInfo>(file.tensors.map((t) => [t.name, t]));
+  for (const [name, t] of tensors) m.set(name, t.info);
+  return m;
+}
+
+/**
+ * Names, shapes and types from `infos`; bytes from `data`. Without `data` (planning) it checks
+ * everything it can from the infos, records the names bound in `used`, and hands out empty storage.
+ */
+function provider(infos: Map<string, TensorInfo>, data: LoadedTensors | undefined, used?: Set<string>): TensorProvider {
   const get = (name: string) => {
-    const t = tensors.get(name);
-    if (!t) throw new EmbedError("TENSOR_MISSING", `required tensor "${name}" is missing from the model`, { tensor: name });
-    return t;
+    const info = infos.get(name);
+    if (!info) throw new EmbedError("TENSOR_MISSING", `required tensor "${name}" is missing from the model`, { tensor: name });
+    used?.add(name);
+    return info;
+  };
+  const bytes = (name: string): Uint8Array => {
+    if (!data) return new Uint8Array(0);
+    const t = data.get(name);
+    if (!t) throw new EmbedError("TENSOR_MISSING", `tensor "${name}" was not read`, { tensor: name });
+    return t.data;
   };
   // Names the tensor and, for each dim that disagrees, the metadata key(s) that set the expected size.
   const shapeError = (name: string, info: TensorInfo, want: Dim[]) => {
@@ -50,38 +134,46 @@ function provider(tensors: Map<string, { info: TensorInfo; data: Uint8Array }>):
     return new EmbedError("TENSOR_SHAPE", `tensor "${name}" has ne [${info.ne.slice(0, info.nDims).join(", ")}], but ${why.join(" and ")}`, { tensor: name, ne: info.ne.slice(0, info.nDims), expected: want.map((d) => d.n), from: want.map((d) => d.from) });
   };
   return {
-    has: (name) => tensors.has(name),
-    names: () => tensors.keys(),
-    ne: (name) => get(name).info.ne,
+    has: (name) => infos.has(name),
+    names: () => infos.keys(),
+    ne: (name) => get(name).ne,
     matrix(name, ne0, ne1): Weight {
-      const { info, data } = get(name);
+      const info = get(name);
       if (info.ne[0] !== ne0.n || info.ne[1] !== ne1.n || info.ne[2] !== 1 || info.ne[3] !== 1) throw shapeError(name, info, [ne0, ne1]);
       quantTraits(info.type, name); // throws UNSUPPORTED_TYPE naming the tensor
-      return { name, type: info.type, ne0: ne0.n, ne1: ne1.n, data };
+      return { name, type: info.type, ne0: ne0.n, ne1: ne1.n, data: bytes(name) };
     },
     vector(name, dim): Float32Array {
       const n = dim.n;
-      const { info, data } = get(name);
+      const info = get(name);
       if (info.nElements !== n || info.ne[0] !== n) throw shapeError(name, info, [dim]);
+      const traits = info.type === GGMLType.F32 ? undefined : quantTraits(info.type, name);
+      if (!data) return new Float32Array(0);
       const out = new Float32Array(n);
-      if (info.type === GGMLType.F32) {
-        new Uint8Array(out.buffer).set(data);
-      } else {
-        quantTraits(info.type, name).dequantizeRow(data, 0, out, 0, n);
-      }
+      if (traits) traits.dequantizeRow(bytes(name), 0, out, 0, n);
+      else new Uint8Array(out.buffer).set(bytes(name));
+      checkFinite(name, out);
       return out;
     },
   };
 }
 
-export function buildModel(file: GGUFModelFile, tensors: Map<string, { info: TensorInfo; data: Uint8Array }>, backend: Backend, nVocab: number): EmbeddingGraph {
-  const arch = architectureFor(file.metadata);
-  const hp = arch.loadHParams(file.metadata);
-  return arch.create(hp, arch.bindWeights(hp, provider(tensors), nVocab), backend);
+/**
+ * Norm weights (1-D, small) must be finite: a NaN or Inf there gave finite but wrong vectors, or
+ * NaN ones. Matmul weights are not scanned (see RELIABILITY.md, "non-finite weights").
+ */
+function checkFinite(name: string, v: Float32Array): void {
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) {
+      throw new EmbedError("NON_FINITE_WEIGHT", `tensor "${name}" has ${String(v[i])} at element ${i}; norm weights must be finite`,
+        { tensor: name, element: i });
+    }
+  }
 }
 
-export function tensorTypeSummary(file: GGUFModelFile): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const t of file.tensors) counts[ggmlTypeName(t.type)] = (counts[ggmlTypeName(t.type)] ?? 0) + 1;
-  return counts;
+/** Step 3: bind the read tensors (every name the plan returned) into the architecture's model. */
+export function buildModel(file: GGUFModelFile, tensors: LoadedTensors, backend: Backend, nVocab: number): EmbeddingGraph {
+  const arch = architectureFor(file.metadata);
+  const hp = arch.loadHParams(file.metadata);
+  return arch.create(hp, arch.bindWeights(hp, provider(infoMap(file, tensors), tensors), nVocab), backend);
 }

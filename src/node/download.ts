@@ -7,8 +7,10 @@
  *   the next run either way.
  * - Size and sha256 are checked against the Hub's metadata before the rename to the final name;
  *   on a mismatch the bytes are deleted (CHECKSUM_MISMATCH) and nothing is left looking complete.
- * - Redirects are followed by hand so Authorization goes only to the origin that was asked
- *   (the Hub), never to the CDN it redirects to.
+ * - Requests go through fetch.ts (redirects by hand, Authorization to the first origin only, an
+ *   idle timeout). A server that stops sending is dropped and the download resumed; bytes past the
+ *   expected size are never written; a deterministic failure (a redirect loop, a range that was
+ *   not asked for) is not retried. Guarded by test/node/pull-faults.test.ts.
  */
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -16,88 +18,7 @@ import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { EmbedError } from "../errors.js";
 import { acquireLock, readJson, writeJson, type Sidecar } from "./cache.js";
-
-export interface FetchedResponse {
-  res: Response;
-  /** The URL that answered (after redirects). */
-  url: string;
-  /** Headers of the first response (the Hub's X-Linked-Etag / X-Linked-Size live on the redirect). */
-  first: Headers;
-}
-
-export interface HttpOptions {
-  /** Sent as `Authorization: Bearer` to the origin of the first URL only. */
-  token?: string;
-  fetch?: typeof fetch;
-  signal?: AbortSignal;
-}
-
-/** GET `url`, following up to 10 redirects; Authorization is dropped once the origin changes. */
-export async function fetchFollow(url: string, headers: Record<string, string>, o: HttpOptions = {}): Promise<FetchedResponse> {
-  const doFetch = o.fetch ?? fetch;
-  const origin = new URL(url).origin;
-  let current = new URL(url);
-  let first: Headers | undefined;
-  for (let hop = 0; hop <= 10; hop++) {
-    const h: Record<string, string> = { "user-agent": "gguf-embed", ...headers };
-    if (o.token && current.origin === origin) h.authorization = `Bearer ${o.token}`;
-    let res: Response;
-    try {
-      res = await doFetch(current.href, { headers: h, redirect: "manual", signal: o.signal });
-    } catch (e) {
-      throw new EmbedError("DOWNLOAD_FAILED", `${current.href}: request failed: ${causeText(e)}`, { url: current.href, reason: causeText(e) }, { cause: e });
-    }
-    first ??= res.headers;
-    const loc = res.headers.get("location");
-    if (res.status >= 300 && res.status < 400 && loc) {
-      await res.body?.cancel();
-      current = new URL(loc, current);
-      continue;
-    }
-    return { res, url: current.href, first };
-  }
-  throw new EmbedError("DOWNLOAD_FAILED", `${url}: more than 10 redirects`, { url });
-}
-
-export function causeText(e: unknown): string {
-  const err = e as Error & { cause?: Error & { code?: string } };
-  return err.cause ? `${err.message} (${err.cause.code ?? err.cause.message})` : err.message;
-}
-
-/**
- * The EmbedError for a failed HTTP response. 401/403 explain gated and private repos and HF_TOKEN;
- * the Hub's X-Error-Code / X-Error-Message headers say which.
- */
-export async function httpError(res: Response, url: string, what: string, hadToken: boolean): Promise<EmbedError> {
-  const body = (await res.text().catch(() => "")).slice(0, 300);
-  const hubCode = res.headers.get("x-error-code") ?? undefined;
-  let hubMsg = res.headers.get("x-error-message") ?? undefined;
-  if (!hubMsg && /^\s*\{/.test(body)) {
-    try {
-      hubMsg = (JSON.parse(body) as { error?: string }).error;
-    } catch {
-      // not the Hub's JSON error shape; the status says enough
-    }
-  }
-  const detail = { url, status: res.status, hubCode };
-  if (res.status === 401 || res.status === 403) {
-    // The repo's page: {endpoint}/{owner}/{repo}, from a resolve URL or an API URL.
-    const u = new URL(url);
-    const repo = /^\/api\/models\/([^/]+\/[^/]+)/.exec(u.pathname)?.[1] ?? /^\/([^/]+\/[^/]+)\/resolve\//.exec(u.pathname)?.[1];
-    const page = repo ? `${u.origin}/${repo}` : "the repository's Hub page";
-    const gated = hubCode === "GatedRepo" || /gated|restricted/i.test(hubMsg ?? "");
-    const how = gated
-      ? hadToken
-        ? `this is a gated repository and the HF_TOKEN given has no access to it: accept its terms at ${page} with the token's account, and check that the token can read gated repositories`
-        : `this is a gated repository: accept its terms at ${page} while logged in, then set HF_TOKEN to an access token of that account (https://huggingface.co/settings/tokens)`
-      : hadToken
-        ? "the HF_TOKEN given was refused: check that it is valid and can read this repository"
-        : "the repository is private or gated: set HF_TOKEN to an access token that can read it (https://huggingface.co/settings/tokens)";
-    return new EmbedError("UNAUTHORIZED", `${what}: HTTP ${res.status}${hubMsg ? ` (${hubMsg})` : ""}; ${how}`, detail);
-  }
-  if (res.status === 404) return new EmbedError("NOT_FOUND", `${what}: not found (HTTP 404${hubMsg ? `: ${hubMsg}` : ""})`, detail);
-  return new EmbedError("DOWNLOAD_FAILED", `${what}: HTTP ${res.status}${hubMsg ? ` (${hubMsg})` : body ? ` (${body.trim()})` : ""}`, detail);
-}
+import { bodyChunks, DEFAULT_IDLE_TIMEOUT_MS, fetchFollow, httpError, permanent, type FetchedResponse, type HttpOptions } from "./fetch.js";
 
 export interface DownloadTarget {
   url: string;
@@ -111,6 +32,8 @@ export interface DownloadTarget {
 }
 
 export interface DownloadOptions extends HttpOptions {
+  /** A download lock untouched for this long is stale and taken over (cache.ts acquireLock). Default 30 s. */
+  lockStaleMs?: number;
   /** done/total bytes (total undefined when the server does not say). */
   onProgress?: (done: number, total: number | undefined) => void;
   onStatus?: (message: string) => void;
@@ -124,7 +47,8 @@ interface PartState { url: string; sha256?: string; nBytes?: number; etag?: stri
 /** Download `t.url` to `t.dest` (resuming a .part), verify, write the sidecar, and rename. */
 export async function download(t: DownloadTarget, o: DownloadOptions = {}): Promise<Sidecar> {
   await mkdir(dirname(t.dest), { recursive: true });
-  const release = await acquireLock(`${t.dest}.lock`, () => o.onStatus?.(`waiting for another process downloading ${t.dest}`));
+  const release = await acquireLock(`${t.dest}.lock`,
+    { onWait: () => o.onStatus?.(`waiting for another process downloading ${t.dest}`), staleMs: o.lockStaleMs });
   try {
     return await downloadLocked(t, o);
   } finally {
@@ -161,7 +85,8 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       if (state?.etag && !state.etag.startsWith("W/")) headers["if-range"] = state.etag;
     }
     try {
-      const { res, first } = await fetchFollow(t.url, headers, o);
+      const got = await fetchFollow(t.url, headers, o);
+      const { res, first } = got;
       if (res.status === 416 && offset > 0 && total === undefined) {
         await res.body?.cancel(); // the .part already holds everything (size unknown until now)
         break;
@@ -170,7 +95,8 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       const start = res.status === 206 ? Number(/^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "")?.[1]) : 0;
       if (start !== offset) {
         // 200 (Range ignored, or If-Range said the file changed) or a range we did not ask for.
-        if (start !== 0) { await res.body?.cancel(); throw new EmbedError("DOWNLOAD_FAILED", `${t.url}: server answered bytes from ${start}, asked for ${offset}`, { url: t.url }); }
+        if (start !== 0) { await res.body?.cancel(); throw permanent(new EmbedError("DOWNLOAD_FAILED",
+          `${t.url}: server answered bytes from ${start}, asked for ${offset}`, { url: t.url })); }
         if (offset > 0) o.onStatus?.("server sent the whole file again; restarting");
         await rm(part, { force: true });
         offset = 0;
@@ -181,14 +107,14 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       state = { url: t.url, sha256: t.sha256, nBytes: total, etag: res.headers.get("etag") ?? undefined };
       linkedEtag = first.get("x-linked-etag") ?? undefined;
       await writeJson(partJson, state);
-      offset = await appendBody(res, part, hash, offset, total, o.onProgress);
+      offset = await appendBody(got, part, hash, offset, total, o);
       if (total === undefined || offset === total) break;
       if (offset > total) break; // caught by the size check below
       throw new EmbedError("DOWNLOAD_FAILED", `${t.url}: connection closed at byte ${offset} of ${total}`, { url: t.url });
     } catch (e) {
       if (!(e instanceof EmbedError)) throw new EmbedError("IO_ERROR", `${part}: ${(e as Error).message}`, { path: part }, { cause: e });
       const status = Number(e.detail.status);
-      if (e.code !== "DOWNLOAD_FAILED" || (status >= 400 && status < 500)) throw e;
+      if (e.code !== "DOWNLOAD_FAILED" || e.detail.permanent === true || (status >= 400 && status < 500)) throw e;
       // What is on disk is what counts: re-read it (a write may have stopped mid-chunk).
       offset = (await stat(part).catch(() => undefined))?.size ?? 0;
       hash = await hashFile(part, offset);
@@ -228,26 +154,31 @@ function contentTotal(res: Response, first: Headers, offset: number): number | u
   return linked !== null ? Number(linked) : undefined;
 }
 
-/** Stream the body onto the .part (appending), hashing as it goes; returns the new offset. */
-async function appendBody(res: Response, part: string, hash: Hash, offset: number, total: number | undefined, onProgress?: DownloadOptions["onProgress"]): Promise<number> {
+/**
+ * Stream the body onto the .part (appending), hashing as it goes; returns the new offset. Writing
+ * stops at `total` when it is known: a server that sends more is cut there (the size and hash
+ * checks then decide), so it cannot fill the disk.
+ */
+async function appendBody(got: FetchedResponse, part: string, hash: Hash, offset: number, total: number | undefined,
+  o: DownloadOptions): Promise<number> {
   const fh = await open(part, offset === 0 ? "w" : "a");
+  const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   try {
-    const reader = res.body?.getReader();
-    onProgress?.(offset, total);
-    for (;;) {
-      let r: ReadableStreamReadResult<Uint8Array> | undefined;
-      try {
-        r = await reader?.read();
-      } catch (e) {
-        throw new EmbedError("DOWNLOAD_FAILED", `connection lost at byte ${offset}${total !== undefined ? ` of ${total}` : ""}: ${causeText(e)}`, { offset }, { cause: e });
+    o.onProgress?.(offset, total);
+    try {
+      for await (let chunk of bodyChunks(got, idle)) {
+        if (total !== undefined && offset + chunk.byteLength > total) chunk = chunk.subarray(0, total - offset);
+        let written = 0;
+        while (written < chunk.byteLength) written += (await fh.write(chunk, written, chunk.byteLength - written)).bytesWritten;
+        hash.update(chunk);
+        offset += chunk.byteLength;
+        o.onProgress?.(offset, total);
+        if (offset === total) break; // anything more is not ours (bodyChunks cancels the rest)
       }
-      if (!r || r.done) break;
-      const chunk = r.value;
-      let written = 0;
-      while (written < chunk.byteLength) written += (await fh.write(chunk, written, chunk.byteLength - written)).bytesWritten;
-      hash.update(chunk);
-      offset += chunk.byteLength;
-      onProgress?.(offset, total);
+    } catch (e) {
+      if (!(e instanceof EmbedError)) throw e; // a write error (ENOSPC, EIO) is the disk's, not the connection's
+      throw new EmbedError("DOWNLOAD_FAILED",
+        `connection lost at byte ${offset}${total !== undefined ? ` of ${total}` : ""}: ${e.message}`, { offset }, { cause: e });
     }
     await fh.datasync();
     return offset;

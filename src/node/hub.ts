@@ -7,7 +7,8 @@
  *         https://...                    any URL (a Hub resolve URL is treated as hf:owner/repo/file)
  * Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (else HUGGING_FACE_HUB_TOKEN,
  * else the token file written by `hf auth login`), GGUF_EMBED_OFFLINE=1 or HF_HUB_OFFLINE=1.
- * API: GET {endpoint}/api/models/{repo}/tree/{rev}?recursive=true (paginated by Link headers),
+ * API: GET {endpoint}/api/models/{repo}/tree/{rev}?recursive=true (paginated by Link headers,
+ * followed only on the endpoint's origin, each page once, at most MAX_LISTING_PAGES),
  * entries { type, path, size, oid, lfs?: { oid: sha256, size } }; files at
  * {endpoint}/{repo}/resolve/{rev}/{path} (a redirect to a CDN for LFS files).
  * ref: huggingface.js packages/hub/src/lib/list-files.ts, file-download-info.ts
@@ -17,8 +18,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { EmbedError } from "../errors.js";
 import { SPLIT_NAME_RE } from "../gguf/split.js";
-import { cacheDir } from "./cache.js";
-import { causeText, fetchFollow, httpError, type HttpOptions } from "./download.js";
+import { cacheDir, decodeUrlPart } from "./cache.js";
+import { bodyChunks, causeText, DEFAULT_IDLE_TIMEOUT_MS, fetchFollow, httpError, type HttpOptions } from "./fetch.js";
 
 export const DEFAULT_MODEL = "embeddinggemma";
 /** Short names. EmbeddingGemma-300M Q8_0 from ggml-org: ungated, and the type our parity tests pin. */
@@ -38,6 +39,7 @@ export interface HubConfig {
   offline: boolean;
   cacheDir: string;
   fetch?: typeof fetch;
+  idleTimeoutMs?: number;
 }
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v);
@@ -79,10 +81,16 @@ export function parseModelSpec(spec: string, endpoint = "https://huggingface.co"
     return { kind: "hf", repo, quant, revision: DEFAULT_REVISION };
   }
   if (/^https?:\/\//i.test(spec)) {
-    const url = new URL(spec);
+    let url: URL;
+    try {
+      url = new URL(spec);
+    } catch {
+      throw new EmbedError("BAD_INPUT", `"${spec.slice(0, 200)}" is not a valid URL`, { spec });
+    }
     const m = /^\/([\w.-]+\/[\w.-]+)\/resolve\/([^/]+)\/(.+\.gguf)$/i.exec(url.pathname);
     const hubHosts = [new URL(endpoint).host, "huggingface.co", "hf.co"];
-    if (m && hubHosts.includes(url.host)) return { kind: "hf", repo: m[1], file: decodeURIComponent(m[3]), revision: decodeURIComponent(m[2]) };
+    if (m && hubHosts.includes(url.host)) return { kind: "hf", repo: m[1], file: decodeUrlPart(m[3], url.href),
+      revision: decodeUrlPart(m[2], url.href) };
     return { kind: "url", url: url.href };
   }
   return undefined;
@@ -101,12 +109,26 @@ export interface HubFile {
 
 interface TreeEntry { type: string; path: string; size: number; oid: string; lfs?: { oid: string; size: number } }
 
-/** Every file of a repo at a revision (recursive, all pages). */
+/** Most pages of a listing followed (the Hub pages 1,000 files at a time; real repos need a few). */
+export const MAX_LISTING_PAGES = 1000;
+
+/**
+ * Every file of a repo at a revision (recursive, all pages). `Link: <...>; rel="next"` is followed
+ * only to the endpoint's own origin (the token goes with it), never twice to the same page, and at
+ * most MAX_LISTING_PAGES times. Guarded by test/node/pull-faults.test.ts.
+ */
 export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEFAULT_REVISION): Promise<HubFile[]> {
-  const http: HttpOptions = { token: cfg.token, fetch: cfg.fetch };
+  const http: HttpOptions = { token: cfg.token, fetch: cfg.fetch, idleTimeoutMs: cfg.idleTimeoutMs };
+  const origin = new URL(cfg.endpoint).origin;
   let url: string | undefined = `${cfg.endpoint}/api/models/${repo}/tree/${encodeURIComponent(revision)}?recursive=true`;
+  const seen = new Set<string>();
   const out: HubFile[] = [];
+  const refuse = (why: string) =>
+    new EmbedError("DOWNLOAD_FAILED", `listing ${repo}: ${why}`, { repo, endpoint: cfg.endpoint, permanent: true });
   while (url) {
+    if (seen.has(url)) throw refuse(`the Hub's pages loop back to ${url}`);
+    if (seen.size >= MAX_LISTING_PAGES) throw refuse(`more than ${MAX_LISTING_PAGES} pages`);
+    seen.add(url);
     let got;
     try {
       got = await fetchFollow(url, { accept: "application/json" }, http);
@@ -116,7 +138,15 @@ export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEF
     }
     const { res } = got;
     if (!res.ok) throw await httpError(res, url, res.status === 404 ? `repository ${repo} (revision ${revision}) on ${cfg.endpoint}` : `listing ${repo}`, !!cfg.token);
-    const entries = (await res.json()) as TreeEntry[];
+    let entries: TreeEntry[];
+    try {
+      const parts: Uint8Array[] = [];
+      for await (const c of bodyChunks(got, cfg.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)) parts.push(c);
+      entries = JSON.parse(Buffer.concat(parts).toString("utf8")) as TreeEntry[];
+    } catch (e) {
+      throw new EmbedError("DOWNLOAD_FAILED", `${url}: ${e instanceof EmbedError ? e.message : "the file list is not valid JSON"}`,
+        { url }, { cause: e });
+    }
     if (!Array.isArray(entries)) throw new EmbedError("DOWNLOAD_FAILED", `${url}: unexpected answer (not a file list)`, { url });
     for (const e of entries) {
       if (e.type !== "file") continue;
@@ -124,6 +154,9 @@ export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEF
     }
     const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
     url = next ? new URL(next, url).href : undefined;
+    if (url && new URL(url).origin !== origin) {
+      throw refuse(`the next page is on another origin (${new URL(url).origin}); not following it, so the token stays with ${origin}`);
+    }
   }
   return out;
 }

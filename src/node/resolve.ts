@@ -1,17 +1,24 @@
 /**
  * Model spec -> local file path. `resolveModel` is cache-first (no network when the file is
  * cached); `pullModel` asks the Hub for the current file list and re-downloads a file whose
- * sha256 changed upstream. A local path stays a path. Offline mode (option, GGUF_EMBED_OFFLINE=1 or
- * HF_HUB_OFFLINE=1) uses the cache only and fails with OFFLINE when the model is not there.
+ * sha256 changed upstream, or whose bytes on disk no longer match (size always; sha256 with
+ * `verify`). Each revision has its own cache directory (cache.ts). A local path stays a path.
+ * Offline mode (option, GGUF_EMBED_OFFLINE=1 or HF_HUB_OFFLINE=1) uses the cache only and fails
+ * with OFFLINE when the model is not there. `embed`, `serve` and loadModel all come through here.
  */
 import { EmbedError } from "../errors.js";
 import { readGGUF } from "../gguf/reader.js";
 import { checkRange, type ByteSource } from "../gguf/source.js";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { rm, stat } from "node:fs/promises";
 import { exists, listCachedFiles, readJson, repoDir, repoFilePath, urlFilePath, type Sidecar } from "./cache.js";
-import { download, fetchFollow, httpError, type DownloadOptions } from "./download.js";
+import { download, type DownloadOptions } from "./download.js";
+import { fetchFollow, httpError } from "./fetch.js";
 import { DEFAULT_MODEL, hubConfigFromEnv, listRepoFiles, parseModelSpec, pickGGUF, resolveUrl, splitSiblings, type HubConfig, type ModelSpec } from "./hub.js";
 
-export interface ResolveOptions extends Pick<DownloadOptions, "onProgress" | "onStatus" | "retries" | "retryDelayMs" | "signal"> {
+export interface ResolveOptions extends Pick<DownloadOptions,
+  "onProgress" | "onStatus" | "retries" | "retryDelayMs" | "signal" | "idleTimeoutMs" | "lockStaleMs"> {
   /** Environment to read HF_ENDPOINT, HF_TOKEN, GGUF_EMBED_CACHE, ... from (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Overrides of the environment's settings. */
@@ -20,6 +27,8 @@ export interface ResolveOptions extends Pick<DownloadOptions, "onProgress" | "on
   fetch?: typeof fetch;
   /** Called before each file download: its repo path (or URL), size when known, and destination. */
   onDownload?: (file: string, nBytes: number | undefined, dest: string) => void;
+  /** pull: re-hash cached files against the Hub's sha256 (else only their size is checked). */
+  verify?: boolean;
 }
 
 export interface PullResult {
@@ -33,7 +42,8 @@ export interface PullResult {
 
 function config(o: ResolveOptions): HubConfig {
   const cfg = hubConfigFromEnv(o.env ?? process.env);
-  return { ...cfg, offline: o.offline ?? cfg.offline, cacheDir: o.cacheDir ?? cfg.cacheDir, fetch: o.fetch };
+  return { ...cfg, offline: o.offline ?? cfg.offline, cacheDir: o.cacheDir ?? cfg.cacheDir, fetch: o.fetch,
+    idleTimeoutMs: o.idleTimeoutMs };
 }
 
 /** Local path of a model spec, downloading it into the cache the first time. */
@@ -65,7 +75,8 @@ async function pullParsed(cfg: HubConfig, spec: ModelSpec, text: string, opts: R
   const dl: DownloadOptions = { ...opts, token: cfg.token, fetch: cfg.fetch };
   if (spec.kind === "url") {
     const dest = urlFilePath(cfg.cacheDir, new URL(spec.url));
-    if (await exists(dest)) return { path: dest, status: "cached", spec };
+    if (await intact(dest, opts.verify)) return { path: dest, status: "cached", spec };
+    await discardCached(dest, opts);
     opts.onDownload?.(spec.url, undefined, dest);
     // A token is for the Hub: only send it when the URL is on the Hub endpoint.
     await download({ url: spec.url, dest }, { ...dl, token: new URL(spec.url).origin === new URL(cfg.endpoint).origin ? cfg.token : undefined });
@@ -84,33 +95,60 @@ async function pullParsed(cfg: HubConfig, spec: ModelSpec, text: string, opts: R
   for (const part of splitSiblings(chosen)) {
     const f = byPath.get(part);
     if (!f) throw new EmbedError("NOT_FOUND", `${spec.repo}: split part ${part} is missing from the repository`, { repo: spec.repo, file: part });
-    const dest = repoFilePath(cfg.cacheDir, spec.repo, part);
+    const dest = repoFilePath(cfg.cacheDir, spec.repo, part, spec.revision);
     const side = await readJson<Sidecar>(`${dest}.json`);
-    if (side && (await exists(dest)) && side.nBytes === f.nBytes && (!f.sha256 || side.sha256 === f.sha256)) continue;
+    const current = side && side.nBytes === f.nBytes && (!f.sha256 || side.sha256 === f.sha256);
+    if (current && (await intact(dest, opts.verify, f.sha256))) continue;
+    if (current) await discardCached(dest, opts); // the record matches the Hub, the bytes on disk do not
     opts.onDownload?.(`${spec.repo}/${part}`, f.nBytes, dest);
     await download({ url: resolveUrl(cfg, spec.repo, part, spec.revision), dest, nBytes: f.nBytes, sha256: f.sha256, meta: { repo: spec.repo, file: part, revision: spec.revision } }, dl);
     status = "downloaded";
   }
-  return { path: repoFilePath(cfg.cacheDir, spec.repo, chosen), status, spec };
+  return { path: repoFilePath(cfg.cacheDir, spec.repo, chosen, spec.revision), status, spec };
 }
 
-/** The cached file a spec means, by the same choice rule as online (names only). */
+/** The cached file a spec means, by the same choice rule as online (names only); intact ones only. */
 async function findCached(cfg: HubConfig, spec: ModelSpec): Promise<string | undefined> {
   if (spec.kind === "url") {
     const dest = urlFilePath(cfg.cacheDir, new URL(spec.url));
-    return (await exists(dest)) ? dest : undefined;
+    return (await intact(dest)) ? dest : undefined;
   }
   let file = spec.file;
   if (!file) {
-    const have = await listCachedFiles(repoDir(cfg.cacheDir, spec.repo));
+    const have = await listCachedFiles(repoDir(cfg.cacheDir, spec.repo, spec.revision));
     try {
       file = await pickGGUF(have, spec.repo, spec.quant);
     } catch {
       return undefined;
     }
   }
-  for (const part of splitSiblings(file)) if (!(await exists(repoFilePath(cfg.cacheDir, spec.repo, part)))) return undefined;
-  return repoFilePath(cfg.cacheDir, spec.repo, file);
+  for (const part of splitSiblings(file)) if (!(await intact(repoFilePath(cfg.cacheDir, spec.repo, part, spec.revision)))) return undefined;
+  return repoFilePath(cfg.cacheDir, spec.repo, file, spec.revision);
+}
+
+/** Remove a cached file that failed `intact` (and its sidecar), so it is downloaded again. */
+async function discardCached(dest: string, opts: ResolveOptions): Promise<void> {
+  if (!(await exists(dest))) return;
+  opts.onStatus?.(`${dest} does not match its record (${opts.verify ? "size or sha256" : "size"}); downloading it again`);
+  await rm(`${dest}.json`, { force: true });
+  await rm(dest, { force: true });
+}
+
+/**
+ * A cached file is intact when it exists with the size its sidecar records (a file truncated on
+ * disk is not "cached"); with `verify`, its sha256 must also match (`sha256` if given, else the
+ * sidecar's). A file without a sidecar (copied in by hand) counts when it exists.
+ */
+async function intact(path: string, verify = false, sha256?: string): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st?.isFile()) return false;
+  const side = await readJson<Sidecar>(`${path}.json`);
+  if (!side) return true;
+  if (st.size !== side.nBytes) return false;
+  if (!verify) return true;
+  const h = createHash("sha256");
+  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  return h.digest("hex") === (sha256 ?? side.sha256).toLowerCase();
 }
 
 /** Does a Hub GGUF carry the Dense layers? Reads only its header, with Range requests. */

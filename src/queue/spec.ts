@@ -6,7 +6,8 @@
  */
 import { EmbedError } from "../errors.js";
 import type { EmbedOptions } from "../embed/embedder.js";
-import { parseNormalize, type Pooling } from "../embed/pooling.js";
+import { checkNormalize } from "../embed/options.js";
+import type { Pooling } from "../embed/pooling.js";
 import { isTask, type Task } from "../embed/prompts.js";
 
 /** BullMQ's key prefix: the queue's own keys are `gguf-embed:<name>:*`. */
@@ -110,7 +111,7 @@ export function toEmbedOptions(o: StoredOptions, onWarning?: (m: string) => void
     task: o.task as Task | undefined,
     title: o.title,
     dimensions,
-    normalize: o.normalize === undefined ? undefined : parseNormalize(o.normalize),
+    normalize: o.normalize === undefined ? undefined : checkNormalize(o.normalize, "--normalize"),
     pooling: o.pooling as Pooling | undefined,
     truncate: o.truncate,
     onWarning,

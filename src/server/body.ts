@@ -1,6 +1,8 @@
 /**
  * Read a JSON request body: content-type check (415), byte limit (413, before reading when
- * Content-Length already says so), a deadline for slow senders (408), parse errors (400).
+ * Content-Length already says so), a deadline for slow senders (408), parse errors (400), and a
+ * client that goes away mid-body (499, CLIENT_CLOSED: logged as one line, not as an error).
+ * drainBody discards the rest of a body we answered early (see its contract).
  */
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./errors.js";
@@ -16,6 +18,11 @@ function isJsonType(header: string | undefined): boolean {
   if (header === undefined) return true;
   const type = header.split(";")[0].trim().toLowerCase();
   return type === "application/json" || /^application\/[\w.+-]+\+json$/.test(type);
+}
+
+/** The client went away before its request was complete: nobody is left to answer (nginx's 499). */
+export function clientClosed(): HttpError {
+  return new HttpError(499, "the client closed the connection before sending the whole body", "CLIENT_CLOSED");
 }
 
 export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<Json> {
@@ -45,8 +52,9 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
       else chunks.push(c);
     };
     const onEnd = () => finish(undefined, Buffer.concat(chunks).toString("utf8"));
-    const onError = (e: Error) => finish(e);
-    const onClose = () => finish(new HttpError(400, "the client closed the connection before sending the whole body", "BODY_INCOMPLETE"));
+    // Node reports a client that disconnects mid-body as an "aborted" error, then close.
+    const onError = () => finish(clientClosed());
+    const onClose = () => finish(clientClosed());
     // The timer fires in the timers phase, possibly right after a long batch that blocked the
     // event loop while the body's bytes were already waiting in the socket. setImmediate runs after
     // the next poll phase, which reads them, so a body that did arrive is not refused.
@@ -63,4 +71,26 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "the request body must be a JSON object", "INVALID_JSON");
   return body as Json;
+}
+
+/**
+ * Discard the rest of a body we answered without reading (413, 401, 415, ...), so the client can
+ * read the answer: closing with unread bytes arriving makes the kernel reset the connection
+ * (RFC 9112 section 9.6). At most max(16 MiB, 4 x bodyLimit) bytes within the body deadline; past
+ * either the connection is cut. Returns false (the caller closes the connection) when the declared
+ * length is over that cap. Guarded by test/server-abuse.test.ts ("a 10 MB body: 413 that the
+ * client gets to read").
+ */
+export function drainBody(req: IncomingMessage, limits: BodyLimits): boolean {
+  const cap = Math.max(16 * 1024 * 1024, 4 * limits.bodyLimit);
+  if (req.destroyed || Number(req.headers["content-length"]) > cap) return false;
+  let n = 0;
+  const cut = setTimeout(() => setImmediate(() => req.complete || req.socket.destroy()), limits.bodyTimeoutMs); // after a poll, as above
+  const done = () => clearTimeout(cut);
+  req.on("data", (c: Buffer) => {
+    if ((n += c.length) > cap) req.socket.destroy();
+  });
+  req.once("end", done).once("close", done).once("error", done);
+  req.resume();
+  return true;
 }

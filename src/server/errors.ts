@@ -2,8 +2,8 @@
  * HTTP errors and their two wire shapes. /v1/* answers in OpenAI's shape
  * `{error: {message, type, param, code}}` with a string `code`; the llama-server routes answer in
  * llama-server's `{error: {code: <http status>, message, type}}` (plus `param` when one is known).
- * `type` strings are llama-server's error_type names (tools/server/server-common.h).
- * ref: spec llama-server-embeddings.md §2.3; OpenAI API error object.
+ * `type` strings are llama-server's error_type names (llama.cpp tools/server/server-common.h
+ * enum error_type, format_error_response). ref: OpenAI API error object; docs/server.md.
  */
 import { EmbedError } from "../errors.js";
 

@@ -1,28 +1,37 @@
 /**
- * The node:http server: routing (404/405), API key (401), CORS, JSON bodies with a byte limit
- * (413), a content-type check (415) and a deadline (408), errors as JSON, metrics, and graceful
- * shutdown. Route semantics live in openai.ts and llama.ts; batching lives in queue.ts.
+ * The node:http server: routing (404/405), API key (401, auth.ts), CORS, JSON bodies (body.ts:
+ * 413, 415, 408, 499), errors as JSON, metrics, responses written as the client reads (send.ts),
+ * and graceful shutdown (connections.ts). Route semantics live in openai.ts and llama.ts; batching
+ * in queue.ts; tokenizing (on a worker thread for large bodies) in tokenize.ts. docs/server.md
+ * describes the routes, limits and timeouts; RELIABILITY.md what was found under load and abuse.
  *
- * The JS compute path blocks the event loop while a batch runs, so no request is read meanwhile;
+ * The forward pass blocks the event loop while a batch runs, so no request is read meanwhile;
  * requests that arrive during a batch are parsed right after it and join the next one together.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Task } from "../embed/prompts.js";
-import type { Handler, Reply, ServedModel, ServerContext } from "./context.js";
+import { apiKeyDigest, checkApiKey } from "./auth.js";
+import { cors } from "./cors.js";
+import { drainBody, readJsonBody } from "./body.js";
+import { Connections } from "./connections.js";
+import type { Handler, ServedModel, ServerContext } from "./context.js";
 import { errorBody, HttpError, toHttpError } from "./errors.js";
 import { detokenize, health, llamaEmbeddings, models, tokenize } from "./llama.js";
 import { Metrics } from "./metrics.js";
 import { openaiEmbeddings } from "./openai.js";
 import { EmbedQueue } from "./queue.js";
-import { readJsonBody } from "./body.js";
+import { SendBudget, sendReply } from "./send.js";
+import { DEFAULT_OFFLOAD_CHARS, TokenizeService } from "./tokenize.js";
 
 export interface ServerOptions {
   host?: string;
   /** 0 picks a free port. Default 8080. */
   port?: number;
-  /** Require `Authorization: Bearer <key>` (or `X-Api-Key: <key>`) except on /health and the model list. */
+  /**
+   * Require `Authorization: Bearer <key>` (or `X-Api-Key: <key>`) except on /health and the model
+   * list. Empty or blank: a start-up error.
+   */
   apiKey?: string;
   /** "*" or a comma-separated list of allowed origins. Default: no CORS headers. */
   cors?: string;
@@ -42,7 +51,13 @@ export interface ServerOptions {
   bodyTimeoutMs?: number;
   /** An idle kept-alive connection is closed after this long (Node's keepAliveTimeout). Default 5 s. */
   keepAliveTimeoutMs?: number;
-  /** After close(), connections still open after this long are cut. Default 30 s. */
+  /** A response the client stops reading is cut after this long without progress. Default 30 s. */
+  sendTimeoutMs?: number;
+  /** Response bytes buffered in this process over all connections; past it, writers wait. Default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** Requests with more characters of text than this are tokenized on a worker thread. Default 65536. */
+  tokenizeOffloadChars?: number;
+  /** After close(), connections still busy after this long are cut. Default 30 s. */
   shutdownTimeoutMs?: number;
   /** One line per request and per warning. Default: none. */
   log?: (line: string) => void;
@@ -53,7 +68,11 @@ export interface EmbeddingServer {
   port: number;
   queue: EmbedQueue;
   metrics: Metrics;
-  /** Stop accepting, finish the requests in flight, then resolve. Idempotent. */
+  /**
+   * Stop accepting; answer every request already received (its result, or 503 with Connection:
+   * close); close idle connections and ones still sending headers at once; cut the rest after
+   * shutdownTimeoutMs; then resolve. Idempotent.
+   */
   close(): Promise<void>;
   /** Cut every connection now (a second Ctrl-C). */
   closeNow(): void;
@@ -77,31 +96,36 @@ const PUBLIC_ROUTES = new Set(["/health", "/v1/health", "/v1/models", "/models"]
 
 export async function startServer(model: ServedModel, opts: ServerOptions = {}): Promise<EmbeddingServer> {
   const log = opts.log ?? (() => {});
+  const digest = apiKeyDigest(opts.apiKey); // a blank key is refused before anything listens
   const metrics = new Metrics();
-  // Reliability fix (load test): Node's header-timeout check runs in the timers phase, which comes
-  // right after a forward pass that blocked the event loop and before the poll phase that reads what
-  // arrived meanwhile. A connection accepted just before a pass longer than the header timeout, whose
-  // request came during the pass, got Node's bare 408. The check is off while a pass runs and back
-  // on one poll phase later; a real slow sender is cut at the first check after that.
-  let passes = 0;
-  const queue = new EmbedQueue({
-    embedPrepared: (prepared, o) => {
-      if (passes++ === 0) server.headersTimeout = 0;
-      try {
-        return model.embedPrepared(prepared, o);
-      } finally {
-        setImmediate(() => --passes === 0 && (server.headersTimeout = headersTimeout));
-      }
-    },
-  }, {
+  const headersTimeout = opts.headersTimeoutMs ?? 30_000;
+  // Invariant: Node's header timeout is off while our own synchronous work holds the event loop (a
+  // forward pass, tokenizing on the loop) and until one poll phase after it, so a request that
+  // arrived meanwhile is read before its header clock is judged; a real slow sender is cut at the
+  // first check after that. Guarded by test/server-abuse-conn.test.ts ("header timeout vs a long
+  // forward pass") and test/server/header-timeout.test.ts (tokenizing). RELIABILITY.md section 5.
+  // Two check phases: work done in a poll phase (tokenizing a body that just arrived) is followed by
+  // that iteration's check phase before the next timers and poll; one more turn puts a poll between.
+  let held = 0;
+  const blocking = <T>(f: () => T): T => {
+    if (held++ === 0) server.headersTimeout = 0;
+    try {
+      return f();
+    } finally {
+      setImmediate(() => setImmediate(() => --held === 0 && (server.headersTimeout = headersTimeout)));
+    }
+  };
+  const queue = new EmbedQueue({ embedPrepared: (prepared, o) => blocking(() => model.embedPrepared(prepared, o)) }, {
     maxBatchTokens: opts.maxBatchTokens ?? 4096,
     maxQueue: opts.maxQueue ?? 64,
     onBatch: (b) => metrics.batch(b.inputs, b.tokens),
   });
+  const tokenizer = new TokenizeService(model, { offloadChars: opts.tokenizeOffloadChars ?? DEFAULT_OFFLOAD_CHARS, blocking });
   const warned = new Set<string>();
   const ctx: ServerContext = {
     model,
     queue,
+    tokenize: tokenizer,
     metrics,
     defaults: { task: opts.defaultTask, dimensions: opts.defaultDimensions },
     modelId: opts.modelId ?? model.info.name ?? "gguf-embed",
@@ -113,20 +137,23 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
     },
   };
   const limits = { bodyLimit: opts.bodyLimit ?? 2 * 1024 * 1024, bodyTimeoutMs: opts.bodyTimeoutMs ?? 60_000 };
-  const apiKeyDigest = opts.apiKey !== undefined ? sha256(opts.apiKey) : undefined;
+  const sending = { sendTimeoutMs: opts.sendTimeoutMs ?? 30_000, budget: new SendBudget(opts.maxBufferedBytes ?? 64 * 1024 * 1024) };
   const origins = opts.cors?.split(",").map((s) => s.trim()).filter(Boolean);
   let shuttingDown = false;
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     const t0 = performance.now();
     metrics.inFlight++;
-    // Reliability fix (server abuse tests): `new URL` throws on an absolute-form target such as
-    // "GET http://[ HTTP/1.1", which Node's parser accepts. It ran outside the try, so the rejection
-    // went unhandled and killed the process. An unparsable target is now a 400 (below).
+    conns.begin(req.socket, res);
+    // An unparsable absolute-form target ("GET http://[ HTTP/1.1", which Node's parser accepts) is a
+    // 400 here, never a throw outside the try (test/server-abuse.test.ts, "... 400 for an
+    // unparsable target").
     const path = requestPath(req.url);
     const route = path !== undefined && Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     const method = req.method ?? "GET";
     let status = 500;
+    let note = "";
+    let continued = false;
     try {
       if (origins) cors(req, res, origins);
       if (shuttingDown) throw new HttpError(503, "the server is shutting down", "SHUTTING_DOWN");
@@ -139,25 +166,45 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       }
       const handler = route[method as "GET" | "POST"];
       if (!handler) throw new HttpError(405, `${path} does not take ${method}; use ${Object.keys(route).join(" or ")}`, "METHOD_NOT_ALLOWED", null, { allow });
-      if (apiKeyDigest && !PUBLIC_ROUTES.has(path)) checkApiKey(req, apiKeyDigest);
+      if (digest && !PUBLIC_ROUTES.has(path)) checkApiKey(req, digest);
+      // `Expect: 100-continue`: every refusal above comes before the client uploads its body.
+      if (expectsContinue) {
+        res.writeContinue();
+        continued = true;
+      }
       const body = method === "POST" ? await readJsonBody(req, limits) : {};
-      status = send(res, await handler(body, ctx));
+      const reply = await handler(body, ctx);
+      status = reply.status ?? 200;
+      const outcome = await sendReply(res, reply, { ...sending, headers: connection() });
+      if (outcome === "timeout") metrics.sendTimeouts++;
+      if (outcome !== "sent") [status, note] = [499, outcome === "timeout"
+        ? `cut: the client read nothing for ${sending.sendTimeoutMs} ms` : "the client closed the connection"];
     } catch (e) {
       const he = toHttpError(e);
       status = he.status;
       if (he.code === "INTERNAL") log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      if (res.headersSent || res.destroyed) return;
+      if (he.status === 499 || res.destroyed) {
+        // The client went away: one log line, counted as 499, nobody to answer.
+        [status, note] = [499, "the client closed the connection"];
+        return;
+      }
+      if (res.headersSent) {
+        res.destroy(); // a failure mid-answer: the client sees a cut, never a silent truncation
+        return;
+      }
       // A body we did not read (or stopped reading) is discarded so the client can read this answer
-      // (see drainBody); a stalled one (408), or one too large to discard, closes the connection.
-      const unread = !req.complete && (he.code === "BODY_TIMEOUT" || !drainBody(req, limits));
-      const text = JSON.stringify(errorBody(he, path?.startsWith("/v1/") ? "openai" : "llama"));
-      res.writeHead(he.status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...he.headers, ...connection(unread) });
-      res.end(text);
+      // (drainBody); a stalled one (408), one too large to discard, or one the client was told not
+      // to send yet (100-continue) closes the connection instead.
+      const unread = !req.complete && ((expectsContinue && !continued) || he.code === "BODY_TIMEOUT" || !drainBody(req, limits));
+      const flavor = path?.startsWith("/v1/") ? "openai" : "llama";
+      const outcome = await sendReply(res, { status: he.status, json: errorBody(he, flavor) },
+        { ...sending, headers: { ...he.headers, ...connection(unread) } });
+      if (outcome !== "sent") [status, note] = [499, "the client closed the connection"];
     } finally {
       metrics.inFlight--;
       const seconds = (performance.now() - t0) / 1000;
       metrics.observe(route && path !== undefined ? path : "other", ["GET", "POST", "OPTIONS"].includes(method) ? method : "other", status, seconds);
-      log(`${method} ${path ?? "(invalid target)"} ${status} ${(seconds * 1000).toFixed(0)}ms`);
+      log(`${method} ${path ?? "(invalid target)"} ${status} ${(seconds * 1000).toFixed(0)}ms${note ? ` (${note})` : ""}`);
     }
   }
 
@@ -166,16 +213,6 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
     return shuttingDown || force ? { connection: "close" } : {};
   }
 
-  function send(res: ServerResponse, reply: Reply): number {
-    const status = reply.status ?? 200;
-    const text = reply.text ?? JSON.stringify(reply.json);
-    const type = reply.contentType ?? "application/json; charset=utf-8";
-    res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text), ...connection() });
-    res.end(text);
-    return status;
-  }
-
-  const headersTimeout = opts.headersTimeoutMs ?? 30_000;
   const server = createServer(
     {
       headersTimeout,
@@ -185,18 +222,22 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
     },
     // handle() answers every error itself; this catch is the last resort (a throw while writing the
     // error response), so that no request can end the process with an unhandled rejection.
-    (req, res) =>
-      void handle(req, res).catch((e: unknown) => {
-        log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-        res.destroy();
-      }),
+    (req, res) => run(req, res, false),
   );
-  // Reliability fix (load test): a kept-alive connection's idle timeout (keepAliveTimeout) can expire
-  // while a batch blocks the event loop; the timers phase then ran before the poll phase that would
-  // have read the next request already waiting on that socket, so Node closed it and the client got
-  // ECONNRESET for a request sent well within the keep-alive window. With a 'timeout' listener Node
-  // leaves the socket to us: close it only if no byte arrived by the next check phase (after a poll).
-  // The socket timeout is used by Node for keep-alive only here (server.timeout is 0).
+  const run = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) =>
+    void handle(req, res, expectsContinue).catch((e: unknown) => {
+      log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      res.destroy();
+    });
+  // With a listener, Node leaves `Expect: 100-continue` to us: handle() sends 100 Continue only
+  // after the checks that need no body (test/server/auth.test.ts).
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => run(req, res, true));
+  const conns = new Connections(server);
+  // Invariant: a kept-alive socket is closed for idleness only if no byte arrived by the next check
+  // phase (after a poll): its keep-alive timer can expire while a batch blocks the loop, with the
+  // next request already waiting unread. Node leaves the socket to this 'timeout' listener (it uses
+  // the socket timeout for keep-alive only here: server.timeout is 0). Guarded by
+  // test/server-abuse-conn.test.ts ("keep-alive: a request sent while the event loop is blocked").
   server.on("timeout", (socket: Socket) => {
     const seen = socket.bytesRead;
     setImmediate(() => {
@@ -220,46 +261,27 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
     queue,
     metrics,
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= (async () => {
         shuttingDown = true;
-        const cut = setTimeout(() => server.closeAllConnections(), opts.shutdownTimeoutMs ?? 30_000);
-        server.close(() => {
-          clearTimeout(cut);
-          resolve();
+        await conns.drain(); // requests already in the kernel's buffers are read (and answered) first
+        await new Promise<void>((resolve) => {
+          const cut = setTimeout(() => server.closeAllConnections(), opts.shutdownTimeoutMs ?? 30_000);
+          server.close(() => {
+            clearTimeout(cut);
+            resolve();
+          });
         });
-        server.closeIdleConnections();
-      });
+        await tokenizer.close();
+      })();
       return closing;
     },
     closeNow() {
       shuttingDown = true;
       server.close();
       server.closeAllConnections();
+      void tokenizer.close();
     },
   };
-}
-
-/**
- * Reliability fix (server abuse tests): an error answered before the request body was read (413,
- * 401, 415, ...) used to close the connection at once, with the body paused. The body bytes still
- * arriving then made the kernel reset the connection (RFC 9112 §9.6, the "TCP reset problem"), and
- * a client still sending, e.g. fetch or a raw socket with a 10 MB body, often got EPIPE/ECONNRESET
- * instead of the 413. Now the rest is read and discarded, at most max(16 MiB, 4 x bodyLimit) bytes
- * within the body deadline (past either the connection is cut), and the connection stays usable.
- * Returns false (the caller closes the connection) when the declared length is over that cap.
- */
-function drainBody(req: IncomingMessage, limits: { bodyLimit: number; bodyTimeoutMs: number }): boolean {
-  const cap = Math.max(16 * 1024 * 1024, 4 * limits.bodyLimit);
-  if (req.destroyed || Number(req.headers["content-length"]) > cap) return false;
-  let n = 0;
-  const cut = setTimeout(() => setImmediate(() => req.complete || req.socket.destroy()), limits.bodyTimeoutMs); // after a poll, as in body.ts
-  const done = () => clearTimeout(cut);
-  req.on("data", (c: Buffer) => {
-    if ((n += c.length) > cap) req.socket.destroy();
-  });
-  req.once("end", done).once("close", done).once("error", done);
-  req.resume();
-  return true;
 }
 
 /** The path of a request target, or undefined when it does not parse as a URL. */
@@ -268,33 +290,5 @@ function requestPath(url: string | undefined): string | undefined {
     return new URL(url ?? "/", "http://localhost").pathname;
   } catch {
     return undefined;
-  }
-}
-
-function sha256(s: string): Buffer {
-  return createHash("sha256").update(s, "utf8").digest();
-}
-
-/** Compare digests, not the strings, so the comparison time does not depend on the key's length or content. */
-function checkApiKey(req: IncomingMessage, digest: Buffer): void {
-  const auth = req.headers.authorization;
-  const m = auth === undefined ? null : /^Bearer\s+(.+)$/i.exec(auth.trim());
-  const given = m ? m[1] : typeof req.headers["x-api-key"] === "string" ? req.headers["x-api-key"] : undefined;
-  const challenge = { "www-authenticate": 'Bearer realm="gguf-embed"' };
-  if (given === undefined) throw new HttpError(401, "missing API key: send the header Authorization: Bearer <key>", "UNAUTHORIZED", null, challenge);
-  if (!timingSafeEqual(sha256(given), digest)) throw new HttpError(401, "invalid API key", "UNAUTHORIZED", null, challenge);
-}
-
-function cors(req: IncomingMessage, res: ServerResponse, origins: string[]): void {
-  const origin = req.headers.origin;
-  if (origins.includes("*")) res.setHeader("access-control-allow-origin", "*");
-  else if (origin !== undefined && origins.includes(origin)) res.setHeader("access-control-allow-origin", origin);
-  else return;
-  res.setHeader("vary", "Origin");
-  res.setHeader("access-control-expose-headers", "Retry-After");
-  if (req.method === "OPTIONS") {
-    res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
-    res.setHeader("access-control-allow-headers", req.headers["access-control-request-headers"] ?? "authorization, content-type");
-    res.setHeader("access-control-max-age", "600");
   }
 }

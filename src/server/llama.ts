@@ -1,11 +1,14 @@
 /**
  * llama-server's own routes: POST /embedding and /embeddings (non-OAI format), POST /tokenize,
- * POST /detokenize, GET /health, GET /v1/models (and /models).
- * ref: spec llama-server-embeddings.md §2.2-2.5; llama.cpp tools/server/server.cpp
- * (handle_embeddings_impl, handle_tokenize, handle_detokenize, handle_models).
+ * POST /detokenize, GET /health, GET /v1/models (and /models). Shapes: docs/server.md.
+ * ref: llama.cpp tools/server/server-context.cpp (server_routes::handle_embeddings_impl, and the
+ * post_tokenize, post_detokenize and get_models handlers).
+ * Large answers are JSON produced in pieces (replies.ts), written as the client reads (send.ts).
  */
+import { EmbedError } from "../errors.js";
 import { embedAll, type Reply, type ServerContext } from "./context.js";
 import { badField, toHttpError } from "./errors.js";
+import { detokenized, floatsJson, idsJson, joined, tokensWithPieces } from "./replies.js";
 import { optionalBool, parseEmbedOptions, parseEncodingFormat, parseInputs, show, type Json } from "./request.js";
 
 /**
@@ -23,46 +26,32 @@ export async function llamaEmbeddings(body: Json, ctx: ServerContext): Promise<R
   if (perToken) opts.normalize = "none";
 
   const { vectors, prepared } = await embedAll(ctx, inputs, opts, field);
-  return {
-    json: vectors.map((v, index) => ({ index, embedding: perToken ? rows(v, prepared[index].tokens.length) : [Array.from(v)] })),
-  };
+  const item = (v: Float32Array, index: number) =>
+    `{"index":${index},"embedding":[${perToken ? rows(v, prepared[index].tokens.length) : floatsJson(v)}]}`;
+  return { body: joined("[", (function* () { for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i); })(), "]") };
 }
 
-/** Split a row-major (nRows x width) matrix into arrays. */
-function rows(v: Float32Array, nRows: number): number[][] {
+/** A row-major (nRows x width) matrix as JSON rows, joined by ",". */
+function rows(v: Float32Array, nRows: number): string {
   const width = v.length / nRows;
-  return Array.from({ length: nRows }, (_, r) => Array.from(v.subarray(r * width, (r + 1) * width)));
+  const out: string[] = [];
+  for (let r = 0; r < nRows; r++) out.push(floatsJson(v.subarray(r * width, (r + 1) * width)));
+  return out.join(",");
 }
-
-const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * `{content, add_special = false, parse_special = true, with_pieces = false}` -> `{tokens: [ids]}`,
  * or with_pieces `{tokens: [{id, piece}]}` where a piece that is not valid UTF-8 on its own (a
  * byte-fallback token) is given as its byte values, as llama-server does.
  */
-export function tokenize(body: Json, ctx: ServerContext): Reply {
+export async function tokenize(body: Json, ctx: ServerContext): Promise<Reply> {
   if (typeof body.content !== "string") throw badField("content", `"content" must be a string`);
   const addSpecial = optionalBool(body, "add_special", false);
   const parseSpecial = optionalBool(body, "parse_special", true);
   const withPieces = optionalBool(body, "with_pieces", false);
-  const tok = ctx.model.tokenizer;
-  const ids = tok.encode(body.content, { addSpecial, parseSpecial });
-  if (!withPieces) return { json: { tokens: ids } };
-  return {
-    json: {
-      tokens: ids.map((id) => {
-        const bytes = tok.tokenToPieceBytes(id, { special: true });
-        let piece: string | number[];
-        try {
-          piece = utf8Strict.decode(bytes);
-        } catch {
-          piece = Array.from(bytes);
-        }
-        return { id, piece };
-      }),
-    },
-  };
+  const ids = await ctx.tokenize.encode(body.content, { addSpecial, parseSpecial });
+  if (!withPieces) return { body: (function* () { yield '{"tokens":'; yield* idsJson(ids); yield "}"; })() };
+  return { body: tokensWithPieces(ctx.model.tokenizer, ids) };
 }
 
 /** `{tokens: [ids]}` -> `{content}`: the pieces concatenated, special tokens rendered (common_token_to_piece). */
@@ -71,11 +60,12 @@ export function detokenize(body: Json, ctx: ServerContext): Reply {
   if (!Array.isArray(ids)) throw badField("tokens", `"tokens" must be an array of token ids`);
   const j = ids.findIndex((x) => typeof x !== "number" || !Number.isInteger(x));
   if (j >= 0) throw badField(`tokens[${j}]`, `tokens[${j}] must be an integer token id, got ${show(ids[j])}`);
-  try {
-    return { json: { content: ctx.model.tokenizer.decode(ids as number[], { unparseSpecial: true }) } };
-  } catch (e) {
-    throw toHttpError(e, "tokens");
-  }
+  // Checked before the first byte is written (the answer is produced as it is sent).
+  const n = ctx.model.tokenizer.nVocab;
+  const k = (ids as number[]).findIndex((id) => id < 0 || id >= n);
+  if (k >= 0) throw toHttpError(new EmbedError("TOKEN_OUT_OF_RANGE",
+    `token id ${ids[k]} at index ${k} is out of range (vocab has ${n} tokens)`, { id: ids[k], index: k, nVocab: n }), "tokens");
+  return { body: detokenized(ctx.model.tokenizer, ids as number[]) };
 }
 
 export function health(): Reply {

@@ -22,6 +22,8 @@ export class Metrics {
   inputs = 0;
   batches = 0;
   inFlight = 0;
+  /** Responses cut because the client read nothing for sendTimeoutMs (send.ts). */
+  sendTimeouts = 0;
 
   /** One finished request. `route` must come from the route table (or "other"), to bound label values. */
   observe(route: string, method: string, status: number, seconds: number): void {
@@ -45,7 +47,7 @@ export class Metrics {
   render(queueDepth: number): string {
     const out: string[] = [];
     const family = (name: string, type: string, help: string) => out.push(`# HELP ${PREFIX}_${name} ${help}`, `# TYPE ${PREFIX}_${name} ${type}`);
-    family("requests_total", "counter", "HTTP requests answered, by route, method and status.");
+    family("requests_total", "counter", "HTTP requests answered, by route, method and status (499: the client went away first).");
     for (const [labels, n] of this.requests) out.push(`${PREFIX}_requests_total{${labels}} ${n}`);
     family("request_duration_seconds", "histogram", "Time from receiving a request to sending its response.");
     for (const [route, h] of this.latency) {
@@ -63,6 +65,8 @@ export class Metrics {
     out.push(`${PREFIX}_batches_total ${this.batches}`);
     family("queue_depth", "gauge", "Requests waiting for their embeddings to be computed.");
     out.push(`${PREFIX}_queue_depth ${queueDepth}`);
+    family("send_timeouts_total", "counter", "Responses cut because the client stopped reading them (status 499 in requests_total).");
+    out.push(`${PREFIX}_send_timeouts_total ${this.sendTimeouts}`);
     family("requests_in_flight", "gauge", "Requests received and not yet answered (this scrape included).");
     out.push(`${PREFIX}_requests_in_flight ${this.inFlight}`);
     return out.join("\n") + "\n";

@@ -5,11 +5,13 @@
  *   response {object: "list", data: [{object: "embedding", index, embedding}], model,
  *             usage: {prompt_tokens, total_tokens}}
  * A body with `content` and no `input` is answered in the llama-server format, as llama-server does.
- * ref: spec llama-server-embeddings.md §2.3, §2.6; OpenAI API reference "Create embeddings".
+ * ref: llama.cpp tools/server/server-context.cpp server_routes::handle_embeddings_impl
+ * (TASK_RESPONSE_TYPE_OAI_EMBD); OpenAI API reference "Create embeddings"; docs/server.md.
  */
 import { embedAll, type Reply, type ServerContext } from "./context.js";
 import { badField } from "./errors.js";
 import { llamaEmbeddings } from "./llama.js";
+import { floatsJson, joined } from "./replies.js";
 import { parseEmbedOptions, parseEncodingFormat, parseInputs, type Json } from "./request.js";
 
 export async function openaiEmbeddings(body: Json, ctx: ServerContext): Promise<Reply> {
@@ -25,14 +27,13 @@ export async function openaiEmbeddings(body: Json, ctx: ServerContext): Promise<
 
   const { vectors, prepared } = await embedAll(ctx, inputs, opts, "input");
   const nTokens = prepared.reduce((s, p) => s + p.tokens.length, 0);
-  return {
-    json: {
-      object: "list",
-      data: vectors.map((v, index) => ({ object: "embedding", index, embedding: format === "base64" ? f32ToBase64(v) : Array.from(v) })),
-      model: body.model ?? ctx.modelId,
-      usage: { prompt_tokens: nTokens, total_tokens: nTokens },
-    },
-  };
+  // The bytes of JSON.stringify({object, data, model, usage}), one vector at a time.
+  const item = (v: Float32Array, index: number) =>
+    `{"object":"embedding","index":${index},"embedding":${format === "base64" ? JSON.stringify(f32ToBase64(v)) : floatsJson(v)}}`;
+  const usage = JSON.stringify({ prompt_tokens: nTokens, total_tokens: nTokens });
+  const tail = `],"model":${JSON.stringify(body.model ?? ctx.modelId)},"usage":${usage}}`;
+  return { body: joined('{"object":"list","data":[',
+    (function* () { for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i); })(), tail) };
 }
 
 /** The vector's float32 values as little-endian bytes, base64 (what OpenAI and llama-server send). */

@@ -8,7 +8,8 @@
  * requests are already waiting (the one being computed does not count).
  *
  * Sharing a forward pass does not change a sequence's result: sequences are isolated by the
- * attention mask and pooled over their own tokens (spec llama-server-embeddings.md §1).
+ * attention mask and pooled over their own tokens (as in llama.cpp: one sequence id per input,
+ * llama.cpp src/llama-graph.cpp build_pooling pools each sequence's rows).
  */
 import type { EmbedOptions, PreparedInput } from "../embed/embedder.js";
 import { EmbedError } from "../errors.js";

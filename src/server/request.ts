@@ -1,13 +1,18 @@
 /**
  * Request fields shared by the embedding routes (/v1/embeddings, /embeddings, /embedding): the
  * prompt forms llama-server's tokenize_input_prompts accepts, `embd_normalize`, and our extensions
- * `task`, `title`, `dimensions`, `truncate`, `pooling`. Every rejection names the field.
- * ref: spec llama-server-embeddings.md §2.3.
+ * `task`, `title`, `dimensions`, `truncate`, `pooling`. Every rejection names the field. The option
+ * values are checked by the library's own validator (embed/options.ts); docs/server.md lists them.
+ * ref: llama.cpp tools/server/server-common.cpp tokenize_input_prompts; tools/server/server-context.cpp
+ * server_routes::handle_embeddings_impl.
  */
 import type { EmbedInput, EmbedOptions } from "../embed/embedder.js";
-import type { Normalize, Pooling } from "../embed/pooling.js";
-import { isTask, TASKS, type Task } from "../embed/prompts.js";
+import { checkBool, checkDimensions, checkPooling, checkString, checkTask, normalizeFromLlama, show } from "../embed/options.js";
+import type { Task } from "../embed/prompts.js";
+import { EmbedError } from "../errors.js";
 import { badField } from "./errors.js";
+
+export { show };
 
 /** Server-side defaults, used when a request omits the field. */
 export interface RequestDefaults {
@@ -44,30 +49,20 @@ function tokenIds(a: unknown[], param: string): number[] {
   return a as number[];
 }
 
-/**
- * A request value quoted in an error message. Reliability fix (server abuse tests): these messages
- * used JSON.stringify(value), which recurses, so a 100,000-deep `[[[...]]]` in e.g. "task" overflowed
- * the stack (500 instead of 400), and a 1 MB string was echoed back whole. Containers are described,
- * primitives quoted and cut to 80 characters.
- */
-export function show(x: unknown): string {
-  if (x !== null && typeof x === "object") return Array.isArray(x) ? "an array" : "an object";
-  const s = JSON.stringify(x) ?? String(x);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
 function describe(x: unknown): string {
   if (Array.isArray(x)) return "an array";
   if (x === null) return "null";
   return typeof x === "string" ? "a string" : typeof x === "number" ? `the number ${x}` : `a ${typeof x}`;
 }
 
-/** llama.cpp embd_normalize: -1 none, 0 max-abs (int16 range), 1 taxicab, 2 euclidean, >2 p-norm. */
-export function normalizeFromLlama(v: unknown): Normalize {
-  // Reliability fix (server abuse tests): an integer such as 1e308 passed here as "p1e+308", which the
-  // library refused only after the request had waited in the queue, naming "normalize". Safe integers only.
-  if (!isTokenId(v) || v < -1 || !Number.isSafeInteger(v)) throw badField("embd_normalize", `"embd_normalize" must be an integer >= -1 (-1 none, 0 max-abs, 1 taxicab, 2 euclidean, >2 p-norm), got ${show(v)}`);
-  return v === -1 ? "none" : v === 0 ? "maxabs" : v === 1 ? "taxicab" : v === 2 ? "l2" : `p${v}`;
+/** The library's check, with the server's error: 400 BAD_INPUT whose param is the field. */
+function field<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof EmbedError && e.code === "BAD_OPTION") throw badField(String(e.detail.option), e.message);
+    throw e;
+  }
 }
 
 /** Options common to every embedding route. `nEmbdOut` bounds `dimensions`. */
@@ -75,29 +70,13 @@ export function parseEmbedOptions(body: Json, defaults: RequestDefaults, nEmbdOu
   const opts: EmbedOptions = {};
   // An explicit null turns a server default off (e.g. "task": null embeds the raw text).
   const task = "task" in body ? body.task : defaults.task;
-  if (task !== undefined && task !== null) {
-    if (typeof task !== "string" || !isTask(task)) throw badField("task", `"task" must be one of ${TASKS.join(", ")}, got ${show(task)}`);
-    opts.task = task;
-  }
-  if (body.title !== undefined) {
-    if (typeof body.title !== "string") throw badField("title", `"title" must be a string`);
-    opts.title = body.title;
-  }
+  if (task !== undefined && task !== null) opts.task = field(() => checkTask(task));
+  if (body.title !== undefined) opts.title = field(() => checkString(body.title, "title"));
   const dims = "dimensions" in body ? body.dimensions : defaults.dimensions;
-  if (dims !== undefined && dims !== null) {
-    if (!isTokenId(dims) || dims < 1 || dims > nEmbdOut) throw badField("dimensions", `"dimensions" must be an integer from 1 to ${nEmbdOut}, got ${show(dims)}`);
-    opts.dimensions = dims;
-  }
-  if (body.truncate !== undefined) {
-    if (typeof body.truncate !== "boolean") throw badField("truncate", `"truncate" must be a boolean`);
-    opts.truncate = body.truncate;
-  }
-  if (body.embd_normalize !== undefined) opts.normalize = normalizeFromLlama(body.embd_normalize);
-  if (body.pooling !== undefined) {
-    const p = body.pooling;
-    if (p !== "mean" && p !== "cls" && p !== "last" && p !== "none") throw badField("pooling", `"pooling" must be mean, cls, last or none, got ${show(p)}`);
-    opts.pooling = p as Pooling;
-  }
+  if (dims !== undefined && dims !== null) opts.dimensions = field(() => checkDimensions(dims, nEmbdOut));
+  if (body.truncate !== undefined) opts.truncate = field(() => checkBool(body.truncate, "truncate"));
+  if (body.embd_normalize !== undefined) opts.normalize = field(() => normalizeFromLlama(body.embd_normalize));
+  if (body.pooling !== undefined) opts.pooling = field(() => checkPooling(body.pooling));
   return opts;
 }
 
@@ -110,7 +89,5 @@ export function parseEncodingFormat(body: Json): "float" | "base64" {
 
 export function optionalBool(body: Json, key: string, dflt: boolean): boolean {
   const v = body[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== "boolean") throw badField(key, `"${key}" must be a boolean`);
-  return v;
+  return v === undefined ? dflt : field(() => checkBool(v, key));
 }

@@ -7,7 +7,11 @@
  * - cdn:  a second server (other port = other origin) serving blobs with Range / If-Range / ETag.
  * Faults: dropAfter (destroy the socket after N body bytes, first request only), corrupt (serve
  * different bytes than the listing's sha256), gated repos (listing public; files 401 without a
- * token, 403 with a wrong one), private repos (everything 401 RepoNotFound without the token).
+ * token, 403 with a wrong one), private repos (everything 401 RepoNotFound without the token),
+ * extraBytes (stream that many bytes past the file, chunked), stallAfter (send N bytes, then
+ * nothing, first request only), redirectLoop (resolve redirects to itself), and for listings
+ * linkLoop (Link: next points back at the same page) and linkElsewhere (Link: next on the CDN).
+ * Revisions: `revisions: { v1: [files] }` are served at tree/v1 and resolve/v1 besides main.
  */
 import { createHash } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
@@ -25,9 +29,25 @@ export interface FakeFile {
   dropAfter?: number;
   /** Serve bytes that do not match the listed sha256. */
   corrupt?: boolean;
+  /** Stream this many bytes past the file's end (chunked, no Content-Length). */
+  extraBytes?: number;
+  /** Send this many bytes, then nothing (the connection stays open), on the first request. */
+  stallAfter?: number;
+  /** The resolve URL redirects to itself. */
+  redirectLoop?: boolean;
 }
 
-export interface FakeRepo { files: FakeFile[]; gated?: boolean; private?: boolean }
+export interface FakeRepo {
+  files: FakeFile[];
+  gated?: boolean;
+  private?: boolean;
+  /** Files of other revisions than main. */
+  revisions?: Record<string, FakeFile[]>;
+  /** The listing's Link: next points back at the page itself. */
+  linkLoop?: boolean;
+  /** The listing's Link: next points at the CDN's origin. */
+  linkElsewhere?: boolean;
+}
 
 export interface LoggedRequest { server: "hub" | "cdn"; method: string; url: string; headers: IncomingMessage["headers"] }
 
@@ -45,7 +65,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
   // CDN path of a blob: /blobs/<sha256>/<repo>/<path>
   const blobs = new Map<string, Blob>(), byFile = new Map<FakeFile, Blob>();
   for (const [name, repo] of Object.entries(repos)) {
-    for (const f of repo.files) {
+    for (const f of [...repo.files, ...Object.values(repo.revisions ?? {}).flat()]) {
       const sha256 = f.content ? createHash("sha256").update(f.content).digest("hex") : await hashFile(f.diskPath!);
       const nBytes = f.content ? f.content.byteLength : statSync(f.diskPath!).size;
       const b: Blob = { file: f, key: `${sha256}/${name}/${f.path}`, nBytes, sha256, served: 0 };
@@ -59,11 +79,14 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
   const hub = createServer((req, res) => {
     requests.push({ server: "hub", method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const url = new URL(req.url ?? "/", "http://x");
-    const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/main$/.exec(url.pathname);
-    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(url.pathname);
+    const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(url.pathname);
+    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const repoName = tree?.[1] ?? resolve?.[1];
     const repo = repoName ? repos[repoName] : undefined;
     if (!repo) return fail(res, 404, "RepoNotFound", "Repository not found");
+    const rev = decodeURIComponent((tree?.[2] ?? resolve?.[2])!);
+    const files = rev === "main" ? repo.files : repo.revisions?.[rev];
+    if (!files) return fail(res, 404, "RevisionNotFound", `Invalid rev id: ${rev}`);
     if (repo.private && req.headers.authorization !== `Bearer ${o.token}`) return fail(res, 401, "RepoNotFound", "Invalid username or password.");
     if (repo.gated && resolve) { // like the Hub: a gated repo's listing is public, its files are not
       const auth = req.headers.authorization;
@@ -71,19 +94,25 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
       if (auth !== `Bearer ${o.token}`) return fail(res, 403, "GatedRepo", `Access to model ${repoName} is restricted and you are not in the authorized list. Visit ${repoName} to ask for access.`);
     }
     if (tree) {
-      const entries = repo.files.map((f) => {
+      const entries = files.map((f) => {
         const b = blobOf(f);
         return f.direct ? { type: "file", path: f.path, size: b.nBytes, oid: "0".repeat(40) } : { type: "file", path: f.path, size: b.nBytes, oid: "1".repeat(40), lfs: { oid: b.sha256, size: b.nBytes, pointerSize: 134 } };
       });
       const page = Number(url.searchParams.get("cursor") ?? 0);
       const size = o.pageSize ?? entries.length;
-      if (page + size < entries.length) res.setHeader("link", `<${url.pathname}?recursive=true&cursor=${page + size}>; rel="next"`);
+      if (repo.linkLoop) res.setHeader("link", `<${url.pathname}${url.search}>; rel="next"`);
+      else if (repo.linkElsewhere) res.setHeader("link", `<${cdnOrigin}${url.pathname}?recursive=true&cursor=1>; rel="next"`);
+      else if (page + size < entries.length) res.setHeader("link", `<${url.pathname}?recursive=true&cursor=${page + size}>; rel="next"`);
       res.setHeader("content-type", "application/json");
       return res.end(JSON.stringify(entries.slice(page, page + size)));
     }
-    const file = repo.files.find((f) => f.path === decodeURIComponent(resolve![2]));
+    const file = files.find((f) => f.path === decodeURIComponent(resolve![3]));
     if (!file) return fail(res, 404, "EntryNotFound", "Entry not found");
     const b = blobOf(file);
+    if (file.redirectLoop) {
+      res.writeHead(302, { location: url.pathname });
+      return void res.end();
+    }
     if (file.direct) return serveBlob(req, res, b);
     res.writeHead(302, { location: `${cdnOrigin}/blobs/${b.key}?sig=abc`, "x-linked-etag": `"${b.sha256}"`, "x-linked-size": String(b.nBytes), "x-repo-commit": "c".repeat(40) });
     res.end();
@@ -123,9 +152,29 @@ function serveBlob(req: IncomingMessage, res: ServerResponse, b: Blob): void {
   }
   const headers: Record<string, string> = { etag, "accept-ranges": "bytes", "content-length": String(end + 1 - start), "content-type": "application/octet-stream" };
   if (partial) headers["content-range"] = `bytes ${start}-${end}/${b.nBytes}`;
-  res.writeHead(partial ? 206 : 200, headers);
   const first = b.served++ === 0;
   const drop = first && b.file.dropAfter !== undefined ? b.file.dropAfter : undefined;
+  if (b.file.extraBytes && b.file.content) {
+    delete headers["content-length"]; // chunked: the server decides where the body ends
+    res.writeHead(partial ? 206 : 200, headers);
+    res.write(b.file.content.subarray(start, end + 1));
+    let left = b.file.extraBytes;
+    const more = () => {
+      while (left > 0) {
+        const n = Math.min(left, 1 << 16);
+        left -= n;
+        if (!res.write(new Uint8Array(n).fill(0x5a))) return void res.once("drain", more);
+      }
+      res.end();
+    };
+    return more();
+  }
+  if (first && b.file.stallAfter !== undefined && b.file.content) {
+    res.writeHead(partial ? 206 : 200, headers);
+    res.write(b.file.content.subarray(start, start + b.file.stallAfter)); // then nothing, connection open
+    return;
+  }
+  res.writeHead(partial ? 206 : 200, headers);
   if (b.file.content) {
     let body = b.file.content.subarray(start, end + 1);
     if (b.file.corrupt) { body = Uint8Array.from(body); body[body.length >> 1] ^= 0xff; }

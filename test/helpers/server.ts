@@ -79,6 +79,7 @@ export function pacedModel(model: EmbeddingModel): { served: ServedModel; calls:
     served: {
       info: model.info,
       tokenizer: model.tokenizer,
+      file: model.file,
       prepare: (inputs, opts) => model.prepare(inputs, opts),
       embedPrepared: async (prepared, opts) => {
         calls.push([...prepared]);
