@@ -25,25 +25,41 @@ const QK_K = 256;
 // f32 d of the block q8Block last wrote (kept outside the return value to avoid an allocation).
 let blockD = 0;
 
-/** Quantize one x86-style Q8_0/Q8_1 block; returns Σq and leaves d in blockD. qs[0] goes to o + qOff. */
+/** MAXPS / MAXSS on one lane: the first operand if it is greater, else the second (so a NaN in either may win or lose by position). */
+const maxps = (a: number, b: number) => (a > b ? a : b);
+const lane = new Float64Array(8);
+
+/**
+ * max |x| of a 32-block as the x86 code reduces it: 8 lanes over the 4 registers in order, then
+ * the high half against the low, then (0, 2) (1, 3), then (0, 1). For input without NaN this is
+ * the plain maximum; a NaN wins or is dropped by its position exactly as in ggml.
+ */
+function amax32(src: Float32Array, s: number): number {
+  for (let l = 0; l < 8; l++) lane[l] = maxps(maxps(maxps(Math.abs(src[s + l]!), Math.abs(src[s + 8 + l]!)), Math.abs(src[s + 16 + l]!)), Math.abs(src[s + 24 + l]!));
+  const m0 = maxps(lane[4]!, lane[0]!), m1 = maxps(lane[5]!, lane[1]!), m2 = maxps(lane[6]!, lane[2]!), m3 = maxps(lane[7]!, lane[3]!);
+  return maxps(maxps(m0, m2), maxps(m1, m3));
+}
+
+/**
+ * Quantize one x86-style Q8_0/Q8_1 block; leaves d in blockD and returns Σ of the cvtps_epi32
+ * values as quantize_row_q8_1 sums them for s (int32, wrapping; NaN is INT_MIN there). The stored
+ * qs go to o + qOff.
+ */
 function q8Block(src: Float32Array, s: number, dst: Uint8Array, o: number, qOff: number): number {
-  let amax = 0;
-  for (let j = 0; j < QK; j++) {
-    const v = Math.abs(src[s + j]!);
-    if (v > amax) amax = v; // _mm256_max_ps reduction; order does not matter for non-NaN input
-  }
+  const amax = amax32(src, s);
   const d = F(amax / 127);
   blockD = d;
   writeF16(dst, o, d);
   const id = amax !== 0 ? F(127 / amax) : 0;
   let sum = 0;
   for (let j = 0; j < QK; j++) {
-    // _mm256_round_ps(_MM_ROUND_NEAREST) then cvtps_epi32 and saturating packs to int8.
-    let q = roundHalfEven(F(src[s + j]! * id));
-    if (q > 127) q = 127;
-    else if (q < -128) q = -128;
-    dst[o + qOff + j] = q & 0xff;
-    sum += q;
+    // _mm256_round_ps(_MM_ROUND_NEAREST), then cvtps_epi32 (NaN and out-of-range values, ±inf
+    // when amax is subnormal and id = 127/amax overflows, give INT_MIN), then the saturating packs
+    // to int8 (INT_MIN -> -128, also for +inf).
+    const r = roundHalfEven(F(src[s + j]! * id));
+    const i = r >= -0x80000000 && r < 0x80000000 ? r : -0x80000000;
+    dst[o + qOff + j] = Math.max(-128, Math.min(127, i)) & 0xff;
+    sum = (sum + i) | 0;
   }
   return sum;
 }
@@ -57,7 +73,7 @@ export function quantizeRowQ8_0(src: Float32Array, srcOffset: number, dst: Uint8
 export function quantizeRowQ8_1(src: Float32Array, srcOffset: number, dst: Uint8Array, dstByteOffset: number, n: number): void {
   for (let b = 0, s = srcOffset, o = dstByteOffset; b < n / QK; b++, s += QK, o += Q8_1_BYTES) {
     const sum = q8Block(src, s, dst, o, 4);
-    writeF16(dst, o + 2, F(blockD * sum));
+    writeF16(dst, o + 2, F(blockD * F(sum))); // d * (float)hsum_i32_8(...)
   }
 }
 

@@ -34,9 +34,9 @@ export function f32ToBf16(x: f32): u32 {
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-/** max |x| over 32 f32 at p; NaN lanes are skipped like `if (v > amax)` (pmax keeps the first operand). */
+/** max |x| over n f32 at p (n % 4 == 0), NaN lanes skipped like the ref code's `if (ax > amax)`. */
 // @ts-ignore: decorator
-@inline function amax32(p: usize, n: i32): f32 {
+@inline function amaxScan(p: usize, n: i32): f32 {
   let m = f32x4.splat(0);
   for (let j = 0; j < n; j += 4) m = f32x4.pmax(m, f32x4.abs(v128.load(p + (<usize>j << 2))));
   m = f32x4.pmax(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
@@ -44,40 +44,57 @@ export function f32ToBf16(x: f32): u32 {
   return f32x4.extract_lane(m, 0);
 }
 
+/** MAXPS lane-wise: a where a > b, else b (a NaN wins or loses by position, as on x86). */
+// @ts-ignore: decorator
+@inline function maxps(a: v128, b: v128): v128 { return f32x4.pmax(b, a); }
+
 /**
- * One x86 Q8_0 block (activation.ts q8Block): d = amax/127 stored as fp16; id = 127/amax;
- * q = nearest-even(x*id) saturated to int8. qs go to dst + qOff. Returns Σq as f32.
+ * max |x| over 32 f32 at p, reduced as x86 quantize_row_q8_0 does (activation.ts amax32): 8 lanes
+ * (two f32x4) over the 4 registers in order, the high half against the low, (0, 2) (1, 3), (0, 1).
  */
 // @ts-ignore: decorator
-@inline function q8Block(src: usize, dst: usize, qOff: usize): f32 {
-  const amax = amax32(src, 32);
-  const d = amax / 127;
-  store<u16>(dst, <u16>f32ToFp16(d));
-  const id = f32x4.splat(amax != 0 ? <f32>127 / amax : 0);
-  // Σq is summed in f32 lanes (exact: |Σq| <= 4064) from the clamped rounded values, so a NaN
-  // x·id (0·inf when amax is tiny) propagates into it with the same hardware NaN as the twin's
-  // `sum += q`; the stored bytes use the saturating integer conversion (NaN -> 0, like `q & 0xff`).
-  let sum = f32x4.splat(0);
-  const hi = f32x4.splat(127), lo = f32x4.splat(-128);
-  for (let j = 0; j < 32; j += 16) {
-    const p = src + (<usize>j << 2);
-    const x0 = f32x4.nearest(f32x4.mul(v128.load(p), id)), x1 = f32x4.nearest(f32x4.mul(v128.load(p, 16), id));
-    const x2 = f32x4.nearest(f32x4.mul(v128.load(p, 32), id)), x3 = f32x4.nearest(f32x4.mul(v128.load(p, 48), id));
-    sum = f32x4.add(sum, f32x4.add(f32x4.add(clampQ(x0, hi, lo), clampQ(x1, hi, lo)), f32x4.add(clampQ(x2, hi, lo), clampQ(x3, hi, lo))));
-    const i0 = i32x4.trunc_sat_f32x4_s(x0), i1 = i32x4.trunc_sat_f32x4_s(x1);
-    const i2 = i32x4.trunc_sat_f32x4_s(x2), i3 = i32x4.trunc_sat_f32x4_s(x3);
-    v128.store(dst + qOff + <usize>j, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(i0, i1), i16x8.narrow_i32x4_s(i2, i3)));
+@inline function amax32(p: usize): f32 {
+  let lo = f32x4.abs(v128.load(p)), hi = f32x4.abs(v128.load(p, 16));
+  for (let j: usize = 32; j < 128; j += 32) {
+    lo = maxps(lo, f32x4.abs(v128.load(p + j)));
+    hi = maxps(hi, f32x4.abs(v128.load(p + j, 16)));
   }
-  // lane order of the twin's sequential sum does not matter: all partial sums are exact integers
-  sum = f32x4.add(sum, i32x4.shuffle(sum, sum, 2, 3, 0, 1));
-  sum = f32x4.add(sum, i32x4.shuffle(sum, sum, 1, 0, 3, 2));
-  return f32x4.extract_lane(sum, 0);
+  const m = maxps(hi, lo);
+  const t = maxps(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+  return f32x4.extract_lane(maxps(t, i32x4.shuffle(t, t, 1, 0, 3, 2)), 0);
 }
 
-/** min(max(x, -128), 127) keeping NaN (pmin/pmax return their first operand on NaN). */
+/**
+ * One x86 Q8_0 block (activation.ts q8Block): d = amax/127 stored as fp16; id = 127/amax;
+ * q = nearest-even(x*id), converted as cvtps_epi32 does (NaN -> INT_MIN) and narrowed with
+ * saturation to int8 (the packs). qs go to dst + qOff. Returns the wrapping int32 Σ of the
+ * converted values (quantize_row_q8_1's s; d in q8D).
+ */
+let q8D: f32 = 0;
 // @ts-ignore: decorator
-@inline function clampQ(x: v128, hi: v128, lo: v128): v128 {
-  return f32x4.pmax(f32x4.pmin(x, hi), lo);
+@inline function q8Block(src: usize, dst: usize, qOff: usize): i32 {
+  const amax = amax32(src);
+  const d = amax / 127;
+  q8D = d;
+  store<u16>(dst, <u16>f32ToFp16(d));
+  const id = f32x4.splat(amax != 0 ? <f32>127 / amax : 0);
+  let sum = i32x4.splat(0);
+  for (let j = 0; j < 32; j += 16) {
+    const p = src + (<usize>j << 2);
+    const i0 = cvtps(f32x4.nearest(f32x4.mul(v128.load(p), id))), i1 = cvtps(f32x4.nearest(f32x4.mul(v128.load(p, 16), id)));
+    const i2 = cvtps(f32x4.nearest(f32x4.mul(v128.load(p, 32), id))), i3 = cvtps(f32x4.nearest(f32x4.mul(v128.load(p, 48), id)));
+    sum = i32x4.add(sum, i32x4.add(i32x4.add(i0, i1), i32x4.add(i2, i3)));
+    v128.store(dst + qOff + <usize>j, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(i0, i1), i16x8.narrow_i32x4_s(i2, i3)));
+  }
+  sum = i32x4.add(sum, i32x4.shuffle(sum, sum, 2, 3, 0, 1));
+  sum = i32x4.add(sum, i32x4.shuffle(sum, sum, 1, 0, 3, 2));
+  return i32x4.extract_lane(sum, 0);
+}
+
+/** cvtps_epi32 of rounded values: NaN and lanes outside [-2^31, 2^31) (±inf) -> INT_MIN. */
+// @ts-ignore: decorator
+@inline function cvtps(x: v128): v128 {
+  return v128.bitselect(i32x4.trunc_sat_f32x4_s(x), i32x4.splat(i32.MIN_VALUE), f32x4.lt(x, f32x4.splat(2147483648.0)));
 }
 
 /** x86 quantize_row_q8_0: n/32 blocks of 34 bytes (d f16 | qs[32]). */
@@ -89,11 +106,7 @@ export function quantizeRowQ8_0(src: usize, dst: usize, n: i32): void {
 export function quantizeRowQ8_1(src: usize, dst: usize, n: i32): void {
   for (let b = 0; b < n; b += 32, src += 128, dst += 36) {
     const sum = q8Block(src, dst, 4);
-    const d = amax32(src, 32) / 127; // the unrounded f32 d, as the TS twin's blockD
-    // NaN Σq (x·id = 0·inf when amax is tiny): the twin's NaN comes from x86's default NaN
-    // (sign set) through JS arithmetic, giving fp16 0xfe00; wasm NaN signs are unspecified, so
-    // that pattern is written directly. UNCERTAIN on non-x86 hosts, where the twin may differ.
-    store<u16>(dst + 2, isNaN(sum) ? 0xfe00 : <u16>f32ToFp16(d * sum));
+    store<u16>(dst + 2, <u16>f32ToFp16(q8D * <f32>sum)); // d * (float)hsum_i32_8(...), d unrounded
   }
 }
 
@@ -104,7 +117,7 @@ export function quantizeRowQ8_1(src: usize, dst: usize, n: i32): void {
  */
 export function quantizeRowQ8_K(src: usize, dst: usize, n: i32): void {
   for (let b = 0; b < n; b += 256, src += 1024, dst += 292) {
-    const amax = amax32(src, 256);
+    const amax = amaxScan(src, 256);
     if (amax == 0) {
       memory.fill(dst, 0, 292);
       continue;
