@@ -13,9 +13,9 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { loadModel } from "../src/node.js";
-import { startDemoServer, type DemoServer } from "../scripts/demo-server.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
+import { loadModel } from "../../src/node.js";
+import { startDemoServer, type DemoServer } from "../../scripts/demo-server.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];

@@ -12,16 +12,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
-import { checkCase, exercise, forceGc, MAX_GROWTH } from "../scripts/fuzz/harness.js";
-import { assemble, parseLayout } from "../scripts/fuzz/layout.js";
-import { applyCase, fuzzCaseArb } from "../scripts/fuzz/mutate.js";
-import { fuzzSeeds } from "../scripts/fuzz/seeds.js";
-import { EmbedError } from "../src/errors.js";
-import { readGGUF } from "../src/gguf/reader.js";
-import { ArrayBufferSource, type ByteSource } from "../src/gguf/source.js";
+import { checkCase, exercise, forceGc, MAX_GROWTH } from "../../scripts/fuzz/harness.js";
+import { assemble, parseLayout } from "../../scripts/fuzz/layout.js";
+import { applyCase, fuzzCaseArb } from "../../scripts/fuzz/mutate.js";
+import { fuzzSeeds } from "../../scripts/fuzz/seeds.js";
+import { EmbedError } from "../../src/errors.js";
+import { readGGUF } from "../../src/gguf/reader.js";
+import { ArrayBufferSource, type ByteSource } from "../../src/gguf/source.js";
 
 const CASES = Number(process.env.GGUF_FUZZ_CASES ?? 20000);
-const FIXTURES = new URL("../../test/fixtures/fuzz/", import.meta.url);
+const FIXTURES = new URL("../../../test/fixtures/fuzz/", import.meta.url);
 const seedBytes = (name: string) => fuzzSeeds().find((s) => s.name === name)!.bytes;
 
 test("the judge flags a foreign exception, a slow case and a memory spike, and classifies EmbedErrors", async () => {

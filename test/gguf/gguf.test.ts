@@ -1,13 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readGGUF } from "../src/gguf/reader.js";
-import { ArrayBufferSource, BlobSource } from "../src/gguf/source.js";
-import { encodeGGUFToBuffer } from "../src/gguf/writer.js";
-import { GGUFValueType, kv, getUint, getString, getFloat, getBool } from "../src/gguf/keys.js";
-import { readGGUFParts, splitPartNames } from "../src/gguf/split.js";
-import { EmbedError } from "../src/errors.js";
-import { GGMLType, GGML_TYPES, rowBytes } from "../src/tensor/ggml-type.js";
-import { Bytes, header, tensorInfo } from "./helpers/bytes.js";
+import { readGGUF } from "../../src/gguf/reader.js";
+import { ArrayBufferSource, BlobSource } from "../../src/gguf/source.js";
+import { encodeGGUFToBuffer } from "../../src/gguf/writer.js";
+import { GGUFValueType, kv, getUint, getString, getFloat, getBool } from "../../src/gguf/keys.js";
+import { readGGUFParts, splitPartNames } from "../../src/gguf/split.js";
+import { EmbedError } from "../../src/errors.js";
+import { GGMLType, GGML_TYPES, rowBytes } from "../../src/tensor/ggml-type.js";
+import { Bytes, header, tensorInfo } from "../helpers/bytes.js";
 
 const src = (b: Uint8Array | Bytes) => new ArrayBufferSource(b instanceof Bytes ? b.toUint8Array() : b, "test.gguf");
 

@@ -8,17 +8,17 @@
  *    a CPU-time budget proportional to their length.
  *  - 2,000 generated strings (fixed seed) give exactly llama.cpp's ids: node-llama-cpp's vocab-only
  *    load of the same GGUF, `tokenize(text, true)` wrapped in BOS/EOS as its flags say (the same
- *    comparison as tokenizer-parity.test.ts).
+ *    comparison as parity.test.ts).
  * CPU time (process.cpuUsage), not wall time, so a busy machine does not fail the budget.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { LlamaModel } from "node-llama-cpp";
-import { gemma3VocabFixture } from "../scripts/gen/gemma3-vocab.js";
-import { FileSource } from "../src/node/fs-source.js";
-import { loadTokenizer, type Tokenizer } from "../src/tokenizer/index.js";
-import { disposeModel, llamaModel } from "./helpers/llama.js";
+import { gemma3VocabFixture } from "../../scripts/gen/gemma3-vocab.js";
+import { FileSource } from "../../src/node/fs-source.js";
+import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
+import { disposeModel, llamaModel } from "../helpers/llama.js";
 
 const SPECIAL = ["<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>", "<pad>", "<unk>", "<mask>", "[multimodal]", "<unused0>", "<unused6241>",
   "</s>", "<s>", "<0x41>", "<0x0A>", "<start_of_image>", "<end_of_image>", "<table>", "</td>", "<br>", "▁", "▁▁", "<", ">", "<<", "_of_"];

@@ -8,7 +8,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { geglu, geluFp16Table, rmsNorm, rmsNormRows } from "../src/kernels/ops.js";
+import { geglu, geluFp16Table, rmsNorm, rmsNormRows } from "../../src/kernels/ops.js";
 
 /** fp16 bits of the f32 with bit pattern `bits`, nearest-even with a branch on the dropped bits. */
 function fp16Branchy(bits: number): number {

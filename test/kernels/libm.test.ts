@@ -10,8 +10,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ropeCache } from "../src/kernels/ops.js";
-import { expf } from "../src/kernels/libm-expf.js";
+import { ropeCache } from "../../src/kernels/ops.js";
+import { expf } from "../../src/kernels/libm-expf.js";
 
 const BASES = [10000, 1000000];
 

@@ -8,12 +8,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
-import { runServe } from "../src/cli/serve.js";
-import { loadModel } from "../src/node.js";
-import { startChildServer, type ChildServer } from "../scripts/load/child.js";
-import { assertHealthy, rawRequest } from "./helpers/abuse.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
-import { assertSameVector, call, FIXTURE, metric, type Res } from "./helpers/server.js";
+import { runServe } from "../../src/cli/serve.js";
+import { loadModel } from "../../src/node.js";
+import { startChildServer, type ChildServer } from "../../scripts/load/child.js";
+import { assertHealthy, rawRequest } from "../helpers/abuse.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
+import { assertSameVector, call, FIXTURE, metric, type Res } from "../helpers/server.js";
 
 const KEY = "abuse-test-key";
 const auth = { authorization: `Bearer ${KEY}` };

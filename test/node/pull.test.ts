@@ -10,16 +10,16 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { EmbedError } from "../src/errors.js";
-import { encodeGGUFToBuffer } from "../src/gguf/writer.js";
-import { kv } from "../src/gguf/keys.js";
-import { GGMLType } from "../src/tensor/ggml-type.js";
-import { pickGGUF } from "../src/node/hub.js";
-import { pullModel, resolveModel, type ResolveOptions } from "../src/node/resolve.js";
-import { main } from "../src/cli/main.js";
-import { loadModel } from "../src/node.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
-import { startFakeHub, type FakeHub } from "./helpers/fake-hub.js";
+import { EmbedError } from "../../src/errors.js";
+import { encodeGGUFToBuffer } from "../../src/gguf/writer.js";
+import { kv } from "../../src/gguf/keys.js";
+import { GGMLType } from "../../src/tensor/ggml-type.js";
+import { pickGGUF } from "../../src/node/hub.js";
+import { pullModel, resolveModel, type ResolveOptions } from "../../src/node/resolve.js";
+import { main } from "../../src/cli/main.js";
+import { loadModel } from "../../src/node.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
+import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
 
 const bytes = (n: number, seed: string) => {
   const out = new Uint8Array(n);

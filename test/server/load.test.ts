@@ -13,12 +13,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadModel } from "../src/node.js";
-import { startChildServer } from "../scripts/load/child.js";
-import { buildPool, checkDerivation } from "../scripts/load/pool.js";
-import { rssFlat, runLoad } from "../scripts/load/run.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
-import { FIXTURE, metric } from "./helpers/server.js";
+import { loadModel } from "../../src/node.js";
+import { startChildServer } from "../../scripts/load/child.js";
+import { buildPool, checkDerivation } from "../../scripts/load/pool.js";
+import { rssFlat, runLoad } from "../../scripts/load/run.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
+import { FIXTURE, metric } from "../helpers/server.js";
 
 const env = (name: string, dflt: number) => {
   const v = process.env[name];

@@ -12,21 +12,21 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { EmbeddingModel } from "../src/embed/embedder.js";
-import { EmbedError, type EmbedErrorCode } from "../src/errors.js";
-import { kv, type GGUFValue } from "../src/gguf/keys.js";
-import type { TensorInfo } from "../src/gguf/reader.js";
-import { ArrayBufferSource } from "../src/gguf/source.js";
-import { readGGUFParts, type GGUFModelFile } from "../src/gguf/split.js";
-import { encodeGGUFToBuffer } from "../src/gguf/writer.js";
-import { createJsBackend } from "../src/kernels/js-backend.js";
-import { DEFAULT_NUMERICS } from "../src/kernels/numerics.js";
+import { EmbeddingModel } from "../../src/embed/embedder.js";
+import { EmbedError, type EmbedErrorCode } from "../../src/errors.js";
+import { kv, type GGUFValue } from "../../src/gguf/keys.js";
+import type { TensorInfo } from "../../src/gguf/reader.js";
+import { ArrayBufferSource } from "../../src/gguf/source.js";
+import { readGGUFParts, type GGUFModelFile } from "../../src/gguf/split.js";
+import { encodeGGUFToBuffer } from "../../src/gguf/writer.js";
+import { createJsBackend } from "../../src/kernels/js-backend.js";
+import { DEFAULT_NUMERICS } from "../../src/kernels/numerics.js";
 
 const jsBackend = createJsBackend(DEFAULT_NUMERICS);
-import { buildModel, readAllTensors } from "../src/models/loader.js";
-import { loadModel } from "../src/node.js";
-import { createTokenizer, type Tokenizer } from "../src/tokenizer/index.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
+import { buildModel, readAllTensors } from "../../src/models/loader.js";
+import { loadModel } from "../../src/node.js";
+import { createTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
 
 const A = "gemma-embedding";
 let bytes: Uint8Array;

@@ -1,10 +1,10 @@
 /** Exact token parity with llama.cpp; see test/helpers/tokenizer-parity.ts. The strip-attribute variants run in `npm run test:parity`. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gemma3VocabFixture } from "../scripts/gen/gemma3-vocab.js";
-import { FileSource } from "../src/node/fs-source.js";
-import { loadTokenizer } from "../src/tokenizer/index.js";
-import { checkParity, STRINGS } from "./helpers/tokenizer-parity.js";
+import { gemma3VocabFixture } from "../../scripts/gen/gemma3-vocab.js";
+import { FileSource } from "../../src/node/fs-source.js";
+import { loadTokenizer } from "../../src/tokenizer/index.js";
+import { checkParity, STRINGS } from "../helpers/tokenizer-parity.js";
 test("llama.cpp parity: converter-faithful Gemma 3 vocab (parse_special on/off, add_special on/off, detokenize)", (t) => checkParity(t, "converter", "plain", true));
 test("llama.cpp parity: naive Gemma 3 vocab ('▁▁' space runs, <mask>/<unusedN> USER_DEFINED)", (t) => checkParity(t, "naive", "plain", true));
 

@@ -9,10 +9,10 @@ import { spawn } from "node:child_process";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { runServe } from "../src/cli/serve.js";
-import { assertSameVector, fixtureModel, metric, rawPost } from "./helpers/server.js";
+import { runServe } from "../../src/cli/serve.js";
+import { assertSameVector, fixtureModel, metric, rawPost } from "../helpers/server.js";
 
-const CHILD = fileURLToPath(new URL("./helpers/serve-child.js", import.meta.url));
+const CHILD = fileURLToPath(new URL("../helpers/serve-child.js", import.meta.url));
 
 function io() {
   const out = { stdout: "", stderr: "" };

@@ -7,10 +7,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { loadModel, type EmbeddingModel } from "../src/node.js";
-import { applyPrompt } from "../src/embed/prompts.js";
-import { EmbedError } from "../src/errors.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
+import { loadModel, type EmbeddingModel } from "../../src/node.js";
+import { applyPrompt } from "../../src/embed/prompts.js";
+import { EmbedError } from "../../src/errors.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
 
 let path = "";
 let model: EmbeddingModel; // with dense_2/dense_3

@@ -8,10 +8,10 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import OpenAI from "openai";
-import type { EmbeddingModel } from "../src/embed/embedder.js";
-import { EmbedError } from "../src/errors.js";
-import { startServer, type EmbeddingServer } from "../src/server/http.js";
-import { assertSameVector, call, fixtureModel, pacedModel, rawPost, until, type Res } from "./helpers/server.js";
+import type { EmbeddingModel } from "../../src/embed/embedder.js";
+import { EmbedError } from "../../src/errors.js";
+import { startServer, type EmbeddingServer } from "../../src/server/http.js";
+import { assertSameVector, call, fixtureModel, pacedModel, rawPost, until, type Res } from "../helpers/server.js";
 
 const KEY = "sekret";
 const auth = { authorization: `Bearer ${KEY}` };

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
-import { Progress, downloadProgress, formatBytes, formatDuration } from "../src/cli/progress.js";
+import { Progress, downloadProgress, formatBytes, formatDuration } from "../../src/cli/progress.js";
 
 function sink(columns?: number) {
   const s = Object.assign(new PassThrough(), { columns });

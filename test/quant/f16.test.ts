@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bf16ToF32, f32ToBf16, f32ToFp16, fp16ToF32, nearestInt, roundf, roundHalfEven } from "../src/quant/f16.js";
-import { Lcg } from "./helpers/quant-data.js";
+import { bf16ToF32, f32ToBf16, f32ToFp16, fp16ToF32, nearestInt, roundf, roundHalfEven } from "../../src/quant/f16.js";
+import { Lcg } from "../helpers/quant-data.js";
 
 // Independent helpers: bit casts through our own typed arrays, binary16 decoded by formula.
 const fb = new Float32Array(1);

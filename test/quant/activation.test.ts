@@ -4,10 +4,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { quantizeRowBF16Act, quantizeRowF16Act, quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K } from "../src/quant/activation.js";
-import { quantizeRowQ8_0Ref, quantizeRowQ8_1Ref } from "../src/quant/legacy.js";
-import { h2f } from "./helpers/spec-decode.js";
-import { gaussData } from "./helpers/quant-data.js";
+import { quantizeRowBF16Act, quantizeRowF16Act, quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K } from "../../src/quant/activation.js";
+import { quantizeRowQ8_0Ref, quantizeRowQ8_1Ref } from "../../src/quant/legacy.js";
+import { h2f } from "../helpers/spec-decode.js";
+import { gaussData } from "../helpers/quant-data.js";
 
 const F = Math.fround;
 const i8 = (b: number) => (b << 24) >> 24;

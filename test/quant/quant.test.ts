@@ -5,15 +5,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { EmbedError } from "../src/errors.js";
-import { quantizeRowBF16Act, quantizeRowF16Act, quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K } from "../src/quant/activation.js";
-import { cpuTraits, fromFloatFor } from "../src/kernels/cpu-traits.js";
-import { numericsByName } from "../src/kernels/numerics.js";
-import { quantizeRows, quantTraits } from "../src/quant/index.js";
-import type { QuantizeRowFn } from "../src/quant/types.js";
-import { bestIndexIQ4NL } from "../src/quant/iq4.js";
-import { GGMLType, rowBytes } from "../src/tensor/ggml-type.js";
-import { edgeData, gaussData, ggmlTestData, rareData, uniformData } from "./helpers/quant-data.js";
+import { EmbedError } from "../../src/errors.js";
+import { quantizeRowBF16Act, quantizeRowF16Act, quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K } from "../../src/quant/activation.js";
+import { cpuTraits, fromFloatFor } from "../../src/kernels/cpu-traits.js";
+import { numericsByName } from "../../src/kernels/numerics.js";
+import { quantizeRows, quantTraits } from "../../src/quant/index.js";
+import type { QuantizeRowFn } from "../../src/quant/types.js";
+import { bestIndexIQ4NL } from "../../src/quant/iq4.js";
+import { GGMLType, rowBytes } from "../../src/tensor/ggml-type.js";
+import { edgeData, gaussData, ggmlTestData, rareData, uniformData } from "../helpers/quant-data.js";
 
 const WEIGHT_TYPES = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"] as const;
 type WeightType = (typeof WEIGHT_TYPES)[number];

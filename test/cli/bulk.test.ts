@@ -13,10 +13,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PassThrough } from "node:stream";
-import { main } from "../src/cli/main.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
+import { main } from "../../src/cli/main.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const BACKEND = process.env.GGUF_EMBED_TEST_BACKEND ?? "wasm";
 const N = 300, BATCH = 8;
 const WORDS = ["cats", "dogs", "red planet", "tea", "the sea", "rain", "a quiet road", "music", "ice", "bread"];

@@ -2,18 +2,18 @@
  * Tokenizer unit tests. Expected ids come from the worked examples of shared/spec/tokenizer-spm.md
  * §7 (real Gemma 3 vocab, converter-style types; confirmed there against llama.cpp, SentencePiece
  * and HF) or are derived by hand from the algorithm's rules on tiny synthetic vocabularies.
- * Exact equality with llama.cpp on thousands of strings is in tokenizer-parity.test.ts.
+ * Exact equality with llama.cpp on thousands of strings is in parity.test.ts.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { PassThrough, Readable } from "node:stream";
 import { before, describe, it } from "node:test";
-import { checkScoreDerivation, gemma3VocabFixture } from "../scripts/gen/gemma3-vocab.js";
-import { runTokenize } from "../src/cli/tokenize.js";
-import { isEmbedError } from "../src/errors.js";
-import { kv, type GGUFMetadata, type GGUFValue } from "../src/gguf/keys.js";
-import { FileSource } from "../src/node/fs-source.js";
-import { createTokenizer, LlamaTokenType, loadTokenizer, type Tokenizer } from "../src/tokenizer/index.js";
+import { checkScoreDerivation, gemma3VocabFixture } from "../../scripts/gen/gemma3-vocab.js";
+import { runTokenize } from "../../src/cli/tokenize.js";
+import { isEmbedError } from "../../src/errors.js";
+import { kv, type GGUFMetadata, type GGUFValue } from "../../src/gguf/keys.js";
+import { FileSource } from "../../src/node/fs-source.js";
+import { createTokenizer, LlamaTokenType, loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
 
 /** spec §7: [input, ids with parse_special = false, ids with parse_special = true if different]. */
 const SPEC_EXAMPLES: [string, number[], number[]?][] = [
@@ -114,7 +114,7 @@ describe("Gemma 3 vocab: spec §7 worked examples", () => {
     assert.deepEqual(gemma.tokenToPieceBytes(238 + 0xf0), Uint8Array.of(0xf0));
   });
   it("1 MB input is not quadratic (100 KB vs 1 MB, mixed text and one huge fragment)", () => {
-    const corpus = readFileSync(new URL("../../test/fixtures/tokenizer-corpus.jsonl", import.meta.url), "utf8")
+    const corpus = readFileSync(new URL("../../../test/fixtures/tokenizer-corpus.jsonl", import.meta.url), "utf8")
       .trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text).join("\n");
     const mixed = corpus.slice(0, 1 << 20);
     const oneFragment = mixed.replace(/\s+/g, " "); // single spaces only: no partition cuts at all

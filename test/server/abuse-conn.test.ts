@@ -9,11 +9,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { createRequire, syncBuiltinESMExports } from "node:module";
-import { startChildServer, type ChildServer } from "../scripts/load/child.js";
-import type { ServedModel } from "../src/server/context.js";
-import { startServer } from "../src/server/http.js";
-import { assertHealthy } from "./helpers/abuse.js";
-import { call } from "./helpers/server.js";
+import { startChildServer, type ChildServer } from "../../scripts/load/child.js";
+import type { ServedModel } from "../../src/server/context.js";
+import { startServer } from "../../src/server/http.js";
+import { assertHealthy } from "../helpers/abuse.js";
+import { call } from "../helpers/server.js";
 
 const KEY = "conn-test-key-0123456789";
 const auth = { authorization: `Bearer ${KEY}` };

@@ -7,9 +7,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadModel } from "../src/node.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
-import { disposeModel, l2normalize, llamaEmbed, llamaModel, oneMinusCos } from "./helpers/llama.js";
+import { loadModel } from "../../src/node.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
+import { disposeModel, l2normalize, llamaEmbed, llamaModel, oneMinusCos } from "../helpers/llama.js";
 
 const TYPES = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"];
 const MATRICES = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"];

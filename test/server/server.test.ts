@@ -3,14 +3,14 @@
  * vectors must equal the library's model.embed() bit for bit (float and base64, through the official
  * openai client too), including when requests arrive together and share forward passes.
  * Error shapes, limits and batching mechanics: server-errors.test.ts; the CLI and SIGTERM:
- * server-cli.test.ts.
+ * cli.test.ts.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import type { EmbeddingModel } from "../src/embed/embedder.js";
-import { startServer, type EmbeddingServer } from "../src/server/http.js";
-import { assertSameVector, call, fixtureModel, fromBase64F32, metric } from "./helpers/server.js";
+import type { EmbeddingModel } from "../../src/embed/embedder.js";
+import { startServer, type EmbeddingServer } from "../../src/server/http.js";
+import { assertSameVector, call, fixtureModel, fromBase64F32, metric } from "../helpers/server.js";
 
 const KEY = "test-key-123";
 let model: EmbeddingModel;

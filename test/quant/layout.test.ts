@@ -3,18 +3,18 @@
  * test, expected values from test/helpers/spec-decode.ts (the spec formulas, written
  * independently of src/quant). Also the type table and the QUANT_TRAITS lookup.
  */
-import { cpuTraits } from "../src/kernels/cpu-traits.js";
-import { NUMERICS } from "../src/kernels/numerics.js";
+import { cpuTraits } from "../../src/kernels/cpu-traits.js";
+import { NUMERICS } from "../../src/kernels/numerics.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EmbedError } from "../src/errors.js";
-import { QUANT_TRAITS, quantTraits } from "../src/quant/index.js";
-import { Q4_0_BYTES, Q4_1_BYTES, Q5_0_BYTES, Q5_1_BYTES, Q8_0_BYTES, Q8_1_BYTES } from "../src/quant/legacy.js";
-import { Q2_K_BYTES, Q3_K_BYTES, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, Q8_K_BYTES } from "../src/quant/k-quants.js";
-import { IQ4_NL_BYTES, IQ4_XS_BYTES } from "../src/quant/iq4.js";
-import { GGML_TYPES, GGMLType } from "../src/tensor/ggml-type.js";
-import { h2f, SPEC_LAYOUT, specElement } from "./helpers/spec-decode.js";
-import { Lcg } from "./helpers/quant-data.js";
+import { EmbedError } from "../../src/errors.js";
+import { QUANT_TRAITS, quantTraits } from "../../src/quant/index.js";
+import { Q4_0_BYTES, Q4_1_BYTES, Q5_0_BYTES, Q5_1_BYTES, Q8_0_BYTES, Q8_1_BYTES } from "../../src/quant/legacy.js";
+import { Q2_K_BYTES, Q3_K_BYTES, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, Q8_K_BYTES } from "../../src/quant/k-quants.js";
+import { IQ4_NL_BYTES, IQ4_XS_BYTES } from "../../src/quant/iq4.js";
+import { GGML_TYPES, GGMLType } from "../../src/tensor/ggml-type.js";
+import { h2f, SPEC_LAYOUT, specElement } from "../helpers/spec-decode.js";
+import { Lcg } from "../helpers/quant-data.js";
 
 const SUPPORTED = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ4_NL", "IQ4_XS"] as const;
 const typeId = (name: string) => GGMLType[name as keyof typeof GGMLType];

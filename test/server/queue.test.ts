@@ -4,9 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { EmbedOptions, PreparedInput } from "../src/embed/embedder.js";
-import { EmbedError } from "../src/errors.js";
-import { EmbedQueue, QueueFullError } from "../src/server/queue.js";
+import type { EmbedOptions, PreparedInput } from "../../src/embed/embedder.js";
+import { EmbedError } from "../../src/errors.js";
+import { EmbedQueue, QueueFullError } from "../../src/server/queue.js";
 
 /** Inputs are token arrays; the fake "vector" of an input is [first token, length, dimensions]. */
 function fakeModel(poison?: number) {
