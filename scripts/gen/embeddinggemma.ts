@@ -132,7 +132,10 @@ export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
     tensors.push({ name: p + "attn_qkv.weight", type: t, ne: [nEmbd, ne1], data: () => {
       const all = new Float32Array(nEmbd * ne1);
       let at = 0;
-      ["attn_q", "attn_k", "attn_v"].forEach((n, i) => { all.set(values(`${p}${n}.weight`, nEmbd * ne1s[i]!, 1 / Math.sqrt(nEmbd)), at); at += nEmbd * ne1s[i]!; });
+      ["attn_q", "attn_k", "attn_v"].forEach((n, i) => {
+        all.set(values(`${p}${n}.weight`, nEmbd * ne1s[i]!, 1 / Math.sqrt(nEmbd)), at);
+        at += nEmbd * ne1s[i]!;
+      });
       return encode(t, all, nEmbd);
     } });
   };

@@ -144,7 +144,9 @@ export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab
     if (!t.has(p + "attn_norm.weight")) throw new EmbedError("TENSOR_MISSING", `${blockCount}, but tensor "${p}attn_norm.weight" of layer ${il} is missing`, { key: k("block_count"), tensor: p + "attn_norm.weight" });
     // llama.cpp would add these biases (create_tensor_qkv loads them when present); no EmbeddingGemma has them
     for (const b of ["attn_qkv.bias", "attn_q.bias", "attn_k.bias", "attn_v.bias"]) {
-      if (t.has(p + b)) throw new EmbedError("UNSUPPORTED_ARCH", `${ARCH}: tensor "${p + b}" (a projection bias) is not supported`, { tensor: p + b });
+      if (t.has(p + b)) {
+        throw new EmbedError("UNSUPPORTED_ARCH", `${ARCH}: tensor "${p + b}" (a projection bias) is not supported`, { tensor: p + b });
+      }
     }
     // create_tensor_qkv (llama.cpp src/llama-model.cpp): a fused attn_qkv.weight, when present, replaces attn_q/k/v
     const QKV: Dim = { n: Q.n + 2 * KV.n, from: `${Q.from} + 2 × ${KV.from}` };
@@ -193,7 +195,8 @@ export class GemmaEmbedding implements EmbeddingGraph {
   private readonly rope: NeoxRope;
   readonly warnings: string[] = [];
 
-  constructor(readonly hp: GemmaEmbeddingHParams, readonly w: GemmaEmbeddingWeights, readonly backend: Backend, readonly arch: string = ARCH) {
+  constructor(readonly hp: GemmaEmbeddingHParams, readonly w: GemmaEmbeddingWeights, readonly backend: Backend,
+    readonly arch: string = ARCH) {
     this.rope = new NeoxRope(hp.nEmbdHead);
     if (!w.dense2) this.warnings.push(NO_DENSE_WARNING);
   }
@@ -290,7 +293,9 @@ export class GemmaEmbedding implements EmbeddingGraph {
   /** Every matmul weight (for kernel coverage reports; token_embd is a row lookup and not included). */
   matrices(): Weight[] {
     const out: Weight[] = [];
-    for (const L of this.w.layers) out.push(...("wqkv" in L.qkv ? [L.qkv.wqkv] : [L.qkv.wq, L.qkv.wk, L.qkv.wv]), L.wo, L.ffnGate, L.ffnUp, L.ffnDown);
+    for (const L of this.w.layers) {
+      out.push(...("wqkv" in L.qkv ? [L.qkv.wqkv] : [L.qkv.wq, L.qkv.wk, L.qkv.wv]), L.wo, L.ffnGate, L.ffnUp, L.ffnDown);
+    }
     if (this.w.dense2 && this.w.dense3) out.push(this.w.dense2, this.w.dense3);
     return out;
   }

@@ -13,8 +13,11 @@ import { bindWeights, GemmaEmbedding, loadHParams, type GemmaEmbeddingHParams, t
 export const ARCH = "gemma3";
 const k = (name: string) => `${ARCH}.${name}`;
 
-/** Ollama's dense layer names -> llama.cpp's (embed.go `Dense [2]*nn.Linear gguf:"dense"`, applied in order). */
-const DENSE_NAMES: ReadonlyMap<string, string> = new Map([["dense_2.weight", "dense.0.weight"], ["dense_3.weight", "dense.1.weight"]]);
+/** llama.cpp's dense layer names -> Ollama's (embed.go `Dense [2]*nn.Linear gguf:"dense"`, applied in order). */
+const DENSE_NAMES: ReadonlyMap<string, string> = new Map([
+  ["dense_2.weight", "dense.0.weight"],
+  ["dense_3.weight", "dense.1.weight"],
+]);
 
 /**
  * Which layers are local, for the RoPE base only (model_text.go ropeValuesForLayer): a BOOL array
@@ -29,11 +32,18 @@ function ollamaLocalLayers(meta: GGUFMetadata, nLayer: number): boolean[] {
 
 export function loadGemma3HParams(meta: GGUFMetadata): GemmaEmbeddingHParams {
   if (!meta.has(k("pooling_type"))) {
-    throw new EmbedError("UNSUPPORTED_ARCH", `this "gemma3" file has no ${k("pooling_type")}: it is a Gemma 3 chat (text generation) model, `
-      + `not an embedding model; use an embedding model such as Ollama's embeddinggemma`, { key: k("pooling_type"), arch: ARCH });
+    throw new EmbedError(
+      "UNSUPPORTED_ARCH",
+      `this "gemma3" file has no ${k("pooling_type")}: it is a Gemma 3 chat (text generation) model, ` +
+        `not an embedding model; use an embedding model such as Ollama's embeddinggemma`,
+      { key: k("pooling_type"), arch: ARCH },
+    );
   }
   const scale = meta.has(k("rope.scaling.factor")) ? getPositiveFloat(meta, k("rope.scaling.factor")) : 1;
-  if (scale !== 1) throw new EmbedError("BAD_HPARAMS", `${ARCH}: rope scaling (${k("rope.scaling.factor")} = ${scale}) is not supported`, { key: k("rope.scaling.factor") });
+  if (scale !== 1)
+    throw new EmbedError("BAD_HPARAMS", `${ARCH}: rope scaling (${k("rope.scaling.factor")} = ${scale}) is not supported`, {
+      key: k("rope.scaling.factor"),
+    });
   const hp = loadHParams(meta, ARCH);
   // model_text.go newTextModel: rope.freq_base (older files: rope.global.freq_base), default 1e6; rope.local.freq_base, default 10000
   const globalKey = meta.has(k("rope.freq_base")) ? k("rope.freq_base") : k("rope.global.freq_base");
@@ -54,7 +64,9 @@ function ollamaNames(t: TensorProvider): TensorProvider {
   const inverse = new Map([...DENSE_NAMES].map(([a, b]) => [b, a]));
   return {
     has: (name) => !inverse.has(name) && t.has(real(name)),
-    *names() { for (const n of t.names()) yield inverse.get(n) ?? n; },
+    *names() {
+      for (const n of t.names()) yield inverse.get(n) ?? n;
+    },
     ne: (name) => t.ne(real(name)),
     matrix: (name, ne0, ne1) => t.matrix(real(name), ne0, ne1),
     vector: (name, n) => t.vector(real(name), n),
@@ -66,7 +78,12 @@ export const gemma3: Architecture<GemmaEmbeddingHParams, GemmaEmbeddingWeights> 
   loadHParams: loadGemma3HParams,
   bindWeights: (hp, t, nVocab) => {
     for (const name of ["dense_2.weight", "dense_3.weight"]) {
-      if (t.has(name)) throw new EmbedError("BAD_HPARAMS", `${ARCH}: tensor "${name}" is llama.cpp's name; Ollama's gemma3 files name it "${DENSE_NAMES.get(name)}"`, { tensor: name });
+      if (t.has(name))
+        throw new EmbedError(
+          "BAD_HPARAMS",
+          `${ARCH}: tensor "${name}" is llama.cpp's name; Ollama's gemma3 files name it "${DENSE_NAMES.get(name)}"`,
+          { tensor: name },
+        );
     }
     return bindWeights(hp, ollamaNames(t), nVocab);
   },

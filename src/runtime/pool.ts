@@ -27,7 +27,8 @@ async function spawn(init: WorkerInit): Promise<SpawnedWorker> {
   const w = new Worker(url, { name: `gguf-embed-${init.index}` });
   const ready = new Promise<void>((resolve, reject) => {
     w.onmessage = () => resolve();
-    w.onerror = (e) => reject(new Error(`worker ${init.index} failed to start: ${e.message ?? "no message (a Content-Security-Policy without worker-src blob:?)"}`));
+    const why = (e: ErrorEvent) => e.message ?? "no message (a Content-Security-Policy without worker-src blob:?)";
+    w.onerror = (e) => reject(new Error(`worker ${init.index} failed to start: ${why(e)}`));
   });
   void ready.finally(() => URL.revokeObjectURL(url)).catch(() => {});
   w.postMessage(init);

@@ -20,7 +20,16 @@ import { startDemoServer, type DemoServer } from "../../scripts/demo-server.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const REPO = resolve(import.meta.dirname, "..", "..", "..");
 const TEXTS = ["The cat sits on the mat.", "Mars is the red planet.", "東京は日本の首都です。"];
 /** Throughput shape: 4 inputs of 128 tokens (one 512-token forward pass), 2 rounds, 2 threads. */
@@ -52,15 +61,34 @@ async function bundle(bundler: Bundler, app: string, out: string): Promise<void>
   await mkdir(out, { recursive: true });
   if (bundler === "esbuild") {
     const esbuild = await import("esbuild");
-    await esbuild.build({ entryPoints: [join(app, "main.js")], bundle: true, platform: "browser", format: "esm", minify: true, outfile: join(out, "main.js"), logLevel: "error" });
+    await esbuild.build({
+      entryPoints: [join(app, "main.js")],
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      minify: true,
+      outfile: join(out, "main.js"),
+      logLevel: "error",
+    });
     await writeFile(join(out, "index.html"), html(`<script type="module" src="./main.js"></script>`));
   } else if (bundler === "vite") {
     const vite = await import("vite");
     await vite.build({ root: app, base: "./", configFile: false, logLevel: "error", build: { outDir: out, emptyOutDir: true } });
   } else {
     const webpack = (await import("webpack")).default;
-    await new Promise<void>((ok, fail) => webpack({ mode: "production", target: "web", context: app, entry: "./main.js", output: { path: out, filename: "main.js" }, performance: { hints: false } },
-      (err, stats) => (err ? fail(err) : stats?.hasErrors() ? fail(new Error(stats.toString("errors-only"))) : ok())));
+    await new Promise<void>((ok, fail) =>
+      webpack(
+        {
+          mode: "production",
+          target: "web",
+          context: app,
+          entry: "./main.js",
+          output: { path: out, filename: "main.js" },
+          performance: { hints: false },
+        },
+        (err, stats) => (err ? fail(err) : stats?.hasErrors() ? fail(new Error(stats.toString("errors-only"))) : ok()),
+      ),
+    );
     await writeFile(join(out, "index.html"), html(`<script src="./main.js"></script>`));
   }
 }
@@ -81,7 +109,11 @@ before(async () => {
   node = await loadModel(fixture, { backend: "wasm", threads: 2 });
   nodeVectors = await node.embed(TEXTS, { task: "similarity" });
   const body = Array.from(node.tokenizer.encode("Embeddings map text to vectors. ".repeat(40), { addSpecial: false }));
-  benchInputs = Array.from({ length: BENCH.inputs }, (_, i) => [node.tokenizer.bosId, ...body.slice(i, i + BENCH.tokens - 2), node.tokenizer.eosId]);
+  benchInputs = Array.from({ length: BENCH.inputs }, (_, i) => [
+    node.tokenizer.bosId,
+    ...body.slice(i, i + BENCH.tokens - 2),
+    node.tokenizer.eosId,
+  ]);
   await node.embed(benchInputs);
   const t0 = performance.now();
   for (let r = 0; r < BENCH.rounds; r++) await node.embed(benchInputs);
@@ -104,30 +136,43 @@ for (const bundler of ["esbuild", "vite", "webpack"] as const) {
     const page = await browser!.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(`console: ${m.text()}`);
+    });
     try {
       await page.goto(`${server.url}/demo/${bundler}/?model=${encodeURIComponent(`/models/${basename(fixture)}`)}`);
       await page.waitForFunction(() => (window as any).app !== undefined, undefined, { timeout: 30_000 });
-      const ready = await page.evaluate(() => (window as any).app.ready) as { info: any; progress: [number, number][]; isolated: boolean };
+      const ready = (await page.evaluate(() => (window as any).app.ready)) as {
+        info: any;
+        progress: [number, number][];
+        isolated: boolean;
+      };
       assert.deepEqual(errors, []);
       assert.equal(ready.isolated, true);
       assert.equal(ready.info.backend, "wasm");
       assert.equal(ready.info.threads, 2, `threads: ${JSON.stringify(ready.info)}`);
       // progress: a 0% event first, then bytes as they are read (16 MiB pieces at most), ending at the total
-      const p = ready.progress, total = p[0]![1];
+      const p = ready.progress,
+        total = p[0]![1];
       assert.deepEqual(p[0], [0, total]);
       assert.deepEqual(p.at(-1), [total, total]);
-      for (let i = 1; i < p.length; i++) assert.ok(p[i]![0] >= p[i - 1]![0] && p[i]![0] - p[i - 1]![0] <= 16 << 20, `progress step ${i}: ${p[i - 1]} -> ${p[i]}`);
+      for (let i = 1; i < p.length; i++)
+        assert.ok(p[i]![0] >= p[i - 1]![0] && p[i]![0] - p[i - 1]![0] <= 16 << 20, `progress step ${i}: ${p[i - 1]} -> ${p[i]}`);
 
-      const vectors = await page.evaluate(([t]) => (window as any).app.embed(t, { task: "similarity" }), [TEXTS] as const) as number[][];
+      const vectors = (await page.evaluate(([t]) => (window as any).app.embed(t, { task: "similarity" }), [TEXTS] as const)) as number[][];
       vectors.forEach((v, i) => {
         assert.equal(v.length, nodeVectors[i]!.length);
-        assert.ok(v.every((x, j) => Object.is(x, nodeVectors[i]![j])), `${bundler}: text ${i} differs from Node's`);
+        assert.ok(
+          v.every((x, j) => Object.is(x, nodeVectors[i]![j])),
+          `${bundler}: text ${i} differs from Node's`,
+        );
       });
-      const ms = await page.evaluate(([ids, r]) => (window as any).app.bench(ids, r), [benchInputs, BENCH.rounds] as const) as number;
+      const ms = (await page.evaluate(([ids, r]) => (window as any).app.bench(ids, r), [benchInputs, BENCH.rounds] as const)) as number;
       const tps = (BENCH.inputs * BENCH.tokens * BENCH.rounds) / (ms / 1000);
-      console.log(`# ${bundler}: bundled in ${(bundleMs / 1000).toFixed(1)}s; ${ready.info.simd} SIMD; throughput (6-layer 768-wide Q8_0, `
-        + `${BENCH.inputs}x${BENCH.tokens} tokens, 2 threads): chromium ${tps.toFixed(0)} tokens/s, node ${nodeTps.toFixed(0)} tokens/s`);
+      console.log(
+        `# ${bundler}: bundled in ${(bundleMs / 1000).toFixed(1)}s; ${ready.info.simd} SIMD; throughput (6-layer 768-wide Q8_0, ` +
+          `${BENCH.inputs}x${BENCH.tokens} tokens, 2 threads): chromium ${tps.toFixed(0)} tokens/s, node ${nodeTps.toFixed(0)} tokens/s`,
+      );
       assert.deepEqual(errors, []);
     } finally {
       await page.close();
