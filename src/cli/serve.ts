@@ -107,7 +107,8 @@ export async function runServe(args: string[], io: CliIO, resolveModel: (m: stri
   }
 
   const path = await resolveModel(values.model);
-  const model = await loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads), numerics: values.numerics as string | undefined });
+  const model = await loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads),
+    numerics: values.numerics as string | undefined, onWarning: (m) => io.stderr.write(`gguf-embed serve: warning: ${m}\n`) });
   const dims = num(ints.defaultDimensions);
   if (dims !== undefined && dims > model.info.nEmbdOut) {
     await model.close();
