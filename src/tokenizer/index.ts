@@ -1,8 +1,9 @@
 /**
  * Tokenizer entry points: createTokenizer(metadata) dispatches on `tokenizer.ggml.model` to one file
  * per algorithm, as llama.cpp's llama_vocab::impl::init_tokenizer does by vocab type:
- *   "llama" -> spm.ts (SentencePiece BPE-by-score), "bert" -> wpm.ts (WordPiece).
- * Others ("t5" = UGM, "gpt2" = BPE, "rwkv", "plamo2", "none", ...) throw UNSUPPORTED_TOKENIZER.
+ *   "llama" -> spm.ts (SentencePiece BPE-by-score), "bert" -> wpm.ts (WordPiece), "t5" -> ugm.ts (unigram,
+ *   with the precompiled charsmap of ugm-charsmap.ts).
+ * Others ("gpt2" = BPE, "rwkv", "plamo2", "none", ...) throw UNSUPPORTED_TOKENIZER.
  * ref: llama.cpp src/llama-vocab.cpp; docs/tokenizers/.
  */
 import { EmbedError } from "../errors.js";
@@ -11,6 +12,8 @@ import { readGGUF } from "../gguf/reader.js";
 import type { ByteSource } from "../gguf/source.js";
 import { SpmTokenizer } from "./spm.js";
 import type { Tokenizer } from "./tokenizer.js";
+import { UgmTokenizer } from "./ugm.js";
+import { readCharsmap } from "./ugm-charsmap.js";
 import { Vocabulary } from "./vocab.js";
 import { WpmTokenizer } from "./wpm.js";
 
@@ -25,10 +28,15 @@ export function createTokenizer(metadata: GGUFMetadata): Tokenizer {
       return new SpmTokenizer(new Vocabulary(metadata));
     case "bert":
       return new WpmTokenizer(new Vocabulary(metadata));
-    default: // "t5" (UGM), "gpt2" (BPE), "rwkv", "plamo2", "none"/"no_vocab", ...
+    case "t5": {
+      const vocab = new Vocabulary(metadata);
+      return new UgmTokenizer(vocab, readCharsmap(metadata));
+    }
+    default: // "gpt2" (BPE), "rwkv", "plamo2", "none"/"no_vocab", ...
       throw new EmbedError(
         "UNSUPPORTED_TOKENIZER",
-        `tokenizer.ggml.model = "${model}" is not supported; implemented: "llama" (SentencePiece, as Gemma uses) and "bert" (WordPiece)`,
+        `tokenizer.ggml.model = "${model}" is not supported; implemented: "llama" (SentencePiece, as Gemma uses), "bert" (WordPiece) and ` +
+          `"t5" (unigram, as XLM-R uses)`,
         { model },
       );
   }
