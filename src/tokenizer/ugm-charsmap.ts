@@ -16,6 +16,8 @@ import { EmbedError } from "../errors.js";
 import { GGUFValueType, type GGUFMetadata } from "../gguf/keys.js";
 
 const KEY = "tokenizer.ggml.precompiled_charsmap";
+/** Deepest XCDA walk accepted (SentencePiece's NFKC tables have keys of a few dozen bytes at most). */
+export const MAX_WALK = 4096;
 
 function bad(message: string, detail: Record<string, unknown> = {}): EmbedError {
   return new EmbedError("BAD_VOCAB", `${KEY}: ${message}`, { key: KEY, ...detail });
@@ -26,6 +28,8 @@ export class Charsmap {
   readonly xcda: Uint32Array;
   /** The replacement strings (prefix_replacements), NUL-terminated, back to back. */
   readonly replacements: Uint8Array;
+  /** Replacement offset of the last longestPrefix() match. */
+  matchOffset = 0;
 
   /** `bytes`: the whole key value. Checks as llama_vocab::impl::load does. */
   constructor(bytes: Uint8Array) {
@@ -58,12 +62,14 @@ export class Charsmap {
 
   /**
    * The longest prefix of s[start, end) (a byte string) that the XCDA maps, as normalize_prefix walks
-   * it: packed [length, replacement offset], length 0 if none. The walk stops at a NUL byte.
+   * it: returns its length (0 if none) and leaves the replacement offset in `matchOffset`. The walk
+   * stops at a NUL byte. A table built from a finite key set cannot lead a walk further than its
+   * longest key; one that does past MAX_WALK bytes has a cycle (a crafted file) and is refused,
+   * where llama.cpp would walk to the end of the text from every position (quadratic time).
    */
-  longestPrefix(s: string, start: number, end: number): [number, number] {
+  longestPrefix(s: string, start: number, end: number): number {
     let length = 0;
-    let offset = 0;
-    if (this.xcda.length === 0) return [0, 0];
+    if (this.xcda.length === 0) return 0;
     let nodeIndex = this.base(0);
     for (let i = start; i < end; i++) {
       const c = s.charCodeAt(i);
@@ -71,14 +77,15 @@ export class Charsmap {
       nodeIndex = (nodeIndex ^ c) >>> 0;
       const p = this.node(nodeIndex);
       if (((p & 0x800000ff) >>> 0) !== c) break; // LCHECK (bit 31 kept, so a value entry never matches)
+      if (i - start >= MAX_WALK) throw bad(`an XCDA walk goes deeper than ${MAX_WALK} bytes (a cycle?)`, { depth: MAX_WALK });
       const isLeaf = ((p >>> 8) & 1) === 1;
       nodeIndex = (nodeIndex ^ this.base(nodeIndex)) >>> 0;
       if (isLeaf) {
         length = i - start + 1;
-        offset = this.node(nodeIndex) & 0x7fffffff; // VALUE
+        this.matchOffset = this.node(nodeIndex) & 0x7fffffff; // VALUE
       }
     }
-    return [length, offset];
+    return length;
   }
 
   /** End (exclusive) of the NUL-terminated replacement at `offset`, with normalize_prefix's checks. */

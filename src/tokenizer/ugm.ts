@@ -204,9 +204,10 @@ export class UgmTokenizer extends LlamaTokenizer {
       }
       // 2. the charsmap's longest match, replaced
       if (charsmap) {
-        const [mlen, offset] = charsmap.longestPrefix(s, i, end);
+        const mlen = charsmap.longestPrefix(s, i, end);
         if (mlen > 0) {
           const r = charsmap.replacements;
+          const offset = charsmap.matchOffset;
           for (let k = offset, e = charsmap.replacementEnd(offset); k < e; k++) put(r[k]);
           i += mlen;
           continue;

@@ -1,0 +1,163 @@
+/**
+ * Hostile text for the unigram tokenizer, on the real XLM-R vocabulary (ggml-vocab-nomic-bert-moe.gguf,
+ * real precompiled_charsmap):
+ *  - 10,000 fast-check strings built from what UGM treats specially (characters the charsmap folds:
+ *    full-width forms, ligatures, enclosed and compatibility characters; combining marks; CJK; 14
+ *    kinds of whitespace runs; XLM-R special and UNUSED token texts; control characters, NUL, lone
+ *    surrogates; code points from every plane; long words): encode never throws, ids are in range and
+ *    framed by <s> ... </s>, within a CPU budget;
+ *  - 2,000 random byte arrays (invalid UTF-8 included) never throw either;
+ *  - 2,000 of the strings (fixed seed) and 500 byte arrays decoded as UTF-8 give exactly llama.cpp's
+ *    ids, parse_special on and off;
+ *  - 1 MB inputs (prose, one long word, CJK, whitespace, random code points) within the CPU budget, and
+ *    4x the input costs about 4x the time;
+ *  - maxTokens: the result is a prefix of the full encoding and longer than maxTokens.
+ * CPU time (process.cpuUsage), not wall time, so a busy machine does not fail the budget.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import fc from "fast-check";
+import { FileSource } from "../../src/node/fs-source.js";
+import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
+import { disposeModel, llamaModel } from "../helpers/llama.js";
+import { llamaSourceFile } from "../helpers/llama-src.js";
+
+const SPECIAL = ["<s>", "</s>", "<pad>", "<unk>", "<mask>", "[PAD250040]", "▁", "<", "s>", "</", " <mask>"];
+const SPACES = [" ", "\t", "\n", "\r\n", "\v", "\f", "\u00a0", "\u3000", "\u2028", "\u2029", "\u0085", "\u2009", "\u202f", "\u200b"];
+const ODD = ["\u0000", "\uD800", "\uDBFF", "\uDC00", "\uFEFF", "\uFFFD", "\uFFFE", "\u200D", "\u00AD", "e\u0301", "\u0301", "\u{10FFFF}",
+  "\x7f", "\x1b[0m", "\ufdfa", "ﬁ", "Å", "①", "㍿", "ｶﾞ", "½", "İ", "ẞ", "ǅ"];
+const WORDS = ["hello", "World", "TOKENIZER", "naïve", "café", "東京", "한국어", "привет", "don't", "U.S.A.", "e-mail", "3.14", "ŒUVRE",
+  "straße", "Donaudampfschifffahrt"];
+
+const range = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((cp) => String.fromCodePoint(cp));
+const planeChar = fc.integer({ min: 0, max: 16 }).chain((p) => range(p * 0x10000, p * 0x10000 + 0xffff));
+const run = (...chars: fc.Arbitrary<string>[]) => fc.array(fc.oneof(...chars), { maxLength: 6 }).map((a) => a.join(""));
+const piece = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...WORDS) },
+  { weight: 2, arbitrary: fc.string({ unit: "grapheme-composite", maxLength: 8 }) },
+  { weight: 2, arbitrary: fc.constantFrom(...SPECIAL) },
+  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...SPACES), fc.integer({ min: 1, max: 30 })).map(([s, n]) => s.repeat(n)) },
+  { weight: 2, arbitrary: run(range(0xff00, 0xffef), range(0xfb00, 0xfb4f), range(0x2460, 0x24ff), range(0x3300, 0x33ff),
+    range(0x2150, 0x218f)) },
+  { weight: 2, arbitrary: run(range(0x4e00, 0x9fff), range(0xac00, 0xd7a3), range(0x3040, 0x30ff), range(0x0e00, 0x0e7f)) },
+  { weight: 2, arbitrary: run(range(0x300, 0x36f), range(0xc0, 0x24f), range(0x1e00, 0x1eff), range(0x1100, 0x11ff)) },
+  { weight: 2, arbitrary: run(planeChar) },
+  { weight: 1, arbitrary: run(range(0, 0x1f), range(0x7f, 0x9f), range(0x2000, 0x206f)) },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 8 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...ODD) },
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom("a", "b", "q", "z", "ing", "▁", "\u0000"), minLength: 10, maxLength: 60 }) },
+);
+const textArb = fc.array(piece, { maxLength: 24 }).map((p) => p.join(""));
+const bytesArb = fc.uint8Array({ maxLength: 64 });
+
+function cpuMs<T>(fn: () => T): [T, number] {
+  const c0 = process.cpuUsage();
+  const r = fn();
+  const c = process.cpuUsage(c0);
+  return [r, (c.user + c.system) / 1000];
+}
+const budgetMs = (units: number) => 50 + units * 0.006;
+
+let path = "";
+let tok: Tokenizer;
+before(async () => {
+  path = llamaSourceFile("models/ggml-vocab-nomic-bert-moe.gguf");
+  const src = await FileSource.open(path);
+  tok = await loadTokenizer(src);
+  await src.close();
+});
+after(async () => {
+  if (path) await disposeModel(path);
+});
+
+function checkIds(ids: number[], what: string): void {
+  assert.equal(ids[0], 0, what);
+  assert.equal(ids[ids.length - 1], 2, what);
+  for (const id of ids) assert.ok(Number.isInteger(id) && id >= 0 && id < tok.nVocab, `${what}: id ${id}`);
+}
+
+test("10,000 generated strings and 2,000 random byte arrays encode without throwing, to in-range <s> .. </s> ids", () => {
+  let units = 0;
+  fc.assert(fc.property(textArb, (text) => {
+    units += text.length;
+    const [ids, ms] = cpuMs(() => tok.encode(text));
+    assert.ok(ms <= budgetMs(text.length), `${ms.toFixed(0)} ms of CPU for ${text.length} UTF-16 units`);
+    checkIds(ids, JSON.stringify(text));
+  }), { numRuns: 10_000, seed: 0x75676d });
+  assert.ok(units > 10_000 * 20, `the generator is too tame: ${units} UTF-16 units in all`);
+  fc.assert(fc.property(bytesArb, (bytes) => checkIds(tok.encode(bytes), `bytes ${Array.from(bytes)}`)), { numRuns: 2000, seed: 5 });
+});
+
+test("2,000 generated strings and 500 byte arrays decoded as UTF-8 tokenize exactly as llama.cpp does, parse_special on and off",
+  async (t) => {
+    const ref = await llamaModel(path, true);
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+    const texts = [...fc.sample(textArb, { seed: 2025, numRuns: 2000 }), ...fc.sample(bytesArb, { seed: 9, numRuns: 500 }).map((b) =>
+      decoder.decode(b))];
+    const bad: string[] = [];
+    for (const parseSpecial of [true, false]) {
+      for (const text of texts) {
+        const want = Array.from(ref.tokenize(text, parseSpecial));
+        const got = tok.encode(text, { addSpecial: false, parseSpecial });
+        const diff = `${JSON.stringify(text)}\n  llama.cpp ${want.join(" ")}\n  ours      ${got.join(" ")}`;
+        if (got.join() !== want.join() && bad.push(diff) >= 5) break;
+      }
+    }
+    const unk = texts.filter((s) => tok.encode(s).includes(3)).length;
+    const specials = texts.filter((s) => SPECIAL.slice(0, 6).some((x) => s.includes(x))).length;
+    t.diagnostic(`${texts.length} strings x 2 modes (${unk} with <unk>, ${specials} with special texts), ${bad.length} mismatches`);
+    assert.ok(unk > 100 && specials > 200, "the sample must contain unknown characters and special texts");
+    assert.deepEqual(bad, []);
+  });
+
+test("1 MB inputs stay within the CPU budget, and 4x the input costs about 4x the time", (t) => {
+  const MB = 1 << 20;
+  let s = 1;
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const fill = (make: () => string, size = MB) => {
+    const parts: string[] = [];
+    for (let n = 0; n < size; ) {
+      const p = make();
+      parts.push(p);
+      n += p.length;
+    }
+    return parts.join("").slice(0, size);
+  };
+  const inputs: Record<string, (size: number) => string> = {
+    "prose": (n) => "The quick brown fox jumps over the lazy dog, again and again. ".repeat(n / 60).slice(0, n),
+    "words": (n) => fill(() => WORDS[Math.floor(rnd() * WORDS.length)] + " ", n),
+    "one letter, one word": (n) => "a".repeat(n),
+    "spaces": (n) => " ".repeat(n),
+    "CJK": (n) => fill(() => String.fromCharCode(0x4e00 + Math.floor(rnd() * 20000)), n),
+    "full-width (folded)": (n) => fill(() => String.fromCharCode(0xff01 + Math.floor(rnd() * 90)), n),
+    "random code points incl. lone surrogates": (n) => fill(() => String.fromCodePoint(Math.floor(rnd() * 0x110000)), n),
+    "special texts back to back": (n) => fill(() => SPECIAL[Math.floor(rnd() * 6)], n),
+  };
+  const report: string[] = [];
+  for (const [what, make] of Object.entries(inputs)) {
+    const small = make(MB / 4);
+    const big = make(MB);
+    const [, msSmall] = cpuMs(() => tok.encode(small));
+    const [ids, ms] = cpuMs(() => tok.encode(big));
+    report.push(`${what} ${ms.toFixed(0)} ms (256 KB: ${msSmall.toFixed(0)} ms)`);
+    assert.ok(ms <= budgetMs(big.length), `${what}: ${ms.toFixed(0)} ms of CPU for ${big.length} units`);
+    assert.ok(ms < 8 * msSmall + 200, `${what}: 1 MB ${ms.toFixed(0)} ms vs 256 KB ${msSmall.toFixed(0)} ms is not linear`);
+    assert.ok(ids.length >= 2 && ids.every((id) => id >= 0 && id < tok.nVocab), what);
+  }
+  t.diagnostic(`CPU per 1 MB input: ${report.join(", ")}`);
+});
+
+test("maxTokens: a prefix of the full ids, longer than maxTokens", () => {
+  for (const text of fc.sample(textArb, { seed: 7, numRuns: 300 })) {
+    const full = tok.encode(text);
+    for (const max of [0, 1, 2, 5, 17, full.length - 1, full.length, full.length + 3]) {
+      if (max < 0) continue;
+      const part = tok.encode(text, { maxTokens: max });
+      if (full.length <= max) assert.deepEqual(part, full, `${JSON.stringify(text)} max ${max}`);
+      else {
+        assert.ok(part.length > max, `${JSON.stringify(text)} max ${max}: ${part.length} ids`);
+        assert.deepEqual(part, full.slice(0, part.length), `${JSON.stringify(text)} max ${max}`);
+      }
+    }
+  }
+});
