@@ -37,8 +37,10 @@ export class Charsmap {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const blobSize = view.getUint32(0, true);
     if (blobSize + 4 >= bytes.length) {
-      throw bad(`XCDA blob size ${blobSize} (+ 4 header bytes) reaches past the end of the ${bytes.length}-byte charsmap`,
-        { blobSize, size: bytes.length });
+      throw bad(`XCDA blob size ${blobSize} (+ 4 header bytes) reaches past the end of the ${bytes.length}-byte charsmap`, {
+        blobSize,
+        size: bytes.length,
+      });
     }
     const n = Math.floor(blobSize / 4); // xcda_array_size: a trailing partial entry is not an entry
     this.xcda = new Uint32Array(n); // (n,) packed nodes
@@ -76,7 +78,7 @@ export class Charsmap {
       if (c === 0) break;
       nodeIndex = (nodeIndex ^ c) >>> 0;
       const p = this.node(nodeIndex);
-      if (((p & 0x800000ff) >>> 0) !== c) break; // LCHECK (bit 31 kept, so a value entry never matches)
+      if ((p & 0x800000ff) >>> 0 !== c) break; // LCHECK (bit 31 kept, so a value entry never matches)
       if (i - start >= MAX_WALK) throw bad(`an XCDA walk goes deeper than ${MAX_WALK} bytes (a cycle?)`, { depth: MAX_WALK });
       const isLeaf = ((p >>> 8) & 1) === 1;
       nodeIndex = (nodeIndex ^ this.base(nodeIndex)) >>> 0;

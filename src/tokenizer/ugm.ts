@@ -78,7 +78,10 @@ export class UgmTokenizer extends LlamaTokenizer {
   readonly specialPrefix: readonly number[];
   readonly specialSuffix: readonly number[];
 
-  constructor(vocab: Vocabulary, private readonly charsmap: Charsmap | undefined) {
+  constructor(
+    vocab: Vocabulary,
+    private readonly charsmap: Charsmap | undefined,
+  ) {
     super(vocab);
     let m = matchers.get(vocab);
     if (!m) matchers.set(vocab, (m = buildMatchers(vocab)));
@@ -151,8 +154,9 @@ export class UgmTokenizer extends LlamaTokenizer {
       prevUnknown = isUnknown;
     }
     if (unk === TOKEN_NULL && back.includes(TOKEN_NULL)) {
-      throw new EmbedError("BAD_VOCAB", "the text needs the unknown token, but the vocab has none (tokenizer.ggml.unknown_token_id)",
-        { key: "tokenizer.ggml.unknown_token_id" });
+      throw new EmbedError("BAD_VOCAB", "the text needs the unknown token, but the vocab has none (tokenizer.ggml.unknown_token_id)", {
+        key: "tokenizer.ggml.unknown_token_id",
+      });
     }
     for (let k = back.length - 1; k >= 0; k--) out.push(back[k]);
   }
@@ -170,10 +174,14 @@ export class UgmTokenizer extends LlamaTokenizer {
     let inWord = false;
     let cap = Math.min(norm.length, limit); // the limit applies whatever size earlier fragments grew this.norm to
     const put = (c: number) => {
-      if (n + 4 > cap) { // room for "▁" + c
+      if (n + 4 > cap) {
+        // room for "▁" + c
         if (n + 4 > limit) {
-          throw new EmbedError("BAD_VOCAB", `tokenizer.ggml.precompiled_charsmap expands ${end - start} input bytes to more than ${limit}`,
-            { key: "tokenizer.ggml.precompiled_charsmap", limit });
+          throw new EmbedError(
+            "BAD_VOCAB",
+            `tokenizer.ggml.precompiled_charsmap expands ${end - start} input bytes to more than ${limit}`,
+            { key: "tokenizer.ggml.precompiled_charsmap", limit },
+          );
         }
         const grown = new Uint8Array(Math.min(limit, norm.length * 2));
         grown.set(norm.subarray(0, n));

@@ -10,7 +10,10 @@
 /** Encode `rules` (UTF-8 key -> UTF-8 replacement) as the bytes of tokenizer.ggml.precompiled_charsmap. */
 export function buildCharsmap(rules: [string, string][]): Uint8Array {
   const enc = new TextEncoder();
-  interface Node { children: Map<number, Node>; value: number }
+  interface Node {
+    children: Map<number, Node>;
+    value: number;
+  }
   const root: Node = { children: new Map(), value: -1 };
   const repl: number[] = [];
   for (const [key, to] of rules) {
@@ -25,7 +28,7 @@ export function buildCharsmap(rules: [string, string][]): Uint8Array {
   }
   const entries: number[] = [0];
   const place = (u: Node, idx: number) => {
-    const x = entries.length + (256 - (entries.length % 256)) % 256 || 256; // a fresh 256-aligned block
+    const x = entries.length + ((256 - (entries.length % 256)) % 256) || 256; // a fresh 256-aligned block
     while (entries.length < x + 256) entries.push(0);
     const base = idx ^ x;
     if (base >= 1 << 21) throw new Error("charsmap too large for this writer");
@@ -49,7 +52,7 @@ export function assemble(xcda: Uint32Array, replacements: Uint8Array, blobSize =
   const out = new Uint8Array(4 + xcda.length * 4 + replacements.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, blobSize, true);
-  xcda.forEach((e, i) => view.setUint32(4 + 4 * i, e, true));
+  for (let i = 0; i < xcda.length; i++) view.setUint32(4 + 4 * i, xcda[i], true);
   out.set(replacements, 4 + xcda.length * 4);
   return out;
 }

@@ -24,10 +24,49 @@ import { llamaSourceFile } from "../helpers/llama-src.js";
 
 const SPECIAL = ["<s>", "</s>", "<pad>", "<unk>", "<mask>", "[PAD250040]", "▁", "<", "s>", "</", " <mask>"];
 const SPACES = [" ", "\t", "\n", "\r\n", "\v", "\f", "\u00a0", "\u3000", "\u2028", "\u2029", "\u0085", "\u2009", "\u202f", "\u200b"];
-const ODD = ["\u0000", "\uD800", "\uDBFF", "\uDC00", "\uFEFF", "\uFFFD", "\uFFFE", "\u200D", "\u00AD", "e\u0301", "\u0301", "\u{10FFFF}",
-  "\x7f", "\x1b[0m", "\ufdfa", "ﬁ", "Å", "①", "㍿", "ｶﾞ", "½", "İ", "ẞ", "ǅ"];
-const WORDS = ["hello", "World", "TOKENIZER", "naïve", "café", "東京", "한국어", "привет", "don't", "U.S.A.", "e-mail", "3.14", "ŒUVRE",
-  "straße", "Donaudampfschifffahrt"];
+const ODD = [
+  "\u0000",
+  "\uD800",
+  "\uDBFF",
+  "\uDC00",
+  "\uFEFF",
+  "\uFFFD",
+  "\uFFFE",
+  "\u200D",
+  "\u00AD",
+  "e\u0301",
+  "\u0301",
+  "\u{10FFFF}",
+  "\x7f",
+  "\x1b[0m",
+  "\ufdfa",
+  "ﬁ",
+  "Å",
+  "①",
+  "㍿",
+  "ｶﾞ",
+  "½",
+  "İ",
+  "ẞ",
+  "ǅ",
+];
+const WORDS = [
+  "hello",
+  "World",
+  "TOKENIZER",
+  "naïve",
+  "café",
+  "東京",
+  "한국어",
+  "привет",
+  "don't",
+  "U.S.A.",
+  "e-mail",
+  "3.14",
+  "ŒUVRE",
+  "straße",
+  "Donaudampfschifffahrt",
+];
 
 const range = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((cp) => String.fromCodePoint(cp));
 const planeChar = fc.integer({ min: 0, max: 16 }).chain((p) => range(p * 0x10000, p * 0x10000 + 0xffff));
@@ -37,8 +76,10 @@ const piece = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: "grapheme-composite", maxLength: 8 }) },
   { weight: 2, arbitrary: fc.constantFrom(...SPECIAL) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...SPACES), fc.integer({ min: 1, max: 30 })).map(([s, n]) => s.repeat(n)) },
-  { weight: 2, arbitrary: run(range(0xff00, 0xffef), range(0xfb00, 0xfb4f), range(0x2460, 0x24ff), range(0x3300, 0x33ff),
-    range(0x2150, 0x218f)) },
+  {
+    weight: 2,
+    arbitrary: run(range(0xff00, 0xffef), range(0xfb00, 0xfb4f), range(0x2460, 0x24ff), range(0x3300, 0x33ff), range(0x2150, 0x218f)),
+  },
   { weight: 2, arbitrary: run(range(0x4e00, 0x9fff), range(0xac00, 0xd7a3), range(0x3040, 0x30ff), range(0x0e00, 0x0e7f)) },
   { weight: 2, arbitrary: run(range(0x300, 0x36f), range(0xc0, 0x24f), range(0x1e00, 0x1eff), range(0x1100, 0x11ff)) },
   { weight: 2, arbitrary: run(planeChar) },
@@ -78,37 +119,44 @@ function checkIds(ids: number[], what: string): void {
 
 test("10,000 generated strings and 2,000 random byte arrays encode without throwing, to in-range <s> .. </s> ids", () => {
   let units = 0;
-  fc.assert(fc.property(textArb, (text) => {
-    units += text.length;
-    const [ids, ms] = cpuMs(() => tok.encode(text));
-    assert.ok(ms <= budgetMs(text.length), `${ms.toFixed(0)} ms of CPU for ${text.length} UTF-16 units`);
-    checkIds(ids, JSON.stringify(text));
-  }), { numRuns: 10_000, seed: 0x75676d });
+  fc.assert(
+    fc.property(textArb, (text) => {
+      units += text.length;
+      const [ids, ms] = cpuMs(() => tok.encode(text));
+      assert.ok(ms <= budgetMs(text.length), `${ms.toFixed(0)} ms of CPU for ${text.length} UTF-16 units`);
+      checkIds(ids, JSON.stringify(text));
+    }),
+    { numRuns: 10_000, seed: 0x75676d },
+  );
   assert.ok(units > 10_000 * 20, `the generator is too tame: ${units} UTF-16 units in all`);
-  fc.assert(fc.property(bytesArb, (bytes) => checkIds(tok.encode(bytes), `bytes ${Array.from(bytes)}`)), { numRuns: 2000, seed: 5 });
+  fc.assert(
+    fc.property(bytesArb, (bytes) => checkIds(tok.encode(bytes), `bytes ${Array.from(bytes)}`)),
+    { numRuns: 2000, seed: 5 },
+  );
 });
 
-test("2,000 generated strings and 500 byte arrays decoded as UTF-8 tokenize exactly as llama.cpp does, parse_special on and off",
-  async (t) => {
-    const ref = await llamaModel(path, true);
-    const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-    const texts = [...fc.sample(textArb, { seed: 2025, numRuns: 2000 }), ...fc.sample(bytesArb, { seed: 9, numRuns: 500 }).map((b) =>
-      decoder.decode(b))];
-    const bad: string[] = [];
-    for (const parseSpecial of [true, false]) {
-      for (const text of texts) {
-        const want = Array.from(ref.tokenize(text, parseSpecial));
-        const got = tok.encode(text, { addSpecial: false, parseSpecial });
-        const diff = `${JSON.stringify(text)}\n  llama.cpp ${want.join(" ")}\n  ours      ${got.join(" ")}`;
-        if (got.join() !== want.join() && bad.push(diff) >= 5) break;
-      }
+test("2,000 generated strings and 500 byte arrays decoded as UTF-8 tokenize exactly as llama.cpp does, parse_special on and off", async (t) => {
+  const ref = await llamaModel(path, true);
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  const texts = [
+    ...fc.sample(textArb, { seed: 2025, numRuns: 2000 }),
+    ...fc.sample(bytesArb, { seed: 9, numRuns: 500 }).map((b) => decoder.decode(b)),
+  ];
+  const bad: string[] = [];
+  for (const parseSpecial of [true, false]) {
+    for (const text of texts) {
+      const want = Array.from(ref.tokenize(text, parseSpecial));
+      const got = tok.encode(text, { addSpecial: false, parseSpecial });
+      const diff = `${JSON.stringify(text)}\n  llama.cpp ${want.join(" ")}\n  ours      ${got.join(" ")}`;
+      if (got.join() !== want.join() && bad.push(diff) >= 5) break;
     }
-    const unk = texts.filter((s) => tok.encode(s).includes(3)).length;
-    const specials = texts.filter((s) => SPECIAL.slice(0, 6).some((x) => s.includes(x))).length;
-    t.diagnostic(`${texts.length} strings x 2 modes (${unk} with <unk>, ${specials} with special texts), ${bad.length} mismatches`);
-    assert.ok(unk > 100 && specials > 200, "the sample must contain unknown characters and special texts");
-    assert.deepEqual(bad, []);
-  });
+  }
+  const unk = texts.filter((s) => tok.encode(s).includes(3)).length;
+  const specials = texts.filter((s) => SPECIAL.slice(0, 6).some((x) => s.includes(x))).length;
+  t.diagnostic(`${texts.length} strings x 2 modes (${unk} with <unk>, ${specials} with special texts), ${bad.length} mismatches`);
+  assert.ok(unk > 100 && specials > 200, "the sample must contain unknown characters and special texts");
+  assert.deepEqual(bad, []);
+});
 
 test("1 MB inputs stay within the CPU budget, and 4x the input costs about 4x the time", (t) => {
   const MB = 1 << 20;
@@ -124,11 +172,11 @@ test("1 MB inputs stay within the CPU budget, and 4x the input costs about 4x th
     return parts.join("").slice(0, size);
   };
   const inputs: Record<string, (size: number) => string> = {
-    "prose": (n) => "The quick brown fox jumps over the lazy dog, again and again. ".repeat(n / 60).slice(0, n),
-    "words": (n) => fill(() => WORDS[Math.floor(rnd() * WORDS.length)] + " ", n),
+    prose: (n) => "The quick brown fox jumps over the lazy dog, again and again. ".repeat(n / 60).slice(0, n),
+    words: (n) => fill(() => WORDS[Math.floor(rnd() * WORDS.length)] + " ", n),
     "one letter, one word": (n) => "a".repeat(n),
-    "spaces": (n) => " ".repeat(n),
-    "CJK": (n) => fill(() => String.fromCharCode(0x4e00 + Math.floor(rnd() * 20000)), n),
+    spaces: (n) => " ".repeat(n),
+    CJK: (n) => fill(() => String.fromCharCode(0x4e00 + Math.floor(rnd() * 20000)), n),
     "full-width (folded)": (n) => fill(() => String.fromCharCode(0xff01 + Math.floor(rnd() * 90)), n),
     "random code points incl. lone surrogates": (n) => fill(() => String.fromCodePoint(Math.floor(rnd() * 0x110000)), n),
     "special texts back to back": (n) => fill(() => SPECIAL[Math.floor(rnd() * 6)], n),

@@ -26,11 +26,29 @@ import { UGM_EDGE } from "./ugm-strings.js";
 import { WPM_EDGE } from "./wpm-strings.js";
 
 const VOCAB = "ggml-vocab-nomic-bert-moe.gguf";
-const INP_VOCABS = ["bert-bge", "command-r", "deepseek-coder", "deepseek-llm", "falcon", "gemma-4", "gpt-2", "llama-bpe", "llama-spm",
-  "mpt", "phi-3", "qwen2", "qwen35", "refact", "starcoder"].map((v) => `ggml-vocab-${v}.gguf`);
+const INP_VOCABS = [
+  "bert-bge",
+  "command-r",
+  "deepseek-coder",
+  "deepseek-llm",
+  "falcon",
+  "gemma-4",
+  "gpt-2",
+  "llama-bpe",
+  "llama-spm",
+  "mpt",
+  "phi-3",
+  "qwen2",
+  "qwen35",
+  "refact",
+  "starcoder",
+].map((v) => `ggml-vocab-${v}.gguf`);
 const fixture = (name: string) => readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), "utf8");
 const LLAMA_TESTS = (JSON.parse(fixture("llama-tokenizer-tests.json")) as { tests: string[] }).tests;
-const CORPUS = fixture("tokenizer-corpus.jsonl").trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text);
+const CORPUS = fixture("tokenizer-corpus.jsonl")
+  .trim()
+  .split("\n")
+  .map((l) => (JSON.parse(l) as { text: string }).text);
 
 let path = "";
 let ours: Tokenizer;
@@ -47,8 +65,18 @@ after(async () => {
 });
 
 /** node-llama-cpp's TokenAttributes getters, in llama_token_attr bit order (UNKNOWN = 1 << 0, ...). */
-const ATTR_BITS = ["unknown", "unused", "normal", "control", "userDefined", "byte", "normalized", "lstrip", "rstrip",
-  "singleWord"] as const;
+const ATTR_BITS = [
+  "unknown",
+  "unused",
+  "normal",
+  "control",
+  "userDefined",
+  "byte",
+  "normalized",
+  "lstrip",
+  "rstrip",
+  "singleWord",
+] as const;
 
 test("vocabulary state equals llama.cpp's: attributes, EOG set, special ids", () => {
   assert.equal(ours.vocab.type, "ugm");
@@ -110,8 +138,10 @@ test("llama.cpp's test strings, edge cases and the 1,600-text corpus: ids, add_s
       }
     }
   }
-  t.diagnostic(`${compared} encodings of ${strings.length} strings (${LLAMA_TESTS.length} llama.cpp tests, ` +
-    `${WPM_EDGE.length + UGM_EDGE.length} edge cases, ${CORPUS.length} corpus texts), ${unk} with <unk>, ${bad.length} mismatches`);
+  t.diagnostic(
+    `${compared} encodings of ${strings.length} strings (${LLAMA_TESTS.length} llama.cpp tests, ` +
+      `${WPM_EDGE.length + UGM_EDGE.length} edge cases, ${CORPUS.length} corpus texts), ${unk} with <unk>, ${bad.length} mismatches`,
+  );
   assert.ok(unk > 0, "some strings must need the unknown token");
   assert.deepEqual(bad, []);
 });

@@ -24,16 +24,55 @@ import { spmVocabMetadata, vocabFixture } from "../helpers/synthetic-vocab.js";
 import { assemble, buildCharsmap } from "../helpers/xcda.js";
 
 const VOCAB: [string, T, number][] = [
-  ["<pad>", T.CONTROL, 0], ["</s>", T.CONTROL, 0], ["<unk>", T.UNKNOWN, 0], ["<s>", T.CONTROL, 0],
-  ["▁", T.NORMAL, -2], ["a", T.NORMAL, -3], ["b", T.NORMAL, -3], ["c", T.NORMAL, -4], ["ab", T.NORMAL, -4], ["▁a", T.NORMAL, -3.5],
-  ["▁ab", T.NORMAL, -5], ["bc", T.NORMAL, -4.5], ["abc", T.NORMAL, -6], ["é", T.NORMAL, -5], ["▁hello", T.NORMAL, -8],
-  ["hello", T.NORMAL, -9], ["x", T.NORMAL, -6], ["y", T.NORMAL, -6], ["Q", T.NORMAL, -5], ["QQ", T.NORMAL, -7], ["日", T.NORMAL, -6],
-  ["本", T.NORMAL, -6], ["日本", T.NORMAL, -9], ["e", T.NORMAL, -2.5], ["f", T.NORMAL, -2.5], ["ef", T.NORMAL, -5], ["▁▁", T.NORMAL, -1],
-  ["fi", T.NORMAL, -3], ["z", T.NORMAL, -7], ["<ud>", T.USER_DEFINED, 0], ["xyz", T.USER_DEFINED, 0], ["ﬁx", T.USER_DEFINED, 0],
-  ["a b", T.USER_DEFINED, 0], ["<ctl>", T.CONTROL, 0], ["[UNUSED]", T.UNUSED, -1], ["<0x41>", T.BYTE, 0],
+  ["<pad>", T.CONTROL, 0],
+  ["</s>", T.CONTROL, 0],
+  ["<unk>", T.UNKNOWN, 0],
+  ["<s>", T.CONTROL, 0],
+  ["▁", T.NORMAL, -2],
+  ["a", T.NORMAL, -3],
+  ["b", T.NORMAL, -3],
+  ["c", T.NORMAL, -4],
+  ["ab", T.NORMAL, -4],
+  ["▁a", T.NORMAL, -3.5],
+  ["▁ab", T.NORMAL, -5],
+  ["bc", T.NORMAL, -4.5],
+  ["abc", T.NORMAL, -6],
+  ["é", T.NORMAL, -5],
+  ["▁hello", T.NORMAL, -8],
+  ["hello", T.NORMAL, -9],
+  ["x", T.NORMAL, -6],
+  ["y", T.NORMAL, -6],
+  ["Q", T.NORMAL, -5],
+  ["QQ", T.NORMAL, -7],
+  ["日", T.NORMAL, -6],
+  ["本", T.NORMAL, -6],
+  ["日本", T.NORMAL, -9],
+  ["e", T.NORMAL, -2.5],
+  ["f", T.NORMAL, -2.5],
+  ["ef", T.NORMAL, -5],
+  ["▁▁", T.NORMAL, -1],
+  ["fi", T.NORMAL, -3],
+  ["z", T.NORMAL, -7],
+  ["<ud>", T.USER_DEFINED, 0],
+  ["xyz", T.USER_DEFINED, 0],
+  ["ﬁx", T.USER_DEFINED, 0],
+  ["a b", T.USER_DEFINED, 0],
+  ["<ctl>", T.CONTROL, 0],
+  ["[UNUSED]", T.UNUSED, -1],
+  ["<0x41>", T.BYTE, 0],
 ];
-const RULES: [string, string][] = [["A", "a"], ["B", ""], ["Q", "QQ"], ["\t", " "], ["ﬁ", "fi"], ["AB", "x y"], ["Z", "  z  "],
-  ["é", "e"], ["\u3000", " "], ["日本語", "日本"]];
+const RULES: [string, string][] = [
+  ["A", "a"],
+  ["B", ""],
+  ["Q", "QQ"],
+  ["\t", " "],
+  ["ﬁ", "fi"],
+  ["AB", "x y"],
+  ["Z", "  z  "],
+  ["é", "e"],
+  ["\u3000", " "],
+  ["日本語", "日本"],
+];
 
 function metadata(addSpacePrefix: boolean, removeExtra: boolean, charsmap: Uint8Array | undefined): [string, GGUFValue][] {
   const more: [string, GGUFValue][] = [
@@ -52,17 +91,112 @@ function metadata(addSpacePrefix: boolean, removeExtra: boolean, charsmap: Uint8
 }
 const u8s = (value: Uint8Array): GGUFValue => ({ type: GGUFValueType.ARRAY, itemType: GGUFValueType.UINT8, value });
 
-const LISTED = ["", " ", "a", " a", "ab", "abc", "a bc", "ef", "eff e f", "  ab  ab  ", "\tab\t\tc", "AB", "ABA", "A B", "BBB", "QQ Q",
-  "Z", "aZb", "ﬁ", "ﬁx", "ﬁxy", "ﬁ x", "xyz", "xy", "x yz", "<ud>", "<ud", "a<ud>b", "a b", "a  b", "a bb", "<ctl>", "<ctl> a",
-  "[UNUSED]", "[UNUSED", "é", "e\u0301", "日本語", "日本", "日本人", "\u3000日\u3000", "hello", " hello", "hello  hello", "🦙", "a🦙b",
-  "\0", "a\0b", "\uD800", "<0x41>", "<s>", "</s>", "<unk>", "xyz<ud>ﬁx", "▁", "▁▁a", "a▁b", "ABAB  QZ\t\té"];
-const ALPHABET = ["a", "b", "c", "e", "f", "ab", " ", "  ", "\t", "A", "B", "Q", "Z", "ﬁ", "ﬁx", "xyz", "xy", "<ud>", "<ctl>", "日", "本",
-  "語", "é", "[UNUSED]", "\0", "🦙", "\uD800", "a b", "▁", "hello", "\u3000", "<s>", "x"];
-const GENERATED = fc.sample(fc.array(fc.constantFrom(...ALPHABET), { maxLength: 12 }).map((a) => a.join("")), { seed: 13, numRuns: 600 });
+const LISTED = [
+  "",
+  " ",
+  "a",
+  " a",
+  "ab",
+  "abc",
+  "a bc",
+  "ef",
+  "eff e f",
+  "  ab  ab  ",
+  "\tab\t\tc",
+  "AB",
+  "ABA",
+  "A B",
+  "BBB",
+  "QQ Q",
+  "Z",
+  "aZb",
+  "ﬁ",
+  "ﬁx",
+  "ﬁxy",
+  "ﬁ x",
+  "xyz",
+  "xy",
+  "x yz",
+  "<ud>",
+  "<ud",
+  "a<ud>b",
+  "a b",
+  "a  b",
+  "a bb",
+  "<ctl>",
+  "<ctl> a",
+  "[UNUSED]",
+  "[UNUSED",
+  "é",
+  "e\u0301",
+  "日本語",
+  "日本",
+  "日本人",
+  "\u3000日\u3000",
+  "hello",
+  " hello",
+  "hello  hello",
+  "🦙",
+  "a🦙b",
+  "\0",
+  "a\0b",
+  "\uD800",
+  "<0x41>",
+  "<s>",
+  "</s>",
+  "<unk>",
+  "xyz<ud>ﬁx",
+  "▁",
+  "▁▁a",
+  "a▁b",
+  "ABAB  QZ\t\té",
+];
+const ALPHABET = [
+  "a",
+  "b",
+  "c",
+  "e",
+  "f",
+  "ab",
+  " ",
+  "  ",
+  "\t",
+  "A",
+  "B",
+  "Q",
+  "Z",
+  "ﬁ",
+  "ﬁx",
+  "xyz",
+  "xy",
+  "<ud>",
+  "<ctl>",
+  "日",
+  "本",
+  "語",
+  "é",
+  "[UNUSED]",
+  "\0",
+  "🦙",
+  "\uD800",
+  "a b",
+  "▁",
+  "hello",
+  "\u3000",
+  "<s>",
+  "x",
+];
+const GENERATED = fc.sample(
+  fc.array(fc.constantFrom(...ALPHABET), { maxLength: 12 }).map((a) => a.join("")),
+  { seed: 13, numRuns: 600 },
+);
 
 const VARIANTS: [string, boolean, boolean, boolean][] = [
-  ["add_space_prefix, remove_extra_whitespaces", true, true, true], ["add_space_prefix only", true, false, true],
-  ["remove_extra_whitespaces only", false, true, true], ["neither", false, false, true], ["no charsmap", true, true, false],
+  ["add_space_prefix, remove_extra_whitespaces", true, true, true],
+  ["add_space_prefix only", true, false, true],
+  ["remove_extra_whitespaces only", false, true, true],
+  ["neither", false, false, true],
+  ["no charsmap", true, true, false],
 ];
 
 for (const [name, prefix, merge, withCharsmap] of VARIANTS) {
@@ -108,8 +242,11 @@ test("bad charsmaps at load: wrong type, too small, blob size past the end", () 
   assert.throws(() => tokenizerWith(u8s(assemble(new Uint32Array(2), new Uint8Array(0)))), badVocab); // nothing after the blob
   assert.throws(() => tokenizerWith(u8s(assemble(new Uint32Array(2), new Uint8Array(4), 12))), badVocab); // blob size says 12 of 8
   const i8 = new Int8Array(buildCharsmap(RULES).buffer);
-  assert.deepEqual(tokenizerWith({ type: GGUFValueType.ARRAY, itemType: GGUFValueType.INT8, value: i8 }).encode("AB"),
-    tokenizerWith(u8s(buildCharsmap(RULES))).encode("AB"), "INT8 and UINT8 arrays are the same bytes");
+  assert.deepEqual(
+    tokenizerWith({ type: GGUFValueType.ARRAY, itemType: GGUFValueType.INT8, value: i8 }).encode("AB"),
+    tokenizerWith(u8s(buildCharsmap(RULES))).encode("AB"),
+    "INT8 and UINT8 arrays are the same bytes",
+  );
 });
 
 test("bad charsmaps at encode: XCDA index, replacement offset, unterminated replacement, cycle, expansion bomb", () => {
@@ -142,23 +279,34 @@ test("bad charsmaps at encode: XCDA index, replacement offset, unterminated repl
 });
 
 test("3,000 random charsmaps and texts: a result or an EmbedError, never another exception", () => {
-  const table = fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffffffff }),
-    fc.integer({ min: 0, max: 0x3ff }), fc.integer({ min: 0, max: 40 }).map((b) => (b << 10) | 0x62 | 0x100)), { maxLength: 40 }),
-  fc.integer({ min: -8, max: 8 }));
+  const table = fc.tuple(
+    fc.uint8Array({ minLength: 0, maxLength: 64 }),
+    fc.array(
+      fc.oneof(
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 0, max: 0x3ff }),
+        fc.integer({ min: 0, max: 40 }).map((b) => (b << 10) | 0x62 | 0x100),
+      ),
+      { maxLength: 40 },
+    ),
+    fc.integer({ min: -8, max: 8 }),
+  );
   let ok = 0;
   let refused = 0;
-  fc.assert(fc.property(table, fc.string({ unit: fc.constantFrom("a", "b", "é", " ", "\0", "Q"), maxLength: 20 }), ([repl, ents, skew],
-    text) => {
-    const xcda = Uint32Array.from(ents, (e) => e >>> 0);
-    const bytes = assemble(xcda, repl, Math.max(0, xcda.length * 4 + skew));
-    try {
-      const ids = tokenizerWith(u8s(bytes)).encode(text);
-      assert.ok(ids.every((id) => Number.isInteger(id) && id >= 0 && id < VOCAB.length));
-      ok++;
-    } catch (e) {
-      if (!isEmbedError(e, "BAD_VOCAB")) throw e;
-      refused++;
-    }
-  }), { numRuns: 3000, seed: 0x75676d });
+  fc.assert(
+    fc.property(table, fc.string({ unit: fc.constantFrom("a", "b", "é", " ", "\0", "Q"), maxLength: 20 }), ([repl, ents, skew], text) => {
+      const xcda = Uint32Array.from(ents, (e) => e >>> 0);
+      const bytes = assemble(xcda, repl, Math.max(0, xcda.length * 4 + skew));
+      try {
+        const ids = tokenizerWith(u8s(bytes)).encode(text);
+        assert.ok(ids.every((id) => Number.isInteger(id) && id >= 0 && id < VOCAB.length));
+        ok++;
+      } catch (e) {
+        if (!isEmbedError(e, "BAD_VOCAB")) throw e;
+        refused++;
+      }
+    }),
+    { numRuns: 3000, seed: 0x75676d },
+  );
   assert.ok(ok > 300 && refused > 300, `${ok} tokenized, ${refused} refused`);
 });
