@@ -80,7 +80,8 @@ export class UgmTokenizer extends LlamaTokenizer {
 
   constructor(
     vocab: Vocabulary,
-    private readonly charsmap: Charsmap | undefined,
+    /** The normalizer (tokenizer.ggml.precompiled_charsmap), if the vocab has one. */
+    readonly charsmap: Charsmap | undefined,
   ) {
     super(vocab);
     let m = matchers.get(vocab);

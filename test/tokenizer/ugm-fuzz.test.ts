@@ -5,7 +5,7 @@
  *    full-width forms, ligatures, enclosed and compatibility characters; combining marks; CJK; 14
  *    kinds of whitespace runs; XLM-R special and UNUSED token texts; control characters, NUL, lone
  *    surrogates; code points from every plane; long words): encode never throws, ids are in range and
- *    framed by <s> ... </s>, within a CPU budget;
+ *    framed by <s> ... </s>, within a CPU budget, and equal to the plain reference path (ugm-reference.ts);
  *  - 2,000 random byte arrays (invalid UTF-8 included) never throw either;
  *  - 2,000 of the strings (fixed seed) and 500 byte arrays decoded as UTF-8 give exactly llama.cpp's
  *    ids, parse_special on and off;
@@ -15,12 +15,12 @@
  * CPU time (process.cpuUsage), not wall time, so a busy machine does not fail the budget.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import fc from "fast-check";
-import { FileSource } from "../../src/node/fs-source.js";
-import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
-import { disposeModel, llamaModel } from "../helpers/llama.js";
-import { llamaSourceFile } from "../helpers/llama-src.js";
+import type { UgmTokenizer } from "../../src/tokenizer/ugm.js";
+import { llamaModel } from "../helpers/llama.js";
+import { checkMaxTokens, cpuMs, idMismatches, llamaVocab } from "../helpers/vocab-oracle.js";
+import { ugmReference } from "./ugm-reference.js";
 
 const SPECIAL = ["<s>", "</s>", "<pad>", "<unk>", "<mask>", "[PAD250040]", "▁", "<", "s>", "</", " <mask>"];
 const SPACES = [" ", "\t", "\n", "\r\n", "\v", "\f", "\u00a0", "\u3000", "\u2028", "\u2029", "\u0085", "\u2009", "\u202f", "\u200b"];
@@ -91,33 +91,19 @@ const piece = fc.oneof(
 const textArb = fc.array(piece, { maxLength: 24 }).map((p) => p.join(""));
 const bytesArb = fc.uint8Array({ maxLength: 64 });
 
-function cpuMs<T>(fn: () => T): [T, number] {
-  const c0 = process.cpuUsage();
-  const r = fn();
-  const c = process.cpuUsage(c0);
-  return [r, (c.user + c.system) / 1000];
-}
 const budgetMs = (units: number) => 50 + units * 0.006;
 
-let path = "";
-let tok: Tokenizer;
-before(async () => {
-  path = llamaSourceFile("models/ggml-vocab-nomic-bert-moe.gguf");
-  const src = await FileSource.open(path);
-  tok = await loadTokenizer(src);
-  await src.close();
-});
-after(async () => {
-  if (path) await disposeModel(path);
-});
+const v = llamaVocab("ggml-vocab-nomic-bert-moe.gguf", false);
 
 function checkIds(ids: number[], what: string): void {
+  const tok = v.ours;
   assert.equal(ids[0], 0, what);
   assert.equal(ids[ids.length - 1], 2, what);
   for (const id of ids) assert.ok(Number.isInteger(id) && id >= 0 && id < tok.nVocab, `${what}: id ${id}`);
 }
 
 test("10,000 generated strings and 2,000 random byte arrays encode without throwing, to in-range <s> .. </s> ids", () => {
+  const tok = v.ours;
   let units = 0;
   fc.assert(
     fc.property(textArb, (text) => {
@@ -125,6 +111,7 @@ test("10,000 generated strings and 2,000 random byte arrays encode without throw
       const [ids, ms] = cpuMs(() => tok.encode(text));
       assert.ok(ms <= budgetMs(text.length), `${ms.toFixed(0)} ms of CPU for ${text.length} UTF-16 units`);
       checkIds(ids, JSON.stringify(text));
+      assert.deepEqual(ids, ugmReference(tok.vocab, (tok as UgmTokenizer).charsmap, text, true, true), JSON.stringify(text));
     }),
     { numRuns: 10_000, seed: 0x75676d },
   );
@@ -136,21 +123,14 @@ test("10,000 generated strings and 2,000 random byte arrays encode without throw
 });
 
 test("2,000 generated strings and 500 byte arrays decoded as UTF-8 tokenize exactly as llama.cpp does, parse_special on and off", async (t) => {
-  const ref = await llamaModel(path, true);
+  const tok = v.ours;
+  const ref = await llamaModel(v.path, true);
   const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   const texts = [
     ...fc.sample(textArb, { seed: 2025, numRuns: 2000 }),
     ...fc.sample(bytesArb, { seed: 9, numRuns: 500 }).map((b) => decoder.decode(b)),
   ];
-  const bad: string[] = [];
-  for (const parseSpecial of [true, false]) {
-    for (const text of texts) {
-      const want = Array.from(ref.tokenize(text, parseSpecial));
-      const got = tok.encode(text, { addSpecial: false, parseSpecial });
-      const diff = `${JSON.stringify(text)}\n  llama.cpp ${want.join(" ")}\n  ours      ${got.join(" ")}`;
-      if (got.join() !== want.join() && bad.push(diff) >= 5) break;
-    }
-  }
+  const bad = idMismatches(tok, ref, texts);
   const unk = texts.filter((s) => tok.encode(s).includes(3)).length;
   const specials = texts.filter((s) => SPECIAL.slice(0, 6).some((x) => s.includes(x))).length;
   t.diagnostic(`${texts.length} strings x 2 modes (${unk} with <unk>, ${specials} with special texts), ${bad.length} mismatches`);
@@ -159,6 +139,7 @@ test("2,000 generated strings and 500 byte arrays decoded as UTF-8 tokenize exac
 });
 
 test("1 MB inputs stay within the CPU budget, and 4x the input costs about 4x the time", (t) => {
+  const tok = v.ours;
   const MB = 1 << 20;
   let s = 1;
   const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
@@ -196,16 +177,5 @@ test("1 MB inputs stay within the CPU budget, and 4x the input costs about 4x th
 });
 
 test("maxTokens: a prefix of the full ids, longer than maxTokens", () => {
-  for (const text of fc.sample(textArb, { seed: 7, numRuns: 300 })) {
-    const full = tok.encode(text);
-    for (const max of [0, 1, 2, 5, 17, full.length - 1, full.length, full.length + 3]) {
-      if (max < 0) continue;
-      const part = tok.encode(text, { maxTokens: max });
-      if (full.length <= max) assert.deepEqual(part, full, `${JSON.stringify(text)} max ${max}`);
-      else {
-        assert.ok(part.length > max, `${JSON.stringify(text)} max ${max}: ${part.length} ids`);
-        assert.deepEqual(part, full.slice(0, part.length), `${JSON.stringify(text)} max ${max}`);
-      }
-    }
-  }
+  for (const text of fc.sample(textArb, { seed: 7, numRuns: 300 })) checkMaxTokens(v.ours, text);
 });

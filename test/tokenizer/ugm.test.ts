@@ -6,7 +6,8 @@
  *    UNUSED and a BYTE token, and a crafted charsmap (test/helpers/xcda.ts: folding, deletion,
  *    expansion, a longer key over a shorter one, replacements with spaces), in five variants:
  *    add_space_prefix x remove_extra_whitespaces, and no charsmap at all. Ids equal to llama.cpp's
- *    for listed and 600 generated strings each, parse_special on and off, and decode equal;
+ *    for listed and 600 generated strings each, parse_special on and off, and decode equal; the plain
+ *    reference path (ugm-reference.ts) gives the same ids;
  *  - bad charsmaps (wrong type, too small, blob past the end, an XCDA index, a replacement offset or
  *    an unterminated replacement out of bounds, a cycle, an expansion bomb, and 3,000 random tables):
  *    always an EmbedError (BAD_VOCAB), never another exception, a hang or an out-of-bounds read.
@@ -19,9 +20,11 @@ import { isEmbedError } from "../../src/errors.js";
 import { GGUFValueType, kv, type GGUFValue } from "../../src/gguf/keys.js";
 import { FileSource } from "../../src/node/fs-source.js";
 import { createTokenizer, loadTokenizer, LlamaTokenType as T } from "../../src/tokenizer/index.js";
+import type { UgmTokenizer } from "../../src/tokenizer/ugm.js";
 import { llamaModel } from "../helpers/llama.js";
 import { spmVocabMetadata, vocabFixture } from "../helpers/synthetic-vocab.js";
 import { assemble, buildCharsmap } from "../helpers/xcda.js";
+import { ugmReference } from "./ugm-reference.js";
 
 const VOCAB: [string, T, number][] = [
   ["<pad>", T.CONTROL, 0],
@@ -214,6 +217,8 @@ for (const [name, prefix, merge, withCharsmap] of VARIANTS) {
         const got = ours.encode(text, { addSpecial: false, parseSpecial });
         if (got.includes(2)) unk++;
         if (got.join() !== want.join()) bad.push(`${JSON.stringify(text)} (parse_special ${parseSpecial}): llama.cpp ${want} ours ${got}`);
+        const plain = ugmReference(ours.vocab, (ours as UgmTokenizer).charsmap, text, false, parseSpecial);
+        if (plain.join() !== got.join()) bad.push(`reference path ${JSON.stringify(text)} (parse_special ${parseSpecial}): ${plain}`);
         const wrapped = [3, ...want, 1];
         assert.deepEqual(ours.encode(text, { parseSpecial }), wrapped);
         for (const special of [false, true]) {

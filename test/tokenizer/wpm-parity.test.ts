@@ -17,11 +17,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import type { LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaModel } from "node-llama-cpp";
 import { FileSource } from "../../src/node/fs-source.js";
 import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
 import { disposeModel, llamaModel } from "../helpers/llama.js";
 import { llamaSourceFile, llamaVocabCases } from "../helpers/llama-src.js";
+import { pieceMismatches, textParity, vocabStateMismatches } from "../helpers/vocab-oracle.js";
 import { wpmReference } from "./wpm-reference.js";
 import { WPM_EDGE } from "./wpm-strings.js";
 
@@ -44,20 +45,9 @@ after(async () => {
   if (path) await disposeModel(path);
 });
 
-/** node-llama-cpp's TokenAttributes getters, in llama_token_attr bit order (UNKNOWN = 1 << 0, ...). */
-const ATTR_BITS = ["unknown", "unused", "normal", "control", "userDefined", "byte", "normalized", "lstrip", "rstrip",
-  "singleWord"] as const;
-
 test("vocabulary state equals llama.cpp's: attributes, EOG set, special ids", () => {
   assert.equal(ours.vocab.type, "wpm");
-  let mismatches = 0;
-  for (let id = 0; id < ours.nVocab; id++) {
-    const a = ref.getTokenAttributes(id as Token);
-    const flags = ATTR_BITS.reduce((f, k, bit) => (a[k] ? f | (1 << bit) : f), 0);
-    if (flags !== ours.vocab.attrs[id]) mismatches++;
-    if (ref.isEogToken(id as Token) !== ours.vocab.eogIds.has(id)) mismatches++;
-  }
-  assert.equal(mismatches, 0);
+  assert.equal(vocabStateMismatches(ours, ref), 0);
   assert.deepEqual([ours.special.bos, ours.special.eos, ours.special.sep], [ref.tokens.bos ?? -1, ref.tokens.eos ?? -1,
     ref.tokens.sep ?? -1]);
   assert.deepEqual([ours.specialPrefix, ours.specialSuffix], [[101], [102]]);
@@ -82,45 +72,16 @@ test("llama.cpp's test strings, edge cases and the 1,600-text corpus: ids, add_s
   const strings = [...LLAMA_TESTS, ...WPM_EDGE, ...CORPUS];
   const bos = ref.tokens.bos!;
   const sep = ref.tokens.sep!;
-  const bad: string[] = [];
-  const fail = (what: string, text: string, want: unknown, got: unknown) => {
-    const show = (x: unknown) => JSON.stringify(x).slice(0, 300);
-    if (bad.length < 5) bad.push(`${what} ${JSON.stringify(text.slice(0, 100))}\n  llama.cpp: ${show(want)}\n  ours:      ${show(got)}`);
-    else bad.push(what);
-  };
-  let compared = 0;
-  let unk = 0;
-  for (const parseSpecial of [true, false]) {
-    for (const text of strings) {
-      const want = Array.from(ref.tokenize(text, parseSpecial)) as number[];
-      const got = ours.encode(text, { addSpecial: false, parseSpecial });
-      compared++;
-      if (got.join() !== want.join()) fail(`encode(parseSpecial=${parseSpecial})`, text, want, got);
-      if (got.includes(100)) unk++;
-      const plain = wpmReference(ours.vocab, text, false, parseSpecial);
-      if (plain.join() !== got.join()) fail(`reference path (parseSpecial=${parseSpecial})`, text, plain, got);
-      const wrapped = [bos, ...want, sep];
-      const gotWrapped = ours.encode(text, { parseSpecial });
-      if (gotWrapped.join() !== wrapped.join()) fail(`encode(addSpecial, parseSpecial=${parseSpecial})`, text, wrapped, gotWrapped);
-      for (const special of [false, true]) {
-        const d = ref.detokenize(wrapped as Token[], special);
-        const ourD = ours.decode(wrapped, { unparseSpecial: special });
-        if (ourD !== d) fail(`decode(unparseSpecial=${special})`, text, d, ourD);
-      }
-    }
-  }
+  const { compared, withUnk, bad } = textParity(ours, ref, strings, (ids) => [bos, ...ids, sep], (text, parseSpecial, got, fail) => {
+    const plain = wpmReference(ours.vocab, text, false, parseSpecial);
+    if (plain.join() !== got.join()) fail(`reference path (parseSpecial=${parseSpecial})`, text, plain, got);
+  });
   t.diagnostic(`${compared} encodings of ${strings.length} strings (${LLAMA_TESTS.length} llama.cpp tests, ` +
     `${WPM_EDGE.length} edge cases, ` +
-    `${CORPUS.length} corpus texts), ${unk} with [UNK], ${bad.length} mismatches`);
+    `${CORPUS.length} corpus texts), ${withUnk} with [UNK], ${bad.length} mismatches`);
   assert.deepEqual(bad, []);
 });
 
 test("every token's piece equals llama.cpp's (token_to_piece via detokenize, special on and off)", () => {
-  const bad: number[] = [];
-  for (let id = 0; id < ours.nVocab; id++) {
-    for (const special of [false, true]) {
-      if (ours.decode([id], { unparseSpecial: special }) !== ref.detokenize([id as Token], special)) bad.push(id);
-    }
-  }
-  assert.deepEqual(bad.slice(0, 10), []);
+  assert.deepEqual(pieceMismatches(ours, ref).slice(0, 10), []);
 });
