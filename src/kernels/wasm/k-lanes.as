@@ -8,7 +8,8 @@
 //   repack<type>  CPU_REPACK q4_K / q2_K 8x8 gemm (matmul-repack.ts): per output acc / accM chains,
 //                 one fma pair per group (Q4_K 64, Q2_K 128 elements); <type>V: the gemv (256).
 // Integer sums are exact: weights × sub-block scale fit i16 (|q·sc| <= 8064), i32 lanes never overflow.
-// Tiles: 1 weight row × 4 tokens (common.as drive1x4); f32 accumulators as f32x4 (exact f32 values).
+// Tiles: 1 weight row × 4 tokens (common.as drive1x4; `four` false: a last group of 1 or 2 tokens, whose
+// lanes 2, 3 are not computed); f32 accumulators as f32x4 (exact f32 values).
 import { AK_BYTES, drive1x4, f16, hsum4 } from "./common";
 import { fma2, hi64, hsum8, lo64, pack4 } from "./fma";
 import { even16, odd16 } from "./legacy";
@@ -160,7 +161,7 @@ export class KDX { // IQ4_XS 136 B: d | scales_h u16 | scales_l[4] | qs[128]; ch
  * (fL, fH)[t]; per super-block the integer lanes (iL, iH)[t] are exact, then the type's fma steps.
  */
 // @ts-ignore: decorator
-@inline function lanesTile4<D, M>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32): v128 {
+@inline function lanesTile4<D, M>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32, four: bool): v128 {
   const dec = changetype<D>(0), fm = changetype<M>(0);
   const kind = dec.kind(), wb = dec.bytes();
   const z = f32x4.splat(0);
@@ -175,8 +176,10 @@ export class KDX { // IQ4_XS 136 B: d | scales_h u16 | scales_l[4] | qs[128]; ch
       const o = <usize>c << 6;
       iL0 = i32x4.add(iL0, dotL(x0, x1, a0 + o)); iH0 = i32x4.add(iH0, dotH(x2, x3, a0 + o));
       iL1 = i32x4.add(iL1, dotL(x0, x1, a1 + o)); iH1 = i32x4.add(iH1, dotH(x2, x3, a1 + o));
-      iL2 = i32x4.add(iL2, dotL(x0, x1, a2 + o)); iH2 = i32x4.add(iH2, dotH(x2, x3, a2 + o));
-      iL3 = i32x4.add(iL3, dotL(x0, x1, a3 + o)); iH3 = i32x4.add(iH3, dotH(x2, x3, a3 + o));
+      if (four) { // tokens 2, 3 (a tile of 1 or 2 tokens skips them)
+        iL2 = i32x4.add(iL2, dotL(x0, x1, a2 + o)); iH2 = i32x4.add(iH2, dotH(x2, x3, a2 + o));
+        iL3 = i32x4.add(iL3, dotL(x0, x1, a3 + o)); iH3 = i32x4.add(iH3, dotH(x2, x3, a3 + o));
+      }
     }
     const da = da4(a0, a1, a2, a3);
     const d = f32x4.mul(f32x4.splat(f16(load<u16>(w + dec.dOff()))), da);
@@ -184,8 +187,10 @@ export class KDX { // IQ4_XS 136 B: d | scales_h u16 | scales_l[4] | qs[128]; ch
       const sl = q6Scales(w, false), sh = q6Scales(w, true);
       iL0 = i32x4.sub(iL0, i32x4.shl(i32x4.dot_i16x8_s(sl, v128.load(a0, 528)), 5)); iH0 = i32x4.sub(iH0, i32x4.shl(i32x4.dot_i16x8_s(sh, v128.load(a0, 544)), 5));
       iL1 = i32x4.sub(iL1, i32x4.shl(i32x4.dot_i16x8_s(sl, v128.load(a1, 528)), 5)); iH1 = i32x4.sub(iH1, i32x4.shl(i32x4.dot_i16x8_s(sh, v128.load(a1, 544)), 5));
-      iL2 = i32x4.sub(iL2, i32x4.shl(i32x4.dot_i16x8_s(sl, v128.load(a2, 528)), 5)); iH2 = i32x4.sub(iH2, i32x4.shl(i32x4.dot_i16x8_s(sh, v128.load(a2, 544)), 5));
-      iL3 = i32x4.sub(iL3, i32x4.shl(i32x4.dot_i16x8_s(sl, v128.load(a3, 528)), 5)); iH3 = i32x4.sub(iH3, i32x4.shl(i32x4.dot_i16x8_s(sh, v128.load(a3, 544)), 5));
+      if (four) {
+        iL2 = i32x4.sub(iL2, i32x4.shl(i32x4.dot_i16x8_s(sl, v128.load(a2, 528)), 5)); iH2 = i32x4.sub(iH2, i32x4.shl(i32x4.dot_i16x8_s(sh, v128.load(a2, 544)), 5));
+        iL3 = i32x4.sub(iL3, i32x4.shl(i32x4.dot_i16x8_s(sl, v128.load(a3, 528)), 5)); iH3 = i32x4.sub(iH3, i32x4.shl(i32x4.dot_i16x8_s(sh, v128.load(a3, 544)), 5));
+      }
     }
     if (kind == 2) { // lane = fma(dmin, f32(mins[2l]·bsums[2l] + mins[2l+1]·bsums[2l+1]), lane), before the d step
       const dm = f32x4.neg(f32x4.mul(f32x4.splat(f16(load<u16>(w, 82))), da));
@@ -194,19 +199,21 @@ export class KDX { // IQ4_XS 136 B: d | scales_h u16 | scales_l[4] | qs[128]; ch
       fL0 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(ml, v128.load(a0, 528))), s, fL0); fH0 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mh, v128.load(a0, 544))), s, fH0);
       s = lane(dm, 1);
       fL1 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(ml, v128.load(a1, 528))), s, fL1); fH1 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mh, v128.load(a1, 544))), s, fH1);
-      s = lane(dm, 2);
-      fL2 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(ml, v128.load(a2, 528))), s, fL2); fH2 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mh, v128.load(a2, 544))), s, fH2);
-      s = lane(dm, 3);
-      fL3 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(ml, v128.load(a3, 528))), s, fL3); fH3 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mh, v128.load(a3, 544))), s, fH3);
+      if (four) {
+        s = lane(dm, 2);
+        fL2 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(ml, v128.load(a2, 528))), s, fL2); fH2 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mh, v128.load(a2, 544))), s, fH2);
+        s = lane(dm, 3);
+        fL3 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(ml, v128.load(a3, 528))), s, fL3); fH3 = fm.fma4(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mh, v128.load(a3, 544))), s, fH3);
+      }
     }
     if (kind == 4 || kind == 5) {
       const dm = f32x4.neg(f32x4.mul(f32x4.splat(f16(load<u16>(w, 2))), da));
       const mv = minsK4(w + 4); // lane j of dot(mins, pairs) = min[2j]·q8s[2j] + min[2j+1]·q8s[2j+1]
       const q0 = i32x4.dot_i16x8_s(mv, v128.load(a0, 560)), q1 = i32x4.dot_i16x8_s(mv, v128.load(a1, 560));
-      const q2 = i32x4.dot_i16x8_s(mv, v128.load(a2, 560)), q3 = i32x4.dot_i16x8_s(mv, v128.load(a3, 560));
+      const q2 = four ? i32x4.dot_i16x8_s(mv, v128.load(a2, 560)) : q0, q3 = four ? i32x4.dot_i16x8_s(mv, v128.load(a3, 560)) : q0;
       if (kind == 4) {
         m0 = fm.fma4(f32x4.convert_i32x4_s(q0), lane(dm, 0), m0); m1 = fm.fma4(f32x4.convert_i32x4_s(q1), lane(dm, 1), m1);
-        m2 = fm.fma4(f32x4.convert_i32x4_s(q2), lane(dm, 2), m2); m3 = fm.fma4(f32x4.convert_i32x4_s(q3), lane(dm, 3), m3);
+        if (four) { m2 = fm.fma4(f32x4.convert_i32x4_s(q2), lane(dm, 2), m2); m3 = fm.fma4(f32x4.convert_i32x4_s(q3), lane(dm, 3), m3); }
       } else { // summs = fma(f32(Σ_i min[i]·q8s[i]), dmin, summs), the 4 tokens in m0
         m0 = fm.fma4(f32x4.convert_i32x4_s(hsum4(q0, q1, q2, q3)), dm, m0);
       }
@@ -215,10 +222,12 @@ export class KDX { // IQ4_XS 136 B: d | scales_h u16 | scales_l[4] | qs[128]; ch
     fL0 = fm.fma4(f32x4.convert_i32x4_s(iL0), s, fL0); fH0 = fm.fma4(f32x4.convert_i32x4_s(iH0), s, fH0);
     s = lane(d, 1);
     fL1 = fm.fma4(f32x4.convert_i32x4_s(iL1), s, fL1); fH1 = fm.fma4(f32x4.convert_i32x4_s(iH1), s, fH1);
-    s = lane(d, 2);
-    fL2 = fm.fma4(f32x4.convert_i32x4_s(iL2), s, fL2); fH2 = fm.fma4(f32x4.convert_i32x4_s(iH2), s, fH2);
-    s = lane(d, 3);
-    fL3 = fm.fma4(f32x4.convert_i32x4_s(iL3), s, fL3); fH3 = fm.fma4(f32x4.convert_i32x4_s(iH3), s, fH3);
+    if (four) {
+      s = lane(d, 2);
+      fL2 = fm.fma4(f32x4.convert_i32x4_s(iL2), s, fL2); fH2 = fm.fma4(f32x4.convert_i32x4_s(iH2), s, fH2);
+      s = lane(d, 3);
+      fL3 = fm.fma4(f32x4.convert_i32x4_s(iL3), s, fL3); fH3 = fm.fma4(f32x4.convert_i32x4_s(iH3), s, fH3);
+    }
   }
   let r = f32x4.splat(hsum8(fL0, fH0));
   r = f32x4.replace_lane(r, 1, hsum8(fL1, fH1));
@@ -244,7 +253,7 @@ export class KDX { // IQ4_XS 136 B: d | scales_h u16 | scales_l[4] | qs[128]; ch
  * accM = fma(f32(msum_g), dmin, accM) per group of `group` 32-element chunks; fround(acc − accM).
  */
 // @ts-ignore: decorator
-@inline function repackTile4<D, M>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32, group: i32): v128 {
+@inline function repackTile4<D, M>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32, group: i32, four: bool): v128 {
   const dec = changetype<D>(0), fm = changetype<M>(0);
   const kind = dec.kind(), wb = dec.bytes();
   let acc = f32x4.splat(0), accM = acc;
@@ -256,13 +265,15 @@ export class KDX { // IQ4_XS 136 B: d | scales_h u16 | scales_l[4] | qs[128]; ch
     if (kind == 4) {
       const mv = minsK4(w + 4);
       mA0 = i32x4.dot_i16x8_s(mv, v128.load(a0, 560)); mA1 = i32x4.dot_i16x8_s(mv, v128.load(a1, 560));
-      mA2 = i32x4.dot_i16x8_s(mv, v128.load(a2, 560)); mA3 = i32x4.dot_i16x8_s(mv, v128.load(a3, 560));
+      if (four) { mA2 = i32x4.dot_i16x8_s(mv, v128.load(a2, 560)); mA3 = i32x4.dot_i16x8_s(mv, v128.load(a3, 560)); }
     } else {
       const ml = q2Mins(w, false), mh = q2Mins(w, true);
       mA0 = i32x4.dot_i16x8_s(ml, v128.load(a0, 528)); mB0 = i32x4.dot_i16x8_s(mh, v128.load(a0, 544));
       mA1 = i32x4.dot_i16x8_s(ml, v128.load(a1, 528)); mB1 = i32x4.dot_i16x8_s(mh, v128.load(a1, 544));
-      mA2 = i32x4.dot_i16x8_s(ml, v128.load(a2, 528)); mB2 = i32x4.dot_i16x8_s(mh, v128.load(a2, 544));
-      mA3 = i32x4.dot_i16x8_s(ml, v128.load(a3, 528)); mB3 = i32x4.dot_i16x8_s(mh, v128.load(a3, 544));
+      if (four) {
+        mA2 = i32x4.dot_i16x8_s(ml, v128.load(a2, 528)); mB2 = i32x4.dot_i16x8_s(mh, v128.load(a2, 544));
+        mA3 = i32x4.dot_i16x8_s(ml, v128.load(a3, 528)); mB3 = i32x4.dot_i16x8_s(mh, v128.load(a3, 544));
+      }
     }
     let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
     for (let c = 0; c < 8; c++) {
@@ -272,8 +283,10 @@ export class KDX { // IQ4_XS 136 B: d | scales_h u16 | scales_l[4] | qs[128]; ch
       const o = <usize>c << 6;
       s0 = i32x4.add(s0, i32x4.add(dotL(x0, x1, a0 + o), dotH(x2, x3, a0 + o)));
       s1 = i32x4.add(s1, i32x4.add(dotL(x0, x1, a1 + o), dotH(x2, x3, a1 + o)));
-      s2 = i32x4.add(s2, i32x4.add(dotL(x0, x1, a2 + o), dotH(x2, x3, a2 + o)));
-      s3 = i32x4.add(s3, i32x4.add(dotL(x0, x1, a3 + o), dotH(x2, x3, a3 + o)));
+      if (four) { // tokens 2, 3 (a tile of 1 or 2 tokens skips them)
+        s2 = i32x4.add(s2, i32x4.add(dotL(x0, x1, a2 + o), dotH(x2, x3, a2 + o)));
+        s3 = i32x4.add(s3, i32x4.add(dotL(x0, x1, a3 + o), dotH(x2, x3, a3 + o)));
+      }
       if ((c + 1) % group == 0) {
         acc = fm.fma4(f32x4.convert_i32x4_s(hsum4(s0, s1, s2, s3)), d, acc);
         s0 = i32x4.splat(0); s1 = s0; s2 = s0; s3 = s0;
@@ -298,14 +311,14 @@ export class KDX { // IQ4_XS 136 B: d | scales_h u16 | scales_l[4] | qs[128]; ch
 
 class LanesK<D, M> { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D, M>(w, a0, a1, a2, a3, nb); } // @ts-ignore: decorator
-  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D, M>(w, a0, a1, a0, a0, nb); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D, M>(w, a0, a1, a2, a3, nb, true); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D, M>(w, a0, a1, a0, a0, nb, false); }
 }
 class RepackK<D, M, G> { // G: a class whose group() is the chunks per fma group
   // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return repackTile4<D, M>(w, a0, a1, a2, a3, nb, changetype<G>(0).group()); } // @ts-ignore: decorator
-  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return repackTile4<D, M>(w, a0, a1, a0, a0, nb, changetype<G>(0).group()); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return repackTile4<D, M>(w, a0, a1, a2, a3, nb, changetype<G>(0).group(), true); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return repackTile4<D, M>(w, a0, a1, a0, a0, nb, changetype<G>(0).group(), false); }
 }
 export class G2 { // @ts-ignore: decorator
   @inline group(): i32 { return 2; }
