@@ -29,6 +29,7 @@ import type { Numerics } from "./numerics.js";
 import { baselineBytes, hasSharedMemory, hasWasmSimd, relaxedBytes, unshareMemoryImport } from "./wasm-module.js";
 import { matmulRuns } from "./matmul-path.js";
 import { Act, planMatmul, type KernelPlan } from "./wasm-plan.js";
+import { KERNELS, matmulKernel, positional, type Kernel, type KernelArgs, type KernelFamily } from "./wasm-calls.js";
 import { relaxedSelfCheck } from "./wasm-relaxed.js";
 import { usdotSelfCheck } from "./wasm-usdot.js";
 
@@ -42,6 +43,8 @@ const RELAXED: ReadonlyMap<string, string> = new Map([
   ["chainQ8_0", "chainQ8_0M"], ["chainQ4_0", "chainQ4_0R"], ["chainIQ4_NL", "chainIQ4_NLM"], ["chainQ4_1", "chainQ4_1M"],
   ["lanesQ8_0", "lanesQ8_0M"], ["lanesQ4_0", "lanesQ4_0M"], ["lanesIQ4_NL", "lanesIQ4_NLM"], ["lanesQ4_1", "lanesQ4_1M"],
   ["lanesQ5_0", "lanesQ5_0M"], ["lanesQ5_1", "lanesQ5_1M"],
+  ...["lanesQ2_K", "lanesQ3_K", "lanesQ4_K", "lanesQ5_K", "lanesQ6_K", "lanesIQ4_XS", "repackQ4_K", "repackQ4_KV", "repackQ2_K", "repackQ2_KV"]
+    .map((k): [string, string] => [k, `${k}M`]), // wasm/relaxed-k.as
 ]);
 
 /** USDot replacements (wasm/usdot.as), used only when its probe passes (wasm-usdot.ts). */
@@ -261,12 +264,12 @@ class WasmBackendImpl implements WasmBackend {
 
   kernelFor(w: Weight, nTokens = 2): string {
     const plan = this.weightPtr(w) < 0 ? null : planMatmul(this.numerics, w.type, w.ne0, w.ne1, nTokens);
-    return plan ? this.kernelOf(plan) : "reference";
+    return !plan ? "reference" : this.kernelOf(plan.tailFn && nTokens < 4 ? plan.tailFn : plan.fn);
   }
 
-  /** The kernel running a plan: its relaxed-SIMD replacement where this backend has one. */
-  private kernelOf(plan: KernelPlan): string {
-    return (this.usdot && USDOT.get(plan.fn)) || (this.relaxedSimd && RELAXED.get(plan.fn)) || plan.fn;
+  /** The kernel running a plan's kernel fn: its relaxed-SIMD replacement where this backend has one. */
+  private kernelOf(fn: string): string {
+    return (this.usdot && USDOT.get(fn)) || (this.relaxedSimd && RELAXED.get(fn)) || fn;
   }
 
   matmul(w: Weight, x: Float32Array, nTokens: number, out: Float32Array, seqLen?: readonly number[]): void {
@@ -300,12 +303,16 @@ class WasmBackendImpl implements WasmBackend {
     const { ptr: [xp, op], rest: blk } = this.stage([[x, 0, nTokens * ne0, true], [out, 0, nTokens * ne1, false]], this.threads * blkBytes + aBytes + sdBytes);
     const ap = blk + this.threads * blkBytes, sd = ap + aBytes;
     const wp = this.weightPtr(w);
-    const prep = [xp, 0, nTokens, ne0, plan.act, blk, blkBytes, ap, aStride, sd, tP];
-    if (nTokens >= 4 && this.threads > 1) this.pool.run(this.fnIndex.get("prepareRows")!, prep, 1, 2, 1);
-    else this.exports.prepareRows!(...prep, 0);
-    const fn = this.kernelOf(plan);
-    // blk (per-thread activation scratch, free by now) doubles as the chain kernels' row-scale scratch
-    this.pool.run(this.fnIndex.get(fn)!, [wp, wRowBytes, 0, ne1, ap, aStride, nTokens, op, ne1, plan.nb, sd, tP, blk, blkBytes], 2, 3, 2);
+    // x (nTokens, ne0) f32 -> prepared rows (nTokens, aStride bytes) at ap
+    this.run(KERNELS.prepareRows, { x: xp!, t0: 0, t1: nTokens, n: ne0, kind: plan.act, blk, blkStride: blkBytes, dst: ap, dstStride: aStride, sd, tP },
+      nTokens < 4 || this.threads === 1);
+    // W (ne1, ne0) @ prepared x -> out (nTokens, ne1); blk (per-thread activation scratch, free by now) doubles as the row-scale scratch
+    const call = { w: wp, wStride: wRowBytes, r0: 0, r1: ne1, a: ap, aStride, nTok: nTokens, out: op!, ne1, nb: plan.nb, sd, tP, scr: blk, scrStride: blkBytes };
+    const gemm = plan.tailFn ? nTokens - (nTokens % 4) : nTokens; // repack: gemm rows, then the gemv's
+    if (gemm > 0) this.run(matmulKernel(this.kernelOf(plan.fn)), { ...call, nTok: gemm });
+    if (gemm < nTokens) {
+      this.run(matmulKernel(this.kernelOf(plan.tailFn!)), { ...call, a: ap + gemm * aStride, nTok: nTokens - gemm, out: op! + 4 * gemm * ne1 });
+    }
     this.unstage(out, 0, op!, nTokens * ne1);
   }
 
@@ -328,12 +335,13 @@ class WasmBackendImpl implements WasmBackend {
     const { ptr: [qp, op, kp, vp], rest: k64 } = this.stage([[q, 0, T * nQ, true], [o, 0, T * nQ, false], [k, 0, T * nKV, true], [v, 0, T * nKV, true]],
       2 * k64Bytes + this.threads * stride);
     const vt64 = k64 + k64Bytes, sp = vt64 + k64Bytes;
+    const rows = { q: qp!, o: op!, r0: 0, r1: nHead * T, T, nHead, nHeadKv, hd, window: win, scr: sp, scrStride: stride };
     if (this.relaxedSimd) { // fused relaxed_madd on f32 data (wasm/attention-relaxed.as); vt in the k64 area
-      this.pool.run(this.fnIndex.get("attnPrepR")!, [vp, k64, 0, T, T, nHeadKv, hd], 2, 3, 1);
-      this.pool.run(this.fnIndex.get("attnRowsR")!, [qp, kp, k64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
+      this.run(KERNELS.attnPrepR, { v: vp!, vt: k64, j0: 0, j1: T, T, nHeadKv, hd });
+      this.run(KERNELS.attnRowsR, { ...rows, k: kp!, vt: k64 });
     } else {
-      this.pool.run(this.fnIndex.get("attnPrep")!, [kp, vp, k64, vt64, 0, T, T, nHeadKv, hd], 4, 5, 1);
-      this.pool.run(this.fnIndex.get("attnRows")!, [qp, k64, vt64, op, 0, nHead * T, T, nHead, nHeadKv, hd, win, sp, stride], 4, 5, 1);
+      this.run(KERNELS.attnPrep, { k: kp!, v: vp!, k64, vt64, j0: 0, j1: T, T, nHeadKv, hd });
+      this.run(KERNELS.attnRows, { ...rows, k: k64, vt: vt64 });
     }
     this.unstage(o, 0, op!, T * nQ);
   }
@@ -347,9 +355,7 @@ class WasmBackendImpl implements WasmBackend {
     }
     const { ptr: [xp, dp, gp], rest: ep } = this.stage([[x, xOff, rows * n, true], [out, outOff, rows * n, false], [g, 0, n, true]], 8);
     new Float64Array(this.memory.buffer, ep, 1)[0] = eps;
-    const args = [xp!, dp!, gp!, n, ep, 0, rows];
-    if (rows >= 8 && this.threads > 1) this.pool.run(this.fnIndex.get("normRows")!, args, 5, 6, 4);
-    else this.exports.normRows!(...args);
+    this.run(KERNELS.normRows, { x: xp!, out: dp!, g: gp!, n, epsAt: ep, r0: 0, r1: rows }, rows < 8 || this.threads === 1);
     this.unstage(out, outOff, dp!, rows * n);
   }
 
@@ -367,10 +373,20 @@ class WasmBackendImpl implements WasmBackend {
       this.f32.set(geluFp16Table(), this.geluTable >>> 2);
     }
     const { ptr: [gp, up_, dp] } = this.stage([[gate, 0, n, true], [up, 0, n, true], [out, 0, n, false]], 0);
-    const args = [gp!, up_!, dp!, this.geluTable, 0, n];
-    if (n >= 4096 && this.threads > 1) this.pool.run(this.fnIndex.get("gegluRange")!, args, 4, 5, 64);
-    else this.exports.gegluRange!(...args);
+    this.run(KERNELS.gegluRange, { gate: gp!, up: up_!, out: dp!, table: this.geluTable, i0: 0, i1: n }, n < 4096 || this.threads === 1);
     this.unstage(out, 0, dp!, n);
+  }
+
+  /**
+   * Run a kernel with named arguments (wasm-calls.ts): the family's range split across the pool's
+   * threads, or all of it on the calling thread when `alone` (small calls; thread index 0).
+   */
+  private run<F extends KernelFamily>(k: Kernel<F>, args: KernelArgs<F>, alone = false): void {
+    const f: KernelFamily = k.family, pos = positional(k.family, args);
+    const fn = this.fnIndex.get(k.name);
+    if (fn === undefined) throw new Error(`wasm module has no kernel "${k.name}"`);
+    if (alone) this.exports[k.name]!(...pos, 0);
+    else this.pool.run(fn, pos, f.args.indexOf(f.split[0]), f.args.indexOf(f.split[1]), f.align);
   }
 
   private checkOpen(): void {

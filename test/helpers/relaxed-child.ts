@@ -3,7 +3,8 @@
  * runner may load it harmlessly):
  *   --probe               print "relaxed" if this runtime validates the relaxed module
  *   --compare             relaxed-backend matmuls (Q8_0, Q4_0, Q4_1, IQ4_NL on their relaxed chain kernels, numerics
- *                         amx; Q4_0 / IQ4_NL repack chains in avx512) and attention vs the reference, JSON on stdout
+ *                         amx; in avx512 the legacy lanes / repack kernels and the K-quant lanes / repack ones) and
+ *                         attention vs the reference, JSON on stdout
  *   --exit-after-close    2-thread backend, one matmul, close(); the process must then exit
  *   --exit-without-close  same without close()
  */
@@ -23,12 +24,16 @@ function rng(seed: number): () => number {
 async function compare(): Promise<void> {
   let mismatches = 0, cases = 0;
   const r = rng(3);
-  for (const [nx, types] of [[numericsByName("amx"), [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.IQ4_NL]], [numericsByName("avx512"), [GGMLType.Q4_0, GGMLType.IQ4_NL]]] as const) {
+  const K = [GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.IQ4_XS];
+  const avx512Types = [GGMLType.Q4_0, GGMLType.IQ4_NL, GGMLType.Q8_0, GGMLType.Q5_0, GGMLType.Q4_1, GGMLType.Q5_1, ...K];
+  for (const [nx, types] of [[numericsByName("amx"), [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.IQ4_NL]], [numericsByName("avx512"), avx512Types]] as const) {
   const rel = await createWasmBackend({ numerics: nx, threads: 2, relaxedSimd: true });
   const js = createJsBackend(nx);
   for (const type of types) {
     // N % 32 == 0: the AMX chain order (Q4_0 also at N = 40: the repack buffer, same order)
-    for (const [ne0, ne1, T] of [[32, 32, 1], [768, 64, 17], [3072, 32, 3], [256, 32, 6], ...(type === GGMLType.Q4_0 ? [[768, 40, 5] as const] : [])] as const) {
+    const shapes = K.includes(type) ? [[256, 32, 6], [768, 64, 17], [512, 40, 5], [256, 13, 3], [256, 16, 9]] as const
+      : [[32, 32, 1], [768, 64, 17], [3072, 32, 3], [256, 32, 6], ...(type === GGMLType.Q4_0 ? [[768, 40, 5] as const] : [])] as const;
+    for (const [ne0, ne1, T] of shapes) {
       const vals = new Float32Array(ne0 * ne1).map(() => r());
       const bytes = quantizeRows(type, vals, ne0);
       const wr = rel.alloc(bytes.length);
@@ -37,8 +42,8 @@ async function compare(): Promise<void> {
       const o1 = new Float32Array(ne1 * T), o2 = new Float32Array(ne1 * T);
       rel.matmul({ name: "w", type, ne0, ne1, data: wr }, x, T, o1);
       js.matmul({ name: "w", type, ne0, ne1, data: bytes }, x, T, o2);
-      const k = rel.kernelFor({ name: "w", type, ne0, ne1, data: wr });
-      if (k.startsWith("chain") && !/[RMU]$/.test(k)) mismatches += 1000; // a chain kernel must be a relaxed (or USDot) one
+      const k = rel.kernelFor({ name: "w", type, ne0, ne1, data: wr }, T);
+      if (/^(chain|lanes|repack)/.test(k) && !/[RMU]$/.test(k) && k !== "chainIQ4_XS") mismatches += 1000; // must be a relaxed (or USDot) one
       for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
       cases++;
     }

@@ -30,9 +30,9 @@ const TYPES = [T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q
 const SUPER = new Set([T.Q4_K, T.Q5_K, T.Q6_K, T.Q2_K, T.Q3_K, T.IQ4_XS]);
 /** Per profile, the types whose every reference path has a wasm kernel at the model's shapes (N % 32 == 0). */
 const KERNEL_AT_MODEL_SHAPES: Record<string, Set<GGMLType>> = {
-  amx: new Set([T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL, T.BF16, T.IQ4_XS]),
-  avx512: new Set([T.Q8_0, T.Q4_0, T.F32, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL, T.BF16]),
-  avx2: new Set([T.Q8_0, T.Q4_0, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL]),
+  amx: new Set([T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL, T.BF16, T.IQ4_XS, T.Q2_K, T.Q3_K]),
+  avx512: new Set([T.Q8_0, T.Q4_0, T.F32, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL, T.BF16, T.Q4_K, T.Q5_K, T.Q6_K, T.Q2_K, T.Q3_K, T.IQ4_XS]),
+  avx2: new Set([T.Q8_0, T.Q4_0, T.Q5_0, T.Q5_1, T.Q4_1, T.IQ4_NL, T.Q4_K, T.Q5_K, T.Q6_K, T.Q2_K, T.Q3_K, T.IQ4_XS]),
 };
 /** What each profile runs (see the header): [profile, types at model shapes, edge shapes too]. */
 const PROFILES: Array<[Numerics, GGMLType[], boolean]> = [
@@ -172,9 +172,14 @@ test("kernel choice follows the reference's code path", () => {
   assert.equal(k(T.F32, 768, 256, 2), "f32Sgemm");
   assert.equal(k(T.BF16, 768, 256, 2), "bf16Sgemm");
   assert.equal(k(T.IQ4_XS, 768, 24, 8), "chainIQ4_XS"); // IQ panel gemm
-  assert.equal(k(T.IQ4_XS, 768, 24, 7), "reference");
-  for (const t of [T.Q2_K, T.Q3_K]) assert.equal(k(t, 768, 256, 4), "reference");
-  assert.equal(k(T.Q4_K, 768, 40, 4), "reference"); // repack Q4_K
+  assert.equal(k(T.IQ4_XS, 768, 24, 7), "lanesIQ4_XS"); // vec_dot_iq4_xs_q8_K
+  assert.equal(k(T.Q2_K, 768, 256, 4), "repackQ2_K"); // q2_K 8x8 (AVX-512 only)
+  assert.equal(k(T.Q2_K, 768, 256, 4, avx2), "lanesQ2_K");
+  assert.equal(k(T.Q3_K, 768, 256, 4), "lanesQ3_K");
+  assert.equal(k(T.Q4_K, 768, 40, 4), "repackQ4_K"); // q4_K 8x8
+  assert.equal(planMatmul(amx, T.Q4_K, 768, 40, 5)?.tailFn, "repackQ4_KV"); // the last M % 4 rows: its gemv
+  assert.equal(k(T.Q4_K, 768, 13, 4), "lanesQ4_K"); // N % 8 != 0: vec_dot_q4_K_q8_K
+  for (const t of [T.Q4_K, T.Q5_K, T.Q6_K]) assert.equal(k(t, 768, 256, 4, AVX512), t === T.Q4_K ? "repackQ4_K" : `lanes${ggmlTypeName(t)}`);
 });
 
 test("weights outside wasm memory use the reference", () => {

@@ -2,6 +2,11 @@
 // Shared helpers for every kernel family: exact fp16 widening, integer reductions, the 2x2 tile
 // bookkeeping and the generic tile driver. The float numerics live in fma.as.
 
+/** Prepared activation layouts (quantize.as): bytes per 32-element A8 block (from Q8_0 / Q8_1) and
+ *  per 256-element AK super-block (from Q8_K). Mirrored by wasm-plan.ts (checked by a test). */
+export const A8_BYTES: usize = 112;
+export const AK_BYTES: usize = 576;
+
 /** fp16 bits -> f32, exact. (h & 0x7fff) << 13 read as f32 is the value / 2^112 for normals and
  *  subnormals alike (an f16 subnormal becomes an f32 subnormal), so one multiply by 2^112 (exact)
  *  rescales; exponent 31 (inf/NaN) is rebuilt with an all-ones f32 exponent. Sign is bit 15. */

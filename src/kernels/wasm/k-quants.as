@@ -6,10 +6,11 @@
 //   acc = fma(f32(isum), fround(d·da), acc)   [Q4_K/Q5_K: acc = fma(f32(msum), -fround(dmin·da), acc)]
 // Tiles of 1 weight row × 4 tokens (common.as drive1x4): each decoded, scaled weight sub-block
 // serves 4 activation rows.
-import { drive1x4, f16, hsum4 } from "./common";
+import { AK_BYTES, drive1x4, f16, hsum4 } from "./common";
 import { fmaHi, fmaLo, pack4 } from "./fma";
+import { even16, odd16 } from "./legacy";
 
-const AK: usize = 576; // prepared activation super-block bytes: q i16[256] @0, d f32 @512, bsums @528, pairs @560
+const AK = AK_BYTES; // q i16[256] @0, d f32 @512, bsums @528, pairs @560 (quantize.as)
 
 // @ts-ignore: decorator
 @inline function dot4(x0: v128, x1: v128, x2: v128, x3: v128, a: usize): v128 {
@@ -19,14 +20,15 @@ const AK: usize = 576; // prepared activation super-block bytes: q i16[256] @0, 
   return i32x4.add(s, i32x4.dot_i16x8_s(x3, v128.load(a, 48)));
 }
 
-/** 32 unsigned/signed i8 values (lo: elements 0..15, hi: 16..31) -> four i16x8 times scales s0 (first 16) and s1 (last 16). */
+/** 32 unsigned/signed i8 values (lo: elements 0..15, hi: 16..31) -> four i16x8 (even / odd elements of each half, AK's order)
+ *  times scales s0 (first 16) and s1 (last 16). */
 // @ts-ignore: decorator
 @inline function w16(lo: v128, hi: v128, s0: i32, s1: i32, k: i32): v128 {
   const a = i16x8.splat(<i16>s0), b = i16x8.splat(<i16>s1);
-  if (k == 0) return i16x8.mul(i16x8.extend_low_i8x16_s(lo), a);
-  if (k == 1) return i16x8.mul(i16x8.extend_high_i8x16_s(lo), a);
-  if (k == 2) return i16x8.mul(i16x8.extend_low_i8x16_s(hi), b);
-  return i16x8.mul(i16x8.extend_high_i8x16_s(hi), b);
+  if (k == 0) return i16x8.mul(even16(lo), a);
+  if (k == 1) return i16x8.mul(odd16(lo), a);
+  if (k == 2) return i16x8.mul(even16(hi), b);
+  return i16x8.mul(odd16(hi), b);
 }
 
 /** get_scale_min_k4 for all 8 sub-blocks at once: returns the 8 six-bit scales as bytes of an i64;

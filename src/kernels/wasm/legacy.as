@@ -9,10 +9,10 @@
 //   lanes (vec-dot.ts, ggml_vec_dot_* / tinyBLAS_Q0_AVX): per output 8 f32 lanes, lane l owning
 //     elements 4l..4l+3 of every block: lane = fma(fround(dw·da), f32(isum_l), lane); hsum8;
 //     Q4_1 / Q5_1 add a scalar summs = fma(mw, sa, summs) chain: fround(hsum8 + summs).
-import { accA, accB, drive1x4, drive2x2, f16, hsum4 } from "./common";
+import { A8_BYTES, accA, accB, drive1x4, drive2x2, f16, hsum4 } from "./common";
 import { fixV, fma2m, hsum8, lo64, hi64, needsFixM, pack4, round2, suspectMid } from "./fma";
 
-const A8: usize = 112; // prepared activation block bytes (quantize.as)
+const A8 = A8_BYTES;
 
 /** i8x16 -> i16x8 of its even bytes (sign-extended) and of its odd bytes: shifts, no shuffles. */
 // @ts-ignore: decorator

@@ -1,7 +1,7 @@
 // AssemblyScript. Activation conversion, bit-exact with src/quant/activation.ts (x86 flavour of
 // ggml-cpu's from_float), then re-laid-out into the "prepared" rows the matmul kernels read.
 // Two steps so the first can be tested byte for byte against the TypeScript twin.
-import { f16 } from "./common";
+import { A8_BYTES, AK_BYTES, f16 } from "./common";
 
 /** GGML_FP32_TO_FP16: RNE, overflow -> inf, NaN -> sign|0x7e00, subnormals kept (f16.ts f32ToFp16). */
 export function f32ToFp16(x: f32): u32 {
@@ -154,23 +154,21 @@ export function quantizeRowQ8_K(src: usize, dst: usize, n: i32): void {
 }
 
 // ------------------------------------------------------------------ prepared activation rows
-// A8 block (from Q8_0 or Q8_1), 112 bytes:
+// A8 block (from Q8_0 or Q8_1), A8_BYTES = 112 bytes (common.as):
 //   @0 q i16[32] in even/odd order: i16x8 of elements 0,2,..,14 | 1,3,..,15 | 16,18,..,30 | 17,..,31
 //      (weights are widened to i16 with shifts, which split even and odd bytes the same way; a dot
 //      over an even and an odd vector sums elements 4l..4l+3 in lane l: vec_dot's 8 lanes)
 //   @64 d f32 | @68 s f32 (Q8_1's s widened, else 0) | @72 Σq i32 | @80 q i8[32] (relaxed Q4_0)
 // plus a scale table for the 1-row × 4-token chain tiles: sd[b·tP + t] = d and
 // sd[(nb + b)·tP + t] = s for Q8_1, Σq (i32) for Q8_0 (tP = token count rounded up to 4).
-// AK super-block (from Q8_K), 576 bytes:
-//   @0 q i16[256] | @512 d f32 | @528 bsums i16[16] | @560 pair sums i16[8] (bsums[2i]+bsums[2i+1])
-export const A8_BYTES: i32 = 112;
-export const AK_BYTES: i32 = 576;
+// AK super-block (from Q8_K), AK_BYTES = 576 bytes:
+//   @0 q i16[256], per 16 elements the even then the odd ones (as A8) | @512 d f32 | @528 bsums i16[16] | @560 pair sums i16[8] (bsums[2i]+bsums[2i+1])
 
 export function prepareA8(src: usize, dst: usize, nb: i32, isQ8_1: i32, sd: usize, tP: i32, t: i32): void {
   const qOff: usize = isQ8_1 ? 4 : 2;
   const blk: usize = isQ8_1 ? 36 : 34;
   const col = sd + (<usize>t << 2), rowStep = <usize>tP << 2, sOff = <usize>nb * rowStep;
-  for (let b = 0; b < nb; b++, src += blk, dst += 112) {
+  for (let b = 0; b < nb; b++, src += blk, dst += A8_BYTES) {
     const q0 = v128.load(src + qOff), q1 = v128.load(src + qOff + 16);
     v128.store(dst, i16x8.shr_s(i16x8.shl(q0, 8), 8));
     v128.store(dst, i16x8.shr_s(q0, 8), 16);
@@ -198,11 +196,11 @@ export function prepareA8(src: usize, dst: usize, nb: i32, isQ8_1: i32, sd: usiz
 }
 
 export function prepareAK(src: usize, dst: usize, nb: i32): void {
-  for (let b = 0; b < nb; b++, src += 292, dst += 576) {
+  for (let b = 0; b < nb; b++, src += 292, dst += AK_BYTES) {
     for (let j = 0; j < 256; j += 16) {
       const q = v128.load(src + 4 + <usize>j);
-      v128.store(dst + (<usize>j << 1), i16x8.extend_low_i8x16_s(q));
-      v128.store(dst + (<usize>j << 1), i16x8.extend_high_i8x16_s(q), 16);
+      v128.store(dst + (<usize>j << 1), i16x8.shr_s(i16x8.shl(q, 8), 8)); // even elements of the 16
+      v128.store(dst + (<usize>j << 1), i16x8.shr_s(q, 8), 16); // odd elements
     }
     store<f32>(dst, load<f32>(src), 512);
     const b0 = v128.load(src + 260), b1 = v128.load(src + 276);

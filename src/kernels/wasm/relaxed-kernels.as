@@ -13,12 +13,12 @@
 //   variant, which must split the activation into two 7-bit halves, was slower than the baseline
 //   dot and was dropped.)
 // The fused i32x4.relaxed_dot_i8x16_i7x16_add_s is not used: Node 20's V8 miscomputes it.
-import { drive1x4, hsum4 } from "./common";
+import { A8_BYTES, drive1x4, hsum4 } from "./common";
 import { chainIQ4_NL, chainQ4_0, chainQ4_1, chainQ8_0, DIQ4_NL, DQ4_0, DQ4_1, DQ8_0, dotEO, even16, lanesQ4_1, lanesQ8_0, odd16, rowScales } from "./legacy";
 import { lanesQ4_1M, lanesQ8_0M } from "./relaxed-lanes";
 import { prepareActivations } from "./quantize";
 
-const A8: usize = 112;
+const A8 = A8_BYTES;
 
 /** legacy.as chainTile4 with the block step as one fused multiply-add over the 4 tokens. */
 // @ts-ignore: decorator

@@ -6,10 +6,10 @@
 // Tiles: 1 weight row × 4 tokens (drive1x4): the row's block scales decoded once (rowScales), the
 // weight block widened once per tile, and dw·da for the 4 tokens as one f32x4 multiply from the
 // prepared scale table (quantize.as; column t holds token t's da, then its Q8_1 s).
-import { drive1x4 } from "./common";
+import { A8_BYTES, drive1x4 } from "./common";
 import { DIQ4_NL, DQ4_0, DQ4_1, DQ5_0, DQ5_1, DQ8_0, even16, odd16, rowScales } from "./legacy";
 
-const A8: usize = 112;
+const A8 = A8_BYTES;
 
 /** ggml hsum_float_8 of lanes (a, b): t = a + b, then (t0 + t2) + (t1 + t3). */
 // @ts-ignore: decorator

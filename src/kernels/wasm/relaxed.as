@@ -1,8 +1,10 @@
 // AssemblyScript entry of the relaxed-SIMD module: everything in baseline.as plus the relaxed kernels.
 export { heapBase } from "./heap";
+export { A8_BYTES, AK_BYTES } from "./common";
 export { quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K, prepareActivations, prepareFloatActivations, prepareRows } from "./quantize";
 export { chainQ8_0, chainQ4_0, chainIQ4_NL, chainQ4_1, lanesQ8_0, lanesQ4_0, lanesIQ4_NL, lanesQ5_0, lanesQ4_1, lanesQ5_1 } from "./legacy";
 export { chainQ4_K, chainQ5_K, chainQ6_K, chainIQ4_XS } from "./k-quants";
+export { lanesQ2_K, lanesQ3_K, lanesQ4_K, lanesQ5_K, lanesQ6_K, lanesIQ4_XS, repackQ4_K, repackQ4_KV, repackQ2_K, repackQ2_KV } from "./k-lanes";
 export { f16Sgemm, f32Sgemm, f32VecDot, bf16Sgemm } from "./float";
 export { attnPrep, attnRows } from "./attention";
 export { attnPrepR, attnRowsR } from "./attention-relaxed";
@@ -11,3 +13,4 @@ export { normRows, gegluRange } from "./norm";
 export { chainQ8_0M, chainQ4_0R, chainIQ4_NLM, chainQ4_1M, selfCheck } from "./relaxed-kernels";
 export { lanesQ8_0M, lanesQ4_0M, lanesIQ4_NLM, lanesQ4_1M, lanesQ5_0M, lanesQ5_1M } from "./relaxed-lanes";
 export { lanesQ8_0U, chainQ8_0U, usdotProbe, usdotCheck } from "./usdot";
+export { lanesQ2_KM, lanesQ3_KM, lanesQ4_KM, lanesQ5_KM, lanesQ6_KM, lanesIQ4_XSM, repackQ4_KM, repackQ4_KVM, repackQ2_KM, repackQ2_KVM } from "./relaxed-k";

@@ -8,11 +8,11 @@
 // Σ w·a exactly (|Σ| ≤ 4·128·255: no overflow). The quad sums are exactly the 8 lanes of the vec_dot
 // order (lane l = elements 4l..4l+3), so each block's float step is the relaxed_madd of
 // relaxed-lanes.as.
-import { drive1x4, hsum4 } from "./common";
+import { A8_BYTES, drive1x4, hsum4 } from "./common";
 import { chainQ8_0, lanesQ8_0, rowScales, DQ8_0 } from "./legacy";
 import { prepareActivations } from "./quantize";
 
-const A8: usize = 112;
+const A8 = A8_BYTES;
 
 /** −128 · the 4 quad sums of 16 signed weight bytes (the correction that makes the dot exact; −128 weights included). */
 // @ts-ignore: decorator
