@@ -3,8 +3,8 @@
  *  - a synthetic vocabulary whose merges reference texts the vocab lacks (llama.cpp then falls back to
  *    one-byte tokens and drops bytes without one), repeat merges (the first rank wins), entries with no
  *    space or several, against llama.cpp on the same GGUF;
- *  - refused files: no merges, merges of the wrong type, unknown or unimplemented pre-tokenizers,
- *    add_bos without a BOS id -> EmbedError, never a crash;
+ *  - refused files: no merges, merges of the wrong type, unknown or unimplemented pre-tokenizers ->
+ *    EmbedError, never a crash; an out-of-range BOS id falls back to the default as in llama.cpp;
  *  - a huge merge list (2M entries, chains up to 1,000 characters) builds and tokenizes in bounded time;
  *  - raw bytes: invalid UTF-8 is U+FFFD as in llama.cpp; a code point beyond U+10FFFF is BAD_INPUT;
  *  - on the real Qwen2 vocabulary: 3,000 fast-check strings never throw, give in-range ids and agree
@@ -72,7 +72,11 @@ test("refused vocabularies throw EmbedError with the key or value named", () => 
   for (const pre of ["default", "deepseek-llm", "__proto__", "constructor", "tekken"]) {
     expect(bpeMeta([], [], [["tokenizer.ggml.pre", kv.str(pre)]]), "UNSUPPORTED_TOKENIZER", new RegExp(`"${pre}"`));
   }
-  expect(bpeMeta([], [], [["tokenizer.ggml.pre", kv.str("llama-bpe")], ["tokenizer.ggml.bos_token_id", kv.u32(1e6)]]), "BAD_VOCAB", /BOS/);
+  // an out-of-range BOS id falls back to the "gpt2" default 11, with llama.cpp's warning
+  const tok = createTokenizer(new Map(bpeMeta([], [], [["tokenizer.ggml.pre", kv.str("llama-bpe")],
+    ["tokenizer.ggml.bos_token_id", kv.u32(1e6)]])) as GGUFMetadata);
+  assert.deepEqual(tok.specialPrefix, [11]);
+  assert.ok(tok.vocab.warnings.some((w) => /bad special token: 'tokenizer\.ggml\.bos_token_id' = 1000000, using default id 11/.test(w)));
 });
 
 test("a huge merge list builds and tokenizes in bounded time", () => {
