@@ -62,23 +62,52 @@ export function bpePreSplit(split: BpePreSplit, cpts: readonly number[], start: 
 }
 
 const CR = 0x0d, LF = 0x0a, SP = 0x20, AP = 0x27;
+const OUT = -1; // llama.cpp's OUT_OF_RANGE code point
+const WLN = CptFlag.WHITESPACE | CptFlag.LETTER | CptFlag.NUMBER;
+
+/** One fragment's cpts[start, end) and the word ends found so far: the _get_cpt, _get_flags and _add_token of the splitters. */
+class Words {
+  private prevEnd: number;
+  constructor(private readonly cpts: readonly number[], private readonly start: number, private readonly end: number,
+    private readonly ends: number[]) {
+    this.prevEnd = start;
+  }
+
+  cpt(p: number): number {
+    return p >= this.start && p < this.end ? this.cpts[p] : OUT;
+  }
+
+  flags(p: number): number {
+    return p >= this.start && p < this.end ? unicode_cpt_flags_from_cpt(this.cpts[p]) : 0;
+  }
+
+  /** End a word at e (nothing if empty); returns its length. */
+  add(e: number): number {
+    const len = e - this.prevEnd;
+    if (len > 0) this.ends.push(e);
+    this.prevEnd = e;
+    return len;
+  }
+
+  /** The rules both splitters end with, at pos followed by nWs whitespace: \s+(?!\S), \s+, else one code point. */
+  spaces(pos: number, nWs: number): number {
+    if (nWs > 1 && this.cpt(pos + nWs) !== OUT) pos += nWs - 1; // \s+(?!\S): leave the last space to the next word
+    else if (nWs > 0) pos += nWs; // \s+
+    else pos++; // no match
+    this.add(pos);
+    return pos;
+  }
+}
 
 /**
  * GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
  * ref: llama.cpp src/unicode.cpp unicode_regex_split_custom_gpt2.
  */
 function splitGpt2(cpts: readonly number[], start: number, end: number, ends: number[]): void {
-  const OUT = -1;
-  const cptAt = (p: number) => (p >= start && p < end ? cpts[p] : OUT);
-  const flagsAt = (p: number) => (p >= start && p < end ? unicode_cpt_flags_from_cpt(cpts[p]) : 0);
-  let prevEnd = start;
-  const add = (e: number) => {
-    const len = e - prevEnd;
-    if (len > 0) ends.push(e);
-    prevEnd = e;
-    return len;
-  };
-  const WLN = CptFlag.WHITESPACE | CptFlag.LETTER | CptFlag.NUMBER;
+  const w = new Words(cpts, start, end, ends);
+  const cptAt = (p: number) => w.cpt(p);
+  const flagsAt = (p: number) => w.flags(p);
+  const add = (e: number) => w.add(e);
   for (let pos = start; pos < end; ) {
     const cpt = cptAt(pos);
     const flags = flagsAt(pos);
@@ -121,19 +150,7 @@ function splitGpt2(cpts: readonly number[], start: number, end: number, ends: nu
     }
     let nWs = 0;
     while (flagsAt(pos + nWs) & CptFlag.WHITESPACE) nWs++;
-    // \s+(?!\S)
-    if (nWs > 1 && cptAt(pos + nWs) !== OUT) {
-      pos += nWs - 1;
-      add(pos);
-      continue;
-    }
-    // \s+
-    if (nWs > 0) {
-      pos += nWs;
-      add(pos);
-      continue;
-    }
-    add(++pos); // no match
+    pos = w.spaces(pos, nWs);
   }
 }
 
@@ -144,17 +161,10 @@ function splitGpt2(cpts: readonly number[], start: number, end: number, ends: nu
  * which differ only in the digit rule (qwen2 takes one digit per match; llama3 up to three).
  */
 function splitLlama3(cpts: readonly number[], start: number, end: number, ends: number[], maxDigits: number): void {
-  const OUT = -1;
-  const cptAt = (p: number) => (p >= start && p < end ? cpts[p] : OUT);
-  const flagsAt = (p: number) => (p >= start && p < end ? unicode_cpt_flags_from_cpt(cpts[p]) : 0);
-  let prevEnd = start;
-  const add = (e: number) => {
-    const len = e - prevEnd;
-    if (len > 0) ends.push(e);
-    prevEnd = e;
-    return len;
-  };
-  const WLN = CptFlag.WHITESPACE | CptFlag.LETTER | CptFlag.NUMBER;
+  const w = new Words(cpts, start, end, ends);
+  const cptAt = (p: number) => w.cpt(p);
+  const flagsAt = (p: number) => w.flags(p);
+  const add = (e: number) => w.add(e);
   for (let pos = start; pos < end; ) {
     const cpt = cptAt(pos);
     const flags = flagsAt(pos);
@@ -217,18 +227,6 @@ function splitLlama3(cpts: readonly number[], start: number, end: number, ends: 
       add(pos);
       continue;
     }
-    // \s+(?!\S)
-    if (nWs > 1 && cptAt(pos + nWs) !== OUT) {
-      pos += nWs - 1;
-      add(pos);
-      continue;
-    }
-    // \s+
-    if (nWs > 0) {
-      pos += nWs;
-      add(pos);
-      continue;
-    }
-    add(++pos); // no match
+    pos = w.spaces(pos, nWs);
   }
 }

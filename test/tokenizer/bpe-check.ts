@@ -17,7 +17,7 @@ import type { Token } from "node-llama-cpp";
 import { readGGUF } from "../../src/gguf/reader.js";
 import { FileSource } from "../../src/node/fs-source.js";
 import { createTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
-import { STRINGS } from "../helpers/tokenizer-parity.js";
+import { STRINGS, vocabStateMismatches } from "../helpers/tokenizer-parity.js";
 import { disposeModel, llamaModel } from "../helpers/llama.js";
 import { bpeReference } from "./bpe-reference.js";
 
@@ -33,10 +33,6 @@ export const BPE_EDGE = [
 
 const fixture = (name: string) => readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), "utf8");
 export const CORPUS = fixture("tokenizer-corpus.jsonl").trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text);
-
-/** node-llama-cpp's TokenAttributes getters, in llama_token_attr bit order (UNKNOWN = 1 << 0, ...). */
-const ATTR_BITS = ["unknown", "unused", "normal", "control", "userDefined", "byte", "normalized", "lstrip", "rstrip",
-  "singleWord"] as const;
 
 export interface BpeCheck {
   ours: Tokenizer;
@@ -65,14 +61,7 @@ export async function checkBpeParity(path: string): Promise<string> {
   const { ours, meta, llama, close } = await openBpe(path);
   const ref = await llamaModel(path, true);
   try {
-    let attrMismatches = 0;
-    for (let id = 0; id < ours.nVocab; id++) {
-      const a = ref.getTokenAttributes(id as Token);
-      const flags = ATTR_BITS.reduce((f, k, bit) => (a[k] ? f | (1 << bit) : f), 0);
-      if (flags !== ours.vocab.attrs[id]) attrMismatches++;
-      if (ref.isEogToken(id as Token) !== ours.vocab.eogIds.has(id)) attrMismatches++;
-    }
-    assert.equal(attrMismatches, 0, "token attributes / EOG flags differ from llama.cpp's");
+    assert.equal(vocabStateMismatches(ours, ref), 0, "token attributes / EOG flags differ from llama.cpp's");
     assert.deepEqual([ours.bosId, ours.eosId], [ref.tokens.bos ?? -1, ref.tokens.eos ?? -1]);
     const bos = ref.tokens.shouldPrependBosToken ? [ref.tokens.bos!] : [];
     const eos = ref.tokens.shouldAppendEosToken ? [ref.tokens.eos!] : [];
