@@ -89,6 +89,16 @@ class Words {
     return len;
   }
 
+  /** Length of 's|'t|'re|'ve|'m|'ll|'d at pos (2 or 3; case-insensitive if `lower`), or 0. */
+  contraction(pos: number, lower: boolean): number {
+    if (this.cpt(pos) !== AP || pos + 1 >= this.end) return 0;
+    const n1 = lower ? unicode_tolower(this.cpt(pos + 1)) : this.cpt(pos + 1);
+    if (n1 === 0x73 || n1 === 0x74 || n1 === 0x6d || n1 === 0x64) return 2; // s t m d
+    if (pos + 2 >= this.end) return 0;
+    const n2 = lower ? unicode_tolower(this.cpt(pos + 2)) : this.cpt(pos + 2);
+    return (n1 === 0x72 && n2 === 0x65) || (n1 === 0x76 && n2 === 0x65) || (n1 === 0x6c && n2 === 0x6c) ? 3 : 0; // re ve ll
+  }
+
   /** The rules both splitters end with, at pos followed by nWs whitespace: \s+(?!\S), \s+, else one code point. */
   spaces(pos: number, nWs: number): number {
     if (nWs > 1 && this.cpt(pos + nWs) !== OUT) pos += nWs - 1; // \s+(?!\S): leave the last space to the next word
@@ -112,19 +122,10 @@ function splitGpt2(cpts: readonly number[], start: number, end: number, ends: nu
     const cpt = cptAt(pos);
     const flags = flagsAt(pos);
     // 's|'t|'re|'ve|'m|'ll|'d (case sensitive)
-    if (cpt === AP && pos + 1 < end) {
-      const n1 = cptAt(pos + 1);
-      if (n1 === 0x73 || n1 === 0x74 || n1 === 0x6d || n1 === 0x64) {
-        pos += add(pos + 2);
-        continue;
-      }
-      if (pos + 2 < end) {
-        const n2 = cptAt(pos + 2);
-        if ((n1 === 0x72 && n2 === 0x65) || (n1 === 0x76 && n2 === 0x65) || (n1 === 0x6c && n2 === 0x6c)) {
-          pos += add(pos + 3);
-          continue;
-        }
-      }
+    const nc = w.contraction(pos, false);
+    if (nc) {
+      pos += add(pos + nc);
+      continue;
     }
     let flags2 = cpt === SP ? flagsAt(pos + 1) : flags;
     // <space>?\p{L}+
@@ -168,20 +169,11 @@ function splitLlama3(cpts: readonly number[], start: number, end: number, ends: 
   for (let pos = start; pos < end; ) {
     const cpt = cptAt(pos);
     const flags = flagsAt(pos);
-    // (?i:'s|'t|'re|'ve|'m|'ll|'d): unicode_tolower on the next code points (OUT stays OUT)
-    if (cpt === AP && pos + 1 < end) {
-      const n1 = unicode_tolower(cptAt(pos + 1));
-      if (n1 === 0x73 || n1 === 0x74 || n1 === 0x6d || n1 === 0x64) {
-        pos += add(pos + 2);
-        continue;
-      }
-      if (pos + 2 < end) {
-        const n2 = unicode_tolower(cptAt(pos + 2));
-        if ((n1 === 0x72 && n2 === 0x65) || (n1 === 0x76 && n2 === 0x65) || (n1 === 0x6c && n2 === 0x6c)) {
-          pos += add(pos + 3);
-          continue;
-        }
-      }
+    // (?i:'s|'t|'re|'ve|'m|'ll|'d): unicode_tolower on the next code points
+    const nc = w.contraction(pos, true);
+    if (nc) {
+      pos += add(pos + nc);
+      continue;
     }
     // [^\r\n\p{L}\p{N}]?\p{L}+
     if (!(cpt === CR || cpt === LF || flags & CptFlag.NUMBER)) {
