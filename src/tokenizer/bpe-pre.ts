@@ -99,6 +99,17 @@ class Words {
     return (n1 === 0x72 && n2 === 0x65) || (n1 === 0x76 && n2 === 0x65) || (n1 === 0x6c && n2 === 0x6c) ? 3 : 0; // re ve ll
   }
 
+  /**
+   * The loop both splitters run (one word per step): the contraction rule ('s 't 're 've 'm 'll 'd,
+   * case-insensitive if `lower`), else `rules`, which end one word and return the next position.
+   */
+  run(lower: boolean, rules: (pos: number, cpt: number, flags: number) => number): void {
+    for (let pos = this.start; pos < this.end; ) {
+      const nc = this.contraction(pos, lower);
+      pos = nc ? pos + this.add(pos + nc) : rules(pos, this.cpt(pos), this.flags(pos));
+    }
+  }
+
   /** The rules both splitters end with, at pos followed by nWs whitespace: \s+(?!\S), \s+, else one code point. */
   spaces(pos: number, nWs: number): number {
     if (nWs > 1 && this.cpt(pos + nWs) !== OUT) pos += nWs - 1; // \s+(?!\S): leave the last space to the next word
@@ -118,41 +129,33 @@ function splitGpt2(cpts: readonly number[], start: number, end: number, ends: nu
   const cptAt = (p: number) => w.cpt(p);
   const flagsAt = (p: number) => w.flags(p);
   const add = (e: number) => w.add(e);
-  for (let pos = start; pos < end; ) {
-    const cpt = cptAt(pos);
-    const flags = flagsAt(pos);
-    // 's|'t|'re|'ve|'m|'ll|'d (case sensitive)
-    const nc = w.contraction(pos, false);
-    if (nc) {
-      pos += add(pos + nc);
-      continue;
-    }
+  w.run(false, (pos, cpt, flags) => {
     let flags2 = cpt === SP ? flagsAt(pos + 1) : flags;
     // <space>?\p{L}+
     if (flags2 & CptFlag.LETTER) {
       if (cpt === SP) pos++;
       while (flags2 & CptFlag.LETTER) flags2 = flagsAt(++pos);
       add(pos);
-      continue;
+      return pos;
     }
     // <space>?\p{N}+
     if (flags2 & CptFlag.NUMBER) {
       if (cpt === SP) pos++;
       while (flags2 & CptFlag.NUMBER) flags2 = flagsAt(++pos);
       add(pos);
-      continue;
+      return pos;
     }
     // <space>?[^\s\p{L}\p{N}]+
     if (!(flags2 & WLN) && flags2) {
       if (cpt === SP) pos++;
       while (!(flags2 & WLN) && flags2) flags2 = flagsAt(++pos);
       add(pos);
-      continue;
+      return pos;
     }
     let nWs = 0;
     while (flagsAt(pos + nWs) & CptFlag.WHITESPACE) nWs++;
-    pos = w.spaces(pos, nWs);
-  }
+    return w.spaces(pos, nWs);
+  });
 }
 
 /**
@@ -166,22 +169,14 @@ function splitLlama3(cpts: readonly number[], start: number, end: number, ends: 
   const cptAt = (p: number) => w.cpt(p);
   const flagsAt = (p: number) => w.flags(p);
   const add = (e: number) => w.add(e);
-  for (let pos = start; pos < end; ) {
-    const cpt = cptAt(pos);
-    const flags = flagsAt(pos);
-    // (?i:'s|'t|'re|'ve|'m|'ll|'d): unicode_tolower on the next code points
-    const nc = w.contraction(pos, true);
-    if (nc) {
-      pos += add(pos + nc);
-      continue;
-    }
+  w.run(true, (pos, cpt, flags) => {
     // [^\r\n\p{L}\p{N}]?\p{L}+
     if (!(cpt === CR || cpt === LF || flags & CptFlag.NUMBER)) {
       if (flags & CptFlag.LETTER || flagsAt(pos + 1) & CptFlag.LETTER) {
         pos++;
         while (flagsAt(pos) & CptFlag.LETTER) pos++;
         add(pos);
-        continue;
+        return pos;
       }
     }
     // \p{N}{1,maxDigits}
@@ -194,7 +189,7 @@ function splitLlama3(cpts: readonly number[], start: number, end: number, ends: 
         }
       }
       add(pos);
-      continue;
+      return pos;
     }
     // <space>?[^\s\p{L}\p{N}]+[\r\n]*  (the entry test reads flags, the loop flags2, as llama.cpp does)
     let flags2 = cpt === SP ? flagsAt(pos + 1) : flags;
@@ -204,7 +199,7 @@ function splitLlama3(cpts: readonly number[], start: number, end: number, ends: 
       let c2 = cptAt(pos);
       while (c2 === CR || c2 === LF) c2 = cptAt(++pos);
       add(pos);
-      continue;
+      return pos;
     }
     let nWs = 0;
     let lastEndRN = 0;
@@ -217,8 +212,8 @@ function splitLlama3(cpts: readonly number[], start: number, end: number, ends: 
     if (lastEndRN > 0) {
       pos = lastEndRN;
       add(pos);
-      continue;
+      return pos;
     }
-    pos = w.spaces(pos, nWs);
-  }
+    return w.spaces(pos, nWs);
+  });
 }
