@@ -37,6 +37,19 @@ export const STRINGS = [...LLAMA_TESTS, ...EDGE, ...CORPUS];
 /** node-llama-cpp's TokenAttributes getters, in llama_token_attr bit order (UNKNOWN = 1 << 0, ...). */
 const ATTR_BITS = ["unknown", "unused", "normal", "control", "userDefined", "byte", "normalized", "lstrip", "rstrip", "singleWord"] as const;
 
+/** A list of mismatches: the first five in full (text, llama.cpp's value, ours), the rest by name. */
+export function mismatchLog(): { bad: string[]; fail(what: string, text: string, want: unknown, got: unknown): void } {
+  const bad: string[] = [];
+  const show = (x: unknown) => JSON.stringify(x).slice(0, 300);
+  return {
+    bad,
+    fail(what, text, want, got) {
+      if (bad.length < 5) bad.push(`${what} ${JSON.stringify(text.slice(0, 100))}\n  llama.cpp: ${show(want)}\n  ours:      ${show(got)}`);
+      else bad.push(what);
+    },
+  };
+}
+
 /** llama.cpp's attribute flags of token `id`, as our LlamaTokenAttr bits. */
 export function llamaTokenAttrs(ref: LlamaModel, id: number): number {
   const a = ref.getTokenAttributes(id as Token);

@@ -17,7 +17,7 @@ import type { Token } from "node-llama-cpp";
 import { readGGUF } from "../../src/gguf/reader.js";
 import { FileSource } from "../../src/node/fs-source.js";
 import { createTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
-import { STRINGS, vocabStateMismatches } from "../helpers/tokenizer-parity.js";
+import { STRINGS, mismatchLog, vocabStateMismatches } from "../helpers/tokenizer-parity.js";
 import { disposeModel, llamaModel } from "../helpers/llama.js";
 import { bpeReference } from "./bpe-reference.js";
 
@@ -68,12 +68,7 @@ export async function checkBpeParity(path: string): Promise<string> {
     assert.deepEqual([ours.specialPrefix, ours.specialSuffix], [bos, eos]);
 
     const strings = [...STRINGS, ...BPE_EDGE];
-    const bad: string[] = [];
-    const fail = (what: string, text: string, want: unknown, got: unknown) => {
-      const show = (x: unknown) => JSON.stringify(x).slice(0, 300);
-      if (bad.length < 5) bad.push(`${what} ${JSON.stringify(text.slice(0, 100))}\n  llama.cpp: ${show(want)}\n  ours:      ${show(got)}`);
-      else bad.push(what);
-    };
+    const { bad, fail } = mismatchLog();
     let compared = 0;
     for (const parseSpecial of [true, false]) {
       for (const text of strings) {

@@ -22,7 +22,7 @@ import { FileSource } from "../../src/node/fs-source.js";
 import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
 import { disposeModel, llamaModel } from "../helpers/llama.js";
 import { llamaSourceFile, llamaVocabCases } from "../helpers/llama-src.js";
-import { vocabStateMismatches } from "../helpers/tokenizer-parity.js";
+import { mismatchLog, vocabStateMismatches } from "../helpers/tokenizer-parity.js";
 import { wpmReference } from "./wpm-reference.js";
 import { WPM_EDGE } from "./wpm-strings.js";
 
@@ -72,12 +72,7 @@ test("llama.cpp's test strings, edge cases and the 1,600-text corpus: ids, add_s
   const strings = [...LLAMA_TESTS, ...WPM_EDGE, ...CORPUS];
   const bos = ref.tokens.bos!;
   const sep = ref.tokens.sep!;
-  const bad: string[] = [];
-  const fail = (what: string, text: string, want: unknown, got: unknown) => {
-    const show = (x: unknown) => JSON.stringify(x).slice(0, 300);
-    if (bad.length < 5) bad.push(`${what} ${JSON.stringify(text.slice(0, 100))}\n  llama.cpp: ${show(want)}\n  ours:      ${show(got)}`);
-    else bad.push(what);
-  };
+  const { bad, fail } = mismatchLog();
   let compared = 0;
   let unk = 0;
   for (const parseSpecial of [true, false]) {
