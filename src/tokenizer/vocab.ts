@@ -119,7 +119,8 @@ export class Vocabulary {
     if (this.type === "bpe") {
       if (!bpePre || !Object.hasOwn(BPE_PRE, this.pre)) {
         const known = Object.keys(BPE_PRE).map((p) => `"${p}"`).join(", ");
-        const message = `tokenizer.ggml.pre = "${this.pre}" is not a supported BPE pre-tokenizer (supported: ${known})`;
+        const message = `tokenizer.ggml.model = "${this.model}" with tokenizer.ggml.pre = "${this.pre}": not a supported BPE ` +
+          `pre-tokenizer (supported: ${known})`;
         throw new EmbedError("UNSUPPORTED_TOKENIZER", message, { model: this.model, pre: this.pre });
       }
       ({ addBos, addSep, cleanSpaces } = bpePre);
