@@ -26,7 +26,8 @@ export interface BpePreDefaults {
 }
 
 const pre = (split: BpePreSplit, o: Partial<Omit<BpePreDefaults, "split">> = {}): BpePreDefaults =>
-  ({ split, cleanSpaces: o.cleanSpaces ?? true, addBos: o.addBos ?? false, addSep: o.addSep ?? false, ignoreMerges: o.ignoreMerges ?? false });
+  ({ split, cleanSpaces: o.cleanSpaces ?? true, addBos: o.addBos ?? false, addSep: o.addSep ?? false,
+    ignoreMerges: o.ignoreMerges ?? false });
 
 const LLAMA3 = pre("llama3", { ignoreMerges: true, addBos: true });
 const GPT2 = pre("gpt2");

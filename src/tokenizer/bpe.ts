@@ -247,7 +247,9 @@ export class BpeTokenizer extends LlamaTokenizer {
 function charsToString(codes: Uint16Array, k: number): string {
   if (k <= 0x2000) return String.fromCharCode.apply(null, codes.subarray(0, k) as unknown as number[]);
   const parts: string[] = [];
-  for (let i = 0; i < k; i += 0x2000) parts.push(String.fromCharCode.apply(null, codes.subarray(i, Math.min(k, i + 0x2000)) as unknown as number[]));
+  for (let i = 0; i < k; i += 0x2000) {
+    parts.push(String.fromCharCode.apply(null, codes.subarray(i, Math.min(k, i + 0x2000)) as unknown as number[]));
+  }
   return parts.join("");
 }
 

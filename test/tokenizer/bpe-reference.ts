@@ -52,7 +52,9 @@ export function bpeReference(vocab: Vocabulary, meta: GGUFMetadata, text: string
     for (const end of ends) {
       // unicode_regex_split's word, then unicode_byte_encoding_process
       let word = "";
-      for (const c of cpts.slice(start, end)) for (const b of unicode_cpt_to_utf8(c)) word += String.fromCharCode(BYTE_TO_CPT[b.charCodeAt(0)]);
+      for (const c of cpts.slice(start, end)) {
+        for (const b of unicode_cpt_to_utf8(c)) word += String.fromCharCode(BYTE_TO_CPT[b.charCodeAt(0)]);
+      }
       start = end;
       let symbols = [...word];
       if (vocab.ignoreMerges && textToId.has(word)) symbols = [word];

@@ -66,7 +66,8 @@ test("hostile merges (unknown results, repeats, no space, several spaces) tokeni
 
 test("refused vocabularies throw EmbedError with the key or value named", () => {
   const expect = (meta: [string, GGUFValue][], code: string, re: RegExp) =>
-    assert.throws(() => createTokenizer(new Map(meta) as GGUFMetadata), (e: unknown) => e instanceof EmbedError && e.code === code && re.test(e.message));
+    assert.throws(() => createTokenizer(new Map(meta) as GGUFMetadata),
+      (e: unknown) => e instanceof EmbedError && e.code === code && re.test(e.message));
   expect(bpeMeta([], []).filter(([k]) => k !== "tokenizer.ggml.merges"), "BAD_VOCAB", /tokenizer\.ggml\.merges/);
   expect(bpeMeta([], [], [["tokenizer.ggml.merges", kv.i32s(new Int32Array(3))]]), "GGUF_KEY_TYPE", /tokenizer\.ggml\.merges/);
   for (const pre of ["default", "deepseek-llm", "__proto__", "constructor", "tekken"]) {
@@ -106,7 +107,8 @@ test("raw bytes: invalid UTF-8 becomes U+FFFD; beyond U+10FFFF is BAD_INPUT", ()
   const { ours } = qwen2;
   assert.deepEqual(ours.encode(Uint8Array.of(0x61, 0x80, 0x62, 0xc3)), ours.encode("a\uFFFDb\uFFFD"));
   assert.deepEqual(ours.encode(Uint8Array.of(0xed, 0xa0, 0x80)).length > 0, true); // a surrogate decodes as is
-  assert.throws(() => ours.encode(Uint8Array.of(0x20, 0xf5, 0x80, 0x80, 0x80)), (e: unknown) => e instanceof EmbedError && e.code === "BAD_INPUT");
+  assert.throws(() => ours.encode(Uint8Array.of(0x20, 0xf5, 0x80, 0x80, 0x80)),
+    (e: unknown) => e instanceof EmbedError && e.code === "BAD_INPUT");
 });
 
 const piece = fc.oneof(
@@ -150,7 +152,8 @@ test("1 MB of text and a 100 KB single word tokenize in near-linear time; maxTok
   const ms100 = cpuMs(() => ours.encode(w100));
   const ms200 = cpuMs(() => ours.encode(w200));
   const msA = cpuMs(() => ours.encode("a".repeat(100_000)));
-  t.diagnostic(`1 MB: ${n} tokens in ${msMb.toFixed(0)} ms CPU; single word 100 KB ${ms100.toFixed(0)} ms, 200 KB ${ms200.toFixed(0)} ms, ` +
+  t.diagnostic(`1 MB: ${n} tokens in ${msMb.toFixed(0)} ms CPU; single word 100 KB ${ms100.toFixed(0)} ms, ` +
+    `200 KB ${ms200.toFixed(0)} ms, ` +
     `"a" x 100k ${msA.toFixed(0)} ms`);
   assert.ok(msMb < 20_000 && ms100 < 5_000 && msA < 5_000);
   assert.ok(ms200 < 3 * ms100 + 50, "the merge loop is not linear-ish in the word length");
