@@ -2,14 +2,15 @@
  * Tokenizer entry points: createTokenizer(metadata) dispatches on `tokenizer.ggml.model` to one file
  * per algorithm, as llama.cpp's llama_vocab::impl::init_tokenizer does by vocab type:
  *   "llama" -> spm.ts (SentencePiece BPE-by-score), "bert" -> wpm.ts (WordPiece), "t5" -> ugm.ts (unigram,
- *   with the precompiled charsmap of ugm-charsmap.ts).
- * Others ("gpt2" = BPE, "rwkv", "plamo2", "none", ...) throw UNSUPPORTED_TOKENIZER.
+ *   with the precompiled charsmap of ugm-charsmap.ts), "gpt2" -> bpe.ts (byte-level BPE; pre-tokenizers in bpe-pre.ts).
+ * Others ("rwkv", "plamo2", "none", ...) throw UNSUPPORTED_TOKENIZER.
  * ref: llama.cpp src/llama-vocab.cpp; docs/tokenizers/.
  */
 import { EmbedError } from "../errors.js";
 import { getString, type GGUFMetadata } from "../gguf/keys.js";
 import { readGGUF } from "../gguf/reader.js";
 import type { ByteSource } from "../gguf/source.js";
+import { BpeTokenizer } from "./bpe.js";
 import { SpmTokenizer } from "./spm.js";
 import type { Tokenizer } from "./tokenizer.js";
 import { UgmTokenizer } from "./ugm.js";
@@ -32,11 +33,13 @@ export function createTokenizer(metadata: GGUFMetadata): Tokenizer {
       const vocab = new Vocabulary(metadata);
       return new UgmTokenizer(vocab, readCharsmap(metadata));
     }
-    default: // "gpt2" (BPE), "rwkv", "plamo2", "none"/"no_vocab", ...
+    case "gpt2":
+      return BpeTokenizer.fromMetadata(new Vocabulary(metadata), metadata);
+    default: // "rwkv", "plamo2", "none"/"no_vocab", ...
       throw new EmbedError(
         "UNSUPPORTED_TOKENIZER",
-        `tokenizer.ggml.model = "${model}" is not supported; implemented: "llama" (SentencePiece, as Gemma uses), "bert" (WordPiece) and ` +
-          `"t5" (unigram, as XLM-R uses)`,
+        `tokenizer.ggml.model = "${model}" is not supported; implemented: "llama" (SentencePiece, as Gemma uses), "bert" (WordPiece), ` +
+          `"t5" (unigram, as XLM-R uses) and "gpt2" (byte-level BPE)`,
         { model },
       );
   }
