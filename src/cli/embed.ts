@@ -18,6 +18,7 @@ import { resolveModel } from "../node/resolve.js";
 import { prepareOutput, runBulk, type BulkArgs } from "./bulk.js";
 import type { CliIO } from "./io.js";
 import { stdinInputs } from "./lines.js";
+import { loadProgress } from "./progress.js";
 import { cliResolveOptions } from "./pull.js";
 
 export const EMBED_USAGE = `usage: gguf-embed embed [--model M] [options] [text...]
@@ -48,6 +49,13 @@ Bulk mode, for large inputs (streamed, batched, resumable):
                     avx512-nobf16 | avx2 | a llama.cpp variant name (zen4, icelake, haswell, ...)
   --quiet           no progress on stderr
 `;
+
+/** Write to stdout, waiting when the pipe is full; a closed pipe (EPIPE) rejects, and main exits quietly. */
+function write(io: CliIO, s: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    io.stdout.write(s, (e) => (e ? reject(e) : resolve()));
+  });
+}
 
 export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -99,7 +107,9 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     const path = await resolveModel(values.model ?? DEFAULT_MODEL, ro).finally(() => ro.done());
     const threads = values.threads === undefined ? undefined : Number(values.threads);
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new EmbedError("BAD_OPTION", `--threads must be a positive integer, got ${values.threads}`, { option: "threads" });
-    const model = await loadModel(path, { backend: values.backend as "auto" | "js" | "wasm" | undefined, threads, numerics: values.numerics as string | undefined });
+    const bar = loadProgress(io.stderr, { quiet: values.quiet });
+    const model = await loadModel(path, { backend: values.backend as "auto" | "js" | "wasm" | undefined, threads, numerics: values.numerics as string | undefined,
+      onProgress: bar.onProgress }).finally(() => bar.finish());
     if (model.info.architecture === "gemma-embedding" && !model.info.dense && !values.quiet) {
       io.stderr.write(`gguf-embed: warning: ${path} has no Sentence-Transformers Dense layers (dense_2/dense_3); its vectors are not EmbeddingGemma's sentence embeddings (see llama.cpp#18677)\n`);
     }
@@ -135,10 +145,18 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
   const model = await load();
   try {
     const vecs = await model.embed(inputs, opts);
-    const fmt = (v: Float32Array) => Array.from(v);
-    if (format === "json") io.stdout.write(JSON.stringify(vecs.map(fmt)) + "\n");
-    else if (format === "jsonl") for (const v of vecs) io.stdout.write(JSON.stringify(fmt(v)) + "\n");
-    else for (const v of vecs) io.stdout.write(fmt(v).join(",") + "\n");
+    // --pooling none: each input's vector is (nTokens x dims), printed one row per token: json and
+    // jsonl give an array of rows per input, csv one line per token.
+    const width = (opts.pooling ?? model.info.pooling) === "none" ? (opts.dimensions ?? model.info.nEmbdOut) : undefined;
+    const rows = (v: Float32Array): number[][] => {
+      const out: number[][] = [];
+      for (let t = 0; t < v.length; t += width ?? v.length) out.push(Array.from(v.subarray(t, t + (width ?? v.length))));
+      return out;
+    };
+    const fmt = (v: Float32Array) => (width ? rows(v) : Array.from(v));
+    if (format === "json") await write(io, JSON.stringify(vecs.map(fmt)) + "\n");
+    else if (format === "jsonl") for (const v of vecs) await write(io, JSON.stringify(fmt(v)) + "\n");
+    else for (const v of vecs) await write(io, rows(v).map((r) => r.join(",")).join("\n") + "\n");
     return 0;
   } finally {
     await model.close();
