@@ -35,7 +35,7 @@ export interface PrepareContext {
  * context (the tokenizer's `maxTokens`), so an over-long input costs no more than the context.
  */
 export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], opts: EmbedOptions = {}): PreparedInput[] {
-  if (!Array.isArray(inputs)) throw new EmbedError("BAD_INPUT", "embed() takes an array of inputs", {});
+  if (!Array.isArray(inputs)) throw new EmbedError("BAD_INPUT", "embed() takes a string or an array of inputs", {});
   checkEmbedOptions(opts, c.nEmbdOut);
   const { tokenizer, nCtx } = c;
   // maxTokens: encoding may stop once it holds more than nCtx ids (a prefix of the full encoding).
