@@ -14,6 +14,7 @@ import { isTask, TASKS, type Task } from "../embed/prompts.js";
 import type { LoadOptions } from "../embed/load.js";
 import { checkPooling } from "../embed/options.js";
 import type { Pooling } from "../embed/pooling.js";
+import type { EmbeddingModel } from "../embed/embedder.js";
 import { loadModel } from "../node.js";
 import type { ResolveOptions } from "../node/resolve.js";
 import { startServer, type EmbeddingServer } from "../server/http.js";
@@ -172,11 +173,9 @@ export async function runServe(args: string[], io: CliIO,
   const path = await resolveModel(values.model, ro).finally(() => ro.done());
   const host = values.host ?? "127.0.0.1";
   const bar = loadProgress(io.stderr, { quiet: values.quiet });
-  let loaded: Awaited<ReturnType<typeof loadModel>> | undefined;
-  const loading = loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads), numerics: values.numerics as string | undefined,
-    contextLength: num(ints.ctxSize), onProgress: bar.onProgress,
-    onWarning: (w) => io.stderr.write(`${new Date().toISOString()} warning: ${w}\n`) }).then((m) => (loaded = m));
-
+  // The server starts with a model still to come; loading begins once the port is ours.
+  let provide!: (m: Promise<EmbeddingModel>) => void;
+  const loading = new Promise<EmbeddingModel>((r) => (provide = r));
   // Listen before loading: a port in use fails now, not after the load; /health says "loading" meanwhile.
   let server: EmbeddingServer;
   try {
@@ -202,13 +201,15 @@ export async function runServe(args: string[], io: CliIO,
       log: (line) => io.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });
   } catch (e) {
-    await loading.then((m) => m.close(), () => {});
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "EADDRINUSE" && code !== "EACCES" && code !== "EADDRNOTAVAIL") throw e;
     io.stderr.write(`gguf-embed serve: cannot listen on ${host}:${values.port ?? 8080}: ${(e as Error).message}\n`);
     return 1;
   }
   io.stderr.write(`gguf-embed serve: listening on ${server.url}; loading ${basename(path)}\n`);
+  provide(loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads), numerics: values.numerics as string | undefined,
+    contextLength: num(ints.ctxSize), onProgress: bar.onProgress,
+    onWarning: (w) => io.stderr.write(`${new Date().toISOString()} warning: ${w}\n`) }));
   try {
     await server.ready;
   } catch (e) {
@@ -217,7 +218,7 @@ export async function runServe(args: string[], io: CliIO,
     throw e;
   }
   bar.finish();
-  const model = loaded as NonNullable<typeof loaded>;
+  const model = await loading;
   const dims = num(ints.defaultDimensions);
   if (dims !== undefined && dims > model.info.nEmbdOut) {
     server.closeNow();
