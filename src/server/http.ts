@@ -253,7 +253,7 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
       }
       const handler = route[method as "GET" | "POST"];
       if (!handler) throw new HttpError(405, `${path} does not take ${method}; use ${Object.keys(route).join(" or ")}`, "METHOD_NOT_ALLOWED", null, { allow });
-      if (digest && !PUBLIC_ROUTES.has(path)) checkApiKey(req, digest);
+      if (digest && !PUBLIC_ROUTES.has(path) && !path.startsWith("/v1/models/")) checkApiKey(req, digest);
       // `Expect: 100-continue`: every refusal above comes before the client uploads its body.
       if (expectsContinue) {
         res.writeContinue();
