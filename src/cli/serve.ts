@@ -207,7 +207,8 @@ export async function runServe(args: string[], io: CliIO,
     return 1;
   }
   io.stderr.write(`gguf-embed serve: listening on ${server.url}; loading ${basename(path)}\n`);
-  provide(loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads), numerics: values.numerics as string | undefined,
+  provide(loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads),
+    numerics: values.numerics as string | undefined,
     contextLength: num(ints.ctxSize), onProgress: bar.onProgress,
     onWarning: (w) => io.stderr.write(`${new Date().toISOString()} warning: ${w}\n`) }));
   try {
@@ -225,7 +226,9 @@ export async function runServe(args: string[], io: CliIO,
     await model.close();
     return fail(io, `--default-dimensions must be at most ${model.info.nEmbdOut} for this model, got ${dims}`);
   }
-  if (ints.threads !== undefined && model.info.backend === "js") io.stderr.write(`gguf-embed serve: --threads applies to the wasm backend only\n`);
+  if (ints.threads !== undefined && model.info.backend === "js") {
+    io.stderr.write(`gguf-embed serve: --threads applies to the wasm backend only\n`);
+  }
   const i = model.info;
   io.stderr.write(`gguf-embed serve: ${basename(path)} (${i.architecture}, ${i.nLayer} layers, ${i.nEmbdOut}-d, context ${i.contextLength}, ${i.backend} backend${i.simd ? `, ${i.simd} SIMD, ${i.threads} thread(s)` : ""}, numerics ${i.numerics.name})\n`);
   io.stdout.write(`listening on ${server.url}\n`);

@@ -122,7 +122,8 @@ export class EmbeddingModel {
   countTokens(text: string, opts: { task?: Task; title?: string } = {}): number {
     this.checkOpen();
     if (typeof text !== "string") throw new EmbedError("BAD_INPUT", "countTokens() takes a string", {});
-    return this.tokenizer.encode(applyPrompt(this.info.architecture, text, opts.task, opts.title), { addSpecial: true, parseSpecial: true }).length;
+    const prompted = applyPrompt(this.info.architecture, text, opts.task, opts.title);
+    return this.tokenizer.encode(prompted, { addSpecial: true, parseSpecial: true }).length;
   }
 
   /** Embed already-tokenized inputs (from prepare()). Results in input order. */
@@ -197,7 +198,9 @@ export class EmbeddingModel {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new EmbedError("ABORTED", "the embedding was aborted (its AbortSignal fired)", { reason: String(signal.reason) });
+  if (signal?.aborted) {
+    throw new EmbedError("ABORTED", "the embedding was aborted (its AbortSignal fired)", { reason: String(signal.reason) });
+  }
 }
 
 function takeColumns(rows: Float32Array, n: number, width: number, dims: number): Float32Array {

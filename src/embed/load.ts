@@ -101,7 +101,8 @@ export async function loadFromSources(sources: ByteSource[], opts: LoadOptions =
       throw new EmbedError("BAD_OPTION", `numerics must be a string, got ${JSON.stringify(opts.numerics)}`, { option: "numerics" });
     }
     if (opts.contextLength !== undefined && (!Number.isSafeInteger(opts.contextLength) || opts.contextLength < 0)) {
-      throw new EmbedError("BAD_OPTION", `contextLength must be a non-negative integer, got ${JSON.stringify(opts.contextLength)}`, { option: "contextLength" });
+      throw new EmbedError("BAD_OPTION", `contextLength must be a non-negative integer, got ${JSON.stringify(opts.contextLength)}`,
+        { option: "contextLength" });
     }
     const choice = chooseNumerics(opts.numerics, env.cpuFlags);
     const be = (backend = await pickBackend(opts, choice));

@@ -29,11 +29,13 @@ export async function listCache(root: string): Promise<CachedModel[]> {
     const path = join(root, ...name.split("/"));
     const side = await readJson<Sidecar>(`${path}.json`);
     const nBytes = (await stat(path)).size;
-    out.push({ name, path, nBytes, partial: false, ...(side?.repo && side.file ? { source: `hf:${side.repo}/${side.file}` } : side?.url ? { source: side.url } : {}) });
+    const source = side?.repo && side.file ? `hf:${side.repo}/${side.file}` : side?.url;
+    out.push({ name, path, nBytes, partial: false, ...(source ? { source } : {}) });
   }
   for (const name of await partFiles(root, "")) {
     const path = join(root, ...name.split("/"));
-    out.push({ name: name.slice(0, -".part".length), path: path.slice(0, -".part".length), nBytes: (await stat(path)).size, partial: true });
+    const nBytes = (await stat(path)).size;
+    out.push({ name: name.slice(0, -".part".length), path: path.slice(0, -".part".length), nBytes, partial: true });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -122,7 +122,8 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       hash = await hashFile(part, offset);
       const msg = /^https?:/.test(e.message) ? e.message : `${t.url}: ${e.message}`;
       if (attempt >= retries || o.signal?.aborted) {
-        throw new EmbedError(e.code, `${msg}; ${offset} bytes are kept in ${part}, run again to resume`, { url: t.url, offset }, { cause: e });
+        throw new EmbedError(e.code, `${msg}; ${offset} bytes are kept in ${part}, run again to resume`, { url: t.url, offset },
+          { cause: e });
       }
       o.onStatus?.(`${e.message}; retrying (${attempt + 1} of ${retries})`);
       await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? 500) * 2 ** attempt));

@@ -35,7 +35,8 @@ export function transient(e: unknown): e is EmbedError {
 }
 
 /** `f()`, retried after 0.5 s, 1 s, 2 s ... (`delayMs` doubling) while it fails transiently, at most `retries` times. */
-export async function withRetries<T>(f: () => Promise<T>, retries: number, delayMs = 500, onRetry?: (e: EmbedError, n: number) => void): Promise<T> {
+export async function withRetries<T>(f: () => Promise<T>, retries: number, delayMs = 500,
+  onRetry?: (e: EmbedError, n: number) => void): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await f();
@@ -108,8 +109,8 @@ export async function* bodyChunks(got: FetchedResponse, idleMs: number): AsyncGe
       try {
         r = await reader.read();
       } catch (e) {
-        throw new EmbedError(stalled ? "DOWNLOAD_STALLED" : "DOWNLOAD_FAILED", stalled ? `the server sent no data for ${idleMs} ms` : causeText(e),
-          { stalled }, { cause: e });
+        const why = stalled ? `the server sent no data for ${idleMs} ms` : causeText(e);
+        throw new EmbedError(stalled ? "DOWNLOAD_STALLED" : "DOWNLOAD_FAILED", why, { stalled }, { cause: e });
       }
       if (r.done) return;
       timer.refresh();

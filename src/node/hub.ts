@@ -146,7 +146,8 @@ export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEF
       if (e instanceof EmbedError && typeof e.detail.status === "number") throw e;
       const reason = e instanceof EmbedError && typeof e.detail.reason === "string" ? e.detail.reason : causeText(e);
       const code = e instanceof EmbedError && e.code === "DOWNLOAD_STALLED" ? "DOWNLOAD_STALLED" : "DOWNLOAD_FAILED";
-      throw new EmbedError(code, `cannot reach ${cfg.endpoint} to list ${repo}: ${reason}; without network, use --offline (GGUF_EMBED_OFFLINE=1) to use cached models`, { repo, endpoint: cfg.endpoint }, { cause: e });
+      throw new EmbedError(code, `cannot reach ${cfg.endpoint} to list ${repo}: ${reason}; without network, use --offline ` +
+        `(GGUF_EMBED_OFFLINE=1) to use cached models`, { repo, endpoint: cfg.endpoint }, { cause: e });
     }
     const { res } = got;
     if (!res.ok) throw await httpError(res, url, res.status === 404 ? `repository ${repo} (revision ${revision}) on ${cfg.endpoint}` : `listing ${repo}`, !!cfg.token);

@@ -243,7 +243,8 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
       if (shuttingDown) throw new HttpError(503, "the server is shutting down", "SHUTTING_DOWN");
       if (path === undefined) throw new HttpError(400, "the request target is not a valid URL", "BAD_REQUEST_TARGET");
       if (!route) {
-        throw new HttpError(404, `no route ${method} ${path}; see GET /v1/models, POST /v1/embeddings, /embeddings, /api/embed, /embed, /tokenize (docs/server.md)`,
+        throw new HttpError(404,
+          `no route ${method} ${path}; see GET /v1/models, POST /v1/embeddings, /embeddings, /api/embed, /embed, ... (docs/server.md)`,
           "NOT_FOUND");
       }
       const allow = [...Object.keys(route), "OPTIONS"].join(", ");
@@ -291,7 +292,8 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
     } finally {
       metrics.inFlight--;
       const seconds = (performance.now() - t0) / 1000;
-      metrics.observe(route && path !== undefined ? (path.startsWith("/v1/models/") ? "/v1/models/{id}" : path) : "other", ["GET", "POST", "OPTIONS"].includes(method) ? method : "other", status, seconds);
+      const label = route && path !== undefined ? (path.startsWith("/v1/models/") ? "/v1/models/{id}" : path) : "other";
+      metrics.observe(label, ["GET", "POST", "OPTIONS"].includes(method) ? method : "other", status, seconds);
       log(`${method} ${path ?? "(invalid target)"} ${status} ${(seconds * 1000).toFixed(0)}ms${note ? ` (${note})` : ""}`);
     }
   }

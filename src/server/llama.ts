@@ -83,7 +83,9 @@ export function models(_body: Json, ctx: ServerContext): Reply {
  * `model_not_found` (OpenAI's "Retrieve model").
  */
 export function modelById(id: string, ctx: ServerContext): Reply {
-  if (id !== ctx.modelId) throw new HttpError(404, `The model '${id}' does not exist; this server serves '${ctx.modelId}'`, "model_not_found", "model");
+  if (id !== ctx.modelId) {
+    throw new HttpError(404, `The model '${id}' does not exist; this server serves '${ctx.modelId}'`, "model_not_found", "model");
+  }
   return { json: modelObject(ctx) };
 }
 

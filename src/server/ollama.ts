@@ -39,7 +39,9 @@ export async function ollamaEmbed(body: Json, ctx: ServerContext): Promise<Reply
   const opts = parseEmbedOptions({ ...body, pooling: undefined, embd_normalize: undefined }, ctx.defaults, ctx.model.info.nEmbdOut);
   opts.truncate ??= true;
   opts.normalize = "l2";
-  if ((opts.pooling ?? ctx.model.info.pooling) === "none") throw badField("pooling", "this model has pooling none; /api/embed needs one vector per input");
+  if ((opts.pooling ?? ctx.model.info.pooling) === "none") {
+    throw badField("pooling", "this model has pooling none; /api/embed needs one vector per input");
+  }
   if (inputs.length === 0) return { json: { model, embeddings: [], total_duration: 0, load_duration: 0, prompt_eval_count: 0 } };
   const { vectors, prepared } = await embedAll(ctx, inputs, opts, "input");
   const nTokens = prepared.reduce((s, p) => s + p.tokens.length, 0);
@@ -50,12 +52,16 @@ export async function ollamaEmbed(body: Json, ctx: ServerContext): Promise<Reply
 /** /api/embeddings: one prompt, its vector as the model gives it (EmbeddingsHandler does not normalize). */
 export async function ollamaEmbeddings(body: Json, ctx: ServerContext): Promise<Reply> {
   modelName(body, ctx);
-  if (typeof body.prompt !== "string") throw badField("prompt", body.prompt === undefined ? `"prompt" is required` : `"prompt" must be a string`);
+  if (typeof body.prompt !== "string") {
+    throw badField("prompt", body.prompt === undefined ? `"prompt" is required` : `"prompt" must be a string`);
+  }
   if (body.prompt === "") return { json: { embedding: [] } };
   const opts = parseEmbedOptions({ ...body, pooling: undefined, embd_normalize: undefined }, ctx.defaults, ctx.model.info.nEmbdOut);
   opts.normalize = "none";
   opts.truncate ??= true;
-  if ((opts.pooling ?? ctx.model.info.pooling) === "none") throw badField("pooling", "this model has pooling none; /api/embeddings needs one vector");
+  if ((opts.pooling ?? ctx.model.info.pooling) === "none") {
+    throw badField("pooling", "this model has pooling none; /api/embeddings needs one vector");
+  }
   const { vectors } = await embedAll(ctx, [body.prompt], opts, "prompt");
   return { body: [`{"embedding":${floatsJson(vectors[0])}}`] };
 }

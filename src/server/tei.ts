@@ -41,8 +41,8 @@ function teiOptions(body: Json, ctx: ServerContext): EmbedOptions {
     throw badField("prompt_name", `"prompt_name" must be one of ${Object.keys(PROMPT_NAMES).join(", ")}, got ${show(pn)}`);
   }
   // prompt_name replaces the server's default task; null or absent leaves it.
-  const opts = parseEmbedOptions({ dimensions: body.dimensions, truncate: body.truncate, ...(typeof pn === "string" ? { task: PROMPT_NAMES[pn] } : {}) },
-    ctx.defaults, ctx.model.info.nEmbdOut);
+  const fields = { dimensions: body.dimensions, truncate: body.truncate, ...(typeof pn === "string" ? { task: PROMPT_NAMES[pn] } : {}) };
+  const opts = parseEmbedOptions(fields, ctx.defaults, ctx.model.info.nEmbdOut);
   const dir = body.truncation_direction;
   if (dir !== undefined && dir !== null) {
     if (typeof dir !== "string" || !["left", "right"].includes(dir.toLowerCase())) {
@@ -91,8 +91,8 @@ const utf8 = new TextEncoder();
  */
 export async function teiTokenize(body: Json, ctx: ServerContext): Promise<Reply> {
   const inputs = body.inputs;
-  const texts = typeof inputs === "string" ? [inputs] : Array.isArray(inputs) && inputs.length > 0 && inputs.every((x) => typeof x === "string")
-    ? inputs as string[] : undefined;
+  const strings = Array.isArray(inputs) && inputs.length > 0 && inputs.every((x) => typeof x === "string");
+  const texts = typeof inputs === "string" ? [inputs] : strings ? (inputs as string[]) : undefined;
   if (!texts) throw badField("inputs", `"inputs" must be a string or a non-empty array of strings`);
   const addSpecial = optionalBool(body, "add_special_tokens", true);
   const opts = teiOptions({ prompt_name: body.prompt_name }, ctx);
@@ -136,7 +136,8 @@ export function teiDecode(body: Json, ctx: ServerContext): Reply {
     json: seqs.map((seq, i) => {
       const k = seq.findIndex((x) => typeof x !== "number" || !Number.isInteger(x) || x < 0 || x >= n);
       if (k >= 0) {
-        throw toHttpError(new EmbedError("TOKEN_OUT_OF_RANGE", `ids${seqs.length > 1 || Array.isArray(ids[0]) ? `[${i}]` : ""}[${k}] must be a token id from 0 to ${n - 1}, got ${show(seq[k])}`,
+        const where = `ids${Array.isArray(ids[0]) ? `[${i}]` : ""}[${k}]`;
+        throw toHttpError(new EmbedError("TOKEN_OUT_OF_RANGE", `${where} must be a token id from 0 to ${n - 1}, got ${show(seq[k])}`,
           { index: k }), "ids");
       }
       return ctx.model.tokenizer.decode(seq as number[], { removeSpecial: skip, unparseSpecial: !skip });
