@@ -7,7 +7,7 @@
  *
  * Sources use the .as extension so tsc (which owns src/) never sees them; asc is fed them through
  * its readFile hook. The build is deterministic for a given assemblyscript version (pinned
- * exactly in package.json), and test/wasm-build.test.ts checks binary.ts against a fresh build.
+ * exactly in package.json), and test/kernels/wasm-build.test.ts checks binary.ts against a fresh build.
  * Usage: npm run build:wasm
  */
 import { readFileSync, writeFileSync } from "node:fs";

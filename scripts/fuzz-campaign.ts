@@ -12,7 +12,7 @@
  * "starting case" message; it is saved and skipped, and the child restarted. Every crash is saved
  * once per signature as <fixtures>/crash-<sha256[:12]>.gguf (default test/fixtures/fuzz/) with a
  * README line, minimized to its shortest failing prefix when the process survives it;
- * test/fuzz-gguf.test.ts replays every file there.
+ * test/gguf/fuzz.test.ts replays every file there.
  * Exit code 1 if this run found a new crash.
  */
 import { fork } from "node:child_process";

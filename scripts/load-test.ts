@@ -1,5 +1,5 @@
 /**
- * Longer or larger load runs than test/server-load.test.ts, same harness (scripts/load/):
+ * Longer or larger load runs than test/server/load.test.ts, same harness (scripts/load/):
  *   node dist/scripts/load-test.js [--seconds 300] [--clients 32] [--max-tokens 2000]
  *     [--max-queue 24] [--max-batch-tokens N] [--threads 2] [--warmup 15] [--model test:fixture]
  *     [--server-log FILE]

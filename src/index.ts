@@ -19,7 +19,10 @@ export async function toByteSources(src: ModelSource): Promise<ByteSource[]> {
   if (isByteSource(src)) return [src];
   if (src instanceof ArrayBuffer || src instanceof Uint8Array) return [new ArrayBufferSource(src)];
   if (typeof Blob !== "undefined" && src instanceof Blob) return [new BlobSource(src)];
-  const url = src instanceof URL ? src : typeof src === "string" && /^https?:\/\//.test(src) ? new URL(src) : undefined;
+  // A relative URL ("/models/x.gguf", "x.gguf") resolves against the page (or worker) location, as fetch() does.
+  const base = (globalThis as { location?: { href?: string } }).location?.href;
+  const url = src instanceof URL ? src : typeof src !== "string" ? undefined
+    : /^https?:\/\//.test(src) ? new URL(src) : base ? new URL(src, base) : undefined;
   if (url && (url.protocol === "http:" || url.protocol === "https:")) return [await HttpRangeSource.open(url.href)];
   throw new EmbedError("BAD_INPUT", `cannot load a model from ${typeof src === "string" ? `"${src}"` : String(src)} here; in Node import "gguf-embed/node" for file paths`, {});
 }

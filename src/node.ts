@@ -3,6 +3,7 @@
  * cached Hub models ("embeddinggemma", "hf:owner/repo:QUANT", "hf:owner/repo/file.gguf").
  */
 import "./node/relaxed-simd.js"; // first: V8's relaxed-SIMD flag before any wasm is compiled
+import "./runtime/node-worker.js"; // registers worker_threads and the CPU count (runtime/platform.ts)
 import { fileURLToPath } from "node:url";
 import { loadFromSources, type LoadOptions } from "./embed/load.js";
 import type { EmbeddingModel } from "./embed/embedder.js";

@@ -107,13 +107,11 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     const path = await resolveModel(values.model ?? DEFAULT_MODEL, ro).finally(() => ro.done());
     const threads = values.threads === undefined ? undefined : Number(values.threads);
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new EmbedError("BAD_OPTION", `--threads must be a positive integer, got ${values.threads}`, { option: "threads" });
+    // load warnings (e.g. a gemma-embedding file without its Dense layers) go to stderr once, and --quiet silences them
+    const onWarning = (m: string) => { if (!values.quiet) io.stderr.write(`gguf-embed: warning: ${m}\n`); };
     const bar = loadProgress(io.stderr, { quiet: values.quiet });
     const model = await loadModel(path, { backend: values.backend as "auto" | "js" | "wasm" | undefined, threads,
-      numerics: values.numerics as string | undefined,
-      onProgress: bar.onProgress }).finally(() => bar.finish());
-    if (model.info.architecture === "gemma-embedding" && !model.info.dense && !values.quiet) {
-      io.stderr.write(`gguf-embed: warning: ${path} has no Sentence-Transformers Dense layers (dense_2/dense_3); its vectors are not EmbeddingGemma's sentence embeddings (see llama.cpp#18677)\n`);
-    }
+      numerics: values.numerics as string | undefined, onWarning, onProgress: bar.onProgress }).finally(() => bar.finish());
     return model;
   };
 

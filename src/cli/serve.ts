@@ -210,7 +210,7 @@ export async function runServe(args: string[], io: CliIO,
   provide(loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads),
     numerics: values.numerics as string | undefined,
     contextLength: num(ints.ctxSize), onProgress: bar.onProgress,
-    onWarning: (w) => io.stderr.write(`${new Date().toISOString()} warning: ${w}\n`) }));
+    onWarning: (m) => io.stderr.write(`gguf-embed serve: warning: ${m}\n`) }));
   try {
     await server.ready;
   } catch (e) {

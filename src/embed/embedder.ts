@@ -93,7 +93,7 @@ export class EmbeddingModel {
         ...(numerics.variant ? { detected: numerics.variant } : {}),
         ...(model.backend.name === "wasm" ? { reference: referenceOps(model.backend as WasmBackend, model) } : {}),
       },
-      warnings: numerics.warning ? [numerics.warning] : [],
+      warnings: [...(model.warnings ?? []), ...(numerics.warning ? [numerics.warning] : [])],
     };
   }
 

@@ -37,7 +37,7 @@ export const POOLINGS: readonly Pooling[] = ["mean", "cls", "last", "none"];
 /**
  * A value quoted in an error message. Containers are only described and primitives cut to 80
  * characters, so a 100,000-deep array or a 1 MB string neither overflows the stack nor is echoed
- * back whole (test/server-abuse.test.ts, "100,000-deep nesting").
+ * back whole (test/server/abuse.test.ts, "100,000-deep nesting").
  */
 export function show(x: unknown): string {
   if (x !== null && typeof x === "object") return Array.isArray(x) ? "an array" : "an object";
@@ -89,7 +89,7 @@ export function checkNormalize(v: unknown, name = "normalize"): Normalize {
 /**
  * llama.cpp's integer form (`embd_normalize`): -1 none, 0 max-abs (int16 range), 1 taxicab,
  * 2 euclidean, > 2 p-norm. Safe integers only, so 1e308 is refused here, naming the field, and
- * never becomes the mode "p1e+308" (test/server-abuse.test.ts, "negative, fractional, non-finite
+ * never becomes the mode "p1e+308" (test/server/abuse.test.ts, "negative, fractional, non-finite
  * and huge numbers").
  */
 export function normalizeFromLlama(v: unknown, name = "embd_normalize"): Normalize {

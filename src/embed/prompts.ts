@@ -19,7 +19,7 @@ const QUERY_PREFIX: Record<Exclude<Task, "document">, string> = {
 };
 
 /** Architectures whose GGUFs were trained with the prompts above. */
-const PROMPTED_ARCHS = new Set(["gemma-embedding"]);
+const PROMPTED_ARCHS = new Set(["gemma-embedding", "gemma3"]); // gemma3: Ollama's embeddinggemma (a chat gemma3 never loads)
 
 export function isTask(s: string): s is Task {
   return (TASKS as readonly string[]).includes(s);

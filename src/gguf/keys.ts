@@ -115,16 +115,6 @@ export function getStringArray(meta: GGUFMetadata, key: string): string[] | unde
   return v.value;
 }
 
-/** A numeric array as plain numbers' typed array (Float32Array stays as is). */
-export function getNumberArray(meta: GGUFMetadata, key: string): Exclude<GGUFArray["value"], string[] | BigInt64Array | BigUint64Array> | undefined {
-  const v = meta.get(key);
-  if (v === undefined) return undefined;
-  if (v.type !== GGUFValueType.ARRAY || v.itemType === GGUFValueType.STRING || v.itemType === GGUFValueType.UINT64 || v.itemType === GGUFValueType.INT64) {
-    throw wrongType(key, v, "a numeric ARRAY");
-  }
-  return v.value as Exclude<GGUFArray["value"], string[] | BigInt64Array | BigUint64Array>;
-}
-
 /** Constructors for writer input, so callers state each key's GGUF type explicitly. */
 export const kv = {
   u8: (value: number): GGUFValue => ({ type: GGUFValueType.UINT8, value }),

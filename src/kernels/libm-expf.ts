@@ -4,7 +4,7 @@
  * each row; Math.exp rounded to f32 differs from it on ~0.06% of inputs.
  * ref: glibc sysdeps/ieee754/flt-32/e_expf.c and e_exp2f_data.c (ARM optimized-routines);
  * the table holds the published bits of 2^(i/32). Checked bit for bit against this machine's
- * glibc 2.36 on 4M inputs in [-40, 0] (test/libm.test.ts).
+ * glibc 2.36 on 4M inputs in [-40, 0] (test/kernels/libm.test.ts).
  */
 const N = 32;
 const SHIFT = 1.5 * 2 ** 52; // adding it rounds z to an integer, ties to even

@@ -6,7 +6,7 @@
  * ref: glibc sysdeps/ieee754/flt-32/s_sincosf.c, s_sincosf.h, s_sincosf_data.c (the algorithm
  * of ARM's optimized-routines); constants are the published polynomial coefficients and 4/pi bits.
  * Checked bit for bit against this machine's glibc 2.36 sincosf on every RoPE angle of positions
- * 0..4095 for both EmbeddingGemma bases (tools/ggml-oracle notes; test/libm.test.ts).
+ * 0..4095 for both EmbeddingGemma bases (tools/ggml-oracle notes; test/kernels/libm.test.ts).
  */
 const hex = (mant: number, exp: number) => mant * 2 ** exp; // mant given as an exact integer / 2^52
 

@@ -20,6 +20,7 @@
 import { EmbedError } from "../errors.js";
 import { geluFp16Table } from "./ops.js";
 import { rowBytes } from "../tensor/ggml-type.js";
+import { nodePlatform } from "../runtime/platform.js";
 import { WorkerPool } from "../runtime/pool.js";
 import type { Backend, Weight } from "./backend.js";
 import { vecDotTypeOf } from "./cpu-traits.js";
@@ -84,9 +85,7 @@ function defaultThreads(): number {
 }
 
 async function nodeParallelism(): Promise<number | undefined> {
-  if (typeof process === "undefined" || !process.versions?.node) return undefined;
-  const os = await import("node:os");
-  return os.availableParallelism();
+  return (await nodePlatform())?.parallelism(); // injected: no node:* import here (runtime/platform.ts)
 }
 
 export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmBackend> {

@@ -52,6 +52,8 @@ export interface EmbeddingGraph {
   readonly backend: Backend;
   /** whether a post-pooling projection exists (EmbeddingGemma's dense_2 / dense_3) */
   readonly hasDenseOut: boolean;
+  /** What the user should know about this file (shown at load: model.info.warnings, onWarning). */
+  readonly warnings?: readonly string[];
   /** Final hidden states (nTokens, nEmbd) of a packed batch; each sequence is isolated. */
   forward(batch: Batch, tap?: Tap): Float32Array;
   /** The post-pooling projection of n rows (n, nEmbd) -> (n, nEmbdOut) (llama.cpp build_dense_out); the rows as they are when absent. */

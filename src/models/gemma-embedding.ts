@@ -39,8 +39,8 @@ export const MAX_LAYERS = 512;
  * its end are dense), else a UINT32 period n (default 6) makes layer il local iff n == 0 or
  * il % n < n - 1 (llama_hparams::set_swa_pattern).
  */
-function swaPattern(meta: GGUFMetadata, nLayer: number): boolean[] {
-  const key = k("attention.sliding_window_pattern");
+function swaPattern(meta: GGUFMetadata, nLayer: number, arch: string): boolean[] {
+  const key = `${arch}.attention.sliding_window_pattern`;
   const v = meta.get(key);
   if (v?.type === GGUFValueType.ARRAY) {
     const a = v.value;
@@ -55,30 +55,38 @@ function swaPattern(meta: GGUFMetadata, nLayer: number): boolean[] {
   return Array.from({ length: nLayer }, (_, il) => n === 0 || il % n < n - 1);
 }
 
-/** load_arch_hparams; docs/architectures/gemma-embedding.md (keys, defaults, hard-coded values). */
-export function loadHParams(meta: GGUFMetadata): GemmaEmbeddingHParams {
+/**
+ * load_arch_hparams; docs/architectures/gemma-embedding.md (keys, defaults, hard-coded values).
+ * `arch` is the key prefix (gemma3.ts reads Ollama's files through it).
+ */
+export function loadHParams(meta: GGUFMetadata, arch: string = ARCH): GemmaEmbeddingHParams {
+  const k = (name: string) => `${arch}.${name}`;
   const nEmbd = getUint(meta, k("embedding_length"));
   const nLayer = getUint(meta, k("block_count"));
   const nHead = getUint(meta, k("attention.head_count"));
   const nFf = getUint(meta, k("feed_forward_length"));
   if (nHead === 0 || nEmbd === 0 || nLayer === 0 || nFf === 0) {
-    throw new EmbedError("BAD_HPARAMS", `${ARCH}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`, { nEmbd, nLayer, nFf, nHead });
+    throw new EmbedError("BAD_HPARAMS", `${arch}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`, { nEmbd, nLayer, nFf, nHead });
   }
   const nHeadKv = getUint(meta, k("attention.head_count_kv"), nHead);
   const nEmbdHead = getUint(meta, k("attention.key_length"), Math.floor(nEmbd / nHead));
   const valueLength = getUint(meta, k("attention.value_length"), nEmbdHead);
-  if (valueLength !== nEmbdHead) throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.value_length ${valueLength} differs from attention.key_length ${nEmbdHead}`, { key: k("attention.value_length") });
-  if (nHeadKv === 0 || nHead % nHeadKv !== 0) throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, { key: k("attention.head_count_kv") });
+  if (valueLength !== nEmbdHead) throw new EmbedError("BAD_HPARAMS", `${arch}: attention.value_length ${valueLength} differs from attention.key_length ${nEmbdHead}`, { key: k("attention.value_length") });
+  if (nHeadKv === 0 || nHead % nHeadKv !== 0) throw new EmbedError("BAD_HPARAMS", `${arch}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, { key: k("attention.head_count_kv") });
   const nRot = getUint(meta, k("rope.dimension_count"), nEmbdHead);
-  if (nRot !== nEmbdHead || nEmbdHead % 2 !== 0) throw new EmbedError("BAD_HPARAMS", `${ARCH}: rope.dimension_count ${nRot} must equal an even key_length ${nEmbdHead}`, { key: k("rope.dimension_count") });
+  if (nRot !== nEmbdHead || nEmbdHead % 2 !== 0) throw new EmbedError("BAD_HPARAMS", `${arch}: rope.dimension_count ${nRot} must equal an even key_length ${nEmbdHead}`, { key: k("rope.dimension_count") });
   // Checked before isSwa is allocated from it: block_count comes from the file, and 2^32 - 1 would
   // build a huge array. llama.cpp's per-layer arrays hold LLAMA_MAX_LAYERS = 512 (src/llama-hparams.h).
-  if (nLayer > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${ARCH}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, { key: k("block_count"), value: nLayer });
-  const isSwa = swaPattern(meta, nLayer);
+  if (nLayer > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${arch}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, { key: k("block_count"), value: nLayer });
+  const isSwa = swaPattern(meta, nLayer, arch);
   const poolingType = getUint(meta, k("pooling_type"), 1);
+  // llama.cpp asserts both (GGML_ASSERT in load_arch_hparams: the process aborts); we refuse the file.
   const d3 = meta.has(k("dense_3_feat_out")) ? getUint(meta, k("dense_3_feat_out")) : nEmbd;
   const d2in = meta.has(k("dense_2_feat_in")) ? getUint(meta, k("dense_2_feat_in")) : nEmbd;
-  if (d2in !== nEmbd) throw new EmbedError("BAD_HPARAMS", `${ARCH}: dense_2_feat_in ${d2in} must equal embedding_length ${nEmbd}`, { key: k("dense_2_feat_in") });
+  if (d2in !== nEmbd) throw new EmbedError("BAD_HPARAMS", `${arch}: dense_2_feat_in ${d2in} must equal embedding_length ${nEmbd}`, { key: k("dense_2_feat_in") });
+  if (d3 !== nEmbd) {
+    throw new EmbedError("BAD_HPARAMS", `${arch}: dense_3_feat_out ${d3} must equal embedding_length ${nEmbd} (llama.cpp asserts this)`, { key: k("dense_3_feat_out") });
+  }
   const dense2FeatOut = meta.has(k("dense_2_feat_out")) ? getUint(meta, k("dense_2_feat_out")) : undefined;
   return {
     nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead,
@@ -94,9 +102,8 @@ export function loadHParams(meta: GGUFMetadata): GemmaEmbeddingHParams {
 
 export interface LayerWeights {
   attnNorm: Float32Array; // (nEmbd)
-  wq: Weight; // (nEmbd -> nHead*nEmbdHead)
-  wk: Weight; // (nEmbd -> nHeadKv*nEmbdHead)
-  wv: Weight; // (nEmbd -> nHeadKv*nEmbdHead)
+  /** separate projections, or one fused blk.N.attn_qkv.weight whose output rows are [q | k | v] */
+  qkv: { wq: Weight; wk: Weight; wv: Weight } | { wqkv: Weight };
   attnQNorm: Float32Array; // (nEmbdHead)
   attnKNorm: Float32Array; // (nEmbdHead)
   wo: Weight; // (nHead*nEmbdHead -> nEmbd)
@@ -135,11 +142,20 @@ export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab
   for (let il = 0; il < hp.nLayer; il++) {
     const p = `blk.${il}.`;
     if (!t.has(p + "attn_norm.weight")) throw new EmbedError("TENSOR_MISSING", `${blockCount}, but tensor "${p}attn_norm.weight" of layer ${il} is missing`, { key: k("block_count"), tensor: p + "attn_norm.weight" });
+    // llama.cpp would add these biases (create_tensor_qkv loads them when present); no EmbeddingGemma has them
+    for (const b of ["attn_qkv.bias", "attn_q.bias", "attn_k.bias", "attn_v.bias"]) {
+      if (t.has(p + b)) {
+        throw new EmbedError("UNSUPPORTED_ARCH", `${ARCH}: tensor "${p + b}" (a projection bias) is not supported`, { tensor: p + b });
+      }
+    }
+    // create_tensor_qkv (llama.cpp src/llama-model.cpp): a fused attn_qkv.weight, when present, replaces attn_q/k/v
+    const QKV: Dim = { n: Q.n + 2 * KV.n, from: `${Q.from} + 2 × ${KV.from}` };
+    const qkv = t.has(p + "attn_qkv.weight")
+      ? { wqkv: t.matrix(p + "attn_qkv.weight", E, QKV) }
+      : { wq: t.matrix(p + "attn_q.weight", E, Q), wk: t.matrix(p + "attn_k.weight", E, KV), wv: t.matrix(p + "attn_v.weight", E, KV) };
     layers.push({
       attnNorm: t.vector(p + "attn_norm.weight", E),
-      wq: t.matrix(p + "attn_q.weight", E, Q),
-      wk: t.matrix(p + "attn_k.weight", E, KV),
-      wv: t.matrix(p + "attn_v.weight", E, KV),
+      qkv,
       attnQNorm: t.vector(p + "attn_q_norm.weight", HD),
       attnKNorm: t.vector(p + "attn_k_norm.weight", HD),
       wo: t.matrix(p + "attn_output.weight", Q, E),
@@ -170,12 +186,19 @@ export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab
   return w;
 }
 
-export class GemmaEmbedding implements EmbeddingGraph {
-  readonly arch = ARCH;
-  private readonly rope: NeoxRope;
+/** The load warning of a file without the Sentence-Transformers projections (the library, CLI and server all show it). */
+export const NO_DENSE_WARNING = "the model has no Sentence-Transformers Dense layers (dense_2/dense_3, or Ollama's dense.0/dense.1): "
+  + "its vectors are mean-pooled hidden states, not EmbeddingGemma's sentence embeddings; "
+  + "re-convert with --sentence-transformers-dense-modules (see llama.cpp#18677)";
 
-  constructor(readonly hp: GemmaEmbeddingHParams, readonly w: GemmaEmbeddingWeights, readonly backend: Backend) {
+export class GemmaEmbedding implements EmbeddingGraph {
+  private readonly rope: NeoxRope;
+  readonly warnings: string[] = [];
+
+  constructor(readonly hp: GemmaEmbeddingHParams, readonly w: GemmaEmbeddingWeights, readonly backend: Backend,
+    readonly arch: string = ARCH) {
     this.rope = new NeoxRope(hp.nEmbdHead);
+    if (!w.dense2) this.warnings.push(NO_DENSE_WARNING);
   }
 
   get hasDenseOut(): boolean {
@@ -196,7 +219,8 @@ export class GemmaEmbedding implements EmbeddingGraph {
 
     // Activations live in the backend's reusable region (WebAssembly memory for the wasm backend,
     // so its kernels work on them in place); every element is written before it is read.
-    const arena = be.activations(nTok * (3 * nEmbd + 2 * nQ + 2 * nKV + 3 * nFf));
+    const isFused = this.w.layers.some((L) => "wqkv" in L.qkv);
+    const arena = be.activations(nTok * (3 * nEmbd + 2 * nQ + 2 * nKV + 3 * nFf + (isFused ? nQ + 2 * nKV : 0)));
     let at = 0;
     const take = (n: number) => arena.subarray(at, (at += n));
     const x = take(nTok * nEmbd); // (nTok, nEmbd) residual stream
@@ -207,6 +231,7 @@ export class GemmaEmbedding implements EmbeddingGraph {
     const o = take(nTok * nQ); // (nTok, nHead*hd) attention output, heads concatenated
     const ao = take(nTok * nEmbd); // (nTok, nEmbd) after attn_output / ffn_down
     const ffn = { gate: take(nTok * nFf), up: take(nTok * nFf), act: take(nTok * nFf) }; // (nTok, nFf) each
+    const fused = take(isFused ? nTok * (nQ + 2 * nKV) : 0); // (nTok, nQ + 2*nKV) fused q|k|v rows
 
     // 1. token embeddings scaled by sqrtf(n_embd)
     buildInpEmbd(be, this.w.tokenEmbd, batch.tokens, x, Math.fround(Math.sqrt(nEmbd)));
@@ -219,9 +244,20 @@ export class GemmaEmbedding implements EmbeddingGraph {
       // 2.1 pre-attention norm, projections
       buildNorm(be, x, xb, nEmbd, nTok, { kind: "rms", weight: L.attnNorm, eps });
       tap?.("attn_norm", il, xb);
-      be.matmul(L.wq, xb, nTok, q, seqs);
-      be.matmul(L.wk, xb, nTok, kk, seqs);
-      be.matmul(L.wv, xb, nTok, v, seqs);
+      if ("wqkv" in L.qkv) {
+        // build_qkv, fused: one matmul, then the q, k, v views of each row, copied out
+        be.matmul(L.qkv.wqkv, xb, nTok, fused, seqs);
+        for (let i = 0; i < nTok; i++) {
+          const r = fused.subarray(i * (nQ + 2 * nKV), (i + 1) * (nQ + 2 * nKV));
+          q.set(r.subarray(0, nQ), i * nQ);
+          kk.set(r.subarray(nQ, nQ + nKV), i * nKV);
+          v.set(r.subarray(nQ + nKV), i * nKV);
+        }
+      } else {
+        be.matmul(L.qkv.wq, xb, nTok, q, seqs);
+        be.matmul(L.qkv.wk, xb, nTok, kk, seqs);
+        be.matmul(L.qkv.wv, xb, nTok, v, seqs);
+      }
       tap?.("Vcur", il, v);
       // 2.2 per-head Q/K norm, NEOX RoPE at the position within its sequence (base by layer kind), q *= 1/sqrt(hd)
       buildNorm(be, q, q, hd, nTok * nHead, { kind: "rms", weight: L.attnQNorm, eps });
@@ -257,7 +293,9 @@ export class GemmaEmbedding implements EmbeddingGraph {
   /** Every matmul weight (for kernel coverage reports; token_embd is a row lookup and not included). */
   matrices(): Weight[] {
     const out: Weight[] = [];
-    for (const L of this.w.layers) out.push(L.wq, L.wk, L.wv, L.wo, L.ffnGate, L.ffnUp, L.ffnDown);
+    for (const L of this.w.layers) {
+      out.push(...("wqkv" in L.qkv ? [L.qkv.wqkv] : [L.qkv.wq, L.qkv.wk, L.qkv.wv]), L.wo, L.ffnGate, L.ffnUp, L.ffnDown);
+    }
     if (this.w.dense2 && this.w.dense3) out.push(this.w.dense2, this.w.dense3);
     return out;
   }

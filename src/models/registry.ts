@@ -3,9 +3,13 @@ import { EmbedError } from "../errors.js";
 import { getString, type GGUFMetadata } from "../gguf/keys.js";
 import type { Architecture } from "./arch.js";
 import { gemmaEmbedding } from "./gemma-embedding.js";
+import { gemma3 } from "./gemma3.js";
 
 export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
-  ([gemmaEmbedding] as Architecture[]).map((a) => [a.name, a]),
+  ([
+    gemmaEmbedding,
+    gemma3, // Ollama's embeddinggemma blob: gemma-embedding under Ollama's keys and names (embedding files only)
+  ] as Architecture[]).map((a) => [a.name, a]),
 );
 
 /** The architecture of a GGUF, or UNSUPPORTED_ARCH naming it and the supported ones. */

@@ -14,6 +14,7 @@ import { createReadStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { exists, listCachedFiles, readJson, repoDir, repoFilePath, urlFilePath, type Sidecar } from "./cache.js";
 import { download, type DownloadOptions } from "./download.js";
+import { ollamaStoreDir, resolveOllamaModel } from "./ollama-store.js";
 import { fetchFollow, httpError } from "./fetch.js";
 import { DEFAULT_MODEL, hubConfigFromEnv, listRepoFiles, parseModelSpec, pickGGUF, resolveUrl, splitSiblings, type HubConfig, type ModelSpec } from "./hub.js";
 
@@ -49,6 +50,7 @@ function config(o: ResolveOptions): HubConfig {
 /** Local path of a model spec, downloading it into the cache the first time. */
 export async function resolveModel(spec: string = DEFAULT_MODEL, opts: ResolveOptions = {}): Promise<string> {
   const cfg = config(opts);
+  if (/^ollama:/i.test(spec)) return (await resolveOllamaModel(spec, ollamaStoreDir(opts.env ?? process.env), false)).path; // in place
   const special = /^(hf|huggingface):|^https?:\/\//i.test(spec);
   if (!special && (await exists(spec))) return spec; // a local file wins over a model name
   const parsed = parseModelSpec(spec, cfg.endpoint);

@@ -1,9 +1,12 @@
 /**
- * Node adapter of the thread pool: spawns worker_threads running this same file. Loaded only via
- * dynamic import from pool.ts when running in Node, so browser bundles never see node:*.
+ * Node adapter of the thread pool: spawns worker_threads running this same file, and registers
+ * itself (with the CPU count) as the Node platform (platform.ts) when imported: by the Node entry,
+ * or by platform.ts's bundler-ignored dynamic import, so browser bundles never see node:*.
  * Workers are unref()'d: an unclosed pool never keeps the process alive.
  */
+import { availableParallelism } from "node:os";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { registerNodePlatform } from "./platform.js";
 import { runWorker, type SpawnedWorker, type WorkerInit } from "./worker.js";
 
 export function spawnNodeWorker(init: WorkerInit): SpawnedWorker {
@@ -21,6 +24,8 @@ export function spawnNodeWorker(init: WorkerInit): SpawnedWorker {
     },
   };
 }
+
+registerNodePlatform({ parallelism: availableParallelism, spawnWorker: spawnNodeWorker });
 
 const data = workerData as { ggufEmbedWorker?: boolean; init: WorkerInit } | null;
 if (!isMainThread && data?.ggufEmbedWorker && parentPort) {

@@ -1,12 +1,13 @@
 /**
  * WorkerPool: runs one kernel over a row range split across nThreads threads sharing one
  * WebAssembly.Memory. The calling (main) thread is thread 0 and computes its share inline;
- * workers (node-worker.ts in Node, Web Workers in browsers) wait on a shared control block
+ * workers (node-worker.ts in Node, inline Web Workers in browsers) wait on a shared control block
  * (worker.ts). Dispatch is one Atomics.store + notify; completion is a counter the caller spins
  * on (then Atomics.wait where the runtime allows blocking the main thread, i.e. Node).
  * nThreads = 1 never creates workers.
  */
-import { CTL, SPIN, instantiateKernels, runShare, type SpawnedWorker, type WorkerInit } from "./worker.js";
+import { isNode, nodePlatform } from "./platform.js";
+import { CTL, SPIN, inlineWorkerSource, instantiateKernels, runShare, type SpawnedWorker, type WorkerInit } from "./worker.js";
 
 export interface PoolOptions {
   memory: WebAssembly.Memory;
@@ -15,18 +16,21 @@ export interface PoolOptions {
   nThreads: number;
 }
 
-const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
-
+/**
+ * A worker: node:worker_threads in Node (platform.ts), else a Web Worker whose script is inline (a Blob
+ * URL of workerKit's source, worker.ts), so it starts the same under any bundler, or none.
+ */
 async function spawn(init: WorkerInit): Promise<SpawnedWorker> {
-  if (isNode) {
-    const m = await import("./node-worker.js");
-    return m.spawnNodeWorker(init);
-  }
-  const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  const node = await nodePlatform();
+  if (node) return node.spawnWorker(init);
+  const url = URL.createObjectURL(new Blob([inlineWorkerSource()], { type: "text/javascript" }));
+  const w = new Worker(url, { name: `gguf-embed-${init.index}` });
   const ready = new Promise<void>((resolve, reject) => {
     w.onmessage = () => resolve();
-    w.onerror = (e) => reject(new Error(`worker failed to start: ${e.message}`));
+    const why = (e: ErrorEvent) => e.message ?? "no message (a Content-Security-Policy without worker-src blob:?)";
+    w.onerror = (e) => reject(new Error(`worker ${init.index} failed to start: ${why(e)}`));
   });
+  void ready.finally(() => URL.revokeObjectURL(url)).catch(() => {});
   w.postMessage(init);
   return { ready, terminate: async () => w.terminate() };
 }

@@ -3,7 +3,10 @@
  * kernel module on the shared WebAssembly.Memory, then loops: spin on the control block's
  * sequence number, fall back to Atomics.wait, run its share of the task, count itself done.
  * It never returns to its event loop while the pool is open, so tasks cost no postMessage.
- * node-worker.ts (Node) and the Web Worker bootstrap at the bottom of this file feed it.
+ * Everything a worker runs is inside one self-contained function, workerKit(): its source text is the
+ * script of the browser's inline (Blob URL) worker, so no bundler has to find or emit a worker file
+ * (esbuild, Vite and webpack alike); the main thread and node-worker.ts (Node) call the same functions.
+ * workerKit() may use only globals (Atomics, WebAssembly, performance), never module-level names.
  */
 
 /** A started worker, as the pool sees it (Web Worker or node:worker_threads). */
@@ -11,31 +14,6 @@ export interface SpawnedWorker {
   ready: Promise<void>;
   terminate(): Promise<void>;
 }
-
-/** Control block layout (Int32Array over a SharedArrayBuffer). */
-export const CTL = {
-  SEQ: 0, // bumped by the main thread once per task
-  DONE: 1, // workers finished with the current task
-  FN: 2, // index into the kernel name list; -1 = exit
-  ERR: 3, // set to 1 by a worker whose kernel threw
-  R0: 4, // which argument holds the first row of the range to split
-  R1: 5, // ... and the end of it
-  ALIGN: 6, // split granularity (rows); ranges start at multiples of it
-  NARGS: 7,
-  ARGS: 8, // up to 16 i32 arguments
-  SIZE: 24,
-} as const;
-
-/** Spin iterations of the main thread waiting for the workers' done count (~20-40 µs). */
-export const SPIN = 1 << 15;
-
-/**
- * How long an idle worker spins before Atomics.wait. A wake-up from wait costs ~26 µs (more on a
- * busy machine), and a forward pass leaves the workers idle between matmuls for the JS-side ops
- * (norms, RoPE, GEGLU: 0.05-0.5 ms each), so a worker that slept after ~30 µs paid that wake-up
- * on almost every matmul. After the last task of a call it burns at most this long.
- */
-export const WORKER_SPIN_MS = 2;
 
 export interface WorkerInit {
   memory: WebAssembly.Memory;
@@ -49,64 +27,103 @@ export interface WorkerInit {
 
 type Kernel = (...args: number[]) => unknown;
 
-/** This thread's part [lo, hi) of the range [r0, r1) split nThreads ways in multiples of align. */
-export function splitRange(r0: number, r1: number, align: number, index: number, nThreads: number): [number, number] {
-  const n = r1 - r0;
-  const chunk = Math.ceil(n / nThreads / align) * align;
-  const lo = Math.min(r1, r0 + index * chunk);
-  return [lo, Math.min(r1, lo + chunk)];
-}
+/**
+ * The worker side, self-contained (see the header). `boot` starts a Web Worker on its first message.
+ */
+export function workerKit() {
+  /** Control block layout (Int32Array over a SharedArrayBuffer). */
+  const CTL = {
+    SEQ: 0, // bumped by the main thread once per task
+    DONE: 1, // workers finished with the current task
+    FN: 2, // index into the kernel name list; -1 = exit
+    ERR: 3, // set to 1 by a worker whose kernel threw
+    R0: 4, // which argument holds the first row of the range to split
+    R1: 5, // ... and the end of it
+    ALIGN: 6, // split granularity (rows); ranges start at multiples of it
+    NARGS: 7,
+    ARGS: 8, // up to 16 i32 arguments
+    SIZE: 24,
+  } as const;
 
-/** Run one task's share; shared by workers and the main thread (index 0). */
-export function runShare(fns: Kernel[], ctl: Int32Array, index: number, nThreads: number): void {
-  const nArgs = ctl[CTL.NARGS]!;
-  const args: number[] = new Array(nArgs);
-  for (let i = 0; i < nArgs; i++) args[i] = ctl[CTL.ARGS + i]!;
-  const i0 = ctl[CTL.R0]!, i1 = ctl[CTL.R1]!;
-  const [lo, hi] = splitRange(args[i0]!, args[i1]!, ctl[CTL.ALIGN]!, index, nThreads);
-  if (lo >= hi) return;
-  args[i0] = lo;
-  args[i1] = hi;
-  fns[ctl[CTL.FN]!]!(...args, index); // the thread index last (kernels with per-thread scratch read it; wasm ignores extra arguments)
-}
+  /** Spin iterations of the main thread waiting for the workers' done count (~20-40 µs). */
+  const SPIN = 1 << 15;
 
-export function instantiateKernels(init: Pick<WorkerInit, "memory" | "module" | "names">): Kernel[] {
-  const inst = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
-  return init.names.map((n) => inst.exports[n] as Kernel);
-}
+  /**
+   * How long an idle worker spins before Atomics.wait. A wake-up from wait costs ~26 µs (more on a
+   * busy machine), and a forward pass leaves the workers idle between matmuls for the JS-side ops
+   * (norms, RoPE, GEGLU: 0.05-0.5 ms each), so a worker that slept after ~30 µs paid that wake-up
+   * on almost every matmul. After the last task of a call it burns at most this long.
+   */
+  const WORKER_SPIN_MS = 2;
 
-/** The worker loop; returns when the pool posts FN = -1. `ready` is called once instantiated. */
-export function runWorker(init: WorkerInit, ready: () => void): void {
-  const fns = instantiateKernels(init);
-  const ctl = new Int32Array(init.ctl);
-  let seen = Atomics.load(ctl, CTL.SEQ);
-  ready();
-  const nWorkers = init.nThreads - 1;
-  for (;;) {
-    let s = Atomics.load(ctl, CTL.SEQ);
-    const until = performance.now() + WORKER_SPIN_MS;
-    while (s === seen) {
-      for (let i = 0; s === seen && i < 4096; i++) s = Atomics.load(ctl, CTL.SEQ);
-      if (performance.now() > until) break;
-    }
-    if (s === seen) {
-      Atomics.wait(ctl, CTL.SEQ, seen);
-      continue;
-    }
-    seen = s;
-    if (ctl[CTL.FN]! < 0) return;
-    try {
-      runShare(fns, ctl, init.index, init.nThreads);
-    } catch {
-      Atomics.store(ctl, CTL.ERR, 1);
-    }
-    if (Atomics.add(ctl, CTL.DONE, 1) + 1 === nWorkers) Atomics.notify(ctl, CTL.DONE);
+
+
+  /** This thread's part [lo, hi) of the range [r0, r1) split nThreads ways in multiples of align. */
+  function splitRange(r0: number, r1: number, align: number, index: number, nThreads: number): [number, number] {
+    const n = r1 - r0;
+    const chunk = Math.ceil(n / nThreads / align) * align;
+    const lo = Math.min(r1, r0 + index * chunk);
+    return [lo, Math.min(r1, lo + chunk)];
   }
+
+  /** Run one task's share; shared by workers and the main thread (index 0). */
+  function runShare(fns: Kernel[], ctl: Int32Array, index: number, nThreads: number): void {
+    const nArgs = ctl[CTL.NARGS]!;
+    const args: number[] = new Array(nArgs);
+    for (let i = 0; i < nArgs; i++) args[i] = ctl[CTL.ARGS + i]!;
+    const i0 = ctl[CTL.R0]!, i1 = ctl[CTL.R1]!;
+    const [lo, hi] = splitRange(args[i0]!, args[i1]!, ctl[CTL.ALIGN]!, index, nThreads);
+    if (lo >= hi) return;
+    args[i0] = lo;
+    args[i1] = hi;
+    fns[ctl[CTL.FN]!]!(...args, index); // the thread index last (kernels with per-thread scratch read it; wasm ignores extra arguments)
+  }
+
+  function instantiateKernels(init: Pick<WorkerInit, "memory" | "module" | "names">): Kernel[] {
+    const inst = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+    return init.names.map((n) => inst.exports[n] as Kernel);
+  }
+
+  /** The worker loop; returns when the pool posts FN = -1. `ready` is called once instantiated. */
+  function runWorker(init: WorkerInit, ready: () => void): void {
+    const fns = instantiateKernels(init);
+    const ctl = new Int32Array(init.ctl);
+    let seen = Atomics.load(ctl, CTL.SEQ);
+    ready();
+    const nWorkers = init.nThreads - 1;
+    for (;;) {
+      let s = Atomics.load(ctl, CTL.SEQ);
+      const until = performance.now() + WORKER_SPIN_MS;
+      while (s === seen) {
+        for (let i = 0; s === seen && i < 4096; i++) s = Atomics.load(ctl, CTL.SEQ);
+        if (performance.now() > until) break;
+      }
+      if (s === seen) {
+        Atomics.wait(ctl, CTL.SEQ, seen);
+        continue;
+      }
+      seen = s;
+      if (ctl[CTL.FN]! < 0) return;
+      try {
+        runShare(fns, ctl, init.index, init.nThreads);
+      } catch {
+        Atomics.store(ctl, CTL.ERR, 1);
+      }
+      if (Atomics.add(ctl, CTL.DONE, 1) + 1 === nWorkers) Atomics.notify(ctl, CTL.DONE);
+    }
+  }
+
+  /** Web Worker entry: the first message is the WorkerInit; "ready" goes back once instantiated. */
+  function boot(scope: { onmessage: ((e: { data: WorkerInit }) => void) | null; postMessage(m: unknown): void }): void {
+    scope.onmessage = (e) => runWorker(e.data, () => scope.postMessage("ready"));
+  }
+
+  return { CTL, SPIN, WORKER_SPIN_MS, splitRange, runShare, instantiateKernels, runWorker, boot };
 }
 
-// Web Worker bootstrap: `new Worker(new URL("./worker.js", import.meta.url), { type: "module" })`.
-declare const WorkerGlobalScope: unknown;
-const g = globalThis as unknown as { postMessage?: (m: unknown) => void; onmessage?: (e: { data: WorkerInit }) => void; process?: unknown };
-if (typeof WorkerGlobalScope !== "undefined" && g.process === undefined) {
-  g.onmessage = (e) => runWorker(e.data, () => g.postMessage!("ready"));
+export const { CTL, SPIN, WORKER_SPIN_MS, splitRange, runShare, instantiateKernels, runWorker } = workerKit();
+
+/** The inline worker's script: workerKit's own source, booted on the worker's global scope. */
+export function inlineWorkerSource(): string {
+  return `"use strict";(${workerKit.toString()})().boot(self);`;
 }

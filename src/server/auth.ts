@@ -1,7 +1,7 @@
 /**
  * The API key: `Authorization: Bearer <key>` or `X-Api-Key: <key>`, compared as SHA-256 digests
  * with crypto.timingSafeEqual, so the comparison's time depends on neither the key's length nor
- * its content (test/server-abuse-conn.test.ts, the timingSafeEqual spy). An empty or blank key is
+ * its content (test/server/abuse-conn.test.ts, the timingSafeEqual spy). An empty or blank key is
  * refused when the server starts: it would match an empty header (test/server/auth.test.ts).
  */
 import { createHash, timingSafeEqual } from "node:crypto";

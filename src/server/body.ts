@@ -78,7 +78,7 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
  * read the answer: closing with unread bytes arriving makes the kernel reset the connection
  * (RFC 9112 section 9.6). At most max(16 MiB, 4 x bodyLimit) bytes within the body deadline; past
  * either the connection is cut. Returns false (the caller closes the connection) when the declared
- * length is over that cap. Guarded by test/server-abuse.test.ts ("a 10 MB body: 413 that the
+ * length is over that cap. Guarded by test/server/abuse.test.ts ("a 10 MB body: 413 that the
  * client gets to read").
  */
 export function drainBody(req: IncomingMessage, limits: BodyLimits): boolean {

@@ -52,7 +52,7 @@ export const RETRY_AFTER_SECONDS = 1;
 /**
  * Tokenize and length-check on the request's own turn (so errors come back without waiting), then
  * queue the inputs for a shared forward pass. `field` names the prompt field in error params.
- * The prompt count is refused before anything is tokenized (test/server-abuse.test.ts, "100,000
+ * The prompt count is refused before anything is tokenized (test/server/abuse.test.ts, "100,000
  * prompts"); large texts are tokenized off the event loop (tokenize.ts).
  */
 export async function embedAll(ctx: ServerContext, inputs: EmbedInput[], opts: EmbedOptions, field: string): Promise<{ vectors: Float32Array[]; prepared: PreparedInput[] }> {

@@ -170,7 +170,7 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
   // Invariant: Node's header timeout is off while our own synchronous work holds the event loop (a
   // forward pass, tokenizing on the loop) and until one poll phase after it, so a request that
   // arrived meanwhile is read before its header clock is judged; a real slow sender is cut at the
-  // first check after that. Guarded by test/server-abuse-conn.test.ts ("header timeout vs a long
+  // first check after that. Guarded by test/server/abuse-conn.test.ts ("header timeout vs a long
   // forward pass") and test/server/header-timeout.test.ts (tokenizing). RELIABILITY.md section 5.
   // Two check phases: work done in a poll phase (tokenizing a body that just arrived) is followed by
   // that iteration's check phase before the next timers and poll; one more turn puts a poll between.
@@ -230,7 +230,7 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
     metrics.inFlight++;
     conns.begin(req.socket, res);
     // An unparsable absolute-form target ("GET http://[ HTTP/1.1", which Node's parser accepts) is a
-    // 400 here, never a throw outside the try (test/server-abuse.test.ts, "... 400 for an
+    // 400 here, never a throw outside the try (test/server/abuse.test.ts, "... 400 for an
     // unparsable target").
     const path = requestPath(req.url);
     const route = findRoute(path);
@@ -327,7 +327,7 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
   // phase (after a poll): its keep-alive timer can expire while a batch blocks the loop, with the
   // next request already waiting unread. Node leaves the socket to this 'timeout' listener (it uses
   // the socket timeout for keep-alive only here: server.timeout is 0). Guarded by
-  // test/server-abuse-conn.test.ts ("keep-alive: a request sent while the event loop is blocked").
+  // test/server/abuse-conn.test.ts ("keep-alive: a request sent while the event loop is blocked").
   server.on("timeout", (socket: Socket) => {
     const seen = socket.bytesRead;
     setImmediate(() => {

@@ -13,6 +13,7 @@ export function fixtureName(o: GemmaGenOptions): string {
     o.dense ? "dense" : "", o.postNormScale !== undefined && o.postNormScale !== 1 ? `pn${o.postNormScale}` : "",
     o.seed !== undefined ? `s${o.seed}` : "", o.nSwa !== undefined ? `w${o.nSwa}` : "",
     o.swaPattern !== undefined ? `sp${typeof o.swaPattern === "number" ? o.swaPattern : o.swaPattern.map(Number).join("")}` : "", o.conversion === "naive" ? "naive" : "", o.writeFreqBaseSwa === false ? "noswabase" : "",
+    o.layout === "ollama" ? "ollama" : "", o.fusedQkv ? "qkv" : "",
   ];
   return parts.filter(Boolean).join("-") + ".gguf";
 }

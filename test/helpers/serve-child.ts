@@ -1,5 +1,5 @@
 /**
- * Child process for test/server-cli.test.ts. Does nothing unless the first argument is --serve (the
+ * Child process for test/server/cli.test.ts. Does nothing unless the first argument is --serve (the
  * test runner may load it): then runs `gguf-embed serve` with the rest, where the model name
  * "test:fixture" resolves (through runServe's resolveModel hook) to the synthetic test model.
  */

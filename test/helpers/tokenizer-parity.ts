@@ -1,5 +1,5 @@
 /**
- * Shared by test/tokenizer-parity.test.ts and parity/tokenizer-variants.test.ts.
+ * Shared by test/tokenizer/parity.test.ts and parity/tokenizer-variants.test.ts.
  * Exact token parity with llama.cpp (node-llama-cpp 3.22.1's prebuilt llama.cpp, vocab-only load of
  * the same GGUF) on llama.cpp's own tokenizer test strings, the committed real-text corpus and a list
  * of edge strings. node-llama-cpp tokenizes with add_special = false, so the add_special = true

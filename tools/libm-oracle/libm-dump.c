@@ -2,7 +2,7 @@
  * sincosf of every RoPE angle (positions 0..4095, 128 angles each, theta_{i+1} = theta_i * powf(base,
  * -2/256)) for the given bases, and expf of pseudo-random softmax inputs in [-40, 0].
  * Usage: libm-dump <out.bin> <base>... ; layout: per base [theta_scale, (cos, sin) x 4096*128],
- * then 1M (x, expf(x)) pairs. Built and run by test/libm.test.ts. */
+ * then 1M (x, expf(x)) pairs. Built and run by test/kernels/libm.test.ts. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
