@@ -10,22 +10,17 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
 import type { EmbeddingModel } from "../../src/embed/embedder.js";
 import { loadModel } from "../../src/node.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
 import { FIXTURE } from "../helpers/server.js";
+import { captureIO } from "../helpers/cli-io.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/gguf-embed.js", import.meta.url));
 
-function io(o: { tty?: boolean } = {}) {
-  const out = { stdout: "", stderr: "" };
-  const stdout = new PassThrough().on("data", (d) => (out.stdout += d));
-  const stderr = Object.assign(new PassThrough().on("data", (d) => (out.stderr += d)), o.tty ? { isTTY: true, columns: 100 } : {});
-  return { out, io: { stdin: new PassThrough(), stdout, stderr } };
-}
+const io = captureIO;
 
 let path: string;
 let model: EmbeddingModel;

@@ -10,7 +10,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runServe } from "../../src/cli/serve.js";
 import { isEmbedError } from "../../src/errors.js";
@@ -18,15 +17,11 @@ import { loadModel } from "../../src/node.js";
 import { resolveModel } from "../../src/node/resolve.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
 import { assertSameVector, call, FIXTURE } from "../helpers/server.js";
+import { captureIO } from "../helpers/cli-io.js";
 
 const CHILD = fileURLToPath(new URL("../helpers/serve-child.js", import.meta.url));
 
-function io() {
-  const out = { stdout: "", stderr: "" };
-  const stdout = new PassThrough().on("data", (d) => (out.stdout += d));
-  const stderr = new PassThrough().on("data", (d) => (out.stderr += d));
-  return { out, io: { stdin: new PassThrough(), stdout, stderr } };
-}
+const io = captureIO;
 
 test("a busy port fails before the model is loaded (the model path is never opened)", async () => {
   const taken = createServer();
