@@ -38,9 +38,11 @@ export type EmbedErrorCode =
   | "BAD_OPTION"
   | "NON_FINITE_OUTPUT"
   | "MODEL_CLOSED"
+  | "ABORTED"
   // I/O and download
   | "IO_ERROR"
   | "DOWNLOAD_FAILED"
+  | "DOWNLOAD_STALLED"
   | "CHECKSUM_MISMATCH"
   | "UNAUTHORIZED"
   | "NOT_FOUND"

@@ -34,7 +34,7 @@ const CODES: Record<EmbedErrorCode, true> = {
   NON_FINITE_OUTPUT: true, MODEL_CLOSED: true, IO_ERROR: true, DOWNLOAD_FAILED: true, CHECKSUM_MISMATCH: true,
   UNAUTHORIZED: true, NOT_FOUND: true, OFFLINE: true,
   MISSING_DEPENDENCY: true, REDIS_ERROR: true, MODEL_MISMATCH: true, QUEUE_MISMATCH: true, QUEUE_INCOMPLETE: true,
-  NON_FINITE_WEIGHT: true, MODEL_TOO_LARGE: true, LOCKED: true,
+  NON_FINITE_WEIGHT: true, MODEL_TOO_LARGE: true, LOCKED: true, ABORTED: true, DOWNLOAD_STALLED: true,
 };
 
 export const PROBE_TEXT = "hi <start_of_turn>东🦙 é\u0000";

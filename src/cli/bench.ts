@@ -54,14 +54,28 @@ function tokenLists(model: EmbeddingModel, lengths: number[]): number[][] {
   return lengths.map((n) => [model.tokenizer.bosId, ...body.slice(0, n - 2), model.tokenizer.eosId]);
 }
 
+export const BENCH_USAGE = `usage: gguf-embed bench --model <file.gguf> [options]
+  --threads N      threads for both engines (default: available parallelism)
+  --rounds N       timed rounds per phase (default 5)
+  --backend B      wasm (default) | js
+  --numerics P     auto | amx | avx512 | avx512-nobf16 | avx2 | a llama.cpp variant name
+  --corpus N       texts in the corpus phase (default 1000)
+  --no-llama       time gguf-embed alone (no node-llama-cpp run)
+`;
+
 export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       model: { type: "string", short: "m" }, threads: { type: "string" }, rounds: { type: "string", default: "5" },
       backend: { type: "string", default: "wasm" }, numerics: { type: "string" }, corpus: { type: "string", default: "1000" }, "no-llama": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) {
+    io.stdout.write(BENCH_USAGE);
+    return 0;
+  }
   if (!values.model) throw new EmbedError("BAD_OPTION", "bench: --model <file.gguf> is required", { option: "model" });
   const threads = Number(values.threads ?? availableParallelism());
   const rounds = Number(values.rounds);

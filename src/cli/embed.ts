@@ -18,6 +18,7 @@ import { resolveModel } from "../node/resolve.js";
 import { prepareOutput, runBulk, type BulkArgs } from "./bulk.js";
 import type { CliIO } from "./io.js";
 import { stdinInputs } from "./lines.js";
+import { loadProgress } from "./progress.js";
 import { cliResolveOptions } from "./pull.js";
 
 export const EMBED_USAGE = `usage: gguf-embed embed [--model M] [options] [text...]
@@ -48,6 +49,13 @@ Bulk mode, for large inputs (streamed, batched, resumable):
                     avx512-nobf16 | avx2 | a llama.cpp variant name (zen4, icelake, haswell, ...)
   --quiet           no progress on stderr
 `;
+
+/** Write to stdout, waiting when the pipe is full; a closed pipe (EPIPE) rejects, and main exits quietly. */
+function write(io: CliIO, s: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    io.stdout.write(s, (e) => (e ? reject(e) : resolve()));
+  });
+}
 
 export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -101,7 +109,9 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new EmbedError("BAD_OPTION", `--threads must be a positive integer, got ${values.threads}`, { option: "threads" });
     // load warnings (e.g. a gemma-embedding file without its Dense layers) go to stderr once, and --quiet silences them
     const onWarning = (m: string) => { if (!values.quiet) io.stderr.write(`gguf-embed: warning: ${m}\n`); };
-    const model = await loadModel(path, { backend: values.backend as "auto" | "js" | "wasm" | undefined, threads, numerics: values.numerics as string | undefined, onWarning });
+    const bar = loadProgress(io.stderr, { quiet: values.quiet });
+    const model = await loadModel(path, { backend: values.backend as "auto" | "js" | "wasm" | undefined, threads,
+      numerics: values.numerics as string | undefined, onWarning, onProgress: bar.onProgress }).finally(() => bar.finish());
     return model;
   };
 
@@ -134,10 +144,18 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
   const model = await load();
   try {
     const vecs = await model.embed(inputs, opts);
-    const fmt = (v: Float32Array) => Array.from(v);
-    if (format === "json") io.stdout.write(JSON.stringify(vecs.map(fmt)) + "\n");
-    else if (format === "jsonl") for (const v of vecs) io.stdout.write(JSON.stringify(fmt(v)) + "\n");
-    else for (const v of vecs) io.stdout.write(fmt(v).join(",") + "\n");
+    // --pooling none: each input's vector is (nTokens x dims), printed one row per token: json and
+    // jsonl give an array of rows per input, csv one line per token.
+    const width = (opts.pooling ?? model.info.pooling) === "none" ? (opts.dimensions ?? model.info.nEmbdOut) : undefined;
+    const rows = (v: Float32Array): number[][] => {
+      const out: number[][] = [];
+      for (let t = 0; t < v.length; t += width ?? v.length) out.push(Array.from(v.subarray(t, t + (width ?? v.length))));
+      return out;
+    };
+    const fmt = (v: Float32Array) => (width ? rows(v) : Array.from(v));
+    if (format === "json") await write(io, JSON.stringify(vecs.map(fmt)) + "\n");
+    else if (format === "jsonl") for (const v of vecs) await write(io, JSON.stringify(fmt(v)) + "\n");
+    else for (const v of vecs) await write(io, rows(v).map((r) => r.join(",")).join("\n") + "\n");
     return 0;
   } finally {
     await model.close();

@@ -109,11 +109,17 @@ export function inspectJSON(f: GGUFModelFile): unknown {
   };
 }
 
+const INSPECT_USAGE = "usage: gguf-embed inspect <file.gguf> [--json]\n";
+
 export async function runInspect(args: string[], io: CliIO): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    io.stdout.write(INSPECT_USAGE);
+    return 0;
+  }
   const json = args.includes("--json");
   const files = args.filter((a) => !a.startsWith("--"));
   if (files.length !== 1) {
-    io.stderr.write("usage: gguf-embed inspect <file.gguf> [--json]\n");
+    io.stderr.write(INSPECT_USAGE);
     return 2;
   }
   const sources = await openModelFiles(files[0]);

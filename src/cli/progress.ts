@@ -109,3 +109,23 @@ export function downloadProgress(stream: NodeJS.WritableStream, label: string, o
     },
   };
 }
+
+/**
+ * Model-loading progress (LoadOptions.onProgress): on a TTY a bar redrawn in place, then one final
+ * line; elsewhere (logs, pipes, quiet) nothing.
+ */
+export function loadProgress(stream: NodeJS.WritableStream, o: ProgressOptions & { quiet?: boolean } = {}):
+  { onProgress?: (loaded: number, total: number) => void; finish: () => void } {
+  if (o.quiet || !(o.tty ?? (stream as { isTTY?: boolean }).isTTY)) return { finish: () => {} };
+  const p = new Progress(stream, "loading model", { ...o, tty: true });
+  let last = 0;
+  return {
+    onProgress(loaded, total) {
+      last = loaded;
+      p.update(total > 0 ? loaded / total : undefined, `${formatBytes(loaded)}/${formatBytes(total)}`, loaded === total);
+    },
+    finish() {
+      p.finish(`${formatBytes(last)} in ${formatDuration(p.elapsed)}`);
+    },
+  };
+}

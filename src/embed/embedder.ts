@@ -13,6 +13,7 @@ import { countByType, ggmlTypeName } from "../tensor/ggml-type.js";
 import { checkEmbedOptions, type EmbedOptions } from "./options.js";
 import { normalize, pool, poolingFromGGUF, TRAINED_DIMS, truncateDims, type Pooling } from "./pooling.js";
 import { prepareInputs, type EmbedInput, type PreparedInput } from "./prepare.js";
+import { applyPrompt, type Task } from "./prompts.js";
 
 export type { EmbedOptions } from "./options.js";
 export { truncateTokens, type EmbedInput, type PreparedInput } from "./prepare.js";
@@ -65,7 +66,12 @@ export class EmbeddingModel {
   readonly info: ModelInfo;
   private readonly defaultPooling: Pooling;
 
-  constructor(readonly file: GGUFModelFile, readonly model: EmbeddingGraph, readonly tokenizer: Tokenizer, numerics: NumericsChoice, private readonly onClose: () => Promise<void>) {
+  /**
+   * `contextLength` caps the tokens of one input below the trained context (llama.cpp's n_ctx, the
+   * `-c` of llama-server); 0 or undefined keeps n_ctx_train.
+   */
+  constructor(readonly file: GGUFModelFile, readonly model: EmbeddingGraph, readonly tokenizer: Tokenizer, numerics: NumericsChoice,
+    private readonly onClose: () => Promise<void>, contextLength?: number) {
     this.defaultPooling = poolingFromGGUF(model.hp.poolingType);
     const types = countByType(file.tensors.map((t) => t.type));
     const name = file.metadata.get("general.name");
@@ -75,7 +81,7 @@ export class EmbeddingModel {
       nEmbd: model.hp.nEmbd,
       nEmbdOut: model.hp.nEmbdOut,
       nLayer: model.hp.nLayer,
-      contextLength: model.hp.nCtxTrain,
+      contextLength: contextLength ? Math.min(contextLength, model.hp.nCtxTrain) : model.hp.nCtxTrain,
       nVocab: tokenizer.nVocab,
       pooling: this.defaultPooling,
       dense: model.hasDenseOut,
@@ -94,14 +100,30 @@ export class EmbeddingModel {
   /** Tokens the model sees for each input: prompt applied, BOS/EOS added, length checked (prepare.ts). */
   prepare(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): PreparedInput[] {
     this.checkOpen();
-    const c = { tokenizer: this.tokenizer, architecture: this.info.architecture, nCtx: this.model.hp.nCtxTrain,
+    const c = { tokenizer: this.tokenizer, architecture: this.info.architecture, nCtx: this.info.contextLength,
       nEmbdOut: this.model.hp.nEmbdOut };
     return prepareInputs(c, inputs, opts);
   }
 
-  async embed(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
+  /** One text gives one vector; an array of inputs gives one vector per input, in order. */
+  embed(input: string, opts?: EmbedOptions): Promise<Float32Array>;
+  embed(inputs: readonly EmbedInput[], opts?: EmbedOptions): Promise<Float32Array[]>;
+  async embed(inputs: string | readonly EmbedInput[], opts: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
+    if (typeof inputs === "string") return (await this.embed([inputs], opts))[0];
+    throwIfAborted(opts.signal);
     const prepared = this.prepare(inputs, opts);
     return this.embedPrepared(prepared, opts);
+  }
+
+  /**
+   * Tokens the model would see for `text` (task prompt, BOS and EOS included), counted in full:
+   * a text longer than the context is counted, not refused.
+   */
+  countTokens(text: string, opts: { task?: Task; title?: string } = {}): number {
+    this.checkOpen();
+    if (typeof text !== "string") throw new EmbedError("BAD_INPUT", "countTokens() takes a string", {});
+    const prompted = applyPrompt(this.info.architecture, text, opts.task, opts.title);
+    return this.tokenizer.encode(prompted, { addSpecial: true, parseSpecial: true }).length;
   }
 
   /** Embed already-tokenized inputs (from prepare()). Results in input order. */
@@ -116,10 +138,17 @@ export class EmbeddingModel {
     const budget = Math.max(1, opts.maxBatchTokens ?? DEFAULT_BATCH_TOKENS); // an input longer than this runs alone
 
     const results = new Array<Float32Array>(prepared.length);
+    const signal = opts.signal;
     // Pack inputs in order into batches of at most `budget` tokens (no padding: sequences are
     // concatenated and isolated by the attention mask).
     let i = 0;
     while (i < prepared.length) {
+      if (signal) {
+        // Give an abort a chance to land between batches (a batch itself runs to its end).
+        throwIfAborted(signal);
+        if (i > 0) await new Promise((r) => setTimeout(r, 0));
+        throwIfAborted(signal);
+      }
       const seqStart: number[] = [], seqLen: number[] = [], members: PreparedInput[] = [];
       let nTok = 0;
       while (i < prepared.length && (members.length === 0 || nTok + prepared[i].tokens.length <= budget)) {
@@ -165,6 +194,12 @@ export class EmbeddingModel {
 
   private checkOpen(): void {
     if (this.closed) throw new EmbedError("MODEL_CLOSED", "the model has been closed", {});
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new EmbedError("ABORTED", "the embedding was aborted (its AbortSignal fired)", { reason: String(signal.reason) });
   }
 }
 

@@ -48,6 +48,11 @@ export interface LoadOptions {
    * variant name ("zen4", "icelake", "haswell", …). `model.info.numerics` says which is in use.
    */
   numerics?: string;
+  /**
+   * Most tokens in one input (llama.cpp's n_ctx, llama-server's -c): longer inputs are refused or,
+   * with `truncate`, cut to it. Default (or 0): the trained context, n_ctx_train.
+   */
+  contextLength?: number;
   /** Called once per load warning (also in model.info.warnings). Default: console.warn. */
   onWarning?: (message: string) => void;
   /** Progress while reading weights, in bytes. */
@@ -95,12 +100,16 @@ export async function loadFromSources(sources: ByteSource[], opts: LoadOptions =
     if (opts.numerics !== undefined && typeof opts.numerics !== "string") {
       throw new EmbedError("BAD_OPTION", `numerics must be a string, got ${JSON.stringify(opts.numerics)}`, { option: "numerics" });
     }
+    if (opts.contextLength !== undefined && (!Number.isSafeInteger(opts.contextLength) || opts.contextLength < 0)) {
+      throw new EmbedError("BAD_OPTION", `contextLength must be a non-negative integer, got ${JSON.stringify(opts.contextLength)}`,
+        { option: "contextLength" });
+    }
     const choice = chooseNumerics(opts.numerics, env.cpuFlags);
     const be = (backend = await pickBackend(opts, choice));
     const tensors = await readTensors(used, (n) => be.alloc(n), opts.onProgress);
     const model = buildModel(file, tensors, be, tokenizer.nVocab);
     await closeSources(); // every tensor is in memory now
-    const m = new EmbeddingModel(file, model, tokenizer, choice, () => be.close());
+    const m = new EmbeddingModel(file, model, tokenizer, choice, () => be.close(), opts.contextLength);
     for (const w of m.info.warnings) (opts.onWarning ?? ((x: string) => console.warn(`gguf-embed: ${x}`)))(w);
     return m;
   } catch (e) {

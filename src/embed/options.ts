@@ -22,6 +22,10 @@ export interface EmbedOptions {
   pooling?: Pooling;
   /** Cut inputs longer than the context to fit, keeping BOS and EOS. Default: INPUT_TOO_LONG error. */
   truncate?: boolean;
+  /** With `truncate`: "right" (default) drops the end of the text, "left" its beginning (TEI's truncation_direction). */
+  truncationDirection?: "left" | "right";
+  /** Aborting it makes embed() reject with EmbedError ABORTED before the next batch starts (work not yet begun is dropped). */
+  signal?: AbortSignal;
   /** Token budget of one forward pass (several inputs are packed up to it; a longer input runs alone). Default DEFAULT_BATCH_TOKENS. */
   maxBatchTokens?: number;
   /** Called once per warning (e.g. an untrained Matryoshka size). Default: console.warn. */
@@ -108,6 +112,12 @@ export function checkEmbedOptions(opts: EmbedOptions, nEmbdOut: number): OutputO
   if (opts.task !== undefined) checkTask(opts.task);
   if (opts.title !== undefined) checkString(opts.title, "title");
   if (opts.truncate !== undefined) checkBool(opts.truncate, "truncate");
+  if (opts.truncationDirection !== undefined && opts.truncationDirection !== "left" && opts.truncationDirection !== "right") {
+    throw bad("truncationDirection", `"truncationDirection" must be "left" or "right", got ${show(opts.truncationDirection)}`);
+  }
+  if (opts.signal !== undefined && (opts.signal === null || typeof opts.signal !== "object" || typeof opts.signal.aborted !== "boolean")) {
+    throw bad("signal", `"signal" must be an AbortSignal, got ${show(opts.signal)}`);
+  }
   if (opts.maxBatchTokens !== undefined && (!Number.isSafeInteger(opts.maxBatchTokens) || opts.maxBatchTokens < 1)) {
     throw bad("maxBatchTokens", `"maxBatchTokens" must be a positive integer, got ${show(opts.maxBatchTokens)}`);
   }

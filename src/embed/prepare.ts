@@ -35,7 +35,7 @@ export interface PrepareContext {
  * context (the tokenizer's `maxTokens`), so an over-long input costs no more than the context.
  */
 export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], opts: EmbedOptions = {}): PreparedInput[] {
-  if (!Array.isArray(inputs)) throw new EmbedError("BAD_INPUT", "embed() takes an array of inputs", {});
+  if (!Array.isArray(inputs)) throw new EmbedError("BAD_INPUT", "embed() takes a string or an array of inputs", {});
   checkEmbedOptions(opts, c.nEmbdOut);
   const { tokenizer, nCtx } = c;
   // maxTokens: encoding may stop once it holds more than nCtx ids (a prefix of the full encoding).
@@ -70,17 +70,29 @@ export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], 
           `input ${index} has ${has} tokens, more than the model's context of ${nCtx}; pass truncate: true to cut it`,
           { index, nTokens: tokens.length, contextLength: nCtx, ...(fromText ? { atLeast: true } : {}) });
       }
-      tokens = truncateTokens(tokens, nCtx, tokenizer);
+      tokens = truncateTokens(tokens, nCtx, tokenizer, opts.truncationDirection);
     }
     return { index, tokens };
   });
 }
 
-/** Keep BOS (if first) and EOS (if last) in place and cut the middle's tail to fit nCtx. */
-export function truncateTokens(tokens: Int32Array, nCtx: number, tok: Pick<Tokenizer, "bosId" | "eosId">): Int32Array {
+/**
+ * Keep BOS (if first) and EOS (if last) in place and cut the text between them to fit nCtx: its
+ * tail ("right", the default) or its head ("left", as TEI's truncation_direction "Left").
+ */
+export function truncateTokens(tokens: Int32Array, nCtx: number, tok: Pick<Tokenizer, "bosId" | "eosId">,
+  direction: "left" | "right" = "right"): Int32Array {
   const hasEos = tokens[tokens.length - 1] === tok.eosId;
-  const out = new Int32Array(nCtx);
-  out.set(tokens.subarray(0, nCtx - (hasEos ? 1 : 0))); // BOS stays at index 0 by construction
+  const out = new Int32Array(nCtx); // (nCtx)
+  if (direction === "right") {
+    out.set(tokens.subarray(0, nCtx - (hasEos ? 1 : 0))); // BOS stays at index 0 by construction
+  } else {
+    const nBos = tokens[0] === tok.bosId && nCtx > 1 ? 1 : 0;
+    if (nBos) out[0] = tok.bosId;
+    const end = tokens.length - (hasEos ? 1 : 0);
+    const keep = nCtx - nBos - (hasEos ? 1 : 0);
+    out.set(tokens.subarray(end - keep, end), nBos);
+  }
   if (hasEos) out[nCtx - 1] = tok.eosId;
   return out;
 }

@@ -3,8 +3,9 @@
  *
  * - Bytes go to `<file>.part`; an interrupted download resumes with `Range: bytes=N-` and
  *   `If-Range: <etag>` (a server that answers 200 instead of 206 gets a fresh start).
- * - A dropped connection is retried (resuming) a few times before giving up; the .part stays for
- *   the next run either way.
+ * - A dropped connection, a 5xx or 429, and a server that stops sending (DOWNLOAD_STALLED) are
+ *   retried (resuming) with backoff a few times before giving up; the .part stays for the next run
+ *   either way.
  * - Size and sha256 are checked against the Hub's metadata before the rename to the final name;
  *   on a mismatch the bytes are deleted (CHECKSUM_MISMATCH) and nothing is left looking complete.
  * - Requests go through fetch.ts (redirects by hand, Authorization to the first origin only, an
@@ -114,13 +115,15 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
     } catch (e) {
       if (!(e instanceof EmbedError)) throw new EmbedError("IO_ERROR", `${part}: ${(e as Error).message}`, { path: part }, { cause: e });
       const status = Number(e.detail.status);
-      if (e.code !== "DOWNLOAD_FAILED" || e.detail.permanent === true || (status >= 400 && status < 500)) throw e;
+      const retriable = e.code === "DOWNLOAD_FAILED" || e.code === "DOWNLOAD_STALLED";
+      if (!retriable || e.detail.permanent === true || (status >= 400 && status < 500 && status !== 429)) throw e;
       // What is on disk is what counts: re-read it (a write may have stopped mid-chunk).
       offset = (await stat(part).catch(() => undefined))?.size ?? 0;
       hash = await hashFile(part, offset);
       const msg = /^https?:/.test(e.message) ? e.message : `${t.url}: ${e.message}`;
       if (attempt >= retries || o.signal?.aborted) {
-        throw new EmbedError("DOWNLOAD_FAILED", `${msg}; ${offset} bytes are kept in ${part}, run again to resume`, { url: t.url, offset }, { cause: e });
+        throw new EmbedError(e.code, `${msg}; ${offset} bytes are kept in ${part}, run again to resume`, { url: t.url, offset },
+          { cause: e });
       }
       o.onStatus?.(`${e.message}; retrying (${attempt + 1} of ${retries})`);
       await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? 500) * 2 ** attempt));

@@ -27,6 +27,27 @@ export interface HttpOptions {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
+/** A failure a retry may cure: a dropped or stalled connection, a 5xx, a 429. */
+export function transient(e: unknown): e is EmbedError {
+  if (!(e instanceof EmbedError) || e.detail.permanent === true) return false;
+  const status = Number(e.detail.status);
+  return e.code === "DOWNLOAD_STALLED" || (e.code === "DOWNLOAD_FAILED" && !(status >= 400 && status < 500 && status !== 429));
+}
+
+/** `f()`, retried after 0.5 s, 1 s, 2 s ... (`delayMs` doubling) while it fails transiently, at most `retries` times. */
+export async function withRetries<T>(f: () => Promise<T>, retries: number, delayMs = 500,
+  onRetry?: (e: EmbedError, n: number) => void): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (attempt >= retries || !transient(e)) throw e;
+      onRetry?.(e, attempt + 1);
+      await new Promise((r) => setTimeout(r, delayMs * 2 ** attempt));
+    }
+  }
+}
+
 /** A failure that will not change on a retry (a redirect loop, a malformed answer). */
 export function permanent(e: EmbedError): EmbedError {
   e.detail.permanent = true;
@@ -50,8 +71,11 @@ export async function fetchFollow(url: string, headers: Record<string, string>, 
     try {
       res = await doFetch(current.href, { headers: h, redirect: "manual", signal });
     } catch (e) {
-      const why = ac.signal.aborted ? (ac.signal.reason as Error).message : causeText(e);
-      throw new EmbedError("DOWNLOAD_FAILED", `${current.href}: request failed: ${why}`, { url: current.href, reason: why }, { cause: e });
+      // Our idle timer fired: the server took the connection (or never completed it) and sent no headers.
+      const stalled = ac.signal.aborted && !o.signal?.aborted;
+      const why = stalled ? `${(ac.signal.reason as Error).message} (connected or not, the server sent nothing)` : causeText(e);
+      throw new EmbedError(stalled ? "DOWNLOAD_STALLED" : "DOWNLOAD_FAILED", `${current.href}: request failed: ${why}`,
+        { url: current.href, reason: why, stalled }, { cause: e });
     } finally {
       clearTimeout(timer);
     }
@@ -69,7 +93,7 @@ export async function fetchFollow(url: string, headers: Record<string, string>, 
 
 /**
  * Chunks of a response body, each within `idleMs` of the previous one; past that the request is
- * aborted and the read fails with DOWNLOAD_FAILED ("no data for N ms").
+ * aborted and the read fails with DOWNLOAD_STALLED ("no data for N ms").
  */
 export async function* bodyChunks(got: FetchedResponse, idleMs: number): AsyncGenerator<Uint8Array> {
   const reader = got.res.body?.getReader();
@@ -85,8 +109,8 @@ export async function* bodyChunks(got: FetchedResponse, idleMs: number): AsyncGe
       try {
         r = await reader.read();
       } catch (e) {
-        throw new EmbedError("DOWNLOAD_FAILED", stalled ? `the server sent no data for ${idleMs} ms` : causeText(e), { stalled },
-          { cause: e });
+        const why = stalled ? `the server sent no data for ${idleMs} ms` : causeText(e);
+        throw new EmbedError(stalled ? "DOWNLOAD_STALLED" : "DOWNLOAD_FAILED", why, { stalled }, { cause: e });
       }
       if (r.done) return;
       timer.refresh();

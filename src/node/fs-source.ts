@@ -4,6 +4,14 @@ import { basename, dirname, join } from "node:path";
 import { EmbedError } from "../errors.js";
 import { checkRange, type ByteSource } from "../gguf/source.js";
 import { splitPartNames } from "../gguf/split.js";
+import { DEFAULT_MODEL } from "./hub.js";
+
+/** What a missing .gguf path's NOT_FOUND adds: how to get a model (the README's first command). */
+export function missingModelHint(path: string): string {
+  if (!/\.gguf$/i.test(path)) return "";
+  return `; to get a model, run "gguf-embed pull ${DEFAULT_MODEL}" (it prints the file's path), or pass the model name ` +
+    `"${DEFAULT_MODEL}" (the default) instead of a path: it is downloaded into the cache on first use`;
+}
 
 export class FileSource implements ByteSource {
   private constructor(readonly name: string, readonly nBytes: number, private fh: FileHandle | undefined) {}
@@ -14,7 +22,8 @@ export class FileSource implements ByteSource {
       fh = await open(path, "r");
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new EmbedError(code === "ENOENT" ? "NOT_FOUND" : "IO_ERROR", `${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`, { path }, { cause: e });
+      throw new EmbedError(code === "ENOENT" ? "NOT_FOUND" : "IO_ERROR",
+        `${path}: ${code === "ENOENT" ? `no such file${missingModelHint(path)}` : (e as Error).message}`, { path }, { cause: e });
     }
     const { size } = await fh.stat();
     return new FileSource(path, size, fh);

@@ -19,7 +19,10 @@ import { join } from "node:path";
 import { EmbedError } from "../errors.js";
 import { SPLIT_NAME_RE } from "../gguf/split.js";
 import { cacheDir, decodeUrlPart } from "./cache.js";
-import { bodyChunks, causeText, DEFAULT_IDLE_TIMEOUT_MS, fetchFollow, httpError, type HttpOptions } from "./fetch.js";
+import { bodyChunks, causeText, DEFAULT_IDLE_TIMEOUT_MS, fetchFollow, httpError, withRetries, type HttpOptions } from "./fetch.js";
+
+/** Transient failures of a listing request retried, 0.5 s then 1 s apart (fetch.ts withRetries). */
+const LISTING_RETRIES = 2;
 
 export const DEFAULT_MODEL = "embeddinggemma";
 /** Short names. EmbeddingGemma-300M Q8_0 from ggml-org: ungated, and the type our parity tests pin. */
@@ -40,6 +43,8 @@ export interface HubConfig {
   cacheDir: string;
   fetch?: typeof fetch;
   idleTimeoutMs?: number;
+  /** First delay before a retry of a transient failure (doubling after). Default 500 ms. */
+  retryDelayMs?: number;
 }
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v);
@@ -131,10 +136,18 @@ export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEF
     seen.add(url);
     let got;
     try {
-      got = await fetchFollow(url, { accept: "application/json" }, http);
+      const page: string = url;
+      got = await withRetries(async () => {
+        const g = await fetchFollow(page, { accept: "application/json" }, http);
+        if (g.res.status >= 500 || g.res.status === 429) throw await httpError(g.res, page, `listing ${repo}`, !!cfg.token);
+        return g;
+      }, LISTING_RETRIES, cfg.retryDelayMs);
     } catch (e) {
+      if (e instanceof EmbedError && typeof e.detail.status === "number") throw e;
       const reason = e instanceof EmbedError && typeof e.detail.reason === "string" ? e.detail.reason : causeText(e);
-      throw new EmbedError("DOWNLOAD_FAILED", `cannot reach ${cfg.endpoint} to list ${repo}: ${reason}; without network, use --offline (GGUF_EMBED_OFFLINE=1) to use cached models`, { repo, endpoint: cfg.endpoint }, { cause: e });
+      const code = e instanceof EmbedError && e.code === "DOWNLOAD_STALLED" ? "DOWNLOAD_STALLED" : "DOWNLOAD_FAILED";
+      throw new EmbedError(code, `cannot reach ${cfg.endpoint} to list ${repo}: ${reason}; without network, use --offline ` +
+        `(GGUF_EMBED_OFFLINE=1) to use cached models`, { repo, endpoint: cfg.endpoint }, { cause: e });
     }
     const { res } = got;
     if (!res.ok) throw await httpError(res, url, res.status === 404 ? `repository ${repo} (revision ${revision}) on ${cfg.endpoint}` : `listing ${repo}`, !!cfg.token);

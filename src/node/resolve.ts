@@ -44,7 +44,7 @@ export interface PullResult {
 function config(o: ResolveOptions): HubConfig {
   const cfg = hubConfigFromEnv(o.env ?? process.env);
   return { ...cfg, offline: o.offline ?? cfg.offline, cacheDir: o.cacheDir ?? cfg.cacheDir, fetch: o.fetch,
-    idleTimeoutMs: o.idleTimeoutMs };
+    idleTimeoutMs: o.idleTimeoutMs, retryDelayMs: o.retryDelayMs };
 }
 
 /** Local path of a model spec, downloading it into the cache the first time. */

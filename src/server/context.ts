@@ -26,6 +26,11 @@ export interface ServerContext {
   created: number;
   /** Most prompts in one embedding request (ServerOptions.maxInputs). */
   maxInputs: number;
+  /** The queue's limits, reported by TEI's /info. */
+  limits: { maxQueue: number; maxBatchTokens: number };
+  /** The model file's path and size in bytes when known (/props, /api/tags), else "" and 0. */
+  modelPath: string;
+  modelSize: number;
   warn: (message: string) => void;
 }
 

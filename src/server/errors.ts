@@ -7,9 +7,16 @@
  */
 import { EmbedError } from "../errors.js";
 
-export type ErrorFlavor = "openai" | "llama";
+/**
+ * "openai" and "llama" as above; "ollama": Ollama's `{error: "message"}`; "tei": TEI's
+ * `{error: "message", error_type}` (error_type: validation, tokenizer, overloaded, backend,
+ * unhealthy, as text-embeddings-inference router/src/http/types.rs ErrorType). Both add our `code`.
+ */
+export type ErrorFlavor = "openai" | "llama" | "ollama" | "tei";
 
 export class HttpError extends Error {
+  /** Set by a handler whose errors take a shape other than its path's (TEI's /tokenize). */
+  flavor?: ErrorFlavor;
   constructor(
     readonly status: number,
     message: string,
@@ -61,5 +68,10 @@ export function toHttpError(e: unknown, inputField = "input"): HttpError {
 export function errorBody(e: HttpError, flavor: ErrorFlavor): unknown {
   const type = TYPE_BY_STATUS[e.status] ?? (e.status >= 500 ? "server_error" : "invalid_request_error");
   if (flavor === "openai") return { error: { message: e.message, type, param: e.param, code: e.code } };
+  if (flavor === "ollama") return { error: e.message, code: e.code };
+  if (flavor === "tei") {
+    const teiType = e.status === 503 ? (e.code === "QUEUE_FULL" ? "overloaded" : "unhealthy") : e.status >= 500 ? "backend" : "validation";
+    return { error: e.message, error_type: teiType, code: e.code };
+  }
   return { error: { code: e.status, message: e.message, type, ...(e.param !== null ? { param: e.param } : {}) } };
 }

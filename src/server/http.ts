@@ -1,7 +1,8 @@
 /**
  * The node:http server: routing (404/405), API key (401, auth.ts), CORS, JSON bodies (body.ts:
  * 413, 415, 408, 499), errors as JSON, metrics, responses written as the client reads (send.ts),
- * and graceful shutdown (connections.ts). Route semantics live in openai.ts and llama.ts; batching
+ * and graceful shutdown (connections.ts). Route semantics live in openai.ts, llama.ts, ollama.ts
+ * (Ollama's /api/*) and tei.ts (text-embeddings-inference); batching
  * in queue.ts; tokenizing (on a worker thread for large bodies) in tokenize.ts. docs/server.md
  * describes the routes, limits and timeouts; RELIABILITY.md what was found under load and abuse.
  *
@@ -10,16 +11,19 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { Pooling } from "../embed/pooling.js";
 import type { Task } from "../embed/prompts.js";
 import { apiKeyDigest, checkApiKey } from "./auth.js";
 import { cors } from "./cors.js";
 import { drainBody, readJsonBody } from "./body.js";
 import { Connections } from "./connections.js";
 import type { Handler, ServedModel, ServerContext } from "./context.js";
-import { errorBody, HttpError, toHttpError } from "./errors.js";
-import { detokenize, health, llamaEmbeddings, models, tokenize } from "./llama.js";
+import { errorBody, HttpError, toHttpError, type ErrorFlavor } from "./errors.js";
+import { detokenize, health, llamaEmbeddings, modelById, models, props, tokenize } from "./llama.js";
 import { Metrics } from "./metrics.js";
+import { ollamaEmbed, ollamaEmbeddings, ollamaTags, ollamaVersion } from "./ollama.js";
 import { openaiEmbeddings } from "./openai.js";
+import { teiDecode, teiEmbed, teiEmbedAll, teiInfo, teiTokenize } from "./tei.js";
 import { EmbedQueue } from "./queue.js";
 import { SendBudget, sendReply } from "./send.js";
 import { DEFAULT_OFFLOAD_CHARS, TokenizeService } from "./tokenize.js";
@@ -44,7 +48,12 @@ export interface ServerOptions {
   maxInputs?: number;
   defaultTask?: Task;
   defaultDimensions?: number;
+  /** Pooling when a request names none, over the GGUF's (llama-server's --pooling). */
+  defaultPooling?: Pooling;
   modelId?: string;
+  /** The model file, reported by /props (path) and /api/tags (size in bytes). */
+  modelPath?: string;
+  modelSize?: number;
   /** Time to receive the request headers (Node's headersTimeout). Default 30 s. */
   headersTimeoutMs?: number;
   /** Time to receive the body once the headers are in. Default 60 s. */
@@ -66,8 +75,15 @@ export interface ServerOptions {
 export interface EmbeddingServer {
   url: string;
   port: number;
-  queue: EmbedQueue;
+  /** The request queue; read it after `ready` (startServer given a model promise). */
+  readonly queue: EmbedQueue;
   metrics: Metrics;
+  /**
+   * Resolves once the model is loaded and requests are served; until then every route answers
+   * 503 "Loading model" (as llama-server). Rejects if the model promise rejects (the server keeps
+   * listening: close() it).
+   */
+  ready: Promise<void>;
   /**
    * Stop accepting; answer every request already received (its result, or 503 with Connection:
    * close); close idle connections and ones still sending headers at once; cut the rest after
@@ -78,23 +94,75 @@ export interface EmbeddingServer {
   closeNow(): void;
 }
 
-const ROUTES: Record<string, { GET?: Handler; POST?: Handler }> = {
+type Route = { GET?: Handler; POST?: Handler };
+
+/** Errors of a TEI handler in TEI's shape (a route shared with llama-server picks it per request). */
+function tei(h: Handler): Handler {
+  return async (body, ctx) => {
+    try {
+      return await h(body, ctx);
+    } catch (e) {
+      const he = toHttpError(e, "inputs");
+      he.flavor = "tei";
+      throw he;
+    }
+  };
+}
+
+const ROUTES: Record<string, Route> = {
   "/v1/embeddings": { POST: openaiEmbeddings },
   "/embeddings": { POST: llamaEmbeddings },
   "/embedding": { POST: llamaEmbeddings },
-  "/tokenize": { POST: tokenize },
+  // llama-server's {content} or TEI's {inputs}
+  "/tokenize": { POST: (b, ctx) => (b.inputs !== undefined && b.content === undefined ? tei(teiTokenize)(b, ctx) : tokenize(b, ctx)) },
   "/detokenize": { POST: detokenize },
   "/health": { GET: health },
   "/v1/health": { GET: health },
   "/v1/models": { GET: models },
   "/models": { GET: models },
+  "/props": { GET: props },
   "/metrics": { GET: (_b, ctx) => ({ text: ctx.metrics.render(ctx.queue.depth), contentType: "text/plain; version=0.0.4; charset=utf-8" }) },
+  "/api/embed": { POST: ollamaEmbed },
+  "/api/embeddings": { POST: ollamaEmbeddings },
+  "/api/tags": { GET: ollamaTags },
+  "/api/version": { GET: ollamaVersion },
+  "/embed": { POST: tei(teiEmbed) },
+  "/embed_all": { POST: tei(teiEmbedAll) },
+  "/decode": { POST: tei(teiDecode) },
+  "/info": { GET: tei(teiInfo) },
 };
 
 /** Reachable without the API key, as in llama-server (health checks, model discovery). */
-const PUBLIC_ROUTES = new Set(["/health", "/v1/health", "/v1/models", "/models"]);
+const PUBLIC_ROUTES = new Set(["/health", "/v1/health", "/v1/models", "/models", "/api/tags", "/api/version"]);
+const TEI_ROUTES = new Set(["/embed", "/embed_all", "/decode", "/info"]);
 
-export async function startServer(model: ServedModel, opts: ServerOptions = {}): Promise<EmbeddingServer> {
+/** The route of a path: a fixed one, or GET /v1/models/{id}. */
+function findRoute(path: string | undefined): Route | undefined {
+  if (path === undefined) return undefined;
+  if (Object.hasOwn(ROUTES, path)) return ROUTES[path];
+  if (path.startsWith("/v1/models/") && path.length > "/v1/models/".length) {
+    const raw = path.slice("/v1/models/".length);
+    return { GET: (_b, ctx) => {
+      let id: string;
+      try {
+        id = decodeURIComponent(raw);
+      } catch {
+        throw new HttpError(400, "the model id in the path is not valid percent-encoding", "BAD_REQUEST_TARGET");
+      }
+      return modelById(id, ctx);
+    } };
+  }
+  return undefined;
+}
+
+/** The error shape of a path: OpenAI's under /v1/ and for unknown paths, Ollama's, TEI's, else llama-server's. */
+function flavorOf(path: string | undefined, route: Route | undefined): ErrorFlavor {
+  if (path === undefined || !route || path.startsWith("/v1/")) return "openai";
+  if (path.startsWith("/api/")) return "ollama";
+  return TEI_ROUTES.has(path) ? "tei" : "llama";
+}
+
+export async function startServer(modelOrLoading: ServedModel | Promise<ServedModel>, opts: ServerOptions = {}): Promise<EmbeddingServer> {
   const log = opts.log ?? (() => {});
   const digest = apiKeyDigest(opts.apiKey); // a blank key is refused before anything listens
   const metrics = new Metrics();
@@ -115,27 +183,43 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       setImmediate(() => setImmediate(() => --held === 0 && (server.headersTimeout = headersTimeout)));
     }
   };
-  const queue = new EmbedQueue({ embedPrepared: (prepared, o) => blocking(() => model.embedPrepared(prepared, o)) }, {
-    maxBatchTokens: opts.maxBatchTokens ?? 4096,
-    maxQueue: opts.maxQueue ?? 64,
-    onBatch: (b) => metrics.batch(b.inputs, b.tokens),
-  });
-  const tokenizer = new TokenizeService(model, { offloadChars: opts.tokenizeOffloadChars ?? DEFAULT_OFFLOAD_CHARS, blocking });
+  const limits0 = { maxBatchTokens: opts.maxBatchTokens ?? 4096, maxQueue: opts.maxQueue ?? 64 };
   const warned = new Set<string>();
-  const ctx: ServerContext = {
-    model,
-    queue,
-    tokenize: tokenizer,
-    metrics,
-    defaults: { task: opts.defaultTask, dimensions: opts.defaultDimensions },
-    modelId: opts.modelId ?? model.info.name ?? "gguf-embed",
-    maxInputs: opts.maxInputs ?? 2048,
-    created: Math.floor(Date.now() / 1000),
-    warn: (m) => {
-      if (!warned.has(m)) log(`warning: ${m}`);
-      warned.add(m);
-    },
+  const created = Math.floor(Date.now() / 1000);
+  let ctx: ServerContext | undefined; // undefined while the model loads
+  let tokenizer: TokenizeService | undefined;
+  const makeContext = (model: ServedModel): ServerContext => {
+    const queue = new EmbedQueue({ embedPrepared: (prepared, o) => blocking(() => model.embedPrepared(prepared, o)) }, {
+      ...limits0,
+      onBatch: (b) => metrics.batch(b.inputs, b.tokens),
+    });
+    tokenizer = new TokenizeService(model, { offloadChars: opts.tokenizeOffloadChars ?? DEFAULT_OFFLOAD_CHARS, blocking });
+    return {
+      model,
+      queue,
+      tokenize: tokenizer,
+      metrics,
+      defaults: { task: opts.defaultTask, dimensions: opts.defaultDimensions, pooling: opts.defaultPooling },
+      modelId: opts.modelId ?? model.info.name ?? "gguf-embed",
+      maxInputs: opts.maxInputs ?? 2048,
+      limits: limits0,
+      modelPath: opts.modelPath ?? "",
+      modelSize: opts.modelSize ?? 0,
+      created,
+      warn: (m) => {
+        if (!warned.has(m)) log(`warning: ${m}`);
+        warned.add(m);
+      },
+    };
   };
+  let ready: Promise<void>;
+  if (modelOrLoading instanceof Promise) {
+    ready = modelOrLoading.then((m) => { ctx = makeContext(m); });
+    ready.catch(() => {}); // the caller handles it through `ready`
+  } else {
+    ctx = makeContext(modelOrLoading);
+    ready = Promise.resolve();
+  }
   const limits = { bodyLimit: opts.bodyLimit ?? 2 * 1024 * 1024, bodyTimeoutMs: opts.bodyTimeoutMs ?? 60_000 };
   const sending = { sendTimeoutMs: opts.sendTimeoutMs ?? 30_000, budget: new SendBudget(opts.maxBufferedBytes ?? 64 * 1024 * 1024) };
   const origins = opts.cors?.split(",").map((s) => s.trim()).filter(Boolean);
@@ -149,7 +233,7 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
     // 400 here, never a throw outside the try (test/server/abuse.test.ts, "... 400 for an
     // unparsable target").
     const path = requestPath(req.url);
-    const route = path !== undefined && Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+    const route = findRoute(path);
     const method = req.method ?? "GET";
     let status = 500;
     let note = "";
@@ -158,7 +242,11 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       if (origins) cors(req, res, origins);
       if (shuttingDown) throw new HttpError(503, "the server is shutting down", "SHUTTING_DOWN");
       if (path === undefined) throw new HttpError(400, "the request target is not a valid URL", "BAD_REQUEST_TARGET");
-      if (!route) throw new HttpError(404, `no route ${method} ${path}; see GET /v1/models, POST /v1/embeddings, /embeddings, /tokenize, /detokenize`, "NOT_FOUND");
+      if (!route) {
+        throw new HttpError(404,
+          `no route ${method} ${path}; see GET /v1/models, POST /v1/embeddings, /embeddings, /api/embed, /embed, ... (docs/server.md)`,
+          "NOT_FOUND");
+      }
       const allow = [...Object.keys(route), "OPTIONS"].join(", ");
       if (method === "OPTIONS") {
         res.writeHead((status = 204), { allow, ...connection() }).end();
@@ -166,12 +254,13 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       }
       const handler = route[method as "GET" | "POST"];
       if (!handler) throw new HttpError(405, `${path} does not take ${method}; use ${Object.keys(route).join(" or ")}`, "METHOD_NOT_ALLOWED", null, { allow });
-      if (digest && !PUBLIC_ROUTES.has(path)) checkApiKey(req, digest);
+      if (digest && !PUBLIC_ROUTES.has(path) && !path.startsWith("/v1/models/")) checkApiKey(req, digest);
       // `Expect: 100-continue`: every refusal above comes before the client uploads its body.
       if (expectsContinue) {
         res.writeContinue();
         continued = true;
       }
+      if (!ctx) throw new HttpError(503, "Loading model", "LOADING");
       const body = method === "POST" ? await readJsonBody(req, limits) : {};
       const reply = await handler(body, ctx);
       status = reply.status ?? 200;
@@ -196,14 +285,15 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       // (drainBody); a stalled one (408), one too large to discard, or one the client was told not
       // to send yet (100-continue) closes the connection instead.
       const unread = !req.complete && ((expectsContinue && !continued) || he.code === "BODY_TIMEOUT" || !drainBody(req, limits));
-      const flavor = path?.startsWith("/v1/") ? "openai" : "llama";
+      const flavor = he.flavor ?? flavorOf(path, route);
       const outcome = await sendReply(res, { status: he.status, json: errorBody(he, flavor) },
         { ...sending, headers: { ...he.headers, ...connection(unread) } });
       if (outcome !== "sent") [status, note] = [499, "the client closed the connection"];
     } finally {
       metrics.inFlight--;
       const seconds = (performance.now() - t0) / 1000;
-      metrics.observe(route && path !== undefined ? path : "other", ["GET", "POST", "OPTIONS"].includes(method) ? method : "other", status, seconds);
+      const label = route && path !== undefined ? (path.startsWith("/v1/models/") ? "/v1/models/{id}" : path) : "other";
+      metrics.observe(label, ["GET", "POST", "OPTIONS"].includes(method) ? method : "other", status, seconds);
       log(`${method} ${path ?? "(invalid target)"} ${status} ${(seconds * 1000).toFixed(0)}ms${note ? ` (${note})` : ""}`);
     }
   }
@@ -258,8 +348,12 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
   return {
     url: `http://${host}:${addr.port}`,
     port: addr.port,
-    queue,
+    get queue(): EmbedQueue {
+      if (!ctx) throw new Error("the model is still loading: await server.ready");
+      return ctx.queue;
+    },
     metrics,
+    ready,
     close() {
       closing ??= (async () => {
         shuttingDown = true;
@@ -271,7 +365,8 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
             resolve();
           });
         });
-        await tokenizer.close();
+        await ready.catch(() => {});
+        await tokenizer?.close();
       })();
       return closing;
     },
@@ -279,7 +374,7 @@ export async function startServer(model: ServedModel, opts: ServerOptions = {}):
       shuttingDown = true;
       server.close();
       server.closeAllConnections();
-      void tokenizer.close();
+      void tokenizer?.close();
     },
   };
 }

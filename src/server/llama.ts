@@ -1,15 +1,16 @@
 /**
  * llama-server's own routes: POST /embedding and /embeddings (non-OAI format), POST /tokenize,
- * POST /detokenize, GET /health, GET /v1/models (and /models). Shapes: docs/server.md.
+ * POST /detokenize, GET /health, GET /v1/models (and /models), GET /props. Shapes: docs/server.md.
  * ref: llama.cpp tools/server/server-context.cpp (server_routes::handle_embeddings_impl, and the
  * post_tokenize, post_detokenize and get_models handlers).
  * Large answers are JSON produced in pieces (replies.ts), written as the client reads (send.ts).
  */
 import { EmbedError } from "../errors.js";
 import { embedAll, type Reply, type ServerContext } from "./context.js";
-import { badField, toHttpError } from "./errors.js";
+import { badField, HttpError, toHttpError } from "./errors.js";
 import { detokenized, floatsJson, idsJson, joined, tokensWithPieces } from "./replies.js";
 import { optionalBool, parseEmbedOptions, parseEncodingFormat, parseInputs, show, type Json } from "./request.js";
+import { packageVersion } from "./version.js";
 
 /**
  * `[{index, embedding: [[...]]}]`: always 2-D, one row for a pooled vector, one row per token
@@ -74,30 +75,64 @@ export function health(): Reply {
 
 /** OpenAI's model list, with llama-server's `meta` block (our ModelInfo fields, snake_case). */
 export function models(_body: Json, ctx: ServerContext): Reply {
+  return { json: { object: "list", data: [modelObject(ctx)] } };
+}
+
+/**
+ * GET /v1/models/{id}: the model object when `id` is the served model's id, else 404
+ * `model_not_found` (OpenAI's "Retrieve model").
+ */
+export function modelById(id: string, ctx: ServerContext): Reply {
+  if (id !== ctx.modelId) {
+    throw new HttpError(404, `The model '${id}' does not exist; this server serves '${ctx.modelId}'`, "model_not_found", "model");
+  }
+  return { json: modelObject(ctx) };
+}
+
+function modelObject(ctx: ServerContext) {
   const i = ctx.model.info;
   return {
+    id: ctx.modelId,
+    object: "model",
+    created: ctx.created,
+    owned_by: "gguf-embed",
+    meta: {
+      architecture: i.architecture,
+      name: i.name ?? null,
+      n_vocab: i.nVocab,
+      n_ctx_train: i.contextLength,
+      n_embd: i.nEmbd,
+      n_embd_out: i.nEmbdOut,
+      n_layer: i.nLayer,
+      pooling: i.pooling,
+      dense: i.dense,
+      backend: i.backend,
+    },
+  };
+}
+
+/**
+ * GET /props in llama-server's shape (the fields an embedding server has): the context
+ * (n_ctx), one slot, the alias and path, no modalities, BOS/EOS texts, build info.
+ */
+export function props(_body: Json, ctx: ServerContext): Reply {
+  const i = ctx.model.info;
+  const tok = ctx.model.tokenizer;
+  const text = (id: number) => (id >= 0 && id < tok.nVocab ? tok.tokenToPiece(id, { special: true }) : "");
+  return {
     json: {
-      object: "list",
-      data: [
-        {
-          id: ctx.modelId,
-          object: "model",
-          created: ctx.created,
-          owned_by: "gguf-embed",
-          meta: {
-            architecture: i.architecture,
-            name: i.name ?? null,
-            n_vocab: i.nVocab,
-            n_ctx_train: i.contextLength,
-            n_embd: i.nEmbd,
-            n_embd_out: i.nEmbdOut,
-            n_layer: i.nLayer,
-            pooling: i.pooling,
-            dense: i.dense,
-            backend: i.backend,
-          },
-        },
-      ],
+      default_generation_settings: { n_ctx: i.contextLength, params: {} },
+      total_slots: 1,
+      model_alias: ctx.modelId,
+      model_path: ctx.modelPath,
+      modalities: { vision: false, audio: false },
+      chat_template: "",
+      bos_token: text(tok.bosId),
+      eos_token: text(tok.eosId),
+      build_info: `gguf-embed ${packageVersion()}`,
+      embedding: true,
+      pooling: ctx.defaults.pooling ?? i.pooling,
+      n_embd: i.nEmbdOut,
     },
   };
 }

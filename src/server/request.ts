@@ -8,6 +8,7 @@
  */
 import type { EmbedInput, EmbedOptions } from "../embed/embedder.js";
 import { checkBool, checkDimensions, checkPooling, checkString, checkTask, normalizeFromLlama, show } from "../embed/options.js";
+import type { Pooling } from "../embed/pooling.js";
 import type { Task } from "../embed/prompts.js";
 import { EmbedError } from "../errors.js";
 import { badField } from "./errors.js";
@@ -18,6 +19,8 @@ export { show };
 export interface RequestDefaults {
   task?: Task;
   dimensions?: number;
+  /** The server's pooling (llama-server's --pooling), when it overrides the GGUF's. */
+  pooling?: Pooling;
 }
 
 export type Json = Record<string, unknown>;
@@ -76,7 +79,8 @@ export function parseEmbedOptions(body: Json, defaults: RequestDefaults, nEmbdOu
   if (dims !== undefined && dims !== null) opts.dimensions = field(() => checkDimensions(dims, nEmbdOut));
   if (body.truncate !== undefined) opts.truncate = field(() => checkBool(body.truncate, "truncate"));
   if (body.embd_normalize !== undefined) opts.normalize = field(() => normalizeFromLlama(body.embd_normalize));
-  if (body.pooling !== undefined) opts.pooling = field(() => checkPooling(body.pooling));
+  const pooling = body.pooling ?? defaults.pooling;
+  if (pooling !== undefined) opts.pooling = field(() => checkPooling(pooling));
   return opts;
 }
 

@@ -7,19 +7,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { connect, createServer, type AddressInfo } from "node:net";
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runServe } from "../../src/cli/serve.js";
 import { assertSameVector, fixtureModel, metric, rawPost } from "../helpers/server.js";
+import { captureIO } from "../helpers/cli-io.js";
 
 const CHILD = fileURLToPath(new URL("../helpers/serve-child.js", import.meta.url));
 
-function io() {
-  const out = { stdout: "", stderr: "" };
-  const stdout = new PassThrough().on("data", (d) => (out.stdout += d));
-  const stderr = new PassThrough().on("data", (d) => (out.stderr += d));
-  return { out, io: { stdin: new PassThrough(), stdout, stderr } };
-}
+const io = captureIO;
 
 test("serve rejects bad arguments with exit code 2 and the usage, before loading anything", async () => {
   const cases: [string[], RegExp][] = [

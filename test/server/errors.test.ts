@@ -138,9 +138,8 @@ test("401 without or with a wrong key (Bearer or X-Api-Key); /health stays publi
 });
 
 test("404 unknown route, 405 wrong method (with Allow), 415 wrong content type", async () => {
-  const nf = await call(srv.url, "/v2/embeddings", { headers: auth });
-  assert.equal(nf.status, 404);
-  assert.equal(nf.body.error.code, 404);
+  // An unknown path has no dialect: OpenAI's shape, with a string code like every other error (issue 14).
+  assertOpenAIError(await call(srv.url, "/v2/embeddings", { headers: auth }), 404, "NOT_FOUND", null, /no route GET \/v2\/embeddings/);
   assertOpenAIError(await call(srv.url, "/v1/nothing", { headers: auth }), 404, "NOT_FOUND", null);
   const m = await call(srv.url, "/v1/embeddings", { headers: auth });
   assertOpenAIError(m, 405, "METHOD_NOT_ALLOWED", null, /use POST/);
