@@ -5,11 +5,11 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { EmbeddingModel } from "../src/embed/embedder.js";
-import { isEmbedError } from "../src/errors.js";
-import { loadModel } from "../src/node.js";
-import { gemmaFixture } from "./helpers/fixtures.js";
-import { FIXTURE } from "./helpers/server.js";
+import type { EmbeddingModel } from "../../src/embed/embedder.js";
+import { isEmbedError } from "../../src/errors.js";
+import { loadModel } from "../../src/node.js";
+import { gemmaFixture } from "../helpers/fixtures.js";
+import { FIXTURE } from "../helpers/server.js";
 
 let model: EmbeddingModel;
 before(async () => {
