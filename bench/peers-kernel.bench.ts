@@ -22,9 +22,12 @@ function rnd(n: number, scale = 1): Float32Array {
   return new Float32Array(n).map(() => (((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1) * scale);
 }
 
-/** [wall GOP/s, cpu GOP/s] of the best of runs over ~minMs. */
+/**
+ * [wall GOP/s, cpu GOP/s] of the best of runs over ~minMs, after ~minMs of warm-up (V8 compiles
+ * wasm with Liftoff first and tiers up in the background, late on a loaded machine).
+ */
 async function gops(run: () => unknown, ops: number, minMs = 500): Promise<[number, number]> {
-  await run();
+  for (const t0 = performance.now(); performance.now() - t0 < minMs;) await run();
   let best = Infinity, bestCpu = Infinity, spent = 0;
   while (spent < minMs) {
     const c0 = process.cpuUsage(), t0 = performance.now();

@@ -67,6 +67,8 @@ export async function ortRunner(file: string, quant: OnnxQuant, threads: number,
   const ort = await import("onnxruntime-web");
   ort.env.wasm.numThreads = threads;
   const session = await ort.InferenceSession.create(await readFile(file), { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+  // onnxruntime-web falls back to 1 thread (with a console warning) where wasm threads are unavailable
+  const effective = ort.env.wasm.numThreads;
   const half = Math.floor(nSwa / 2);
   const runBatch = async (lists: number[][]): Promise<Float32Array[]> => {
     const B = lists.length, T = Math.max(...lists.map((l) => l.length));
@@ -95,7 +97,7 @@ export async function ortRunner(file: string, quant: OnnxQuant, threads: number,
     return Array.from({ length: B }, (_, b) => data.slice(b * d, (b + 1) * d));
   };
   return {
-    name: `onnxruntime-web ${quant} (wasm)`,
+    name: `onnxruntime-web ${quant} (wasm${effective === threads ? "" : `, ${effective} thread(s)`})`,
     embed: async (lists) => {
       const out: Float32Array[] = [];
       for (let i = 0; i < lists.length; i += batch) out.push(...(await runBatch(lists.slice(i, i + batch))));
