@@ -44,7 +44,8 @@ export async function kernelComparison(): Promise<void> {
   const w = quantizeRows(GGMLType.Q8_0, rnd(K * N, 0.05), K); // N rows of K
   const rows: [string, string, ...number[]][] = [];
   for (const [label, relaxed, usdot] of [["baseline", false, false], ["relaxed", true, false], ["relaxed-usdot", true, true]] as const) {
-    const be = await createWasmBackend({ numerics: numericsByName("avx512"), threads: 1, relaxedSimd: relaxed ? "auto" : false, usdot: usdot ? "auto" : false });
+    const numerics = numericsByName("avx512");
+    const be = await createWasmBackend({ numerics, threads: 1, relaxedSimd: relaxed ? "auto" : false, usdot: usdot ? "auto" : false });
     const simd = be.usdot ? "relaxed-usdot" : be.relaxedSimd ? "relaxed" : "baseline";
     if (simd !== label) { await be.close(); console.log(`  (${label}: not available on this engine, skipped)`); continue; }
     const data = be.alloc(w.length);
@@ -64,7 +65,8 @@ export async function kernelComparison(): Promise<void> {
   const g = new GraphBuilder("matmulinteger");
   const a = g.input({ name: "a", elemType: DT.UINT8, shape: ["T", K] });
   const bq = Int8Array.from(rnd(K * N), (v) => Math.round(v * 127));
-  g.output(g.op("MatMulInteger", [a, g.init("b", [K, N], bq), g.init("az", [], Uint8Array.of(128)), g.init("bz", [], new Int8Array(1))]), { name: "y", elemType: DT.INT32, shape: ["T", N] });
+  const y = g.op("MatMulInteger", [a, g.init("b", [K, N], bq), g.init("az", [], Uint8Array.of(128)), g.init("bz", [], new Int8Array(1))]);
+  g.output(y, { name: "y", elemType: DT.INT32, shape: ["T", N] });
   const session = await ort.InferenceSession.create(writeModel({ graph: g.graph(), opsets: { "": 20 }, irVersion: 9 }));
   const row: [string, string, ...number[]] = ["onnxruntime-web MatMulInteger", "MLAS wasm"];
   for (const T of [1, 64]) {
@@ -75,7 +77,8 @@ export async function kernelComparison(): Promise<void> {
   await session.release();
   console.log(`\nint8 matmul ${K}x${N}, 1 thread, GOP/s (wall / cpu), node ${process.version}`);
   console.log("| kernel | our kernel (T=1 / T=64) | T = 1 | T = 64 |\n|---|---|---|---|");
-  for (const [name, k, w1, c1, w64, c64] of rows) console.log(`| ${name} | ${k} | ${w1!.toFixed(1)} / ${c1!.toFixed(1)} | ${w64!.toFixed(1)} / ${c64!.toFixed(1)} |`);
+  const f = (x: number | undefined) => x!.toFixed(1);
+  for (const [name, k, w1, c1, w64, c64] of rows) console.log(`| ${name} | ${k} | ${f(w1)} / ${f(c1)} | ${f(w64)} / ${f(c64)} |`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await kernelComparison();

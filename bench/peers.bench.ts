@@ -67,7 +67,8 @@ console.log(`peak RSS after loading all: ${(process.resourceUsage().maxRSS / 102
 
 console.log("\nMACs (multiply-accumulates): matmuls per token | dense_2+3 per text | attention at T=514 per text");
 for (const [name, m, windowed] of macs) {
-  console.log(`  ${name.padEnd(44)} ${mf(m.linearPerToken)} | ${mf(m.densePerText)} | ${mf(attnMacs(m, hp, 514, windowed))}${windowed ? " (windowed)" : " (full T×T, masked)"}`);
+  const attn = `${mf(attnMacs(m, hp, 514, windowed))}${windowed ? " (windowed)" : " (full T×T, masked)"}`;
+  console.log(`  ${name.padEnd(44)} ${mf(m.linearPerToken)} | ${mf(m.densePerText)} | ${attn}`);
 }
 
 /** Token lists of exact lengths: BOS, a repeating body, EOS (ids from the Gemma 3 vocabulary). */
@@ -77,7 +78,11 @@ const list = (n: number) => [2, ...Array.from({ length: n - 2 }, () => 1000 + Ma
 const phases = [
   { name: "10-token query", unit: "ms", lists: [list(10)], score: (ms: number) => ms, lowerBetter: true },
   { name: "514-token document", unit: "tok/s", lists: [list(514)], score: (ms: number) => 514 / (ms / 1000), lowerBetter: false },
-  { name: `${nShort} short texts (10-30 tok)`, unit: "texts/s", lists: Array.from({ length: nShort }, () => list(10 + Math.floor(rnd() * 21))), score: (ms: number) => nShort / (ms / 1000), lowerBetter: false },
+  {
+    name: `${nShort} short texts (10-30 tok)`, unit: "texts/s",
+    lists: Array.from({ length: nShort }, () => list(10 + Math.floor(rnd() * 21))),
+    score: (ms: number) => nShort / (ms / 1000), lowerBetter: false,
+  },
 ];
 
 // Same graph? cos of each peer's vector against ours (ours is L2-normalized, the ONNX output is not).
@@ -90,7 +95,8 @@ const probe = [phases[0]!.lists[0]!, list(100), phases[2]!.lists[0]!];
 const ref = await runners[0]!.embed(probe);
 for (const r of runners.slice(1)) {
   const v = await r.embed(probe);
-  console.log(`cos(${r.name}, ${runners[0]!.name}) on 10/100/${probe[2]!.length} tokens: ${v.map((x, i) => cos(x, ref[i]!).toFixed(5)).join(" / ")}`);
+  const c = v.map((x, i) => cos(x, ref[i]!).toFixed(5)).join(" / ");
+  console.log(`cos(${r.name}, ${runners[0]!.name}) on 10/100/${probe[2]!.length} tokens: ${c}`);
 }
 
 const results: number[][] = phases.map(() => []);
@@ -108,7 +114,8 @@ for (const [pi, ph] of phases.entries()) {
   console.error(`${ph.name}: ${times.map((t) => t.map((x) => x.toFixed(0)).join(",")).join(" | ")} ms`);
 }
 
-console.log(`\nmedians of ${rounds} alternating rounds, ${threads} thread(s), node ${process.version}; (x) = peer speed / ours (>1: peer faster)`);
+console.log(`\nmedians of ${rounds} alternating rounds, ${threads} thread(s), node ${process.version}`);
+console.log("(x) = peer speed / ours (>1: peer faster)");
 console.log(`| system | ${phases.map((p) => `${p.name} (${p.unit})`).join(" | ")} |`);
 console.log(`|---|${phases.map(() => "---").join("|")}|`);
 for (const [i, r] of runners.entries()) {

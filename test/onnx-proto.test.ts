@@ -55,9 +55,11 @@ test("onnx writer: int8 MatMulInteger chain and com.microsoft MatMulNBits match 
   const [xq, xs, xz] = g.opN("DynamicQuantizeLinear", [x], 3);
   const { b, scale } = int8Transposed(w, K, N);
   const yi = g.op("MatMulInteger", [xq!, g.init("b", [K, N], b), xz!, g.init("bz", [], new Int8Array(1))]);
-  g.output(g.op("Mul", [g.op("Cast", [yi], { to: DT.FLOAT }), g.op("Mul", [xs!, g.init("bs", [], scale)])]), { name: "y8", elemType: DT.FLOAT, shape: [1, N] });
+  const y8 = g.op("Mul", [g.op("Cast", [yi], { to: DT.FLOAT }), g.op("Mul", [xs!, g.init("bs", [], scale)])]);
+  g.output(y8, { name: "y8", elemType: DT.FLOAT, shape: [1, N] });
   const q4 = q4Blocks(w, K, N);
-  const y4 = g.op("MatMulNBits", [x, g.init("b4", [N, K / 32, 16], q4.b), g.init("s4", [N * (K / 32)], q4.scales)], { K, N, bits: 4, block_size: 32 }, "com.microsoft");
+  const b4 = g.init("b4", [N, K / 32, 16], q4.b), s4 = g.init("s4", [N * (K / 32)], q4.scales);
+  const y4 = g.op("MatMulNBits", [x, b4, s4], { K, N, bits: 4, block_size: 32 }, "com.microsoft");
   g.output(y4, { name: "y4", elemType: DT.FLOAT, shape: [1, N] });
   const r = await run(g, { x: new ort.Tensor("float32", xv, [1, K]) });
   for (let n = 0; n < N; n++) {

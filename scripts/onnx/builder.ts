@@ -2,7 +2,7 @@
  * GraphBuilder: appends ONNX nodes with generated value names and collects initializers, so the
  * model files in scripts/onnx/ read like the forward pass they encode. Encoding is proto.ts.
  */
-import { tensor, type AttrValue, type Graph, type Node, type Tensor, type ValueInfo } from "./proto.js";
+import { tensor, type AttrValue, type Graph, type Node, type Tensor, type TypedData, type ValueInfo } from "./proto.js";
 
 export class GraphBuilder {
   readonly nodes: Node[] = [];
@@ -29,7 +29,7 @@ export class GraphBuilder {
     return outs;
   }
 
-  init(name: string, dims: readonly number[], data: Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array): string {
+  init(name: string, dims: readonly number[], data: TypedData): string {
     this.initializers.push(tensor(name, dims, data));
     return name;
   }

@@ -66,7 +66,9 @@ function ropeTables(nPos: number, hd: number, base: number): { cos: Float32Array
   return { cos, sin };
 }
 
-export async function buildGemmaOnnx(ggufPath: string, quant: OnnxQuant, o: { perChannel?: boolean; accuracyLevel?: number } = {}): Promise<OnnxGemma> {
+export async function buildGemmaOnnx(
+  ggufPath: string, quant: OnnxQuant, o: { perChannel?: boolean; accuracyLevel?: number } = {},
+): Promise<OnnxGemma> {
   const src = await FileSource.open(ggufPath);
   try {
     const f = await readGGUF(src);
@@ -92,7 +94,8 @@ export async function buildGemmaOnnx(ggufPath: string, quant: OnnxQuant, o: { pe
         const { b, scales } = q4Blocks(data, K, N);
         const attrs: Record<string, number> = { K, N, bits: 4, block_size: 32 };
         if (o.accuracyLevel !== undefined) attrs.accuracy_level = o.accuracyLevel;
-        return g.op("MatMulNBits", [x, g.init(`${name}.q4`, [N, K / 32, 16], b), g.init(`${name}.scales`, [N * (K / 32)], scales)], attrs, "com.microsoft");
+        const bq = g.init(`${name}.q4`, [N, K / 32, 16], b), sc = g.init(`${name}.scales`, [N * (K / 32)], scales);
+        return g.op("MatMulNBits", [x, bq, sc], attrs, "com.microsoft");
       }
       let xq = quantized.get(x);
       if (!xq) quantized.set(x, (xq = g.opN("DynamicQuantizeLinear", [x], 3)));
@@ -112,7 +115,8 @@ export async function buildGemmaOnnx(ggufPath: string, quant: OnnxQuant, o: { pe
     const nPos = hp.nCtxTrain;
     const table = (base: number, tag: string) => {
       const { cos, sin } = ropeTables(nPos, hd, base);
-      const at = (t: Float32Array, n: string) => g.op("Unsqueeze", [g.op("Gather", [g.init(n, [nPos, hd], t), pos]), g.i64([2])]); // (B, T, 1, hd)
+      // (nPos, hd) table gathered at position_ids -> (B, T, 1, hd)
+      const at = (t: Float32Array, n: string) => g.op("Unsqueeze", [g.op("Gather", [g.init(n, [nPos, hd], t), pos]), g.i64([2])]);
       return { cos: at(cos, `rope_cos_${tag}`), sin: at(sin, `rope_sin_${tag}`) };
     };
     const ropeG = table(hp.ropeFreqBase, "global"), ropeL = table(hp.ropeFreqBaseSwa, "local");
@@ -128,7 +132,8 @@ export async function buildGemmaOnnx(ggufPath: string, quant: OnnxQuant, o: { pe
     for (const v of emb.data) amax = Math.max(amax, Math.abs(v));
     const { q: embQ, scale: embS } = int8Rows(emb.data, amax);
     const tab = g.init("token_embd.q8", [emb.ne1, emb.ne0], embQ);
-    const e = g.op("DequantizeLinear", [g.op("Gather", [tab, ids]), g.init("token_embd.scale", [], Float32Array.of(embS)), g.init("token_embd.zp", [], new Int8Array(1))]);
+    const embScale = g.init("token_embd.scale", [], Float32Array.of(embS)), embZp = g.init("token_embd.zp", [], new Int8Array(1));
+    const e = g.op("DequantizeLinear", [g.op("Gather", [tab, ids]), embScale, embZp]);
     let x = g.op("Mul", [e, g.f32(Math.fround(Math.sqrt(D)))]); // (B, T, D)
 
     for (let il = 0; il < hp.nLayer; il++) {
@@ -140,7 +145,8 @@ export async function buildGemmaOnnx(ggufPath: string, quant: OnnxQuant, o: { pe
       const v = g.op("Reshape", [await linear(xb, p + "attn_v.weight"), g.i64([0, 0, HKV, hd])]);
       q = g.op("Mul", [rope(await rms(q, p + "attn_q_norm.weight"), r), g.f32(Math.fround(1 / Math.sqrt(hd)))]);
       k = rope(await rms(k, p + "attn_k_norm.weight"), r);
-      const kq = g.op("MatMul", [g.op("Transpose", [q], { perm: [0, 2, 1, 3] }), g.op("Transpose", [k], { perm: [0, 2, 3, 1] })]); // (B, H, T, T)
+      const qT = g.op("Transpose", [q], { perm: [0, 2, 1, 3] }), kT = g.op("Transpose", [k], { perm: [0, 2, 3, 1] });
+      const kq = g.op("MatMul", [qT, kT]); // (B, H, T, hd) @ (B, HKV, hd, T) -> (B, H, T, T)
       const probs = g.op("Softmax", [g.op("Add", [kq, swa ? biasL : biasG])], { axis: -1 });
       const kqv = g.op("MatMul", [probs, g.op("Transpose", [v], { perm: [0, 2, 1, 3] })]); // (B, H, T, hd)
       const o2 = g.op("Reshape", [g.op("Transpose", [kqv], { perm: [0, 2, 1, 3] }), g.i64([0, 0, H * hd])]);
@@ -153,7 +159,9 @@ export async function buildGemmaOnnx(ggufPath: string, quant: OnnxQuant, o: { pe
     }
     x = await rms(x, "output_norm.weight");
     let y = g.op("Squeeze", [g.op("MatMul", [pool, x]), g.i64([1])]); // (B, D) mean over each text's tokens
-    if (f.tensors.some((t) => t.name === "dense_2.weight")) y = await linear(await linear(y, "dense_2.weight", true), "dense_3.weight", true);
+    if (f.tensors.some((t) => t.name === "dense_2.weight")) {
+      y = await linear(await linear(y, "dense_2.weight", true), "dense_3.weight", true);
+    }
     g.output(y, { name: "embedding", elemType: DT.FLOAT, shape: [B, hp.nEmbdOut] });
     const bytes = writeModel({ graph: g.graph(), opsets: { "": 20, "com.microsoft": 1 }, irVersion: 9 });
     return { bytes, macs, hp };

@@ -198,7 +198,9 @@ export function writeModel(model: Model): Uint8Array {
 }
 
 /** A tensor from typed values (little-endian host, as every supported platform is). */
-export function tensor(name: string, dims: readonly number[], data: Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array): Tensor {
+export type TypedData = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
+
+export function tensor(name: string, dims: readonly number[], data: TypedData): Tensor {
   const dataType = data instanceof Float32Array ? DT.FLOAT : data instanceof Int8Array ? DT.INT8 : data instanceof Uint8Array ? DT.UINT8
     : data instanceof Int32Array ? DT.INT32 : DT.INT64;
   return { name, dataType, dims, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
