@@ -122,7 +122,7 @@ for (const [i, r] of runners.entries()) {
   const cells = phases.map((ph, pi) => {
     const s = results[pi]![i]!, o = results[pi]![0]!;
     const ratio = i === 0 ? "" : ` (${(ph.lowerBetter ? o / s : s / o).toFixed(2)}x)`;
-    return `${s.toFixed(ph.unit === "ms" ? 1 : 1)}${ratio}`;
+    return `${s >= 100 ? s.toFixed(0) : s.toPrecision(3)}${ratio}`;
   });
   console.log(`| ${r.name} | ${cells.join(" | ")} |`);
 }
