@@ -5,7 +5,9 @@
  * from its weights, scripts/onnx/embeddinggemma.ts). Same token ids, same threads, alternating
  * rounds, medians. Phases: a 10-token query (ms), a 514-token document (tokens/s), short texts
  * (--short N texts of 10-30 tokens, texts/s). Prints the MACs of each system, a cos check of every
- * peer's vectors against ours, and the table with ratios (peer / ours in speed, >1 = peer faster).
+ * peer's vectors against the first system of --peers (ours by default), and the table with ratios
+ * against it (peer / first in speed, >1 = peer faster). onnxruntime-web's vectors depend slightly on
+ * the other texts of its padded batch (DynamicQuantizeLinear takes one scale per batch tensor).
  * Options: --threads 2 --rounds 3 --peers ours,llama,ort-int8,ort-q4 --short 200 --batch 32
  *          --no-kernel (skip bench/peers-kernel.bench.ts's single-matmul comparison).
  * Under Node 24: `npm run bench:peers:node24` (bench/peers-node24.ts).
