@@ -8,4 +8,6 @@
  */
 import { setFlagsFromString } from "node:v8";
 
-if (process.env.GGUF_EMBED_RELAXED_SIMD !== "0") setFlagsFromString("--experimental-wasm-relaxed-simd");
+// Node >= 22 has relaxed SIMD on and no longer knows the flag (V8 prints an error for it).
+const nodeMajor = Number(process.versions.node.split(".")[0]);
+if (process.env.GGUF_EMBED_RELAXED_SIMD !== "0" && nodeMajor < 22) setFlagsFromString("--experimental-wasm-relaxed-simd");
