@@ -12,31 +12,8 @@ import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
 import { disposeModel, llamaModel } from "./llama.js";
 import { llamaSourceFile } from "./llama-src.js";
 
-/** node-llama-cpp's TokenAttributes getters, in llama_token_attr bit order (UNKNOWN = 1 << 0, ...). */
-export const ATTR_BITS = [
-  "unknown",
-  "unused",
-  "normal",
-  "control",
-  "userDefined",
-  "byte",
-  "normalized",
-  "lstrip",
-  "rstrip",
-  "singleWord",
-] as const;
-
-/** Tokens whose attribute flags or EOG membership differ from llama.cpp's (each difference counts once). */
-export function vocabStateMismatches(ours: Tokenizer, ref: LlamaModel): number {
-  let mismatches = 0;
-  for (let id = 0; id < ours.nVocab; id++) {
-    const a = ref.getTokenAttributes(id as Token);
-    const flags = ATTR_BITS.reduce((f, k, bit) => (a[k] ? f | (1 << bit) : f), 0);
-    if (flags !== ours.vocab.attrs[id]) mismatches++;
-    if (ref.isEogToken(id as Token) !== ours.vocab.eogIds.has(id)) mismatches++;
-  }
-  return mismatches;
-}
+/** Shared with the SPM/BPE parity checks. */
+export { vocabStateMismatches } from "./tokenizer-parity.js";
 
 /** Ids whose single-token detokenize (token_to_piece) differs from llama.cpp's, special off or on. */
 export function pieceMismatches(ours: Tokenizer, ref: LlamaModel): number[] {
