@@ -5,6 +5,7 @@
  * are the backend's (docs/numerics.md). Shapes: (rows, width) row-major f32.
  */
 import type { Backend, Weight } from "../kernels/backend.js";
+import { attentionKvF16 } from "../kernels/attn-kv-f16.js";
 import { ropeCache, ropeNeox } from "../kernels/ops.js";
 import type { Batch } from "./arch.js";
 
@@ -63,6 +64,21 @@ export function buildAttn(be: Backend, batch: Batch, q: Float32Array, k: Float32
   for (let s = 0; s < batch.seqStart.length; s++) {
     const a = batch.seqStart[s]!, b = a + batch.seqLen[s]!;
     be.attention(q.subarray(a * nQ, b * nQ), k.subarray(a * nKV, b * nKV), v.subarray(a * nKV, b * nKV), o.subarray(a * nQ, b * nQ), batch.seqLen[s]!, nHead, nHeadKv, hd, window);
+  }
+}
+
+/**
+ * build_attn with llm_graph_input_attn_kv (a causal decoder through llama.cpp's f16 KV cache), per
+ * sequence of the batch, each as if alone in a fresh cache: q (nTok, nHead·hd), k, v (nTok,
+ * nHeadKv·hd) -> o (nTok, nHead·hd); kqScale: soft_max_ext's scale (kernels/attn-kv-f16.ts).
+ */
+export function buildAttnKvF16(be: Backend, batch: Batch, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array,
+  nHead: number, nHeadKv: number, hd: number, kqScale: number): void {
+  const nQ = nHead * hd, nKV = nHeadKv * hd;
+  for (let s = 0; s < batch.seqStart.length; s++) {
+    const a = batch.seqStart[s]!, b = a + batch.seqLen[s]!;
+    attentionKvF16(be.numerics, q.subarray(a * nQ, b * nQ), k.subarray(a * nKV, b * nKV), v.subarray(a * nKV, b * nKV),
+      o.subarray(a * nQ, b * nQ), batch.seqLen[s]!, nHead, nHeadKv, hd, kqScale);
   }
 }
 

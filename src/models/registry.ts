@@ -3,9 +3,10 @@ import { EmbedError } from "../errors.js";
 import { getString, type GGUFMetadata } from "../gguf/keys.js";
 import type { Architecture } from "./arch.js";
 import { gemmaEmbedding } from "./gemma-embedding.js";
+import { qwen3 } from "./qwen3.js";
 
 export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
-  ([gemmaEmbedding] as Architecture[]).map((a) => [a.name, a]),
+  ([gemmaEmbedding, qwen3] as Architecture[]).map((a) => [a.name, a]),
 );
 
 /** The architecture of a GGUF, or UNSUPPORTED_ARCH naming it and the supported ones. */
