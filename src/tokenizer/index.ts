@@ -1,14 +1,16 @@
 /**
  * Tokenizer entry points: createTokenizer(metadata) dispatches on `tokenizer.ggml.model` to one file
  * per algorithm, as llama.cpp's llama_vocab::impl::init_tokenizer does by vocab type:
- *   "llama" -> spm.ts (SentencePiece BPE-by-score), "bert" -> wpm.ts (WordPiece).
- * Others ("t5" = UGM, "gpt2" = BPE, "rwkv", "plamo2", "none", ...) throw UNSUPPORTED_TOKENIZER.
+ *   "llama" -> spm.ts (SentencePiece BPE-by-score), "bert" -> wpm.ts (WordPiece),
+ *   "gpt2" -> bpe.ts (byte-level BPE; pre-tokenizers in bpe-pre.ts).
+ * Others ("t5" = UGM, "rwkv", "plamo2", "none", ...) throw UNSUPPORTED_TOKENIZER.
  * ref: llama.cpp src/llama-vocab.cpp; docs/tokenizers/.
  */
 import { EmbedError } from "../errors.js";
 import { getString, type GGUFMetadata } from "../gguf/keys.js";
 import { readGGUF } from "../gguf/reader.js";
 import type { ByteSource } from "../gguf/source.js";
+import { BpeTokenizer } from "./bpe.js";
 import { SpmTokenizer } from "./spm.js";
 import type { Tokenizer } from "./tokenizer.js";
 import { Vocabulary } from "./vocab.js";
@@ -25,10 +27,12 @@ export function createTokenizer(metadata: GGUFMetadata): Tokenizer {
       return new SpmTokenizer(new Vocabulary(metadata));
     case "bert":
       return new WpmTokenizer(new Vocabulary(metadata));
-    default: // "t5" (UGM), "gpt2" (BPE), "rwkv", "plamo2", "none"/"no_vocab", ...
+    case "gpt2":
+      return BpeTokenizer.fromMetadata(new Vocabulary(metadata), metadata);
+    default: // "t5" (UGM), "rwkv", "plamo2", "none"/"no_vocab", ...
       throw new EmbedError(
         "UNSUPPORTED_TOKENIZER",
-        `tokenizer.ggml.model = "${model}" is not supported; implemented: "llama" (SentencePiece, as Gemma uses) and "bert" (WordPiece)`,
+        `tokenizer.ggml.model = "${model}" is not supported; implemented: "llama" (SentencePiece, as Gemma uses), "bert" (WordPiece) and "gpt2" (byte-level BPE)`,
         { model },
       );
   }

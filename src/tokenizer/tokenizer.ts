@@ -148,7 +148,12 @@ export abstract class LlamaTokenizer implements Tokenizer {
     return byteStringToBytes(this.pieceBytes(id, opts.special ?? true, opts.lstrip ?? 0, 0));
   }
 
-  /** ref: llama_vocab::impl::token_to_piece (SPM/WPM/UGM case), via its special=true cache. Returns a byte string. */
+  /** A NORMAL token's piece (byte strings): SPM/WPM/UGM unescape "▁" to " "; BPE overrides (llama_decode_text). */
+  protected normalPiece(text: string): string {
+    return text.replaceAll(ESCAPED_SPACE, " ");
+  }
+
+  /** ref: llama_vocab::impl::token_to_piece (SPM/WPM/UGM case; BPE via normalPiece), via its special=true cache. Returns a byte string. */
   protected pieceBytes(id: number, special: boolean, lstrip: number, index: number): string {
     const { vocab } = this;
     if (!Number.isInteger(id) || id < 0 || id >= vocab.nVocab) {
@@ -160,7 +165,7 @@ export abstract class LlamaTokenizer implements Tokenizer {
     if (piece === undefined) {
       const text = vocab.tokenBytes[id];
       if (attr & (LlamaTokenAttr.UNKNOWN | LlamaTokenAttr.CONTROL | LlamaTokenAttr.USER_DEFINED)) piece = text;
-      else if (attr & LlamaTokenAttr.NORMAL) piece = text.replaceAll(ESCAPED_SPACE, " ");
+      else if (attr & LlamaTokenAttr.NORMAL) piece = this.normalPiece(text);
       else if (attr & LlamaTokenAttr.BYTE) piece = String.fromCharCode(strtolHex(text.slice(3, 5)) & 0xff);
       else piece = ""; // UNUSED, UNDEFINED
       this.pieces[id] = piece;

@@ -7,13 +7,14 @@
  * special-token cache used by the partition. ref: llama.cpp src/llama-vocab.cpp load;
  * docs/tokenizers/spm.md, docs/tokenizers/wpm.md.
  *
- * "gpt2" (BPE) is not accepted yet: its defaults depend on a long per-`tokenizer.ggml.pre` table
- * (add_bos, clean_spaces, ignore_merges, ...) that belongs with the BPE tokenizer.
+ * "gpt2" (byte-level BPE) takes its flags (add_bos, add_sep, clean_spaces, ignore_merges) from the
+ * per-`tokenizer.ggml.pre` table in bpe-pre.ts; a pre-tokenizer we do not implement is refused.
  * Token texts are also kept as byte strings (bytes.ts).
  */
 import { EmbedError } from "../errors.js";
 import { GGUFValueType, getBool, getString, getStringArray, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import { toByteString } from "./bytes.js";
+import { BPE_PRE, type BpePreSplit } from "./bpe-pre.js";
 import { stdSort } from "./std-sort.js";
 import { detectSpecialTokens, setPerModelAttrs } from "./vocab-special.js";
 import { LlamaTokenAttr, LlamaTokenType, TOKEN_NULL, type SpecialIds, type VocabType } from "./vocab-types.js";
@@ -52,6 +53,8 @@ const MODEL_DEFAULTS: Record<string, ModelDefaults> = {
   bert: { type: "wpm", ids: [101, N, 100, 102, 0, 103], addSpacePrefix: false, addBos: true, addEos: false, addSep: true,
     cleanSpaces: true },
   t5: { type: "ugm", ids: [N, 1, 2, N, 0, N], addSpacePrefix: false, addBos: false, addEos: true, addSep: false, cleanSpaces: false },
+  // the "gpt2" branch, then "for now, only BPE models have pre-tokenizers" (add_bos/add_sep/clean_spaces per pre: bpe-pre.ts)
+  gpt2: { type: "bpe", ids: [11, 11, N, N, N, N], addSpacePrefix: false, addBos: false, addEos: false, addSep: false, cleanSpaces: true },
 };
 
 function badVocab(message: string, detail: Record<string, unknown>): EmbedError {
@@ -81,8 +84,12 @@ export class Vocabulary {
   readonly removeExtraWhitespaces: boolean;
   /** clean_up_tokenization_spaces: detokenize() tidies " ." " 's" etc. (WPM). */
   readonly cleanSpaces: boolean;
-  /** SPM/UGM replace " " by "▁"; always true for the models accepted here. */
+  /** SPM/UGM replace " " by "▁" (true); byte-level BPE does not (false). */
   readonly escapeWhitespaces: boolean;
+  /** BPE: the llama.cpp splitter of `tokenizer.ggml.pre` (undefined for other types). */
+  readonly bpeSplit: BpePreSplit | undefined;
+  /** BPE: a word that is itself a token is emitted whole, without merging (llama.cpp ignore_merges). */
+  readonly ignoreMerges: boolean;
   /** BertNormalizer options (tokenizer.ggml.normalizer.lowercase / .strip_accents; WPM). */
   readonly normalizerLowercase: boolean;
   readonly normalizerStripAccents: boolean;
@@ -105,10 +112,24 @@ export class Vocabulary {
     }
     this.type = defaults.type;
     this.pre = getString(meta, "tokenizer.ggml.pre", "default");
+    let addBos = defaults.addBos;
+    let addSep = defaults.addSep;
+    let cleanSpaces = defaults.cleanSpaces;
+    const bpePre = this.type === "bpe" ? BPE_PRE[this.pre] : undefined;
+    if (this.type === "bpe") {
+      if (!bpePre || !Object.hasOwn(BPE_PRE, this.pre)) {
+        const known = Object.keys(BPE_PRE).map((p) => `"${p}"`).join(", ");
+        const message = `tokenizer.ggml.pre = "${this.pre}" is not a supported BPE pre-tokenizer (supported: ${known})`;
+        throw new EmbedError("UNSUPPORTED_TOKENIZER", message, { model: this.model, pre: this.pre });
+      }
+      ({ addBos, addSep, cleanSpaces } = bpePre);
+    }
+    this.bpeSplit = bpePre?.split;
+    this.ignoreMerges = bpePre?.ignoreMerges ?? false;
     this.addSpacePrefix = getBool(meta, "tokenizer.ggml.add_space_prefix", defaults.addSpacePrefix);
     this.removeExtraWhitespaces = getBool(meta, "tokenizer.ggml.remove_extra_whitespaces", false);
-    this.cleanSpaces = defaults.cleanSpaces;
-    this.escapeWhitespaces = true;
+    this.cleanSpaces = cleanSpaces;
+    this.escapeWhitespaces = this.type !== "bpe";
 
     const texts = getStringArray(meta, "tokenizer.ggml.tokens");
     if (texts === undefined) throw badVocab(`metadata key "tokenizer.ggml.tokens" is missing: the file has no vocabulary`, { key: "tokenizer.ggml.tokens" });
@@ -168,9 +189,9 @@ export class Vocabulary {
       if (id >= n) this.warnings.push(`bad special token: '${key}' = ${id}, using default id ${special[field]}`);
       else special[field] = id;
     }
-    this.addBos = getBool(meta, "tokenizer.ggml.add_bos_token", defaults.addBos);
+    this.addBos = getBool(meta, "tokenizer.ggml.add_bos_token", addBos);
     this.addEos = getBool(meta, "tokenizer.ggml.add_eos_token", defaults.addEos);
-    this.addSep = getBool(meta, "tokenizer.ggml.add_sep_token", defaults.addSep);
+    this.addSep = getBool(meta, "tokenizer.ggml.add_sep_token", addSep);
     this.normalizerLowercase = getBool(meta, "tokenizer.ggml.normalizer.lowercase", true);
     this.normalizerStripAccents = getBool(meta, "tokenizer.ggml.normalizer.strip_accents", this.normalizerLowercase);
 
