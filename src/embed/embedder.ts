@@ -182,6 +182,7 @@ function wasmInfo(be: WasmBackend): Pick<ModelInfo, "simd" | "threads"> {
 function referenceOps(be: WasmBackend, model: EmbeddingGraph): string[] {
   const out = new Set<string>();
   if (be.attentionKernel === "reference") out.add("attention");
+  for (const op of model.ops ?? []) if (be.referenceOnly.has(op)) out.add(op);
   for (const w of model.matrices()) {
     for (const [n, label] of [[1, "1 token"], [2, "2+ tokens"], [8, "8+ tokens"]] as const) {
       if (be.kernelFor(w, n) === "reference") out.add(`${ggmlTypeName(w.type)} matmul (${label})`);

@@ -56,6 +56,8 @@ export interface EmbeddingGraph {
   forward(batch: Batch, tap?: Tap): Float32Array;
   /** The post-pooling projection of n rows (n, nEmbd) -> (n, nEmbdOut) (llama.cpp build_dense_out); the rows as they are when absent. */
   denseOut(rows: Float32Array, n: number): Float32Array;
+  /** Backend ops besides matmul and attention it calls, when a backend may lack a kernel for them ("swiglu"). */
+  readonly ops?: readonly string[];
   /** Every matmul weight (kernel coverage reports). */
   matrices(): Weight[];
 }
