@@ -71,4 +71,6 @@ export interface Architecture<H extends CommonHParams = CommonHParams, W = unkno
   /** The one table binding GGUF tensor names to weights, every shape checked. */
   bindWeights(hp: H, t: TensorProvider, nVocab: number): W;
   create(hp: H, w: W, backend: Backend): EmbeddingGraph;
+  /** f32 activations forward() takes per token (its arena), so the loader can check what fits before allocating. */
+  activationFloatsPerToken?(hp: H): number;
 }

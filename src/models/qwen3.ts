@@ -123,6 +123,11 @@ export function bindWeights(hp: Qwen3HParams, t: TensorProvider, nVocab: number)
   };
 }
 
+/** forward()'s arena per token: x, xb, ao (nEmbd); q, o (nHead·hd); k, v (nHeadKv·hd); gate, up, act (nFf). */
+export function activationFloatsPerToken(hp: Qwen3HParams): number {
+  return 3 * hp.nEmbd + 2 * hp.nHead * hp.nEmbdHead + 2 * hp.nHeadKv * hp.nEmbdHead + 3 * hp.nFf;
+}
+
 export class Qwen3 implements EmbeddingGraph {
   readonly arch = ARCH;
   readonly hasDenseOut = false;
@@ -144,7 +149,7 @@ export class Qwen3 implements EmbeddingGraph {
     const nQ = nHead * hd, nKV = nHeadKv * hd;
     const seqs = batch.seqLen; // matmul rows keep the order of their own sequence (Backend.matmul)
 
-    const arena = be.activations(nTok * (3 * nEmbd + 2 * nQ + 2 * nKV + 3 * nFf));
+    const arena = be.activations(nTok * activationFloatsPerToken(this.hp));
     let at = 0;
     const take = (n: number) => arena.subarray(at, (at += n));
     const x = take(nTok * nEmbd); // (nTok, nEmbd) residual stream
@@ -217,4 +222,5 @@ export const qwen3: Architecture<Qwen3HParams, Qwen3Weights> = {
   loadHParams,
   bindWeights,
   create: (hp, w, backend) => new Qwen3(hp, w, backend),
+  activationFloatsPerToken,
 };
