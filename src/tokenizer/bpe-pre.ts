@@ -62,79 +62,100 @@ export function bpePreSplit(split: BpePreSplit, cpts: readonly number[], start: 
 }
 
 const CR = 0x0d, LF = 0x0a, SP = 0x20, AP = 0x27;
+const OUT = -1; // llama.cpp's OUT_OF_RANGE code point
+const WLN = CptFlag.WHITESPACE | CptFlag.LETTER | CptFlag.NUMBER;
+
+/** One fragment's cpts[start, end) and the word ends found so far: the _get_cpt, _get_flags and _add_token of the splitters. */
+class Words {
+  private prevEnd: number;
+  constructor(private readonly cpts: readonly number[], private readonly start: number, private readonly end: number,
+    private readonly ends: number[]) {
+    this.prevEnd = start;
+  }
+
+  cpt(p: number): number {
+    return p >= this.start && p < this.end ? this.cpts[p] : OUT;
+  }
+
+  flags(p: number): number {
+    return p >= this.start && p < this.end ? unicode_cpt_flags_from_cpt(this.cpts[p]) : 0;
+  }
+
+  /** End a word at e (nothing if empty); returns its length. */
+  add(e: number): number {
+    const len = e - this.prevEnd;
+    if (len > 0) this.ends.push(e);
+    this.prevEnd = e;
+    return len;
+  }
+
+  /** Length of 's|'t|'re|'ve|'m|'ll|'d at pos (2 or 3; case-insensitive if `lower`), or 0. */
+  contraction(pos: number, lower: boolean): number {
+    if (this.cpt(pos) !== AP || pos + 1 >= this.end) return 0;
+    const n1 = lower ? unicode_tolower(this.cpt(pos + 1)) : this.cpt(pos + 1);
+    if (n1 === 0x73 || n1 === 0x74 || n1 === 0x6d || n1 === 0x64) return 2; // s t m d
+    if (pos + 2 >= this.end) return 0;
+    const n2 = lower ? unicode_tolower(this.cpt(pos + 2)) : this.cpt(pos + 2);
+    return (n1 === 0x72 && n2 === 0x65) || (n1 === 0x76 && n2 === 0x65) || (n1 === 0x6c && n2 === 0x6c) ? 3 : 0; // re ve ll
+  }
+
+  /**
+   * The loop both splitters run (one word per step): the contraction rule ('s 't 're 've 'm 'll 'd,
+   * case-insensitive if `lower`), else `rules`, which end one word and return the next position.
+   */
+  run(lower: boolean, rules: (pos: number, cpt: number, flags: number) => number): void {
+    for (let pos = this.start; pos < this.end; ) {
+      const nc = this.contraction(pos, lower);
+      pos = nc ? pos + this.add(pos + nc) : rules(pos, this.cpt(pos), this.flags(pos));
+    }
+  }
+
+  /** The rules both splitters end with, at pos followed by nWs whitespace: \s+(?!\S), \s+, else one code point. */
+  spaces(pos: number, nWs: number): number {
+    if (nWs > 1 && this.cpt(pos + nWs) !== OUT) pos += nWs - 1; // \s+(?!\S): leave the last space to the next word
+    else if (nWs > 0) pos += nWs; // \s+
+    else pos++; // no match
+    this.add(pos);
+    return pos;
+  }
+}
 
 /**
  * GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
  * ref: llama.cpp src/unicode.cpp unicode_regex_split_custom_gpt2.
  */
 function splitGpt2(cpts: readonly number[], start: number, end: number, ends: number[]): void {
-  const OUT = -1;
-  const cptAt = (p: number) => (p >= start && p < end ? cpts[p] : OUT);
-  const flagsAt = (p: number) => (p >= start && p < end ? unicode_cpt_flags_from_cpt(cpts[p]) : 0);
-  let prevEnd = start;
-  const add = (e: number) => {
-    const len = e - prevEnd;
-    if (len > 0) ends.push(e);
-    prevEnd = e;
-    return len;
-  };
-  const WLN = CptFlag.WHITESPACE | CptFlag.LETTER | CptFlag.NUMBER;
-  for (let pos = start; pos < end; ) {
-    const cpt = cptAt(pos);
-    const flags = flagsAt(pos);
-    // 's|'t|'re|'ve|'m|'ll|'d (case sensitive)
-    if (cpt === AP && pos + 1 < end) {
-      const n1 = cptAt(pos + 1);
-      if (n1 === 0x73 || n1 === 0x74 || n1 === 0x6d || n1 === 0x64) {
-        pos += add(pos + 2);
-        continue;
-      }
-      if (pos + 2 < end) {
-        const n2 = cptAt(pos + 2);
-        if ((n1 === 0x72 && n2 === 0x65) || (n1 === 0x76 && n2 === 0x65) || (n1 === 0x6c && n2 === 0x6c)) {
-          pos += add(pos + 3);
-          continue;
-        }
-      }
-    }
+  const w = new Words(cpts, start, end, ends);
+  const cptAt = (p: number) => w.cpt(p);
+  const flagsAt = (p: number) => w.flags(p);
+  const add = (e: number) => w.add(e);
+  w.run(false, (pos, cpt, flags) => {
     let flags2 = cpt === SP ? flagsAt(pos + 1) : flags;
     // <space>?\p{L}+
     if (flags2 & CptFlag.LETTER) {
       if (cpt === SP) pos++;
       while (flags2 & CptFlag.LETTER) flags2 = flagsAt(++pos);
       add(pos);
-      continue;
+      return pos;
     }
     // <space>?\p{N}+
     if (flags2 & CptFlag.NUMBER) {
       if (cpt === SP) pos++;
       while (flags2 & CptFlag.NUMBER) flags2 = flagsAt(++pos);
       add(pos);
-      continue;
+      return pos;
     }
     // <space>?[^\s\p{L}\p{N}]+
     if (!(flags2 & WLN) && flags2) {
       if (cpt === SP) pos++;
       while (!(flags2 & WLN) && flags2) flags2 = flagsAt(++pos);
       add(pos);
-      continue;
+      return pos;
     }
     let nWs = 0;
     while (flagsAt(pos + nWs) & CptFlag.WHITESPACE) nWs++;
-    // \s+(?!\S)
-    if (nWs > 1 && cptAt(pos + nWs) !== OUT) {
-      pos += nWs - 1;
-      add(pos);
-      continue;
-    }
-    // \s+
-    if (nWs > 0) {
-      pos += nWs;
-      add(pos);
-      continue;
-    }
-    add(++pos); // no match
-  }
+    return w.spaces(pos, nWs);
+  });
 }
 
 /**
@@ -144,42 +165,18 @@ function splitGpt2(cpts: readonly number[], start: number, end: number, ends: nu
  * which differ only in the digit rule (qwen2 takes one digit per match; llama3 up to three).
  */
 function splitLlama3(cpts: readonly number[], start: number, end: number, ends: number[], maxDigits: number): void {
-  const OUT = -1;
-  const cptAt = (p: number) => (p >= start && p < end ? cpts[p] : OUT);
-  const flagsAt = (p: number) => (p >= start && p < end ? unicode_cpt_flags_from_cpt(cpts[p]) : 0);
-  let prevEnd = start;
-  const add = (e: number) => {
-    const len = e - prevEnd;
-    if (len > 0) ends.push(e);
-    prevEnd = e;
-    return len;
-  };
-  const WLN = CptFlag.WHITESPACE | CptFlag.LETTER | CptFlag.NUMBER;
-  for (let pos = start; pos < end; ) {
-    const cpt = cptAt(pos);
-    const flags = flagsAt(pos);
-    // (?i:'s|'t|'re|'ve|'m|'ll|'d): unicode_tolower on the next code points (OUT stays OUT)
-    if (cpt === AP && pos + 1 < end) {
-      const n1 = unicode_tolower(cptAt(pos + 1));
-      if (n1 === 0x73 || n1 === 0x74 || n1 === 0x6d || n1 === 0x64) {
-        pos += add(pos + 2);
-        continue;
-      }
-      if (pos + 2 < end) {
-        const n2 = unicode_tolower(cptAt(pos + 2));
-        if ((n1 === 0x72 && n2 === 0x65) || (n1 === 0x76 && n2 === 0x65) || (n1 === 0x6c && n2 === 0x6c)) {
-          pos += add(pos + 3);
-          continue;
-        }
-      }
-    }
+  const w = new Words(cpts, start, end, ends);
+  const cptAt = (p: number) => w.cpt(p);
+  const flagsAt = (p: number) => w.flags(p);
+  const add = (e: number) => w.add(e);
+  w.run(true, (pos, cpt, flags) => {
     // [^\r\n\p{L}\p{N}]?\p{L}+
     if (!(cpt === CR || cpt === LF || flags & CptFlag.NUMBER)) {
       if (flags & CptFlag.LETTER || flagsAt(pos + 1) & CptFlag.LETTER) {
         pos++;
         while (flagsAt(pos) & CptFlag.LETTER) pos++;
         add(pos);
-        continue;
+        return pos;
       }
     }
     // \p{N}{1,maxDigits}
@@ -192,7 +189,7 @@ function splitLlama3(cpts: readonly number[], start: number, end: number, ends: 
         }
       }
       add(pos);
-      continue;
+      return pos;
     }
     // <space>?[^\s\p{L}\p{N}]+[\r\n]*  (the entry test reads flags, the loop flags2, as llama.cpp does)
     let flags2 = cpt === SP ? flagsAt(pos + 1) : flags;
@@ -202,7 +199,7 @@ function splitLlama3(cpts: readonly number[], start: number, end: number, ends: 
       let c2 = cptAt(pos);
       while (c2 === CR || c2 === LF) c2 = cptAt(++pos);
       add(pos);
-      continue;
+      return pos;
     }
     let nWs = 0;
     let lastEndRN = 0;
@@ -215,20 +212,8 @@ function splitLlama3(cpts: readonly number[], start: number, end: number, ends: 
     if (lastEndRN > 0) {
       pos = lastEndRN;
       add(pos);
-      continue;
+      return pos;
     }
-    // \s+(?!\S)
-    if (nWs > 1 && cptAt(pos + nWs) !== OUT) {
-      pos += nWs - 1;
-      add(pos);
-      continue;
-    }
-    // \s+
-    if (nWs > 0) {
-      pos += nWs;
-      add(pos);
-      continue;
-    }
-    add(++pos); // no match
-  }
+    return w.spaces(pos, nWs);
+  });
 }

@@ -12,10 +12,10 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import type { Token } from "node-llama-cpp";
+import type { LlamaModel, Token } from "node-llama-cpp";
 import { gemma3VocabFixture, type Gemma3Conversion, type Gemma3Variant } from "../../scripts/gen/gemma3-vocab.js";
 import { FileSource } from "../../src/node/fs-source.js";
-import { loadTokenizer } from "../../src/tokenizer/index.js";
+import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
 import { disposeModel, llamaModel } from "./llama.js";
 
 const fixture = (name: string) => readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), "utf8");
@@ -37,6 +37,35 @@ export const STRINGS = [...LLAMA_TESTS, ...EDGE, ...CORPUS];
 /** node-llama-cpp's TokenAttributes getters, in llama_token_attr bit order (UNKNOWN = 1 << 0, ...). */
 const ATTR_BITS = ["unknown", "unused", "normal", "control", "userDefined", "byte", "normalized", "lstrip", "rstrip", "singleWord"] as const;
 
+/** A list of mismatches: the first five in full (text, llama.cpp's value, ours), the rest by name. */
+export function mismatchLog(): { bad: string[]; fail(what: string, text: string, want: unknown, got: unknown): void } {
+  const bad: string[] = [];
+  const show = (x: unknown) => JSON.stringify(x).slice(0, 300);
+  return {
+    bad,
+    fail(what, text, want, got) {
+      if (bad.length < 5) bad.push(`${what} ${JSON.stringify(text.slice(0, 100))}\n  llama.cpp: ${show(want)}\n  ours:      ${show(got)}`);
+      else bad.push(what);
+    },
+  };
+}
+
+/** llama.cpp's attribute flags of token `id`, as our LlamaTokenAttr bits. */
+export function llamaTokenAttrs(ref: LlamaModel, id: number): number {
+  const a = ref.getTokenAttributes(id as Token);
+  return ATTR_BITS.reduce((f, k, bit) => (a[k] ? f | (1 << bit) : f), 0);
+}
+
+/** How many tokens have other attribute flags or another EOG status in llama.cpp than in ours. */
+export function vocabStateMismatches(ours: Tokenizer, ref: LlamaModel): number {
+  let n = 0;
+  for (let id = 0; id < ours.nVocab; id++) {
+    if (llamaTokenAttrs(ref, id) !== ours.vocab.attrs[id]) n++;
+    if (ref.isEogToken(id as Token) !== ours.vocab.eogIds.has(id)) n++;
+  }
+  return n;
+}
+
 export async function checkParity(t: { diagnostic(m: string): void }, conversion: Gemma3Conversion, variant: Gemma3Variant, withSpecialAndDetok: boolean): Promise<void> {
   const path = await gemma3VocabFixture(conversion, variant);
   const ref = await llamaModel(path, true);
@@ -47,8 +76,7 @@ export async function checkParity(t: { diagnostic(m: string): void }, conversion
     // Vocabulary state: every token's attribute flags, the EOG set and the special ids.
     let attrMismatches = 0;
     for (let id = 0; id < ours.nVocab; id++) {
-      const a = ref.getTokenAttributes(id as Token);
-      const flags = ATTR_BITS.reduce((f, k, bit) => (a[k] ? f | (1 << bit) : f), 0);
+      const flags = llamaTokenAttrs(ref, id);
       if (flags !== ours.vocab.attrs[id] && attrMismatches++ < 3) t.diagnostic(`token ${id} ${JSON.stringify(ours.vocab.tokens[id])}: llama.cpp attrs ${flags}, ours ${ours.vocab.attrs[id]}`);
       if (ref.isEogToken(id as Token) !== ours.vocab.eogIds.has(id)) attrMismatches++;
     }

@@ -22,6 +22,7 @@ import { FileSource } from "../../src/node/fs-source.js";
 import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
 import { disposeModel, llamaModel } from "../helpers/llama.js";
 import { llamaSourceFile, llamaVocabCases } from "../helpers/llama-src.js";
+import { mismatchLog, vocabStateMismatches } from "../helpers/tokenizer-parity.js";
 import { wpmReference } from "./wpm-reference.js";
 import { WPM_EDGE } from "./wpm-strings.js";
 
@@ -44,20 +45,9 @@ after(async () => {
   if (path) await disposeModel(path);
 });
 
-/** node-llama-cpp's TokenAttributes getters, in llama_token_attr bit order (UNKNOWN = 1 << 0, ...). */
-const ATTR_BITS = ["unknown", "unused", "normal", "control", "userDefined", "byte", "normalized", "lstrip", "rstrip",
-  "singleWord"] as const;
-
 test("vocabulary state equals llama.cpp's: attributes, EOG set, special ids", () => {
   assert.equal(ours.vocab.type, "wpm");
-  let mismatches = 0;
-  for (let id = 0; id < ours.nVocab; id++) {
-    const a = ref.getTokenAttributes(id as Token);
-    const flags = ATTR_BITS.reduce((f, k, bit) => (a[k] ? f | (1 << bit) : f), 0);
-    if (flags !== ours.vocab.attrs[id]) mismatches++;
-    if (ref.isEogToken(id as Token) !== ours.vocab.eogIds.has(id)) mismatches++;
-  }
-  assert.equal(mismatches, 0);
+  assert.equal(vocabStateMismatches(ours, ref), 0);
   assert.deepEqual([ours.special.bos, ours.special.eos, ours.special.sep], [ref.tokens.bos ?? -1, ref.tokens.eos ?? -1,
     ref.tokens.sep ?? -1]);
   assert.deepEqual([ours.specialPrefix, ours.specialSuffix], [[101], [102]]);
@@ -82,12 +72,7 @@ test("llama.cpp's test strings, edge cases and the 1,600-text corpus: ids, add_s
   const strings = [...LLAMA_TESTS, ...WPM_EDGE, ...CORPUS];
   const bos = ref.tokens.bos!;
   const sep = ref.tokens.sep!;
-  const bad: string[] = [];
-  const fail = (what: string, text: string, want: unknown, got: unknown) => {
-    const show = (x: unknown) => JSON.stringify(x).slice(0, 300);
-    if (bad.length < 5) bad.push(`${what} ${JSON.stringify(text.slice(0, 100))}\n  llama.cpp: ${show(want)}\n  ours:      ${show(got)}`);
-    else bad.push(what);
-  };
+  const { bad, fail } = mismatchLog();
   let compared = 0;
   let unk = 0;
   for (const parseSpecial of [true, false]) {
