@@ -9,8 +9,9 @@
 import { EmbedError } from "../errors.js";
 import { getBool, getPositiveFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
-import type { Architecture, Batch, CommonHParams, Dim, EmbeddingGraph, Tap, TensorProvider } from "./arch.js";
+import type { Architecture, Batch, CommonHParams, EmbeddingGraph, Tap, TensorProvider } from "./arch.js";
 import { addInPlace, buildAttnKvF16, buildFfn, buildInpEmbd, buildNorm, NeoxRope } from "./graph.js";
+import { attnDims, checkNoExtraLayers, loadAttnShape, requireLayer } from "./hparams.js";
 
 export const ARCH = "qwen3";
 
@@ -25,30 +26,12 @@ export interface Qwen3HParams extends CommonHParams {
 
 const k = (name: string) => `${ARCH}.${name}`;
 
-/** LLAMA_MAX_LAYERS. ref: llama.cpp src/llama-hparams.h */
-const MAX_LAYERS = 512;
-
 /**
  * llama_model_base::load_hparams (the generic keys, llama.cpp src/llama-model.cpp) and
  * llama_model_qwen3::load_arch_hparams (rms epsilon); docs/architectures/qwen3.md "Keys".
  */
 export function loadHParams(meta: GGUFMetadata): Qwen3HParams {
-  const nEmbd = getUint(meta, k("embedding_length"));
-  const nLayer = getUint(meta, k("block_count"));
-  const nHead = getUint(meta, k("attention.head_count"));
-  const nFf = getUint(meta, k("feed_forward_length"));
-  if (nHead === 0 || nEmbd === 0 || nLayer === 0 || nFf === 0) {
-    throw new EmbedError("BAD_HPARAMS", `${ARCH}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`,
-      { nEmbd, nLayer, nFf, nHead });
-  }
-  if (nLayer > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${ARCH}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, { key: k("block_count"), value: nLayer });
-  const nHeadKv = getUint(meta, k("attention.head_count_kv"), nHead);
-  const nEmbdHead = getUint(meta, k("attention.key_length"), Math.floor(nEmbd / nHead));
-  const valueLength = getUint(meta, k("attention.value_length"), nEmbdHead);
-  if (valueLength !== nEmbdHead) throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.value_length ${valueLength} differs from attention.key_length ${nEmbdHead}`, { key: k("attention.value_length") });
-  if (nHeadKv === 0 || nHead % nHeadKv !== 0) throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, { key: k("attention.head_count_kv") });
-  const nRot = getUint(meta, k("rope.dimension_count"), nEmbdHead);
-  if (nRot !== nEmbdHead || nEmbdHead % 2 !== 0) throw new EmbedError("BAD_HPARAMS", `${ARCH}: rope.dimension_count ${nRot} must equal an even key_length ${nEmbdHead}`, { key: k("rope.dimension_count") });
+  const { nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead } = loadAttnShape(meta, ARCH);
   // attention.causal = false would make llama.cpp attend both ways through the cache: not implemented
   if (!getBool(meta, k("attention.causal"), true)) throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.causal = false is not supported`, { key: k("attention.causal") });
   return {
@@ -85,23 +68,15 @@ const UNSUPPORTED = [/^blk\.\d+\.attn_qkv\./, /^blk\.\d+\.attn_[qkv]\.bias$/, /^
 
 /** llama_model_qwen3::load_arch_tensors: the one table binding GGUF tensor names to fields (output.weight, the LM head, is not used). */
 export function bindWeights(hp: Qwen3HParams, t: TensorProvider, nVocab: number): Qwen3Weights {
-  const { nEmbd, nFf, nHead, nHeadKv, nEmbdHead: hd } = hp;
-  const hdKey = `${k("attention.key_length")} (${hd})`;
-  const E: Dim = { n: nEmbd, from: `${k("embedding_length")} = ${nEmbd}` };
-  const HD: Dim = { n: hd, from: `${k("attention.key_length")} = ${hd}` };
-  const Q: Dim = { n: nHead * hd, from: `${k("attention.head_count")} (${nHead}) × ${hdKey}` };
-  const KV: Dim = { n: nHeadKv * hd, from: `${k("attention.head_count_kv")} (${nHeadKv}) × ${hdKey}` };
-  const FF: Dim = { n: nFf, from: `${k("feed_forward_length")} = ${nFf}` };
-  const blockCount = `${k("block_count")} = ${hp.nLayer}`;
+  const { E, HD, Q, KV, FF } = attnDims(ARCH, hp);
+  checkNoExtraLayers(ARCH, hp.nLayer, t);
   for (const name of t.names()) {
-    const m = /^blk\.(\d+)\./.exec(name);
-    if (m && Number(m[1]) >= hp.nLayer) throw new EmbedError("BAD_HPARAMS", `${blockCount}, but the file has tensor "${name}" of layer ${m[1]}`, { key: k("block_count"), tensor: name });
     if (UNSUPPORTED.some((re) => re.test(name))) throw new EmbedError("UNSUPPORTED_TYPE", `${ARCH}: tensor "${name}" (fused QKV or attention bias) is not supported`, { tensor: name });
   }
   const layers: LayerWeights[] = [];
   for (let il = 0; il < hp.nLayer; il++) {
     const p = `blk.${il}.`;
-    if (!t.has(p + "attn_norm.weight")) throw new EmbedError("TENSOR_MISSING", `${blockCount}, but tensor "${p}attn_norm.weight" of layer ${il} is missing`, { key: k("block_count"), tensor: p + "attn_norm.weight" });
+    requireLayer(ARCH, hp.nLayer, t, il);
     layers.push({
       attnNorm: t.vector(p + "attn_norm.weight", E),
       wq: t.matrix(p + "attn_q.weight", E, Q),
