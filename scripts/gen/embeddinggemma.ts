@@ -65,7 +65,7 @@ export function typeForRow(type: GGMLType, ne0: number): GGMLType {
 }
 
 /** llama_ftype for general.file_type (informational). */
-const FILE_TYPE: Partial<Record<GGMLType, number>> = {
+export const FILE_TYPE: Partial<Record<GGMLType, number>> = {
   [GGMLType.F32]: 0, [GGMLType.F16]: 1, [GGMLType.Q4_0]: 2, [GGMLType.Q4_1]: 3, [GGMLType.Q8_0]: 7,
   [GGMLType.Q5_0]: 8, [GGMLType.Q5_1]: 9, [GGMLType.Q2_K]: 10, [GGMLType.Q3_K]: 12, [GGMLType.Q4_K]: 15,
   [GGMLType.Q5_K]: 17, [GGMLType.Q6_K]: 18, [GGMLType.IQ4_NL]: 25, [GGMLType.IQ4_XS]: 30, [GGMLType.BF16]: 32,
@@ -176,7 +176,7 @@ export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
   return { metadata: meta, tensors };
 }
 
-function encode(type: GGMLType, values: Float32Array, ne0: number): Uint8Array {
+export function encode(type: GGMLType, values: Float32Array, ne0: number): Uint8Array {
   if (type === GGMLType.F32) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   return quantizeRows(type, values, ne0);
 }

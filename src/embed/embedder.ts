@@ -11,7 +11,7 @@ import type { EmbeddingGraph } from "../models/arch.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { countByType, ggmlTypeName } from "../tensor/ggml-type.js";
 import { checkEmbedOptions, type EmbedOptions } from "./options.js";
-import { normalize, pool, poolingFromGGUF, TRAINED_DIMS, truncateDims, type Pooling } from "./pooling.js";
+import { isTrainedDims, normalize, pool, poolingFromGGUF, TRAINED_DIMS, truncateDims, type Pooling } from "./pooling.js";
 import { prepareInputs, type EmbedInput, type PreparedInput } from "./prepare.js";
 import { applyPrompt, type Task } from "./prompts.js";
 
@@ -134,7 +134,10 @@ export class EmbeddingModel {
     const pooling = checked.pooling ?? this.defaultPooling;
     const norm = checked.normalize;
     const dims = checked.dimensions;
-    if (dims !== nOut && !TRAINED_DIMS.includes(dims)) (opts.onWarning ?? console.warn)(`gguf-embed: ${dims} dimensions is not a trained Matryoshka size (${TRAINED_DIMS.join(", ")}); quality may suffer`);
+    if (dims !== nOut && !isTrainedDims(this.info.architecture, dims)) {
+      const sizes = this.info.architecture === "qwen3" ? "32 or more" : TRAINED_DIMS.join(", ");
+      (opts.onWarning ?? console.warn)(`gguf-embed: ${dims} dimensions is not a trained Matryoshka size (${sizes}); quality may suffer`);
+    }
     const budget = Math.max(1, opts.maxBatchTokens ?? DEFAULT_BATCH_TOKENS); // an input longer than this runs alone
 
     const results = new Array<Float32Array>(prepared.length);
@@ -217,6 +220,7 @@ function wasmInfo(be: WasmBackend): Pick<ModelInfo, "simd" | "threads"> {
 function referenceOps(be: WasmBackend, model: EmbeddingGraph): string[] {
   const out = new Set<string>();
   if (be.attentionKernel === "reference") out.add("attention");
+  for (const op of model.ops ?? []) if (be.referenceOnly.has(op)) out.add(op);
   for (const w of model.matrices()) {
     for (const [n, label] of [[1, "1 token"], [2, "2+ tokens"], [8, "8+ tokens"]] as const) {
       if (be.kernelFor(w, n) === "reference") out.add(`${ggmlTypeName(w.type)} matmul (${label})`);

@@ -69,6 +69,14 @@ export function normalize(x: Float32Array, mode: Normalize): Float32Array {
 /** Matryoshka sizes EmbeddingGemma was trained for. Others are allowed but warned about. */
 export const TRAINED_DIMS = [768, 512, 256, 128];
 
+/**
+ * Whether `dims` is a size the architecture was trained to truncate to: EmbeddingGemma's
+ * TRAINED_DIMS; Qwen3-Embedding any size from 32 up (its model card: MRL, 32 to n_embd).
+ */
+export function isTrainedDims(arch: string, dims: number): boolean {
+  return arch === "qwen3" ? dims >= 32 : TRAINED_DIMS.includes(dims);
+}
+
 /** Keep the first `dims` components (a copy), to be re-normalized by the caller. */
 export function truncateDims(x: Float32Array, dims: number): Float32Array {
   return x.slice(0, dims);

@@ -22,13 +22,20 @@ export interface Backend {
   getRow(w: Weight, row: number, dst: Float32Array): void;
   /**
    * Attention for one sequence (see ops.ts `attention` for the exact numerics).
-   * q, o: (T, nHead*hd); k, v: (T, nHeadKv*hd); window: max |i - j| attended (Infinity = all).
+   * q, o: (T, nHead*hd); k, v: (T, nHeadKv*hd); window: max |i - j| attended (Infinity = all);
+   * kqScale: soft_max_ext's scale on the scores (default 1).
    */
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void;
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number, kqScale?: number): void;
   /** ops.ts rmsNormRows, bit for bit: `rows` rows of n from x[xOff..] into out[outOff..] (may alias x), weight g. */
   rmsNormRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, g: Float32Array, eps: number): void;
   /** ops.ts geglu, bit for bit: out[i] = gelu(gate[i])·up[i] for i < n. */
   geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void;
+  /** layer-norm.ts normRows, bit for bit: ggml_norm of `rows` rows of n, x[xOff..] -> out[outOff..] (may alias x); no weight, no bias. */
+  normRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, eps: number): void;
+  /** ops.ts gelu, bit for bit: out[i] = gelu(x[i]) through ggml's fp16 table, i < n (out may alias x). */
+  gelu(x: Float32Array, out: Float32Array, n: number): void;
+  /** silu.ts swiglu, bit for bit: out (rows, nc) = silu(gate)·up, ggml's lane blocks restarting at every row. */
+  swiglu(gate: Float32Array, up: Float32Array, out: Float32Array, rows: number, nc: number): void;
   /**
    * Storage for the forward pass's activations (nFloats f32), reused by the next call: the wasm
    * backend hands out WebAssembly memory so its kernels work on the buffers in place.

@@ -27,6 +27,7 @@ export function fma32(a: number, b: number, c: number): number {
   const p = a * b;
   const s = p + c;
   const r = fround(s);
+  if (r === Infinity || r === -Infinity || r !== r) return r; // overflow (or NaN): d below would be ±Inf, not an error term
   const d = s - r; // exact: r is s rounded to fewer bits
   const other = s + d; // = r + 2d exactly: the other f32 neighbour of s when s is a midpoint
   if (fround(other) !== other) return r; // s is not a midpoint (and d ≠ 0): r is right

@@ -1,8 +1,10 @@
 /** The plain TypeScript backend: the reference path every faster backend is tested against. */
 import type { Backend } from "./backend.js";
 import type { Numerics } from "./numerics.js";
-import { attention, geglu, rmsNormRows } from "./ops.js";
+import { normRows } from "./layer-norm.js";
+import { attention, geglu, gelu, rmsNormRows } from "./ops.js";
 import { getRowF32, matmul } from "./reference.js";
+import { swiglu } from "./silu.js";
 
 /** The reference backend computing the bits of profile nx. */
 export function createJsBackend(nx: Numerics): Backend {
@@ -11,9 +13,12 @@ export function createJsBackend(nx: Numerics): Backend {
     numerics: nx,
     matmul: (w, x, nTokens, out, seqLen) => matmul(nx, w, x, nTokens, out, undefined, seqLen),
     getRow: getRowF32,
-    attention: (q, k, v, o, T, nHead, nHeadKv, hd, window) => attention(nx, q, k, v, o, T, nHead, nHeadKv, hd, window),
+    attention: (q, k, v, o, T, nHead, nHeadKv, hd, window, kqScale) => attention(nx, q, k, v, o, T, nHead, nHeadKv, hd, window, kqScale),
     rmsNormRows,
     geglu,
+    normRows: (x, xOff, out, outOff, n, rows, eps) => normRows(nx, x, xOff, out, outOff, n, rows, eps),
+    gelu,
+    swiglu: (gate, up, out, rows, nc) => swiglu(nx, gate, up, out, rows, nc),
     activations: (nFloats) => new Float32Array(nFloats),
     alloc: (nBytes) => new Uint8Array(nBytes),
     close: async () => {},

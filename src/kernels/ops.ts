@@ -124,15 +124,30 @@ export function geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n
 }
 
 /**
+ * ggml_gelu on f32 (ggml_vec_gelu_f32 with GGML_GELU_FP16): y = 0 at or below -10, x at or above
+ * 10, else the fp16 table at fp16(x). x (n) -> out (n); out may alias x.
+ */
+export function gelu(x: Float32Array, out: Float32Array, n: number): void {
+  const table = geluFp16Table();
+  const bits = new Uint32Array(x.buffer, x.byteOffset, n); // x's f32 bit patterns
+  for (let i = 0; i < n; i++) {
+    const g = x[i];
+    out[i] = g <= -10 ? 0 : g >= 10 ? g : table[fp16FromF32Bits(bits[i])];
+  }
+}
+
+/**
  * Attention for one sequence of T tokens as llama.cpp runs it with flash attention off
  * (llm_graph_context::build_attn_mha): kq = mul_mat(k, q) with q already scaled by 1/sqrt(hd);
  * soft_max_ext with the mask (scale 1) over the whole row of T keys, masked keys -inf; then
  * kqv = mul_mat(v transposed, kq). The f32 summation orders are profile nx's (f32-kernels.ts): kq
  * uses ggml_vec_dot_f32 (q is a permuted, non-contiguous view), kqv uses tinyBLAS when T % KN == 0.
  * Query head h uses kv head floor(h / (nHead / nHeadKv)). Keys with |i - j| > window are masked.
+ * kqScale: soft_max_ext's scale, each score rounded as fround(kq·scale) before the softmax (BERT
+ * passes kq_scale = 1/sqrt(hd) there; Gemma pre-scales q and passes 1).
  * q, o: (T, nHead*hd); k, v: (T, nHeadKv*hd).
  */
-export function attention(nx: Numerics, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void {
+export function attention(nx: Numerics, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number, kqScale = 1): void {
   const nQ = nHead * hd, nKV = nHeadKv * hd, group = nHead / nHeadKv;
   const kq = new Float32Array(T); // (T) one row of scores, then probabilities
   const vt = new Float32Array(hd * T); // (hd, T) v transposed for one kv head (ggml_cont(ggml_transpose(v)))
@@ -146,6 +161,7 @@ export function attention(nx: Numerics, q: Float32Array, k: Float32Array, v: Flo
         const qOff = i * nQ + h * hd;
         kq.fill(-Infinity);
         for (let j = lo; j < hi; j++) kq[j] = vecDot(k, j * nKV + kvh * hd, q, qOff, hd);
+        if (kqScale !== 1) for (let j = lo; j < hi; j++) kq[j] = fround(kq[j] * kqScale);
         softmax(kq, 0, T);
         for (let d = 0; d < hd; d++) o[qOff + d] = kqvDot(vt, d * T, kq, 0, T, lo, hi);
       }

@@ -78,6 +78,8 @@ export interface WasmBackend extends Backend {
   kernelFor(w: Weight, nTokens?: number): string;
   /** which kernel attention runs: "attnRows", "attnRowsR", or "reference" where the profile has none */
   readonly attentionKernel: string;
+  /** ops this backend always runs in the TypeScript reference (no wasm kernel yet), by EmbeddingGraph.ops name */
+  readonly referenceOnly: ReadonlySet<string>;
 }
 
 function defaultThreads(): number {
@@ -143,6 +145,7 @@ class WasmBackendImpl implements WasmBackend {
   /** the reference for what has no kernel in this profile */
   private readonly js: Backend;
   readonly attentionKernel: string;
+  readonly referenceOnly: ReadonlySet<string> = new Set(["swiglu", "norm", "gelu", "attention-kq-scale"]);
 
   constructor(readonly numerics: Numerics, readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool, private readonly fnIndex: Map<string, number>,
     readonly exports: Record<string, (...a: number[]) => number>, readonly relaxedSimd: boolean, readonly usdot: boolean) {
@@ -321,8 +324,10 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   /** ops.ts attention, bit for bit (wasm/attention.as; attention-relaxed.as on the relaxed module), query rows split across threads. */
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number): void {
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number, kqScale = 1): void {
     this.checkOpen();
+    // wasm/attention*.as have no soft_max scale: a scale other than 1 runs in the reference (referenceOnly "attention-kq-scale")
+    if (kqScale !== 1) return this.js.attention(q, k, v, o, T, nHead, nHeadKv, hd, window, kqScale);
     if (this.attentionKernel === "reference") return this.js.attention(q, k, v, o, T, nHead, nHeadKv, hd, window);
     const nQ = nHead * hd, nKV = nHeadKv * hd;
     if (T <= 0 || nQ === 0) return;
@@ -360,6 +365,21 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   private geluTable = -1;
+
+  /** layer-norm.ts normRows: no wasm kernel yet, runs in the TypeScript reference (listed in model.info.referenceOps). */
+  normRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, eps: number): void {
+    this.js.normRows(x, xOff, out, outOff, n, rows, eps);
+  }
+
+  /** ops.ts gelu: no wasm kernel yet, runs in the TypeScript reference (listed in model.info.referenceOps). */
+  gelu(x: Float32Array, out: Float32Array, n: number): void {
+    this.js.gelu(x, out, n);
+  }
+
+  /** silu.ts swiglu: no wasm kernel yet, runs in the TypeScript reference (listed in model.info.referenceOps). */
+  swiglu(gate: Float32Array, up: Float32Array, out: Float32Array, rows: number, nc: number): void {
+    this.js.swiglu(gate, up, out, rows, nc);
+  }
 
   /** ops.ts geglu bit for bit (wasm/norm.as), elements split across the threads. */
   geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {

@@ -58,6 +58,8 @@ export interface EmbeddingGraph {
   forward(batch: Batch, tap?: Tap): Float32Array;
   /** The post-pooling projection of n rows (n, nEmbd) -> (n, nEmbdOut) (llama.cpp build_dense_out); the rows as they are when absent. */
   denseOut(rows: Float32Array, n: number): Float32Array;
+  /** Backend ops besides matmul and attention it calls, when a backend may lack a kernel for them ("swiglu"). */
+  readonly ops?: readonly string[];
   /** Every matmul weight (kernel coverage reports). */
   matrices(): Weight[];
 }
@@ -71,4 +73,6 @@ export interface Architecture<H extends CommonHParams = CommonHParams, W = unkno
   /** The one table binding GGUF tensor names to weights, every shape checked. */
   bindWeights(hp: H, t: TensorProvider, nVocab: number): W;
   create(hp: H, w: W, backend: Backend): EmbeddingGraph;
+  /** f32 activations forward() takes per token (its arena), so the loader can check what fits before allocating. */
+  activationFloatsPerToken?(hp: H): number;
 }

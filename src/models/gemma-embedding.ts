@@ -10,6 +10,7 @@ import { GGUFValueType, getPositiveFloat, getUint, type GGUFMetadata } from "../
 import type { Backend, Weight } from "../kernels/backend.js";
 import type { Architecture, Batch, CommonHParams, Dim, EmbeddingGraph, Tap, TensorProvider } from "./arch.js";
 import { addInPlace, buildAttn, buildFfn, buildInpEmbd, buildNorm, NeoxRope } from "./graph.js";
+import { attnDims, checkNoExtraLayers, loadAttnShape, MAX_LAYERS, requireLayer } from "./hparams.js";
 
 export const ARCH = "gemma-embedding";
 
@@ -30,8 +31,7 @@ export interface GemmaEmbeddingHParams extends CommonHParams {
 
 const k = (name: string) => `${ARCH}.${name}`;
 
-/** LLAMA_MAX_LAYERS. ref: llama.cpp src/llama-hparams.h */
-export const MAX_LAYERS = 512;
+export { MAX_LAYERS };
 
 /**
  * llama_model_base::load_swa_pattern(ml, 6) (llama.cpp src/llama-model.cpp): a BOOL/INT32/UINT32
@@ -61,23 +61,7 @@ function swaPattern(meta: GGUFMetadata, nLayer: number, arch: string): boolean[]
  */
 export function loadHParams(meta: GGUFMetadata, arch: string = ARCH): GemmaEmbeddingHParams {
   const k = (name: string) => `${arch}.${name}`;
-  const nEmbd = getUint(meta, k("embedding_length"));
-  const nLayer = getUint(meta, k("block_count"));
-  const nHead = getUint(meta, k("attention.head_count"));
-  const nFf = getUint(meta, k("feed_forward_length"));
-  if (nHead === 0 || nEmbd === 0 || nLayer === 0 || nFf === 0) {
-    throw new EmbedError("BAD_HPARAMS", `${arch}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`, { nEmbd, nLayer, nFf, nHead });
-  }
-  const nHeadKv = getUint(meta, k("attention.head_count_kv"), nHead);
-  const nEmbdHead = getUint(meta, k("attention.key_length"), Math.floor(nEmbd / nHead));
-  const valueLength = getUint(meta, k("attention.value_length"), nEmbdHead);
-  if (valueLength !== nEmbdHead) throw new EmbedError("BAD_HPARAMS", `${arch}: attention.value_length ${valueLength} differs from attention.key_length ${nEmbdHead}`, { key: k("attention.value_length") });
-  if (nHeadKv === 0 || nHead % nHeadKv !== 0) throw new EmbedError("BAD_HPARAMS", `${arch}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, { key: k("attention.head_count_kv") });
-  const nRot = getUint(meta, k("rope.dimension_count"), nEmbdHead);
-  if (nRot !== nEmbdHead || nEmbdHead % 2 !== 0) throw new EmbedError("BAD_HPARAMS", `${arch}: rope.dimension_count ${nRot} must equal an even key_length ${nEmbdHead}`, { key: k("rope.dimension_count") });
-  // Checked before isSwa is allocated from it: block_count comes from the file, and 2^32 - 1 would
-  // build a huge array. llama.cpp's per-layer arrays hold LLAMA_MAX_LAYERS = 512 (src/llama-hparams.h).
-  if (nLayer > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${arch}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, { key: k("block_count"), value: nLayer });
+  const { nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead } = loadAttnShape(meta, arch);
   const isSwa = swaPattern(meta, nLayer, arch);
   const poolingType = getUint(meta, k("pooling_type"), 1);
   // llama.cpp asserts both (GGML_ASSERT in load_arch_hparams: the process aborts); we refuse the file.
@@ -125,23 +109,13 @@ export interface GemmaEmbeddingWeights {
 
 /** load_arch_tensors: the one table binding GGUF tensor names to fields (docs/architectures/gemma-embedding.md). */
 export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab: number): GemmaEmbeddingWeights {
-  const { nEmbd, nFf, nHead, nHeadKv, nEmbdHead: hd } = hp;
-  const hdKey = `${k("attention.key_length")} (${hd})`;
-  const E: Dim = { n: nEmbd, from: `${k("embedding_length")} = ${nEmbd}` };
-  const HD: Dim = { n: hd, from: `${k("attention.key_length")} = ${hd}` };
-  const Q: Dim = { n: nHead * hd, from: `${k("attention.head_count")} (${nHead}) × ${hdKey}` };
-  const KV: Dim = { n: nHeadKv * hd, from: `${k("attention.head_count_kv")} (${nHeadKv}) × ${hdKey}` };
-  const FF: Dim = { n: nFf, from: `${k("feed_forward_length")} = ${nFf}` };
-  // block_count must match the layers present: llama.cpp fails on a missing tensor and on an unused one.
-  const blockCount = `${k("block_count")} = ${hp.nLayer}`;
-  for (const name of t.names()) {
-    const m = /^blk\.(\d+)\./.exec(name);
-    if (m && Number(m[1]) >= hp.nLayer) throw new EmbedError("BAD_HPARAMS", `${blockCount}, but the file has tensor "${name}" of layer ${m[1]}`, { key: k("block_count"), tensor: name });
-  }
+  const { nEmbd } = hp;
+  const { E, HD, Q, KV, FF } = attnDims(ARCH, hp);
+  checkNoExtraLayers(ARCH, hp.nLayer, t);
   const layers: LayerWeights[] = [];
   for (let il = 0; il < hp.nLayer; il++) {
     const p = `blk.${il}.`;
-    if (!t.has(p + "attn_norm.weight")) throw new EmbedError("TENSOR_MISSING", `${blockCount}, but tensor "${p}attn_norm.weight" of layer ${il} is missing`, { key: k("block_count"), tensor: p + "attn_norm.weight" });
+    requireLayer(ARCH, hp.nLayer, t, il);
     // llama.cpp would add these biases (create_tensor_qkv loads them when present); no EmbeddingGemma has them
     for (const b of ["attn_qkv.bias", "attn_q.bias", "attn_k.bias", "attn_v.bias"]) {
       if (t.has(p + b)) {

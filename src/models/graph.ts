@@ -5,6 +5,7 @@
  * are the backend's (docs/numerics.md). Shapes: (rows, width) row-major f32.
  */
 import type { Backend, Weight } from "../kernels/backend.js";
+import { attentionKvF16 } from "../kernels/attn-kv-f16.js";
 import { ropeCache, ropeNeox } from "../kernels/ops.js";
 import type { Batch } from "./arch.js";
 
@@ -21,18 +22,38 @@ export function buildInpEmbd(be: Backend, tokEmbd: Weight, tokens: Int32Array, x
 
 /** A norm kind: ggml_rms_norm then mul by the weight (LLM_NORM_RMS). */
 export interface RmsNorm { kind: "rms"; weight: Float32Array; eps: number }
-export type Norm = RmsNorm;
+/** A norm kind: ggml_norm, then ggml_mul by the weight and ggml_add of the bias, three f32 ops (LLM_NORM). */
+export interface LayerNorm { kind: "layer"; weight: Float32Array; bias: Float32Array; eps: number }
+export type Norm = RmsNorm | LayerNorm;
 
 /** build_norm: out (rows, n) = norm(x) rows (x and out may be the same array). */
 export function buildNorm(be: Backend, x: Float32Array, out: Float32Array, n: number, rows: number, norm: Norm): void {
   switch (norm.kind) {
     case "rms": return be.rmsNormRows(x, 0, out, 0, n, rows, norm.weight, norm.eps);
+    case "layer": {
+      be.normRows(x, 0, out, 0, n, rows, norm.eps);
+      for (let r = 0; r < rows; r++) {
+        const o = r * n;
+        for (let j = 0; j < n; j++) out[o + j] = Math.fround(Math.fround(out[o + j]! * norm.weight[j]!) + norm.bias[j]!);
+      }
+      return;
+    }
   }
+}
+
+/** ggml_add of a bias row: x (rows, n) += b (n), in f32; nothing when b is absent. */
+export function addBias(x: Float32Array, b: Float32Array | undefined, n: number, rows: number): void {
+  if (!b) return;
+  for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) x[r * n + j] = Math.fround(x[r * n + j]! + b[j]!);
 }
 
 /** An FFN kind: LLM_FFN_GELU + LLM_FFN_PAR (gated: act(gate)·up), as Gemma's GEGLU. */
 export interface GegluFfn { kind: "geglu"; gate: Weight; up: Weight; down: Weight }
-export type Ffn = GegluFfn;
+/** An FFN kind: LLM_FFN_SILU + LLM_FFN_PAR without biases (ggml_swiglu_split: silu(gate)·up), as nomic-bert and Qwen3. */
+export interface SwigluFfn { kind: "swiglu"; gate: Weight; up: Weight; down: Weight }
+/** An FFN kind: LLM_FFN_GELU + LLM_FFN_SEQ without a gate, biases optional (BERT): down(gelu(up(x) + upB)) + downB. */
+export interface GeluFfn { kind: "gelu"; up: Weight; upB?: Float32Array; down: Weight; downB?: Float32Array }
+export type Ffn = GegluFfn | SwigluFfn | GeluFfn;
 
 /** Scratch an FFN needs: (nTok, nFf) each. */
 export interface FfnScratch { gate: Float32Array; up: Float32Array; act: Float32Array }
@@ -50,19 +71,57 @@ export function buildFfn(be: Backend, x: Float32Array, nTok: number, seqLen: rea
       be.matmul(ffn.down, s.act, nTok, out, seqLen);
       return;
     }
+    case "gelu": {
+      const nFf = ffn.up.ne1;
+      be.matmul(ffn.up, x, nTok, s.up, seqLen);
+      addBias(s.up, ffn.upB, nFf, nTok);
+      tap?.("ffn_up_b", s.up);
+      be.gelu(s.up, s.act, nTok * nFf);
+      tap?.("ffn_gelu", s.act);
+      be.matmul(ffn.down, s.act, nTok, out, seqLen);
+      addBias(out, ffn.downB, ffn.down.ne1, nTok);
+      return;
+    }
+    case "swiglu": {
+      // build_ffn order: up first, then gate (both from x), then swiglu_split(gate, up), down
+      be.matmul(ffn.up, x, nTok, s.up, seqLen);
+      be.matmul(ffn.gate, x, nTok, s.gate, seqLen);
+      tap?.("ffn_up", s.up);
+      tap?.("ffn_gate", s.gate);
+      be.swiglu(s.gate, s.up, s.act, nTok, ffn.gate.ne1);
+      tap?.("ffn_swiglu", s.act);
+      be.matmul(ffn.down, s.act, nTok, out, seqLen);
+      return;
+    }
   }
 }
 
 /**
  * build_attn without a KV cache, per sequence of the batch: q (nTok, nHead·hd), k, v (nTok,
  * nHeadKv·hd) -> o (nTok, nHead·hd). Non-causal; `window`: keys with |Δpos| > window are masked
- * (LLAMA_SWA_TYPE_SYMMETRIC), Infinity for none.
+ * (LLAMA_SWA_TYPE_SYMMETRIC), Infinity for none. kqScale: soft_max_ext's scale (build_attn's
+ * kq_scale; 1 where q was pre-scaled, as Gemma's).
  */
-export function buildAttn(be: Backend, batch: Batch, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, nHead: number, nHeadKv: number, hd: number, window: number): void {
+export function buildAttn(be: Backend, batch: Batch, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, nHead: number, nHeadKv: number, hd: number, window: number, kqScale = 1): void {
   const nQ = nHead * hd, nKV = nHeadKv * hd;
   for (let s = 0; s < batch.seqStart.length; s++) {
     const a = batch.seqStart[s]!, b = a + batch.seqLen[s]!;
-    be.attention(q.subarray(a * nQ, b * nQ), k.subarray(a * nKV, b * nKV), v.subarray(a * nKV, b * nKV), o.subarray(a * nQ, b * nQ), batch.seqLen[s]!, nHead, nHeadKv, hd, window);
+    be.attention(q.subarray(a * nQ, b * nQ), k.subarray(a * nKV, b * nKV), v.subarray(a * nKV, b * nKV), o.subarray(a * nQ, b * nQ), batch.seqLen[s]!, nHead, nHeadKv, hd, window, kqScale);
+  }
+}
+
+/**
+ * build_attn with llm_graph_input_attn_kv (a causal decoder through llama.cpp's f16 KV cache), per
+ * sequence of the batch, each as if alone in a fresh cache: q (nTok, nHead·hd), k, v (nTok,
+ * nHeadKv·hd) -> o (nTok, nHead·hd); kqScale: soft_max_ext's scale (kernels/attn-kv-f16.ts).
+ */
+export function buildAttnKvF16(be: Backend, batch: Batch, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array,
+  nHead: number, nHeadKv: number, hd: number, kqScale: number): void {
+  const nQ = nHead * hd, nKV = nHeadKv * hd;
+  for (let s = 0; s < batch.seqStart.length; s++) {
+    const a = batch.seqStart[s]!, b = a + batch.seqLen[s]!;
+    attentionKvF16(be.numerics, q.subarray(a * nQ, b * nQ), k.subarray(a * nKV, b * nKV), v.subarray(a * nKV, b * nKV),
+      o.subarray(a * nQ, b * nQ), batch.seqLen[s]!, nHead, nHeadKv, hd, kqScale);
   }
 }
 

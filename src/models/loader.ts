@@ -51,12 +51,18 @@ export function planModel(file: GGUFModelFile, nVocab: number, backend?: "js" | 
     }
     total += t.nBytes + 64; // the wasm backend aligns each tensor to 64 bytes
   }
-  if (backend === "wasm" && total > MAX_BUFFER_BYTES) {
-    throw tooLarge(`the model's tensors take ${gib(total)}, more than the 4 GiB of WebAssembly memory; use backend "js"`,
-      { nBytes: total, max: MAX_BUFFER_BYTES });
+  // The activations of one llama.cpp-default batch (n_ubatch 512) must fit beside the weights.
+  const reserve = backend === "wasm" && arch.activationFloatsPerToken ? 4 * RESERVE_TOKENS * arch.activationFloatsPerToken(hp) : 0;
+  if (backend === "wasm" && total + reserve > MAX_BUFFER_BYTES) {
+    const act = reserve ? ` and the activations of a ${RESERVE_TOKENS}-token batch ${gib(reserve)}` : "";
+    throw tooLarge(`the model's tensors take ${gib(total)}${act}, more than the 4 GiB of WebAssembly memory; use backend "js"`,
+      { nBytes: total, activationBytes: reserve, max: MAX_BUFFER_BYTES });
   }
   return { hp, tensors };
 }
+
+/** Tokens whose activations the wasm memory check reserves beside the weights. */
+const RESERVE_TOKENS = 512;
 
 const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
 

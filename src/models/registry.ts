@@ -4,11 +4,13 @@ import { getString, type GGUFMetadata } from "../gguf/keys.js";
 import type { Architecture } from "./arch.js";
 import { gemmaEmbedding } from "./gemma-embedding.js";
 import { gemma3 } from "./gemma3.js";
+import { qwen3 } from "./qwen3.js";
 
 export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
   ([
     gemmaEmbedding,
     gemma3, // Ollama's embeddinggemma blob: gemma-embedding under Ollama's keys and names (embedding files only)
+    qwen3,
   ] as Architecture[]).map((a) => [a.name, a]),
 );
 

@@ -1,5 +1,6 @@
 /** Synthetic model fixtures, generated on first use into .cache/fixtures and reused (keyed by options). */
 import { gemmaEmbeddingGGUF, type GemmaGenOptions } from "../../scripts/gen/embeddinggemma.js";
+import { qwen3GGUF, type Qwen3GenOptions } from "../../scripts/gen/qwen3.js";
 import { cachedFixture } from "../../scripts/gen/write.js";
 
 /** Bump when the generator's output changes, so stale cached fixtures are not reused. */
@@ -27,4 +28,14 @@ function hash(s: string): string {
 
 export function gemmaFixture(o: GemmaGenOptions): Promise<string> {
   return cachedFixture(fixtureName(o), () => gemmaEmbeddingGGUF(o));
+}
+
+/** Bump when scripts/gen/qwen3.ts's output changes. */
+const QWEN3_GEN_VERSION = 1;
+
+/** A synthetic qwen3 GGUF (scripts/gen/qwen3.ts), cached by options. */
+export function qwen3Fixture(o: Qwen3GenOptions): Promise<string> {
+  const parts = [`qwen3-v${QWEN3_GEN_VERSION}`, `L${o.nLayer ?? 28}`, o.weightType ?? "Q8_0", o.embdType ? `e${o.embdType}` : "",
+    o.downScale !== undefined && o.downScale !== 1 ? `ds${o.downScale}` : "", o.seed !== undefined ? `s${o.seed}` : ""];
+  return cachedFixture(parts.filter(Boolean).join("-") + ".gguf", () => qwen3GGUF(o));
 }

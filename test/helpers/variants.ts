@@ -20,9 +20,9 @@ export const ROOT = fileURLToPath(new URL("../../../", import.meta.url)); // dis
 export const BINS = join(ROOT, "node_modules/@node-llama-cpp/linux-x64/bins/linux-x64");
 export const ORACLE_DIR = join(ROOT, ".cache/ggml-oracle");
 
-/** Build tools/ggml-oracle once (mm, attn, gelu, score, taps); throws if it cannot. */
+/** Build tools/ggml-oracle once (mm, attn, gelu, ops, score, taps); throws if it cannot. */
 export function ensureOracle(): void {
-  if (["mm", "attn", "gelu", "score", "taps"].every((t) => existsSync(join(ORACLE_DIR, t)))) return;
+  if (["mm", "attn", "gelu", "ops", "score", "taps"].every((t) => existsSync(join(ORACLE_DIR, t)))) return;
   const r = spawnSync("bash", [join(ROOT, "tools/ggml-oracle/build.sh")], { encoding: "utf8", timeout: 600_000 });
   if (r.status !== 0) throw new Error(`building the ggml oracle failed (status ${r.status}):\n${r.stderr}`);
 }

@@ -9,10 +9,11 @@
 #include <string>
 static std::vector<char> rd(const char* p){ FILE*f=fopen(p,"rb"); fseek(f,0,SEEK_END); long n=ftell(f); fseek(f,0,SEEK_SET); std::vector<char> v(n); fread(v.data(),1,n,f); fclose(f); return v; }
 int main(int argc, char** argv) {
-  // attn <libdir> <variant.so> <T> <nHead> <nHeadKv> <hd> <window(-1=all)> <q.bin> <k.bin> <v.bin> <out.bin> <threads>
+  // attn <libdir> <variant.so> <T> <nHead> <nHeadKv> <hd> <window(-1=all)> <q.bin> <k.bin> <v.bin> <out.bin> <threads> [kq_scale]
   std::string so=std::string(argv[1])+"/"+argv[2];
   int T=atoi(argv[3]), nH=atoi(argv[4]), nKV=atoi(argv[5]), hd=atoi(argv[6]), win=atoi(argv[7]);
   auto q=rd(argv[8]); auto k=rd(argv[9]); auto v=rd(argv[10]); int nth=atoi(argv[12]);
+  float kq_scale = argc > 13 ? (float) atof(argv[13]) : 1.0f; // soft_max_ext's scale (BERT: 1/sqrt(hd))
   // "auto": load every CPU variant the way llama.cpp does and keep the best one for this CPU
   if (std::string(argv[2]) == "auto") ggml_backend_load_all_from_path(argv[1]);
   ggml_backend_reg_t reg = std::string(argv[2]) == "auto" ? ggml_backend_reg_by_name("CPU") : ggml_backend_load(so.c_str());
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   ggml_tensor* v2 = ggml_permute(ctx, V, 0, 2, 1, 3);
   ggml_tensor* kq = ggml_mul_mat(ctx, k2, q2);
   ggml_mul_mat_set_prec(kq, GGML_PREC_F32);
-  kq = ggml_soft_max_ext(ctx, kq, M, 1.0f, 0.0f);
+  kq = ggml_soft_max_ext(ctx, kq, M, kq_scale, 0.0f);
   v2 = ggml_cont(ctx, ggml_transpose(ctx, v2));
   ggml_tensor* kqv = ggml_mul_mat(ctx, v2, kq);
   ggml_tensor* cur = ggml_permute(ctx, kqv, 0, 2, 1, 3);
