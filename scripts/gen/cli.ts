@@ -1,15 +1,26 @@
 /**
  * `npm run gen:model -- --out model.gguf [--layers 24] [--type Q8_0] [--embd-type T] [--dense]
  *   [--post-norm-scale 0.1] [--seed 1234] [--naive-vocab] [--override REGEX=TYPE]...`: write a synthetic EmbeddingGemma GGUF.
+ * `npm run gen:model -- --arch bert|nomic-bert --vocab vocab.gguf --out model.gguf [--shape minilm|nomic|xlmr]
+ *   [--layers N] [--type Q8_0] [--embd-type T] [--pooling 1|2] [--fused-qkv] [--seed N]`: a synthetic BERT-family GGUF
+ *   with the vocabulary of vocab.gguf (e.g. llama.cpp's models/ggml-vocab-bert-bge.gguf: see docs/architectures/bert.md).
  */
 import { parseArgs } from "node:util";
+import { readGGUFParts } from "../../src/gguf/split.js";
+import { FileSource } from "../../src/node/fs-source.js";
+import { BERT_SHAPES, bertGGUF } from "./bert.js";
 import { gemmaEmbeddingGGUF } from "./embeddinggemma.js";
 import { writeGGUFFile } from "./write.js";
 
 const { values } = parseArgs({
   options: {
     out: { type: "string" },
-    layers: { type: "string", default: "24" },
+    arch: { type: "string", default: "gemma-embedding" },
+    vocab: { type: "string" },
+    shape: { type: "string" },
+    pooling: { type: "string", default: "1" },
+    "fused-qkv": { type: "boolean", default: false },
+    layers: { type: "string" },
     type: { type: "string", default: "Q8_0" },
     "embd-type": { type: "string" },
     dense: { type: "boolean", default: false },
@@ -19,14 +30,29 @@ const { values } = parseArgs({
     override: { type: "string", multiple: true },
   },
 });
-if (!values.out) {
-  process.stderr.write("usage: npm run gen:model -- --out model.gguf [--layers N] [--type Q8_0] [--dense] [--post-norm-scale S] [--seed N] [--naive-vocab]\n");
+const bertArch = values.arch === "bert" || values.arch === "nomic-bert";
+if (!values.out || (bertArch && !values.vocab) || (!bertArch && values.arch !== "gemma-embedding")) {
+  process.stderr.write("usage: npm run gen:model -- --out model.gguf [--layers N] [--type Q8_0] [--dense] [--post-norm-scale S] [--seed N] [--naive-vocab]\n" +
+    "       npm run gen:model -- --arch bert|nomic-bert --vocab vocab.gguf --out model.gguf [--shape minilm|nomic|xlmr] [--layers N] [--type T] [--pooling 1|2] [--fused-qkv]\n");
   process.exit(2);
 }
 const t0 = performance.now();
-await writeGGUFFile(values.out, gemmaEmbeddingGGUF({
-  nLayer: Number(values.layers), weightType: values.type, embdType: values["embd-type"], dense: values.dense,
-  postNormScale: Number(values["post-norm-scale"]),
-  typeOverrides: Object.fromEntries((values.override ?? []).map((kv) => kv.split("="))), seed: Number(values.seed), conversion: values["naive-vocab"] ? "naive" : "converter",
-}));
+if (bertArch) {
+  const src = await FileSource.open(values.vocab!);
+  const vocab = (await readGGUFParts([src])).metadata;
+  await src.close();
+  const shape = values.shape ? BERT_SHAPES[values.shape as keyof typeof BERT_SHAPES] : undefined;
+  if (values.shape && !shape) throw new Error(`unknown --shape ${values.shape} (minilm, nomic, xlmr)`);
+  await writeGGUFFile(values.out, bertGGUF({
+    arch: values.arch as "bert" | "nomic-bert", vocab, ...shape, ...(values.layers ? { nLayer: Number(values.layers) } : {}),
+    weightType: values.type, embdType: values["embd-type"], pooling: Number(values.pooling), fusedQkv: values["fused-qkv"],
+    normEps: values.shape === "xlmr" ? 1e-5 : undefined, seed: Number(values.seed),
+  }));
+} else {
+  await writeGGUFFile(values.out, gemmaEmbeddingGGUF({
+    nLayer: Number(values.layers ?? "24"), weightType: values.type, embdType: values["embd-type"], dense: values.dense,
+    postNormScale: Number(values["post-norm-scale"]),
+    typeOverrides: Object.fromEntries((values.override ?? []).map((kv) => kv.split("="))), seed: Number(values.seed), conversion: values["naive-vocab"] ? "naive" : "converter",
+  }));
+}
 process.stderr.write(`wrote ${values.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

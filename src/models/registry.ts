@@ -2,10 +2,12 @@
 import { EmbedError } from "../errors.js";
 import { getString, type GGUFMetadata } from "../gguf/keys.js";
 import type { Architecture } from "./arch.js";
+import { bert } from "./bert.js";
 import { gemmaEmbedding } from "./gemma-embedding.js";
+import { nomicBert } from "./nomic-bert.js";
 
 export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
-  ([gemmaEmbedding] as Architecture[]).map((a) => [a.name, a]),
+  ([gemmaEmbedding, bert, nomicBert] as Architecture[]).map((a) => [a.name, a]),
 );
 
 /** The architecture of a GGUF, or UNSUPPORTED_ARCH naming it and the supported ones. */
