@@ -162,7 +162,7 @@ export class BertGraph implements EmbeddingGraph {
 
   constructor(readonly hp: BertHParams, readonly w: BertWeights, readonly backend: Backend) {
     if (hp.ropeFreqBase !== undefined) this.rope = new NeoxRope(hp.nEmbdHead);
-    this.ops = ["norm", w.layers[0]?.ffn.kind === "swiglu" ? "swiglu" : "gelu", "attention-kq-scale"];
+    this.ops = ["norm", w.layers[0]?.ffn.kind === "swiglu" ? "swiglu" : "gelu"];
   }
 
   get arch(): string {
