@@ -106,11 +106,13 @@ export function bertGGUF(o: BertGenOptions): GGUFToWrite {
     tensors.push({ name, type: GGMLType.F32, ne: [n], data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), std, mean).buffer) });
   };
   const norm = (name: string) => { vector(`${name}.weight`, nEmbd, 0.1, 1); vector(`${name}.bias`, nEmbd, 0.05); };
-  // position_embd and token_types are never quantized (llama-quant.cpp): F32, or F16 in an F16 file
+  // position_embd and token_types are never quantized (llama-quant.cpp). position_embd: F32, or F16
+  // in an F16 file (ggml_get_rows reads either); token_types stays F32 (llama.cpp adds its row 0 with
+  // ggml_add, which the CPU backend has no f32 + f16 kernel for: an F16 table aborts llama.cpp).
   const embType = wType === GGMLType.F16 ? GGMLType.F16 : GGMLType.F32;
 
   matrix("token_embd.weight", nEmbd, nVocab, 0.05, o.embdType ? ggmlTypeByName(o.embdType).id : wType);
-  matrix("token_types.weight", nEmbd, nTypes, 0.05, embType);
+  matrix("token_types.weight", nEmbd, nTypes, 0.05, GGMLType.F32);
   if (arch === "bert") matrix("position_embd.weight", nEmbd, nCtx, 0.05, embType);
   norm("token_embd_norm");
   const s = 1 / Math.sqrt(nEmbd);
