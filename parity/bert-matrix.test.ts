@@ -7,16 +7,10 @@
  * as llama-quantize does (scripts/gen/bert.ts). Narrow it with BERT_TYPES=Q8_0,F16
  * BERT_LENGTHS=10,500 BERT_SHAPES=minilm,nomic,xlmr.
  */
-import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pool } from "../src/embed/pooling.js";
-import { readGGUFParts } from "../src/gguf/split.js";
-import { createWasmBackend } from "../src/kernels/wasm.js";
-import { buildModel, planModel, readTensors } from "../src/models/loader.js";
 import { loadModel } from "../src/node.js";
-import { FileSource } from "../src/node/fs-source.js";
-import { bertFixture, type BertFixtureOptions } from "../test/helpers/bert-fixtures.js";
-import { disposeModel, l2normalize, llamaEmbed, oneMinusCos } from "../test/helpers/llama.js";
+import { assertUgmParity, bertFixture, type BertFixtureOptions } from "../test/helpers/bert-fixtures.js";
+import { disposeModel } from "../test/helpers/llama.js";
 import { assertParity } from "../test/helpers/parity.js";
 import { llamaVariant } from "../test/helpers/variants.js";
 
@@ -59,26 +53,6 @@ for (const c of cases) {
 for (const type of SHAPES.includes("xlmr") ? TYPES.filter((t) => ["F16", "Q8_0", "Q4_K"].includes(t)) : []) {
   test(`bert + XLM-R unigram vocabulary, 4 layers x 1024 ${type}: 1 - cos <= 1e-6 at ${LENGTHS.join("/")} tokens (ids with <s> ... </s>)`, async () => {
     const path = await bertFixture({ vocab: "ugm", nLayer: 4, nEmbd: 1024, nFf: 4096, nHead: 16, contextLength: 8192, normEps: 1e-5, weightType: type, embdType: "Q8_0" });
-    const { numerics } = await llamaVariant();
-    const ids = LENGTHS.map((n) => [0, ...Array.from({ length: n - 2 }, (_, i) => 5 + ((i * 7919) % 250000)), 2]);
-    const src = await FileSource.open(path);
-    const be = await createWasmBackend({ numerics, threads: 2 });
-    try {
-      const file = await readGGUFParts([src]);
-      const g = buildModel(file, await readTensors(planModel(file, 250048, "wasm").tensors, (n) => be.alloc(n)), be, 250048);
-      const ref = await llamaEmbed(path, ids);
-      for (let s = 0; s < ids.length; s++) {
-        const h = g.forward({ tokens: Int32Array.from(ids[s]!), seqStart: [0], seqLen: [ids[s]!.length] });
-        const out = new Float32Array(1024); // (nEmbd) mean-pooled
-        pool(numerics, h, 1024, 0, ids[s]!.length, "mean", out);
-        const d = oneMinusCos(l2normalize(out), l2normalize(ref[s]!));
-        console.log(`# bert + UGM 1024 ${type}: ${ids[s]!.length}t ${d.toExponential(1)}`);
-        assert.ok(d <= 1e-6, `${ids[s]!.length} tokens: 1 - cos = ${d.toExponential(2)}`);
-      }
-    } finally {
-      await src.close();
-      await be.close();
-      await disposeModel(path);
-    }
+    await assertUgmParity(path, LENGTHS, (await llamaVariant()).numerics, `bert + UGM 4 x 1024 ${type}`);
   });
 }

@@ -134,24 +134,31 @@ export function bindAttention(hp: BertHParams, t: TensorProvider, il: number, d:
   return L;
 }
 
-/** llama_model_bert::load_arch_tensors (docs/architectures/bert.md §Tensors). */
-export function bindWeights(hp: BertHParams, t: TensorProvider, nVocab: number): BertWeights {
+/**
+ * The tensors both architectures share (embeddings, embedding norm, attention and norms of every
+ * block), with the FFN of block il from `ffnOf(prefix, dims)`; position_embd when `positions`.
+ */
+export function bindBertWeights(hp: BertHParams, t: TensorProvider, nVocab: number, positions: boolean,
+  ffnOf: (p: string, d: ReturnType<typeof bertDims>) => Ffn): BertWeights {
   const d = bertDims(hp, nVocab);
   checkLayerCount(hp, t);
   const layers: BertLayer[] = [];
-  for (let il = 0; il < hp.nLayer; il++) {
-    const p = `blk.${il}.`;
-    const opt = (name: string, n: Dim) => (t.has(p + name) ? t.vector(p + name, n) : undefined);
-    const ffn: Ffn = { kind: "gelu", up: t.matrix(p + "ffn_up.weight", d.E, d.FF), upB: opt("ffn_up.bias", d.FF), down: t.matrix(p + "ffn_down.weight", d.FF, d.E), downB: opt("ffn_down.bias", d.E) };
-    layers.push({ ...bindAttention(hp, t, il, d), ffn });
-  }
+  for (let il = 0; il < hp.nLayer; il++) layers.push({ ...bindAttention(hp, t, il, d), ffn: ffnOf(`blk.${il}.`, d) });
   return {
     tokEmbd: t.matrix("token_embd.weight", d.E, d.V),
     typeEmbd: t.has("token_types.weight") ? t.matrix("token_types.weight", d.E, d.T) : undefined,
-    posEmbd: t.matrix("position_embd.weight", d.E, d.C),
+    posEmbd: positions ? t.matrix("position_embd.weight", d.E, d.C) : undefined,
     tokNorm: { kind: "layer", weight: t.vector("token_embd_norm.weight", d.E), bias: t.vector("token_embd_norm.bias", d.E), eps: hp.normEps },
     layers,
   };
+}
+
+/** llama_model_bert::load_arch_tensors (docs/architectures/bert.md §Tensors): GELU FFN with optional biases. */
+export function bindWeights(hp: BertHParams, t: TensorProvider, nVocab: number): BertWeights {
+  return bindBertWeights(hp, t, nVocab, true, (p, d) => {
+    const opt = (name: string, n: Dim) => (t.has(p + name) ? t.vector(p + name, n) : undefined);
+    return { kind: "gelu", up: t.matrix(p + "ffn_up.weight", d.E, d.FF), upB: opt("ffn_up.bias", d.FF), down: t.matrix(p + "ffn_down.weight", d.FF, d.E), downB: opt("ffn_down.bias", d.E) };
+  });
 }
 
 /** llama_model_bert::graph, for bert and nomic-bert (the branches by architecture are by weights present). */

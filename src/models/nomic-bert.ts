@@ -8,8 +8,8 @@
  */
 import { EmbedError } from "../errors.js";
 import { getPositiveFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
-import type { Architecture, Dim, TensorProvider } from "./arch.js";
-import { BertGraph, bertDims, bindAttention, checkLayerCount, loadBertCommon, type BertHParams, type BertLayer, type BertWeights } from "./bert.js";
+import type { Architecture, TensorProvider } from "./arch.js";
+import { BertGraph, bindBertWeights, loadBertCommon, type BertHParams, type BertWeights } from "./bert.js";
 
 export const ARCH = "nomic-bert";
 
@@ -25,25 +25,10 @@ export function loadHParams(meta: GGUFMetadata): BertHParams {
 
 /** llama_model_nomic_bert::load_arch_tensors: no position_embd; ffn_gate; ffn biases loaded if present but unused by the graph. */
 export function bindWeights(hp: BertHParams, t: TensorProvider, nVocab: number): BertWeights {
-  const d = bertDims(hp, nVocab);
-  checkLayerCount(hp, t);
-  const layers: BertLayer[] = [];
-  for (let il = 0; il < hp.nLayer; il++) {
-    const p = `blk.${il}.`;
-    const check = (name: string, n: Dim) => { if (t.has(p + name)) t.vector(p + name, n); }; // shape-checked as llama.cpp does
-    check("ffn_up.bias", d.FF);
-    check("ffn_down.bias", d.E);
-    layers.push({
-      ...bindAttention(hp, t, il, d),
-      ffn: { kind: "swiglu", gate: t.matrix(p + "ffn_gate.weight", d.E, d.FF), up: t.matrix(p + "ffn_up.weight", d.E, d.FF), down: t.matrix(p + "ffn_down.weight", d.FF, d.E) },
-    });
-  }
-  return {
-    tokEmbd: t.matrix("token_embd.weight", d.E, d.V),
-    typeEmbd: t.has("token_types.weight") ? t.matrix("token_types.weight", d.E, d.T) : undefined,
-    tokNorm: { kind: "layer", weight: t.vector("token_embd_norm.weight", d.E), bias: t.vector("token_embd_norm.bias", d.E), eps: hp.normEps },
-    layers,
-  };
+  return bindBertWeights(hp, t, nVocab, false, (p, d) => {
+    for (const [name, n] of [["ffn_up.bias", d.FF], ["ffn_down.bias", d.E]] as const) if (t.has(p + name)) t.vector(p + name, n); // shape-checked, as llama.cpp does
+    return { kind: "swiglu", gate: t.matrix(p + "ffn_gate.weight", d.E, d.FF), up: t.matrix(p + "ffn_up.weight", d.E, d.FF), down: t.matrix(p + "ffn_down.weight", d.FF, d.E) };
+  });
 }
 
 export const nomicBert: Architecture<BertHParams, BertWeights> = {

@@ -17,14 +17,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EmbeddingModel } from "../../src/embed/embedder.js";
-import { pool } from "../../src/embed/pooling.js";
-import { readGGUFParts } from "../../src/gguf/split.js";
-import { createWasmBackend } from "../../src/kernels/wasm.js";
-import { buildModel, planModel, readTensors } from "../../src/models/loader.js";
 import { loadModel } from "../../src/node.js";
-import { FileSource } from "../../src/node/fs-source.js";
-import { bertFixture, type BertFixtureOptions } from "../helpers/bert-fixtures.js";
-import { disposeModel, l2normalize, llamaEmbed, llamaModel, oneMinusCos } from "../helpers/llama.js";
+import { assertUgmParity, bertFixture, type BertFixtureOptions } from "../helpers/bert-fixtures.js";
+import { disposeModel, l2normalize, llamaModel, oneMinusCos } from "../helpers/llama.js";
 import { assertParity } from "../helpers/parity.js";
 import { llamaVariant } from "../helpers/variants.js";
 
@@ -107,27 +102,5 @@ test("text pipeline: our WordPiece tokenizer + forward equals llama.cpp's getEmb
 
 test("bert + XLM-R unigram vocabulary, width 1024 (2 layers, 16 heads, FF 4096) Q8_0: 1 - cos <= 1e-6 at 2/10/100/500 tokens, ids with <s> ... </s>", async () => {
   const path = await bertFixture({ vocab: "ugm", nLayer: 2, nEmbd: 1024, nFf: 4096, nHead: 16, contextLength: 8192, normEps: 1e-5, weightType: "Q8_0" });
-  const { numerics } = await llamaVariant();
-  const ids = LENGTHS.map((n) => [0, ...Array.from({ length: n - 2 }, (_, i) => 5 + ((i * 7919) % 250000)), 2]); // <s> = 0, </s> = 2
-  const src = await FileSource.open(path);
-  const be = await createWasmBackend({ numerics, threads: 2 });
-  try {
-    const file = await readGGUFParts([src]);
-    const nVocab = 250048;
-    const g = buildModel(file, await readTensors(planModel(file, nVocab, "wasm").tensors, (n) => be.alloc(n)), be, nVocab);
-    assert.equal(g.arch, "bert");
-    const ref = await llamaEmbed(path, ids);
-    for (let s = 0; s < ids.length; s++) {
-      const h = g.forward({ tokens: Int32Array.from(ids[s]!), seqStart: [0], seqLen: [ids[s]!.length] });
-      const out = new Float32Array(1024); // (nEmbd) mean-pooled
-      pool(numerics, h, 1024, 0, ids[s]!.length, "mean", out);
-      const d = oneMinusCos(l2normalize(out), l2normalize(ref[s]!));
-      console.log(`# bert + UGM 1024 Q8_0 [wasm, ${numerics.name}]: ${ids[s]!.length}t ${d.toExponential(1)}`);
-      assert.ok(d <= 1e-6, `${ids[s]!.length} tokens: 1 - cos = ${d.toExponential(2)}`);
-    }
-  } finally {
-    await src.close();
-    await be.close();
-    await disposeModel(path);
-  }
+  await assertUgmParity(path, LENGTHS, (await llamaVariant()).numerics, "bert + UGM 2 x 1024 Q8_0");
 });
