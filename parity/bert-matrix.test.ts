@@ -16,9 +16,11 @@ import { llamaVariant } from "../test/helpers/variants.js";
 
 const env = (k: string, d: string) => (process.env[k] ?? d).split(",").filter(Boolean);
 const TYPES = env("BERT_TYPES", "F32,F16,Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,IQ4_NL,IQ4_XS");
+const fmt = (r: { length: number; oneMinusCos: number }) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`;
 const LENGTHS = env("BERT_LENGTHS", "2,10,100,500").map(Number);
 const SHAPES = env("BERT_SHAPES", "minilm,nomic,xlmr");
-const TEXT = "The quick brown fox jumps over the lazy dog. Café naïve résumé — 東京は日本の首都です。 Москва 🦙 emoji, function add(a, b) { return a + b; } ";
+const TEXT =
+  "The quick brown fox jumps over the lazy dog. Café naïve résumé — 東京は日本の首都です。 Москва 🦙 emoji, function add(a, b) { return a + b; } ";
 const NOMIC = { arch: "nomic-bert", nLayer: 12, nEmbd: 768, nFf: 3072, nHead: 12, contextLength: 2048, ropeFreqBase: 1000 } as const;
 const K_EMBD = new Set(["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_XS"]); // token_embd Q8_0 (JS K-quantization of 30522 x 768 is slow)
 
@@ -28,7 +30,11 @@ for (const type of TYPES) {
     cases.push({ label: `bert MiniLM-L6 ${type} mean`, o: { weightType: type } });
     cases.push({ label: `bert MiniLM-L6 ${type} CLS fused-qkv`, o: { weightType: type, pooling: 2, fusedQkv: true } });
   }
-  if (SHAPES.includes("nomic")) cases.push({ label: `nomic-bert v1.5 (12 layers) ${type}`, o: { ...NOMIC, weightType: type, ...(K_EMBD.has(type) ? { embdType: "Q8_0" } : {}) } });
+  if (SHAPES.includes("nomic"))
+    cases.push({
+      label: `nomic-bert v1.5 (12 layers) ${type}`,
+      o: { ...NOMIC, weightType: type, ...(K_EMBD.has(type) ? { embdType: "Q8_0" } : {}) },
+    });
 }
 
 for (const c of cases) {
@@ -42,7 +48,7 @@ for (const c of cases) {
       while (body.length < Math.max(...LENGTHS)) body = body.concat(tok.encode(TEXT, { addSpecial: false }));
       const ids = LENGTHS.map((n) => [...tok.specialPrefix, ...body.slice(0, n - 2), ...tok.specialSuffix]);
       const res = await assertParity(path, model, ids, 1e-6);
-      console.log(`# ${c.label} [${model.info.backend}, ${numerics.name}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`);
+      console.log(`# ${c.label} [${model.info.backend}, ${numerics.name}]: ${res.map(fmt).join(", ")}`);
     } finally {
       await model.close();
       await disposeModel(path);
@@ -51,8 +57,18 @@ for (const c of cases) {
 }
 
 for (const type of SHAPES.includes("xlmr") ? TYPES.filter((t) => ["F16", "Q8_0", "Q4_K"].includes(t)) : []) {
-  test(`bert + XLM-R unigram vocabulary, 4 layers x 1024 ${type}: 1 - cos <= 1e-6 at ${LENGTHS.join("/")} tokens (ids with <s> ... </s>)`, async () => {
-    const path = await bertFixture({ vocab: "ugm", nLayer: 4, nEmbd: 1024, nFf: 4096, nHead: 16, contextLength: 8192, normEps: 1e-5, weightType: type, embdType: "Q8_0" });
+  test(`bert + XLM-R unigram vocab, 4 x 1024 ${type}: 1 - cos <= 1e-6 at ${LENGTHS.join("/")} tokens (ids <s> ... </s>)`, async () => {
+    const path = await bertFixture({
+      vocab: "ugm",
+      nLayer: 4,
+      nEmbd: 1024,
+      nFf: 4096,
+      nHead: 16,
+      contextLength: 8192,
+      normEps: 1e-5,
+      weightType: type,
+      embdType: "Q8_0",
+    });
     await assertUgmParity(path, LENGTHS, (await llamaVariant()).numerics, `bert + UGM 4 x 1024 ${type}`);
   });
 }

@@ -49,8 +49,12 @@ export interface BertGenOptions {
  * even that does not fit. ref: llama.cpp src/llama-quant.cpp tensor_type_fallback (at the shipped tag).
  */
 const FALLBACK: Partial<Record<GGMLType, GGMLType>> = {
-  [GGMLType.IQ4_XS]: GGMLType.IQ4_NL, [GGMLType.Q2_K]: GGMLType.Q4_0, [GGMLType.Q3_K]: GGMLType.Q4_0,
-  [GGMLType.Q4_K]: GGMLType.Q5_0, [GGMLType.Q5_K]: GGMLType.Q5_1, [GGMLType.Q6_K]: GGMLType.Q8_0,
+  [GGMLType.IQ4_XS]: GGMLType.IQ4_NL,
+  [GGMLType.Q2_K]: GGMLType.Q4_0,
+  [GGMLType.Q3_K]: GGMLType.Q4_0,
+  [GGMLType.Q4_K]: GGMLType.Q5_0,
+  [GGMLType.Q5_K]: GGMLType.Q5_1,
+  [GGMLType.Q6_K]: GGMLType.Q8_0,
 };
 
 export function quantizeTypeForRow(type: GGMLType, ne0: number): GGMLType {
@@ -61,16 +65,31 @@ export function quantizeTypeForRow(type: GGMLType, ne0: number): GGMLType {
 }
 
 const FILE_TYPE: Partial<Record<GGMLType, number>> = {
-  [GGMLType.F32]: 0, [GGMLType.F16]: 1, [GGMLType.Q4_0]: 2, [GGMLType.Q4_1]: 3, [GGMLType.Q8_0]: 7, [GGMLType.Q5_0]: 8,
-  [GGMLType.Q5_1]: 9, [GGMLType.Q2_K]: 10, [GGMLType.Q3_K]: 12, [GGMLType.Q4_K]: 15, [GGMLType.Q5_K]: 17, [GGMLType.Q6_K]: 18,
-  [GGMLType.IQ4_NL]: 25, [GGMLType.IQ4_XS]: 30,
+  [GGMLType.F32]: 0,
+  [GGMLType.F16]: 1,
+  [GGMLType.Q4_0]: 2,
+  [GGMLType.Q4_1]: 3,
+  [GGMLType.Q8_0]: 7,
+  [GGMLType.Q5_0]: 8,
+  [GGMLType.Q5_1]: 9,
+  [GGMLType.Q2_K]: 10,
+  [GGMLType.Q3_K]: 12,
+  [GGMLType.Q4_K]: 15,
+  [GGMLType.Q5_K]: 17,
+  [GGMLType.Q6_K]: 18,
+  [GGMLType.IQ4_NL]: 25,
+  [GGMLType.IQ4_XS]: 30,
 };
 
 export function bertGGUF(o: BertGenOptions): GGUFToWrite {
   const arch = o.arch ?? "bert";
   const base = arch === "nomic-bert" ? BERT_SHAPES.nomic : BERT_SHAPES.minilm;
-  const nLayer = o.nLayer ?? base.nLayer, nEmbd = o.nEmbd ?? base.nEmbd, nFf = o.nFf ?? base.nFf, nHead = o.nHead ?? base.nHead;
-  const nCtx = o.contextLength ?? base.contextLength, seed = o.seed ?? 1234;
+  const nLayer = o.nLayer ?? base.nLayer,
+    nEmbd = o.nEmbd ?? base.nEmbd,
+    nFf = o.nFf ?? base.nFf,
+    nHead = o.nHead ?? base.nHead;
+  const nCtx = o.contextLength ?? base.contextLength,
+    seed = o.seed ?? 1234;
   const wType = ggmlTypeByName(o.weightType ?? "Q8_0").id;
   const tokens = o.vocab.get("tokenizer.ggml.tokens");
   if (!tokens || !Array.isArray(tokens.value)) throw new Error("the vocabulary has no tokenizer.ggml.tokens");
@@ -100,12 +119,25 @@ export function bertGGUF(o: BertGenOptions): GGUFToWrite {
   const tensors: TensorToWrite[] = [];
   const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => {
     const t = quantizeTypeForRow(type, ne0);
-    tensors.push({ name, type: t, ne: [ne0, ne1], data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0) });
+    tensors.push({
+      name,
+      type: t,
+      ne: [ne0, ne1],
+      data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0),
+    });
   };
   const vector = (name: string, n: number, std: number, mean = 0) => {
-    tensors.push({ name, type: GGMLType.F32, ne: [n], data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), std, mean).buffer) });
+    tensors.push({
+      name,
+      type: GGMLType.F32,
+      ne: [n],
+      data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), std, mean).buffer),
+    });
   };
-  const norm = (name: string) => { vector(`${name}.weight`, nEmbd, 0.1, 1); vector(`${name}.bias`, nEmbd, 0.05); };
+  const norm = (name: string) => {
+    vector(`${name}.weight`, nEmbd, 0.1, 1);
+    vector(`${name}.bias`, nEmbd, 0.05);
+  };
   // position_embd and token_types are never quantized (llama-quant.cpp). position_embd: F32, or F16
   // in an F16 file (ggml_get_rows reads either); token_types stays F32 (llama.cpp adds its row 0 with
   // ggml_add, which the CPU backend has no f32 + f16 kernel for: an F16 table aborts llama.cpp).
@@ -122,7 +154,10 @@ export function bertGGUF(o: BertGenOptions): GGUFToWrite {
       matrix(p + "attn_qkv.weight", nEmbd, 3 * nEmbd, s);
       if (arch === "bert") vector(p + "attn_qkv.bias", 3 * nEmbd, 0.02);
     } else {
-      for (const x of ["q", "k", "v"]) { matrix(`${p}attn_${x}.weight`, nEmbd, nEmbd, s); vector(`${p}attn_${x}.bias`, nEmbd, 0.02); }
+      for (const x of ["q", "k", "v"]) {
+        matrix(`${p}attn_${x}.weight`, nEmbd, nEmbd, s);
+        vector(`${p}attn_${x}.bias`, nEmbd, 0.02);
+      }
     }
     matrix(p + "attn_output.weight", nEmbd, nEmbd, s);
     if (arch === "bert") vector(p + "attn_output.bias", nEmbd, 0.02);

@@ -32,8 +32,10 @@ const { values } = parseArgs({
 });
 const bertArch = values.arch === "bert" || values.arch === "nomic-bert";
 if (!values.out || (bertArch && !values.vocab) || (!bertArch && values.arch !== "gemma-embedding")) {
-  process.stderr.write("usage: npm run gen:model -- --out model.gguf [--layers N] [--type Q8_0] [--dense] [--post-norm-scale S] [--seed N] [--naive-vocab]\n" +
-    "       npm run gen:model -- --arch bert|nomic-bert --vocab vocab.gguf --out model.gguf [--shape minilm|nomic|xlmr] [--layers N] [--type T] [--pooling 1|2] [--fused-qkv]\n");
+  process.stderr.write("usage: npm run gen:model -- --out model.gguf [--layers N] [--type Q8_0] [--dense] [--post-norm-scale S]\n" +
+    "         [--seed N] [--naive-vocab]\n" +
+    "       npm run gen:model -- --arch bert|nomic-bert --vocab vocab.gguf --out model.gguf [--shape minilm|nomic|xlmr]\n" +
+    "         [--layers N] [--type T] [--pooling 1|2] [--fused-qkv]\n");
   process.exit(2);
 }
 const t0 = performance.now();
@@ -44,7 +46,10 @@ if (bertArch) {
   const shape = values.shape ? BERT_SHAPES[values.shape as keyof typeof BERT_SHAPES] : undefined;
   if (values.shape && !shape) throw new Error(`unknown --shape ${values.shape} (minilm, nomic, xlmr)`);
   await writeGGUFFile(values.out, bertGGUF({
-    arch: values.arch as "bert" | "nomic-bert", vocab, ...shape, ...(values.layers ? { nLayer: Number(values.layers) } : {}),
+    arch: values.arch as "bert" | "nomic-bert",
+    vocab,
+    ...shape,
+    ...(values.layers ? { nLayer: Number(values.layers) } : {}),
     weightType: values.type, embdType: values["embd-type"], pooling: Number(values.pooling), fusedQkv: values["fused-qkv"],
     normEps: values.shape === "xlmr" ? 1e-5 : undefined, seed: Number(values.seed),
   }));

@@ -53,6 +53,7 @@ export interface BertSummary {
 }
 
 const POOLING = ["none", "mean", "cls", "last", "rank"];
+const TOKENIZER_KIND: Record<string, string> = { bert: " (WordPiece)", t5: " (unigram)" };
 
 /** bert / nomic-bert: QKV layout, position encoding, FFN kind, pooling, token types, tokenizer. */
 function bertSummary(f: GGUFModelFile, arch: string): BertSummary {
@@ -63,11 +64,13 @@ function bertSummary(f: GGUFModelFile, arch: string): BertSummary {
   return {
     qkv: has("blk.0.attn_qkv.weight") ? "fused" : "separate",
     qkvBias: has("blk.0.attn_qkv.bias") || has("blk.0.attn_q.bias"),
-    position: arch === "nomic-bert" ? `NEOX RoPE, base ${num(`${arch}.rope.freq_base`) ?? 10000}` : `learned position_embd (${num(`${arch}.context_length`) ?? "?"} positions)`,
+    position: arch === "nomic-bert"
+      ? `NEOX RoPE, base ${num(`${arch}.rope.freq_base`) ?? 10000}`
+      : `learned position_embd (${num(`${arch}.context_length`) ?? "?"} positions)`,
     ffn: has("blk.0.ffn_gate.weight") ? "SwiGLU" : "GELU",
     pooling: POOLING[pool] ?? String(pool),
     tokenTypes: num("tokenizer.ggml.token_type_count") ?? 0,
-    tokenizer: tok?.type === GGUFValueType.STRING ? `${tok.value}${tok.value === "bert" ? " (WordPiece)" : tok.value === "t5" ? " (unigram)" : ""}` : "(none)",
+    tokenizer: tok?.type === GGUFValueType.STRING ? `${tok.value}${TOKENIZER_KIND[tok.value] ?? ""}` : "(none)",
   };
 }
 
@@ -92,7 +95,9 @@ export function summarize(f: GGUFModelFile): InspectSummary {
     }
   }
   const bert = architecture === "bert" || architecture === "nomic-bert" ? bertSummary(f, architecture) : undefined;
-  if (bert && bert.tokenTypes === 0) warnings.push("tokenizer.ggml.token_type_count is missing or 0: llama.cpp refuses BERT models without it");
+  if (bert && bert.tokenTypes === 0) {
+    warnings.push("tokenizer.ggml.token_type_count is missing or 0: llama.cpp refuses BERT models without it");
+  }
   return {
     files: f.parts.map((p) => p.source.name), version: f.version, alignment: f.alignment,
     nTensors: f.tensors.length, nKv: f.metadata.size, dataOffset: f.dataOffset,
@@ -129,7 +134,10 @@ export function formatInspect(f: GGUFModelFile): string {
     const g = (k: string) => { const v = f.metadata.get(`${a}.${k}`); return v ? valueToText(v) : "-"; };
     out.push(`  layers ${g("block_count")}, embedding ${g("embedding_length")}, ffn ${g("feed_forward_length")}, heads ${g("attention.head_count")}/${g("attention.head_count_kv")} (kv), head dim ${g("attention.key_length")}, context ${g("context_length")}, sliding window ${g("attention.sliding_window")}, pooling ${g("pooling_type")}`);
     const b = s.bert;
-    if (b) out.push(`  encoder: post-LN BERT, ${b.qkv} QKV${b.qkvBias ? " with bias" : ""}, ${b.position}, ${b.ffn} FFN, pooling ${b.pooling}, ${b.tokenTypes} token type(s), tokenizer ${b.tokenizer}`);
+    if (b) {
+      out.push(`  encoder: post-LN BERT, ${b.qkv} QKV${b.qkvBias ? " with bias" : ""}, ${b.position}, ${b.ffn} FFN, ` +
+        `pooling ${b.pooling}, ${b.tokenTypes} token type(s), tokenizer ${b.tokenizer}`);
+    }
     if (s.dense !== undefined) out.push(`  dense projections: ${s.dense ? `present (dense_2 ${g("dense_2_feat_in")}->${g("dense_2_feat_out")}, dense_3 ${g("dense_3_feat_in")}->${g("dense_3_feat_out")})` : "absent"}`);
   }
   for (const warning of s.warnings) out.push(`warning: ${warning}`);

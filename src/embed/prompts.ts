@@ -44,7 +44,11 @@ export function applyPrompt(arch: string, text: string, task?: Task, title?: str
   if (!isTask(task)) throw new EmbedError("BAD_OPTION", `unknown task "${String(task)}"; expected one of ${TASKS.join(", ")}`, { option: "task", value: task });
   if (arch === "nomic-bert") {
     const prefix = NOMIC_PREFIX[task];
-    if (prefix === undefined) throw new EmbedError("BAD_OPTION", `architecture nomic-bert has no prompt for task "${task}" (it has ${Object.keys(NOMIC_PREFIX).join(", ")})`, { option: "task", arch });
+    if (prefix === undefined) {
+      const has = Object.keys(NOMIC_PREFIX).join(", ");
+      const msg = `architecture nomic-bert has no prompt for task "${task}" (it has ${has})`;
+      throw new EmbedError("BAD_OPTION", msg, { option: "task", arch });
+    }
     if (title !== undefined) throw new EmbedError("BAD_OPTION", `"title" is not used by nomic-bert's prompts`, { option: "title" });
     return prefix + text;
   }

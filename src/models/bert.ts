@@ -43,22 +43,54 @@ export function loadBertCommon(meta: GGUFMetadata, arch: string): BertHParams {
   const nHead = getUint(meta, k("attention.head_count"));
   const nFf = getUint(meta, k("feed_forward_length"));
   if (nHead === 0 || nEmbd === 0 || nLayer === 0 || nFf === 0) {
-    throw new EmbedError("BAD_HPARAMS", `${arch}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`, { nEmbd, nLayer, nFf, nHead });
+    throw new EmbedError(
+      "BAD_HPARAMS",
+      `${arch}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`,
+      { nEmbd, nLayer, nFf, nHead },
+    );
   }
-  if (nLayer > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${arch}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, { key: k("block_count"), value: nLayer });
+  if (nLayer > MAX_LAYERS)
+    throw new EmbedError("BAD_HPARAMS", `${arch}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, {
+      key: k("block_count"),
+      value: nLayer,
+    });
   const nHeadKv = getUint(meta, k("attention.head_count_kv"), nHead);
-  if (nHeadKv === 0 || nHead % nHeadKv !== 0) throw new EmbedError("BAD_HPARAMS", `${arch}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, { key: k("attention.head_count_kv") });
+  if (nHeadKv === 0 || nHead % nHeadKv !== 0)
+    throw new EmbedError("BAD_HPARAMS", `${arch}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, {
+      key: k("attention.head_count_kv"),
+    });
   const nEmbdHead = getUint(meta, k("attention.key_length"), Math.floor(nEmbd / nHead));
   const valueLength = getUint(meta, k("attention.value_length"), Math.floor(nEmbd / nHead));
-  if (valueLength !== nEmbdHead || nEmbdHead === 0) throw new EmbedError("BAD_HPARAMS", `${arch}: attention.value_length ${valueLength} must equal a non-zero attention.key_length ${nEmbdHead}`, { key: k("attention.value_length") });
+  if (valueLength !== nEmbdHead || nEmbdHead === 0)
+    throw new EmbedError(
+      "BAD_HPARAMS",
+      `${arch}: attention.value_length ${valueLength} must equal a non-zero attention.key_length ${nEmbdHead}`,
+      { key: k("attention.value_length") },
+    );
   // llama.cpp runs causal attention unless the file says otherwise; converted BERT files carry false.
   if (getBool(meta, k("attention.causal"), true)) {
-    throw new EmbedError("BAD_HPARAMS", `${arch}: causal attention is not supported (${k("attention.causal")} is missing or true; BERT GGUFs from convert_hf_to_gguf set it to false)`, { key: k("attention.causal") });
+    throw new EmbedError(
+      "BAD_HPARAMS",
+      `${arch}: causal attention is not supported (${k("attention.causal")} is missing or true; ` +
+        "BERT GGUFs from convert_hf_to_gguf set it to false)",
+      { key: k("attention.causal") },
+    );
   }
   const nTokenTypes = getUint(meta, "tokenizer.ggml.token_type_count", 0);
-  if (nTokenTypes === 0) throw new EmbedError("BAD_HPARAMS", `${arch} model needs to define token type count (tokenizer.ggml.token_type_count)`, { key: "tokenizer.ggml.token_type_count" });
+  if (nTokenTypes === 0)
+    throw new EmbedError("BAD_HPARAMS", `${arch} model needs to define token type count (tokenizer.ggml.token_type_count)`, {
+      key: "tokenizer.ggml.token_type_count",
+    });
   return {
-    arch, nEmbd, nEmbdOut: nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead, nTokenTypes,
+    arch,
+    nEmbd,
+    nEmbdOut: nEmbd,
+    nLayer,
+    nFf,
+    nHead,
+    nHeadKv,
+    nEmbdHead,
+    nTokenTypes,
     nCtxTrain: getUint(meta, k("context_length")),
     poolingType: getUint(meta, k("pooling_type"), 0),
     normEps: getPositiveFloat(meta, k("attention.layer_norm_epsilon")),
@@ -69,8 +101,12 @@ export function loadBertCommon(meta: GGUFMetadata, arch: string): BertHParams {
 export interface BertLayer {
   wqkv?: Weight; // (nEmbd -> nQ + 2 nKV)
   bqkv?: Float32Array; // (nQ + 2 nKV): attn_qkv.bias, or attn_q/k/v.bias concatenated (build_qkv)
-  wq?: Weight; wk?: Weight; wv?: Weight; // (nEmbd -> nQ), (nEmbd -> nKV) x2
-  bq?: Float32Array; bk?: Float32Array; bv?: Float32Array;
+  wq?: Weight;
+  wk?: Weight;
+  wv?: Weight; // (nEmbd -> nQ), (nEmbd -> nKV) x2
+  bq?: Float32Array;
+  bk?: Float32Array;
+  bv?: Float32Array;
   wo: Weight; // (nQ -> nEmbd)
   bo?: Float32Array; // (nEmbd)
   attnOutNorm: LayerNorm; // attn_output_norm weight + bias (nEmbd)
@@ -90,7 +126,8 @@ export interface BertWeights {
 export function bertDims(hp: BertHParams, nVocab: number) {
   const k = (name: string) => `${hp.arch}.${name}`;
   const hdKey = `${k("attention.key_length")} (${hp.nEmbdHead})`;
-  const nQ = hp.nHead * hp.nEmbdHead, nKV = hp.nHeadKv * hp.nEmbdHead;
+  const nQ = hp.nHead * hp.nEmbdHead,
+    nKV = hp.nHeadKv * hp.nEmbdHead;
   return {
     E: { n: hp.nEmbd, from: `${k("embedding_length")} = ${hp.nEmbd}` } as Dim,
     Q: { n: nQ, from: `${k("attention.head_count")} (${hp.nHead}) × ${hdKey}` } as Dim,
@@ -108,7 +145,10 @@ export function checkLayerCount(hp: BertHParams, t: TensorProvider): void {
   for (const name of t.names()) {
     const m = /^blk\.(\d+)\./.exec(name);
     if (m && Number(m[1]) >= hp.nLayer) {
-      throw new EmbedError("BAD_HPARAMS", `${hp.arch}.block_count = ${hp.nLayer}, but the file has tensor "${name}" of layer ${m[1]}`, { key: `${hp.arch}.block_count`, tensor: name });
+      throw new EmbedError("BAD_HPARAMS", `${hp.arch}.block_count = ${hp.nLayer}, but the file has tensor "${name}" of layer ${m[1]}`, {
+        key: `${hp.arch}.block_count`,
+        tensor: name,
+      });
     }
   }
 }
@@ -117,18 +157,37 @@ export function checkLayerCount(hp: BertHParams, t: TensorProvider): void {
 export function bindAttention(hp: BertHParams, t: TensorProvider, il: number, d: ReturnType<typeof bertDims>): Omit<BertLayer, "ffn"> {
   const p = `blk.${il}.`;
   const opt = (name: string, n: Dim) => (t.has(p + name) ? t.vector(p + name, n) : undefined);
-  const ln = (name: string): LayerNorm => ({ kind: "layer", weight: t.vector(`${p}${name}.weight`, d.E), bias: t.vector(`${p}${name}.bias`, d.E), eps: hp.normEps });
-  const L: Omit<BertLayer, "ffn"> = { wo: t.matrix(p + "attn_output.weight", d.Q, d.E), bo: opt("attn_output.bias", d.E), attnOutNorm: ln("attn_output_norm"), layerOutNorm: ln("layer_output_norm") };
+  const ln = (name: string): LayerNorm => ({
+    kind: "layer",
+    weight: t.vector(`${p}${name}.weight`, d.E),
+    bias: t.vector(`${p}${name}.bias`, d.E),
+    eps: hp.normEps,
+  });
+  const L: Omit<BertLayer, "ffn"> = {
+    wo: t.matrix(p + "attn_output.weight", d.Q, d.E),
+    bo: opt("attn_output.bias", d.E),
+    attnOutNorm: ln("attn_output_norm"),
+    layerOutNorm: ln("layer_output_norm"),
+  };
   if (t.has(p + "attn_qkv.weight")) {
     L.wqkv = t.matrix(p + "attn_qkv.weight", d.E, d.QKV);
     L.bqkv = opt("attn_qkv.bias", d.QKV);
-    const bq = opt("attn_q.bias", d.Q), bk = opt("attn_k.bias", d.KV), bv = opt("attn_v.bias", d.KV);
+    const bq = opt("attn_q.bias", d.Q),
+      bk = opt("attn_k.bias", d.KV),
+      bv = opt("attn_v.bias", d.KV);
     if (!L.bqkv && bq && bk && bv) L.bqkv = Float32Array.from([...bq, ...bk, ...bv]); // ggml_concat of the three
   } else {
-    if (!t.has(p + "attn_q.weight")) throw new EmbedError("TENSOR_MISSING", `${hp.arch}: layer ${il} has neither "${p}attn_qkv.weight" nor "${p}attn_q.weight"`, { tensor: p + "attn_qkv.weight" });
+    if (!t.has(p + "attn_q.weight"))
+      throw new EmbedError("TENSOR_MISSING", `${hp.arch}: layer ${il} has neither "${p}attn_qkv.weight" nor "${p}attn_q.weight"`, {
+        tensor: p + "attn_qkv.weight",
+      });
     Object.assign(L, {
-      wq: t.matrix(p + "attn_q.weight", d.E, d.Q), wk: t.matrix(p + "attn_k.weight", d.E, d.KV), wv: t.matrix(p + "attn_v.weight", d.E, d.KV),
-      bq: opt("attn_q.bias", d.Q), bk: opt("attn_k.bias", d.KV), bv: opt("attn_v.bias", d.KV),
+      wq: t.matrix(p + "attn_q.weight", d.E, d.Q),
+      wk: t.matrix(p + "attn_k.weight", d.E, d.KV),
+      wv: t.matrix(p + "attn_v.weight", d.E, d.KV),
+      bq: opt("attn_q.bias", d.Q),
+      bk: opt("attn_k.bias", d.KV),
+      bv: opt("attn_v.bias", d.KV),
     });
   }
   return L;
@@ -138,8 +197,13 @@ export function bindAttention(hp: BertHParams, t: TensorProvider, il: number, d:
  * The tensors both architectures share (embeddings, embedding norm, attention and norms of every
  * block), with the FFN of block il from `ffnOf(prefix, dims)`; position_embd when `positions`.
  */
-export function bindBertWeights(hp: BertHParams, t: TensorProvider, nVocab: number, positions: boolean,
-  ffnOf: (p: string, d: ReturnType<typeof bertDims>) => Ffn): BertWeights {
+export function bindBertWeights(
+  hp: BertHParams,
+  t: TensorProvider,
+  nVocab: number,
+  positions: boolean,
+  ffnOf: (p: string, d: ReturnType<typeof bertDims>) => Ffn,
+): BertWeights {
   const d = bertDims(hp, nVocab);
   checkLayerCount(hp, t);
   const layers: BertLayer[] = [];
@@ -148,7 +212,12 @@ export function bindBertWeights(hp: BertHParams, t: TensorProvider, nVocab: numb
     tokEmbd: t.matrix("token_embd.weight", d.E, d.V),
     typeEmbd: t.has("token_types.weight") ? t.matrix("token_types.weight", d.E, d.T) : undefined,
     posEmbd: positions ? t.matrix("position_embd.weight", d.E, d.C) : undefined,
-    tokNorm: { kind: "layer", weight: t.vector("token_embd_norm.weight", d.E), bias: t.vector("token_embd_norm.bias", d.E), eps: hp.normEps },
+    tokNorm: {
+      kind: "layer",
+      weight: t.vector("token_embd_norm.weight", d.E),
+      bias: t.vector("token_embd_norm.bias", d.E),
+      eps: hp.normEps,
+    },
     layers,
   };
 }
@@ -157,7 +226,13 @@ export function bindBertWeights(hp: BertHParams, t: TensorProvider, nVocab: numb
 export function bindWeights(hp: BertHParams, t: TensorProvider, nVocab: number): BertWeights {
   return bindBertWeights(hp, t, nVocab, true, (p, d) => {
     const opt = (name: string, n: Dim) => (t.has(p + name) ? t.vector(p + name, n) : undefined);
-    return { kind: "gelu", up: t.matrix(p + "ffn_up.weight", d.E, d.FF), upB: opt("ffn_up.bias", d.FF), down: t.matrix(p + "ffn_down.weight", d.FF, d.E), downB: opt("ffn_down.bias", d.E) };
+    return {
+      kind: "gelu",
+      up: t.matrix(p + "ffn_up.weight", d.E, d.FF),
+      upB: opt("ffn_up.bias", d.FF),
+      down: t.matrix(p + "ffn_down.weight", d.FF, d.E),
+      downB: opt("ffn_down.bias", d.E),
+    };
   });
 }
 
@@ -167,7 +242,11 @@ export class BertGraph implements EmbeddingGraph {
   readonly ops: readonly string[];
   private readonly rope?: NeoxRope;
 
-  constructor(readonly hp: BertHParams, readonly w: BertWeights, readonly backend: Backend) {
+  constructor(
+    readonly hp: BertHParams,
+    readonly w: BertWeights,
+    readonly backend: Backend,
+  ) {
     if (hp.ropeFreqBase !== undefined) this.rope = new NeoxRope(hp.nEmbdHead);
     this.ops = ["norm", w.layers[0]?.ffn.kind === "swiglu" ? "swiglu" : "gelu"];
   }
@@ -182,9 +261,13 @@ export class BertGraph implements EmbeddingGraph {
    */
   forward(batch: Batch, tap?: Tap): Float32Array {
     const { nEmbd, nHead, nHeadKv, nEmbdHead: hd, nFf } = this.hp;
-    const be = this.backend, W = this.w;
-    const nTok = batch.tokens.length, seqs = batch.seqLen;
-    const nQ = nHead * hd, nKV = nHeadKv * hd, nQKV = nQ + 2 * nKV;
+    const be = this.backend,
+      W = this.w;
+    const nTok = batch.tokens.length,
+      seqs = batch.seqLen;
+    const nQ = nHead * hd,
+      nKV = nHeadKv * hd,
+      nQKV = nQ + 2 * nKV;
     const arena = be.activations(nTok * (3 * nEmbd + nQKV + 2 * nQ + 2 * nKV + 3 * nFf));
     let at = 0;
     const take = (n: number) => arena.subarray(at, (at += n));
@@ -192,7 +275,9 @@ export class BertGraph implements EmbeddingGraph {
     const h = take(nTok * nEmbd); // (nTok, nEmbd) ffn_inp
     const ao = take(nTok * nEmbd); // (nTok, nEmbd) attn_output / ffn_down result
     const qkv = take(nTok * nQKV); // (nTok, nQ + 2 nKV) fused projection
-    const q = take(nTok * nQ), kk = take(nTok * nKV), v = take(nTok * nKV); // (nTok, nQ), (nTok, nKV) x2
+    const q = take(nTok * nQ),
+      kk = take(nTok * nKV),
+      v = take(nTok * nKV); // (nTok, nQ), (nTok, nKV) x2
     const o = take(nTok * nQ); // (nTok, nQ) attention output, heads concatenated
     const ffn = { gate: take(nTok * nFf), up: take(nTok * nFf), act: take(nTok * nFf) }; // (nTok, nFf) each
 
@@ -253,13 +338,16 @@ export class BertGraph implements EmbeddingGraph {
 
   /** x (nTok, nEmbd) = (token_embd[tok] + token_types[0]) + position_embd[pos in sequence], in f32. */
   private embed(batch: Batch, x: Float32Array): void {
-    const n = this.hp.nEmbd, be = this.backend, W = this.w;
+    const n = this.hp.nEmbd,
+      be = this.backend,
+      W = this.w;
     const type0 = new Float32Array(n); // (n) token type 0's row
     if (W.typeEmbd) be.getRow(W.typeEmbd, 0, type0);
     const row = new Float32Array(n); // (n) one dequantized row
     for (let s = 0; s < batch.seqStart.length; s++) {
       for (let p = 0; p < batch.seqLen[s]!; p++) {
-        const i = batch.seqStart[s]! + p, o = i * n;
+        const i = batch.seqStart[s]! + p,
+          o = i * n;
         be.getRow(W.tokEmbd, batch.tokens[i]!, row);
         for (let j = 0; j < n; j++) x[o + j] = W.typeEmbd ? Math.fround(row[j]! + type0[j]!) : row[j]!;
         if (W.posEmbd) {

@@ -18,7 +18,9 @@ export function loadHParams(meta: GGUFMetadata): BertHParams {
   const hp = loadBertCommon(meta, ARCH);
   const nRot = getUint(meta, `${ARCH}.rope.dimension_count`, hp.nEmbdHead);
   if (nRot !== hp.nEmbdHead || hp.nEmbdHead % 2 !== 0) {
-    throw new EmbedError("BAD_HPARAMS", `${ARCH}: rope.dimension_count ${nRot} must equal an even key_length ${hp.nEmbdHead}`, { key: `${ARCH}.rope.dimension_count` });
+    throw new EmbedError("BAD_HPARAMS", `${ARCH}: rope.dimension_count ${nRot} must equal an even key_length ${hp.nEmbdHead}`, {
+      key: `${ARCH}.rope.dimension_count`,
+    });
   }
   return { ...hp, ropeFreqBase: getPositiveFloat(meta, `${ARCH}.rope.freq_base`, 10000) };
 }
@@ -26,8 +28,17 @@ export function loadHParams(meta: GGUFMetadata): BertHParams {
 /** llama_model_nomic_bert::load_arch_tensors: no position_embd; ffn_gate; ffn biases loaded if present but unused by the graph. */
 export function bindWeights(hp: BertHParams, t: TensorProvider, nVocab: number): BertWeights {
   return bindBertWeights(hp, t, nVocab, false, (p, d) => {
-    for (const [name, n] of [["ffn_up.bias", d.FF], ["ffn_down.bias", d.E]] as const) if (t.has(p + name)) t.vector(p + name, n); // shape-checked, as llama.cpp does
-    return { kind: "swiglu", gate: t.matrix(p + "ffn_gate.weight", d.E, d.FF), up: t.matrix(p + "ffn_up.weight", d.E, d.FF), down: t.matrix(p + "ffn_down.weight", d.FF, d.E) };
+    for (const [name, n] of [
+      ["ffn_up.bias", d.FF],
+      ["ffn_down.bias", d.E],
+    ] as const)
+      if (t.has(p + name)) t.vector(p + name, n); // shape-checked, as llama.cpp does
+    return {
+      kind: "swiglu",
+      gate: t.matrix(p + "ffn_gate.weight", d.E, d.FF),
+      up: t.matrix(p + "ffn_up.weight", d.E, d.FF),
+      down: t.matrix(p + "ffn_down.weight", d.FF, d.E),
+    };
   });
 }
 

@@ -30,7 +30,11 @@ export function vocabMetadata(which: keyof typeof VOCABS): Promise<GGUFMetadata>
   if (!p) {
     p = (async () => {
       const src = await FileSource.open(llamaSourceFile(`models/${VOCABS[which]}`));
-      try { return (await readGGUFParts([src])).metadata; } finally { await src.close(); }
+      try {
+        return (await readGGUFParts([src])).metadata;
+      } finally {
+        await src.close();
+      }
     })();
     vocabs.set(which, p);
   }
@@ -41,7 +45,15 @@ export type BertFixtureOptions = Omit<BertGenOptions, "vocab"> & { vocab?: keyof
 
 export async function bertFixture(o: BertFixtureOptions): Promise<string> {
   const { vocab = "wpm", ...rest } = o;
-  const parts = [`bert-v${GEN_VERSION}`, rest.arch ?? "bert", vocab, ...Object.entries(rest).filter(([k]) => k !== "arch").sort().map(([k, v]) => `${k}${String(v)}`)];
+  const parts = [
+    `bert-v${GEN_VERSION}`,
+    rest.arch ?? "bert",
+    vocab,
+    ...Object.entries(rest)
+      .filter(([k]) => k !== "arch")
+      .sort()
+      .map(([k, v]) => `${k}${String(v)}`),
+  ];
   const meta = await vocabMetadata(vocab);
   return cachedFixture(parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_") + ".gguf", () => bertGGUF({ ...rest, vocab: meta }));
 }
@@ -52,7 +64,8 @@ export async function bertFixture(o: BertFixtureOptions): Promise<string> {
  * tokenizer (planModel / buildModel / forward / pool on the wasm backend): no UGM tokenizer is needed.
  */
 export async function assertUgmParity(path: string, lengths: number[], numerics: Numerics, label: string): Promise<void> {
-  const nVocab = 250048, nEmbd = 1024;
+  const nVocab = 250048,
+    nEmbd = 1024;
   const ids = lengths.map((n) => [0, ...Array.from({ length: n - 2 }, (_, i) => 5 + ((i * 7919) % 250000)), 2]); // <s> = 0, </s> = 2
   const src = await FileSource.open(path);
   const be = await createWasmBackend({ numerics, threads: 2 });

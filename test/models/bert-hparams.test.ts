@@ -27,9 +27,17 @@ async function tiny(arch: "bert" | "nomic-bert", edit?: (m: [string, GGUFValue][
 
 test("a bert file without tokenizer.ggml.token_type_count, or with causal attention, is refused as llama.cpp refuses it", async () => {
   const noTypes = await tiny("bert", (m) => m.filter(([k]) => k !== "tokenizer.ggml.token_type_count"));
-  await assert.rejects(loadModel(noTypes, { backend: "js" }), (e: Error & { code?: string }) => e.code === "BAD_HPARAMS" && /token type count/.test(e.message));
-  const causal = await tiny("nomic-bert", (m) => m.map(([k, v]) => [k, k === "nomic-bert.attention.causal" ? kv.bool(true) : v] as [string, GGUFValue]));
-  await assert.rejects(loadModel(causal, { backend: "js" }), (e: Error & { code?: string }) => e.code === "BAD_HPARAMS" && /causal/.test(e.message));
+  await assert.rejects(
+    loadModel(noTypes, { backend: "js" }),
+    (e: Error & { code?: string }) => e.code === "BAD_HPARAMS" && /token type count/.test(e.message),
+  );
+  const causal = await tiny("nomic-bert", (m) =>
+    m.map(([k, v]) => [k, k === "nomic-bert.attention.causal" ? kv.bool(true) : v] as [string, GGUFValue]),
+  );
+  await assert.rejects(
+    loadModel(causal, { backend: "js" }),
+    (e: Error & { code?: string }) => e.code === "BAD_HPARAMS" && /causal/.test(e.message),
+  );
   const m = await loadModel(await tiny("bert"), { backend: "js" });
   assert.equal(m.info.architecture, "bert");
   await m.close();
@@ -48,9 +56,25 @@ test("nomic-bert task prefixes: search_query, search_document, clustering, class
 
 test("inspect summarizes bert (separate QKV, learned positions, GELU) and nomic-bert (fused QKV, RoPE, SwiGLU)", async () => {
   const b = summarize(await readGGUFParts([new ArrayBufferSource(await tiny("bert"))])).bert;
-  assert.deepEqual(b, { qkv: "separate", qkvBias: true, position: "learned position_embd (64 positions)", ffn: "GELU", pooling: "mean", tokenTypes: 2, tokenizer: "bert (WordPiece)" });
+  assert.deepEqual(b, {
+    qkv: "separate",
+    qkvBias: true,
+    position: "learned position_embd (64 positions)",
+    ffn: "GELU",
+    pooling: "mean",
+    tokenTypes: 2,
+    tokenizer: "bert (WordPiece)",
+  });
   const n = summarize(await readGGUFParts([new ArrayBufferSource(await tiny("nomic-bert"))])).bert;
-  assert.deepEqual(n, { qkv: "fused", qkvBias: false, position: "NEOX RoPE, base 1000", ffn: "SwiGLU", pooling: "mean", tokenTypes: 2, tokenizer: "bert (WordPiece)" });
+  assert.deepEqual(n, {
+    qkv: "fused",
+    qkvBias: false,
+    position: "NEOX RoPE, base 1000",
+    ffn: "SwiGLU",
+    pooling: "mean",
+    tokenTypes: 2,
+    tokenizer: "bert (WordPiece)",
+  });
 });
 
 test("generator: rows that are not whole 256-blocks get llama-quantize's fallback type (384 = MiniLM width)", () => {

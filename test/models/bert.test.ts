@@ -23,12 +23,16 @@ import { disposeModel, l2normalize, llamaModel, oneMinusCos } from "../helpers/l
 import { assertParity } from "../helpers/parity.js";
 import { llamaVariant } from "../helpers/variants.js";
 
+const fmt = (r: { length: number; oneMinusCos: number }) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`;
 const LENGTHS = [2, 10, 100, 500];
-const TEXT = "The quick brown fox jumps over the lazy dog. Café naïve résumé — 東京は日本の首都です。 Москва 🦙 emoji, function add(a, b) { return a + b; } ";
+const TEXT =
+  "The quick brown fox jumps over the lazy dog. Café naïve résumé — 東京は日本の首都です。 Москва 🦙 emoji, function add(a, b) { return a + b; } ";
 
 /** Token lists of exactly these lengths: the tokenizer's special prefix ([CLS]), text ids, its suffix ([SEP]). */
 function inputsOfLengths(model: EmbeddingModel, lengths: number[]): number[][] {
-  const tok = model.tokenizer, pre = tok.specialPrefix, suf = tok.specialSuffix;
+  const tok = model.tokenizer,
+    pre = tok.specialPrefix,
+    suf = tok.specialSuffix;
   assert.ok(pre.length === 1 && suf.length === 1, "WordPiece wraps text in [CLS] ... [SEP]");
   let body: number[] = [];
   while (body.length < Math.max(...lengths)) body = body.concat(tok.encode(TEXT, { addSpecial: false }));
@@ -43,7 +47,11 @@ const CASES: { label: string; o: BertFixtureOptions; pooling: string }[] = [
   { label: "bert MiniLM-L6 Q8_0, CLS pooling, fused attn_qkv", o: { weightType: "Q8_0", pooling: 2, fusedQkv: true }, pooling: "cls" },
   { label: "nomic-bert v1.5 shape (2 layers) Q8_0", o: { ...NOMIC, weightType: "Q8_0" }, pooling: "mean" },
   { label: "nomic-bert v1.5 shape (2 layers) F16", o: { ...NOMIC, weightType: "F16" }, pooling: "mean" },
-  { label: "nomic-bert v1.5 shape (2 layers) Q4_K (token_embd Q8_0)", o: { ...NOMIC, weightType: "Q4_K", embdType: "Q8_0" }, pooling: "mean" },
+  {
+    label: "nomic-bert v1.5 shape (2 layers) Q4_K (token_embd Q8_0)",
+    o: { ...NOMIC, weightType: "Q4_K", embdType: "Q8_0" },
+    pooling: "mean",
+  },
 ];
 
 for (const c of CASES) {
@@ -56,7 +64,7 @@ for (const c of CASES) {
       assert.equal(model.info.pooling, c.pooling);
       const res = await assertParity(path, model, inputsOfLengths(model, LENGTHS), 1e-6);
       const ref = model.info.numerics.reference?.length ? `; reference for ${model.info.numerics.reference.join(", ")}` : "";
-      console.log(`# ${c.label} [${model.info.backend}, ${numerics.name}${ref}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`);
+      console.log(`# ${c.label} [${model.info.backend}, ${numerics.name}${ref}]: ${res.map(fmt).join(", ")}`);
     } finally {
       await model.close();
       await disposeModel(path);
@@ -79,7 +87,11 @@ test("bert MiniLM-L6 Q8_0 on the js reference backend equals the wasm backend bi
 });
 
 test("text pipeline: our WordPiece tokenizer + forward equals llama.cpp's getEmbeddingFor(text) (MiniLM-L6 Q8_0, nomic Q8_0)", async () => {
-  const texts = ["Hello world!", "Embeddings map text to vectors; similar meanings land close together.", "Café naïve résumé — 東京 and Москва, 🦙 emoji,   spaces."];
+  const texts = [
+    "Hello world!",
+    "Embeddings map text to vectors; similar meanings land close together.",
+    "Café naïve résumé — 東京 and Москва, 🦙 emoji,   spaces.",
+  ];
   const { numerics } = await llamaVariant();
   for (const o of [{ weightType: "Q8_0" }, { ...NOMIC, weightType: "Q8_0" }] as BertFixtureOptions[]) {
     const path = await bertFixture(o);
@@ -100,7 +112,16 @@ test("text pipeline: our WordPiece tokenizer + forward equals llama.cpp's getEmb
   }
 });
 
-test("bert + XLM-R unigram vocabulary, width 1024 (2 layers, 16 heads, FF 4096) Q8_0: 1 - cos <= 1e-6 at 2/10/100/500 tokens, ids with <s> ... </s>", async () => {
-  const path = await bertFixture({ vocab: "ugm", nLayer: 2, nEmbd: 1024, nFf: 4096, nHead: 16, contextLength: 8192, normEps: 1e-5, weightType: "Q8_0" });
+test("bert + XLM-R unigram vocab, 2 x 1024 (16 heads, FF 4096) Q8_0: 1 - cos <= 1e-6 at 2/10/100/500 tokens, <s> ... </s>", async () => {
+  const path = await bertFixture({
+    vocab: "ugm",
+    nLayer: 2,
+    nEmbd: 1024,
+    nFf: 4096,
+    nHead: 16,
+    contextLength: 8192,
+    normEps: 1e-5,
+    weightType: "Q8_0",
+  });
   await assertUgmParity(path, LENGTHS, (await llamaVariant()).numerics, "bert + UGM 2 x 1024 Q8_0");
 });
