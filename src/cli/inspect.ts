@@ -37,7 +37,41 @@ export interface InspectSummary {
   parameters: number;
   bytesByType: Record<string, { tensors: number; bytes: number; parameters: number }>;
   dense?: boolean;
+  /** bert / nomic-bert: how the encoder is built (docs/architectures/bert.md) */
+  bert?: BertSummary;
   warnings: string[];
+}
+
+export interface BertSummary {
+  qkv: "fused" | "separate";
+  qkvBias: boolean;
+  position: string;
+  ffn: "GELU" | "SwiGLU";
+  pooling: string;
+  tokenTypes: number;
+  tokenizer: string;
+}
+
+const POOLING = ["none", "mean", "cls", "last", "rank"];
+const TOKENIZER_KIND: Record<string, string> = { bert: " (WordPiece)", t5: " (unigram)" };
+
+/** bert / nomic-bert: QKV layout, position encoding, FFN kind, pooling, token types, tokenizer. */
+function bertSummary(f: GGUFModelFile, arch: string): BertSummary {
+  const num = (k: string) => { const v = f.metadata.get(k); return v && typeof v.value === "number" ? v.value : undefined; };
+  const has = (n: string) => f.tensorByName.has(n);
+  const tok = f.metadata.get("tokenizer.ggml.model");
+  const pool = num(`${arch}.pooling_type`) ?? 0;
+  return {
+    qkv: has("blk.0.attn_qkv.weight") ? "fused" : "separate",
+    qkvBias: has("blk.0.attn_qkv.bias") || has("blk.0.attn_q.bias"),
+    position: arch === "nomic-bert"
+      ? `NEOX RoPE, base ${num(`${arch}.rope.freq_base`) ?? 10000}`
+      : `learned position_embd (${num(`${arch}.context_length`) ?? "?"} positions)`,
+    ffn: has("blk.0.ffn_gate.weight") ? "SwiGLU" : "GELU",
+    pooling: POOLING[pool] ?? String(pool),
+    tokenTypes: num("tokenizer.ggml.token_type_count") ?? 0,
+    tokenizer: tok?.type === GGUFValueType.STRING ? `${tok.value}${TOKENIZER_KIND[tok.value] ?? ""}` : "(none)",
+  };
 }
 
 export function summarize(f: GGUFModelFile): InspectSummary {
@@ -60,10 +94,14 @@ export function summarize(f: GGUFModelFile): InspectSummary {
       warnings.push(`no dense_2/dense_3 projections (${f.tensors.length} tensors): vectors will be mean-pooled hidden states and will differ from sentence-transformers output; re-convert with --sentence-transformers-dense-modules`);
     }
   }
+  const bert = architecture === "bert" || architecture === "nomic-bert" ? bertSummary(f, architecture) : undefined;
+  if (bert && bert.tokenTypes === 0) {
+    warnings.push("tokenizer.ggml.token_type_count is missing or 0: llama.cpp refuses BERT models without it");
+  }
   return {
     files: f.parts.map((p) => p.source.name), version: f.version, alignment: f.alignment,
     nTensors: f.tensors.length, nKv: f.metadata.size, dataOffset: f.dataOffset,
-    architecture, parameters, bytesByType, dense, warnings,
+    architecture, parameters, bytesByType, dense, bert, warnings,
   };
 }
 
@@ -95,6 +133,11 @@ export function formatInspect(f: GGUFModelFile): string {
     const a = s.architecture;
     const g = (k: string) => { const v = f.metadata.get(`${a}.${k}`); return v ? valueToText(v) : "-"; };
     out.push(`  layers ${g("block_count")}, embedding ${g("embedding_length")}, ffn ${g("feed_forward_length")}, heads ${g("attention.head_count")}/${g("attention.head_count_kv")} (kv), head dim ${g("attention.key_length")}, context ${g("context_length")}, sliding window ${g("attention.sliding_window")}, pooling ${g("pooling_type")}`);
+    const b = s.bert;
+    if (b) {
+      out.push(`  encoder: post-LN BERT, ${b.qkv} QKV${b.qkvBias ? " with bias" : ""}, ${b.position}, ${b.ffn} FFN, ` +
+        `pooling ${b.pooling}, ${b.tokenTypes} token type(s), tokenizer ${b.tokenizer}`);
+    }
     if (s.dense !== undefined) out.push(`  dense projections: ${s.dense ? `present (dense_2 ${g("dense_2_feat_in")}->${g("dense_2_feat_out")}, dense_3 ${g("dense_3_feat_in")}->${g("dense_3_feat_out")})` : "absent"}`);
   }
   for (const warning of s.warnings) out.push(`warning: ${warning}`);

@@ -16,11 +16,21 @@ const fround = Math.fround;
 const sq = new Float32Array(16); // (lanes) one block of squares
 
 /** ggml_norm of `rows` rows of n: x (rows, n) from xOff -> out (rows, n) from outOff (may alias x). */
-export function normRows(nx: Numerics, x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, eps: number): void {
+export function normRows(
+  nx: Numerics,
+  x: Float32Array,
+  xOff: number,
+  out: Float32Array,
+  outOff: number,
+  n: number,
+  rows: number,
+  eps: number,
+): void {
   const lanes = nx.lanes;
   const body = n - (n % lanes);
   for (let r = 0; r < rows; r++) {
-    const xo = xOff + r * n, yo = outOff + r * n;
+    const xo = xOff + r * n,
+      yo = outOff + r * n;
     let s = 0;
     for (let i = 0; i < n; i++) s += x[xo + i]!;
     const mean = fround(fround(s) / n);

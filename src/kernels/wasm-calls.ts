@@ -59,7 +59,7 @@ export const ATTN_PREP_R = family(["v", "vt", "j0", "j1", "T", "nHeadKv", "hd"],
  * softmax(q kᵀ, window) v: q (T, nHead·hd) -> o (T, nHead·hd); (head, query) rows [r0, r1) of
  * nHead·T; k as k64 (attnPrep) or f32 (relaxed), v transposed; per-thread scratch of scrStride bytes.
  */
-export const ATTN_ROWS = family(["q", "k", "vt", "o", "r0", "r1", "T", "nHead", "nHeadKv", "hd", "window", "scr", "scrStride"], ["r0", "r1"], 1, true);
+export const ATTN_ROWS = family(["q", "k", "vt", "o", "r0", "r1", "T", "nHead", "nHeadKv", "hd", "window", "scaleBits", "scr", "scrStride"], ["r0", "r1"], 1, true);
 
 /** rmsnorm: x (rows, n) -> out (rows, n) · g (n,), eps an f64 at epsAt; rows [r0, r1). */
 export const NORM_ROWS = family(["x", "out", "g", "n", "epsAt", "r0", "r1"], ["r0", "r1"], 4, false);

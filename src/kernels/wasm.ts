@@ -145,7 +145,7 @@ class WasmBackendImpl implements WasmBackend {
   /** the reference for what has no kernel in this profile */
   private readonly js: Backend;
   readonly attentionKernel: string;
-  readonly referenceOnly: ReadonlySet<string> = new Set(["swiglu", "norm", "gelu", "attention-kq-scale"]);
+  readonly referenceOnly: ReadonlySet<string> = new Set(["swiglu", "norm", "gelu"]);
 
   constructor(readonly numerics: Numerics, readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool, private readonly fnIndex: Map<string, number>,
     readonly exports: Record<string, (...a: number[]) => number>, readonly relaxedSimd: boolean, readonly usdot: boolean) {
@@ -326,21 +326,20 @@ class WasmBackendImpl implements WasmBackend {
   /** ops.ts attention, bit for bit (wasm/attention.as; attention-relaxed.as on the relaxed module), query rows split across threads. */
   attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number, kqScale = 1): void {
     this.checkOpen();
-    // wasm/attention*.as have no soft_max scale: a scale other than 1 runs in the reference (referenceOnly "attention-kq-scale")
-    if (kqScale !== 1) return this.js.attention(q, k, v, o, T, nHead, nHeadKv, hd, window, kqScale);
-    if (this.attentionKernel === "reference") return this.js.attention(q, k, v, o, T, nHead, nHeadKv, hd, window);
+    if (this.attentionKernel === "reference") return this.js.attention(q, k, v, o, T, nHead, nHeadKv, hd, window, kqScale);
     const nQ = nHead * hd, nKV = nHeadKv * hd;
     if (T <= 0 || nQ === 0) return;
     if (!Number.isInteger(nHead / nHeadKv) || q.length < T * nQ || o.length < T * nQ || k.length < T * nKV || v.length < T * nKV || !(window >= 0)) {
       throw new EmbedError("TENSOR_SHAPE", `attention: bad shapes (T ${T}, heads ${nHead}/${nHeadKv}, hd ${hd}, window ${window})`, { T, nHead, nHeadKv, hd });
     }
     const win = window >= T ? T : Math.floor(window);
+    const scaleBits = new Int32Array(Float32Array.of(kqScale).buffer)[0]!; // soft_max_ext's scale as f32 bits
     const k64Bytes = align(8 * T * nKV, 64);
     const stride = align(8 * hd + 12 * T + 16 + 1024 + 16, 64); // attention.as attnRows scratch
     const { ptr: [qp, op, kp, vp], rest: k64 } = this.stage([[q, 0, T * nQ, true], [o, 0, T * nQ, false], [k, 0, T * nKV, true], [v, 0, T * nKV, true]],
       2 * k64Bytes + this.threads * stride);
     const vt64 = k64 + k64Bytes, sp = vt64 + k64Bytes;
-    const rows = { q: qp!, o: op!, r0: 0, r1: nHead * T, T, nHead, nHeadKv, hd, window: win, scr: sp, scrStride: stride };
+    const rows = { q: qp!, o: op!, r0: 0, r1: nHead * T, T, nHead, nHeadKv, hd, window: win, scaleBits, scr: sp, scrStride: stride };
     if (this.relaxedSimd) { // fused relaxed_madd on f32 data (wasm/attention-relaxed.as); vt in the k64 area
       this.run(KERNELS.attnPrepR, { v: vp!, vt: k64, j0: 0, j1: T, T, nHeadKv, hd });
       this.run(KERNELS.attnRowsR, { ...rows, k: kp!, vt: k64 });

@@ -2,14 +2,18 @@
 import { EmbedError } from "../errors.js";
 import { getString, type GGUFMetadata } from "../gguf/keys.js";
 import type { Architecture } from "./arch.js";
+import { bert } from "./bert.js";
 import { gemmaEmbedding } from "./gemma-embedding.js";
 import { gemma3 } from "./gemma3.js";
+import { nomicBert } from "./nomic-bert.js";
 import { qwen3 } from "./qwen3.js";
 
 export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
   ([
     gemmaEmbedding,
     gemma3, // Ollama's embeddinggemma blob: gemma-embedding under Ollama's keys and names (embedding files only)
+    bert, // also XLM-R (bge-m3 …) with the t5 (unigram) tokenizer
+    nomicBert,
     qwen3,
   ] as Architecture[]).map((a) => [a.name, a]),
 );

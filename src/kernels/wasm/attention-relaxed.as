@@ -72,7 +72,8 @@ export function attnPrepR(v: usize, vt: usize, j0: i32, j1: i32, T: i32, nHeadKv
  * probabilities).
  */
 export function attnRowsR(q: usize, k: usize, vt: usize, o: usize, r0: i32, r1: i32, T: i32, nHead: i32, nHeadKv: i32, hd: i32,
-  window: i32, scratch: usize, stride: usize, thread: i32): void {
+  window: i32, scaleBits: i32, scratch: usize, stride: usize, thread: i32): void {
+  const scale = reinterpret<f32>(scaleBits); // soft_max_ext's scale (kq_scale), f32 bits
   const p64 = scratch + <usize>thread * stride;
   const kq = p64 + (<usize>T << 3);
   const nQ = nHead * hd, nKV = nHeadKv * hd, group = nHead / nHeadKv;
@@ -85,6 +86,7 @@ export function attnRowsR(q: usize, k: usize, vt: usize, o: usize, r0: i32, r1: 
     for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
     for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), vecDotR(kh + ((<usize>j * <usize>nKV) << 2), q + qo, hd, 0, hd));
     for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+    if (scale != 1) for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), load<f32>(kq + (<usize>j << 2)) * scale);
     softmaxRow(kq, p64, T, lo, hi);
     const vh = vt + ((<usize>(kvh * hd) * <usize>T) << 2);
     for (let d = 0; d < hd; d++) {

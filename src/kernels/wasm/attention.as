@@ -145,12 +145,14 @@ export function attnPrep(k: usize, v: usize, k64: usize, vt64: usize, j0: i32, j
 
 /**
  * Query rows r in [r0, r1) of the flattened (head, token) index r = h·T + i: scores, softmax,
- * output row o[i, h·hd ..]. window: max |i − j| attended (>= T means all). Scratch of this
+ * output row o[i, h·hd ..]. window: max |i − j| attended (>= T means all); scaleBits: the f32 bits
+ * of soft_max_ext's scale, each score rounded as f32(kq·scale) before the softmax. Scratch of this
  * thread: q64 (hd f64) | p64 (T f64) | kq (T f32) | lanes (256 f32, vecDot64x4) | 4 f32, at
  * scratch + thread·stride. Keys and output columns go four at a time through vecDot64x4.
  */
 export function attnRows(q: usize, k64: usize, vt64: usize, o: usize, r0: i32, r1: i32, T: i32, nHead: i32, nHeadKv: i32, hd: i32,
-  window: i32, scratch: usize, stride: usize, thread: i32): void {
+  window: i32, scaleBits: i32, scratch: usize, stride: usize, thread: i32): void {
+  const scale = reinterpret<f32>(scaleBits); // soft_max_ext's scale (kq_scale), f32 bits
   const q64 = scratch + <usize>thread * stride;
   const p64 = q64 + (<usize>hd << 3);
   const kq = p64 + (<usize>T << 3);
@@ -168,6 +170,7 @@ export function attnRows(q: usize, k64: usize, vt64: usize, o: usize, r0: i32, r
     for (; j + 4 <= hi; j += 4) vecDot64x4(kh + ((<usize>j * <usize>hd) << 3), <usize>hd << 3, q64, hd, 0, hd, kq + (<usize>j << 2), lanes);
     for (; j < hi; j++) store<f32>(kq + (<usize>j << 2), vecDot64(kh + ((<usize>j * <usize>hd) << 3), q64, hd, 0, hd));
     for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+    if (scale != 1) for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), load<f32>(kq + (<usize>j << 2)) * scale);
     softmaxRow(kq, p64, T, lo, hi);
     const vh = vt64 + ((<usize>(kvh * hd) * <usize>T) << 3);
     let d = 0;
