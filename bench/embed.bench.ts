@@ -8,4 +8,8 @@ import { gemmaFixture } from "../test/helpers/fixtures.js";
 
 const path = await gemmaFixture({ nLayer: 24, weightType: "Q8_0", dense: true });
 const threads = process.env.BENCH_THREADS ?? String(availableParallelism());
-process.exitCode = await runBench(["--model", path, "--threads", threads, ...process.argv.slice(2)], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+process.exitCode = await runBench(["--model", path, "--threads", threads, ...process.argv.slice(2)], {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});

@@ -16,7 +16,9 @@ import { quantizeRows } from "../src/quant/index.js";
 import { GGMLType, ggmlTypeName } from "../src/tensor/ggml-type.js";
 import type { Weight } from "../src/kernels/backend.js";
 
-const NE0 = 768, NE1 = 1152, NTOK = Number(process.env.NTOK ?? 64);
+const NE0 = 768,
+  NE1 = 1152,
+  NTOK = Number(process.env.NTOK ?? 64);
 const numerics = numericsByName(process.env.NUMERICS ?? "avx512");
 const jsBackend = createJsBackend(numerics);
 const T = GGMLType;
@@ -30,11 +32,15 @@ function rnd(n: number, scale = 1): Float32Array {
 /** [wall GOP/s, cpu GOP/s] of the best run. */
 function gops(run: () => void, ops: number, minMs = 400): [number, number] {
   run();
-  let best = Infinity, bestCpu = Infinity, spent = 0;
+  let best = Infinity,
+    bestCpu = Infinity,
+    spent = 0;
   while (spent < minMs) {
-    const c0 = process.cpuUsage(), t0 = performance.now();
+    const c0 = process.cpuUsage(),
+      t0 = performance.now();
     run();
-    const dt = performance.now() - t0, c = process.cpuUsage(c0);
+    const dt = performance.now() - t0,
+      c = process.cpuUsage(c0);
     best = Math.min(best, dt);
     bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000);
     spent += dt;
@@ -52,7 +58,9 @@ const fmt = (c: number) => (Number.isNaN(c) ? "-" : c.toFixed(1));
 
 // One backend alive at a time: an idle pool's worker spins ~30 µs after each task, which would
 // steal the second core from another backend's measurement.
-const x = rnd(NE0 * NTOK), out = new Float32Array(NE1 * NTOK), ops = 2 * NE0 * NE1 * NTOK;
+const x = rnd(NE0 * NTOK),
+  out = new Float32Array(NE1 * NTOK),
+  ops = 2 * NE0 * NE1 * NTOK;
 const weights = TYPES.map((type) => quantizeRows(type, rnd(NE0 * NE1), NE0));
 const table = TYPES.map((type, i) => {
   const ref: Weight = { name: "w", type, ne0: NE0, ne1: NE1, data: weights[i]! };
@@ -61,9 +69,17 @@ const table = TYPES.map((type, i) => {
 });
 const kernels: string[] = TYPES.map(() => "");
 const names: string[] = [];
-for (const [label, threads, relaxed] of [["baseline 1T", 1, false], ["relaxed 1T", 1, true], ["baseline 2T", 2, false], ["relaxed 2T", 2, true]] as const) {
+for (const [label, threads, relaxed] of [
+  ["baseline 1T", 1, false],
+  ["relaxed 1T", 1, true],
+  ["baseline 2T", 2, false],
+  ["relaxed 2T", 2, true],
+] as const) {
   const be = await createWasmBackend({ numerics, threads, relaxedSimd: relaxed ? "auto" : false });
-  if (relaxed && !be.relaxedSimd) { await be.close(); continue; }
+  if (relaxed && !be.relaxedSimd) {
+    await be.close();
+    continue;
+  }
   names.push(label + (threads === 1 ? " (cpu)" : ""));
   TYPES.forEach((type, i) => {
     const w = weightIn(be, type, weights[i]!);
@@ -81,13 +97,25 @@ TYPES.forEach((type, i) => {
 });
 
 // Attention: EmbeddingGemma heads (3 query heads, 1 kv head, hd 256).
-const nHead = 3, hd = 256;
+const nHead = 3,
+  hd = 256;
 console.log(`\nattention, ${nHead} heads / 1 kv head, hd ${hd}: ms per call (ns per head·query·key)`);
-const cases: Array<[number, number]> = [[64, Infinity], [300, Infinity], [514, 256]];
+const cases: Array<[number, number]> = [
+  [64, Infinity],
+  [300, Infinity],
+  [514, 256],
+];
 const rows: string[][] = cases.map(([T, w]) => [`T=${T}${w === Infinity ? "" : ` window ${w}`}`]);
-const pairs = (T: number, w: number) => { let n = 0; for (let i = 0; i < T; i++) n += Math.min(T, i + w + 1) - Math.max(0, i - w); return n * nHead; };
+const pairs = (T: number, w: number) => {
+  let n = 0;
+  for (let i = 0; i < T; i++) n += Math.min(T, i + w + 1) - Math.max(0, i - w);
+  return n * nHead;
+};
 cases.forEach(([T, w], c) => {
-  const q = rnd(T * nHead * hd, 0.4), k = rnd(T * hd, 2), v = rnd(T * hd), o = new Float32Array(T * nHead * hd);
+  const q = rnd(T * nHead * hd, 0.4),
+    k = rnd(T * hd, 2),
+    v = rnd(T * hd),
+    o = new Float32Array(T * nHead * hd);
   const t0 = performance.now();
   attention(numerics, q, k, v, o, T, nHead, 1, hd, w);
   const ms = performance.now() - t0;
@@ -96,7 +124,10 @@ cases.forEach(([T, w], c) => {
 for (const threads of [1, 2]) {
   const be = await createWasmBackend({ numerics, threads });
   cases.forEach(([T, w], c) => {
-    const q = rnd(T * nHead * hd, 0.4), k = rnd(T * hd, 2), v = rnd(T * hd), o = new Float32Array(T * nHead * hd);
+    const q = rnd(T * nHead * hd, 0.4),
+      k = rnd(T * hd, 2),
+      v = rnd(T * hd),
+      o = new Float32Array(T * nHead * hd);
     const [wall, cpu] = gops(() => be.attention(q, k, v, o, T, nHead, 1, hd, w), 1e6, 300); // = 1 / ms
     const ms = 1 / (threads === 1 ? cpu : wall);
     rows[c]!.push(`${ms.toFixed(1)} (${((ms * 1e6) / pairs(T, w)).toFixed(0)})`);

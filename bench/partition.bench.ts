@@ -29,7 +29,11 @@ for (let len = 0; len < 4 << 20; ) {
 }
 const special = parts.join("");
 const plain = readFileSync(new URL("../../test/fixtures/tokenizer-corpus.jsonl", import.meta.url), "utf8")
-  .trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text).join("\n").slice(0, 1 << 20);
+  .trim()
+  .split("\n")
+  .map((l) => (JSON.parse(l) as { text: string }).text)
+  .join("\n")
+  .slice(0, 1 << 20);
 
 function cpu(fn: () => unknown): number {
   let best = Infinity;

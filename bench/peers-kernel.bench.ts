@@ -15,7 +15,8 @@ import { GGMLType } from "../src/tensor/ggml-type.js";
 import { GraphBuilder } from "../scripts/onnx/builder.js";
 import { DT, writeModel } from "../scripts/onnx/proto.js";
 
-const K = 768, N = 1152;
+const K = 768,
+  N = 1152;
 
 function rnd(n: number, scale = 1): Float32Array {
   let s = 1;
@@ -27,12 +28,16 @@ function rnd(n: number, scale = 1): Float32Array {
  * wasm with Liftoff first and tiers up in the background, late on a loaded machine).
  */
 async function gops(run: () => unknown, ops: number, minMs = 500): Promise<[number, number]> {
-  for (const t0 = performance.now(); performance.now() - t0 < minMs;) await run();
-  let best = Infinity, bestCpu = Infinity, spent = 0;
+  for (const t0 = performance.now(); performance.now() - t0 < minMs; ) await run();
+  let best = Infinity,
+    bestCpu = Infinity,
+    spent = 0;
   while (spent < minMs) {
-    const c0 = process.cpuUsage(), t0 = performance.now();
+    const c0 = process.cpuUsage(),
+      t0 = performance.now();
     for (let i = 0; i < 4; i++) await run();
-    const dt = (performance.now() - t0) / 4, c = process.cpuUsage(c0);
+    const dt = (performance.now() - t0) / 4,
+      c = process.cpuUsage(c0);
     best = Math.min(best, dt);
     bestCpu = Math.min(bestCpu, (c.user + c.system) / 4000);
     spent += dt * 4;
@@ -43,17 +48,26 @@ async function gops(run: () => unknown, ops: number, minMs = 500): Promise<[numb
 export async function kernelComparison(): Promise<void> {
   const w = quantizeRows(GGMLType.Q8_0, rnd(K * N, 0.05), K); // N rows of K
   const rows: [string, string, ...number[]][] = [];
-  for (const [label, relaxed, usdot] of [["baseline", false, false], ["relaxed", true, false], ["relaxed-usdot", true, true]] as const) {
+  for (const [label, relaxed, usdot] of [
+    ["baseline", false, false],
+    ["relaxed", true, false],
+    ["relaxed-usdot", true, true],
+  ] as const) {
     const numerics = numericsByName("avx512");
     const be = await createWasmBackend({ numerics, threads: 1, relaxedSimd: relaxed ? "auto" : false, usdot: usdot ? "auto" : false });
     const simd = be.usdot ? "relaxed-usdot" : be.relaxedSimd ? "relaxed" : "baseline";
-    if (simd !== label) { await be.close(); console.log(`  (${label}: not available on this engine, skipped)`); continue; }
+    if (simd !== label) {
+      await be.close();
+      console.log(`  (${label}: not available on this engine, skipped)`);
+      continue;
+    }
     const data = be.alloc(w.length);
     data.set(w);
     const weight = { name: "w", type: GGMLType.Q8_0, ne0: K, ne1: N, data };
     const row: [string, string, ...number[]] = [`gguf-embed Q8_0 ${label}`, ""];
     for (const T of [1, 64]) {
-      const x = rnd(K * T), out = new Float32Array(N * T);
+      const x = rnd(K * T),
+        out = new Float32Array(N * T);
       row[1] += `${row[1] ? " / " : ""}${be.kernelFor(weight, T)}`;
       row.push(...(await gops(() => be.matmul(weight, x, T, out), 2 * K * N * T)));
     }
@@ -70,7 +84,13 @@ export async function kernelComparison(): Promise<void> {
   const session = await ort.InferenceSession.create(writeModel({ graph: g.graph(), opsets: { "": 20 }, irVersion: 9 }));
   const row: [string, string, ...number[]] = ["onnxruntime-web MatMulInteger", "MLAS wasm"];
   for (const T of [1, 64]) {
-    const feeds = { a: new ort.Tensor("uint8", Uint8Array.from(rnd(K * T), (v) => Math.round(v * 127 + 128)), [T, K]) };
+    const feeds = {
+      a: new ort.Tensor(
+        "uint8",
+        Uint8Array.from(rnd(K * T), (v) => Math.round(v * 127 + 128)),
+        [T, K],
+      ),
+    };
     row.push(...(await gops(() => session.run(feeds), 2 * K * N * T)));
   }
   rows.push(row);

@@ -19,7 +19,8 @@ export async function oursRunner(path: string, threads: number): Promise<Runner 
   const model = await loadModel(path, { backend: "wasm", threads });
   const simd = model.info.simd ?? "none";
   return {
-    name: `gguf-embed (wasm, ${simd})`, simd,
+    name: `gguf-embed (wasm, ${simd})`,
+    simd,
     embed: async (lists) => (await model.embed(lists)) as Float32Array[],
     close: () => model.close(),
   };
@@ -37,7 +38,10 @@ export async function llamaRunner(path: string, threads: number): Promise<Runner
       for (const t of lists) out.push(Float32Array.from((await ctx.getEmbeddingFor(t as never)).vector));
       return out;
     },
-    close: async () => { await ctx.dispose(); await model.dispose(); },
+    close: async () => {
+      await ctx.dispose();
+      await model.dispose();
+    },
   };
 }
 
@@ -71,9 +75,12 @@ export async function ortRunner(file: string, quant: OnnxQuant, threads: number,
   const effective = ort.env.wasm.numThreads;
   const half = Math.floor(nSwa / 2);
   const runBatch = async (lists: number[][]): Promise<Float32Array[]> => {
-    const B = lists.length, T = Math.max(...lists.map((l) => l.length));
-    const ids = new BigInt64Array(B * T), pos = new BigInt64Array(B * T); // (B, T)
-    const biasG = new Float32Array(B * T * T).fill(-1e30), biasL = new Float32Array(B * T * T).fill(-1e30); // (B, 1, T, T)
+    const B = lists.length,
+      T = Math.max(...lists.map((l) => l.length));
+    const ids = new BigInt64Array(B * T),
+      pos = new BigInt64Array(B * T); // (B, T)
+    const biasG = new Float32Array(B * T * T).fill(-1e30),
+      biasL = new Float32Array(B * T * T).fill(-1e30); // (B, 1, T, T)
     const pool = new Float32Array(B * T); // (B, 1, T)
     lists.forEach((l, b) => {
       for (let i = 0; i < l.length; i++) {
@@ -82,18 +89,23 @@ export async function ortRunner(file: string, quant: OnnxQuant, threads: number,
         pool[b * T + i] = 1 / l.length;
       }
       for (let i = 0; i < T; i++) {
-        for (let j = 0; j < l.length; j++) { // padded keys stay masked; padded queries see the text (their rows are not pooled)
+        for (let j = 0; j < l.length; j++) {
+          // padded keys stay masked; padded queries see the text (their rows are not pooled)
           biasG[(b * T + i) * T + j] = 0;
           if (Math.abs(i - j) <= half) biasL[(b * T + i) * T + j] = 0;
         }
       }
     });
     const out = await session.run({
-      input_ids: new ort.Tensor("int64", ids, [B, T]), position_ids: new ort.Tensor("int64", pos, [B, T]),
-      bias_global: new ort.Tensor("float32", biasG, [B, 1, T, T]), bias_local: new ort.Tensor("float32", biasL, [B, 1, T, T]),
+      input_ids: new ort.Tensor("int64", ids, [B, T]),
+      position_ids: new ort.Tensor("int64", pos, [B, T]),
+      bias_global: new ort.Tensor("float32", biasG, [B, 1, T, T]),
+      bias_local: new ort.Tensor("float32", biasL, [B, 1, T, T]),
       pool: new ort.Tensor("float32", pool, [B, 1, T]),
     });
-    const e = out.embedding!, d = e.dims[1]!, data = e.data as Float32Array;
+    const e = out.embedding!,
+      d = e.dims[1]!,
+      data = e.data as Float32Array;
     return Array.from({ length: B }, (_, b) => data.slice(b * d, (b + 1) * d));
   };
   return {

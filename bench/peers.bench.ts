@@ -23,12 +23,18 @@ import { kernelComparison } from "./peers-kernel.bench.js";
 
 const { values } = parseArgs({
   options: {
-    threads: { type: "string", default: "2" }, rounds: { type: "string", default: "3" },
-    peers: { type: "string", default: "ours,llama,ort-int8,ort-q4" }, short: { type: "string", default: "200" },
-    batch: { type: "string", default: "32" }, "no-kernel": { type: "boolean" },
+    threads: { type: "string", default: "2" },
+    rounds: { type: "string", default: "3" },
+    peers: { type: "string", default: "ours,llama,ort-int8,ort-q4" },
+    short: { type: "string", default: "200" },
+    batch: { type: "string", default: "32" },
+    "no-kernel": { type: "boolean" },
   },
 });
-const threads = Number(values.threads), rounds = Number(values.rounds), nShort = Number(values.short), batch = Number(values.batch);
+const threads = Number(values.threads),
+  rounds = Number(values.rounds),
+  nShort = Number(values.short),
+  batch = Number(values.batch);
 const peers = values.peers!.split(",");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mf = (x: number) => `${(x / 1e6).toFixed(2)} M`;
@@ -75,22 +81,30 @@ for (const [name, m, windowed] of macs) {
 
 /** Token lists of exact lengths: BOS, a repeating body, EOS (ids from the Gemma 3 vocabulary). */
 let seed = 7;
-const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 const list = (n: number) => [2, ...Array.from({ length: n - 2 }, () => 1000 + Math.floor(rnd() * 200000)), 1];
 const phases = [
   { name: "10-token query", unit: "ms", lists: [list(10)], score: (ms: number) => ms, lowerBetter: true },
   { name: "514-token document", unit: "tok/s", lists: [list(514)], score: (ms: number) => 514 / (ms / 1000), lowerBetter: false },
   {
-    name: `${nShort} short texts (10-30 tok)`, unit: "texts/s",
+    name: `${nShort} short texts (10-30 tok)`,
+    unit: "texts/s",
     lists: Array.from({ length: nShort }, () => list(10 + Math.floor(rnd() * 21))),
-    score: (ms: number) => nShort / (ms / 1000), lowerBetter: false,
+    score: (ms: number) => nShort / (ms / 1000),
+    lowerBetter: false,
   },
 ];
 
 // Same graph? cos of each peer's vector against ours (ours is L2-normalized, the ONNX output is not).
 const cos = (a: Float32Array, b: Float32Array) => {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += a[i]! * b[i]!; aa += a[i]! ** 2; bb += b[i]! ** 2; }
+  let ab = 0,
+    aa = 0,
+    bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! ** 2;
+    bb += b[i]! ** 2;
+  }
   return ab / Math.sqrt(aa * bb);
 };
 const probe = [phases[0]!.lists[0]!, list(100), phases[2]!.lists[0]!];
@@ -122,7 +136,8 @@ console.log(`| system | ${phases.map((p) => `${p.name} (${p.unit})`).join(" | ")
 console.log(`|---|${phases.map(() => "---").join("|")}|`);
 for (const [i, r] of runners.entries()) {
   const cells = phases.map((ph, pi) => {
-    const s = results[pi]![i]!, o = results[pi]![0]!;
+    const s = results[pi]![i]!,
+      o = results[pi]![0]!;
     const ratio = i === 0 ? "" : ` (${(ph.lowerBetter ? o / s : s / o).toFixed(2)}x)`;
     return `${s >= 100 ? s.toFixed(0) : s.toPrecision(3)}${ratio}`;
   });

@@ -9,7 +9,8 @@ import { loadModel } from "../src/node.js";
 
 const [path, threadsArg, corpusArg] = process.argv.slice(2);
 if (!path) throw new Error("usage: profile.bench.js <model.gguf> [threads] [corpus]");
-const threads = Number(threadsArg ?? 2), nCorpus = Number(corpusArg ?? 100);
+const threads = Number(threadsArg ?? 2),
+  nCorpus = Number(corpusArg ?? 100);
 const model = await loadModel(path, { backend: "wasm", threads });
 const be = model.model.backend as unknown as Record<string, (...a: unknown[]) => unknown>;
 const acc: Record<string, number> = { matmul: 0, attention: 0, getRow: 0, rmsNormRows: 0, geglu: 0 };
@@ -28,7 +29,7 @@ let body: number[] = [];
 while (body.length < 600) body = body.concat(Array.from(model.tokenizer.encode(text, { addSpecial: false })));
 const list = (n: number) => [model.tokenizer.bosId, ...body.slice(0, n - 2), model.tokenizer.eosId];
 let seed = 1;
-const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296);
+const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
 const phases: Array<[string, number[][], number]> = [
   ["10-token query", [list(10)], 20],
   ["514-token document", [list(514)], 2],
@@ -39,11 +40,18 @@ const pct = (x: number, wall: number) => `${x.toFixed(1)} (${((100 * x) / wall).
 for (const [name, lists, reps] of phases) {
   await model.embed(lists.slice(0, 2)); // warm-up (and V8's wasm tier-up)
   for (const k of Object.keys(acc)) acc[k] = 0;
-  const c0 = process.cpuUsage(), t0 = performance.now();
+  const c0 = process.cpuUsage(),
+    t0 = performance.now();
   for (let r = 0; r < reps; r++) await model.embed(lists);
-  const wall = (performance.now() - t0) / reps, c = process.cpuUsage(c0);
-  const mm = acc.matmul! / reps, at = acc.attention! / reps, gr = acc.getRow! / reps, el = (acc.rmsNormRows! + acc.geglu!) / reps;
-  console.log(`${name.padEnd(26)} wall ${wall.toFixed(1)}, cpu ${((c.user + c.system) / 1000 / reps).toFixed(1)} | matmul ${pct(mm, wall)}` +
-    ` | attention ${pct(at, wall)} | norms+geglu ${pct(el, wall)} | getRow ${pct(gr, wall)} | other JS ${pct(wall - mm - at - gr - el, wall)}`);
+  const wall = (performance.now() - t0) / reps,
+    c = process.cpuUsage(c0);
+  const mm = acc.matmul! / reps,
+    at = acc.attention! / reps,
+    gr = acc.getRow! / reps,
+    el = (acc.rmsNormRows! + acc.geglu!) / reps;
+  console.log(
+    `${name.padEnd(26)} wall ${wall.toFixed(1)}, cpu ${((c.user + c.system) / 1000 / reps).toFixed(1)} | matmul ${pct(mm, wall)}` +
+      ` | attention ${pct(at, wall)} | norms+geglu ${pct(el, wall)} | getRow ${pct(gr, wall)} | other JS ${pct(wall - mm - at - gr - el, wall)}`,
+  );
 }
 await model.close();

@@ -48,15 +48,20 @@ const cases: [string, Run, Run][] = [
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-console.log(`${algorithm} (${ours.vocab.model}, ${ours.nVocab} tokens); corpus: ${texts.length} texts, ${nBytes} bytes; ` +
-  `${rounds} rounds, alternating; node ${process.version}`);
+console.log(
+  `${algorithm} (${ours.vocab.model}, ${ours.nVocab} tokens); corpus: ${texts.length} texts, ${nBytes} bytes; ` +
+    `${rounds} rounds, alternating; node ${process.version}`,
+);
 for (const [name, runOurs, runRef] of cases) {
   const tOurs: number[] = [];
   const tRef: number[] = [];
   let nOurs = 0;
   let nRef = 0;
   for (let r = 0; r < rounds; r++) {
-    for (const [run, times, set] of [[runOurs, tOurs, (n: number) => (nOurs = n)], [runRef, tRef, (n: number) => (nRef = n)]] as const) {
+    for (const [run, times, set] of [
+      [runOurs, tOurs, (n: number) => (nOurs = n)],
+      [runRef, tRef, (n: number) => (nRef = n)],
+    ] as const) {
       const t0 = performance.now();
       set(run());
       times.push(performance.now() - t0);
@@ -65,8 +70,10 @@ for (const [name, runOurs, runRef] of cases) {
   if (nOurs !== nRef) throw new Error(`${name}: token counts differ (ours ${nOurs}, llama.cpp ${nRef})`);
   const mo = median(tOurs);
   const mr = median(tRef);
-  const rate = (ms: number) => `${((nOurs / ms) * 1000 / 1e6).toFixed(2)} M tok/s`;
-  console.log(`${name}: ${nOurs} tokens | ours ${mo.toFixed(1)} ms (${rate(mo)}) | llama.cpp ${mr.toFixed(1)} ms (${rate(mr)}) | ours/llama.cpp speed ${(mr / mo).toFixed(2)}x`);
+  const rate = (ms: number) => `${(((nOurs / ms) * 1000) / 1e6).toFixed(2)} M tok/s`;
+  console.log(
+    `${name}: ${nOurs} tokens | ours ${mo.toFixed(1)} ms (${rate(mo)}) | llama.cpp ${mr.toFixed(1)} ms (${rate(mr)}) | ours/llama.cpp speed ${(mr / mo).toFixed(2)}x`,
+  );
 }
 await ref.dispose();
 await llama.dispose();

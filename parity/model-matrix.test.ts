@@ -27,7 +27,9 @@ for (const type of TYPES) {
       const model = await loadModel(path, { backend: BACKEND, threads: THREADS, numerics: (await llamaVariant()).numerics.name });
       try {
         const res = await assertParity(path, model, inputsOfLengths(model, LENGTHS), 1e-6, THREADS);
-        console.log(`# ${type}${dense ? "+dense" : ""} [${BACKEND}, ${model.info.numerics.name}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`);
+        console.log(
+          `# ${type}${dense ? "+dense" : ""} [${BACKEND}, ${model.info.numerics.name}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`,
+        );
       } finally {
         await model.close();
         await disposeModel(path);
@@ -41,8 +43,16 @@ for (const type of env("PARITY_FULL_TYPES", "Q8_0,F16")) {
     const path = await gemmaFixture({ nLayer: 24, weightType: type, dense: true, postNormScale: 0.1 });
     const model = await loadModel(path, { backend: BACKEND, threads: THREADS, numerics: (await llamaVariant()).numerics.name });
     try {
-      const res = await assertParity(path, model, inputsOfLengths(model, env("PARITY_FULL_LENGTHS", "2,10,100,300").map(Number)), 1e-5, THREADS);
-      console.log(`# 24L ${type} [${BACKEND}, ${model.info.numerics.name}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`);
+      const res = await assertParity(
+        path,
+        model,
+        inputsOfLengths(model, env("PARITY_FULL_LENGTHS", "2,10,100,300").map(Number)),
+        1e-5,
+        THREADS,
+      );
+      console.log(
+        `# 24L ${type} [${BACKEND}, ${model.info.numerics.name}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`,
+      );
     } finally {
       await model.close();
       await disposeModel(path);

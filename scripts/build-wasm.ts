@@ -25,8 +25,20 @@ export const WASM_SRC_DIR = "src/kernels/wasm";
 
 // Memory: imported "env.memory", shared, max 65536 pages (4 GiB). The JS side creates it.
 const COMMON_FLAGS = [
-  "-O3", "--noAssert", "--runtime", "stub", "--importMemory", "--sharedMemory",
-  "--initialMemory", "1", "--maximumMemory", "65536", "--enable", "simd", "--enable", "threads",
+  "-O3",
+  "--noAssert",
+  "--runtime",
+  "stub",
+  "--importMemory",
+  "--sharedMemory",
+  "--initialMemory",
+  "1",
+  "--maximumMemory",
+  "65536",
+  "--enable",
+  "simd",
+  "--enable",
+  "threads",
 ];
 
 async function compile(entry: string, extra: string[]): Promise<Uint8Array> {

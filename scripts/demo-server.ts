@@ -23,10 +23,19 @@ import { cacheDir } from "../src/node/cache.js";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const MIME: Record<string, string> = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8", ".json": "application/json; charset=utf-8", ".map": "application/json; charset=utf-8",
-  ".wasm": "application/wasm", ".gguf": "application/octet-stream", ".png": "image/png", ".svg": "image/svg+xml",
-  ".ico": "image/x-icon", ".txt": "text/plain; charset=utf-8", ".ts": "text/plain; charset=utf-8",
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".gguf": "application/octet-stream",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".ts": "text/plain; charset=utf-8",
 };
 
 const ISOLATION = {
@@ -49,7 +58,11 @@ export interface DemoServer {
   close(): Promise<void>;
 }
 
-interface ModelEntry { name: string; path: string; nBytes: number }
+interface ModelEntry {
+  name: string;
+  path: string;
+  nBytes: number;
+}
 
 async function listModels(o: DemoServerOptions): Promise<ModelEntry[]> {
   const out: ModelEntry[] = [];
@@ -59,7 +72,8 @@ async function listModels(o: DemoServerOptions): Promise<ModelEntry[]> {
     for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && e.name.endsWith(".gguf")) out.push({ name: relative(o.modelsDir!, p).split(sep).join("/"), path: p, nBytes: (await stat(p)).size });
+      else if (e.isFile() && e.name.endsWith(".gguf"))
+        out.push({ name: relative(o.modelsDir!, p).split(sep).join("/"), path: p, nBytes: (await stat(p)).size });
     }
   }
   if (o.modelsDir) await walk(o.modelsDir);
@@ -76,12 +90,17 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, path: string)
     "cache-control": "no-cache",
     "last-modified": st.mtime.toUTCString(),
   };
-  let start = 0, end = st.size - 1, status = 200;
+  let start = 0,
+    end = st.size - 1,
+    status = 200;
   const range = req.headers.range;
   if (range) {
     const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
     if (m && (m[1] || m[2])) {
-      if (m[1]) { start = Number(m[1]); if (m[2]) end = Math.min(end, Number(m[2])); } else start = Math.max(0, st.size - Number(m[2]));
+      if (m[1]) {
+        start = Number(m[1]);
+        if (m[2]) end = Math.min(end, Number(m[2]));
+      } else start = Math.max(0, st.size - Number(m[2]));
     }
     if (!m || (!m[1] && !m[2]) || start > end || start >= st.size) {
       res.writeHead(416, { ...ISOLATION, "content-range": `bytes */${st.size}` });
@@ -93,10 +112,18 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, path: string)
   headers["content-length"] = end - start + 1;
   res.writeHead(status, { ...ISOLATION, ...headers });
   if (req.method === "HEAD" || st.size === 0) return void res.end();
-  createReadStream(path, { start, end }).on("error", () => res.destroy()).pipe(res);
+  createReadStream(path, { start, end })
+    .on("error", () => res.destroy())
+    .pipe(res);
 }
 
-function send(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8", extra: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  type = "text/plain; charset=utf-8",
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(status, { ...ISOLATION, "content-type": type, "cache-control": "no-cache", ...extra });
   res.end(body);
 }
@@ -120,7 +147,14 @@ export async function startDemoServer(o: DemoServerOptions = {}): Promise<DemoSe
       if (path === "/favicon.ico") return send(res, 204, "");
       if (path === "/models/" || path === "/models/index.json") {
         const models = await listModels(o);
-        return send(res, 200, JSON.stringify(models.map((m) => ({ name: m.name, url: `/models/${m.name.split("/").map(encodeURIComponent).join("/")}`, nBytes: m.nBytes }))), MIME[".json"]);
+        return send(
+          res,
+          200,
+          JSON.stringify(
+            models.map((m) => ({ name: m.name, url: `/models/${m.name.split("/").map(encodeURIComponent).join("/")}`, nBytes: m.nBytes })),
+          ),
+          MIME[".json"],
+        );
       }
       if (path.startsWith("/models/")) {
         const name = decodeURIComponent(path.slice("/models/".length));
@@ -135,25 +169,43 @@ export async function startDemoServer(o: DemoServerOptions = {}): Promise<DemoSe
         }
       }
       send(res, 404, "not found\n");
-    })().catch((e: Error) => { if (!res.headersSent) send(res, 500, e.message + "\n"); else res.destroy(); });
+    })().catch((e: Error) => {
+      if (!res.headersSent) send(res, 500, e.message + "\n");
+      else res.destroy();
+    });
   });
   await new Promise<void>((r) => server.listen(o.port ?? 0, "127.0.0.1", () => r()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
 async function cli(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, model: { type: "string", multiple: true }, "models-dir": { type: "string" }, help: { type: "boolean", short: "h" } } });
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", default: "8080" },
+      model: { type: "string", multiple: true },
+      "models-dir": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (values.help) {
-    console.log("usage: node dist/scripts/demo-server.js [--port 8080] [--model FILE]... [--models-dir DIR (default: the gguf-embed cache)]");
+    console.log(
+      "usage: node dist/scripts/demo-server.js [--port 8080] [--model FILE]... [--models-dir DIR (default: the gguf-embed cache)]",
+    );
     return;
   }
   const modelsDir = values["models-dir"] ?? cacheDir();
   const s = await startDemoServer({ port: Number(values.port), models: values.model, modelsDir });
   const models = await listModels({ models: values.model, modelsDir });
-  console.log(`gguf-embed demo: ${s.url}/demo/  (cross-origin isolated; ${models.length} model(s) under /models/: ${models.map((m) => m.name).join(", ") || `none - pass --model FILE, or "gguf-embed pull" into ${modelsDir}`})`);
+  console.log(
+    `gguf-embed demo: ${s.url}/demo/  (cross-origin isolated; ${models.length} model(s) under /models/: ${models.map((m) => m.name).join(", ") || `none - pass --model FILE, or "gguf-embed pull" into ${modelsDir}`})`,
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await cli();

@@ -69,7 +69,10 @@ function saveCrash(bytes: Uint8Array, failure: string, c: FuzzCase, seedName: st
   const name = `crash-${createHash("sha256").update(bytes).digest("hex").slice(0, 12)}.gguf`;
   mkdirSync(fixtures, { recursive: true });
   writeFileSync(join(fixtures, name), bytes);
-  appendFileSync(join(fixtures, "README.md"), `- \`${name}\` (${bytes.length} bytes, seed file ${seedName}; ${at}): was \`${failure.replaceAll("`", "'")}\`\n`);
+  appendFileSync(
+    join(fixtures, "README.md"),
+    `- \`${name}\` (${bytes.length} bytes, seed file ${seedName}; ${at}): was \`${failure.replaceAll("`", "'")}\`\n`,
+  );
   appendFileSync(join(out, "crashes.jsonl"), JSON.stringify({ file: name, failure, at, case: c }) + "\n");
   console.log(`  CRASH saved ${name}: ${failure}`);
 }
@@ -113,8 +116,14 @@ async function worker(): Promise<void> {
     }
     save();
     const rate = state.cases / (state.elapsedMs / 1000);
-    const top = Object.entries(state.outcomes).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([o, n]) => `${o} ${((100 * n) / state.cases).toFixed(1)}%`).join(", ");
-    console.log(`batch ${k + 1}/${nBatches}: ${state.cases.toLocaleString()} cases, ${rate.toFixed(0)}/s, crashes ${state.signatures.length}, slowest ${state.slowest.ms.toFixed(1)} ms, max growth ${(state.maxGrowth.bytes / 2 ** 20).toFixed(1)} MiB | ${top}`);
+    const top = Object.entries(state.outcomes)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([o, n]) => `${o} ${((100 * n) / state.cases).toFixed(1)}%`)
+      .join(", ");
+    console.log(
+      `batch ${k + 1}/${nBatches}: ${state.cases.toLocaleString()} cases, ${rate.toFixed(0)}/s, crashes ${state.signatures.length}, slowest ${state.slowest.ms.toFixed(1)} ms, max growth ${(state.maxGrowth.bytes / 2 ** 20).toFixed(1)} MiB | ${top}`,
+    );
   }
 }
 
@@ -128,7 +137,18 @@ async function supervise(): Promise<number> {
     }
     console.log(`resuming at batch ${prev.next.batch} case ${prev.next.index} (${prev.cases.toLocaleString()} cases done)`);
   } else {
-    writeState({ seed, batch, cases: 0, next: { batch: 0, index: 0 }, elapsedMs: 0, outcomes: {}, slowest: { ms: 0, at: "" }, maxGrowth: { bytes: 0, at: "" }, signatures: [], skip: [] });
+    writeState({
+      seed,
+      batch,
+      cases: 0,
+      next: { batch: 0, index: 0 },
+      elapsedMs: 0,
+      outcomes: {},
+      slowest: { ms: 0, at: "" },
+      maxGrowth: { bytes: 0, at: "" },
+      signatures: [],
+      skip: [],
+    });
   }
   const known = readState().signatures.length;
   for (;;) {
@@ -153,7 +173,9 @@ async function supervise(): Promise<number> {
     const { batch: k, index: i } = inflight;
     const c = batchCases(k)[i];
     const { seedName, bytes } = applyCase(c);
-    const failure = hung ? `hang: no progress for ${HANG_MS / 1000} s` : `process died: ${signal ?? `exit code ${code}`} (out of memory or abort)`;
+    const failure = hung
+      ? `hang: no progress for ${HANG_MS / 1000} s`
+      : `process died: ${signal ?? `exit code ${code}`} (out of memory or abort)`;
     const state = readState();
     state.skip.push(`${k}:${i}`);
     if (!state.signatures.includes(failure)) {
@@ -163,7 +185,9 @@ async function supervise(): Promise<number> {
     writeState(state);
   }
   const s = readState();
-  console.log(`done: ${s.cases.toLocaleString()} cases in ${(s.elapsedMs / 1000).toFixed(0)} s of fuzzing; slowest ${s.slowest.ms.toFixed(1)} ms (${s.slowest.at}); max growth ${(s.maxGrowth.bytes / 2 ** 20).toFixed(1)} MiB; outcomes ${JSON.stringify(s.outcomes)}; ${s.signatures.length} distinct crash(es), ${s.signatures.length - known} new in this run`);
+  console.log(
+    `done: ${s.cases.toLocaleString()} cases in ${(s.elapsedMs / 1000).toFixed(0)} s of fuzzing; slowest ${s.slowest.ms.toFixed(1)} ms (${s.slowest.at}); max growth ${(s.maxGrowth.bytes / 2 ** 20).toFixed(1)} MiB; outcomes ${JSON.stringify(s.outcomes)}; ${s.signatures.length} distinct crash(es), ${s.signatures.length - known} new in this run`,
+  );
   return s.signatures.length > known ? 1 : 0;
 }
 

@@ -50,18 +50,41 @@ try {
   }
   if (bad.length) throw new Error(`expected-vector derivation differs from the library for: ${bad.join(", ")}`);
   const lens = pool.map((e) => e.tokens.length);
-  say(`pool: ${pool.length} inputs, ${Math.min(...lens)}..${Math.max(...lens)} tokens; expected vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  say(
+    `pool: ${pool.length} inputs, ${Math.min(...lens)}..${Math.max(...lens)} tokens; expected vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
-  const rep = await runLoad({ url: srv.url, pool, clients: n("clients"), seconds: n("seconds"), rss: srv.rssKiB, log: say, primeTokens: Number(values["max-batch-tokens"] ?? 4096) });
+  const rep = await runLoad({
+    url: srv.url,
+    pool,
+    clients: n("clients"),
+    seconds: n("seconds"),
+    rss: srv.rssKiB,
+    log: say,
+    primeTokens: Number(values["max-batch-tokens"] ?? 4096),
+  });
   const mib = (k: number) => (k / 1024).toFixed(0);
   const rss = rssFlat(rep.rss, n("warmup"));
   const m = await (await fetch(`${srv.url}/metrics`)).text();
   say(`requests: ${rep.ok} ok, ${rep.rejected503} x 503 (deliberate, queue ${n("max-queue")}), ${rep.errors.length} errors`);
-  say(`inputs ${rep.inputs}, tokens ${rep.tokens} (${(rep.tokens / (rep.seconds + rep.drainSeconds)).toFixed(0)} tokens/s), forward calls ${metric(m, "gguf_embed_batches_total")}, drain ${rep.drainSeconds.toFixed(1)} s`);
-  say(`latency ms: p50 ${rep.latencyMs.p50.toFixed(0)}, p90 ${rep.latencyMs.p90.toFixed(0)}, p99 ${rep.latencyMs.p99.toFixed(0)}, max ${rep.latencyMs.max.toFixed(0)}`);
-  say(`/health ms: ${rep.healthMs.n} probes, p50 ${rep.healthMs.p50.toFixed(0)}, max ${rep.healthMs.max.toFixed(0)}, ${rep.healthMs.failures} failed`);
-  say(`RSS MiB: ${rep.rss.filter((_, i) => i % 10 === 0 || i === rep.rss.length - 1).map(([s, k]) => `${s}s:${mib(k)}`).join(" ")}`);
-  say(`RSS after ${n("warmup")} s: ${mib(rss.lo)}..${mib(rss.hi)} MiB, median ${mib(rss.median)}, max +${((rss.hi / rss.median - 1) * 100).toFixed(1)}%, trend ${(rss.trend * 100).toFixed(1)}% (flat: ${rss.flat})`);
+  say(
+    `inputs ${rep.inputs}, tokens ${rep.tokens} (${(rep.tokens / (rep.seconds + rep.drainSeconds)).toFixed(0)} tokens/s), forward calls ${metric(m, "gguf_embed_batches_total")}, drain ${rep.drainSeconds.toFixed(1)} s`,
+  );
+  say(
+    `latency ms: p50 ${rep.latencyMs.p50.toFixed(0)}, p90 ${rep.latencyMs.p90.toFixed(0)}, p99 ${rep.latencyMs.p99.toFixed(0)}, max ${rep.latencyMs.max.toFixed(0)}`,
+  );
+  say(
+    `/health ms: ${rep.healthMs.n} probes, p50 ${rep.healthMs.p50.toFixed(0)}, max ${rep.healthMs.max.toFixed(0)}, ${rep.healthMs.failures} failed`,
+  );
+  say(
+    `RSS MiB: ${rep.rss
+      .filter((_, i) => i % 10 === 0 || i === rep.rss.length - 1)
+      .map(([s, k]) => `${s}s:${mib(k)}`)
+      .join(" ")}`,
+  );
+  say(
+    `RSS after ${n("warmup")} s: ${mib(rss.lo)}..${mib(rss.hi)} MiB, median ${mib(rss.median)}, max +${((rss.hi / rss.median - 1) * 100).toFixed(1)}%, trend ${(rss.trend * 100).toFixed(1)}% (flat: ${rss.flat})`,
+  );
   for (const e of rep.errors.slice(0, 20)) say(`error: ${e}`);
   failed = rep.errors.length > 0 || rep.healthMs.failures > 0 || !rss.flat;
 } finally {

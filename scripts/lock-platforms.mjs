@@ -7,16 +7,29 @@ import { readFileSync, writeFileSync } from "node:fs";
 const lock = JSON.parse(readFileSync("package-lock.json", "utf8"));
 const nlc = lock.packages["node_modules/node-llama-cpp"];
 const platforms = {
-  "linux-riscv64": [["linux"], ["riscv64"]], "mac-arm64-metal": [["darwin"], ["arm64"]], "mac-x64": [["darwin"], ["x64"]],
-  "win-arm64": [["win32"], ["arm64"]], "win-x64": [["win32"], ["x64"]], "win-x64-cuda": [["win32"], ["x64"]],
-  "win-x64-cuda-ext": [["win32"], ["x64"]], "win-x64-vulkan": [["win32"], ["x64"]],
+  "linux-riscv64": [["linux"], ["riscv64"]],
+  "mac-arm64-metal": [["darwin"], ["arm64"]],
+  "mac-x64": [["darwin"], ["x64"]],
+  "win-arm64": [["win32"], ["arm64"]],
+  "win-x64": [["win32"], ["x64"]],
+  "win-x64-cuda": [["win32"], ["x64"]],
+  "win-x64-cuda-ext": [["win32"], ["x64"]],
+  "win-x64-vulkan": [["win32"], ["x64"]],
 };
 let added = 0;
 for (const [name, [os, cpu]] of Object.entries(platforms)) {
   const key = `node_modules/@node-llama-cpp/${name}`;
   const version = nlc.optionalDependencies?.[`@node-llama-cpp/${name}`];
   if (!version || lock.packages[key]) continue;
-  lock.packages[key] = { version, resolved: `https://registry.npmjs.org/@node-llama-cpp/${name}/-/${name}-${version}.tgz`, optional: true, os, cpu, license: "MIT", engines: { node: ">=20.0.0" } };
+  lock.packages[key] = {
+    version,
+    resolved: `https://registry.npmjs.org/@node-llama-cpp/${name}/-/${name}-${version}.tgz`,
+    optional: true,
+    os,
+    cpu,
+    license: "MIT",
+    engines: { node: ">=20.0.0" },
+  };
   added++;
 }
 writeFileSync("package-lock.json", JSON.stringify(lock, null, 2) + "\n");

@@ -11,7 +11,9 @@ import { loadTokenizer as loadTokenizerFromSource, type Tokenizer } from "./toke
 export type ModelSource = string | URL | ArrayBuffer | Uint8Array | Blob | ByteSource | ByteSource[];
 
 function isByteSource(x: unknown): x is ByteSource {
-  return typeof x === "object" && x !== null && typeof (x as ByteSource).read === "function" && typeof (x as ByteSource).nBytes === "number";
+  return (
+    typeof x === "object" && x !== null && typeof (x as ByteSource).read === "function" && typeof (x as ByteSource).nBytes === "number"
+  );
 }
 
 export async function toByteSources(src: ModelSource): Promise<ByteSource[]> {
@@ -21,10 +23,22 @@ export async function toByteSources(src: ModelSource): Promise<ByteSource[]> {
   if (typeof Blob !== "undefined" && src instanceof Blob) return [new BlobSource(src)];
   // A relative URL ("/models/x.gguf", "x.gguf") resolves against the page (or worker) location, as fetch() does.
   const base = (globalThis as { location?: { href?: string } }).location?.href;
-  const url = src instanceof URL ? src : typeof src !== "string" ? undefined
-    : /^https?:\/\//.test(src) ? new URL(src) : base ? new URL(src, base) : undefined;
+  const url =
+    src instanceof URL
+      ? src
+      : typeof src !== "string"
+        ? undefined
+        : /^https?:\/\//.test(src)
+          ? new URL(src)
+          : base
+            ? new URL(src, base)
+            : undefined;
   if (url && (url.protocol === "http:" || url.protocol === "https:")) return [await HttpRangeSource.open(url.href)];
-  throw new EmbedError("BAD_INPUT", `cannot load a model from ${typeof src === "string" ? `"${src}"` : String(src)} here; in Node import "gguf-embed/node" for file paths`, {});
+  throw new EmbedError(
+    "BAD_INPUT",
+    `cannot load a model from ${typeof src === "string" ? `"${src}"` : String(src)} here; in Node import "gguf-embed/node" for file paths`,
+    {},
+  );
 }
 
 export async function loadModel(src: ModelSource, opts: LoadOptions = {}): Promise<EmbeddingModel> {
@@ -56,5 +70,13 @@ export { readGGUFParts, type GGUFModelFile } from "./gguf/split.js";
 export { encodeGGUF, encodeGGUFToBuffer, type GGUFToWrite, type TensorToWrite } from "./gguf/writer.js";
 export { GGUFValueType, kv, type GGUFValue, type GGUFMetadata } from "./gguf/keys.js";
 export { GGMLType, GGML_TYPES } from "./tensor/ggml-type.js";
-export { NUMERICS, DEFAULT_NUMERICS, bestVariant, chooseNumerics, numericsByName, type Numerics, type NumericsName } from "./kernels/numerics.js";
+export {
+  NUMERICS,
+  DEFAULT_NUMERICS,
+  bestVariant,
+  chooseNumerics,
+  numericsByName,
+  type Numerics,
+  type NumericsName,
+} from "./kernels/numerics.js";
 export { createTokenizer, type DecodeOptions, type EncodeOptions, type Tokenizer } from "./tokenizer/index.js";

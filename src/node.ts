@@ -27,7 +27,8 @@ export { readCpuFlags } from "./node/cpu-flags.js";
 export async function loadModel(src: ModelSource, opts: LoadOptions = {}): Promise<EmbeddingModel> {
   if (src instanceof URL && src.protocol === "file:") src = fileURLToPath(src);
   const env = { cpuFlags: await readCpuFlags() }; // numerics "auto": the variant llama.cpp loads on this CPU
-  if (typeof src === "string" && !/^https?:\/\//.test(src)) return loadFromSources(await openModelFiles(await resolveModel(src)), opts, env);
+  if (typeof src === "string" && !/^https?:\/\//.test(src))
+    return loadFromSources(await openModelFiles(await resolveModel(src)), opts, env);
   return loadFromSources(await toByteSources(src), opts, env);
 }
 

@@ -26,15 +26,50 @@ export const MAX_GROWTH = 64 << 20;
 
 /** Every EmbedErrorCode; the Record type makes the compiler keep this list complete and exact. */
 const CODES: Record<EmbedErrorCode, true> = {
-  GGUF_BAD_MAGIC: true, GGUF_BAD_VERSION: true, GGUF_BIG_ENDIAN: true, GGUF_TRUNCATED: true, GGUF_BAD_VALUE_TYPE: true,
-  GGUF_BAD_KEY: true, GGUF_DUPLICATE_KEY: true, GGUF_DUPLICATE_TENSOR: true, GGUF_BAD_ALIGNMENT: true, GGUF_BAD_TENSOR: true,
-  GGUF_BAD_OFFSET: true, GGUF_LIMIT: true, GGUF_BAD_SPLIT: true, GGUF_KEY_MISSING: true, GGUF_KEY_TYPE: true,
-  UNSUPPORTED_TYPE: true, TENSOR_MISSING: true, TENSOR_SHAPE: true, UNSUPPORTED_ARCH: true, UNSUPPORTED_TOKENIZER: true,
-  BAD_HPARAMS: true, BAD_VOCAB: true, TOKEN_OUT_OF_RANGE: true, INPUT_TOO_LONG: true, BAD_INPUT: true, BAD_OPTION: true,
-  NON_FINITE_OUTPUT: true, MODEL_CLOSED: true, IO_ERROR: true, DOWNLOAD_FAILED: true, CHECKSUM_MISMATCH: true,
-  UNAUTHORIZED: true, NOT_FOUND: true, OFFLINE: true,
-  MISSING_DEPENDENCY: true, REDIS_ERROR: true, MODEL_MISMATCH: true, QUEUE_MISMATCH: true, QUEUE_INCOMPLETE: true,
-  NON_FINITE_WEIGHT: true, MODEL_TOO_LARGE: true, LOCKED: true, ABORTED: true, DOWNLOAD_STALLED: true,
+  GGUF_BAD_MAGIC: true,
+  GGUF_BAD_VERSION: true,
+  GGUF_BIG_ENDIAN: true,
+  GGUF_TRUNCATED: true,
+  GGUF_BAD_VALUE_TYPE: true,
+  GGUF_BAD_KEY: true,
+  GGUF_DUPLICATE_KEY: true,
+  GGUF_DUPLICATE_TENSOR: true,
+  GGUF_BAD_ALIGNMENT: true,
+  GGUF_BAD_TENSOR: true,
+  GGUF_BAD_OFFSET: true,
+  GGUF_LIMIT: true,
+  GGUF_BAD_SPLIT: true,
+  GGUF_KEY_MISSING: true,
+  GGUF_KEY_TYPE: true,
+  UNSUPPORTED_TYPE: true,
+  TENSOR_MISSING: true,
+  TENSOR_SHAPE: true,
+  UNSUPPORTED_ARCH: true,
+  UNSUPPORTED_TOKENIZER: true,
+  BAD_HPARAMS: true,
+  BAD_VOCAB: true,
+  TOKEN_OUT_OF_RANGE: true,
+  INPUT_TOO_LONG: true,
+  BAD_INPUT: true,
+  BAD_OPTION: true,
+  NON_FINITE_OUTPUT: true,
+  MODEL_CLOSED: true,
+  IO_ERROR: true,
+  DOWNLOAD_FAILED: true,
+  CHECKSUM_MISMATCH: true,
+  UNAUTHORIZED: true,
+  NOT_FOUND: true,
+  OFFLINE: true,
+  MISSING_DEPENDENCY: true,
+  REDIS_ERROR: true,
+  MODEL_MISMATCH: true,
+  QUEUE_MISMATCH: true,
+  QUEUE_INCOMPLETE: true,
+  NON_FINITE_WEIGHT: true,
+  MODEL_TOO_LARGE: true,
+  LOCKED: true,
+  ABORTED: true,
+  DOWNLOAD_STALLED: true,
 };
 
 export const PROBE_TEXT = "hi <start_of_turn>东🦙 é\u0000";
@@ -59,14 +94,23 @@ export async function exercise(bytes: Uint8Array, source?: ByteSource): Promise<
     for (const t of file.tensors) {
       invariant(!names.has(t.name), `duplicate tensor ${t.name} accepted`);
       names.add(t.name);
-      invariant(t.nDims >= 1 && t.nDims <= 4 && t.ne.every((d) => Number.isSafeInteger(d) && d >= 0), `tensor ${t.name} has bad ne ${t.ne.join(",")}`);
-      invariant(t.byteOffset % file.alignment === 0 && t.byteOffset >= file.dataOffset && t.byteOffset + t.nBytes <= src.nBytes, `tensor ${t.name} range ${t.byteOffset}+${t.nBytes} not checked`);
+      invariant(
+        t.nDims >= 1 && t.nDims <= 4 && t.ne.every((d) => Number.isSafeInteger(d) && d >= 0),
+        `tensor ${t.name} has bad ne ${t.ne.join(",")}`,
+      );
+      invariant(
+        t.byteOffset % file.alignment === 0 && t.byteOffset >= file.dataOffset && t.byteOffset + t.nBytes <= src.nBytes,
+        `tensor ${t.name} range ${t.byteOffset}+${t.nBytes} not checked`,
+      );
       invariant((await readTensorData(t)).byteLength === t.nBytes, `tensor ${t.name} read length`);
     }
     if (file.metadata.has("tokenizer.ggml.model")) {
       const tok = createTokenizer(file.metadata);
       const ids = tok.encode(PROBE_TEXT);
-      invariant(ids.every((id) => Number.isInteger(id) && id >= 0 && id < tok.nVocab), "token id out of range");
+      invariant(
+        ids.every((id) => Number.isInteger(id) && id >= 0 && id < tok.nVocab),
+        "token id out of range",
+      );
       tok.decode(ids);
     }
     if (file.metadata.has("general.architecture") && getString(file.metadata, "general.architecture") === "gemma-embedding") {
@@ -74,7 +118,10 @@ export async function exercise(bytes: Uint8Array, source?: ByteSource): Promise<
       try {
         const [v] = await model.embed([PROBE_TEXT]);
         // pooling_type 0 ("none") gives one row per token
-        invariant(v.length > 0 && v.length % model.info.nEmbdOut === 0 && v.every(Number.isFinite), "embedding has the wrong size or is not finite");
+        invariant(
+          v.length > 0 && v.length % model.info.nEmbdOut === 0 && v.every(Number.isFinite),
+          "embedding has the wrong size or is not finite",
+        );
       } finally {
         await model.close();
       }
@@ -144,7 +191,8 @@ async function measure(bytes: Uint8Array, run: (b: Uint8Array) => Promise<string
 /** Signature of an unexpected exception: class, code if any, and message without numbers. */
 export function signature(e: unknown): string {
   if (e instanceof Invariant) return `invariant: ${e.message.replace(/\d+/g, "N")}`;
-  if (e instanceof Error) return `${e.constructor.name}${"code" in e ? `(${String(e.code)})` : ""}: ${e.message.split("\n")[0].replace(/\d+/g, "N").slice(0, 160)}`;
+  if (e instanceof Error)
+    return `${e.constructor.name}${"code" in e ? `(${String(e.code)})` : ""}: ${e.message.split("\n")[0].replace(/\d+/g, "N").slice(0, 160)}`;
   return `non-Error thrown: ${String(e).slice(0, 160)}`;
 }
 
@@ -158,12 +206,18 @@ export async function checkCase(bytes: Uint8Array, run: (b: Uint8Array) => Promi
   }
   if (r.outcome === "FAIL") r.failure = signature(r.error);
   else if (r.ms > MAX_MS) r.failure = `slow: ${r.ms.toFixed(0)} ms (limit ${MAX_MS})`;
-  else if (r.growth > limit) r.failure = `memory: grew ${(r.growth / 2 ** 20).toFixed(1)} MiB for a ${bytes.length}-byte file (limit ${(limit / 2 ** 20).toFixed(1)} MiB)`;
+  else if (r.growth > limit)
+    r.failure = `memory: grew ${(r.growth / 2 ** 20).toFixed(1)} MiB for a ${bytes.length}-byte file (limit ${(limit / 2 ** 20).toFixed(1)} MiB)`;
   return r;
 }
 
 /** Shortest prefix (in ~64 steps) that fails with the same signature; the original if none does. */
-export async function minimize(bytes: Uint8Array, failure: string, run?: (b: Uint8Array) => Promise<string>, onStep?: () => void): Promise<Uint8Array> {
+export async function minimize(
+  bytes: Uint8Array,
+  failure: string,
+  run?: (b: Uint8Array) => Promise<string>,
+  onStep?: () => void,
+): Promise<Uint8Array> {
   const step = Math.max(1, Math.ceil(bytes.length / 64));
   for (let n = step; n < bytes.length; n += step) {
     onStep?.();

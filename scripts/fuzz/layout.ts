@@ -18,7 +18,19 @@ export type FieldKind =
   | "ggmltype" // u32 tensor type id
   | "offset"; // u64 tensor data offset
 
-export const FIELD_KINDS: readonly FieldKind[] = ["count", "version", "strlen", "vtype", "itype", "arrlen", "scalar", "ndims", "ne", "ggmltype", "offset"];
+export const FIELD_KINDS: readonly FieldKind[] = [
+  "count",
+  "version",
+  "strlen",
+  "vtype",
+  "itype",
+  "arrlen",
+  "scalar",
+  "ndims",
+  "ne",
+  "ggmltype",
+  "offset",
+];
 
 export interface Field {
   kind: FieldKind;
@@ -46,9 +58,23 @@ const SCALAR_WIDTH: Record<number, 1 | 2 | 4 | 8> = { 0: 1, 1: 1, 2: 2, 3: 2, 4:
 export function parseLayout(b: Uint8Array): Layout {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let p = 0;
-  const u32 = () => { const x = v.getUint32(p, true); p += 4; return x; };
-  const u64 = () => { const x = Number(v.getBigUint64(p, true)); p += 8; return x; };
-  const str = (fields: Field[], start: number) => { fields.push({ kind: "strlen", at: p - start, width: 8 }); const n = u64(); const s = new TextDecoder().decode(b.subarray(p, p + n)); p += n; return s; };
+  const u32 = () => {
+    const x = v.getUint32(p, true);
+    p += 4;
+    return x;
+  };
+  const u64 = () => {
+    const x = Number(v.getBigUint64(p, true));
+    p += 8;
+    return x;
+  };
+  const str = (fields: Field[], start: number) => {
+    fields.push({ kind: "strlen", at: p - start, width: 8 });
+    const n = u64();
+    const s = new TextDecoder().decode(b.subarray(p, p + n));
+    p += n;
+    return s;
+  };
   p = 4;
   const version = u32();
   const nTensors = u64();
@@ -85,7 +111,10 @@ export function parseLayout(b: Uint8Array): Layout {
     str(fields, start);
     fields.push({ kind: "ndims", at: p - start, width: 4 });
     const nd = u32();
-    for (let d = 0; d < nd; d++) { fields.push({ kind: "ne", at: p - start, width: 8 }); p += 8; }
+    for (let d = 0; d < nd; d++) {
+      fields.push({ kind: "ne", at: p - start, width: 8 });
+      p += 8;
+    }
     fields.push({ kind: "ggmltype", at: p - start, width: 4 }, { kind: "offset", at: p + 4 - start, width: 8 });
     p += 12;
     tensors.push({ bytes: b.slice(start, p), fields });
@@ -103,7 +132,11 @@ export interface Assembled {
 
 /** Header + records + zero padding to the alignment + data, with absolute field positions. */
 export function assemble(l: Layout): Assembled {
-  const fields: Field[] = [{ kind: "version", at: 4, width: 4 }, { kind: "count", at: 8, width: 8 }, { kind: "count", at: 16, width: 8 }];
+  const fields: Field[] = [
+    { kind: "version", at: 4, width: 4 },
+    { kind: "count", at: 8, width: 8 },
+    { kind: "count", at: 16, width: 8 },
+  ];
   let n = 24;
   for (const r of [...l.kvs, ...l.tensors]) {
     for (const f of r.fields) fields.push({ ...f, at: n + f.at });

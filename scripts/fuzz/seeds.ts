@@ -33,14 +33,26 @@ function randomBytes(n: number, rng: Rng): Uint8Array {
 function kvAllTypes(): Uint8Array {
   const rng = new Rng(1);
   const metadata: [string, GGUFValue][] = [
-    ["general.architecture", kv.str("fuzz")], ["general.name", kv.str("héllo ▁ 🦙 \u0000 end")], ["a.empty_str", kv.str("")],
-    ["a.u8", kv.u8(250)], ["a.i8", kv.i8(-5)], ["a.u16", kv.u16(65000)], ["a.i16", kv.i16(-30000)],
-    ["a.u32", kv.u32(4000000000)], ["a.i32", kv.i32(-2000000000)], ["a.f32", kv.f32(1.5)], ["a.bool", kv.bool(true)],
-    ["a.u64", kv.u64(2n ** 60n)], ["a.i64", kv.i64(-(2n ** 60n))], ["a.f64", kv.f64(Math.PI)],
+    ["general.architecture", kv.str("fuzz")],
+    ["general.name", kv.str("héllo ▁ 🦙 \u0000 end")],
+    ["a.empty_str", kv.str("")],
+    ["a.u8", kv.u8(250)],
+    ["a.i8", kv.i8(-5)],
+    ["a.u16", kv.u16(65000)],
+    ["a.i16", kv.i16(-30000)],
+    ["a.u32", kv.u32(4000000000)],
+    ["a.i32", kv.i32(-2000000000)],
+    ["a.f32", kv.f32(1.5)],
+    ["a.bool", kv.bool(true)],
+    ["a.u64", kv.u64(2n ** 60n)],
+    ["a.i64", kv.i64(-(2n ** 60n))],
+    ["a.f64", kv.f64(Math.PI)],
     ["a.strs", kv.strs(["", "x", "yz", "▁▁", "<0x0A>", "日本"])],
     ["a.f32s", kv.f32s(Float32Array.from({ length: 9 }, () => rng.next() - 0.5))],
-    ["a.i32s", kv.i32s(Int32Array.of(-1, 2, 3, 1 << 30))], ["a.u32s", kv.u32s(Uint32Array.of(0, 7, 0xffffffff))],
-    ["a.bools", kv.bools(Uint8Array.of(1, 0, 1))], ["a.empty_arr", kv.i32s(new Int32Array(0))],
+    ["a.i32s", kv.i32s(Int32Array.of(-1, 2, 3, 1 << 30))],
+    ["a.u32s", kv.u32s(Uint32Array.of(0, 7, 0xffffffff))],
+    ["a.bools", kv.bools(Uint8Array.of(1, 0, 1))],
+    ["a.empty_arr", kv.i32s(new Int32Array(0))],
     ["a.u8s", { type: 9, itemType: 0, value: Uint8Array.of(1, 2, 3, 255) }],
     ["a.i16s", { type: 9, itemType: 3, value: Int16Array.of(-2, 2) }],
     ["a.u64s", { type: 9, itemType: 10, value: BigUint64Array.of(1n, 2n ** 63n) }],
@@ -61,14 +73,28 @@ function tensorsOfManyTypes(): Uint8Array {
     return { name, type, ne: [ne0, ne1], data: quantizeRows(type, v, ne0) };
   };
   const tensors: TensorToWrite[] = [
-    t("f32.1d", GGMLType.F32, [7]), t("f16.2d", GGMLType.F16, [8, 3]), t("bf16.3d", GGMLType.BF16, [4, 2, 2]),
-    t("i32.4d", GGMLType.I32, [2, 2, 2, 2]), t("i8", GGMLType.I8, [5]), t("f64", GGMLType.F64, [3]),
-    q("q8_0", GGMLType.Q8_0, 64, 2), q("q4_0", GGMLType.Q4_0, 32, 2), q("q5_1", GGMLType.Q5_1, 32, 1),
-    q("q4_k", GGMLType.Q4_K, 256, 1), q("q6_k", GGMLType.Q6_K, 256, 1), q("iq4_nl", GGMLType.IQ4_NL, 32, 3),
-    t("iq2_xxs", GGMLType.IQ2_XXS, [256]), t("tq1_0", GGMLType.TQ1_0, [256]), t("mxfp4", GGMLType.MXFP4, [64]),
+    t("f32.1d", GGMLType.F32, [7]),
+    t("f16.2d", GGMLType.F16, [8, 3]),
+    t("bf16.3d", GGMLType.BF16, [4, 2, 2]),
+    t("i32.4d", GGMLType.I32, [2, 2, 2, 2]),
+    t("i8", GGMLType.I8, [5]),
+    t("f64", GGMLType.F64, [3]),
+    q("q8_0", GGMLType.Q8_0, 64, 2),
+    q("q4_0", GGMLType.Q4_0, 32, 2),
+    q("q5_1", GGMLType.Q5_1, 32, 1),
+    q("q4_k", GGMLType.Q4_K, 256, 1),
+    q("q6_k", GGMLType.Q6_K, 256, 1),
+    q("iq4_nl", GGMLType.IQ4_NL, 32, 3),
+    t("iq2_xxs", GGMLType.IQ2_XXS, [256]),
+    t("tq1_0", GGMLType.TQ1_0, [256]),
+    t("mxfp4", GGMLType.MXFP4, [64]),
     t("empty", GGMLType.F32, [0, 4]),
   ];
-  const metadata: [string, GGUFValue][] = [["general.architecture", kv.str("fuzz")], ["general.alignment", kv.u32(64)], ["a.n", kv.u32(3)]];
+  const metadata: [string, GGUFValue][] = [
+    ["general.architecture", kv.str("fuzz")],
+    ["general.alignment", kv.u32(64)],
+    ["a.n", kv.u32(3)],
+  ];
   return encodeGGUFToBuffer({ metadata, tensors });
 }
 
@@ -80,33 +106,78 @@ export function tinyGemmaVocab(nPieces: number): [string, GGUFValue][] {
     tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
     types.push(LlamaTokenType.BYTE);
   }
-  const base = ["▁", "e", "t", "a", "o", "i", "n", "s", "h", "r", "l", "d", "▁t", "he", "▁a", "in", "er", "▁the", "ll", "▁w", "or", "é", "東", "京", "🦙", "▁▁", "."];
+  const base = [
+    "▁",
+    "e",
+    "t",
+    "a",
+    "o",
+    "i",
+    "n",
+    "s",
+    "h",
+    "r",
+    "l",
+    "d",
+    "▁t",
+    "he",
+    "▁a",
+    "in",
+    "er",
+    "▁the",
+    "ll",
+    "▁w",
+    "or",
+    "é",
+    "東",
+    "京",
+    "🦙",
+    "▁▁",
+    ".",
+  ];
   const pieces = new Set(base);
   const letters = "etaoinshrldcumwfgypbvkjxqz";
   // Two- then three-letter pieces (base 26), a third of them word-initial.
   for (let i = 0; pieces.size < nPieces; i++) {
     const j = i + 26;
-    pieces.add((i % 3 === 0 ? "▁" : "") + (j >= 676 ? letters[Math.floor(j / 676) % 26] : "") + letters[Math.floor(j / 26) % 26] + letters[j % 26]);
+    pieces.add(
+      (i % 3 === 0 ? "▁" : "") + (j >= 676 ? letters[Math.floor(j / 676) % 26] : "") + letters[Math.floor(j / 26) % 26] + letters[j % 26],
+    );
   }
   for (const p of pieces) {
     tokens.push(p);
     types.push(LlamaTokenType.NORMAL);
   }
-  const scores = Float32Array.from(tokens, (_, i) => (types[i] === LlamaTokenType.NORMAL ? -i : types[i] === LlamaTokenType.BYTE ? 0 : -1000));
+  const scores = Float32Array.from(tokens, (_, i) =>
+    types[i] === LlamaTokenType.NORMAL ? -i : types[i] === LlamaTokenType.BYTE ? 0 : -1000,
+  );
   return [
-    ["tokenizer.ggml.model", kv.str("llama")], ["tokenizer.ggml.pre", kv.str("default")],
-    ["tokenizer.ggml.tokens", kv.strs(tokens)], ["tokenizer.ggml.scores", kv.f32s(scores)],
+    ["tokenizer.ggml.model", kv.str("llama")],
+    ["tokenizer.ggml.pre", kv.str("default")],
+    ["tokenizer.ggml.tokens", kv.strs(tokens)],
+    ["tokenizer.ggml.scores", kv.f32s(scores)],
     ["tokenizer.ggml.token_type", kv.i32s(Int32Array.from(types))],
-    ["tokenizer.ggml.bos_token_id", kv.u32(2)], ["tokenizer.ggml.eos_token_id", kv.u32(1)],
-    ["tokenizer.ggml.unknown_token_id", kv.u32(3)], ["tokenizer.ggml.padding_token_id", kv.u32(0)],
-    ["tokenizer.ggml.add_bos_token", kv.bool(true)], ["tokenizer.ggml.add_eos_token", kv.bool(true)],
+    ["tokenizer.ggml.bos_token_id", kv.u32(2)],
+    ["tokenizer.ggml.eos_token_id", kv.u32(1)],
+    ["tokenizer.ggml.unknown_token_id", kv.u32(3)],
+    ["tokenizer.ggml.padding_token_id", kv.u32(0)],
+    ["tokenizer.ggml.add_bos_token", kv.bool(true)],
+    ["tokenizer.ggml.add_eos_token", kv.bool(true)],
     ["tokenizer.ggml.add_space_prefix", kv.bool(false)],
   ];
 }
 
 export interface TinyGemmaOptions {
-  nLayer: number; nEmbd: number; nHead: number; nHeadKv: number; headDim: number; nFf: number;
-  nPieces: number; dense: boolean; weightType: GGMLType; embdType: GGMLType;
+  nLayer: number;
+  nEmbd: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number;
+  nFf: number;
+  nPieces: number;
+  dense: boolean;
+  weightType: GGMLType;
+  embdType: GGMLType;
 }
 
 /** A gemma-embedding GGUF with the generator's keys and tensor names (scripts/gen/embeddinggemma.ts), at toy size. */
@@ -116,22 +187,37 @@ export function tinyGemma(o: TinyGemmaOptions): Uint8Array {
   const vocab = tinyGemmaVocab(o.nPieces);
   const nVocab = (vocab[2][1].value as string[]).length;
   const metadata: [string, GGUFValue][] = [
-    ["general.architecture", kv.str(A)], ["general.name", kv.str("fuzz-gemma")],
-    [`${A}.context_length`, kv.u32(64)], [`${A}.embedding_length`, kv.u32(o.nEmbd)], [`${A}.block_count`, kv.u32(o.nLayer)],
-    [`${A}.feed_forward_length`, kv.u32(o.nFf)], [`${A}.attention.head_count`, kv.u32(o.nHead)],
-    [`${A}.attention.head_count_kv`, kv.u32(o.nHeadKv)], [`${A}.attention.key_length`, kv.u32(o.headDim)],
-    [`${A}.attention.value_length`, kv.u32(o.headDim)], [`${A}.attention.layer_norm_rms_epsilon`, kv.f32(1e-6)],
-    [`${A}.rope.freq_base`, kv.f32(1e6)], [`${A}.rope.freq_base_swa`, kv.f32(1e4)],
-    [`${A}.attention.sliding_window`, kv.u32(8)], [`${A}.pooling_type`, kv.u32(1)],
+    ["general.architecture", kv.str(A)],
+    ["general.name", kv.str("fuzz-gemma")],
+    [`${A}.context_length`, kv.u32(64)],
+    [`${A}.embedding_length`, kv.u32(o.nEmbd)],
+    [`${A}.block_count`, kv.u32(o.nLayer)],
+    [`${A}.feed_forward_length`, kv.u32(o.nFf)],
+    [`${A}.attention.head_count`, kv.u32(o.nHead)],
+    [`${A}.attention.head_count_kv`, kv.u32(o.nHeadKv)],
+    [`${A}.attention.key_length`, kv.u32(o.headDim)],
+    [`${A}.attention.value_length`, kv.u32(o.headDim)],
+    [`${A}.attention.layer_norm_rms_epsilon`, kv.f32(1e-6)],
+    [`${A}.rope.freq_base`, kv.f32(1e6)],
+    [`${A}.rope.freq_base_swa`, kv.f32(1e4)],
+    [`${A}.attention.sliding_window`, kv.u32(8)],
+    [`${A}.pooling_type`, kv.u32(1)],
   ];
-  if (o.dense) metadata.push([`${A}.dense_2_feat_in`, kv.u32(o.nEmbd)], [`${A}.dense_2_feat_out`, kv.u32(2 * o.nEmbd)], [`${A}.dense_3_feat_in`, kv.u32(2 * o.nEmbd)], [`${A}.dense_3_feat_out`, kv.u32(o.nEmbd)]);
+  if (o.dense)
+    metadata.push(
+      [`${A}.dense_2_feat_in`, kv.u32(o.nEmbd)],
+      [`${A}.dense_2_feat_out`, kv.u32(2 * o.nEmbd)],
+      [`${A}.dense_3_feat_in`, kv.u32(2 * o.nEmbd)],
+      [`${A}.dense_3_feat_out`, kv.u32(o.nEmbd)],
+    );
   metadata.push(...vocab);
   const tensors: TensorToWrite[] = [];
   const matrix = (name: string, ne0: number, ne1: number, type = o.weightType) => {
     const v = rng.fill(new Float32Array(ne0 * ne1), 1 / Math.sqrt(ne0));
     tensors.push({ name, type, ne: [ne0, ne1], data: type === GGMLType.F32 ? new Uint8Array(v.buffer) : quantizeRows(type, v, ne0) });
   };
-  const norm = (name: string, n: number) => tensors.push({ name, type: GGMLType.F32, ne: [n], data: new Uint8Array(rng.fill(new Float32Array(n), 0.1, 1).buffer) });
+  const norm = (name: string, n: number) =>
+    tensors.push({ name, type: GGMLType.F32, ne: [n], data: new Uint8Array(rng.fill(new Float32Array(n), 0.1, 1).buffer) });
   matrix("token_embd.weight", o.nEmbd, nVocab, o.embdType);
   const { nEmbd, nHead, nHeadKv, headDim: hd, nFf } = o;
   for (let il = 0; il < o.nLayer; il++) {
@@ -162,8 +248,30 @@ let cache: Seed[] | undefined;
 
 export function fuzzSeeds(): Seed[] {
   if (cache) return cache;
-  const gemmaTiny = tinyGemma({ nLayer: 1, nEmbd: 32, nHead: 2, nHeadKv: 1, headDim: 16, nFf: 64, nPieces: 60, dense: false, weightType: GGMLType.Q8_0, embdType: GGMLType.Q8_0 });
-  const gemmaBig = tinyGemma({ nLayer: 2, nEmbd: 64, nHead: 2, nHeadKv: 1, headDim: 32, nFf: 128, nPieces: 200, dense: true, weightType: GGMLType.Q8_0, embdType: GGMLType.Q4_0 });
+  const gemmaTiny = tinyGemma({
+    nLayer: 1,
+    nEmbd: 32,
+    nHead: 2,
+    nHeadKv: 1,
+    headDim: 16,
+    nFf: 64,
+    nPieces: 60,
+    dense: false,
+    weightType: GGMLType.Q8_0,
+    embdType: GGMLType.Q8_0,
+  });
+  const gemmaBig = tinyGemma({
+    nLayer: 2,
+    nEmbd: 64,
+    nHead: 2,
+    nHeadKv: 1,
+    headDim: 32,
+    nFf: 128,
+    nPieces: 200,
+    dense: true,
+    weightType: GGMLType.Q8_0,
+    embdType: GGMLType.Q4_0,
+  });
   cache = [
     { name: "kv-all-types", bytes: kvAllTypes() },
     { name: "tensors", bytes: tensorsOfManyTypes() },

@@ -36,11 +36,13 @@ const { values } = parseArgs({
 });
 const bertArch = values.arch === "bert" || values.arch === "nomic-bert";
 if (!values.out || (bertArch && !values.vocab) || (!bertArch && values.arch !== "gemma-embedding" && values.arch !== "qwen3")) {
-  process.stderr.write("usage: npm run gen:model -- --out model.gguf [--layers N] [--type Q8_0] [--dense] [--post-norm-scale S]\n" +
-    "         [--seed N] [--naive-vocab]\n" +
-    "       npm run gen:model -- --arch bert|nomic-bert --vocab vocab.gguf --out model.gguf [--shape minilm|nomic|xlmr]\n" +
-    "         [--layers N] [--type T] [--pooling 1|2] [--fused-qkv]\n" +
-    "       npm run gen:model -- --arch qwen3 --out model.gguf [--layers 28] [--type Q8_0|F16|Q4_K_M] [--down-scale S]\n");
+  process.stderr.write(
+    "usage: npm run gen:model -- --out model.gguf [--layers N] [--type Q8_0] [--dense] [--post-norm-scale S]\n" +
+      "         [--seed N] [--naive-vocab]\n" +
+      "       npm run gen:model -- --arch bert|nomic-bert --vocab vocab.gguf --out model.gguf [--shape minilm|nomic|xlmr]\n" +
+      "         [--layers N] [--type T] [--pooling 1|2] [--fused-qkv]\n" +
+      "       npm run gen:model -- --arch qwen3 --out model.gguf [--layers 28] [--type Q8_0|F16|Q4_K_M] [--down-scale S]\n",
+  );
   process.exit(2);
 }
 const t0 = performance.now();
@@ -50,24 +52,45 @@ if (bertArch) {
   await src.close();
   const shape = values.shape ? BERT_SHAPES[values.shape as keyof typeof BERT_SHAPES] : undefined;
   if (values.shape && !shape) throw new Error(`unknown --shape ${values.shape} (minilm, nomic, xlmr)`);
-  await writeGGUFFile(values.out, bertGGUF({
-    arch: values.arch as "bert" | "nomic-bert",
-    vocab,
-    ...shape,
-    ...(values.layers ? { nLayer: Number(values.layers) } : {}),
-    weightType: values.type, embdType: values["embd-type"], pooling: Number(values.pooling), fusedQkv: values["fused-qkv"],
-    normEps: values.shape === "xlmr" ? 1e-5 : undefined, seed: Number(values.seed),
-  }));
+  await writeGGUFFile(
+    values.out,
+    bertGGUF({
+      arch: values.arch as "bert" | "nomic-bert",
+      vocab,
+      ...shape,
+      ...(values.layers ? { nLayer: Number(values.layers) } : {}),
+      weightType: values.type,
+      embdType: values["embd-type"],
+      pooling: Number(values.pooling),
+      fusedQkv: values["fused-qkv"],
+      normEps: values.shape === "xlmr" ? 1e-5 : undefined,
+      seed: Number(values.seed),
+    }),
+  );
 } else if (values.arch === "qwen3") {
-  await writeGGUFFile(values.out, qwen3GGUF({
-    nLayer: Number(values.layers ?? 28), weightType: values.type, embdType: values["embd-type"], downScale: Number(values["down-scale"]),
-    seed: Number(values.seed),
-  }));
+  await writeGGUFFile(
+    values.out,
+    qwen3GGUF({
+      nLayer: Number(values.layers ?? 28),
+      weightType: values.type,
+      embdType: values["embd-type"],
+      downScale: Number(values["down-scale"]),
+      seed: Number(values.seed),
+    }),
+  );
 } else {
-  await writeGGUFFile(values.out, gemmaEmbeddingGGUF({
-    nLayer: Number(values.layers ?? "24"), weightType: values.type, embdType: values["embd-type"], dense: values.dense,
-    postNormScale: Number(values["post-norm-scale"]),
-    typeOverrides: Object.fromEntries((values.override ?? []).map((kv) => kv.split("="))), seed: Number(values.seed), conversion: values["naive-vocab"] ? "naive" : "converter",
-  }));
+  await writeGGUFFile(
+    values.out,
+    gemmaEmbeddingGGUF({
+      nLayer: Number(values.layers ?? "24"),
+      weightType: values.type,
+      embdType: values["embd-type"],
+      dense: values.dense,
+      postNormScale: Number(values["post-norm-scale"]),
+      typeOverrides: Object.fromEntries((values.override ?? []).map((kv) => kv.split("="))),
+      seed: Number(values.seed),
+      conversion: values["naive-vocab"] ? "naive" : "converter",
+    }),
+  );
 }
 process.stderr.write(`wrote ${values.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

@@ -51,8 +51,12 @@ export interface GemmaGenOptions {
 
 /** llama-quantize's substitutes when a row is not a whole number of 256-blocks. ref: gguf.md §6.4 */
 const FALLBACK: Partial<Record<GGMLType, GGMLType>> = {
-  [GGMLType.Q2_K]: GGMLType.IQ4_NL, [GGMLType.Q3_K]: GGMLType.IQ4_NL, [GGMLType.IQ4_XS]: GGMLType.IQ4_NL,
-  [GGMLType.Q4_K]: GGMLType.Q5_0, [GGMLType.Q5_K]: GGMLType.Q5_1, [GGMLType.Q6_K]: GGMLType.Q8_0,
+  [GGMLType.Q2_K]: GGMLType.IQ4_NL,
+  [GGMLType.Q3_K]: GGMLType.IQ4_NL,
+  [GGMLType.IQ4_XS]: GGMLType.IQ4_NL,
+  [GGMLType.Q4_K]: GGMLType.Q5_0,
+  [GGMLType.Q5_K]: GGMLType.Q5_1,
+  [GGMLType.Q6_K]: GGMLType.Q8_0,
   [GGMLType.Q8_K]: GGMLType.Q8_0,
 };
 
@@ -66,15 +70,32 @@ export function typeForRow(type: GGMLType, ne0: number): GGMLType {
 
 /** llama_ftype for general.file_type (informational). */
 export const FILE_TYPE: Partial<Record<GGMLType, number>> = {
-  [GGMLType.F32]: 0, [GGMLType.F16]: 1, [GGMLType.Q4_0]: 2, [GGMLType.Q4_1]: 3, [GGMLType.Q8_0]: 7,
-  [GGMLType.Q5_0]: 8, [GGMLType.Q5_1]: 9, [GGMLType.Q2_K]: 10, [GGMLType.Q3_K]: 12, [GGMLType.Q4_K]: 15,
-  [GGMLType.Q5_K]: 17, [GGMLType.Q6_K]: 18, [GGMLType.IQ4_NL]: 25, [GGMLType.IQ4_XS]: 30, [GGMLType.BF16]: 32,
+  [GGMLType.F32]: 0,
+  [GGMLType.F16]: 1,
+  [GGMLType.Q4_0]: 2,
+  [GGMLType.Q4_1]: 3,
+  [GGMLType.Q8_0]: 7,
+  [GGMLType.Q5_0]: 8,
+  [GGMLType.Q5_1]: 9,
+  [GGMLType.Q2_K]: 10,
+  [GGMLType.Q3_K]: 12,
+  [GGMLType.Q4_K]: 15,
+  [GGMLType.Q5_K]: 17,
+  [GGMLType.Q6_K]: 18,
+  [GGMLType.IQ4_NL]: 25,
+  [GGMLType.IQ4_XS]: 30,
+  [GGMLType.BF16]: 32,
 };
 
 export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
-  const nLayer = o.nLayer ?? 24, nEmbd = o.nEmbd ?? 768, nFf = o.nFf ?? 1152;
-  const nHead = o.nHead ?? 3, nHeadKv = o.nHeadKv ?? 1, headDim = o.headDim ?? 256;
-  const seed = o.seed ?? 1234, postNormScale = o.postNormScale ?? 1;
+  const nLayer = o.nLayer ?? 24,
+    nEmbd = o.nEmbd ?? 768,
+    nFf = o.nFf ?? 1152;
+  const nHead = o.nHead ?? 3,
+    nHeadKv = o.nHeadKv ?? 1,
+    headDim = o.headDim ?? 256;
+  const seed = o.seed ?? 1234,
+    postNormScale = o.postNormScale ?? 1;
   const wType = ggmlTypeByName(o.weightType ?? "Q8_0").id;
   const eType = o.embdType ? ggmlTypeByName(o.embdType).id : wType;
   const ollama = o.layout === "ollama";
@@ -129,22 +150,32 @@ export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
   const fusedQkv = (p: string, ne1s: number[]) => {
     const t = typeForRow(overrides.find(([re]) => re.test(p + "attn_qkv.weight"))?.[1] ?? wType, nEmbd);
     const ne1 = ne1s.reduce((a, b) => a + b, 0);
-    tensors.push({ name: p + "attn_qkv.weight", type: t, ne: [nEmbd, ne1], data: () => {
-      const all = new Float32Array(nEmbd * ne1);
-      let at = 0;
-      ["attn_q", "attn_k", "attn_v"].forEach((n, i) => {
-        all.set(values(`${p}${n}.weight`, nEmbd * ne1s[i]!, 1 / Math.sqrt(nEmbd)), at);
-        at += nEmbd * ne1s[i]!;
-      });
-      return encode(t, all, nEmbd);
-    } });
+    tensors.push({
+      name: p + "attn_qkv.weight",
+      type: t,
+      ne: [nEmbd, ne1],
+      data: () => {
+        const all = new Float32Array(nEmbd * ne1);
+        let at = 0;
+        ["attn_q", "attn_k", "attn_v"].forEach((n, i) => {
+          all.set(values(`${p}${n}.weight`, nEmbd * ne1s[i]!, 1 / Math.sqrt(nEmbd)), at);
+          at += nEmbd * ne1s[i]!;
+        });
+        return encode(t, all, nEmbd);
+      },
+    });
   };
   const norm = (name: string, n: number, scale: number) => {
-    tensors.push({ name, type: GGMLType.F32, ne: [n], data: () => {
-      const v = new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), 0.1, 1);
-      for (let i = 0; i < n; i++) v[i] *= scale;
-      return new Uint8Array(v.buffer);
-    } });
+    tensors.push({
+      name,
+      type: GGMLType.F32,
+      ne: [n],
+      data: () => {
+        const v = new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), 0.1, 1);
+        for (let i = 0; i < n; i++) v[i] *= scale;
+        return new Uint8Array(v.buffer);
+      },
+    });
   };
 
   matrix("token_embd.weight", nEmbd, nVocab, 0.03, eType);

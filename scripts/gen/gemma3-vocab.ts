@@ -73,7 +73,8 @@ export function loadGemma3HF(): Gemma3HF {
   // Both files list the same added tokens; check it, since we take types from one and texts from the other.
   for (const t of json.added_tokens) {
     const c = added.get(t.id);
-    if (!c || c.content !== t.content || c.special !== t.special) throw new Error(`added token ${t.id} differs between tokenizer.json and tokenizer_config.json`);
+    if (!c || c.content !== t.content || c.special !== t.special)
+      throw new Error(`added token ${t.id} differs between tokenizer.json and tokenizer_config.json`);
   }
   cache = { pieces, ids, merges, added };
   return cache;
@@ -147,7 +148,8 @@ export function checkScoreDerivation(): void {
     const text = hf.pieces[id];
     if (isNormal(id) || /^[\n\t▁]+$/.test(text)) continue; // whitespace runs: see the file header
     for (let k = 1; k < text.length; k++) {
-      if (formable(text.slice(0, k)) && formable(text.slice(k))) throw new Error(`token ${id} ${JSON.stringify(text)} can be formed by a merge, so its score would matter`);
+      if (formable(text.slice(0, k)) && formable(text.slice(k)))
+        throw new Error(`token ${id} ${JSON.stringify(text)} can be formed by a merge, so its score would matter`);
     }
   }
 }

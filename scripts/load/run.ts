@@ -42,12 +42,25 @@ const b64 = (s: string) => {
   const b = Buffer.from(s, "base64");
   return Float32Array.from({ length: b.length / 4 }, (_, i) => b.readFloatLE(i * 4));
 };
-const oai = (json: any) => json.data.map((d: any, i: number) => (d.index === i ? (typeof d.embedding === "string" ? b64(d.embedding) : d.embedding) : []));
+const oai = (json: any) =>
+  json.data.map((d: any, i: number) => (d.index === i ? (typeof d.embedding === "string" ? b64(d.embedding) : d.embedding) : []));
 
 export const VARIANTS: Variant[] = [
   { name: "oai-float", path: "/v1/embeddings", expected: "l2", body: (es) => ({ input: es.map((e) => e.text) }), vectors: oai },
-  { name: "oai-base64", path: "/v1/embeddings", expected: "l2", body: (es) => ({ input: es.map((e) => e.text), encoding_format: "base64" }), vectors: oai },
-  { name: "oai-tokens-dims256", path: "/v1/embeddings", expected: "dims256", body: (es) => ({ input: es.map((e) => e.tokens), dimensions: 256 }), vectors: oai },
+  {
+    name: "oai-base64",
+    path: "/v1/embeddings",
+    expected: "l2",
+    body: (es) => ({ input: es.map((e) => e.text), encoding_format: "base64" }),
+    vectors: oai,
+  },
+  {
+    name: "oai-tokens-dims256",
+    path: "/v1/embeddings",
+    expected: "dims256",
+    body: (es) => ({ input: es.map((e) => e.tokens), dimensions: 256 }),
+    vectors: oai,
+  },
   {
     name: "llama-raw",
     path: "/embeddings",
@@ -95,14 +108,33 @@ function plan(rng: Rng, byBucket: Record<PoolEntry["bucket"], PoolEntry[]>): Poo
   });
 }
 
-function post(agent: Agent, url: string, path: string, body: string, timeoutMs: number): Promise<{ status: number; retryAfter?: string; text: string }> {
+function post(
+  agent: Agent,
+  url: string,
+  path: string,
+  body: string,
+  timeoutMs: number,
+): Promise<{ status: number; retryAfter?: string; text: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url + path);
-    const req = request({ agent, host: u.hostname, port: u.port, path, method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8").on("data", (c: string) => (text += c)).on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"], text }));
-      res.on("error", reject);
-    });
+    const req = request(
+      {
+        agent,
+        host: u.hostname,
+        port: u.port,
+        path,
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = "";
+        res
+          .setEncoding("utf8")
+          .on("data", (c: string) => (text += c))
+          .on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"], text }));
+        res.on("error", reject);
+      },
+    );
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
     req.on("error", reject);
     req.end(body);
@@ -130,7 +162,20 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
   const agent = new Agent({ keepAlive: true, maxSockets: o.clients });
   const t0 = performance.now();
   const deadline = t0 + o.seconds * 1000;
-  const rep: RunReport = { seconds: o.seconds, drainSeconds: 0, ok: 0, rejected503: 0, errors: [], inputs: 0, tokens: 0, okByRoute: {}, rejectedByRoute: {}, latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 }, healthMs: { n: 0, p50: 0, max: 0, failures: 0 }, rss: [] };
+  const rep: RunReport = {
+    seconds: o.seconds,
+    drainSeconds: 0,
+    ok: 0,
+    rejected503: 0,
+    errors: [],
+    inputs: 0,
+    tokens: 0,
+    okByRoute: {},
+    rejectedByRoute: {},
+    latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
+    healthMs: { n: 0, p50: 0, max: 0, failures: 0 },
+    rss: [],
+  };
   const latencies: number[] = [];
   const err = (m: string) => rep.errors.length < 1000 && rep.errors.push(m);
   const since = () => (performance.now() - t0) / 1000;
@@ -149,7 +194,9 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
     while (running) {
       const h0 = performance.now();
       const fault = await new Promise<string | undefined>((resolve) => {
-        const req = request(o.url + "/health", { agent: hAgent }, (res) => res.resume().on("end", () => resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`)));
+        const req = request(o.url + "/health", { agent: hAgent }, (res) =>
+          res.resume().on("end", () => resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`)),
+        );
         req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
         req.on("error", (e) => resolve(e.message)).end();
       });
@@ -195,7 +242,8 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
       if (res.status === 503) {
         rep.rejected503++;
         rep.rejectedByRoute[v.path] = (rep.rejectedByRoute[v.path] ?? 0) + 1;
-        if (res.retryAfter !== "1" || JSON.parse(res.text).error === undefined) err(`${what}: 503 without Retry-After: 1 and an error body: ${res.text.slice(0, 200)}`);
+        if (res.retryAfter !== "1" || JSON.parse(res.text).error === undefined)
+          err(`${what}: 503 without Retry-After: 1 and an error body: ${res.text.slice(0, 200)}`);
         await sleep(Math.min(1000, Math.max(0, deadline - performance.now())));
         continue;
       }
@@ -226,7 +274,9 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
       rep.tokens += entries.reduce((s, e) => s + e.tokens.length, 0);
       if (o.log && since() - lastLog >= 10) {
         lastLog = since();
-        o.log(`${lastLog.toFixed(0)} s: ${rep.ok} ok, ${rep.rejected503} x 503, ${rep.errors.length} errors, RSS ${((rep.rss.at(-1)?.[1] ?? 0) / 1024).toFixed(0)} MiB`);
+        o.log(
+          `${lastLog.toFixed(0)} s: ${rep.ok} ok, ${rep.rejected503} x 503, ${rep.errors.length} errors, RSS ${((rep.rss.at(-1)?.[1] ?? 0) / 1024).toFixed(0)} MiB`,
+        );
       }
     }
   };
@@ -239,7 +289,12 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
   sampleRss();
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  rep.latencyMs = { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN };
+  rep.latencyMs = {
+    p50: percentile(latencies, 50),
+    p90: percentile(latencies, 90),
+    p99: percentile(latencies, 99),
+    max: latencies[latencies.length - 1] ?? NaN,
+  };
   return rep;
 }
 
@@ -249,14 +304,23 @@ export async function runLoad(o: RunOptions): Promise<RunReport> {
  * late high-water jump). Dips are allowed: the backend's transient buffers of a large forward pass
  * are returned to the OS between passes, so a loaded server's RSS swings downward by up to ~20%.
  */
-export function rssFlat(rss: [number, number][], warmupSeconds: number, tolerance = 0.1): { n: number; median: number; lo: number; hi: number; trend: number; flat: boolean } {
+export function rssFlat(
+  rss: [number, number][],
+  warmupSeconds: number,
+  tolerance = 0.1,
+): { n: number; median: number; lo: number; hi: number; trend: number; flat: boolean } {
   const pts = rss.filter(([s]) => s >= warmupSeconds);
   const ys = pts.map(([, k]) => k);
-  const median = percentile([...ys].sort((a, b) => a - b), 50);
-  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length, my = ys.reduce((a, y) => a + y, 0) / ys.length;
+  const median = percentile(
+    [...ys].sort((a, b) => a - b),
+    50,
+  );
+  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length,
+    my = ys.reduce((a, y) => a + y, 0) / ys.length;
   const sxx = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
   const slope = sxx > 0 ? pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx : 0; // KiB per second
   const trend = pts.length > 1 ? (slope * (pts[pts.length - 1][0] - pts[0][0])) / median : 0;
-  const lo = Math.min(...ys), hi = Math.max(...ys);
+  const lo = Math.min(...ys),
+    hi = Math.max(...ys);
   return { n: pts.length, median, lo, hi, trend, flat: pts.length > 1 && Math.abs(trend) <= tolerance && hi <= median * (1 + tolerance) };
 }

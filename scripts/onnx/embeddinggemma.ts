@@ -45,7 +45,8 @@ async function f32Tensor(f: GGUFFile, name: string): Promise<{ data: Float32Arra
   if (!t) throw new Error(`${name}: not in the GGUF`);
   const bytes = await readTensorData(t);
   const tr = quantTraits(t.type, name);
-  const ne0 = t.ne[0]!, ne1 = t.nElements / ne0;
+  const ne0 = t.ne[0]!,
+    ne1 = t.nElements / ne0;
   const data = new Float32Array(t.nElements);
   const rowBytes = (ne0 / tr.blockSize) * tr.typeSize;
   for (let r = 0; r < ne1; r++) tr.dequantizeRow(bytes, r * rowBytes, data, r * ne0, ne0);
@@ -54,7 +55,9 @@ async function f32Tensor(f: GGUFFile, name: string): Promise<{ data: Float32Arra
 
 /** NEOX RoPE tables for positions 0..nPos-1: cos (nPos, hd) and sin with the rotate-half sign folded in. */
 function ropeTables(nPos: number, hd: number, base: number): { cos: Float32Array; sin: Float32Array } {
-  const cos = new Float32Array(nPos * hd), sin = new Float32Array(nPos * hd), half = hd / 2;
+  const cos = new Float32Array(nPos * hd),
+    sin = new Float32Array(nPos * hd),
+    half = hd / 2;
   for (let p = 0; p < nPos; p++) {
     for (let i = 0; i < half; i++) {
       const th = p * Math.pow(base, (-2 * i) / hd);
@@ -67,7 +70,9 @@ function ropeTables(nPos: number, hd: number, base: number): { cos: Float32Array
 }
 
 export async function buildGemmaOnnx(
-  ggufPath: string, quant: OnnxQuant, o: { perChannel?: boolean; accuracyLevel?: number } = {},
+  ggufPath: string,
+  quant: OnnxQuant,
+  o: { perChannel?: boolean; accuracyLevel?: number } = {},
 ): Promise<OnnxGemma> {
   const src = await FileSource.open(ggufPath);
   try {
@@ -77,7 +82,8 @@ export async function buildGemmaOnnx(
     if (HKV !== 1 && HKV !== H) throw new Error(`onnx graph: head_count_kv ${HKV} must be 1 or head_count (broadcast MatMul)`);
     const g = new GraphBuilder(`embeddinggemma-${quant}`);
     const macs: MacCount = { linearPerToken: 0, densePerText: 0, attnPerPair: 2 * hd, nHead: H };
-    const B = "batch", T = "seq";
+    const B = "batch",
+      T = "seq";
     const ids = g.input({ name: "input_ids", elemType: DT.INT64, shape: [B, T] });
     const pos = g.input({ name: "position_ids", elemType: DT.INT64, shape: [B, T] });
     const biasG = g.input({ name: "bias_global", elemType: DT.FLOAT, shape: [B, 1, T, T] });
@@ -94,7 +100,8 @@ export async function buildGemmaOnnx(
         const { b, scales } = q4Blocks(data, K, N);
         const attrs: Record<string, number> = { K, N, bits: 4, block_size: 32 };
         if (o.accuracyLevel !== undefined) attrs.accuracy_level = o.accuracyLevel;
-        const bq = g.init(`${name}.q4`, [N, K / 32, 16], b), sc = g.init(`${name}.scales`, [N * (K / 32)], scales);
+        const bq = g.init(`${name}.q4`, [N, K / 32, 16], b),
+          sc = g.init(`${name}.scales`, [N * (K / 32)], scales);
         return g.op("MatMulNBits", [x, bq, sc], attrs, "com.microsoft");
       }
       let xq = quantized.get(x);
@@ -108,7 +115,10 @@ export async function buildGemmaOnnx(
     const norms = new Map<string, string>();
     const rms = async (x: string, name: string): Promise<string> => {
       let w = norms.get(name);
-      if (!w) { const t = await f32Tensor(f, name); norms.set(name, (w = g.init(name, [t.data.length], t.data))); }
+      if (!w) {
+        const t = await f32Tensor(f, name);
+        norms.set(name, (w = g.init(name, [t.data.length], t.data)));
+      }
       const ms = g.op("ReduceMean", [g.op("Mul", [x, x]), g.i64([-1])], { keepdims: 1 });
       return g.op("Mul", [g.op("Div", [x, g.op("Sqrt", [g.op("Add", [ms, g.f32(eps)])])]), w]);
     };
@@ -119,7 +129,8 @@ export async function buildGemmaOnnx(
       const at = (t: Float32Array, n: string) => g.op("Unsqueeze", [g.op("Gather", [g.init(n, [nPos, hd], t), pos]), g.i64([2])]);
       return { cos: at(cos, `rope_cos_${tag}`), sin: at(sin, `rope_sin_${tag}`) };
     };
-    const ropeG = table(hp.ropeFreqBase, "global"), ropeL = table(hp.ropeFreqBaseSwa, "local");
+    const ropeG = table(hp.ropeFreqBase, "global"),
+      ropeL = table(hp.ropeFreqBaseSwa, "local");
     const rope = (x: string, r: { cos: string; sin: string }) => {
       const [x1, x2] = g.opN("Split", [x, g.i64([hd / 2, hd / 2])], 2, { axis: -1 });
       const rot = g.op("Concat", [x2!, x1!], { axis: -1 });
@@ -132,12 +143,14 @@ export async function buildGemmaOnnx(
     for (const v of emb.data) amax = Math.max(amax, Math.abs(v));
     const { q: embQ, scale: embS } = int8Rows(emb.data, amax);
     const tab = g.init("token_embd.q8", [emb.ne1, emb.ne0], embQ);
-    const embScale = g.init("token_embd.scale", [], Float32Array.of(embS)), embZp = g.init("token_embd.zp", [], new Int8Array(1));
+    const embScale = g.init("token_embd.scale", [], Float32Array.of(embS)),
+      embZp = g.init("token_embd.zp", [], new Int8Array(1));
     const e = g.op("DequantizeLinear", [g.op("Gather", [tab, ids]), embScale, embZp]);
     let x = g.op("Mul", [e, g.f32(Math.fround(Math.sqrt(D)))]); // (B, T, D)
 
     for (let il = 0; il < hp.nLayer; il++) {
-      const p = `blk.${il}.`, swa = hp.isSwa[il]!;
+      const p = `blk.${il}.`,
+        swa = hp.isSwa[il]!;
       const r = swa ? ropeL : ropeG;
       const xb = await rms(x, p + "attn_norm.weight");
       let q = g.op("Reshape", [await linear(xb, p + "attn_q.weight"), g.i64([0, 0, H, hd])]); // (B, T, H, hd)
@@ -145,7 +158,8 @@ export async function buildGemmaOnnx(
       const v = g.op("Reshape", [await linear(xb, p + "attn_v.weight"), g.i64([0, 0, HKV, hd])]);
       q = g.op("Mul", [rope(await rms(q, p + "attn_q_norm.weight"), r), g.f32(Math.fround(1 / Math.sqrt(hd)))]);
       k = rope(await rms(k, p + "attn_k_norm.weight"), r);
-      const qT = g.op("Transpose", [q], { perm: [0, 2, 1, 3] }), kT = g.op("Transpose", [k], { perm: [0, 2, 3, 1] });
+      const qT = g.op("Transpose", [q], { perm: [0, 2, 1, 3] }),
+        kT = g.op("Transpose", [k], { perm: [0, 2, 3, 1] });
       const kq = g.op("MatMul", [qT, kT]); // (B, H, T, hd) @ (B, HKV, hd, T) -> (B, H, T, T)
       const probs = g.op("Softmax", [g.op("Add", [kq, swa ? biasL : biasG])], { axis: -1 });
       const kqv = g.op("MatMul", [probs, g.op("Transpose", [v], { perm: [0, 2, 1, 3] })]); // (B, H, T, hd)
@@ -153,7 +167,8 @@ export async function buildGemmaOnnx(
       const ao = await rms(await linear(o2, p + "attn_output.weight"), p + "post_attention_norm.weight");
       x = g.op("Add", [x, ao]);
       const xf = await rms(x, p + "ffn_norm.weight");
-      const gate = await linear(xf, p + "ffn_gate.weight"), up = await linear(xf, p + "ffn_up.weight");
+      const gate = await linear(xf, p + "ffn_gate.weight"),
+        up = await linear(xf, p + "ffn_up.weight");
       const act = g.op("Mul", [g.op("Gelu", [gate], { approximate: "tanh" }), up]);
       x = g.op("Add", [x, await rms(await linear(act, p + "ffn_down.weight"), p + "post_ffw_norm.weight")]);
     }
@@ -174,7 +189,10 @@ export async function buildGemmaOnnx(
 export function attnMacs(m: MacCount, hp: GemmaEmbeddingHParams, T: number, windowed: boolean): number {
   let pairs = 0;
   for (let il = 0; il < hp.nLayer; il++) {
-    if (!windowed || !hp.isSwa[il]) { pairs += T * T; continue; }
+    if (!windowed || !hp.isSwa[il]) {
+      pairs += T * T;
+      continue;
+    }
     const w = Math.floor(hp.nSwa / 2);
     for (let i = 0; i < T; i++) pairs += Math.min(T, i + w + 1) - Math.max(0, i - w);
   }

@@ -17,7 +17,9 @@ export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FL
 /** onnx.AttributeProto.AttributeType */
 const AT = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 
-const WIRE_VARINT = 0, WIRE_LEN = 2, WIRE_FIXED32 = 5;
+const WIRE_VARINT = 0,
+  WIRE_LEN = 2,
+  WIRE_FIXED32 = 5;
 
 /** Base-128 varint; negative numbers as 64-bit two's complement (10 bytes), as protobuf int64. */
 function varint(v: number | bigint): Uint8Array {
@@ -91,16 +93,31 @@ export type AttrValue = number | string | number[] | { floats: number[] } | { fl
 function attributeProto(name: string, v: AttrValue): Msg {
   const m = msg();
   fStr(m, 1, name);
-  if (typeof v === "number") { fInt(m, 3, v); fInt(m, 20, AT.INT); }
-  else if (typeof v === "string") { fStr(m, 4, v); fInt(m, 20, AT.STRING); }
-  else if (Array.isArray(v)) { fPackedInts(m, 8, v); fInt(m, 20, AT.INTS); }
-  else if ("float" in v) { fFloat(m, 2, v.float); fInt(m, 20, AT.FLOAT); }
-  else if ("floats" in v) {
+  if (typeof v === "number") {
+    fInt(m, 3, v);
+    fInt(m, 20, AT.INT);
+  } else if (typeof v === "string") {
+    fStr(m, 4, v);
+    fInt(m, 20, AT.STRING);
+  } else if (Array.isArray(v)) {
+    fPackedInts(m, 8, v);
+    fInt(m, 20, AT.INTS);
+  } else if ("float" in v) {
+    fFloat(m, 2, v.float);
+    fInt(m, 20, AT.FLOAT);
+  } else if ("floats" in v) {
     const body = msg();
-    for (const f of v.floats) { const b = new Uint8Array(4); new DataView(b.buffer).setFloat32(0, f, true); push(body, b); }
+    for (const f of v.floats) {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setFloat32(0, f, true);
+      push(body, b);
+    }
     fMsg(m, 7, body);
     fInt(m, 20, AT.FLOATS);
-  } else { fMsg(m, 5, tensorProto(v.tensor)); fInt(m, 20, AT.TENSOR); }
+  } else {
+    fMsg(m, 5, tensorProto(v.tensor));
+    fInt(m, 20, AT.TENSOR);
+  }
   return m;
 }
 
@@ -193,7 +210,10 @@ export function writeModel(model: Model): Uint8Array {
   }
   const out = new Uint8Array(m.len);
   let at = 0;
-  for (const p of m.parts) { out.set(p, at); at += p.length; }
+  for (const p of m.parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -201,7 +221,15 @@ export function writeModel(model: Model): Uint8Array {
 export type TypedData = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
 
 export function tensor(name: string, dims: readonly number[], data: TypedData): Tensor {
-  const dataType = data instanceof Float32Array ? DT.FLOAT : data instanceof Int8Array ? DT.INT8 : data instanceof Uint8Array ? DT.UINT8
-    : data instanceof Int32Array ? DT.INT32 : DT.INT64;
+  const dataType =
+    data instanceof Float32Array
+      ? DT.FLOAT
+      : data instanceof Int8Array
+        ? DT.INT8
+        : data instanceof Uint8Array
+          ? DT.UINT8
+          : data instanceof Int32Array
+            ? DT.INT32
+            : DT.INT64;
   return { name, dataType, dims, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }

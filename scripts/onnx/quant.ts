@@ -30,7 +30,8 @@ export function int8Transposed(w: Float32Array, K: number, N: number, perChannel
 
 /** Table rows (V rows of D) -> int8 rows, same layout, one per-tensor scale (quantized Gather). */
 export function int8Rows(rows: Float32Array, absMax: number): { q: Int8Array; scale: number } {
-  const scale = absMax / 127 || 1, inv = 1 / scale;
+  const scale = absMax / 127 || 1,
+    inv = 1 / scale;
   const q = new Int8Array(rows.length);
   for (let i = 0; i < rows.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(rows[i]! * inv)));
   return { q, scale };
@@ -39,16 +40,22 @@ export function int8Rows(rows: Float32Array, absMax: number): { q: Int8Array; sc
 /** W (N rows of K) -> MatMulNBits 4-bit blocks of 32: B (N, K/32, 16) and scales (N, K/32). */
 export function q4Blocks(w: Float32Array, K: number, N: number): { b: Uint8Array; scales: Float32Array } {
   const nb = K / 32;
-  const b = new Uint8Array(N * nb * 16), scales = new Float32Array(N * nb);
+  const b = new Uint8Array(N * nb * 16),
+    scales = new Float32Array(N * nb);
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < nb; j++) {
       const off = n * K + j * 32;
-      let amax = 0, max = 0;
+      let amax = 0,
+        max = 0;
       for (let i = 0; i < 32; i++) {
         const v = w[off + i]!;
-        if (Math.abs(v) > amax) { amax = Math.abs(v); max = v; }
+        if (Math.abs(v) > amax) {
+          amax = Math.abs(v);
+          max = v;
+        }
       }
-      const d = max / -8, id = d ? 1 / d : 0; // the signed extreme maps to -8, as Q4_0 does
+      const d = max / -8,
+        id = d ? 1 / d : 0; // the signed extreme maps to -8, as Q4_0 does
       scales[n * nb + j] = d;
       for (let i = 0; i < 16; i++) {
         const lo = Math.min(15, Math.max(0, Math.round(w[off + 2 * i]! * id) + 8));

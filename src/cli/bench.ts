@@ -26,7 +26,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function ours(model: EmbeddingModel): Promise<Runner> {
   const ref = model.info.numerics.reference?.length ? `; reference for ${model.info.numerics.reference.join(", ")}` : "";
-  return { name: `gguf-embed (${model.info.backend}${model.info.simd ? `, ${model.info.simd} SIMD` : ""}, numerics ${model.info.numerics.name}${ref})`, embed: async (t) => { await model.embed(t); }, close: () => model.close() };
+  return {
+    name: `gguf-embed (${model.info.backend}${model.info.simd ? `, ${model.info.simd} SIMD` : ""}, numerics ${model.info.numerics.name}${ref})`,
+    embed: async (t) => {
+      await model.embed(t);
+    },
+    close: () => model.close(),
+  };
 }
 
 async function llamaCpp(path: string, threads: number): Promise<Runner> {
@@ -34,15 +40,25 @@ async function llamaCpp(path: string, threads: number): Promise<Runner> {
   try {
     mod = await import("node-llama-cpp");
   } catch (e) {
-    throw new EmbedError("BAD_OPTION", "bench: node-llama-cpp is not installed (it is a devDependency); pass --no-llama to bench ours alone", {}, { cause: e });
+    throw new EmbedError(
+      "BAD_OPTION",
+      "bench: node-llama-cpp is not installed (it is a devDependency); pass --no-llama to bench ours alone",
+      {},
+      { cause: e },
+    );
   }
   const llama = await mod.getLlama({ gpu: false, build: "never" });
   const model = await llama.loadModel({ modelPath: path, defaultContextFlashAttention: false });
   const ctx = await model.createEmbeddingContext({ contextSize: 2048, batchSize: 2048, threads });
   return {
     name: "llama.cpp (node-llama-cpp)",
-    embed: async (lists) => { for (const t of lists) await ctx.getEmbeddingFor(t as never); },
-    close: async () => { await ctx.dispose(); await model.dispose(); },
+    embed: async (lists) => {
+      for (const t of lists) await ctx.getEmbeddingFor(t as never);
+    },
+    close: async () => {
+      await ctx.dispose();
+      await model.dispose();
+    },
   };
 }
 
@@ -67,8 +83,13 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: "string", short: "m" }, threads: { type: "string" }, rounds: { type: "string", default: "5" },
-      backend: { type: "string", default: "wasm" }, numerics: { type: "string" }, corpus: { type: "string", default: "1000" }, "no-llama": { type: "boolean" },
+      model: { type: "string", short: "m" },
+      threads: { type: "string" },
+      rounds: { type: "string", default: "5" },
+      backend: { type: "string", default: "wasm" },
+      numerics: { type: "string" },
+      corpus: { type: "string", default: "1000" },
+      "no-llama": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -88,16 +109,21 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const out = (s: string) => io.stdout.write(s + "\n");
   out(`model ${values.model}, ${threads} thread(s), ${rounds} rounds, ${runners.map((r) => r.name).join(" vs ")}`);
   const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-  out(`RSS after loading ours: ${mib(rssOurs)} MiB (${(rssOurs / fileBytes).toFixed(2)}x the ${mib(fileBytes)} MiB file; ${mib(rss0)} MiB before loading)`);
+  out(
+    `RSS after loading ours: ${mib(rssOurs)} MiB (${(rssOurs / fileBytes).toFixed(2)}x the ${mib(fileBytes)} MiB file; ${mib(rss0)} MiB before loading)`,
+  );
 
   let seed = 1;
-  const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296);
+  const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
   const phases: { name: string; lists: number[][]; unit: string; score: (ms: number) => number }[] = [
     { name: "10-token query", lists: tokenLists(model, [10]), unit: "ms", score: (ms) => ms },
     { name: "514-token document", lists: tokenLists(model, [514]), unit: "tokens/s", score: (ms) => 514 / (ms / 1000) },
   ];
   const nCorpus = Number(values.corpus);
-  const corpus = tokenLists(model, Array.from({ length: nCorpus }, () => 10 + Math.floor(rnd() * 91)));
+  const corpus = tokenLists(
+    model,
+    Array.from({ length: nCorpus }, () => 10 + Math.floor(rnd() * 91)),
+  );
   phases.push({ name: `${nCorpus} short texts (10-100 tokens)`, lists: corpus, unit: "texts/s", score: (ms) => nCorpus / (ms / 1000) });
 
   for (const ph of phases) {

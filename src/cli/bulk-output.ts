@@ -36,8 +36,8 @@ export interface PreparedOutput {
 /** Lock and check the output before any model is loaded; returns how many inputs are already done. */
 export async function prepareOutput(a: OutputArgs, io: { stderr: NodeJS.WritableStream }): Promise<PreparedOutput> {
   if (a.resume && !a.output) throw new EmbedError("BAD_OPTION", "--resume needs --output FILE", { option: "resume" });
-  if (a.verify && !a.resume) throw new EmbedError("BAD_OPTION", "--verify checks the file --resume continues; pass --resume too",
-    { option: "verify" });
+  if (a.verify && !a.resume)
+    throw new EmbedError("BAD_OPTION", "--verify checks the file --resume continues; pass --resume too", { option: "verify" });
   if (!a.output) return { skip: 0, release: async () => {} };
   const release = await acquireLock(`${a.output}.lock`, { wait: false, staleMs: Infinity, what: a.output });
   try {
@@ -56,19 +56,23 @@ async function checkOutput(a: OutputArgs & { output: string }, io: { stderr: Nod
       await truncate(a.output, 0);
       return 0;
     }
-    throw new EmbedError("BAD_OPTION", `${a.output} already exists; pass --resume to continue it or --overwrite to start over`,
-      { option: "output" });
+    throw new EmbedError("BAD_OPTION", `${a.output} already exists; pass --resume to continue it or --overwrite to start over`, {
+      option: "output",
+    });
   }
   const scan = await scanOutput(a.output, a.verify);
   if (scan.bad) {
     const { line, why } = scan.bad;
-    const keep = scan.goodBytes > 0
-      ? `; its first ${line - 1} lines (${scan.goodBytes} bytes) are good: ` +
-        `keep them with "truncate -s ${scan.goodBytes} ${a.output}" and rerun`
-      : "";
-    throw new EmbedError("BAD_INPUT",
+    const keep =
+      scan.goodBytes > 0
+        ? `; its first ${line - 1} lines (${scan.goodBytes} bytes) are good: ` +
+          `keep them with "truncate -s ${scan.goodBytes} ${a.output}" and rerun`
+        : "";
+    throw new EmbedError(
+      "BAD_INPUT",
       `--resume: line ${line} of ${a.output} should be the record of input ${line - 1} but ${why}; refusing to append${keep}`,
-      { path: a.output, line, goodBytes: scan.goodBytes });
+      { path: a.output, line, goodBytes: scan.goodBytes },
+    );
   }
   if (scan.validBytes < st.size) {
     await truncate(a.output, scan.validBytes);
@@ -94,9 +98,12 @@ const PREFIX_BYTES = 40;
  * ... `]}` (with `verify`: parse it and check the vector's values are finite numbers).
  */
 export async function scanOutput(path: string, verify = false): Promise<Scan> {
-  let lines = 0, pos = 0, lineStart = 0;
+  let lines = 0,
+    pos = 0,
+    lineStart = 0;
   let head = Buffer.alloc(0); // the current line's first bytes
-  let tail = -1, tail2 = -1; // its last two bytes
+  let tail = -1,
+    tail2 = -1; // its last two bytes
   let whole: Buffer[] = []; // the whole line, with verify
   const check = (): string | undefined => {
     const want = `{"index":${lines},"embedding":[`;
@@ -109,9 +116,12 @@ export async function scanOutput(path: string, verify = false): Promise<Scan> {
     if (verify) {
       try {
         const r = JSON.parse(Buffer.concat(whole).toString("utf8")) as { index: unknown; embedding: unknown };
-        if (!Array.isArray(r.embedding) || r.embedding.length === 0
-          || !r.embedding.every((x) => typeof x === "number"
-          && Number.isFinite(x))) return "its embedding is not an array of finite numbers";
+        if (
+          !Array.isArray(r.embedding) ||
+          r.embedding.length === 0 ||
+          !r.embedding.every((x) => typeof x === "number" && Number.isFinite(x))
+        )
+          return "its embedding is not an array of finite numbers";
       } catch {
         return "is not valid JSON";
       }
@@ -153,7 +163,8 @@ export async function fileSink(path: string): Promise<Sink> {
   const fail = (e: unknown, what: string): EmbedError => {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === "ENOSPC" ? "no space left on device (ENOSPC)" : `${err.code ?? ""} ${err.message}`.trim();
-    return new EmbedError("IO_ERROR",
+    return new EmbedError(
+      "IO_ERROR",
       `${path}: cannot ${what}: ${why}; the records written before this batch are complete in the file: ` +
         "free the space and continue with --resume",
       { path, code: err.code },
@@ -195,7 +206,11 @@ export async function fileSink(path: string): Promise<Sink> {
 
 export function streamSink(out: NodeJS.WritableStream): Sink {
   return {
-    write: (s) => new Promise<void>((resolve) => { if (out.write(s)) resolve(); else out.once("drain", () => resolve()); }),
+    write: (s) =>
+      new Promise<void>((resolve) => {
+        if (out.write(s)) resolve();
+        else out.once("drain", () => resolve());
+      }),
     close: async () => {},
   };
 }

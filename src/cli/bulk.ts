@@ -66,7 +66,12 @@ async function inBatch<T>(base: number, output: string | undefined, f: () => T |
     if (!(e instanceof EmbedError) || typeof e.detail.index !== "number") throw e;
     const g = base + e.detail.index;
     const saved = output ? `; the records before it are in ${output}: fix the input and rerun with --resume` : "";
-    throw new EmbedError(e.code, `input line ${g + 1}: ${e.message.replace(/^input \d+:?\s*/, "")}${saved}`, { ...e.detail, index: g, line: g + 1 }, { cause: e });
+    throw new EmbedError(
+      e.code,
+      `input line ${g + 1}: ${e.message.replace(/^input \d+:?\s*/, "")}${saved}`,
+      { ...e.detail, index: g, line: g + 1 },
+      { cause: e },
+    );
   }
 }
 
@@ -91,11 +96,19 @@ export async function runBulk(model: EmbeddingModel, a: BulkArgs, io: CliIO, ski
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  let index = 0, bytesDone = 0, nTokens = 0, eof = false;
+  let index = 0,
+    bytesDone = 0,
+    nTokens = 0,
+    eof = false;
   try {
     for (; index < skip; index++) {
       const r = await lines.next();
-      if (r.done) throw new EmbedError("BAD_INPUT", `--resume: ${a.output} has ${skip} records but the input has only ${index} lines; is it the same input?`, { records: skip, lines: index });
+      if (r.done)
+        throw new EmbedError(
+          "BAD_INPUT",
+          `--resume: ${a.output} has ${skip} records but the input has only ${index} lines; is it the same input?`,
+          { records: skip, lines: index },
+        );
       bytesDone += r.value.nBytes;
     }
     if (skip > 0 && !a.quiet) io.stderr.write(`gguf-embed: resuming after ${skip} inputs already in ${a.output}\n`);
@@ -103,7 +116,10 @@ export async function runBulk(model: EmbeddingModel, a: BulkArgs, io: CliIO, ski
       const batch: EmbedInput[] = [];
       while (batch.length < a.batch) {
         const r = await lines.next();
-        if (r.done) { eof = true; break; }
+        if (r.done) {
+          eof = true;
+          break;
+        }
         bytesDone += r.value.nBytes;
         batch.push(parseLine(r.value.text, index + batch.length, a.jsonl));
       }
@@ -114,7 +130,10 @@ export async function runBulk(model: EmbeddingModel, a: BulkArgs, io: CliIO, ski
       for (const p of prepared) nTokens += p.tokens.length;
       index += batch.length;
       const el = Math.max(progress?.elapsed ?? 1, 1e-3);
-      progress?.update(totalBytes ? bytesDone / totalBytes : undefined, `${index} texts, ${(nTokens / el).toFixed(1)} tok/s, ${((index - skip) / el).toFixed(1)} texts/s`);
+      progress?.update(
+        totalBytes ? bytesDone / totalBytes : undefined,
+        `${index} texts, ${(nTokens / el).toFixed(1)} tok/s, ${((index - skip) / el).toFixed(1)} texts/s`,
+      );
     }
   } catch (e) {
     await sink.close().catch(() => {}); // the first error is the one to report
@@ -130,6 +149,8 @@ export async function runBulk(model: EmbeddingModel, a: BulkArgs, io: CliIO, ski
     progress?.finish(`stopped after ${index} inputs (${index - skip} this run); continue with --resume`);
     return 130;
   }
-  progress?.finish(`${index} inputs done (${index - skip} this run) in ${formatDuration(el)}, ${(nTokens / Math.max(el, 1e-3)).toFixed(1)} tok/s`);
+  progress?.finish(
+    `${index} inputs done (${index - skip} this run) in ${formatDuration(el)}, ${(nTokens / Math.max(el, 1e-3)).toFixed(1)} tok/s`,
+  );
   return 0;
 }

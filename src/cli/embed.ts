@@ -89,9 +89,11 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(EMBED_USAGE);
     return 0;
   }
-  if (values.task !== undefined && !isTask(values.task)) throw new EmbedError("BAD_OPTION", `unknown --task "${values.task}"`, { option: "task" });
+  if (values.task !== undefined && !isTask(values.task))
+    throw new EmbedError("BAD_OPTION", `unknown --task "${values.task}"`, { option: "task" });
   const format = values.format ?? "json";
-  if (!["json", "jsonl", "csv"].includes(format)) throw new EmbedError("BAD_OPTION", `--format must be json, jsonl or csv`, { option: "format" });
+  if (!["json", "jsonl", "csv"].includes(format))
+    throw new EmbedError("BAD_OPTION", `--format must be json, jsonl or csv`, { option: "format" });
   const opts: EmbedOptions = {
     task: values.task as EmbedOptions["task"],
     title: values.title,
@@ -106,22 +108,42 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     const ro = cliResolveOptions(io, { quiet: values.quiet, offline: values.offline });
     const path = await resolveModel(values.model ?? DEFAULT_MODEL, ro).finally(() => ro.done());
     const threads = values.threads === undefined ? undefined : Number(values.threads);
-    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new EmbedError("BAD_OPTION", `--threads must be a positive integer, got ${values.threads}`, { option: "threads" });
+    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1))
+      throw new EmbedError("BAD_OPTION", `--threads must be a positive integer, got ${values.threads}`, { option: "threads" });
     // load warnings (e.g. a gemma-embedding file without its Dense layers) go to stderr once, and --quiet silences them
-    const onWarning = (m: string) => { if (!values.quiet) io.stderr.write(`gguf-embed: warning: ${m}\n`); };
+    const onWarning = (m: string) => {
+      if (!values.quiet) io.stderr.write(`gguf-embed: warning: ${m}\n`);
+    };
     const bar = loadProgress(io.stderr, { quiet: values.quiet });
-    const model = await loadModel(path, { backend: values.backend as "auto" | "js" | "wasm" | undefined, threads,
-      numerics: values.numerics as string | undefined, onWarning, onProgress: bar.onProgress }).finally(() => bar.finish());
+    const model = await loadModel(path, {
+      backend: values.backend as "auto" | "js" | "wasm" | undefined,
+      threads,
+      numerics: values.numerics as string | undefined,
+      onWarning,
+      onProgress: bar.onProgress,
+    }).finally(() => bar.finish());
     return model;
   };
 
   if (values.input !== undefined || values.output !== undefined || values.resume || values.overwrite || values.verify) {
-    if (positionals.length > 0) throw new EmbedError("BAD_OPTION", "texts as arguments cannot be combined with --input/--output", { option: "input" });
-    if (values.format !== undefined) throw new EmbedError("BAD_OPTION", "--input/--output write JSONL records; --format does not apply", { option: "format" });
+    if (positionals.length > 0)
+      throw new EmbedError("BAD_OPTION", "texts as arguments cannot be combined with --input/--output", { option: "input" });
+    if (values.format !== undefined)
+      throw new EmbedError("BAD_OPTION", "--input/--output write JSONL records; --format does not apply", { option: "format" });
     const batch = values.batch === undefined ? 32 : Number(values.batch);
-    if (!Number.isInteger(batch) || batch < 1) throw new EmbedError("BAD_OPTION", `--batch must be a positive integer, got ${values.batch}`, { option: "batch" });
-    const bulk: BulkArgs = { input: values.input, output: values.output, resume: !!values.resume, overwrite: !!values.overwrite,
-      verify: !!values.verify, jsonl: !!values.jsonl, batch, quiet: !!values.quiet, opts };
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new EmbedError("BAD_OPTION", `--batch must be a positive integer, got ${values.batch}`, { option: "batch" });
+    const bulk: BulkArgs = {
+      input: values.input,
+      output: values.output,
+      resume: !!values.resume,
+      overwrite: !!values.overwrite,
+      verify: !!values.verify,
+      jsonl: !!values.jsonl,
+      batch,
+      quiet: !!values.quiet,
+      opts,
+    };
     const { skip, release } = await prepareOutput(bulk, io); // locks the output for the run
     try {
       const model = await load();
@@ -155,7 +177,14 @@ export async function runEmbed(argv: string[], io: CliIO): Promise<number> {
     const fmt = (v: Float32Array) => (width ? rows(v) : Array.from(v));
     if (format === "json") await write(io, JSON.stringify(vecs.map(fmt)) + "\n");
     else if (format === "jsonl") for (const v of vecs) await write(io, JSON.stringify(fmt(v)) + "\n");
-    else for (const v of vecs) await write(io, rows(v).map((r) => r.join(",")).join("\n") + "\n");
+    else
+      for (const v of vecs)
+        await write(
+          io,
+          rows(v)
+            .map((r) => r.join(","))
+            .join("\n") + "\n",
+        );
     return 0;
   } finally {
     await model.close();

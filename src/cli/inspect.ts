@@ -57,16 +57,20 @@ const TOKENIZER_KIND: Record<string, string> = { bert: " (WordPiece)", t5: " (un
 
 /** bert / nomic-bert: QKV layout, position encoding, FFN kind, pooling, token types, tokenizer. */
 function bertSummary(f: GGUFModelFile, arch: string): BertSummary {
-  const num = (k: string) => { const v = f.metadata.get(k); return v && typeof v.value === "number" ? v.value : undefined; };
+  const num = (k: string) => {
+    const v = f.metadata.get(k);
+    return v && typeof v.value === "number" ? v.value : undefined;
+  };
   const has = (n: string) => f.tensorByName.has(n);
   const tok = f.metadata.get("tokenizer.ggml.model");
   const pool = num(`${arch}.pooling_type`) ?? 0;
   return {
     qkv: has("blk.0.attn_qkv.weight") ? "fused" : "separate",
     qkvBias: has("blk.0.attn_qkv.bias") || has("blk.0.attn_q.bias"),
-    position: arch === "nomic-bert"
-      ? `NEOX RoPE, base ${num(`${arch}.rope.freq_base`) ?? 10000}`
-      : `learned position_embd (${num(`${arch}.context_length`) ?? "?"} positions)`,
+    position:
+      arch === "nomic-bert"
+        ? `NEOX RoPE, base ${num(`${arch}.rope.freq_base`) ?? 10000}`
+        : `learned position_embd (${num(`${arch}.context_length`) ?? "?"} positions)`,
     ffn: has("blk.0.ffn_gate.weight") ? "SwiGLU" : "GELU",
     pooling: POOLING[pool] ?? String(pool),
     tokenTypes: num("tokenizer.ggml.token_type_count") ?? 0,
@@ -91,7 +95,9 @@ export function summarize(f: GGUFModelFile): InspectSummary {
   if (architecture === "gemma-embedding") {
     dense = f.tensorByName.has("dense_2.weight") && f.tensorByName.has("dense_3.weight");
     if (!dense) {
-      warnings.push(`no dense_2/dense_3 projections (${f.tensors.length} tensors): vectors will be mean-pooled hidden states and will differ from sentence-transformers output; re-convert with --sentence-transformers-dense-modules`);
+      warnings.push(
+        `no dense_2/dense_3 projections (${f.tensors.length} tensors): vectors will be mean-pooled hidden states and will differ from sentence-transformers output; re-convert with --sentence-transformers-dense-modules`,
+      );
     }
   }
   const bert = architecture === "bert" || architecture === "nomic-bert" ? bertSummary(f, architecture) : undefined;
@@ -99,16 +105,28 @@ export function summarize(f: GGUFModelFile): InspectSummary {
     warnings.push("tokenizer.ggml.token_type_count is missing or 0: llama.cpp refuses BERT models without it");
   }
   return {
-    files: f.parts.map((p) => p.source.name), version: f.version, alignment: f.alignment,
-    nTensors: f.tensors.length, nKv: f.metadata.size, dataOffset: f.dataOffset,
-    architecture, parameters, bytesByType, dense, bert, warnings,
+    files: f.parts.map((p) => p.source.name),
+    version: f.version,
+    alignment: f.alignment,
+    nTensors: f.tensors.length,
+    nKv: f.metadata.size,
+    dataOffset: f.dataOffset,
+    architecture,
+    parameters,
+    bytesByType,
+    dense,
+    bert,
+    warnings,
   };
 }
 
 function human(n: number): string {
   const u = ["B", "KiB", "MiB", "GiB"];
   let i = 0;
-  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
 }
 
@@ -123,22 +141,35 @@ export function formatInspect(f: GGUFModelFile): string {
   const w = Math.max(...f.tensors.map((t) => t.name.length), 4);
   out.push(`  ${"name".padEnd(w)}  ${"type".padEnd(7)}  ${"ne".padEnd(16)}  bytes`);
   for (const t of f.tensors) {
-    out.push(`  ${t.name.padEnd(w)}  ${ggmlTypeName(t.type).padEnd(7)}  ${`[${t.ne.slice(0, t.nDims).join(", ")}]`.padEnd(16)}  ${t.nBytes}`);
+    out.push(
+      `  ${t.name.padEnd(w)}  ${ggmlTypeName(t.type).padEnd(7)}  ${`[${t.ne.slice(0, t.nDims).join(", ")}]`.padEnd(16)}  ${t.nBytes}`,
+    );
   }
   out.push("", "totals by type:");
-  for (const [type, e] of Object.entries(s.bytesByType)) out.push(`  ${type.padEnd(7)} ${String(e.tensors).padStart(4)} tensors  ${human(e.bytes).padStart(10)}  ${e.parameters} params`);
+  for (const [type, e] of Object.entries(s.bytesByType))
+    out.push(`  ${type.padEnd(7)} ${String(e.tensors).padStart(4)} tensors  ${human(e.bytes).padStart(10)}  ${e.parameters} params`);
   out.push(`  parameters: ${s.parameters} (${(s.parameters / 1e6).toFixed(1)} M)`);
   out.push("", `architecture: ${s.architecture ?? "(none)"}`);
   if (s.architecture) {
     const a = s.architecture;
-    const g = (k: string) => { const v = f.metadata.get(`${a}.${k}`); return v ? valueToText(v) : "-"; };
-    out.push(`  layers ${g("block_count")}, embedding ${g("embedding_length")}, ffn ${g("feed_forward_length")}, heads ${g("attention.head_count")}/${g("attention.head_count_kv")} (kv), head dim ${g("attention.key_length")}, context ${g("context_length")}, sliding window ${g("attention.sliding_window")}, pooling ${g("pooling_type")}`);
+    const g = (k: string) => {
+      const v = f.metadata.get(`${a}.${k}`);
+      return v ? valueToText(v) : "-";
+    };
+    out.push(
+      `  layers ${g("block_count")}, embedding ${g("embedding_length")}, ffn ${g("feed_forward_length")}, heads ${g("attention.head_count")}/${g("attention.head_count_kv")} (kv), head dim ${g("attention.key_length")}, context ${g("context_length")}, sliding window ${g("attention.sliding_window")}, pooling ${g("pooling_type")}`,
+    );
     const b = s.bert;
     if (b) {
-      out.push(`  encoder: post-LN BERT, ${b.qkv} QKV${b.qkvBias ? " with bias" : ""}, ${b.position}, ${b.ffn} FFN, ` +
-        `pooling ${b.pooling}, ${b.tokenTypes} token type(s), tokenizer ${b.tokenizer}`);
+      out.push(
+        `  encoder: post-LN BERT, ${b.qkv} QKV${b.qkvBias ? " with bias" : ""}, ${b.position}, ${b.ffn} FFN, ` +
+          `pooling ${b.pooling}, ${b.tokenTypes} token type(s), tokenizer ${b.tokenizer}`,
+      );
     }
-    if (s.dense !== undefined) out.push(`  dense projections: ${s.dense ? `present (dense_2 ${g("dense_2_feat_in")}->${g("dense_2_feat_out")}, dense_3 ${g("dense_3_feat_in")}->${g("dense_3_feat_out")})` : "absent"}`);
+    if (s.dense !== undefined)
+      out.push(
+        `  dense projections: ${s.dense ? `present (dense_2 ${g("dense_2_feat_in")}->${g("dense_2_feat_out")}, dense_3 ${g("dense_3_feat_in")}->${g("dense_3_feat_out")})` : "absent"}`,
+      );
   }
   for (const warning of s.warnings) out.push(`warning: ${warning}`);
   return out.join("\n") + "\n";
@@ -148,7 +179,13 @@ export function inspectJSON(f: GGUFModelFile): unknown {
   return {
     ...summarize(f),
     metadata: Object.fromEntries([...f.metadata].map(([k, v]) => [k, valueToJSON(v, false)])),
-    tensors: f.tensors.map((t) => ({ name: t.name, type: ggmlTypeName(t.type), ne: t.ne.slice(0, t.nDims), offset: t.offset, bytes: t.nBytes })),
+    tensors: f.tensors.map((t) => ({
+      name: t.name,
+      type: ggmlTypeName(t.type),
+      ne: t.ne.slice(0, t.nDims),
+      offset: t.offset,
+      bytes: t.nBytes,
+    })),
   };
 }
 

@@ -35,7 +35,6 @@ ${NUMERICS.map((p) => `  ${p.name.padEnd(14)} llama.cpp's ${p.variants.join(", "
   auto           (default) the variant llama.cpp loads on this CPU; "${DEFAULT_NUMERICS.name}" where that cannot be read
 `;
 
-
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [cmd, ...rest] = argv;
   try {

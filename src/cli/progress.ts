@@ -20,7 +20,11 @@ export class Progress {
   private last = -Infinity;
   private drawn = false;
 
-  constructor(private readonly stream: NodeJS.WritableStream, private readonly label: string, o: ProgressOptions = {}) {
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly label: string,
+    o: ProgressOptions = {},
+  ) {
     this.tty = o.tty ?? !!(stream as { isTTY?: boolean }).isTTY;
     this.intervalMs = o.intervalMs ?? 5000;
     this.now = o.now ?? Date.now;
@@ -69,7 +73,8 @@ export class Progress {
 
   private eta(fraction: number | undefined, t: number): string | undefined {
     if (fraction === undefined || this.f0 === undefined || fraction >= 1) return undefined;
-    const df = fraction - this.f0, dt = (t - this.t0) / 1000;
+    const df = fraction - this.f0,
+      dt = (t - this.t0) / 1000;
     if (df <= 0 || dt < 1) return undefined;
     return formatDuration(((1 - fraction) / df) * dt);
   }
@@ -78,8 +83,12 @@ export class Progress {
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ["kB", "MB", "GB", "TB"];
-  let v = n / 1000, i = 0;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  let v = n / 1000,
+    i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
@@ -92,9 +101,15 @@ export function formatDuration(s: number): string {
 }
 
 /** A download progress callback for ResolveOptions.onProgress. */
-export function downloadProgress(stream: NodeJS.WritableStream, label: string, o: ProgressOptions = {}): { onProgress: (done: number, total: number | undefined) => void; finish: () => void } {
+export function downloadProgress(
+  stream: NodeJS.WritableStream,
+  label: string,
+  o: ProgressOptions = {},
+): { onProgress: (done: number, total: number | undefined) => void; finish: () => void } {
   const p = new Progress(stream, label, o);
-  let first: number | undefined, last = 0, lastTotal: number | undefined;
+  let first: number | undefined,
+    last = 0,
+    lastTotal: number | undefined;
   return {
     onProgress(done, total) {
       first ??= done;
@@ -105,7 +120,9 @@ export function downloadProgress(stream: NodeJS.WritableStream, label: string, o
     },
     finish() {
       const rate = p.elapsed > 0 ? (last - (first ?? 0)) / p.elapsed : 0;
-      p.finish(`${formatBytes(last)}${lastTotal ? `/${formatBytes(lastTotal)}` : ""} in ${formatDuration(p.elapsed)} (${formatBytes(rate)}/s)`);
+      p.finish(
+        `${formatBytes(last)}${lastTotal ? `/${formatBytes(lastTotal)}` : ""} in ${formatDuration(p.elapsed)} (${formatBytes(rate)}/s)`,
+      );
     },
   };
 }
@@ -114,8 +131,10 @@ export function downloadProgress(stream: NodeJS.WritableStream, label: string, o
  * Model-loading progress (LoadOptions.onProgress): on a TTY a bar redrawn in place, then one final
  * line; elsewhere (logs, pipes, quiet) nothing.
  */
-export function loadProgress(stream: NodeJS.WritableStream, o: ProgressOptions & { quiet?: boolean } = {}):
-  { onProgress?: (loaded: number, total: number) => void; finish: () => void } {
+export function loadProgress(
+  stream: NodeJS.WritableStream,
+  o: ProgressOptions & { quiet?: boolean } = {},
+): { onProgress?: (loaded: number, total: number) => void; finish: () => void } {
   if (o.quiet || !(o.tty ?? (stream as { isTTY?: boolean }).isTTY)) return { finish: () => {} };
   const p = new Progress(stream, "loading model", { ...o, tty: true });
   let last = 0;

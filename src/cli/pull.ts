@@ -34,8 +34,13 @@ OLLAMA_MODELS (Ollama's store; default ~/.ollama/models: the blob is checked aga
  */
 export function cliResolveOptions(io: CliIO, o: { quiet?: boolean; offline?: boolean } = {}): ResolveOptions & { done(): void } {
   let bar: ReturnType<typeof downloadProgress> | undefined;
-  const say = (m: string) => { if (!o.quiet) io.stderr.write(`gguf-embed: ${m}\n`); };
-  const done = () => { bar?.finish(); bar = undefined; };
+  const say = (m: string) => {
+    if (!o.quiet) io.stderr.write(`gguf-embed: ${m}\n`);
+  };
+  const done = () => {
+    bar?.finish();
+    bar = undefined;
+  };
   return {
     offline: o.offline ? true : undefined,
     onDownload(file, nBytes, dest) {

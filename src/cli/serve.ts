@@ -78,8 +78,11 @@ function intFlag(name: string, v: string | undefined, min: number, max = Number.
   return /^\d+$/.test(v.trim()) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}, got "${v}"`;
 }
 
-export async function runServe(args: string[], io: CliIO,
-  resolveModel: (m: string, o?: ResolveOptions) => Promise<string> = async (m) => m): Promise<number> {
+export async function runServe(
+  args: string[],
+  io: CliIO,
+  resolveModel: (m: string, o?: ResolveOptions) => Promise<string> = async (m) => m,
+): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -143,7 +146,8 @@ export async function runServe(args: string[], io: CliIO,
   const num = (v: number | string | undefined) => v as number | undefined;
   const task = values["default-task"];
   if (task !== undefined && !isTask(task)) return fail(io, `--default-task must be one of ${TASKS.join(", ")}, got "${task}"`);
-  if (values.backend !== undefined && !["auto", "js", "wasm"].includes(values.backend)) return fail(io, `--backend must be auto, js or wasm, got "${values.backend}"`);
+  if (values.backend !== undefined && !["auto", "js", "wasm"].includes(values.backend))
+    return fail(io, `--backend must be auto, js or wasm, got "${values.backend}"`);
   let pooling: Pooling | undefined;
   try {
     pooling = values.pooling === undefined ? undefined : checkPooling(values.pooling, "--pooling");
@@ -207,10 +211,16 @@ export async function runServe(args: string[], io: CliIO,
     return 1;
   }
   io.stderr.write(`gguf-embed serve: listening on ${server.url}; loading ${basename(path)}\n`);
-  provide(loadModel(path, { backend: values.backend as LoadOptions["backend"], threads: num(ints.threads),
-    numerics: values.numerics as string | undefined,
-    contextLength: num(ints.ctxSize), onProgress: bar.onProgress,
-    onWarning: (m) => io.stderr.write(`gguf-embed serve: warning: ${m}\n`) }));
+  provide(
+    loadModel(path, {
+      backend: values.backend as LoadOptions["backend"],
+      threads: num(ints.threads),
+      numerics: values.numerics as string | undefined,
+      contextLength: num(ints.ctxSize),
+      onProgress: bar.onProgress,
+      onWarning: (m) => io.stderr.write(`gguf-embed serve: warning: ${m}\n`),
+    }),
+  );
   try {
     await server.ready;
   } catch (e) {
@@ -230,7 +240,9 @@ export async function runServe(args: string[], io: CliIO,
     io.stderr.write(`gguf-embed serve: --threads applies to the wasm backend only\n`);
   }
   const i = model.info;
-  io.stderr.write(`gguf-embed serve: ${basename(path)} (${i.architecture}, ${i.nLayer} layers, ${i.nEmbdOut}-d, context ${i.contextLength}, ${i.backend} backend${i.simd ? `, ${i.simd} SIMD, ${i.threads} thread(s)` : ""}, numerics ${i.numerics.name})\n`);
+  io.stderr.write(
+    `gguf-embed serve: ${basename(path)} (${i.architecture}, ${i.nLayer} layers, ${i.nEmbdOut}-d, context ${i.contextLength}, ${i.backend} backend${i.simd ? `, ${i.simd} SIMD, ${i.threads} thread(s)` : ""}, numerics ${i.numerics.name})\n`,
+  );
   io.stdout.write(`listening on ${server.url}\n`);
 
   const running = server;

@@ -70,8 +70,14 @@ export class EmbeddingModel {
    * `contextLength` caps the tokens of one input below the trained context (llama.cpp's n_ctx, the
    * `-c` of llama-server); 0 or undefined keeps n_ctx_train.
    */
-  constructor(readonly file: GGUFModelFile, readonly model: EmbeddingGraph, readonly tokenizer: Tokenizer, numerics: NumericsChoice,
-    private readonly onClose: () => Promise<void>, contextLength?: number) {
+  constructor(
+    readonly file: GGUFModelFile,
+    readonly model: EmbeddingGraph,
+    readonly tokenizer: Tokenizer,
+    numerics: NumericsChoice,
+    private readonly onClose: () => Promise<void>,
+    contextLength?: number,
+  ) {
     this.defaultPooling = poolingFromGGUF(model.hp.poolingType);
     const types = countByType(file.tensors.map((t) => t.type));
     const name = file.metadata.get("general.name");
@@ -89,7 +95,9 @@ export class EmbeddingModel {
       backend: model.backend.name,
       ...(model.backend.name === "wasm" ? wasmInfo(model.backend as WasmBackend) : {}),
       numerics: {
-        name: numerics.numerics.name, variants: numerics.numerics.variants, source: numerics.source,
+        name: numerics.numerics.name,
+        variants: numerics.numerics.variants,
+        source: numerics.source,
         ...(numerics.variant ? { detected: numerics.variant } : {}),
         ...(model.backend.name === "wasm" ? { reference: referenceOps(model.backend as WasmBackend, model) } : {}),
       },
@@ -100,8 +108,12 @@ export class EmbeddingModel {
   /** Tokens the model sees for each input: prompt applied, BOS/EOS added, length checked (prepare.ts). */
   prepare(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): PreparedInput[] {
     this.checkOpen();
-    const c = { tokenizer: this.tokenizer, architecture: this.info.architecture, nCtx: this.info.contextLength,
-      nEmbdOut: this.model.hp.nEmbdOut };
+    const c = {
+      tokenizer: this.tokenizer,
+      architecture: this.info.architecture,
+      nCtx: this.info.contextLength,
+      nEmbdOut: this.model.hp.nEmbdOut,
+    };
     return prepareInputs(c, inputs, opts);
   }
 
@@ -152,7 +164,9 @@ export class EmbeddingModel {
         if (i > 0) await new Promise((r) => setTimeout(r, 0));
         throwIfAborted(signal);
       }
-      const seqStart: number[] = [], seqLen: number[] = [], members: PreparedInput[] = [];
+      const seqStart: number[] = [],
+        seqLen: number[] = [],
+        members: PreparedInput[] = [];
       let nTok = 0;
       while (i < prepared.length && (members.length === 0 || nTok + prepared[i].tokens.length <= budget)) {
         seqStart.push(nTok);
@@ -180,7 +194,11 @@ export class EmbeddingModel {
         }
         for (let j = 0; j < v.length; j++) {
           if (!Number.isFinite(v[j])) {
-            throw new EmbedError("NON_FINITE_OUTPUT", `input ${m.index}: the embedding contains ${String(v[j])} at component ${j % dims}; the model weights or input produce non-finite values`, { index: m.index, component: j % dims });
+            throw new EmbedError(
+              "NON_FINITE_OUTPUT",
+              `input ${m.index}: the embedding contains ${String(v[j])} at component ${j % dims}; the model weights or input produce non-finite values`,
+              { index: m.index, component: j % dims },
+            );
           }
         }
         results[m.index] = v;
@@ -222,7 +240,11 @@ function referenceOps(be: WasmBackend, model: EmbeddingGraph): string[] {
   if (be.attentionKernel === "reference") out.add("attention");
   for (const op of model.ops ?? []) if (be.referenceOnly.has(op)) out.add(op);
   for (const w of model.matrices()) {
-    for (const [n, label] of [[1, "1 token"], [2, "2+ tokens"], [8, "8+ tokens"]] as const) {
+    for (const [n, label] of [
+      [1, "1 token"],
+      [2, "2+ tokens"],
+      [8, "8+ tokens"],
+    ] as const) {
       if (be.kernelFor(w, n) === "reference") out.add(`${ggmlTypeName(w.type)} matmul (${label})`);
     }
   }

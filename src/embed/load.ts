@@ -84,7 +84,9 @@ export async function pickBackend(opts: LoadOptions, choice: NumericsChoice): Pr
 }
 
 export async function loadFromSources(sources: ByteSource[], opts: LoadOptions = {}, env: LoadEnv = {}): Promise<EmbeddingModel> {
-  const closeSources = async () => { await Promise.all(sources.map((s) => s.close?.())); };
+  const closeSources = async () => {
+    await Promise.all(sources.map((s) => s.close?.()));
+  };
   let backend: Backend | undefined;
   try {
     const kind = backendKind(opts);
@@ -101,8 +103,9 @@ export async function loadFromSources(sources: ByteSource[], opts: LoadOptions =
       throw new EmbedError("BAD_OPTION", `numerics must be a string, got ${JSON.stringify(opts.numerics)}`, { option: "numerics" });
     }
     if (opts.contextLength !== undefined && (!Number.isSafeInteger(opts.contextLength) || opts.contextLength < 0)) {
-      throw new EmbedError("BAD_OPTION", `contextLength must be a non-negative integer, got ${JSON.stringify(opts.contextLength)}`,
-        { option: "contextLength" });
+      throw new EmbedError("BAD_OPTION", `contextLength must be a non-negative integer, got ${JSON.stringify(opts.contextLength)}`, {
+        option: "contextLength",
+      });
     }
     const choice = chooseNumerics(opts.numerics, env.cpuFlags);
     const be = (backend = await pickBackend(opts, choice));

@@ -14,11 +14,19 @@ export type Normalize = "none" | "l2" | "maxabs" | "taxicab" | `p${number}`;
 /** llama_pooling_type ids as stored in GGUF `<arch>.pooling_type`. */
 export function poolingFromGGUF(id: number): Pooling {
   switch (id) {
-    case 0: return "none";
-    case 1: return "mean";
-    case 2: return "cls";
-    case 3: return "last";
-    default: throw new EmbedError("BAD_HPARAMS", `pooling_type ${id} is not supported (rank pooling needs a classifier head)`, { key: "pooling_type", value: id });
+    case 0:
+      return "none";
+    case 1:
+      return "mean";
+    case 2:
+      return "cls";
+    case 3:
+      return "last";
+    default:
+      throw new EmbedError("BAD_HPARAMS", `pooling_type ${id} is not supported (rank pooling needs a classifier head)`, {
+        key: "pooling_type",
+        value: id,
+      });
   }
 }
 
@@ -28,7 +36,15 @@ export function poolingFromGGUF(id: number): Pooling {
  * the token values with weights 1/T (one pooled column, so no sgemm). CLS takes the first token,
  * LAST the last.
  */
-export function pool(nx: Numerics, h: Float32Array, n: number, start: number, len: number, pooling: Exclude<Pooling, "none">, out: Float32Array): void {
+export function pool(
+  nx: Numerics,
+  h: Float32Array,
+  n: number,
+  start: number,
+  len: number,
+  pooling: Exclude<Pooling, "none">,
+  out: Float32Array,
+): void {
   if (pooling === "cls" || pooling === "last") {
     const r = pooling === "cls" ? start : start + len - 1;
     out.set(h.subarray(r * n, (r + 1) * n));
@@ -85,7 +101,9 @@ export function truncateDims(x: Float32Array, dims: number): Float32Array {
 /** Cosine similarity of two vectors of equal length (f64 accumulation). */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new EmbedError("BAD_INPUT", `cosine: vectors have different lengths (${a.length} and ${b.length})`);
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     ab += a[i] * b[i];
     aa += a[i] * a[i];

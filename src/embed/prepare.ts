@@ -39,8 +39,11 @@ export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], 
   checkEmbedOptions(opts, c.nEmbdOut);
   const { tokenizer, nCtx } = c;
   // maxTokens: encoding may stop once it holds more than nCtx ids (a prefix of the full encoding).
-  const encodeOpts: EncodeOptions & { maxTokens?: number } = { addSpecial: true, parseSpecial: true,
-    ...(opts.truncate ? {} : { maxTokens: nCtx }) };
+  const encodeOpts: EncodeOptions & { maxTokens?: number } = {
+    addSpecial: true,
+    parseSpecial: true,
+    ...(opts.truncate ? {} : { maxTokens: nCtx }),
+  };
   return inputs.map((input, index) => {
     let tokens: Int32Array;
     const fromText = typeof input === "string";
@@ -52,9 +55,11 @@ export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], 
       for (let i = 0; i < input.length; i++) {
         const id = input[i];
         if (!Number.isInteger(id) || id < 0 || id >= tokenizer.nVocab) {
-          throw new EmbedError("TOKEN_OUT_OF_RANGE",
+          throw new EmbedError(
+            "TOKEN_OUT_OF_RANGE",
             `input ${index}: token ${i} is ${String(id)}, outside the vocabulary [0, ${tokenizer.nVocab})`,
-            { index, position: i, token: id });
+            { index, position: i, token: id },
+          );
         }
         tokens[i] = id;
       }
@@ -66,9 +71,11 @@ export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], 
       if (!opts.truncate) {
         // A text's count is a lower bound when tokenizing stopped early.
         const has = fromText ? `at least ${tokens.length}` : `${tokens.length}`;
-        throw new EmbedError("INPUT_TOO_LONG",
+        throw new EmbedError(
+          "INPUT_TOO_LONG",
           `input ${index} has ${has} tokens, more than the model's context of ${nCtx}; pass truncate: true to cut it`,
-          { index, nTokens: tokens.length, contextLength: nCtx, ...(fromText ? { atLeast: true } : {}) });
+          { index, nTokens: tokens.length, contextLength: nCtx, ...(fromText ? { atLeast: true } : {}) },
+        );
       }
       tokens = truncateTokens(tokens, nCtx, tokenizer, opts.truncationDirection);
     }
@@ -80,8 +87,12 @@ export function prepareInputs(c: PrepareContext, inputs: readonly EmbedInput[], 
  * Keep BOS (if first) and EOS (if last) in place and cut the text between them to fit nCtx: its
  * tail ("right", the default) or its head ("left", as TEI's truncation_direction "Left").
  */
-export function truncateTokens(tokens: Int32Array, nCtx: number, tok: Pick<Tokenizer, "bosId" | "eosId">,
-  direction: "left" | "right" = "right"): Int32Array {
+export function truncateTokens(
+  tokens: Int32Array,
+  nCtx: number,
+  tok: Pick<Tokenizer, "bosId" | "eosId">,
+  direction: "left" | "right" = "right",
+): Int32Array {
   const hasEos = tokens[tokens.length - 1] === tok.eosId;
   const out = new Int32Array(nCtx); // (nCtx)
   if (direction === "right") {

@@ -35,7 +35,11 @@ function qwen3Prompt(text: string, task: Task, title?: string): string {
   if (title !== undefined) throw new EmbedError("BAD_OPTION", `"title" does not apply to qwen3 models`, { option: "title" });
   if (task === "document") return text;
   if (task === "query") return `Instruct: ${QWEN3_DEFAULT_TASK}\nQuery:${text}`;
-  throw new EmbedError("BAD_OPTION", `qwen3 models take task "query" or "document", not "${task}"`, { option: "task", value: task, arch: "qwen3" });
+  throw new EmbedError("BAD_OPTION", `qwen3 models take task "query" or "document", not "${task}"`, {
+    option: "task",
+    value: task,
+    arch: "qwen3",
+  });
 }
 
 /** Architectures whose GGUFs were trained with the prompts above. */
@@ -43,7 +47,10 @@ const PROMPTED_ARCHS = new Set(["gemma-embedding", "gemma3"]); // gemma3: Ollama
 
 /** nomic-embed-text's prefixes (nomic-bert), by task; the other tasks have none. */
 const NOMIC_PREFIX: Partial<Record<Task, string>> = {
-  query: "search_query: ", document: "search_document: ", clustering: "clustering: ", classification: "classification: ",
+  query: "search_query: ",
+  document: "search_document: ",
+  clustering: "clustering: ",
+  classification: "classification: ",
 };
 
 export function isTask(s: string): s is Task {
@@ -56,7 +63,11 @@ export function applyPrompt(arch: string, text: string, task?: Task, title?: str
     if (title !== undefined) throw new EmbedError("BAD_OPTION", `"title" only applies to task "document"`, { option: "title" });
     return text;
   }
-  if (!isTask(task)) throw new EmbedError("BAD_OPTION", `unknown task "${String(task)}"; expected one of ${TASKS.join(", ")}`, { option: "task", value: task });
+  if (!isTask(task))
+    throw new EmbedError("BAD_OPTION", `unknown task "${String(task)}"; expected one of ${TASKS.join(", ")}`, {
+      option: "task",
+      value: task,
+    });
   if (arch === "qwen3") return qwen3Prompt(text, task, title);
   if (arch === "nomic-bert") {
     const prefix = NOMIC_PREFIX[task];
@@ -68,8 +79,10 @@ export function applyPrompt(arch: string, text: string, task?: Task, title?: str
     if (title !== undefined) throw new EmbedError("BAD_OPTION", `"title" is not used by nomic-bert's prompts`, { option: "title" });
     return prefix + text;
   }
-  if (!PROMPTED_ARCHS.has(arch)) throw new EmbedError("BAD_OPTION", `architecture ${arch} has no task prompts; omit "task"`, { option: "task", arch });
+  if (!PROMPTED_ARCHS.has(arch))
+    throw new EmbedError("BAD_OPTION", `architecture ${arch} has no task prompts; omit "task"`, { option: "task", arch });
   if (task === "document") return `title: ${title ?? "none"} | text: ${text}`;
-  if (title !== undefined) throw new EmbedError("BAD_OPTION", `"title" only applies to task "document", not "${task}"`, { option: "title" });
+  if (title !== undefined)
+    throw new EmbedError("BAD_OPTION", `"title" only applies to task "document", not "${task}"`, { option: "title" });
   return QUERY_PREFIX[task] + text;
 }

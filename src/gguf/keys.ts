@@ -7,8 +7,19 @@
 import { EmbedError } from "../errors.js";
 
 export enum GGUFValueType {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
-  STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
 }
 
 export type GGUFArray =
@@ -25,7 +36,18 @@ export type GGUFArray =
   | { type: GGUFValueType.ARRAY; itemType: GGUFValueType.STRING; value: string[] };
 
 export type GGUFValue =
-  | { type: GGUFValueType.UINT8 | GGUFValueType.INT8 | GGUFValueType.UINT16 | GGUFValueType.INT16 | GGUFValueType.UINT32 | GGUFValueType.INT32 | GGUFValueType.FLOAT32 | GGUFValueType.FLOAT64; value: number }
+  | {
+      type:
+        | GGUFValueType.UINT8
+        | GGUFValueType.INT8
+        | GGUFValueType.UINT16
+        | GGUFValueType.INT16
+        | GGUFValueType.UINT32
+        | GGUFValueType.INT32
+        | GGUFValueType.FLOAT32
+        | GGUFValueType.FLOAT64;
+      value: number;
+    }
   | { type: GGUFValueType.UINT64 | GGUFValueType.INT64; value: bigint }
   | { type: GGUFValueType.BOOL; value: boolean }
   | { type: GGUFValueType.STRING; value: string }
@@ -35,16 +57,36 @@ export type GGUFMetadata = Map<string, GGUFValue>;
 
 /** Bytes of one scalar of each fixed-size type (STRING and ARRAY are variable). */
 export const SCALAR_BYTES: Partial<Record<GGUFValueType, number>> = {
-  [GGUFValueType.UINT8]: 1, [GGUFValueType.INT8]: 1, [GGUFValueType.BOOL]: 1,
-  [GGUFValueType.UINT16]: 2, [GGUFValueType.INT16]: 2,
-  [GGUFValueType.UINT32]: 4, [GGUFValueType.INT32]: 4, [GGUFValueType.FLOAT32]: 4,
-  [GGUFValueType.UINT64]: 8, [GGUFValueType.INT64]: 8, [GGUFValueType.FLOAT64]: 8,
+  [GGUFValueType.UINT8]: 1,
+  [GGUFValueType.INT8]: 1,
+  [GGUFValueType.BOOL]: 1,
+  [GGUFValueType.UINT16]: 2,
+  [GGUFValueType.INT16]: 2,
+  [GGUFValueType.UINT32]: 4,
+  [GGUFValueType.INT32]: 4,
+  [GGUFValueType.FLOAT32]: 4,
+  [GGUFValueType.UINT64]: 8,
+  [GGUFValueType.INT64]: 8,
+  [GGUFValueType.FLOAT64]: 8,
 };
 
-const INT_TYPES = new Set([GGUFValueType.UINT8, GGUFValueType.INT8, GGUFValueType.UINT16, GGUFValueType.INT16, GGUFValueType.UINT32, GGUFValueType.INT32, GGUFValueType.UINT64, GGUFValueType.INT64]);
+const INT_TYPES = new Set([
+  GGUFValueType.UINT8,
+  GGUFValueType.INT8,
+  GGUFValueType.UINT16,
+  GGUFValueType.INT16,
+  GGUFValueType.UINT32,
+  GGUFValueType.INT32,
+  GGUFValueType.UINT64,
+  GGUFValueType.INT64,
+]);
 
 function wrongType(key: string, v: GGUFValue, expected: string): EmbedError {
-  return new EmbedError("GGUF_KEY_TYPE", `metadata key "${key}" has type ${GGUFValueType[v.type]}${v.type === GGUFValueType.ARRAY ? `[${GGUFValueType[v.itemType]}]` : ""}, expected ${expected}`, { key, type: GGUFValueType[v.type], expected });
+  return new EmbedError(
+    "GGUF_KEY_TYPE",
+    `metadata key "${key}" has type ${GGUFValueType[v.type]}${v.type === GGUFValueType.ARRAY ? `[${GGUFValueType[v.itemType]}]` : ""}, expected ${expected}`,
+    { key, type: GGUFValueType[v.type], expected },
+  );
 }
 
 function missing(key: string): EmbedError {
@@ -60,7 +102,11 @@ export function getUint(meta: GGUFMetadata, key: string, dflt?: number): number 
   }
   if (!INT_TYPES.has(v.type)) throw wrongType(key, v, "an unsigned integer (UINT32)");
   const n = Number(v.value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new EmbedError("GGUF_KEY_TYPE", `metadata key "${key}" = ${String(v.value)} is not a valid unsigned integer`, { key, value: String(v.value) });
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new EmbedError("GGUF_KEY_TYPE", `metadata key "${key}" = ${String(v.value)} is not a valid unsigned integer`, {
+      key,
+      value: String(v.value),
+    });
   return n;
 }
 
@@ -82,8 +128,10 @@ export function getFloat(meta: GGUFMetadata, key: string, dflt?: number): number
 export function getPositiveFloat(meta: GGUFMetadata, key: string, dflt?: number): number {
   const x = getFloat(meta, key, dflt);
   if (!Number.isFinite(x) || x <= 0) {
-    throw new EmbedError("BAD_HPARAMS", `metadata key "${key}" = ${String(x)}: it must be a finite number greater than 0`,
-      { key, value: String(x) });
+    throw new EmbedError("BAD_HPARAMS", `metadata key "${key}" = ${String(x)}: it must be a finite number greater than 0`, {
+      key,
+      value: String(x),
+    });
   }
   return x;
 }

@@ -21,8 +21,18 @@ export interface ByteSource {
 }
 
 export function checkRange(src: ByteSource, byteOffset: number, nBytes: number): void {
-  if (!Number.isSafeInteger(byteOffset) || !Number.isSafeInteger(nBytes) || byteOffset < 0 || nBytes < 0 || byteOffset + nBytes > src.nBytes) {
-    throw new EmbedError("GGUF_TRUNCATED", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} is past the end of the data (${src.nBytes} bytes)`, { source: src.name, byteOffset, nBytes, size: src.nBytes });
+  if (
+    !Number.isSafeInteger(byteOffset) ||
+    !Number.isSafeInteger(nBytes) ||
+    byteOffset < 0 ||
+    nBytes < 0 ||
+    byteOffset + nBytes > src.nBytes
+  ) {
+    throw new EmbedError(
+      "GGUF_TRUNCATED",
+      `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} is past the end of the data (${src.nBytes} bytes)`,
+      { source: src.name, byteOffset, nBytes, size: src.nBytes },
+    );
   }
 }
 
@@ -38,14 +48,28 @@ export async function readExactly(src: ByteSource, byteOffset: number, nBytes: n
     b = await src.read(byteOffset, nBytes);
   } catch (e) {
     if (e instanceof EmbedError) throw e;
-    throw new EmbedError("IO_ERROR", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} failed: ${e instanceof Error ? e.message : String(e)}`, { offset: byteOffset, nBytes }, { cause: e });
+    throw new EmbedError(
+      "IO_ERROR",
+      `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} failed: ${e instanceof Error ? e.message : String(e)}`,
+      { offset: byteOffset, nBytes },
+      { cause: e },
+    );
   }
-  if (!(b instanceof Uint8Array)) throw new EmbedError("IO_ERROR", `${src.name}: read at offset ${byteOffset} did not return bytes`, { offset: byteOffset, nBytes });
+  if (!(b instanceof Uint8Array))
+    throw new EmbedError("IO_ERROR", `${src.name}: read at offset ${byteOffset} did not return bytes`, { offset: byteOffset, nBytes });
   if (b.byteLength < nBytes) {
-    throw new EmbedError("GGUF_TRUNCATED", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned only ${b.byteLength}`, { offset: byteOffset, nBytes, got: b.byteLength });
+    throw new EmbedError("GGUF_TRUNCATED", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned only ${b.byteLength}`, {
+      offset: byteOffset,
+      nBytes,
+      got: b.byteLength,
+    });
   }
   if (b.byteLength > nBytes) {
-    throw new EmbedError("IO_ERROR", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned ${b.byteLength}`, { offset: byteOffset, nBytes, got: b.byteLength });
+    throw new EmbedError("IO_ERROR", `${src.name}: read of ${nBytes} bytes at offset ${byteOffset} returned ${b.byteLength}`, {
+      offset: byteOffset,
+      nBytes,
+      got: b.byteLength,
+    });
   }
   return b;
 }
@@ -70,7 +94,10 @@ export class ArrayBufferSource implements ByteSource {
 export class BlobSource implements ByteSource {
   readonly name: string;
   readonly nBytes: number;
-  constructor(private readonly blob: Blob, name?: string) {
+  constructor(
+    private readonly blob: Blob,
+    name?: string,
+  ) {
     this.nBytes = blob.size;
     this.name = name ?? ((blob as { name?: string }).name || "Blob");
   }
@@ -82,22 +109,34 @@ export class BlobSource implements ByteSource {
 
 /** A URL read with HTTP Range requests (needs a server that honours Range, as the Hugging Face Hub does). */
 export class HttpRangeSource implements ByteSource {
-  private constructor(readonly name: string, readonly nBytes: number, private readonly init: RequestInit) {}
+  private constructor(
+    readonly name: string,
+    readonly nBytes: number,
+    private readonly init: RequestInit,
+  ) {}
 
   static async open(url: string, init: RequestInit = {}): Promise<HttpRangeSource> {
     let res: Response;
     try {
-      res = await fetch(url, { ...init, method: "GET", headers: { ...(init.headers as Record<string, string> | undefined), Range: "bytes=0-0" } });
+      res = await fetch(url, {
+        ...init,
+        method: "GET",
+        headers: { ...(init.headers as Record<string, string> | undefined), Range: "bytes=0-0" },
+      });
     } catch (e) {
       throw new EmbedError("IO_ERROR", `${url}: request failed: ${(e as Error).message}`, { url }, { cause: e });
     }
     await res.body?.cancel();
-    if (res.status === 401 || res.status === 403) throw new EmbedError("UNAUTHORIZED", `${url}: HTTP ${res.status}`, { url, status: res.status });
+    if (res.status === 401 || res.status === 403)
+      throw new EmbedError("UNAUTHORIZED", `${url}: HTTP ${res.status}`, { url, status: res.status });
     if (res.status === 404) throw new EmbedError("NOT_FOUND", `${url}: HTTP 404`, { url, status: 404 });
     const range = res.headers.get("content-range"); // "bytes 0-0/12345"
     const total = range ? Number(range.split("/")[1]) : NaN;
     if (res.status !== 206 || !Number.isSafeInteger(total)) {
-      throw new EmbedError("IO_ERROR", `${url}: server does not support HTTP Range requests (status ${res.status})`, { url, status: res.status });
+      throw new EmbedError("IO_ERROR", `${url}: server does not support HTTP Range requests (status ${res.status})`, {
+        url,
+        status: res.status,
+      });
     }
     return new HttpRangeSource(url, total, init);
   }
@@ -105,11 +144,23 @@ export class HttpRangeSource implements ByteSource {
   async read(byteOffset: number, nBytes: number): Promise<Uint8Array> {
     checkRange(this, byteOffset, nBytes);
     if (nBytes === 0) return new Uint8Array(0);
-    const headers = { ...(this.init.headers as Record<string, string> | undefined), Range: `bytes=${byteOffset}-${byteOffset + nBytes - 1}` };
+    const headers = {
+      ...(this.init.headers as Record<string, string> | undefined),
+      Range: `bytes=${byteOffset}-${byteOffset + nBytes - 1}`,
+    };
     const res = await fetch(this.name, { ...this.init, headers });
-    if (res.status !== 206) throw new EmbedError("IO_ERROR", `${this.name}: range request at ${byteOffset} got HTTP ${res.status}`, { url: this.name, byteOffset, status: res.status });
+    if (res.status !== 206)
+      throw new EmbedError("IO_ERROR", `${this.name}: range request at ${byteOffset} got HTTP ${res.status}`, {
+        url: this.name,
+        byteOffset,
+        status: res.status,
+      });
     const buf = new Uint8Array(await res.arrayBuffer());
-    if (buf.byteLength !== nBytes) throw new EmbedError("GGUF_TRUNCATED", `${this.name}: range request at ${byteOffset} returned ${buf.byteLength} of ${nBytes} bytes`, { url: this.name, byteOffset });
+    if (buf.byteLength !== nBytes)
+      throw new EmbedError("GGUF_TRUNCATED", `${this.name}: range request at ${byteOffset} returned ${buf.byteLength} of ${nBytes} bytes`, {
+        url: this.name,
+        byteOffset,
+      });
     return buf;
   }
 }

@@ -32,22 +32,32 @@ export async function readGGUFParts(sources: ByteSource[]): Promise<GGUFModelFil
   const first = parts[0];
   const count = getUint(first.metadata, "split.count", 1);
   if (count !== parts.length) {
-    throw new EmbedError("GGUF_BAD_SPLIT", `${first.source.name}: split.count is ${count} but ${parts.length} file(s) were given`, { key: "split.count", count, given: parts.length });
+    throw new EmbedError("GGUF_BAD_SPLIT", `${first.source.name}: split.count is ${count} but ${parts.length} file(s) were given`, {
+      key: "split.count",
+      count,
+      given: parts.length,
+    });
   }
   const tensorByName = new Map<string, TensorInfo>();
   parts.forEach((p, i) => {
     if (parts.length > 1) {
       const no = getUint(p.metadata, "split.no", 0);
-      if (no !== i) throw new EmbedError("GGUF_BAD_SPLIT", `${p.source.name}: split.no is ${no}, expected ${i}`, { key: "split.no", no, expected: i });
+      if (no !== i)
+        throw new EmbedError("GGUF_BAD_SPLIT", `${p.source.name}: split.no is ${no}, expected ${i}`, { key: "split.no", no, expected: i });
     }
     for (const t of p.tensors) {
-      if (tensorByName.has(t.name)) throw new EmbedError("GGUF_DUPLICATE_TENSOR", `tensor "${t.name}" appears in more than one split (${p.source.name})`, { tensor: t.name });
+      if (tensorByName.has(t.name))
+        throw new EmbedError("GGUF_DUPLICATE_TENSOR", `tensor "${t.name}" appears in more than one split (${p.source.name})`, {
+          tensor: t.name,
+        });
       tensorByName.set(t.name, t);
     }
   });
   const total = first.metadata.has("split.tensors.count") ? getUint(first.metadata, "split.tensors.count") : tensorByName.size;
   if (total !== tensorByName.size) {
-    throw new EmbedError("GGUF_BAD_SPLIT", `split.tensors.count is ${total} but the parts hold ${tensorByName.size} tensors`, { key: "split.tensors.count" });
+    throw new EmbedError("GGUF_BAD_SPLIT", `split.tensors.count is ${total} but the parts hold ${tensorByName.size} tensors`, {
+      key: "split.tensors.count",
+    });
   }
   return { ...first, tensors: [...tensorByName.values()], parts, tensorByName };
 }

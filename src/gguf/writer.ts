@@ -44,17 +44,50 @@ class Builder {
     return at;
   }
   // grow() may replace buf/view, so it is always called before they are read.
-  u8(v: number) { const at = this.grow(1); this.view.setUint8(at, v); }
-  i8(v: number) { const at = this.grow(1); this.view.setInt8(at, v); }
-  u16(v: number) { const at = this.grow(2); this.view.setUint16(at, v, true); }
-  i16(v: number) { const at = this.grow(2); this.view.setInt16(at, v, true); }
-  u32(v: number) { const at = this.grow(4); this.view.setUint32(at, v, true); }
-  i32(v: number) { const at = this.grow(4); this.view.setInt32(at, v, true); }
-  f32(v: number) { const at = this.grow(4); this.view.setFloat32(at, v, true); }
-  f64(v: number) { const at = this.grow(8); this.view.setFloat64(at, v, true); }
-  u64(v: bigint | number) { const at = this.grow(8); this.view.setBigUint64(at, BigInt(v), true); }
-  i64(v: bigint | number) { const at = this.grow(8); this.view.setBigInt64(at, BigInt(v), true); }
-  bytes(b: Uint8Array) { const at = this.grow(b.byteLength); this.buf.set(b, at); }
+  u8(v: number) {
+    const at = this.grow(1);
+    this.view.setUint8(at, v);
+  }
+  i8(v: number) {
+    const at = this.grow(1);
+    this.view.setInt8(at, v);
+  }
+  u16(v: number) {
+    const at = this.grow(2);
+    this.view.setUint16(at, v, true);
+  }
+  i16(v: number) {
+    const at = this.grow(2);
+    this.view.setInt16(at, v, true);
+  }
+  u32(v: number) {
+    const at = this.grow(4);
+    this.view.setUint32(at, v, true);
+  }
+  i32(v: number) {
+    const at = this.grow(4);
+    this.view.setInt32(at, v, true);
+  }
+  f32(v: number) {
+    const at = this.grow(4);
+    this.view.setFloat32(at, v, true);
+  }
+  f64(v: number) {
+    const at = this.grow(8);
+    this.view.setFloat64(at, v, true);
+  }
+  u64(v: bigint | number) {
+    const at = this.grow(8);
+    this.view.setBigUint64(at, BigInt(v), true);
+  }
+  i64(v: bigint | number) {
+    const at = this.grow(8);
+    this.view.setBigInt64(at, BigInt(v), true);
+  }
+  bytes(b: Uint8Array) {
+    const at = this.grow(b.byteLength);
+    this.buf.set(b, at);
+  }
   str(s: string) {
     const b = enc.encode(s);
     this.u64(b.byteLength);
@@ -64,24 +97,39 @@ class Builder {
     const n = (align - (this.length % align)) % align;
     this.grow(n); // new bytes are zero: the buffer is zero-filled and only ever appended to
   }
-  take(): Uint8Array { return this.buf.slice(0, this.length); }
+  take(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
 }
 
 function writeScalar(b: Builder, type: GGUFValueType, v: number | bigint | boolean | string): void {
   switch (type) {
-    case GGUFValueType.UINT8: return b.u8(v as number);
-    case GGUFValueType.INT8: return b.i8(v as number);
-    case GGUFValueType.UINT16: return b.u16(v as number);
-    case GGUFValueType.INT16: return b.i16(v as number);
-    case GGUFValueType.UINT32: return b.u32(v as number);
-    case GGUFValueType.INT32: return b.i32(v as number);
-    case GGUFValueType.FLOAT32: return b.f32(v as number);
-    case GGUFValueType.FLOAT64: return b.f64(v as number);
-    case GGUFValueType.UINT64: return b.u64(v as bigint);
-    case GGUFValueType.INT64: return b.i64(v as bigint);
-    case GGUFValueType.BOOL: return b.u8(v ? 1 : 0);
-    case GGUFValueType.STRING: return b.str(v as string);
-    default: throw new EmbedError("GGUF_BAD_VALUE_TYPE", `cannot write value type ${type}`, { type });
+    case GGUFValueType.UINT8:
+      return b.u8(v as number);
+    case GGUFValueType.INT8:
+      return b.i8(v as number);
+    case GGUFValueType.UINT16:
+      return b.u16(v as number);
+    case GGUFValueType.INT16:
+      return b.i16(v as number);
+    case GGUFValueType.UINT32:
+      return b.u32(v as number);
+    case GGUFValueType.INT32:
+      return b.i32(v as number);
+    case GGUFValueType.FLOAT32:
+      return b.f32(v as number);
+    case GGUFValueType.FLOAT64:
+      return b.f64(v as number);
+    case GGUFValueType.UINT64:
+      return b.u64(v as bigint);
+    case GGUFValueType.INT64:
+      return b.i64(v as bigint);
+    case GGUFValueType.BOOL:
+      return b.u8(v ? 1 : 0);
+    case GGUFValueType.STRING:
+      return b.str(v as string);
+    default:
+      throw new EmbedError("GGUF_BAD_VALUE_TYPE", `cannot write value type ${type}`, { type });
   }
 }
 
@@ -94,7 +142,8 @@ function writeValue(b: Builder, key: string, v: GGUFValue): void {
     for (const s of v.value) b.str(s);
     return;
   }
-  if (SCALAR_BYTES[v.itemType] === undefined) throw new EmbedError("GGUF_BAD_VALUE_TYPE", `metadata key "${key}": cannot write arrays of type ${v.itemType}`, { key });
+  if (SCALAR_BYTES[v.itemType] === undefined)
+    throw new EmbedError("GGUF_BAD_VALUE_TYPE", `metadata key "${key}": cannot write arrays of type ${v.itemType}`, { key });
   // Typed arrays are little-endian on every platform we run on, so their bytes are the encoding.
   const a = v.value as Exclude<typeof v.value, string[]>;
   b.bytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -120,7 +169,12 @@ export function encodeGGUFHeader(file: GGUFToWrite): { header: Uint8Array; align
     const traits = GGML_TYPES.get(t.type);
     if (!traits) throw new EmbedError("UNSUPPORTED_TYPE", `tensor "${t.name}": unknown ggml type ${t.type}`, { tensor: t.name });
     const nElements = t.ne.reduce((a, d) => a * d, 1);
-    if (t.ne[0] % traits.blockSize !== 0) throw new EmbedError("TENSOR_SHAPE", `tensor "${t.name}": ne[0] = ${t.ne[0]} is not a multiple of ${traits.name} block size ${traits.blockSize}`, { tensor: t.name });
+    if (t.ne[0] % traits.blockSize !== 0)
+      throw new EmbedError(
+        "TENSOR_SHAPE",
+        `tensor "${t.name}": ne[0] = ${t.ne[0]} is not a multiple of ${traits.name} block size ${traits.blockSize}`,
+        { tensor: t.name },
+      );
     const size = (nElements / traits.blockSize) * traits.typeSize;
     nBytes.push(size);
     b.str(t.name);
@@ -141,7 +195,12 @@ export function* encodeGGUF(file: GGUFToWrite): Generator<Uint8Array> {
   for (let i = 0; i < file.tensors.length; i++) {
     const t = file.tensors[i];
     const data = typeof t.data === "function" ? t.data() : t.data;
-    if (data.byteLength !== nBytes[i]) throw new EmbedError("TENSOR_SHAPE", `tensor "${t.name}": ${data.byteLength} data bytes given, ${nBytes[i]} expected for its type and shape`, { tensor: t.name });
+    if (data.byteLength !== nBytes[i])
+      throw new EmbedError(
+        "TENSOR_SHAPE",
+        `tensor "${t.name}": ${data.byteLength} data bytes given, ${nBytes[i]} expected for its type and shape`,
+        { tensor: t.name },
+      );
     yield data;
     const pad = (alignment - (data.byteLength % alignment)) % alignment;
     if (pad) yield new Uint8Array(pad);

@@ -53,7 +53,8 @@ export function dotTinyF16(kn: 16 | 8, a: Float32Array, ao: number, b: Float32Ar
 
 /** ggml_vec_dot_f16 one output: 4 registers of kn lanes over 4·kn-element steps, folded (0+2, 1+3, 0+1), reduced, f64 tail. */
 export function dotVecF16(kn: 16 | 8, a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
-  const step = 4 * kn, np = n - (n % step);
+  const step = 4 * kn,
+    np = n - (n % step);
   for (let l = 0; l < step; l++) {
     let acc = 0;
     for (let e = l; e < np; e += step) acc = F(a[ao + e]! * b[bo + e]! + acc);
@@ -73,10 +74,22 @@ export function dotVecF16(kn: 16 | 8, a: Float32Array, ao: number, b: Float32Arr
  * Causal attention through the f16 KV cache for one sequence (see the header):
  * q, o: (T, nHead·hd); k, v: (T, nHeadKv·hd) f32 as the model produced them; scale: kq_scale.
  */
-export function attentionKvF16(nx: Numerics, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array,
-  T: number, nHead: number, nHeadKv: number, hd: number, scale: number): void {
+export function attentionKvF16(
+  nx: Numerics,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  o: Float32Array,
+  T: number,
+  nHead: number,
+  nHeadKv: number,
+  hd: number,
+  scale: number,
+): void {
   const kn = nx.lanes;
-  const nQ = nHead * hd, nKV = nHeadKv * hd, group = nHead / nHeadKv;
+  const nQ = nHead * hd,
+    nKV = nHeadKv * hd,
+    group = nHead / nHeadKv;
   const nKv = kvRowLength(T);
   const Tp = Math.min(nKv, Math.ceil(T / 16) * 16); // longest row computed (pad16(T) <= nKv)
   const kqTiny = T >= 2 && hd % kn === 0; // mul_mat(k, q): m = nKv (% 256), k = hd
@@ -113,7 +126,8 @@ export function attentionKvF16(nx: Numerics, q: Float32Array, k: Float32Array, v
 /** ggml_vec_dot_f16 over a row of n cells of which only the first L are non-zero (the rest are zero products). */
 function dotVecPadded(kn: 16 | 8, a: Float32Array, ao: number, b: Float32Array, L: number, n: number): number {
   const m = Math.min(n, Math.ceil(L / (4 * kn)) * 4 * kn); // whole steps cover the non-zero cells
-  const pa = new Float32Array(m), pb = new Float32Array(m);
+  const pa = new Float32Array(m),
+    pb = new Float32Array(m);
   pa.set(a.subarray(ao, ao + L));
   pb.set(b.subarray(0, L));
   return dotVecF16(kn, pa, 0, pb, 0, m);

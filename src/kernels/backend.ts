@@ -25,9 +25,29 @@ export interface Backend {
    * q, o: (T, nHead*hd); k, v: (T, nHeadKv*hd); window: max |i - j| attended (Infinity = all);
    * kqScale: soft_max_ext's scale on the scores (default 1).
    */
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number, kqScale?: number): void;
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    T: number,
+    nHead: number,
+    nHeadKv: number,
+    hd: number,
+    window: number,
+    kqScale?: number,
+  ): void;
   /** ops.ts rmsNormRows, bit for bit: `rows` rows of n from x[xOff..] into out[outOff..] (may alias x), weight g. */
-  rmsNormRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, g: Float32Array, eps: number): void;
+  rmsNormRows(
+    x: Float32Array,
+    xOff: number,
+    out: Float32Array,
+    outOff: number,
+    n: number,
+    rows: number,
+    g: Float32Array,
+    eps: number,
+  ): void;
   /** ops.ts geglu, bit for bit: out[i] = gelu(gate[i])·up[i] for i < n. */
   geglu(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void;
   /** layer-norm.ts normRows, bit for bit: ggml_norm of `rows` rows of n, x[xOff..] -> out[outOff..] (may alias x); no weight, no bias. */

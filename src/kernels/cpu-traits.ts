@@ -61,7 +61,9 @@ export function cpuTraits(type: GGMLType, nx: Numerics, tensorName?: string): Cp
   if (!e) {
     const where = tensorName !== undefined ? `tensor "${tensorName}": ` : "";
     throw new EmbedError("UNSUPPORTED_TYPE", `${where}ggml type ${ggmlTypeName(type)} (id ${type}) cannot be used in a matmul`, {
-      type: ggmlTypeName(type), typeId: type, ...(tensorName !== undefined ? { tensor: tensorName } : {}),
+      type: ggmlTypeName(type),
+      typeId: type,
+      ...(tensorName !== undefined ? { tensor: tensorName } : {}),
     });
   }
   const vecDot = e.vecDot && FLOAT_DOT.has(type) ? (e.vecDot as (nx: Numerics) => VecDotFn)(nx) : (e.vecDot as VecDotFn | undefined);
@@ -76,7 +78,9 @@ export function vecDotTypeOf(type: GGMLType, tensorName?: string): GGMLType {
   if (!e?.vecDot) {
     const where = tensorName !== undefined ? `tensor "${tensorName}": ` : "";
     throw new EmbedError("UNSUPPORTED_TYPE", `${where}ggml type ${ggmlTypeName(type)} (id ${type}) cannot be a matmul weight`, {
-      type: ggmlTypeName(type), typeId: type, ...(tensorName !== undefined ? { tensor: tensorName } : {}),
+      type: ggmlTypeName(type),
+      typeId: type,
+      ...(tensorName !== undefined ? { tensor: tensorName } : {}),
     });
   }
   return e.vecDotType;
@@ -85,6 +89,9 @@ export function vecDotTypeOf(type: GGMLType, tensorName?: string): GGMLType {
 /** from_float of a vec_dot type (F32, F16, BF16, Q8_0, Q8_1, Q8_K); the same in every profile. */
 export function fromFloatFor(vecDotType: GGMLType): QuantizeRowFn {
   const f = ENTRIES.get(vecDotType)?.fromFloat;
-  if (!f) throw new EmbedError("UNSUPPORTED_TYPE", `ggml type ${ggmlTypeName(vecDotType)} is not a vec_dot type`, { type: ggmlTypeName(vecDotType) });
+  if (!f)
+    throw new EmbedError("UNSUPPORTED_TYPE", `ggml type ${ggmlTypeName(vecDotType)} is not a vec_dot type`, {
+      type: ggmlTypeName(vecDotType),
+    });
   return f;
 }

@@ -15,7 +15,10 @@ const fround = Math.fround;
 
 /** GGML_F32x8_REDUCE's last step (two VHADDPS): t_i = l_i + l_{i+4}, then (t0 + t1) + (t2 + t3). */
 export function haddReduce8(l: Float32Array | number[], o = 0): number {
-  const t0 = fround(l[o]! + l[o + 4]!), t1 = fround(l[o + 1]! + l[o + 5]!), t2 = fround(l[o + 2]! + l[o + 6]!), t3 = fround(l[o + 3]! + l[o + 7]!);
+  const t0 = fround(l[o]! + l[o + 4]!),
+    t1 = fround(l[o + 1]! + l[o + 5]!),
+    t2 = fround(l[o + 2]! + l[o + 6]!),
+    t3 = fround(l[o + 3]! + l[o + 7]!);
   return fround(fround(t0 + t1) + fround(t2 + t3));
 }
 

@@ -33,9 +33,9 @@ export function fma32(a: number, b: number, c: number): number {
   if (fround(other) !== other) return r; // s is not a midpoint (and d ≠ 0): r is right
   if (d === 0) return r; // s is an f32
   const bv = s - p;
-  const e = (p - (s - bv)) + (c - bv); // a·b + c = s + e exactly (TwoSum)
+  const e = p - (s - bv) + (c - bv); // a·b + c = s + e exactly (TwoSum)
   if (e === 0) return r; // a true tie: fround already rounded it to even
-  return (e > 0) === (d > 0) ? other : r;
+  return e > 0 === d > 0 ? other : r;
 }
 
 /**
@@ -43,15 +43,27 @@ export function fma32(a: number, b: number, c: number): number {
  * (0, 2) and (1, 3), then the last two. (GCC and clang lower it to the same tree.)
  */
 export function reduceAdd16(l: Float32Array | number[]): number {
-  const t0 = fround(l[0] + l[8]), t1 = fround(l[1] + l[9]), t2 = fround(l[2] + l[10]), t3 = fround(l[3] + l[11]);
-  const t4 = fround(l[4] + l[12]), t5 = fround(l[5] + l[13]), t6 = fround(l[6] + l[14]), t7 = fround(l[7] + l[15]);
-  const u0 = fround(t0 + t4), u1 = fround(t1 + t5), u2 = fround(t2 + t6), u3 = fround(t3 + t7);
+  const t0 = fround(l[0] + l[8]),
+    t1 = fround(l[1] + l[9]),
+    t2 = fround(l[2] + l[10]),
+    t3 = fround(l[3] + l[11]);
+  const t4 = fround(l[4] + l[12]),
+    t5 = fround(l[5] + l[13]),
+    t6 = fround(l[6] + l[14]),
+    t7 = fround(l[7] + l[15]);
+  const u0 = fround(t0 + t4),
+    u1 = fround(t1 + t5),
+    u2 = fround(t2 + t6),
+    u3 = fround(t3 + t7);
   return fround(fround(u0 + u2) + fround(u1 + u3));
 }
 
 /** hsum_float_8 and tinyBLAS hsum(__m256): t_i = l_i + l_{i+4}, then (t0 + t2) + (t1 + t3). */
 export function hsum8(l: Float32Array | number[], o = 0): number {
-  const t0 = fround(l[o]! + l[o + 4]!), t1 = fround(l[o + 1]! + l[o + 5]!), t2 = fround(l[o + 2]! + l[o + 6]!), t3 = fround(l[o + 3]! + l[o + 7]!);
+  const t0 = fround(l[o]! + l[o + 4]!),
+    t1 = fround(l[o + 1]! + l[o + 5]!),
+    t2 = fround(l[o + 2]! + l[o + 6]!),
+    t3 = fround(l[o + 3]! + l[o + 7]!);
   return fround(fround(t0 + t2) + fround(t1 + t3));
 }
 

@@ -9,15 +9,43 @@
 const N = 32;
 const SHIFT = 1.5 * 2 ** 52; // adding it rounds z to an integer, ties to even
 const INV_LN2_N = 0x171547652b82fe * 2 ** -52 * N;
-const C0 = 0x1c6af84b912394 * 2 ** -57 / N / N / N;
-const C1 = 0x1ebfce50fac4f3 * 2 ** -55 / N / N;
-const C2 = 0x162e42ff0c52d6 * 2 ** -53 / N;
+const C0 = (0x1c6af84b912394 * 2 ** -57) / N / N / N;
+const C1 = (0x1ebfce50fac4f3 * 2 ** -55) / N / N;
+const C2 = (0x162e42ff0c52d6 * 2 ** -53) / N;
 /** Bits of 2^(i/32) minus (i << 47), as glibc stores them; POW2[i] adds the (i << 47) back. */
 const TAB = [
-  0x3ff0000000000000n, 0x3fefd9b0d3158574n, 0x3fefb5586cf9890fn, 0x3fef9301d0125b51n, 0x3fef72b83c7d517bn, 0x3fef54873168b9aan, 0x3fef387a6e756238n, 0x3fef1e9df51fdee1n,
-  0x3fef06fe0a31b715n, 0x3feef1a7373aa9cbn, 0x3feedea64c123422n, 0x3feece086061892dn, 0x3feebfdad5362a27n, 0x3feeb42b569d4f82n, 0x3feeab07dd485429n, 0x3feea47eb03a5585n,
-  0x3feea09e667f3bcdn, 0x3fee9f75e8ec5f74n, 0x3feea11473eb0187n, 0x3feea589994cce13n, 0x3feeace5422aa0dbn, 0x3feeb737b0cdc5e5n, 0x3feec49182a3f090n, 0x3feed503b23e255dn,
-  0x3feee89f995ad3adn, 0x3feeff76f2fb5e47n, 0x3fef199bdd85529cn, 0x3fef3720dcef9069n, 0x3fef5818dcfba487n, 0x3fef7c97337b9b5fn, 0x3fefa4afa2a490dan, 0x3fefd0765b6e4540n,
+  0x3ff0000000000000n,
+  0x3fefd9b0d3158574n,
+  0x3fefb5586cf9890fn,
+  0x3fef9301d0125b51n,
+  0x3fef72b83c7d517bn,
+  0x3fef54873168b9aan,
+  0x3fef387a6e756238n,
+  0x3fef1e9df51fdee1n,
+  0x3fef06fe0a31b715n,
+  0x3feef1a7373aa9cbn,
+  0x3feedea64c123422n,
+  0x3feece086061892dn,
+  0x3feebfdad5362a27n,
+  0x3feeb42b569d4f82n,
+  0x3feeab07dd485429n,
+  0x3feea47eb03a5585n,
+  0x3feea09e667f3bcdn,
+  0x3fee9f75e8ec5f74n,
+  0x3feea11473eb0187n,
+  0x3feea589994cce13n,
+  0x3feeace5422aa0dbn,
+  0x3feeb737b0cdc5e5n,
+  0x3feec49182a3f090n,
+  0x3feed503b23e255dn,
+  0x3feee89f995ad3adn,
+  0x3feeff76f2fb5e47n,
+  0x3fef199bdd85529cn,
+  0x3fef3720dcef9069n,
+  0x3fef5818dcfba487n,
+  0x3fef7c97337b9b5fn,
+  0x3fefa4afa2a490dan,
+  0x3fefd0765b6e4540n,
 ];
 const POW2 = TAB.map((t, i) => {
   const v = new DataView(new ArrayBuffer(8));

@@ -18,19 +18,30 @@ const HPI = hex(0x1921fb54442d18, -52); // pi/2
 const PI63 = hex(0x1921fb54442d18, -114); // 2pi * 2^-64
 const SIGN = [1, -1, -1, 1];
 /** 4/pi to 192 bits, 8 new bits per entry. */
-const INV_PIO4 = [0xa2, 0xa2f9, 0xa2f983, 0xa2f9836e, 0xf9836e4e, 0x836e4e44, 0x6e4e4415, 0x4e441529, 0x441529fc, 0x1529fc27, 0x29fc2757, 0xfc2757d1,
-  0x2757d1f5, 0x57d1f534, 0xd1f534dd, 0xf534ddc0, 0x34ddc0db, 0xddc0db62, 0xc0db6295, 0xdb629599, 0x6295993c, 0x95993c43, 0x993c4390, 0x3c439041];
+const INV_PIO4 = [
+  0xa2, 0xa2f9, 0xa2f983, 0xa2f9836e, 0xf9836e4e, 0x836e4e44, 0x6e4e4415, 0x4e441529, 0x441529fc, 0x1529fc27, 0x29fc2757, 0xfc2757d1,
+  0x2757d1f5, 0x57d1f534, 0xd1f534dd, 0xf534ddc0, 0x34ddc0db, 0xddc0db62, 0xc0db6295, 0xdb629599, 0x6295993c, 0x95993c43, 0x993c4390,
+  0x3c439041,
+];
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-const top12 = (y: number) => { f32[0] = y; return (u32[0] >>> 20) & 0x7ff; };
-const TOP_PIO4 = top12(Math.PI / 4), TOP_TINY = top12(2 ** -12), TOP_120 = top12(120), TOP_INF = top12(Infinity);
+const top12 = (y: number) => {
+  f32[0] = y;
+  return (u32[0] >>> 20) & 0x7ff;
+};
+const TOP_PIO4 = top12(Math.PI / 4),
+  TOP_TINY = top12(2 ** -12),
+  TOP_120 = top12(120),
+  TOP_INF = top12(Infinity);
 const M64 = (1n << 64n) - 1n;
 
 /** [sin(y), cos(y)] as f32 values, for an f32 y. */
 export function sincosf(y: number): [number, number] {
   const t = top12(y);
-  let x = y, n = 0, negCos = false;
+  let x = y,
+    n = 0,
+    negCos = false;
   if (t < TOP_PIO4) {
     if (t < TOP_TINY) return [y, 1];
   } else if (t < TOP_120) {
@@ -42,7 +53,8 @@ export function sincosf(y: number): [number, number] {
   } else if (t < TOP_INF) {
     // reduce_large: a 32 x 96 -> 128 bit fixed-point product with 4/pi gives the exact modulo
     f32[0] = y;
-    const xi = u32[0], sign = xi >>> 31;
+    const xi = u32[0],
+      sign = xi >>> 31;
     const arr = (xi >>> 26) & 15;
     const m = BigInt((((xi & 0xffffff) | 0x800000) << ((xi >>> 23) & 7)) >>> 0);
     let r0 = (m * BigInt(INV_PIO4[arr])) & 0xffffffffn;
@@ -58,7 +70,11 @@ export function sincosf(y: number): [number, number] {
   } else {
     return [NaN, NaN];
   }
-  const x2 = x * x, x3 = x2 * x, x4 = x2 * x2, x5 = x3 * x2, x6 = x4 * x2;
+  const x2 = x * x,
+    x3 = x2 * x,
+    x4 = x2 * x2,
+    x5 = x3 * x2,
+    x6 = x4 * x2;
   const cs = negCos ? -1 : 1;
   const c1 = cs * C[0] + x2 * (cs * C[1]);
   const c2 = cs * C[3] + x2 * (cs * C[4]);

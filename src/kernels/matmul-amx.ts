@@ -124,7 +124,16 @@ export function amxDotQ4_1(n: number, w: Uint8Array, wo: number, a: Uint8Array, 
  *   acc = fma(f32(msum), −fround(dmin·da), acc)        (VFNMADD: acc − msum·(dmin·da))
  * qhOff < 0 means Q4_K; Q5_K adds 16 when bit sb of qh[l] is set.
  */
-function amxDotQ45K(n: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number, blockBytes: number, qsOff: number, qhOff: number): number {
+function amxDotQ45K(
+  n: number,
+  w: Uint8Array,
+  wo: number,
+  a: Uint8Array,
+  ao: number,
+  blockBytes: number,
+  qsOff: number,
+  qhOff: number,
+): number {
   const t = fp16Table32();
   let acc = 0;
   for (let b = 0; b < n / 256; b++, wo += blockBytes, ao += Q8_K_BYTES) {
@@ -238,14 +247,22 @@ export function amxDotF16(k: number, w: Uint8Array, wo: number, x: Float32Array,
 /** The per-output AMX/VNNI order of a quantized AMX type (F16: amxDotF16). */
 export function amxDot(type: GGMLType): VecDotFn {
   switch (type) {
-    case GGMLType.Q8_0: return amxDotQ8_0;
-    case GGMLType.Q4_0: return amxDotQ4_0;
-    case GGMLType.Q4_1: return amxDotQ4_1;
-    case GGMLType.Q4_K: return amxDotQ4_K;
-    case GGMLType.Q5_K: return amxDotQ5_K;
-    case GGMLType.Q6_K: return amxDotQ6_K;
-    case GGMLType.IQ4_XS: return amxDotIQ4_XS;
-    default: throw new Error(`no AMX kernel for ggml type ${type}`);
+    case GGMLType.Q8_0:
+      return amxDotQ8_0;
+    case GGMLType.Q4_0:
+      return amxDotQ4_0;
+    case GGMLType.Q4_1:
+      return amxDotQ4_1;
+    case GGMLType.Q4_K:
+      return amxDotQ4_K;
+    case GGMLType.Q5_K:
+      return amxDotQ5_K;
+    case GGMLType.Q6_K:
+      return amxDotQ6_K;
+    case GGMLType.IQ4_XS:
+      return amxDotIQ4_XS;
+    default:
+      throw new Error(`no AMX kernel for ggml type ${type}`);
   }
 }
 
@@ -254,7 +271,16 @@ export function amxDot(type: GGMLType): VecDotFn {
  * hold). Quantized types: activations converted once per row (ggml: wdata), then amxDot per
  * output. F16: the f32 activation straight into amxDotF16.
  */
-export function matmulAmx(type: GGMLType, data: Uint8Array, wo0: number, ne0: number, ne1: number, x: Float32Array, nTokens: number, out: Float32Array): void {
+export function matmulAmx(
+  type: GGMLType,
+  data: Uint8Array,
+  wo0: number,
+  ne0: number,
+  ne1: number,
+  x: Float32Array,
+  nTokens: number,
+  out: Float32Array,
+): void {
   const wrb = rowBytes(type, ne0);
   if (type === GGMLType.F16) {
     for (let r = 0, wo = wo0; r < ne1; r++, wo += wrb) {

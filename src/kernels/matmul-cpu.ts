@@ -43,7 +43,17 @@ function sgemmDot(nx: Numerics, type: GGMLType, k: number, n: number, m: number)
   return null; // Q8_0, Q4_0, Q5_0: tinyBLAS_Q0_AVX has the same order as their vec_dot
 }
 
-export function matmulCpu(nx: Numerics, type: GGMLType, data: Uint8Array, wo0: number, ne0: number, ne1: number, x: Float32Array, nTokens: number, out: Float32Array): void {
+export function matmulCpu(
+  nx: Numerics,
+  type: GGMLType,
+  data: Uint8Array,
+  wo0: number,
+  ne0: number,
+  ne1: number,
+  x: Float32Array,
+  nTokens: number,
+  out: Float32Array,
+): void {
   const wrb = rowBytes(type, ne0);
   if (type === GGMLType.F32) {
     // tinyBLAS<KN, f32> when M >= 2, K % KN == 0, N % 4 == 0; else ggml_vec_dot_f32.

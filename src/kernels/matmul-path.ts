@@ -37,11 +37,16 @@ function mDependence(nx: Numerics, type: GGMLType, ne0: number, ne1: number, pat
   if (path === "repack") return type === T.Q4_K || type === T.Q2_K ? "repack4" : "none";
   switch (type) {
     case T.F32:
-    case T.F16: return ne0 % nx.lanes === 0 && ne1 % 4 === 0 ? "min2" : "none";
-    case T.BF16: return ne0 % sgemmKnBF16(nx) === 0 && ne1 % 4 === 0 ? "min2" : "none";
-    case T.IQ4_NL: return "min2";
-    case T.IQ4_XS: return ne1 % 8 === 0 ? "min8" : "none";
-    default: return "none";
+    case T.F16:
+      return ne0 % nx.lanes === 0 && ne1 % 4 === 0 ? "min2" : "none";
+    case T.BF16:
+      return ne0 % sgemmKnBF16(nx) === 0 && ne1 % 4 === 0 ? "min2" : "none";
+    case T.IQ4_NL:
+      return "min2";
+    case T.IQ4_XS:
+      return ne1 % 8 === 0 ? "min8" : "none";
+    default:
+      return "none";
   }
 }
 
@@ -50,7 +55,15 @@ function mDependence(nx: Numerics, type: GGMLType, ne0: number, ne1: number, pat
  * that one matmul call per run gives every row the order llama.cpp gives it when its sequence is
  * evaluated alone. Without seqLen the rows are one sequence.
  */
-export function matmulRuns(nx: Numerics, type: GGMLType, ne0: number, ne1: number, nTokens: number, seqLen?: readonly number[], path = matmulPath(nx, type, ne0, ne1)): Array<[number, number]> {
+export function matmulRuns(
+  nx: Numerics,
+  type: GGMLType,
+  ne0: number,
+  ne1: number,
+  nTokens: number,
+  seqLen?: readonly number[],
+  path = matmulPath(nx, type, ne0, ne1),
+): Array<[number, number]> {
   const dep = mDependence(nx, type, ne0, ne1, path);
   if (dep === "none" || !seqLen || seqLen.length <= 1) return nTokens > 0 ? [[0, nTokens]] : [];
   const runs: Array<[number, number]> = [];
@@ -62,7 +75,8 @@ export function matmulRuns(nx: Numerics, type: GGMLType, ne0: number, ne1: numbe
     else runs.push([start, count]);
     lastMergeable = mergeable;
   };
-  let lastMergeable = false, at = 0;
+  let lastMergeable = false,
+    at = 0;
   for (const len of seqLen) {
     if (dep === "repack4") {
       push(at, len - (len % 4), true); // gemm rows: any sum of multiples of 4 stays gemm

@@ -76,16 +76,20 @@ export function repackDotQ4_32(n: number, w: Uint8Array, wo: number, a: Uint8Arr
 export function repackDotQ4_K(n: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number, group: number): number {
   const t = fp16Table32();
   const subPerGroup = group / 32;
-  let acc = 0, accM = 0;
+  let acc = 0,
+    accM = 0;
   for (let b = 0; b < n / 256; b++, wo += Q4_K_BYTES, ao += Q8_K_BYTES) {
     const da = q8kD(a, ao);
     const d = F(t[w[wo]! | (w[wo + 1]! << 8)]! * da);
     const dmin = F(t[w[wo + 2]! | (w[wo + 3]! << 8)]! * da);
     for (let g = 0; g < 8; g += subPerGroup) {
-      let isum = 0, msum = 0;
+      let isum = 0,
+        msum = 0;
       for (let sb = g; sb < g + subPerGroup; sb++) {
         const sm = getScaleMinK4(sb, w, wo + 4);
-        const q0 = wo + 16 + 32 * (sb >>> 1), shift = 4 * (sb & 1), a0 = ao + 4 + 32 * sb;
+        const q0 = wo + 16 + 32 * (sb >>> 1),
+          shift = 4 * (sb & 1),
+          a0 = ao + 4 + 32 * sb;
         let s = 0;
         for (let l = 0; l < 32; l++) s += ((w[q0 + l]! >>> shift) & 0xf) * i8(a[a0 + l]!);
         isum += (sm & 0xff) * s;
@@ -101,13 +105,15 @@ export function repackDotQ4_K(n: number, w: Uint8Array, wo: number, a: Uint8Arra
 /** Q2_K · Q8_K with one fma pair per `group` elements (256: gemv, 128: gemm). */
 export function repackDotQ2_K(n: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number, group: number): number {
   const t = fp16Table32();
-  let acc = 0, accM = 0;
+  let acc = 0,
+    accM = 0;
   for (let b = 0; b < n / 256; b++, wo += Q2_K_BYTES, ao += Q8_K_BYTES) {
     const da = q8kD(a, ao);
     const d = F(t[w[wo + 80]! | (w[wo + 81]! << 8)]! * da);
     const dmin = F(t[w[wo + 82]! | (w[wo + 83]! << 8)]! * da);
     for (let g = 0; g < 256; g += group) {
-      let isum = 0, msum = 0;
+      let isum = 0,
+        msum = 0;
       for (let sb = g >>> 4; sb < (g + group) >>> 4; sb++) {
         const sc = w[wo + sb]!;
         let s = 0;
@@ -125,9 +131,19 @@ export function repackDotQ2_K(n: number, w: Uint8Array, wo: number, a: Uint8Arra
   return F(acc - accM);
 }
 
-export function matmulRepack(type: GGMLType, data: Uint8Array, wo0: number, ne0: number, ne1: number, x: Float32Array, nTokens: number, out: Float32Array): void {
+export function matmulRepack(
+  type: GGMLType,
+  data: Uint8Array,
+  wo0: number,
+  ne0: number,
+  ne1: number,
+  x: Float32Array,
+  nTokens: number,
+  out: Float32Array,
+): void {
   const vdt = vecDotTypeOf(type);
-  const arb = rowBytes(vdt, ne0), wrb = rowBytes(type, ne0);
+  const arb = rowBytes(vdt, ne0),
+    wrb = rowBytes(type, ne0);
   const act = new Uint8Array(arb * nTokens);
   const fromFloat = fromFloatFor(vdt);
   for (let t = 0; t < nTokens; t++) fromFloat(x, t * ne0, act, t * arb, ne0);
@@ -137,11 +153,20 @@ export function matmulRepack(type: GGMLType, data: Uint8Array, wo0: number, ne0:
       const gemm = t < gemmRows;
       let v: number;
       switch (type) {
-        case GGMLType.Q4_0: v = repackDotQ4_32(ne0, data, wo, act, t * arb, false); break;
-        case GGMLType.IQ4_NL: v = repackDotQ4_32(ne0, data, wo, act, t * arb, true); break;
-        case GGMLType.Q4_K: v = repackDotQ4_K(ne0, data, wo, act, t * arb, gemm ? 64 : 256); break;
-        case GGMLType.Q2_K: v = repackDotQ2_K(ne0, data, wo, act, t * arb, gemm ? 128 : 256); break;
-        default: throw new Error(`no repack kernel for ggml type ${type}`);
+        case GGMLType.Q4_0:
+          v = repackDotQ4_32(ne0, data, wo, act, t * arb, false);
+          break;
+        case GGMLType.IQ4_NL:
+          v = repackDotQ4_32(ne0, data, wo, act, t * arb, true);
+          break;
+        case GGMLType.Q4_K:
+          v = repackDotQ4_K(ne0, data, wo, act, t * arb, gemm ? 64 : 256);
+          break;
+        case GGMLType.Q2_K:
+          v = repackDotQ2_K(ne0, data, wo, act, t * arb, gemm ? 128 : 256);
+          break;
+        default:
+          throw new Error(`no repack kernel for ggml type ${type}`);
       }
       out[t * ne1 + r] = v;
     }

@@ -73,7 +73,11 @@ export function numericsByName(name: string): Numerics {
   const p = NUMERICS.find((x) => x.name === key);
   if (p) return p;
   const hint = UNSUPPORTED_VARIANTS.includes(name) ? ` (llama.cpp's ${name} variant is not reproduced: see docs/numerics.md)` : "";
-  throw new EmbedError("BAD_OPTION", `numerics must be "auto" or one of ${NUMERICS.map((x) => x.name).join(", ")} (or a llama.cpp CPU variant name), got ${JSON.stringify(name)}${hint}`, { option: "numerics" });
+  throw new EmbedError(
+    "BAD_OPTION",
+    `numerics must be "auto" or one of ${NUMERICS.map((x) => x.name).join(", ")} (or a llama.cpp CPU variant name), got ${JSON.stringify(name)}${hint}`,
+    { option: "numerics" },
+  );
 }
 
 /**
@@ -99,15 +103,26 @@ const VARIANT_FEATURES: ReadonlyArray<readonly [string, readonly string[]]> = [
 
 /** Score bits of ggml_backend_cpu_x86_score, by feature. "avx512" stands for F, CD, VL, DQ and BW together. */
 const SCORE_BIT: Readonly<Record<string, number>> = {
-  fma: 1, f16c: 2, sse4_2: 4, bmi2: 8, avx: 16, avx2: 32, avx_vnni: 64, avx512: 128,
-  avx512vbmi: 256, avx512_bf16: 512, avx512_vnni: 1024, amx_int8: 2048,
+  fma: 1,
+  f16c: 2,
+  sse4_2: 4,
+  bmi2: 8,
+  avx: 16,
+  avx2: 32,
+  avx_vnni: 64,
+  avx512: 128,
+  avx512vbmi: 256,
+  avx512_bf16: 512,
+  avx512_vnni: 1024,
+  amx_int8: 2048,
 };
 
 /** ggml_backend_cpu_x86_score of a variant on a CPU with these flags: 0 if it cannot run there. */
 export function variantScore(variant: string, flags: ReadonlySet<string>): number {
   const v = VARIANT_FEATURES.find(([name]) => name === variant);
   if (!v) return 0;
-  const has = (f: string) => f === "avx512" ? ["avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"].every((x) => flags.has(x)) : flags.has(f);
+  const has = (f: string) =>
+    f === "avx512" ? ["avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"].every((x) => flags.has(x)) : flags.has(f);
   let score = 1;
   for (const f of v[1]) {
     if (!has(f)) return 0;
@@ -118,7 +133,8 @@ export function variantScore(variant: string, flags: ReadonlySet<string>): numbe
 
 /** The variant ggml_backend_load_best would load on a CPU with these flags (the highest score; ties: first built). */
 export function bestVariant(flags: ReadonlySet<string>): string {
-  let best = "x64", bestScore = 0;
+  let best = "x64",
+    bestScore = 0;
   for (const [name] of VARIANT_FEATURES) {
     const s = variantScore(name, flags);
     if (s > bestScore) [best, bestScore] = [name, s];
@@ -148,7 +164,9 @@ export function chooseNumerics(option: string | undefined, cpuFlags: ReadonlySet
   const name = ALIASES.get(variant);
   if (name) return { numerics: numericsByName(name), variant, source: "cpu" };
   return {
-    numerics: DEFAULT_NUMERICS, variant, source: "default",
+    numerics: DEFAULT_NUMERICS,
+    variant,
+    source: "default",
     warning: `llama.cpp would load its "${variant}" CPU variant here, whose bits gguf-embed does not reproduce; using "${DEFAULT_NUMERICS.name}" (docs/numerics.md)`,
   };
 }

@@ -30,13 +30,31 @@ export function rmsNorm(x: Float32Array, xOff: number, out: Float32Array, outOff
  * (ggml's order), so one row at a time runs at the add latency; four rows' chains interleaved
  * run ~3x faster with every row's operations and order unchanged.
  */
-export function rmsNormRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, g: Float32Array, eps: number): void {
+export function rmsNormRows(
+  x: Float32Array,
+  xOff: number,
+  out: Float32Array,
+  outOff: number,
+  n: number,
+  rows: number,
+  g: Float32Array,
+  eps: number,
+): void {
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
-    const a = xOff + r * n, b = a + n, c = b + n, d = c + n;
-    let sa = 0, sb = 0, sc = 0, sd = 0;
+    const a = xOff + r * n,
+      b = a + n,
+      c = b + n,
+      d = c + n;
+    let sa = 0,
+      sb = 0,
+      sc = 0,
+      sd = 0;
     for (let i = 0; i < n; i++) {
-      const va = x[a + i], vb = x[b + i], vc = x[c + i], vd = x[d + i];
+      const va = x[a + i],
+        vb = x[b + i],
+        vc = x[c + i],
+        vd = x[d + i];
       sa += fround(va * va);
       sb += fround(vb * vb);
       sc += fround(vc * vc);
@@ -51,7 +69,16 @@ export function rmsNormRows(x: Float32Array, xOff: number, out: Float32Array, ou
 }
 
 /** rmsNorm's second half for a row whose sum of squares is `sum`. */
-function scaleRow(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, g: Float32Array, sum: number, eps: number): void {
+function scaleRow(
+  x: Float32Array,
+  xOff: number,
+  out: Float32Array,
+  outOff: number,
+  n: number,
+  g: Float32Array,
+  sum: number,
+  eps: number,
+): void {
   const mean = fround(sum / n);
   const scale = fround(1 / fround(Math.sqrt(fround(mean + eps))));
   for (let i = 0; i < n; i++) out[outOff + i] = fround(fround(x[xOff + i] * scale) * g[i]);
@@ -74,7 +101,10 @@ export function ropeCache(pos: number, nRot: number, base: number, cos: Float32A
 export function ropeNeox(x: Float32Array, off: number, nRot: number, cos: Float32Array, sin: Float32Array, csOff = 0): void {
   const half = nRot / 2;
   for (let i = 0; i < half; i++) {
-    const x0 = x[off + i], x1 = x[off + i + half], c = cos[csOff + i], s = sin[csOff + i];
+    const x0 = x[off + i],
+      x1 = x[off + i + half],
+      c = cos[csOff + i],
+      s = sin[csOff + i];
     // The shipped binary contracts "x0*cos - x1*sin" and "x0*sin + x1*cos" into FMAs with the
     // second product rounded first (vfmsub231ss / vfmadd132ss in its rotate_pairs).
     x[off + i] = fround(x0 * c - fround(x1 * s));
@@ -89,6 +119,7 @@ let geluTable: Float32Array | undefined;
  * 0.5f*x*(1.0f + tanhf(SQRT_2_OVER_PI*x*(1.0f + GELU_COEF_A*x*x))), f32 constants, left to right.
  */
 const GELU_COEF_A = fround(0.044715);
+// biome-ignore lint/correctness/noPrecisionLoss: ggml's literal (GELU_COEF_B's neighbour SQRT_2_OVER_PI), kept as upstream writes it
 const SQRT_2_OVER_PI = fround(0.79788456080286535587989211986876);
 function geluF32(x: number): number {
   // The shipped binary contracts "1.0f + GELU_COEF_A*x*x" into fma(A*x, x, 1); with that, all
@@ -147,8 +178,22 @@ export function gelu(x: Float32Array, out: Float32Array, n: number): void {
  * passes kq_scale = 1/sqrt(hd) there; Gemma pre-scales q and passes 1).
  * q, o: (T, nHead*hd); k, v: (T, nHeadKv*hd).
  */
-export function attention(nx: Numerics, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number, kqScale = 1): void {
-  const nQ = nHead * hd, nKV = nHeadKv * hd, group = nHead / nHeadKv;
+export function attention(
+  nx: Numerics,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  o: Float32Array,
+  T: number,
+  nHead: number,
+  nHeadKv: number,
+  hd: number,
+  window: number,
+  kqScale = 1,
+): void {
+  const nQ = nHead * hd,
+    nKV = nHeadKv * hd,
+    group = nHead / nHeadKv;
   const kq = new Float32Array(T); // (T) one row of scores, then probabilities
   const vt = new Float32Array(hd * T); // (hd, T) v transposed for one kv head (ggml_cont(ggml_transpose(v)))
   const { vecDot, softmax } = f32Kernels(nx);
@@ -157,7 +202,8 @@ export function attention(nx: Numerics, q: Float32Array, k: Float32Array, v: Flo
     for (let j = 0; j < T; j++) for (let d = 0; d < hd; d++) vt[d * T + j] = v[j * nKV + kvh * hd + d];
     for (let h = kvh * group; h < (kvh + 1) * group; h++) {
       for (let i = 0; i < T; i++) {
-        const lo = Math.max(0, i - window), hi = Math.min(T, i + window + 1);
+        const lo = Math.max(0, i - window),
+          hi = Math.min(T, i + window + 1);
         const qOff = i * nQ + h * hd;
         kq.fill(-Infinity);
         for (let j = lo; j < hi; j++) kq[j] = vecDot(k, j * nKV + kvh * hd, q, qOff, hd);

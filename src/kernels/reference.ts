@@ -13,7 +13,7 @@
  */
 import { EmbedError } from "../errors.js";
 import { quantTraits } from "../quant/index.js";
-import { GGMLType, rowBytes } from "../tensor/ggml-type.js";
+import { rowBytes } from "../tensor/ggml-type.js";
 import { vecDotTypeOf } from "./cpu-traits.js";
 import { amxSupports, matmulAmx } from "./matmul-amx.js";
 import { matmulCpu } from "./matmul-cpu.js";
@@ -29,7 +29,10 @@ function checkWeight(w: Weight): number {
   const need = rb * w.ne1;
   if (!Number.isSafeInteger(need) || need > w.data.length) {
     throw new EmbedError("TENSOR_SHAPE", `tensor "${w.name}": ${w.ne1} rows of ${rb} bytes exceed its ${w.data.length}-byte buffer`, {
-      tensor: w.name, ne0: w.ne0, ne1: w.ne1, nBytes: w.data.length,
+      tensor: w.name,
+      ne0: w.ne0,
+      ne1: w.ne1,
+      nBytes: w.data.length,
     });
   }
   return rb;
@@ -42,25 +45,53 @@ function checkWeight(w: Weight): number {
  * --no-repack); it must be one the weight's type and shape allow in nx. `seqLen`: the rows are
  * these sequences back to back, and each row gets the order of its sequence alone (matmulRuns).
  */
-export function matmul(nx: Numerics, w: Weight, x: Float32Array, nTokens: number, out: Float32Array, path: MatmulPath = matmulPath(nx, w.type, w.ne0, w.ne1), seqLen?: readonly number[]): void {
+export function matmul(
+  nx: Numerics,
+  w: Weight,
+  x: Float32Array,
+  nTokens: number,
+  out: Float32Array,
+  path: MatmulPath = matmulPath(nx, w.type, w.ne0, w.ne1),
+  seqLen?: readonly number[],
+): void {
   const tr = quantTraits(w.type, w.name);
   vecDotTypeOf(w.type, w.name); // UNSUPPORTED_TYPE for a type that cannot be a matmul weight
-  const wRowBytes = checkWeight(w);
+  const _wRowBytes = checkWeight(w);
   const { ne0, ne1 } = w;
   if (x.length < nTokens * ne0 || out.length < nTokens * ne1) {
-    throw new EmbedError("TENSOR_SHAPE", `matmul "${w.name}": need x >= ${nTokens}x${ne0} and out >= ${nTokens}x${ne1}, got ${x.length} and ${out.length}`, {
-      tensor: w.name, ne0, ne1, nTokens, xLength: x.length, outLength: out.length,
-    });
+    throw new EmbedError(
+      "TENSOR_SHAPE",
+      `matmul "${w.name}": need x >= ${nTokens}x${ne0} and out >= ${nTokens}x${ne1}, got ${x.length} and ${out.length}`,
+      {
+        tensor: w.name,
+        ne0,
+        ne1,
+        nTokens,
+        xLength: x.length,
+        outLength: out.length,
+      },
+    );
   }
   if ((path === "amx" && !(nx.amx && amxSupports(w.type, ne0, ne1))) || (path === "repack" && !repackSupports(nx, w.type, ne0, ne1))) {
-    throw new EmbedError("UNSUPPORTED_TYPE", `matmul "${w.name}": the ${path} path does not take a ${tr.name} weight of ${ne1} rows of ${ne0} in numerics ${nx.name}`, { type: tr.name, tensor: w.name, path });
+    throw new EmbedError(
+      "UNSUPPORTED_TYPE",
+      `matmul "${w.name}": the ${path} path does not take a ${tr.name} weight of ${ne1} rows of ${ne0} in numerics ${nx.name}`,
+      { type: tr.name, tensor: w.name, path },
+    );
   }
   for (const [t0, n] of matmulRuns(nx, w.type, ne0, ne1, nTokens, seqLen, path)) {
-    const xs = x.subarray(t0 * ne0, (t0 + n) * ne0), os = out.subarray(t0 * ne1, (t0 + n) * ne1);
+    const xs = x.subarray(t0 * ne0, (t0 + n) * ne0),
+      os = out.subarray(t0 * ne1, (t0 + n) * ne1);
     switch (path) {
-      case "amx": matmulAmx(w.type, w.data, 0, ne0, ne1, xs, n, os); break;
-      case "repack": matmulRepack(w.type, w.data, 0, ne0, ne1, xs, n, os); break;
-      case "cpu": matmulCpu(nx, w.type, w.data, 0, ne0, ne1, xs, n, os); break;
+      case "amx":
+        matmulAmx(w.type, w.data, 0, ne0, ne1, xs, n, os);
+        break;
+      case "repack":
+        matmulRepack(w.type, w.data, 0, ne0, ne1, xs, n, os);
+        break;
+      case "cpu":
+        matmulCpu(nx, w.type, w.data, 0, ne0, ne1, xs, n, os);
+        break;
     }
   }
 }
@@ -73,7 +104,10 @@ export function getRowF32(w: Weight, row: number, dst: Float32Array): void {
     throw new EmbedError("TOKEN_OUT_OF_RANGE", `tensor "${w.name}": row ${row} outside [0, ${w.ne1})`, { tensor: w.name, row, ne1: w.ne1 });
   }
   if (dst.length < w.ne0) {
-    throw new EmbedError("TENSOR_SHAPE", `tensor "${w.name}": destination holds ${dst.length} < ${w.ne0} elements`, { tensor: w.name, ne0: w.ne0 });
+    throw new EmbedError("TENSOR_SHAPE", `tensor "${w.name}": destination holds ${dst.length} < ${w.ne0} elements`, {
+      tensor: w.name,
+      ne0: w.ne0,
+    });
   }
   tr.dequantizeRow(w.data, row * rb, dst, 0, w.ne0);
 }

@@ -89,8 +89,10 @@ function ftz(x: number): number {
  */
 export function dpbf16Lane(acc: number, w: Uint8Array, wo: number, a: Uint8Array, ao: number, e: number): number {
   const k = 2 * e;
-  const w0 = bf16Daz(h16(w, wo + k)), w1 = bf16Daz(h16(w, wo + k + 2));
-  const x0 = bf16Daz(h16(a, ao + k)), x1 = bf16Daz(h16(a, ao + k + 2));
+  const w0 = bf16Daz(h16(w, wo + k)),
+    w1 = bf16Daz(h16(w, wo + k + 2));
+  const x0 = bf16Daz(h16(a, ao + k)),
+    x1 = bf16Daz(h16(a, ao + k + 2));
   return ftz(ftz(acc + w1 * x1) + w0 * x0);
 }
 
@@ -104,7 +106,8 @@ function vecDotBF16Kind(kind: Numerics["bf16"], n: number, w: Uint8Array, wo: nu
   if (kind === "avx512bf16") {
     np = n & ~63;
     for (let j = 0; j < 16; j++) {
-      let s1 = 0, s2 = 0; // lane j of each register, steps of 64 below np, in order
+      let s1 = 0,
+        s2 = 0; // lane j of each register, steps of 64 below np, in order
       for (let e = 2 * j; e < np; e += 64) {
         s1 = dpbf16Lane(s1, w, wo, a, ao, e);
         s2 = dpbf16Lane(s2, w, wo, a, ao, e + 32);
@@ -114,7 +117,8 @@ function vecDotBF16Kind(kind: Numerics["bf16"], n: number, w: Uint8Array, wo: nu
     }
     sum = reduceAdd16(c) + reduceAdd16(c.subarray(16));
   } else {
-    const lanes = kind === "avx512f" ? 16 : 8, regs = 32 / lanes; // 2 × 16 or 4 × 8 lanes over steps of 32
+    const lanes = kind === "avx512f" ? 16 : 8,
+      regs = 32 / lanes; // 2 × 16 or 4 × 8 lanes over steps of 32
     np = n & ~31;
     for (let j = 0; j < 32; j++) {
       let s = 0; // lane j % lanes of register ⌊j / lanes⌋: elements j, j + 32, ...

@@ -84,7 +84,9 @@ export function vecDotQ3_KQ8_K(n: number, w: Uint8Array, wo: number, a: Uint8Arr
       const sc = q3kScale(sb, w, wo + 96);
       for (let k = 0; k < 16; k++) {
         const e = 16 * sb + k;
-        const h = e >>> 7, j = (e >>> 5) & 3, l = e & 31;
+        const h = e >>> 7,
+          j = (e >>> 5) & 3,
+          l = e & 31;
         const q = ((w[wo + 32 + 32 * h + l]! >>> (2 * j)) & 3) - ((w[wo + l]! & (1 << (4 * h + j))) !== 0 ? 0 : 4);
         isum[l >>> 2] += sc * q * i8(a[ao + 4 + e]!);
       }
@@ -165,7 +167,9 @@ export function vecDotQ6_KQ8_K(n: number, w: Uint8Array, wo: number, a: Uint8Arr
       isum[l] = -32 * (bsum(a, ao, 2 * l) * i8(w[wo + 192 + 2 * l]!) + bsum(a, ao, 2 * l + 1) * i8(w[wo + 192 + 2 * l + 1]!));
     }
     for (let e = 0; e < 256; e++) {
-      const h = e >>> 7, m = (e >>> 5) & 3, l = e & 31;
+      const h = e >>> 7,
+        m = (e >>> 5) & 3,
+        l = e & 31;
       const ql = w[wo + 64 * h + l + 32 * (m & 1)]!;
       const q = (m < 2 ? ql & 0xf : ql >>> 4) | (((w[wo + 128 + 32 * h + l]! >>> (2 * m)) & 3) << 4);
       isum[l >>> 2] += i8(w[wo + 192 + (e >>> 4)]!) * q * i8(a[ao + 4 + e]!);
@@ -184,7 +188,8 @@ export function vecDotIQ4_XSQ8_K(n: number, w: Uint8Array, wo: number, a: Uint8A
     isum.fill(0);
     for (let ib = 0; ib < 8; ib++) {
       const ls = (((w[wo + 4 + (ib >> 1)]! >>> (4 * (ib & 1))) & 0xf) | (((scalesH >>> (2 * ib)) & 3) << 4)) - 32;
-      const q0 = wo + 8 + 16 * ib, a0 = ao + 4 + 32 * ib;
+      const q0 = wo + 8 + 16 * ib,
+        a0 = ao + 4 + 32 * ib;
       for (let j = 0; j < 16; j++) {
         const q = w[q0 + j]!;
         isum[j >>> 2] += ls * KV[q & 0xf]! * i8(a[a0 + j]!);

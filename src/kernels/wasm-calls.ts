@@ -39,7 +39,12 @@ function family<const A extends string>(args: readonly A[], split: readonly [A, 
  * scrStride bytes (block scales of one weight row). The 2x2-tile kernels (legacy.as lanes*, float.as)
  * take only the first MATMUL_2X2_ARGS parameters (w .. nb) and no thread index; wasm drops the rest.
  */
-export const MATMUL = family(["w", "wStride", "r0", "r1", "a", "aStride", "nTok", "out", "ne1", "nb", "sd", "tP", "scr", "scrStride"], ["r0", "r1"], 2, true);
+export const MATMUL = family(
+  ["w", "wStride", "r0", "r1", "a", "aStride", "nTok", "out", "ne1", "nb", "sd", "tP", "scr", "scrStride"],
+  ["r0", "r1"],
+  2,
+  true,
+);
 
 export const MATMUL_2X2_ARGS = 10;
 
@@ -47,7 +52,12 @@ export const MATMUL_2X2_ARGS = 10;
  * x (nTok, n) f32 -> dst (nTok, dstStride bytes) prepared rows of `kind` (wasm-plan.ts Act), tokens
  * [t0, t1); blk: per-thread block scratch (blkStride bytes); A8 scales also to sd (·, tP).
  */
-export const PREPARE_ROWS = family(["x", "t0", "t1", "n", "kind", "blk", "blkStride", "dst", "dstStride", "sd", "tP"], ["t0", "t1"], 1, true);
+export const PREPARE_ROWS = family(
+  ["x", "t0", "t1", "n", "kind", "blk", "blkStride", "dst", "dstStride", "sd", "tP"],
+  ["t0", "t1"],
+  1,
+  true,
+);
 
 /** k, v (T, nHeadKv·hd) f32 -> k64 (T, nHeadKv·hd) f64, vt64 (nHeadKv·hd, T) f64; key rows [j0, j1). */
 export const ATTN_PREP = family(["k", "v", "k64", "vt64", "j0", "j1", "T", "nHeadKv", "hd"], ["j0", "j1"], 1, false);
@@ -59,7 +69,12 @@ export const ATTN_PREP_R = family(["v", "vt", "j0", "j1", "T", "nHeadKv", "hd"],
  * softmax(q kᵀ, window) v: q (T, nHead·hd) -> o (T, nHead·hd); (head, query) rows [r0, r1) of
  * nHead·T; k as k64 (attnPrep) or f32 (relaxed), v transposed; per-thread scratch of scrStride bytes.
  */
-export const ATTN_ROWS = family(["q", "k", "vt", "o", "r0", "r1", "T", "nHead", "nHeadKv", "hd", "window", "scaleBits", "scr", "scrStride"], ["r0", "r1"], 1, true);
+export const ATTN_ROWS = family(
+  ["q", "k", "vt", "o", "r0", "r1", "T", "nHead", "nHeadKv", "hd", "window", "scaleBits", "scr", "scrStride"],
+  ["r0", "r1"],
+  1,
+  true,
+);
 
 /** rmsnorm: x (rows, n) -> out (rows, n) · g (n,), eps an f64 at epsAt; rows [r0, r1). */
 export const NORM_ROWS = family(["x", "out", "g", "n", "epsAt", "r0", "r1"], ["r0", "r1"], 4, false);

@@ -24,7 +24,9 @@ export function relaxedBytes(): Uint8Array<ArrayBuffer> {
 }
 
 function readU32Leb(b: Uint8Array, p: number): [number, number] {
-  let v = 0, shift = 0, byte: number;
+  let v = 0,
+    shift = 0,
+    byte: number;
   do {
     byte = b[p++]!;
     v += (byte & 0x7f) * 2 ** shift;
@@ -45,12 +47,16 @@ export function unshareMemoryImport(bytes: Uint8Array): Uint8Array<ArrayBuffer> 
     let size: number;
     [size, p] = readU32Leb(b, p + 1);
     if (id === 2) {
-      let count: number, q = p;
+      let count: number,
+        q = p;
       [count, q] = readU32Leb(b, q);
-      for (let i = 0; i < count; i++) {
+      if (count > 0) {
+        // the kernel modules import exactly one thing, their memory, first
         let len: number;
-        [len, q] = readU32Leb(b, q); q += len; // module name
-        [len, q] = readU32Leb(b, q); q += len; // field name
+        [len, q] = readU32Leb(b, q);
+        q += len; // module name
+        [len, q] = readU32Leb(b, q);
+        q += len; // field name
         const kind = b[q++]!;
         if (kind === 2) {
           if (b[q] === 0x03) b[q] = 0x01;
@@ -65,7 +71,10 @@ export function unshareMemoryImport(bytes: Uint8Array): Uint8Array<ArrayBuffer> 
 }
 
 /** A tiny SIMD module: (func (result v128) v128.const 0). Validates only where SIMD128 exists. */
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]);
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 11,
+]);
 
 export function hasWasmSimd(): boolean {
   return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);

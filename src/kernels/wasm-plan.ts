@@ -23,7 +23,14 @@ import type { Numerics } from "./numerics.js";
 import { matmulPath } from "./reference.js";
 
 /** Activation formats (quantize.as prepareActivations / prepareFloatActivations `kind`). */
-export const enum Act { Q8_0 = 0, Q8_1 = 1, Q8_K = 2, F64 = 3, F16_F64 = 4, BF16 = 5 }
+export const enum Act {
+  Q8_0 = 0,
+  Q8_1 = 1,
+  Q8_K = 2,
+  F64 = 3,
+  F16_F64 = 4,
+  BF16 = 5,
+}
 /** Prepared activation bytes per 32-element A8 block and per 256-element AK super-block: wasm/common.as's constants. */
 export const A8_BYTES = 112;
 export const AK_BYTES = 576;
@@ -43,7 +50,21 @@ export interface KernelPlan {
 const T = GGMLType;
 /** The weight types some kernel takes. */
 const KERNEL_TYPES: ReadonlySet<GGMLType> = new Set([
-  T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.IQ4_NL, T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.IQ4_XS, T.F16, T.F32, T.BF16,
+  T.Q8_0,
+  T.Q4_0,
+  T.Q4_1,
+  T.Q5_0,
+  T.Q5_1,
+  T.IQ4_NL,
+  T.Q2_K,
+  T.Q3_K,
+  T.Q4_K,
+  T.Q5_K,
+  T.Q6_K,
+  T.IQ4_XS,
+  T.F16,
+  T.F32,
+  T.BF16,
 ]);
 
 function quant(fn: string, act: Act, ne0: number): KernelPlan {
@@ -66,42 +87,72 @@ export function planMatmul(nx: Numerics, type: GGMLType, ne0: number, ne1: numbe
   switch (matmulPath(nx, type, ne0, ne1)) {
     case "amx":
       switch (type) {
-        case T.Q8_0: return quant("chainQ8_0", Act.Q8_0, ne0);
-        case T.Q4_0: return quant("chainQ4_0", Act.Q8_0, ne0);
-        case T.Q4_1: return quant("chainQ4_1", Act.Q8_1, ne0);
-        case T.Q4_K: return quant("chainQ4_K", Act.Q8_K, ne0);
-        case T.Q5_K: return quant("chainQ5_K", Act.Q8_K, ne0);
-        case T.Q6_K: return quant("chainQ6_K", Act.Q8_K, ne0);
-        case T.IQ4_XS: return quant("chainIQ4_XS", Act.Q8_K, ne0);
-        case T.F16: return float("f16Sgemm", Act.F64, ne0);
-        default: return null;
+        case T.Q8_0:
+          return quant("chainQ8_0", Act.Q8_0, ne0);
+        case T.Q4_0:
+          return quant("chainQ4_0", Act.Q8_0, ne0);
+        case T.Q4_1:
+          return quant("chainQ4_1", Act.Q8_1, ne0);
+        case T.Q4_K:
+          return quant("chainQ4_K", Act.Q8_K, ne0);
+        case T.Q5_K:
+          return quant("chainQ5_K", Act.Q8_K, ne0);
+        case T.Q6_K:
+          return quant("chainQ6_K", Act.Q8_K, ne0);
+        case T.IQ4_XS:
+          return quant("chainIQ4_XS", Act.Q8_K, ne0);
+        case T.F16:
+          return float("f16Sgemm", Act.F64, ne0);
+        default:
+          return null;
       }
     case "repack":
       switch (type) {
-        case T.Q4_0: return quant("chainQ4_0", Act.Q8_0, ne0);
-        case T.IQ4_NL: return quant("chainIQ4_NL", Act.Q8_0, ne0);
-        case T.Q4_K: return { ...quant("repackQ4_K", Act.Q8_K, ne0), tailFn: "repackQ4_KV" };
-        case T.Q2_K: return { ...quant("repackQ2_K", Act.Q8_K, ne0), tailFn: "repackQ2_KV" };
-        default: return null;
+        case T.Q4_0:
+          return quant("chainQ4_0", Act.Q8_0, ne0);
+        case T.IQ4_NL:
+          return quant("chainIQ4_NL", Act.Q8_0, ne0);
+        case T.Q4_K:
+          return { ...quant("repackQ4_K", Act.Q8_K, ne0), tailFn: "repackQ4_KV" };
+        case T.Q2_K:
+          return { ...quant("repackQ2_K", Act.Q8_K, ne0), tailFn: "repackQ2_KV" };
+        default:
+          return null;
       }
     case "cpu":
       switch (type) {
-        case T.F32: return x16 ? float(sgemm16 ? "f32Sgemm" : "f32VecDot", Act.F64, ne0) : null;
-        case T.F16: return sgemm16 ? float("f16Sgemm", Act.F16_F64, ne0) : null;
-        case T.BF16: return nx.bf16 === "avx512bf16" && nTokens >= 2 && ne0 % 32 === 0 && ne1 % 4 === 0 ? float("bf16Sgemm", Act.BF16, ne0) : null;
-        case T.Q8_0: return quant("lanesQ8_0", Act.Q8_0, ne0);
-        case T.Q4_0: return quant("lanesQ4_0", Act.Q8_0, ne0);
-        case T.Q5_0: return quant("lanesQ5_0", Act.Q8_0, ne0);
-        case T.Q4_1: return quant("lanesQ4_1", Act.Q8_1, ne0);
-        case T.Q5_1: return quant("lanesQ5_1", Act.Q8_1, ne0);
-        case T.IQ4_NL: return nTokens >= 2 ? quant("lanesIQ4_NL", Act.Q8_0, ne0) : null;
-        case T.Q2_K: return quant("lanesQ2_K", Act.Q8_K, ne0);
-        case T.Q3_K: return quant("lanesQ3_K", Act.Q8_K, ne0);
-        case T.Q4_K: return quant("lanesQ4_K", Act.Q8_K, ne0);
-        case T.Q5_K: return quant("lanesQ5_K", Act.Q8_K, ne0);
-        case T.Q6_K: return quant("lanesQ6_K", Act.Q8_K, ne0);
-        case T.IQ4_XS: return quant(nTokens >= 8 && ne1 % 8 === 0 ? "chainIQ4_XS" : "lanesIQ4_XS", Act.Q8_K, ne0); // IQ panel gemm, else vec_dot
-        default: return null;
+        case T.F32:
+          return x16 ? float(sgemm16 ? "f32Sgemm" : "f32VecDot", Act.F64, ne0) : null;
+        case T.F16:
+          return sgemm16 ? float("f16Sgemm", Act.F16_F64, ne0) : null;
+        case T.BF16:
+          return nx.bf16 === "avx512bf16" && nTokens >= 2 && ne0 % 32 === 0 && ne1 % 4 === 0 ? float("bf16Sgemm", Act.BF16, ne0) : null;
+        case T.Q8_0:
+          return quant("lanesQ8_0", Act.Q8_0, ne0);
+        case T.Q4_0:
+          return quant("lanesQ4_0", Act.Q8_0, ne0);
+        case T.Q5_0:
+          return quant("lanesQ5_0", Act.Q8_0, ne0);
+        case T.Q4_1:
+          return quant("lanesQ4_1", Act.Q8_1, ne0);
+        case T.Q5_1:
+          return quant("lanesQ5_1", Act.Q8_1, ne0);
+        case T.IQ4_NL:
+          return nTokens >= 2 ? quant("lanesIQ4_NL", Act.Q8_0, ne0) : null;
+        case T.Q2_K:
+          return quant("lanesQ2_K", Act.Q8_K, ne0);
+        case T.Q3_K:
+          return quant("lanesQ3_K", Act.Q8_K, ne0);
+        case T.Q4_K:
+          return quant("lanesQ4_K", Act.Q8_K, ne0);
+        case T.Q5_K:
+          return quant("lanesQ5_K", Act.Q8_K, ne0);
+        case T.Q6_K:
+          return quant("lanesQ6_K", Act.Q8_K, ne0);
+        case T.IQ4_XS:
+          return quant(nTokens >= 8 && ne1 % 8 === 0 ? "chainIQ4_XS" : "lanesIQ4_XS", Act.Q8_K, ne0); // IQ panel gemm, else vec_dot
+        default:
+          return null;
       }
   }
 }

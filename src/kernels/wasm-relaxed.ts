@@ -10,7 +10,11 @@
  */
 export function relaxedSelfCheck(module: WebAssembly.Module, shared: boolean): boolean {
   try {
-    const memory = new WebAssembly.Memory({ initial: 4, maximum: 65536, ...(shared ? { shared: true } : {}) } as WebAssembly.MemoryDescriptor);
+    const memory = new WebAssembly.Memory({
+      initial: 4,
+      maximum: 65536,
+      ...(shared ? { shared: true } : {}),
+    } as WebAssembly.MemoryDescriptor);
     const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...a: number[]) => number>;
     if (typeof ex.selfCheck !== "function") return false;
     return ex.selfCheck(65536) === 0;

@@ -11,11 +11,16 @@
  *      engine tier the functions up, and again.
  * Any mismatch, trap or missing export means "not available".
  */
-const C0 = 1000, C1 = -7;
+const C0 = 1000,
+  C1 = -7;
 
 export async function usdotSelfCheck(module: WebAssembly.Module, shared: boolean): Promise<boolean> {
   try {
-    const memory = new WebAssembly.Memory({ initial: 4, maximum: 65536, ...(shared ? { shared: true } : {}) } as WebAssembly.MemoryDescriptor);
+    const memory = new WebAssembly.Memory({
+      initial: 4,
+      maximum: 65536,
+      ...(shared ? { shared: true } : {}),
+    } as WebAssembly.MemoryDescriptor);
     const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...a: number[]) => number>;
     if (typeof ex.usdotProbe !== "function" || typeof ex.usdotCheck !== "function") return false;
     const probe = () => {

@@ -28,7 +28,7 @@ import { createJsBackend } from "./js-backend.js";
 import type { Numerics } from "./numerics.js";
 import { baselineBytes, hasSharedMemory, hasWasmSimd, relaxedBytes, unshareMemoryImport } from "./wasm-module.js";
 import { matmulRuns } from "./matmul-path.js";
-import { Act, planMatmul, type KernelPlan } from "./wasm-plan.js";
+import { Act, planMatmul } from "./wasm-plan.js";
 import { KERNELS, matmulKernel, positional, type Kernel, type KernelArgs, type KernelFamily } from "./wasm-calls.js";
 import { relaxedSelfCheck } from "./wasm-relaxed.js";
 import { usdotSelfCheck } from "./wasm-usdot.js";
@@ -40,15 +40,35 @@ import { usdotSelfCheck } from "./wasm-usdot.js";
  * nibbles are 7-bit). The lanes kernels' 1×4 tiles take the chain kernels' arguments.
  */
 const RELAXED: ReadonlyMap<string, string> = new Map([
-  ["chainQ8_0", "chainQ8_0M"], ["chainQ4_0", "chainQ4_0R"], ["chainIQ4_NL", "chainIQ4_NLM"], ["chainQ4_1", "chainQ4_1M"],
-  ["lanesQ8_0", "lanesQ8_0M"], ["lanesQ4_0", "lanesQ4_0M"], ["lanesIQ4_NL", "lanesIQ4_NLM"], ["lanesQ4_1", "lanesQ4_1M"],
-  ["lanesQ5_0", "lanesQ5_0M"], ["lanesQ5_1", "lanesQ5_1M"],
-  ...["lanesQ2_K", "lanesQ3_K", "lanesQ4_K", "lanesQ5_K", "lanesQ6_K", "lanesIQ4_XS", "repackQ4_K", "repackQ4_KV", "repackQ2_K", "repackQ2_KV"]
-    .map((k): [string, string] => [k, `${k}M`]), // wasm/relaxed-k.as
+  ["chainQ8_0", "chainQ8_0M"],
+  ["chainQ4_0", "chainQ4_0R"],
+  ["chainIQ4_NL", "chainIQ4_NLM"],
+  ["chainQ4_1", "chainQ4_1M"],
+  ["lanesQ8_0", "lanesQ8_0M"],
+  ["lanesQ4_0", "lanesQ4_0M"],
+  ["lanesIQ4_NL", "lanesIQ4_NLM"],
+  ["lanesQ4_1", "lanesQ4_1M"],
+  ["lanesQ5_0", "lanesQ5_0M"],
+  ["lanesQ5_1", "lanesQ5_1M"],
+  ...[
+    "lanesQ2_K",
+    "lanesQ3_K",
+    "lanesQ4_K",
+    "lanesQ5_K",
+    "lanesQ6_K",
+    "lanesIQ4_XS",
+    "repackQ4_K",
+    "repackQ4_KV",
+    "repackQ2_K",
+    "repackQ2_KV",
+  ].map((k): [string, string] => [k, `${k}M`]), // wasm/relaxed-k.as
 ]);
 
 /** USDot replacements (wasm/usdot.as), used only when its probe passes (wasm-usdot.ts). */
-const USDOT: ReadonlyMap<string, string> = new Map([["lanesQ8_0", "lanesQ8_0U"], ["chainQ8_0", "chainQ8_0U"]]);
+const USDOT: ReadonlyMap<string, string> = new Map([
+  ["lanesQ8_0", "lanesQ8_0U"],
+  ["chainQ8_0", "chainQ8_0U"],
+]);
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: wasm32's limit; the F32 24-layer model is ~1.3 GB
@@ -95,7 +115,11 @@ async function nodeParallelism(): Promise<number | undefined> {
 
 export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmBackend> {
   if (!hasWasmSimd()) {
-    throw new EmbedError("BAD_OPTION", "the wasm backend needs WebAssembly SIMD (SIMD128), which this runtime does not support; use backend \"js\"", { option: "backend" });
+    throw new EmbedError(
+      "BAD_OPTION",
+      'the wasm backend needs WebAssembly SIMD (SIMD128), which this runtime does not support; use backend "js"',
+      { option: "backend" },
+    );
   }
   const requested = opts.threads ?? (await nodeParallelism()) ?? defaultThreads();
   if (!Number.isInteger(requested) || requested < 1) {
@@ -113,7 +137,11 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
       bytes = relaxedBytes();
       relaxed = true;
     } else if (opts.relaxedSimd === true) {
-      throw new EmbedError("BAD_OPTION", "relaxedSimd: true, but this runtime's relaxed SIMD is missing or failed the exactness self-check", { option: "relaxedSimd" });
+      throw new EmbedError(
+        "BAD_OPTION",
+        "relaxedSimd: true, but this runtime's relaxed SIMD is missing or failed the exactness self-check",
+        { option: "relaxedSimd" },
+      );
     }
   }
   if (!shared) bytes = unshareMemoryImport(bytes);
@@ -121,10 +149,19 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
   let usdot = false;
   if (relaxed && opts.usdot !== false) {
     usdot = await usdotSelfCheck(module, shared);
-    if (!usdot && opts.usdot === true) throw new EmbedError("BAD_OPTION", "usdot: true, but this runtime's relaxed unsigned × signed dot is missing or inexact", { option: "usdot" });
+    if (!usdot && opts.usdot === true)
+      throw new EmbedError("BAD_OPTION", "usdot: true, but this runtime's relaxed unsigned × signed dot is missing or inexact", {
+        option: "usdot",
+      });
   }
-  const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, ...(shared ? { shared: true } : {}) } as WebAssembly.MemoryDescriptor);
-  const names = WebAssembly.Module.exports(module).filter((e) => e.kind === "function").map((e) => e.name);
+  const memory = new WebAssembly.Memory({
+    initial: 32,
+    maximum: MAX_PAGES,
+    ...(shared ? { shared: true } : {}),
+  } as WebAssembly.MemoryDescriptor);
+  const names = WebAssembly.Module.exports(module)
+    .filter((e) => e.kind === "function")
+    .map((e) => e.name);
   const pool = await WorkerPool.create({ memory, module, names, nThreads: threads });
   const fnIndex = new Map(names.map((n, i) => [n, i]));
   const inst = new WebAssembly.Instance(module, { env: { memory } });
@@ -147,8 +184,15 @@ class WasmBackendImpl implements WasmBackend {
   readonly attentionKernel: string;
   readonly referenceOnly: ReadonlySet<string> = new Set(["swiglu", "norm", "gelu"]);
 
-  constructor(readonly numerics: Numerics, readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool, private readonly fnIndex: Map<string, number>,
-    readonly exports: Record<string, (...a: number[]) => number>, readonly relaxedSimd: boolean, readonly usdot: boolean) {
+  constructor(
+    readonly numerics: Numerics,
+    readonly memory: WebAssembly.Memory,
+    private readonly pool: WorkerPool,
+    private readonly fnIndex: Map<string, number>,
+    readonly exports: Record<string, (...a: number[]) => number>,
+    readonly relaxedSimd: boolean,
+    readonly usdot: boolean,
+  ) {
     this.threads = pool.nThreads;
     this.js = createJsBackend(numerics);
     // wasm/attention*.as implement the 16-lane (AVX-512) f32 orders only
@@ -177,7 +221,9 @@ class WasmBackendImpl implements WasmBackend {
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
       if (have / PAGE + pages > MAX_PAGES) {
-        throw new EmbedError("BAD_OPTION", `wasm memory limit: ${end} bytes requested, WebAssembly memory is limited to 4 GiB`, { nBytes: end });
+        throw new EmbedError("BAD_OPTION", `wasm memory limit: ${end} bytes requested, WebAssembly memory is limited to 4 GiB`, {
+          nBytes: end,
+        });
       }
       this.memory.grow(pages);
       this.f32 = new Float32Array(this.memory.buffer); // views over the grown buffer
@@ -214,7 +260,10 @@ class WasmBackendImpl implements WasmBackend {
    * slots, at `rest`. Outputs that got a slot go back with unstage(). Plain loops: this runs a few
    * hundred times per forward pass.
    */
-  private stage(views: ReadonlyArray<readonly [view: Float32Array, off: number, nFloats: number, copyIn: boolean]>, extra: number): { ptr: number[]; rest: number } {
+  private stage(
+    views: ReadonlyArray<readonly [view: Float32Array, off: number, nFloats: number, copyIn: boolean]>,
+    extra: number,
+  ): { ptr: number[]; rest: number } {
     const ptr: number[] = [];
     let bytes = extra;
     for (const [v, off, n] of views) {
@@ -279,9 +328,18 @@ class WasmBackendImpl implements WasmBackend {
     this.checkOpen();
     const { ne0, ne1 } = w;
     if (x.length < nTokens * ne0 || out.length < nTokens * ne1) {
-      throw new EmbedError("TENSOR_SHAPE", `matmul "${w.name}": need x >= ${nTokens}x${ne0} and out >= ${nTokens}x${ne1}, got ${x.length} and ${out.length}`, {
-        tensor: w.name, ne0, ne1, nTokens, xLength: x.length, outLength: out.length,
-      });
+      throw new EmbedError(
+        "TENSOR_SHAPE",
+        `matmul "${w.name}": need x >= ${nTokens}x${ne0} and out >= ${nTokens}x${ne1}, got ${x.length} and ${out.length}`,
+        {
+          tensor: w.name,
+          ne0,
+          ne1,
+          nTokens,
+          xLength: x.length,
+          outLength: out.length,
+        },
+      );
     }
     for (const [t0, n] of matmulRuns(this.numerics, w.type, ne0, ne1, nTokens, seqLen)) {
       this.matmulRun(w, x.subarray(t0 * ne0, (t0 + n) * ne0), n, out.subarray(t0 * ne1, (t0 + n) * ne1));
@@ -295,26 +353,64 @@ class WasmBackendImpl implements WasmBackend {
     const { ne0, ne1 } = w;
     const wRowBytes = rowBytes(w.type, ne0);
     if (w.data.length < wRowBytes * ne1) {
-      throw new EmbedError("TENSOR_SHAPE", `tensor "${w.name}": ${ne1} rows of ${wRowBytes} bytes exceed its ${w.data.length}-byte buffer`, { tensor: w.name, ne0, ne1 });
+      throw new EmbedError(
+        "TENSOR_SHAPE",
+        `tensor "${w.name}": ${ne1} rows of ${wRowBytes} bytes exceed its ${w.data.length}-byte buffer`,
+        { tensor: w.name, ne0, ne1 },
+      );
     }
     if (nTokens === 0 || ne1 === 0) return;
     const aStride = plan.aStride;
     const blkBytes = plan.act >= Act.F64 ? 0 : align(rowBytes(vecDotTypeOf(w.type), ne0), 64); // per thread
     // A8 chain kernels: activation scale table of tP columns (quantize.as)
-    const tP = align(nTokens, 4), sdBytes = plan.act <= Act.Q8_1 ? align(8 * (ne0 / 32) * tP, 64) : 0;
+    const tP = align(nTokens, 4),
+      sdBytes = plan.act <= Act.Q8_1 ? align(8 * (ne0 / 32) * tP, 64) : 0;
     const aBytes = align(aStride * nTokens, 64);
-    const { ptr: [xp, op], rest: blk } = this.stage([[x, 0, nTokens * ne0, true], [out, 0, nTokens * ne1, false]], this.threads * blkBytes + aBytes + sdBytes);
-    const ap = blk + this.threads * blkBytes, sd = ap + aBytes;
+    const {
+      ptr: [xp, op],
+      rest: blk,
+    } = this.stage(
+      [
+        [x, 0, nTokens * ne0, true],
+        [out, 0, nTokens * ne1, false],
+      ],
+      this.threads * blkBytes + aBytes + sdBytes,
+    );
+    const ap = blk + this.threads * blkBytes,
+      sd = ap + aBytes;
     const wp = this.weightPtr(w);
     // x (nTokens, ne0) f32 -> prepared rows (nTokens, aStride bytes) at ap
-    this.run(KERNELS.prepareRows, { x: xp!, t0: 0, t1: nTokens, n: ne0, kind: plan.act, blk, blkStride: blkBytes, dst: ap, dstStride: aStride, sd, tP },
-      nTokens < 4 || this.threads === 1);
+    this.run(
+      KERNELS.prepareRows,
+      { x: xp!, t0: 0, t1: nTokens, n: ne0, kind: plan.act, blk, blkStride: blkBytes, dst: ap, dstStride: aStride, sd, tP },
+      nTokens < 4 || this.threads === 1,
+    );
     // W (ne1, ne0) @ prepared x -> out (nTokens, ne1); blk (per-thread activation scratch, free by now) doubles as the row-scale scratch
-    const call = { w: wp, wStride: wRowBytes, r0: 0, r1: ne1, a: ap, aStride, nTok: nTokens, out: op!, ne1, nb: plan.nb, sd, tP, scr: blk, scrStride: blkBytes };
+    const call = {
+      w: wp,
+      wStride: wRowBytes,
+      r0: 0,
+      r1: ne1,
+      a: ap,
+      aStride,
+      nTok: nTokens,
+      out: op!,
+      ne1,
+      nb: plan.nb,
+      sd,
+      tP,
+      scr: blk,
+      scrStride: blkBytes,
+    };
     const gemm = plan.tailFn ? nTokens - (nTokens % 4) : nTokens; // repack: gemm rows, then the gemv's
     if (gemm > 0) this.run(matmulKernel(this.kernelOf(plan.fn)), { ...call, nTok: gemm });
     if (gemm < nTokens) {
-      this.run(matmulKernel(this.kernelOf(plan.tailFn!)), { ...call, a: ap + gemm * aStride, nTok: nTokens - gemm, out: op! + 4 * gemm * ne1 });
+      this.run(matmulKernel(this.kernelOf(plan.tailFn!)), {
+        ...call,
+        a: ap + gemm * aStride,
+        nTok: nTokens - gemm,
+        out: op! + 4 * gemm * ne1,
+      });
     }
     this.unstage(out, 0, op!, nTokens * ne1);
   }
@@ -324,23 +420,59 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   /** ops.ts attention, bit for bit (wasm/attention.as; attention-relaxed.as on the relaxed module), query rows split across threads. */
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, T: number, nHead: number, nHeadKv: number, hd: number, window: number, kqScale = 1): void {
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    T: number,
+    nHead: number,
+    nHeadKv: number,
+    hd: number,
+    window: number,
+    kqScale = 1,
+  ): void {
     this.checkOpen();
     if (this.attentionKernel === "reference") return this.js.attention(q, k, v, o, T, nHead, nHeadKv, hd, window, kqScale);
-    const nQ = nHead * hd, nKV = nHeadKv * hd;
+    const nQ = nHead * hd,
+      nKV = nHeadKv * hd;
     if (T <= 0 || nQ === 0) return;
-    if (!Number.isInteger(nHead / nHeadKv) || q.length < T * nQ || o.length < T * nQ || k.length < T * nKV || v.length < T * nKV || !(window >= 0)) {
-      throw new EmbedError("TENSOR_SHAPE", `attention: bad shapes (T ${T}, heads ${nHead}/${nHeadKv}, hd ${hd}, window ${window})`, { T, nHead, nHeadKv, hd });
+    if (
+      !Number.isInteger(nHead / nHeadKv) ||
+      q.length < T * nQ ||
+      o.length < T * nQ ||
+      k.length < T * nKV ||
+      v.length < T * nKV ||
+      !(window >= 0)
+    ) {
+      throw new EmbedError("TENSOR_SHAPE", `attention: bad shapes (T ${T}, heads ${nHead}/${nHeadKv}, hd ${hd}, window ${window})`, {
+        T,
+        nHead,
+        nHeadKv,
+        hd,
+      });
     }
     const win = window >= T ? T : Math.floor(window);
     const scaleBits = new Int32Array(Float32Array.of(kqScale).buffer)[0]!; // soft_max_ext's scale as f32 bits
     const k64Bytes = align(8 * T * nKV, 64);
     const stride = align(8 * hd + 12 * T + 16 + 1024 + 16, 64); // attention.as attnRows scratch
-    const { ptr: [qp, op, kp, vp], rest: k64 } = this.stage([[q, 0, T * nQ, true], [o, 0, T * nQ, false], [k, 0, T * nKV, true], [v, 0, T * nKV, true]],
-      2 * k64Bytes + this.threads * stride);
-    const vt64 = k64 + k64Bytes, sp = vt64 + k64Bytes;
+    const {
+      ptr: [qp, op, kp, vp],
+      rest: k64,
+    } = this.stage(
+      [
+        [q, 0, T * nQ, true],
+        [o, 0, T * nQ, false],
+        [k, 0, T * nKV, true],
+        [v, 0, T * nKV, true],
+      ],
+      2 * k64Bytes + this.threads * stride,
+    );
+    const vt64 = k64 + k64Bytes,
+      sp = vt64 + k64Bytes;
     const rows = { q: qp!, o: op!, r0: 0, r1: nHead * T, T, nHead, nHeadKv, hd, window: win, scaleBits, scr: sp, scrStride: stride };
-    if (this.relaxedSimd) { // fused relaxed_madd on f32 data (wasm/attention-relaxed.as); vt in the k64 area
+    if (this.relaxedSimd) {
+      // fused relaxed_madd on f32 data (wasm/attention-relaxed.as); vt in the k64 area
       this.run(KERNELS.attnPrepR, { v: vp!, vt: k64, j0: 0, j1: T, T, nHeadKv, hd });
       this.run(KERNELS.attnRowsR, { ...rows, k: kp!, vt: k64 });
     } else {
@@ -351,13 +483,36 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   /** ops.ts rmsNormRows bit for bit (wasm/norm.as), rows split across the threads. */
-  rmsNormRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, g: Float32Array, eps: number): void {
+  rmsNormRows(
+    x: Float32Array,
+    xOff: number,
+    out: Float32Array,
+    outOff: number,
+    n: number,
+    rows: number,
+    g: Float32Array,
+    eps: number,
+  ): void {
     this.checkOpen();
     if (rows <= 0 || n <= 0) return;
     if (g.length < n || x.length < xOff + rows * n || out.length < outOff + rows * n) {
-      throw new EmbedError("TENSOR_SHAPE", `rmsNorm: ${rows} rows of ${n} exceed the buffers (x ${x.length}, out ${out.length}, weight ${g.length})`, { n, rows });
+      throw new EmbedError(
+        "TENSOR_SHAPE",
+        `rmsNorm: ${rows} rows of ${n} exceed the buffers (x ${x.length}, out ${out.length}, weight ${g.length})`,
+        { n, rows },
+      );
     }
-    const { ptr: [xp, dp, gp], rest: ep } = this.stage([[x, xOff, rows * n, true], [out, outOff, rows * n, false], [g, 0, n, true]], 8);
+    const {
+      ptr: [xp, dp, gp],
+      rest: ep,
+    } = this.stage(
+      [
+        [x, xOff, rows * n, true],
+        [out, outOff, rows * n, false],
+        [g, 0, n, true],
+      ],
+      8,
+    );
     new Float64Array(this.memory.buffer, ep, 1)[0] = eps;
     this.run(KERNELS.normRows, { x: xp!, out: dp!, g: gp!, n, epsAt: ep, r0: 0, r1: rows }, rows < 8 || this.threads === 1);
     this.unstage(out, outOff, dp!, rows * n);
@@ -385,13 +540,27 @@ class WasmBackendImpl implements WasmBackend {
     this.checkOpen();
     if (n <= 0) return;
     if (gate.length < n || up.length < n || out.length < n) {
-      throw new EmbedError("TENSOR_SHAPE", `geglu: ${n} elements exceed the buffers (gate ${gate.length}, up ${up.length}, out ${out.length})`, { n });
+      throw new EmbedError(
+        "TENSOR_SHAPE",
+        `geglu: ${n} elements exceed the buffers (gate ${gate.length}, up ${up.length}, out ${out.length})`,
+        { n },
+      );
     }
-    if (this.geluTable < 0) { // ops.ts's table, copied once into wasm memory (256 KiB)
+    if (this.geluTable < 0) {
+      // ops.ts's table, copied once into wasm memory (256 KiB)
       this.geluTable = this.bump(4 * 65536);
       this.f32.set(geluFp16Table(), this.geluTable >>> 2);
     }
-    const { ptr: [gp, up_, dp] } = this.stage([[gate, 0, n, true], [up, 0, n, true], [out, 0, n, false]], 0);
+    const {
+      ptr: [gp, up_, dp],
+    } = this.stage(
+      [
+        [gate, 0, n, true],
+        [up, 0, n, true],
+        [out, 0, n, false],
+      ],
+      0,
+    );
     this.run(KERNELS.gegluRange, { gate: gp!, up: up_!, out: dp!, table: this.geluTable, i0: 0, i1: n }, n < 4096 || this.threads === 1);
     this.unstage(out, 0, dp!, n);
   }
@@ -401,7 +570,8 @@ class WasmBackendImpl implements WasmBackend {
    * threads, or all of it on the calling thread when `alone` (small calls; thread index 0).
    */
   private run<F extends KernelFamily>(k: Kernel<F>, args: KernelArgs<F>, alone = false): void {
-    const f: KernelFamily = k.family, pos = positional(k.family, args);
+    const f: KernelFamily = k.family,
+      pos = positional(k.family, args);
     const fn = this.fnIndex.get(k.name);
     if (fn === undefined) throw new Error(`wasm module has no kernel "${k.name}"`);
     if (alone) this.exports[k.name]!(...pos, 0);

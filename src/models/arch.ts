@@ -19,7 +19,10 @@ export interface CommonHParams {
 }
 
 /** A dim's required size and its source, so shape errors name the tensor and the key(s): { n: 768, from: "….embedding_length = 768" }. */
-export interface Dim { n: number; from: string }
+export interface Dim {
+  n: number;
+  from: string;
+}
 
 /** Reads a tensor by name, checking its ne; provided by the loader (models/loader.ts). */
 export interface TensorProvider {

@@ -48,7 +48,8 @@ function swaPattern(meta: GGUFMetadata, nLayer: number, arch: string): boolean[]
     if (!ok || typeof a === "string" || Array.isArray(a) || a instanceof BigInt64Array || a instanceof BigUint64Array) {
       throw new EmbedError("GGUF_KEY_TYPE", `metadata key "${key}" must be a BOOL, INT32 or UINT32 array, or a UINT32`, { key });
     }
-    if (a.length > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${key}: ${a.length} entries exceed llama.cpp's maximum of ${MAX_LAYERS} layers`, { key });
+    if (a.length > MAX_LAYERS)
+      throw new EmbedError("BAD_HPARAMS", `${key}: ${a.length} entries exceed llama.cpp's maximum of ${MAX_LAYERS} layers`, { key });
     return Array.from({ length: nLayer }, (_, il) => il < a.length && Number(a[il]) !== 0);
   }
   const n = getUint(meta, key, 6);
@@ -67,20 +68,33 @@ export function loadHParams(meta: GGUFMetadata, arch: string = ARCH): GemmaEmbed
   // llama.cpp asserts both (GGML_ASSERT in load_arch_hparams: the process aborts); we refuse the file.
   const d3 = meta.has(k("dense_3_feat_out")) ? getUint(meta, k("dense_3_feat_out")) : nEmbd;
   const d2in = meta.has(k("dense_2_feat_in")) ? getUint(meta, k("dense_2_feat_in")) : nEmbd;
-  if (d2in !== nEmbd) throw new EmbedError("BAD_HPARAMS", `${arch}: dense_2_feat_in ${d2in} must equal embedding_length ${nEmbd}`, { key: k("dense_2_feat_in") });
+  if (d2in !== nEmbd)
+    throw new EmbedError("BAD_HPARAMS", `${arch}: dense_2_feat_in ${d2in} must equal embedding_length ${nEmbd}`, {
+      key: k("dense_2_feat_in"),
+    });
   if (d3 !== nEmbd) {
-    throw new EmbedError("BAD_HPARAMS", `${arch}: dense_3_feat_out ${d3} must equal embedding_length ${nEmbd} (llama.cpp asserts this)`, { key: k("dense_3_feat_out") });
+    throw new EmbedError("BAD_HPARAMS", `${arch}: dense_3_feat_out ${d3} must equal embedding_length ${nEmbd} (llama.cpp asserts this)`, {
+      key: k("dense_3_feat_out"),
+    });
   }
   const dense2FeatOut = meta.has(k("dense_2_feat_out")) ? getUint(meta, k("dense_2_feat_out")) : undefined;
   return {
-    nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead,
+    nEmbd,
+    nLayer,
+    nFf,
+    nHead,
+    nHeadKv,
+    nEmbdHead,
     nCtxTrain: getUint(meta, k("context_length")),
     // finite and > 0, or BAD_HPARAMS naming the key (a NaN or 0 base gave finite, wrong vectors)
     normRmsEps: getPositiveFloat(meta, k("attention.layer_norm_rms_epsilon")),
     ropeFreqBase: getPositiveFloat(meta, k("rope.freq_base"), 10000),
     ropeFreqBaseSwa: getPositiveFloat(meta, k("rope.freq_base_swa"), 10000),
     nSwa: getUint(meta, k("attention.sliding_window")),
-    isSwa, poolingType, nEmbdOut: d3, dense2FeatOut,
+    isSwa,
+    poolingType,
+    nEmbdOut: d3,
+    dense2FeatOut,
   };
 }
 
@@ -109,7 +123,6 @@ export interface GemmaEmbeddingWeights {
 
 /** load_arch_tensors: the one table binding GGUF tensor names to fields (docs/architectures/gemma-embedding.md). */
 export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab: number): GemmaEmbeddingWeights {
-  const { nEmbd } = hp;
   const { E, HD, Q, KV, FF } = attnDims(ARCH, hp);
   checkNoExtraLayers(ARCH, hp.nLayer, t);
   const layers: LayerWeights[] = [];
@@ -146,14 +159,19 @@ export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab
     layers,
     outputNorm: t.vector("output_norm.weight", E),
   };
-  const has2 = t.has("dense_2.weight"), has3 = t.has("dense_3.weight");
-  if (has2 !== has3) throw new EmbedError("TENSOR_MISSING", `${ARCH}: dense_2.weight and dense_3.weight must both be present or both absent`, { tensor: has2 ? "dense_3.weight" : "dense_2.weight" });
+  const has2 = t.has("dense_2.weight"),
+    has3 = t.has("dense_3.weight");
+  if (has2 !== has3)
+    throw new EmbedError("TENSOR_MISSING", `${ARCH}: dense_2.weight and dense_3.weight must both be present or both absent`, {
+      tensor: has2 ? "dense_3.weight" : "dense_2.weight",
+    });
   if (has2) {
     // dense_2: nEmbd -> mid; dense_3: mid -> nEmbdOut. llama.cpp asserts dense_2_feat_in == n_embd
     // and takes n_embd_out from dense_3_feat_out; mid comes from the key or the tensor itself.
-    const mid: Dim = hp.dense2FeatOut !== undefined
-      ? { n: hp.dense2FeatOut, from: `${k("dense_2_feat_out")} = ${hp.dense2FeatOut}` }
-      : { n: t.ne("dense_2.weight")[1], from: `dense_2.weight's ne[1] (${t.ne("dense_2.weight")[1]})` };
+    const mid: Dim =
+      hp.dense2FeatOut !== undefined
+        ? { n: hp.dense2FeatOut, from: `${k("dense_2_feat_out")} = ${hp.dense2FeatOut}` }
+        : { n: t.ne("dense_2.weight")[1], from: `dense_2.weight's ne[1] (${t.ne("dense_2.weight")[1]})` };
     w.dense2 = t.matrix("dense_2.weight", E, mid);
     w.dense3 = t.matrix("dense_3.weight", mid, { n: hp.nEmbdOut, from: `${k("dense_3_feat_out")} (or embedding_length) = ${hp.nEmbdOut}` });
   }
@@ -161,16 +179,21 @@ export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab
 }
 
 /** The load warning of a file without the Sentence-Transformers projections (the library, CLI and server all show it). */
-export const NO_DENSE_WARNING = "the model has no Sentence-Transformers Dense layers (dense_2/dense_3, or Ollama's dense.0/dense.1): "
-  + "its vectors are mean-pooled hidden states, not EmbeddingGemma's sentence embeddings; "
-  + "re-convert with --sentence-transformers-dense-modules (see llama.cpp#18677)";
+export const NO_DENSE_WARNING =
+  "the model has no Sentence-Transformers Dense layers (dense_2/dense_3, or Ollama's dense.0/dense.1): " +
+  "its vectors are mean-pooled hidden states, not EmbeddingGemma's sentence embeddings; " +
+  "re-convert with --sentence-transformers-dense-modules (see llama.cpp#18677)";
 
 export class GemmaEmbedding implements EmbeddingGraph {
   private readonly rope: NeoxRope;
   readonly warnings: string[] = [];
 
-  constructor(readonly hp: GemmaEmbeddingHParams, readonly w: GemmaEmbeddingWeights, readonly backend: Backend,
-    readonly arch: string = ARCH) {
+  constructor(
+    readonly hp: GemmaEmbeddingHParams,
+    readonly w: GemmaEmbeddingWeights,
+    readonly backend: Backend,
+    readonly arch: string = ARCH,
+  ) {
     this.rope = new NeoxRope(hp.nEmbdHead);
     if (!w.dense2) this.warnings.push(NO_DENSE_WARNING);
   }
@@ -188,7 +211,8 @@ export class GemmaEmbedding implements EmbeddingGraph {
     const { nEmbd, nHead, nHeadKv, nEmbdHead: hd, nFf, normRmsEps: eps } = this.hp;
     const be = this.backend;
     const nTok = batch.tokens.length;
-    const nQ = nHead * hd, nKV = nHeadKv * hd;
+    const nQ = nHead * hd,
+      nKV = nHeadKv * hd;
     const seqs = batch.seqLen; // matmul rows keep the order of their own sequence (Backend.matmul)
 
     // Activations live in the backend's reusable region (WebAssembly memory for the wasm backend,
@@ -237,7 +261,9 @@ export class GemmaEmbedding implements EmbeddingGraph {
       buildNorm(be, q, q, hd, nTok * nHead, { kind: "rms", weight: L.attnQNorm, eps });
       buildNorm(be, kk, kk, hd, nTok * nHeadKv, { kind: "rms", weight: L.attnKNorm, eps });
       const base = swa ? this.hp.ropeFreqBaseSwa : this.hp.ropeFreqBase;
-      this.rope.apply(batch, q, nHead, base, (off) => { for (let d = 0; d < hd; d++) q[off + d] = Math.fround(q[off + d]! * qScale); });
+      this.rope.apply(batch, q, nHead, base, (off) => {
+        for (let d = 0; d < hd; d++) q[off + d] = Math.fround(q[off + d]! * qScale);
+      });
       this.rope.apply(batch, kk, nHeadKv, base);
       tap?.("Qcur_scaled", il, q);
       tap?.("Kcur", il, kk);
@@ -253,7 +279,9 @@ export class GemmaEmbedding implements EmbeddingGraph {
       tap?.("sa_out", il, x);
       // 2.5 FFN: GEGLU(gate) · up, down, post-FFN norm, residual
       buildNorm(be, x, xb, nEmbd, nTok, { kind: "rms", weight: L.ffnNorm, eps });
-      buildFfn(be, xb, nTok, seqs, { kind: "geglu", gate: L.ffnGate, up: L.ffnUp, down: L.ffnDown }, ffn, ao, (name, d) => tap?.(name, il, d));
+      buildFfn(be, xb, nTok, seqs, { kind: "geglu", gate: L.ffnGate, up: L.ffnUp, down: L.ffnDown }, ffn, ao, (name, d) =>
+        tap?.(name, il, d),
+      );
       tap?.("ffn_out", il, ao);
       buildNorm(be, ao, ao, nEmbd, nTok, { kind: "rms", weight: L.postFfwNorm, eps });
       addInPlace(x, ao);

@@ -21,15 +21,25 @@ export function buildInpEmbd(be: Backend, tokEmbd: Weight, tokens: Int32Array, x
 }
 
 /** A norm kind: ggml_rms_norm then mul by the weight (LLM_NORM_RMS). */
-export interface RmsNorm { kind: "rms"; weight: Float32Array; eps: number }
+export interface RmsNorm {
+  kind: "rms";
+  weight: Float32Array;
+  eps: number;
+}
 /** A norm kind: ggml_norm, then ggml_mul by the weight and ggml_add of the bias, three f32 ops (LLM_NORM). */
-export interface LayerNorm { kind: "layer"; weight: Float32Array; bias: Float32Array; eps: number }
+export interface LayerNorm {
+  kind: "layer";
+  weight: Float32Array;
+  bias: Float32Array;
+  eps: number;
+}
 export type Norm = RmsNorm | LayerNorm;
 
 /** build_norm: out (rows, n) = norm(x) rows (x and out may be the same array). */
 export function buildNorm(be: Backend, x: Float32Array, out: Float32Array, n: number, rows: number, norm: Norm): void {
   switch (norm.kind) {
-    case "rms": return be.rmsNormRows(x, 0, out, 0, n, rows, norm.weight, norm.eps);
+    case "rms":
+      return be.rmsNormRows(x, 0, out, 0, n, rows, norm.weight, norm.eps);
     case "layer": {
       be.normRows(x, 0, out, 0, n, rows, norm.eps);
       for (let r = 0; r < rows; r++) {
@@ -48,18 +58,47 @@ export function addBias(x: Float32Array, b: Float32Array | undefined, n: number,
 }
 
 /** An FFN kind: LLM_FFN_GELU + LLM_FFN_PAR (gated: act(gate)·up), as Gemma's GEGLU. */
-export interface GegluFfn { kind: "geglu"; gate: Weight; up: Weight; down: Weight }
+export interface GegluFfn {
+  kind: "geglu";
+  gate: Weight;
+  up: Weight;
+  down: Weight;
+}
 /** An FFN kind: LLM_FFN_SILU + LLM_FFN_PAR without biases (ggml_swiglu_split: silu(gate)·up), as nomic-bert and Qwen3. */
-export interface SwigluFfn { kind: "swiglu"; gate: Weight; up: Weight; down: Weight }
+export interface SwigluFfn {
+  kind: "swiglu";
+  gate: Weight;
+  up: Weight;
+  down: Weight;
+}
 /** An FFN kind: LLM_FFN_GELU + LLM_FFN_SEQ without a gate, biases optional (BERT): down(gelu(up(x) + upB)) + downB. */
-export interface GeluFfn { kind: "gelu"; up: Weight; upB?: Float32Array; down: Weight; downB?: Float32Array }
+export interface GeluFfn {
+  kind: "gelu";
+  up: Weight;
+  upB?: Float32Array;
+  down: Weight;
+  downB?: Float32Array;
+}
 export type Ffn = GegluFfn | SwigluFfn | GeluFfn;
 
 /** Scratch an FFN needs: (nTok, nFf) each. */
-export interface FfnScratch { gate: Float32Array; up: Float32Array; act: Float32Array }
+export interface FfnScratch {
+  gate: Float32Array;
+  up: Float32Array;
+  act: Float32Array;
+}
 
 /** build_ffn: out (nTok, nEmbd) = down(act(gate(x)) · up(x)); matmul rows keep each sequence's order (seqLen). */
-export function buildFfn(be: Backend, x: Float32Array, nTok: number, seqLen: readonly number[], ffn: Ffn, s: FfnScratch, out: Float32Array, tap?: (name: string, d: Float32Array) => void): void {
+export function buildFfn(
+  be: Backend,
+  x: Float32Array,
+  nTok: number,
+  seqLen: readonly number[],
+  ffn: Ffn,
+  s: FfnScratch,
+  out: Float32Array,
+  tap?: (name: string, d: Float32Array) => void,
+): void {
   switch (ffn.kind) {
     case "geglu": {
       be.matmul(ffn.gate, x, nTok, s.gate, seqLen);
@@ -102,11 +141,36 @@ export function buildFfn(be: Backend, x: Float32Array, nTok: number, seqLen: rea
  * (LLAMA_SWA_TYPE_SYMMETRIC), Infinity for none. kqScale: soft_max_ext's scale (build_attn's
  * kq_scale; 1 where q was pre-scaled, as Gemma's).
  */
-export function buildAttn(be: Backend, batch: Batch, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, nHead: number, nHeadKv: number, hd: number, window: number, kqScale = 1): void {
-  const nQ = nHead * hd, nKV = nHeadKv * hd;
+export function buildAttn(
+  be: Backend,
+  batch: Batch,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  o: Float32Array,
+  nHead: number,
+  nHeadKv: number,
+  hd: number,
+  window: number,
+  kqScale = 1,
+): void {
+  const nQ = nHead * hd,
+    nKV = nHeadKv * hd;
   for (let s = 0; s < batch.seqStart.length; s++) {
-    const a = batch.seqStart[s]!, b = a + batch.seqLen[s]!;
-    be.attention(q.subarray(a * nQ, b * nQ), k.subarray(a * nKV, b * nKV), v.subarray(a * nKV, b * nKV), o.subarray(a * nQ, b * nQ), batch.seqLen[s]!, nHead, nHeadKv, hd, window, kqScale);
+    const a = batch.seqStart[s]!,
+      b = a + batch.seqLen[s]!;
+    be.attention(
+      q.subarray(a * nQ, b * nQ),
+      k.subarray(a * nKV, b * nKV),
+      v.subarray(a * nKV, b * nKV),
+      o.subarray(a * nQ, b * nQ),
+      batch.seqLen[s]!,
+      nHead,
+      nHeadKv,
+      hd,
+      window,
+      kqScale,
+    );
   }
 }
 
@@ -115,13 +179,35 @@ export function buildAttn(be: Backend, batch: Batch, q: Float32Array, k: Float32
  * sequence of the batch, each as if alone in a fresh cache: q (nTok, nHead·hd), k, v (nTok,
  * nHeadKv·hd) -> o (nTok, nHead·hd); kqScale: soft_max_ext's scale (kernels/attn-kv-f16.ts).
  */
-export function buildAttnKvF16(be: Backend, batch: Batch, q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array,
-  nHead: number, nHeadKv: number, hd: number, kqScale: number): void {
-  const nQ = nHead * hd, nKV = nHeadKv * hd;
+export function buildAttnKvF16(
+  be: Backend,
+  batch: Batch,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  o: Float32Array,
+  nHead: number,
+  nHeadKv: number,
+  hd: number,
+  kqScale: number,
+): void {
+  const nQ = nHead * hd,
+    nKV = nHeadKv * hd;
   for (let s = 0; s < batch.seqStart.length; s++) {
-    const a = batch.seqStart[s]!, b = a + batch.seqLen[s]!;
-    attentionKvF16(be.numerics, q.subarray(a * nQ, b * nQ), k.subarray(a * nKV, b * nKV), v.subarray(a * nKV, b * nKV),
-      o.subarray(a * nQ, b * nQ), batch.seqLen[s]!, nHead, nHeadKv, hd, kqScale);
+    const a = batch.seqStart[s]!,
+      b = a + batch.seqLen[s]!;
+    attentionKvF16(
+      be.numerics,
+      q.subarray(a * nQ, b * nQ),
+      k.subarray(a * nKV, b * nKV),
+      v.subarray(a * nKV, b * nKV),
+      o.subarray(a * nQ, b * nQ),
+      batch.seqLen[s]!,
+      nHead,
+      nHeadKv,
+      hd,
+      kqScale,
+    );
   }
 }
 
@@ -141,7 +227,9 @@ export class NeoxRope {
   constructor(private readonly hd: number) {}
 
   apply(batch: Batch, x: Float32Array, nHeads: number, base: number, after?: (off: number) => void): void {
-    const hd = this.hd, half = hd / 2, width = nHeads * hd;
+    const hd = this.hd,
+      half = hd / 2,
+      width = nHeads * hd;
     const { cos, sin } = this.table(base, Math.max(0, ...batch.seqLen));
     for (let s = 0; s < batch.seqStart.length; s++) {
       for (let p = 0; p < batch.seqLen[s]!; p++) {
@@ -161,7 +249,8 @@ export class NeoxRope {
     const have = this.tables.get(base);
     if (have && have.cos.length >= nPos * half) return have;
     const t = { cos: new Float32Array(nPos * half), sin: new Float32Array(nPos * half) };
-    for (let p = 0; p < nPos; p++) ropeCache(p, this.hd, base, t.cos.subarray(p * half, (p + 1) * half), t.sin.subarray(p * half, (p + 1) * half));
+    for (let p = 0; p < nPos; p++)
+      ropeCache(p, this.hd, base, t.cos.subarray(p * half, (p + 1) * half), t.sin.subarray(p * half, (p + 1) * half));
     this.tables.set(base, t);
     return t;
   }

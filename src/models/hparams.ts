@@ -29,25 +29,43 @@ export function loadAttnShape(meta: GGUFMetadata, arch: string): AttnShape {
   const nHead = getUint(meta, k("attention.head_count"));
   const nFf = getUint(meta, k("feed_forward_length"));
   if (nHead === 0 || nEmbd === 0 || nLayer === 0 || nFf === 0) {
-    throw new EmbedError("BAD_HPARAMS", `${arch}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`, { nEmbd, nLayer, nFf, nHead });
+    throw new EmbedError(
+      "BAD_HPARAMS",
+      `${arch}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`,
+      { nEmbd, nLayer, nFf, nHead },
+    );
   }
   const nHeadKv = getUint(meta, k("attention.head_count_kv"), nHead);
   const nEmbdHead = getUint(meta, k("attention.key_length"), Math.floor(nEmbd / nHead));
   const valueLength = getUint(meta, k("attention.value_length"), nEmbdHead);
-  if (valueLength !== nEmbdHead) throw new EmbedError("BAD_HPARAMS", `${arch}: attention.value_length ${valueLength} differs from attention.key_length ${nEmbdHead}`, { key: k("attention.value_length") });
-  if (nHeadKv === 0 || nHead % nHeadKv !== 0) throw new EmbedError("BAD_HPARAMS", `${arch}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, { key: k("attention.head_count_kv") });
+  if (valueLength !== nEmbdHead)
+    throw new EmbedError("BAD_HPARAMS", `${arch}: attention.value_length ${valueLength} differs from attention.key_length ${nEmbdHead}`, {
+      key: k("attention.value_length"),
+    });
+  if (nHeadKv === 0 || nHead % nHeadKv !== 0)
+    throw new EmbedError("BAD_HPARAMS", `${arch}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, {
+      key: k("attention.head_count_kv"),
+    });
   const nRot = getUint(meta, k("rope.dimension_count"), nEmbdHead);
-  if (nRot !== nEmbdHead || nEmbdHead % 2 !== 0) throw new EmbedError("BAD_HPARAMS", `${arch}: rope.dimension_count ${nRot} must equal an even key_length ${nEmbdHead}`, { key: k("rope.dimension_count") });
+  if (nRot !== nEmbdHead || nEmbdHead % 2 !== 0)
+    throw new EmbedError("BAD_HPARAMS", `${arch}: rope.dimension_count ${nRot} must equal an even key_length ${nEmbdHead}`, {
+      key: k("rope.dimension_count"),
+    });
   // Checked before per-layer arrays are allocated from it: block_count comes from the file, and
   // 2^32 - 1 would build a huge array. llama.cpp's per-layer arrays hold LLAMA_MAX_LAYERS.
-  if (nLayer > MAX_LAYERS) throw new EmbedError("BAD_HPARAMS", `${arch}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, { key: k("block_count"), value: nLayer });
+  if (nLayer > MAX_LAYERS)
+    throw new EmbedError("BAD_HPARAMS", `${arch}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, {
+      key: k("block_count"),
+      value: nLayer,
+    });
   return { nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead };
 }
 
 /** Tensor dims of the shape: E (n_embd), HD (head), Q (n_head·hd), KV (n_head_kv·hd), FF (n_ff). */
 export function attnDims(arch: string, s: AttnShape): { E: Dim; HD: Dim; Q: Dim; KV: Dim; FF: Dim } {
   const k = (name: string) => `${arch}.${name}`;
-  const hd = s.nEmbdHead, hdKey = `${k("attention.key_length")} (${hd})`;
+  const hd = s.nEmbdHead,
+    hdKey = `${k("attention.key_length")} (${hd})`;
   return {
     E: { n: s.nEmbd, from: `${k("embedding_length")} = ${s.nEmbd}` },
     HD: { n: hd, from: `${k("attention.key_length")} = ${hd}` },
@@ -61,12 +79,20 @@ export function attnDims(arch: string, s: AttnShape): { E: Dim; HD: Dim; Q: Dim;
 export function checkNoExtraLayers(arch: string, nLayer: number, t: TensorProvider): void {
   for (const name of t.names()) {
     const m = /^blk\.(\d+)\./.exec(name);
-    if (m && Number(m[1]) >= nLayer) throw new EmbedError("BAD_HPARAMS", `${arch}.block_count = ${nLayer}, but the file has tensor "${name}" of layer ${m[1]}`, { key: `${arch}.block_count`, tensor: name });
+    if (m && Number(m[1]) >= nLayer)
+      throw new EmbedError("BAD_HPARAMS", `${arch}.block_count = ${nLayer}, but the file has tensor "${name}" of layer ${m[1]}`, {
+        key: `${arch}.block_count`,
+        tensor: name,
+      });
   }
 }
 
 /** ... and on a missing one: layer il must have attn_norm.weight (named with the key). */
 export function requireLayer(arch: string, nLayer: number, t: TensorProvider, il: number): void {
   const name = `blk.${il}.attn_norm.weight`;
-  if (!t.has(name)) throw new EmbedError("TENSOR_MISSING", `${arch}.block_count = ${nLayer}, but tensor "${name}" of layer ${il} is missing`, { key: `${arch}.block_count`, tensor: name });
+  if (!t.has(name))
+    throw new EmbedError("TENSOR_MISSING", `${arch}.block_count = ${nLayer}, but tensor "${name}" of layer ${il} is missing`, {
+      key: `${arch}.block_count`,
+      tensor: name,
+    });
 }

@@ -46,8 +46,11 @@ export function planModel(file: GGUFModelFile, nVocab: number, backend?: "js" | 
   let total = 0;
   for (const t of tensors) {
     if (t.nBytes > MAX_BUFFER_BYTES) {
-      throw tooLarge(`tensor "${t.name}" (${ggmlTypeName(t.type)}, ${gib(t.nBytes)}) is larger than the 4 GiB one buffer can hold`,
-        { tensor: t.name, nBytes: t.nBytes, max: MAX_BUFFER_BYTES });
+      throw tooLarge(`tensor "${t.name}" (${ggmlTypeName(t.type)}, ${gib(t.nBytes)}) is larger than the 4 GiB one buffer can hold`, {
+        tensor: t.name,
+        nBytes: t.nBytes,
+        max: MAX_BUFFER_BYTES,
+      });
     }
     total += t.nBytes + 64; // the wasm backend aligns each tensor to 64 bytes
   }
@@ -55,8 +58,11 @@ export function planModel(file: GGUFModelFile, nVocab: number, backend?: "js" | 
   const reserve = backend === "wasm" && arch.activationFloatsPerToken ? 4 * RESERVE_TOKENS * arch.activationFloatsPerToken(hp) : 0;
   if (backend === "wasm" && total + reserve > MAX_BUFFER_BYTES) {
     const act = reserve ? ` and the activations of a ${RESERVE_TOKENS}-token batch ${gib(reserve)}` : "";
-    throw tooLarge(`the model's tensors take ${gib(total)}${act}, more than the 4 GiB of WebAssembly memory; use backend "js"`,
-      { nBytes: total, activationBytes: reserve, max: MAX_BUFFER_BYTES });
+    throw tooLarge(`the model's tensors take ${gib(total)}${act}, more than the 4 GiB of WebAssembly memory; use backend "js"`, {
+      nBytes: total,
+      activationBytes: reserve,
+      max: MAX_BUFFER_BYTES,
+    });
   }
   return { hp, tensors };
 }
@@ -66,13 +72,15 @@ const RESERVE_TOKENS = 512;
 
 const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
 
-
 /**
  * Step 2: read `tensors`' bytes into storage from `alloc` (WebAssembly memory for the wasm
  * backend). An allocation the runtime refuses is MODEL_TOO_LARGE naming the tensor.
  */
-export async function readTensors(tensors: readonly TensorInfo[], alloc: (nBytes: number) => Uint8Array,
-  onProgress?: (loaded: number, total: number) => void): Promise<LoadedTensors> {
+export async function readTensors(
+  tensors: readonly TensorInfo[],
+  alloc: (nBytes: number) => Uint8Array,
+  onProgress?: (loaded: number, total: number) => void,
+): Promise<LoadedTensors> {
   const out: LoadedTensors = new Map();
   const total = tensors.reduce((a, t) => a + t.nBytes, 0);
   let loaded = 0;
@@ -83,8 +91,12 @@ export async function readTensors(tensors: readonly TensorInfo[], alloc: (nBytes
       data = alloc(t.nBytes);
     } catch (e) {
       if (e instanceof EmbedError) throw e;
-      throw new EmbedError("MODEL_TOO_LARGE", `tensor "${t.name}" (${gib(t.nBytes)}) could not be allocated: ${(e as Error).message}`,
-        { tensor: t.name, nBytes: t.nBytes }, { cause: e });
+      throw new EmbedError(
+        "MODEL_TOO_LARGE",
+        `tensor "${t.name}" (${gib(t.nBytes)}) could not be allocated: ${(e as Error).message}`,
+        { tensor: t.name, nBytes: t.nBytes },
+        { cause: e },
+      );
     }
     // In pieces of READ_CHUNK, progress reported after each: token_embd alone is ~65% of EmbeddingGemma's
     // bytes, so a per-tensor report sat at 0% for half the load. Node files read straight into storage;
@@ -102,8 +114,11 @@ export async function readTensors(tensors: readonly TensorInfo[], alloc: (nBytes
 }
 
 /** Every tensor of the file, read (tests and tools that want them all; loading reads only what the model uses). */
-export function readAllTensors(file: GGUFModelFile, alloc: (nBytes: number) => Uint8Array, onProgress?: (loaded: number, total: number)
-  => void): Promise<LoadedTensors> {
+export function readAllTensors(
+  file: GGUFModelFile,
+  alloc: (nBytes: number) => Uint8Array,
+  onProgress?: (loaded: number, total: number) => void,
+): Promise<LoadedTensors> {
   return readTensors(file.tensors, alloc, onProgress);
 }
 
@@ -138,7 +153,11 @@ function provider(infos: Map<string, TensorInfo>, data: LoadedTensors | undefine
   const shapeError = (name: string, info: TensorInfo, want: Dim[]) => {
     const why = want.flatMap((d, i) => (info.ne[i] !== d.n ? [`${d.from} requires ne[${i}] = ${d.n}`] : []));
     if (info.ne.slice(want.length).some((d) => d !== 1)) why.push(`it must be ${want.length}-D`);
-    return new EmbedError("TENSOR_SHAPE", `tensor "${name}" has ne [${info.ne.slice(0, info.nDims).join(", ")}], but ${why.join(" and ")}`, { tensor: name, ne: info.ne.slice(0, info.nDims), expected: want.map((d) => d.n), from: want.map((d) => d.from) });
+    return new EmbedError(
+      "TENSOR_SHAPE",
+      `tensor "${name}" has ne [${info.ne.slice(0, info.nDims).join(", ")}], but ${why.join(" and ")}`,
+      { tensor: name, ne: info.ne.slice(0, info.nDims), expected: want.map((d) => d.n), from: want.map((d) => d.from) },
+    );
   };
   return {
     has: (name) => infos.has(name),
@@ -172,8 +191,10 @@ function provider(infos: Map<string, TensorInfo>, data: LoadedTensors | undefine
 function checkFinite(name: string, v: Float32Array): void {
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i])) {
-      throw new EmbedError("NON_FINITE_WEIGHT", `tensor "${name}" has ${String(v[i])} at element ${i}; norm weights must be finite`,
-        { tensor: name, element: i });
+      throw new EmbedError("NON_FINITE_WEIGHT", `tensor "${name}" has ${String(v[i])} at element ${i}; norm weights must be finite`, {
+        tensor: name,
+        element: i,
+      });
     }
   }
 }

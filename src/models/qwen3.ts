@@ -33,9 +33,16 @@ const k = (name: string) => `${ARCH}.${name}`;
 export function loadHParams(meta: GGUFMetadata): Qwen3HParams {
   const { nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead } = loadAttnShape(meta, ARCH);
   // attention.causal = false would make llama.cpp attend both ways through the cache: not implemented
-  if (!getBool(meta, k("attention.causal"), true)) throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.causal = false is not supported`, { key: k("attention.causal") });
+  if (!getBool(meta, k("attention.causal"), true))
+    throw new EmbedError("BAD_HPARAMS", `${ARCH}: attention.causal = false is not supported`, { key: k("attention.causal") });
   return {
-    nEmbd, nEmbdOut: nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead,
+    nEmbd,
+    nEmbdOut: nEmbd,
+    nLayer,
+    nFf,
+    nHead,
+    nHeadKv,
+    nEmbdHead,
     nCtxTrain: getUint(meta, k("context_length")),
     normRmsEps: getPositiveFloat(meta, k("attention.layer_norm_rms_epsilon")),
     ropeFreqBase: getPositiveFloat(meta, k("rope.freq_base"), 10000),
@@ -71,7 +78,10 @@ export function bindWeights(hp: Qwen3HParams, t: TensorProvider, nVocab: number)
   const { E, HD, Q, KV, FF } = attnDims(ARCH, hp);
   checkNoExtraLayers(ARCH, hp.nLayer, t);
   for (const name of t.names()) {
-    if (UNSUPPORTED.some((re) => re.test(name))) throw new EmbedError("UNSUPPORTED_TYPE", `${ARCH}: tensor "${name}" (fused QKV or attention bias) is not supported`, { tensor: name });
+    if (UNSUPPORTED.some((re) => re.test(name)))
+      throw new EmbedError("UNSUPPORTED_TYPE", `${ARCH}: tensor "${name}" (fused QKV or attention bias) is not supported`, {
+        tensor: name,
+      });
   }
   const layers: LayerWeights[] = [];
   for (let il = 0; il < hp.nLayer; il++) {
@@ -108,7 +118,11 @@ export class Qwen3 implements EmbeddingGraph {
   readonly hasDenseOut = false;
   private readonly rope: NeoxRope;
 
-  constructor(readonly hp: Qwen3HParams, readonly w: Qwen3Weights, readonly backend: Backend) {
+  constructor(
+    readonly hp: Qwen3HParams,
+    readonly w: Qwen3Weights,
+    readonly backend: Backend,
+  ) {
     this.rope = new NeoxRope(hp.nEmbdHead);
   }
 
@@ -121,7 +135,8 @@ export class Qwen3 implements EmbeddingGraph {
     const { nEmbd, nHead, nHeadKv, nEmbdHead: hd, nFf, normRmsEps: eps } = this.hp;
     const be = this.backend;
     const nTok = batch.tokens.length;
-    const nQ = nHead * hd, nKV = nHeadKv * hd;
+    const nQ = nHead * hd,
+      nKV = nHeadKv * hd;
     const seqs = batch.seqLen; // matmul rows keep the order of their own sequence (Backend.matmul)
 
     const arena = be.activations(nTok * activationFloatsPerToken(this.hp));
@@ -168,7 +183,9 @@ export class Qwen3 implements EmbeddingGraph {
       // 2.5 FFN: SwiGLU(gate) · up, down, residual
       buildNorm(be, x, xb, nEmbd, nTok, { kind: "rms", weight: L.ffnNorm, eps });
       tap?.("ffn_norm", il, xb);
-      buildFfn(be, xb, nTok, seqs, { kind: "swiglu", gate: L.ffnGate, up: L.ffnUp, down: L.ffnDown }, ffn, ao, (name, d) => tap?.(name, il, d));
+      buildFfn(be, xb, nTok, seqs, { kind: "swiglu", gate: L.ffnGate, up: L.ffnUp, down: L.ffnDown }, ffn, ao, (name, d) =>
+        tap?.(name, il, d),
+      );
       tap?.("ffn_out", il, ao);
       addInPlace(x, ao);
       tap?.("l_out", il, x);

@@ -44,7 +44,7 @@ async function partFiles(dir: string, prefix: string): Promise<string[]> {
   const entries = await readdir(join(dir, prefix), { withFileTypes: true }).catch(() => []);
   const out: string[] = [];
   for (const e of entries) {
-    if (e.isDirectory()) out.push(...await partFiles(dir, `${prefix}${e.name}/`));
+    if (e.isDirectory()) out.push(...(await partFiles(dir, `${prefix}${e.name}/`)));
     else if (e.isFile() && /\.gguf\.part$/i.test(e.name)) out.push(prefix + e.name);
   }
   return out;
@@ -68,7 +68,13 @@ export async function removeCached(root: string, name: string, env: NodeJS.Proce
   for (const ext of ["", ".json", ".part", ".part.json", ".lock"]) await rm(hit.path + ext, { force: true });
   // Drop directories left empty, up to (not including) the cache root.
   for (let dir = dirname(hit.path); inside(root, dir); dir = dirname(dir)) {
-    if (!(await rmdir(dir).then(() => true, () => false))) break;
+    if (
+      !(await rmdir(dir).then(
+        () => true,
+        () => false,
+      ))
+    )
+      break;
   }
   return hit;
 }

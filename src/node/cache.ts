@@ -73,8 +73,8 @@ export function urlFilePath(root: string, url: URL): string {
   const hash = createHash("sha256").update(url.href).digest("hex").slice(0, 16);
   const last = basename(decodeUrlPart(url.pathname, url.href));
   // A name made of dots ("..", from "%2E%2E%2F") would put the file at <cache>/url/<host> itself.
-  if (/^\.+$/.test(last)) throw new EmbedError("BAD_INPUT", `${url.href}: the file name in the URL is "${last}"; refusing it`,
-    { url: url.href });
+  if (/^\.+$/.test(last))
+    throw new EmbedError("BAD_INPUT", `${url.href}: the file name in the URL is "${last}"; refusing it`, { url: url.href });
   const name = last.replace(/[^\w.+-]/g, "_") || "model.gguf";
   return join(root, "url", url.host.replace(/[^\w.-]/g, "_"), hash, name);
 }
@@ -115,8 +115,13 @@ export async function listCachedFiles(repoDir: string): Promise<string[]> {
     }
     for (const e of entries) {
       if (e.isDirectory()) await walk(join(dir, e.name), prefix + e.name + "/");
-      else if (e.isFile() && !/\.(part|json|lock|tmp-\d+)$/.test(e.name) && !/\.json\.tmp-\d+$/.test(e.name)
-        && !/\.lock\.stale-[0-9a-f]+$/.test(e.name)) out.push(prefix + e.name);
+      else if (
+        e.isFile() &&
+        !/\.(part|json|lock|tmp-\d+)$/.test(e.name) &&
+        !/\.json\.tmp-\d+$/.test(e.name) &&
+        !/\.lock\.stale-[0-9a-f]+$/.test(e.name)
+      )
+        out.push(prefix + e.name);
     }
   }
   await walk(repoDir, "");
@@ -148,7 +153,12 @@ export interface LockOptions {
 }
 
 /** The content of a lock file (older versions wrote the pid alone). */
-interface LockOwner { pid: number; host: string; token: string; started: string }
+interface LockOwner {
+  pid: number;
+  host: string;
+  token: string;
+  started: string;
+}
 
 /**
  * An exclusive lock as a file next to what it protects: created with O_EXCL, holding its owner
@@ -250,10 +260,13 @@ async function takeOver(path: string, ino: number): Promise<void> {
 }
 
 function holdLock(path: string, me: LockOwner, staleMs: number): () => Promise<void> {
-  const beat = setInterval(() => {
-    const now = new Date();
-    void utimes(path, now, now).catch(() => {});
-  }, Math.min(Math.max(10, staleMs / 4), 60_000));
+  const beat = setInterval(
+    () => {
+      const now = new Date();
+      void utimes(path, now, now).catch(() => {});
+    },
+    Math.min(Math.max(10, staleMs / 4), 60_000),
+  );
   beat.unref();
   return async () => {
     clearInterval(beat);

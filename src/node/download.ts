@@ -43,13 +43,20 @@ export interface DownloadOptions extends HttpOptions {
   retryDelayMs?: number;
 }
 
-interface PartState { url: string; sha256?: string; nBytes?: number; etag?: string }
+interface PartState {
+  url: string;
+  sha256?: string;
+  nBytes?: number;
+  etag?: string;
+}
 
 /** Download `t.url` to `t.dest` (resuming a .part), verify, write the sidecar, and rename. */
 export async function download(t: DownloadTarget, o: DownloadOptions = {}): Promise<Sidecar> {
   await mkdir(dirname(t.dest), { recursive: true });
-  const release = await acquireLock(`${t.dest}.lock`,
-    { onWait: () => o.onStatus?.(`waiting for another process downloading ${t.dest}`), staleMs: o.lockStaleMs });
+  const release = await acquireLock(`${t.dest}.lock`, {
+    onWait: () => o.onStatus?.(`waiting for another process downloading ${t.dest}`),
+    staleMs: o.lockStaleMs,
+  });
   try {
     return await downloadLocked(t, o);
   } finally {
@@ -58,14 +65,15 @@ export async function download(t: DownloadTarget, o: DownloadOptions = {}): Prom
 }
 
 async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Sidecar> {
-  const part = `${t.dest}.part`, partJson = `${t.dest}.part.json`;
+  const part = `${t.dest}.part`,
+    partJson = `${t.dest}.part.json`;
   // Another process may have finished it while we waited for the lock.
   const done = await readJson<Sidecar>(`${t.dest}.json`);
   if (done && (await stat(t.dest).catch(() => undefined))?.size === done.nBytes && (!t.sha256 || t.sha256 === done.sha256)) return done;
 
   let state = await readJson<PartState>(partJson);
   const samePart = state && (t.sha256 ? state.sha256 === t.sha256 : state.url === t.url);
-  let offset = samePart ? (await stat(part).catch(() => undefined))?.size ?? 0 : 0;
+  let offset = samePart ? ((await stat(part).catch(() => undefined))?.size ?? 0) : 0;
   if (!samePart || (t.nBytes !== undefined && offset > t.nBytes)) {
     await rm(part, { force: true });
     offset = 0;
@@ -96,8 +104,12 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       const start = res.status === 206 ? Number(/^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "")?.[1]) : 0;
       if (start !== offset) {
         // 200 (Range ignored, or If-Range said the file changed) or a range we did not ask for.
-        if (start !== 0) { await res.body?.cancel(); throw permanent(new EmbedError("DOWNLOAD_FAILED",
-          `${t.url}: server answered bytes from ${start}, asked for ${offset}`, { url: t.url })); }
+        if (start !== 0) {
+          await res.body?.cancel();
+          throw permanent(
+            new EmbedError("DOWNLOAD_FAILED", `${t.url}: server answered bytes from ${start}, asked for ${offset}`, { url: t.url }),
+          );
+        }
         if (offset > 0) o.onStatus?.("server sent the whole file again; restarting");
         await rm(part, { force: true });
         offset = 0;
@@ -122,8 +134,12 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
       hash = await hashFile(part, offset);
       const msg = /^https?:/.test(e.message) ? e.message : `${t.url}: ${e.message}`;
       if (attempt >= retries || o.signal?.aborted) {
-        throw new EmbedError(e.code, `${msg}; ${offset} bytes are kept in ${part}, run again to resume`, { url: t.url, offset },
-          { cause: e });
+        throw new EmbedError(
+          e.code,
+          `${msg}; ${offset} bytes are kept in ${part}, run again to resume`,
+          { url: t.url, offset },
+          { cause: e },
+        );
       }
       o.onStatus?.(`${e.message}; retrying (${attempt + 1} of ${retries})`);
       await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? 500) * 2 ** attempt));
@@ -132,7 +148,14 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
   }
 
   const sha256 = hash.digest("hex");
-  const bad = (what: string) => new EmbedError("CHECKSUM_MISMATCH", `${t.url}: ${what}; the download was deleted, run again to retry`, { url: t.url, expectedSha256: t.sha256, sha256, nBytes: offset, expectedBytes: t.nBytes });
+  const bad = (what: string) =>
+    new EmbedError("CHECKSUM_MISMATCH", `${t.url}: ${what}; the download was deleted, run again to retry`, {
+      url: t.url,
+      expectedSha256: t.sha256,
+      sha256,
+      nBytes: offset,
+      expectedBytes: t.nBytes,
+    });
   if (t.nBytes !== undefined && offset !== t.nBytes) {
     await discard(part, partJson);
     throw bad(`got ${offset} bytes, the Hub lists ${t.nBytes}`);
@@ -141,7 +164,14 @@ async function downloadLocked(t: DownloadTarget, o: DownloadOptions): Promise<Si
     await discard(part, partJson);
     throw bad(`sha256 is ${sha256}, expected ${t.sha256}`);
   }
-  const sidecar: Sidecar = { url: t.url, ...t.meta, nBytes: offset, sha256, etag: linkedEtag ?? state?.etag, downloadedAt: new Date().toISOString() };
+  const sidecar: Sidecar = {
+    url: t.url,
+    ...t.meta,
+    nBytes: offset,
+    sha256,
+    etag: linkedEtag ?? state?.etag,
+    downloadedAt: new Date().toISOString(),
+  };
   await writeJson(`${t.dest}.json`, sidecar);
   await rename(part, t.dest);
   await rm(partJson, { force: true });
@@ -162,8 +192,14 @@ function contentTotal(res: Response, first: Headers, offset: number): number | u
  * stops at `total` when it is known: a server that sends more is cut there (the size and hash
  * checks then decide), so it cannot fill the disk.
  */
-async function appendBody(got: FetchedResponse, part: string, hash: Hash, offset: number, total: number | undefined,
-  o: DownloadOptions): Promise<number> {
+async function appendBody(
+  got: FetchedResponse,
+  part: string,
+  hash: Hash,
+  offset: number,
+  total: number | undefined,
+  o: DownloadOptions,
+): Promise<number> {
   const fh = await open(part, offset === 0 ? "w" : "a");
   const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   try {
@@ -180,8 +216,12 @@ async function appendBody(got: FetchedResponse, part: string, hash: Hash, offset
       }
     } catch (e) {
       if (!(e instanceof EmbedError)) throw e; // a write error (ENOSPC, EIO) is the disk's, not the connection's
-      throw new EmbedError("DOWNLOAD_FAILED",
-        `connection lost at byte ${offset}${total !== undefined ? ` of ${total}` : ""}: ${e.message}`, { offset }, { cause: e });
+      throw new EmbedError(
+        "DOWNLOAD_FAILED",
+        `connection lost at byte ${offset}${total !== undefined ? ` of ${total}` : ""}: ${e.message}`,
+        { offset },
+        { cause: e },
+      );
     }
     await fh.datasync();
     return offset;

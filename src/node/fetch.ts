@@ -35,8 +35,12 @@ export function transient(e: unknown): e is EmbedError {
 }
 
 /** `f()`, retried after 0.5 s, 1 s, 2 s ... (`delayMs` doubling) while it fails transiently, at most `retries` times. */
-export async function withRetries<T>(f: () => Promise<T>, retries: number, delayMs = 500,
-  onRetry?: (e: EmbedError, n: number) => void): Promise<T> {
+export async function withRetries<T>(
+  f: () => Promise<T>,
+  retries: number,
+  delayMs = 500,
+  onRetry?: (e: EmbedError, n: number) => void,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await f();
@@ -74,8 +78,12 @@ export async function fetchFollow(url: string, headers: Record<string, string>, 
       // Our idle timer fired: the server took the connection (or never completed it) and sent no headers.
       const stalled = ac.signal.aborted && !o.signal?.aborted;
       const why = stalled ? `${(ac.signal.reason as Error).message} (connected or not, the server sent nothing)` : causeText(e);
-      throw new EmbedError(stalled ? "DOWNLOAD_STALLED" : "DOWNLOAD_FAILED", `${current.href}: request failed: ${why}`,
-        { url: current.href, reason: why, stalled }, { cause: e });
+      throw new EmbedError(
+        stalled ? "DOWNLOAD_STALLED" : "DOWNLOAD_FAILED",
+        `${current.href}: request failed: ${why}`,
+        { url: current.href, reason: why, stalled },
+        { cause: e },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -159,7 +167,9 @@ export async function httpError(res: Response, url: string, what: string, hadTok
     return new EmbedError("UNAUTHORIZED", `${what}: HTTP ${res.status}${hubMsg ? ` (${hubMsg})` : ""}; ${how}`, detail);
   }
   if (res.status === 404) return new EmbedError("NOT_FOUND", `${what}: not found (HTTP 404${hubMsg ? `: ${hubMsg}` : ""})`, detail);
-  return new EmbedError("DOWNLOAD_FAILED", `${what}: HTTP ${res.status}${hubMsg ? ` (${hubMsg})` : body ? ` (${body.trim()})` : ""}`,
-    detail);
+  return new EmbedError(
+    "DOWNLOAD_FAILED",
+    `${what}: HTTP ${res.status}${hubMsg ? ` (${hubMsg})` : body ? ` (${body.trim()})` : ""}`,
+    detail,
+  );
 }
-

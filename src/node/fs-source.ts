@@ -9,12 +9,18 @@ import { DEFAULT_MODEL } from "./hub.js";
 /** What a missing .gguf path's NOT_FOUND adds: how to get a model (the README's first command). */
 export function missingModelHint(path: string): string {
   if (!/\.gguf$/i.test(path)) return "";
-  return `; to get a model, run "gguf-embed pull ${DEFAULT_MODEL}" (it prints the file's path), or pass the model name ` +
-    `"${DEFAULT_MODEL}" (the default) instead of a path: it is downloaded into the cache on first use`;
+  return (
+    `; to get a model, run "gguf-embed pull ${DEFAULT_MODEL}" (it prints the file's path), or pass the model name ` +
+    `"${DEFAULT_MODEL}" (the default) instead of a path: it is downloaded into the cache on first use`
+  );
 }
 
 export class FileSource implements ByteSource {
-  private constructor(readonly name: string, readonly nBytes: number, private fh: FileHandle | undefined) {}
+  private constructor(
+    readonly name: string,
+    readonly nBytes: number,
+    private fh: FileHandle | undefined,
+  ) {}
 
   static async open(path: string): Promise<FileSource> {
     let fh: FileHandle;
@@ -22,8 +28,12 @@ export class FileSource implements ByteSource {
       fh = await open(path, "r");
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new EmbedError(code === "ENOENT" ? "NOT_FOUND" : "IO_ERROR",
-        `${path}: ${code === "ENOENT" ? `no such file${missingModelHint(path)}` : (e as Error).message}`, { path }, { cause: e });
+      throw new EmbedError(
+        code === "ENOENT" ? "NOT_FOUND" : "IO_ERROR",
+        `${path}: ${code === "ENOENT" ? `no such file${missingModelHint(path)}` : (e as Error).message}`,
+        { path },
+        { cause: e },
+      );
     }
     const { size } = await fh.stat();
     return new FileSource(path, size, fh);
@@ -46,9 +56,15 @@ export class FileSource implements ByteSource {
       try {
         ({ bytesRead } = await this.fh.read(dest, done, Math.min(nBytes - done, 1 << 30), byteOffset + done));
       } catch (e) {
-        throw new EmbedError("IO_ERROR", `${this.name}: read of ${nBytes} bytes at offset ${byteOffset} failed: ${(e as Error).message}`, { path: this.name, offset: byteOffset, nBytes }, { cause: e });
+        throw new EmbedError(
+          "IO_ERROR",
+          `${this.name}: read of ${nBytes} bytes at offset ${byteOffset} failed: ${(e as Error).message}`,
+          { path: this.name, offset: byteOffset, nBytes },
+          { cause: e },
+        );
       }
-      if (bytesRead === 0) throw new EmbedError("GGUF_TRUNCATED", `${this.name}: file shrank while reading at ${byteOffset + done}`, { path: this.name });
+      if (bytesRead === 0)
+        throw new EmbedError("GGUF_TRUNCATED", `${this.name}: file shrank while reading at ${byteOffset + done}`, { path: this.name });
       done += bytesRead;
     }
   }

@@ -32,9 +32,7 @@ export const MODEL_ALIASES: Record<string, string> = {
 };
 export const DEFAULT_REVISION = "main";
 
-export type ModelSpec =
-  | { kind: "hf"; repo: string; quant?: string; file?: string; revision: string }
-  | { kind: "url"; url: string };
+export type ModelSpec = { kind: "hf"; repo: string; quant?: string; file?: string; revision: string } | { kind: "url"; url: string };
 
 export interface HubConfig {
   endpoint: string;
@@ -81,7 +79,11 @@ export function parseModelSpec(spec: string, endpoint = "https://huggingface.co"
     }
     const [repo, quant, extra] = body.split(":");
     if (!REPO_RE.test(repo) || extra !== undefined || quant === "") {
-      throw new EmbedError("BAD_INPUT", `"${spec}" is not a model spec; expected hf:owner/repo, hf:owner/repo:QUANT or hf:owner/repo/file.gguf`, { spec });
+      throw new EmbedError(
+        "BAD_INPUT",
+        `"${spec}" is not a model spec; expected hf:owner/repo, hf:owner/repo:QUANT or hf:owner/repo/file.gguf`,
+        { spec },
+      );
     }
     return { kind: "hf", repo, quant, revision: DEFAULT_REVISION };
   }
@@ -94,8 +96,8 @@ export function parseModelSpec(spec: string, endpoint = "https://huggingface.co"
     }
     const m = /^\/([\w.-]+\/[\w.-]+)\/resolve\/([^/]+)\/(.+\.gguf)$/i.exec(url.pathname);
     const hubHosts = [new URL(endpoint).host, "huggingface.co", "hf.co"];
-    if (m && hubHosts.includes(url.host)) return { kind: "hf", repo: m[1], file: decodeUrlPart(m[3], url.href),
-      revision: decodeUrlPart(m[2], url.href) };
+    if (m && hubHosts.includes(url.host))
+      return { kind: "hf", repo: m[1], file: decodeUrlPart(m[3], url.href), revision: decodeUrlPart(m[2], url.href) };
     return { kind: "url", url: url.href };
   }
   return undefined;
@@ -112,7 +114,13 @@ export interface HubFile {
   sha256?: string;
 }
 
-interface TreeEntry { type: string; path: string; size: number; oid: string; lfs?: { oid: string; size: number } }
+interface TreeEntry {
+  type: string;
+  path: string;
+  size: number;
+  oid: string;
+  lfs?: { oid: string; size: number };
+}
 
 /** Most pages of a listing followed (the Hub pages 1,000 files at a time; real repos need a few). */
 export const MAX_LISTING_PAGES = 1000;
@@ -137,28 +145,47 @@ export async function listRepoFiles(cfg: HubConfig, repo: string, revision = DEF
     let got;
     try {
       const page: string = url;
-      got = await withRetries(async () => {
-        const g = await fetchFollow(page, { accept: "application/json" }, http);
-        if (g.res.status >= 500 || g.res.status === 429) throw await httpError(g.res, page, `listing ${repo}`, !!cfg.token);
-        return g;
-      }, LISTING_RETRIES, cfg.retryDelayMs);
+      got = await withRetries(
+        async () => {
+          const g = await fetchFollow(page, { accept: "application/json" }, http);
+          if (g.res.status >= 500 || g.res.status === 429) throw await httpError(g.res, page, `listing ${repo}`, !!cfg.token);
+          return g;
+        },
+        LISTING_RETRIES,
+        cfg.retryDelayMs,
+      );
     } catch (e) {
       if (e instanceof EmbedError && typeof e.detail.status === "number") throw e;
       const reason = e instanceof EmbedError && typeof e.detail.reason === "string" ? e.detail.reason : causeText(e);
       const code = e instanceof EmbedError && e.code === "DOWNLOAD_STALLED" ? "DOWNLOAD_STALLED" : "DOWNLOAD_FAILED";
-      throw new EmbedError(code, `cannot reach ${cfg.endpoint} to list ${repo}: ${reason}; without network, use --offline ` +
-        `(GGUF_EMBED_OFFLINE=1) to use cached models`, { repo, endpoint: cfg.endpoint }, { cause: e });
+      throw new EmbedError(
+        code,
+        `cannot reach ${cfg.endpoint} to list ${repo}: ${reason}; without network, use --offline ` +
+          `(GGUF_EMBED_OFFLINE=1) to use cached models`,
+        { repo, endpoint: cfg.endpoint },
+        { cause: e },
+      );
     }
     const { res } = got;
-    if (!res.ok) throw await httpError(res, url, res.status === 404 ? `repository ${repo} (revision ${revision}) on ${cfg.endpoint}` : `listing ${repo}`, !!cfg.token);
+    if (!res.ok)
+      throw await httpError(
+        res,
+        url,
+        res.status === 404 ? `repository ${repo} (revision ${revision}) on ${cfg.endpoint}` : `listing ${repo}`,
+        !!cfg.token,
+      );
     let entries: TreeEntry[];
     try {
       const parts: Uint8Array[] = [];
       for await (const c of bodyChunks(got, cfg.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)) parts.push(c);
       entries = JSON.parse(Buffer.concat(parts).toString("utf8")) as TreeEntry[];
     } catch (e) {
-      throw new EmbedError("DOWNLOAD_FAILED", `${url}: ${e instanceof EmbedError ? e.message : "the file list is not valid JSON"}`,
-        { url }, { cause: e });
+      throw new EmbedError(
+        "DOWNLOAD_FAILED",
+        `${url}: ${e instanceof EmbedError ? e.message : "the file list is not valid JSON"}`,
+        { url },
+        { cause: e },
+      );
     }
     if (!Array.isArray(entries)) throw new EmbedError("DOWNLOAD_FAILED", `${url}: unexpected answer (not a file list)`, { url });
     for (const e of entries) {
@@ -206,9 +233,19 @@ export function ggufCandidates(paths: string[]): string[] {
  *  5. Still tied: the shortest name, then alphabetical.
  * Returns the chosen path, or throws NOT_FOUND / BAD_INPUT listing what is there.
  */
-export async function pickGGUF(paths: string[], repo: string, quant: string | undefined, probeDense?: (path: string) => Promise<boolean>): Promise<string> {
+export async function pickGGUF(
+  paths: string[],
+  repo: string,
+  quant: string | undefined,
+  probeDense?: (path: string) => Promise<boolean>,
+): Promise<string> {
   const all = ggufCandidates(paths);
-  if (all.length === 0) throw new EmbedError("NOT_FOUND", `${repo} has no GGUF model files${paths.length ? ` (files: ${paths.slice(0, 10).join(", ")})` : ""}`, { repo });
+  if (all.length === 0)
+    throw new EmbedError(
+      "NOT_FOUND",
+      `${repo} has no GGUF model files${paths.length ? ` (files: ${paths.slice(0, 10).join(", ")})` : ""}`,
+      { repo },
+    );
   let q = quant;
   if (q === undefined) {
     if (all.length === 1) return all[0];
@@ -217,8 +254,14 @@ export async function pickGGUF(paths: string[], repo: string, quant: string | un
   const lower = q.toLowerCase();
   let c = all.filter((p) => baseName(p).toLowerCase().includes(lower));
   if (c.length === 0) {
-    const msg = quant === undefined ? `${repo} has several GGUF files and none is Q8_0; pick one with hf:${repo}:QUANT` : `${repo} has no GGUF file matching "${quant}"`;
-    throw new EmbedError(quant === undefined ? "BAD_INPUT" : "NOT_FOUND", `${msg} (available: ${all.map(baseName).join(", ")})`, { repo, quant });
+    const msg =
+      quant === undefined
+        ? `${repo} has several GGUF files and none is Q8_0; pick one with hf:${repo}:QUANT`
+        : `${repo} has no GGUF file matching "${quant}"`;
+    throw new EmbedError(quant === undefined ? "BAD_INPUT" : "NOT_FOUND", `${msg} (available: ${all.map(baseName).join(", ")})`, {
+      repo,
+      quant,
+    });
   }
   const exact = new RegExp(`(^|[^a-z0-9])${lower.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![a-z0-9_])`, "i");
   const exactOnes = c.filter((p) => exact.test(baseName(p)));

@@ -16,10 +16,20 @@ import { exists, listCachedFiles, readJson, repoDir, repoFilePath, urlFilePath, 
 import { download, type DownloadOptions } from "./download.js";
 import { ollamaStoreDir, resolveOllamaModel } from "./ollama-store.js";
 import { fetchFollow, httpError } from "./fetch.js";
-import { DEFAULT_MODEL, hubConfigFromEnv, listRepoFiles, parseModelSpec, pickGGUF, resolveUrl, splitSiblings, type HubConfig, type ModelSpec } from "./hub.js";
+import {
+  DEFAULT_MODEL,
+  hubConfigFromEnv,
+  listRepoFiles,
+  parseModelSpec,
+  pickGGUF,
+  resolveUrl,
+  splitSiblings,
+  type HubConfig,
+  type ModelSpec,
+} from "./hub.js";
 
-export interface ResolveOptions extends Pick<DownloadOptions,
-  "onProgress" | "onStatus" | "retries" | "retryDelayMs" | "signal" | "idleTimeoutMs" | "lockStaleMs"> {
+export interface ResolveOptions
+  extends Pick<DownloadOptions, "onProgress" | "onStatus" | "retries" | "retryDelayMs" | "signal" | "idleTimeoutMs" | "lockStaleMs"> {
   /** Environment to read HF_ENDPOINT, HF_TOKEN, GGUF_EMBED_CACHE, ... from (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Overrides of the environment's settings. */
@@ -43,8 +53,14 @@ export interface PullResult {
 
 function config(o: ResolveOptions): HubConfig {
   const cfg = hubConfigFromEnv(o.env ?? process.env);
-  return { ...cfg, offline: o.offline ?? cfg.offline, cacheDir: o.cacheDir ?? cfg.cacheDir, fetch: o.fetch,
-    idleTimeoutMs: o.idleTimeoutMs, retryDelayMs: o.retryDelayMs };
+  return {
+    ...cfg,
+    offline: o.offline ?? cfg.offline,
+    cacheDir: o.cacheDir ?? cfg.cacheDir,
+    fetch: o.fetch,
+    idleTimeoutMs: o.idleTimeoutMs,
+    retryDelayMs: o.retryDelayMs,
+  };
 }
 
 /** Local path of a model spec, downloading it into the cache the first time. */
@@ -72,7 +88,11 @@ async function pullParsed(cfg: HubConfig, spec: ModelSpec, text: string, opts: R
   if (cfg.offline) {
     const cached = await findCached(cfg, spec);
     if (cached) return { path: cached, status: "cached", spec };
-    throw new EmbedError("OFFLINE", `${text} is not in the cache (${cfg.cacheDir}) and offline mode is on; run "gguf-embed pull ${text}" with network access first`, { spec: text, cacheDir: cfg.cacheDir });
+    throw new EmbedError(
+      "OFFLINE",
+      `${text} is not in the cache (${cfg.cacheDir}) and offline mode is on; run "gguf-embed pull ${text}" with network access first`,
+      { spec: text, cacheDir: cfg.cacheDir },
+    );
   }
   const dl: DownloadOptions = { ...opts, token: cfg.token, fetch: cfg.fetch };
   if (spec.kind === "url") {
@@ -81,29 +101,51 @@ async function pullParsed(cfg: HubConfig, spec: ModelSpec, text: string, opts: R
     await discardCached(dest, opts);
     opts.onDownload?.(spec.url, undefined, dest);
     // A token is for the Hub: only send it when the URL is on the Hub endpoint.
-    await download({ url: spec.url, dest }, { ...dl, token: new URL(spec.url).origin === new URL(cfg.endpoint).origin ? cfg.token : undefined });
+    await download(
+      { url: spec.url, dest },
+      { ...dl, token: new URL(spec.url).origin === new URL(cfg.endpoint).origin ? cfg.token : undefined },
+    );
     return { path: dest, status: "downloaded", spec };
   }
   const files = await listRepoFiles(cfg, spec.repo, spec.revision);
   const byPath = new Map(files.map((f) => [f.path, f]));
   let chosen: string;
   if (spec.file) {
-    if (!byPath.has(spec.file)) throw new EmbedError("NOT_FOUND", `${spec.repo} has no file ${spec.file} (revision ${spec.revision})`, { repo: spec.repo, file: spec.file });
+    if (!byPath.has(spec.file))
+      throw new EmbedError("NOT_FOUND", `${spec.repo} has no file ${spec.file} (revision ${spec.revision})`, {
+        repo: spec.repo,
+        file: spec.file,
+      });
     chosen = spec.file;
   } else {
-    chosen = await pickGGUF(files.map((f) => f.path), spec.repo, spec.quant, (p) => probeDense(cfg, spec.repo, p, spec.revision));
+    chosen = await pickGGUF(
+      files.map((f) => f.path),
+      spec.repo,
+      spec.quant,
+      (p) => probeDense(cfg, spec.repo, p, spec.revision),
+    );
   }
   let status: PullResult["status"] = "up-to-date";
   for (const part of splitSiblings(chosen)) {
     const f = byPath.get(part);
-    if (!f) throw new EmbedError("NOT_FOUND", `${spec.repo}: split part ${part} is missing from the repository`, { repo: spec.repo, file: part });
+    if (!f)
+      throw new EmbedError("NOT_FOUND", `${spec.repo}: split part ${part} is missing from the repository`, { repo: spec.repo, file: part });
     const dest = repoFilePath(cfg.cacheDir, spec.repo, part, spec.revision);
     const side = await readJson<Sidecar>(`${dest}.json`);
     const current = side && side.nBytes === f.nBytes && (!f.sha256 || side.sha256 === f.sha256);
     if (current && (await intact(dest, opts.verify, f.sha256))) continue;
     if (current) await discardCached(dest, opts); // the record matches the Hub, the bytes on disk do not
     opts.onDownload?.(`${spec.repo}/${part}`, f.nBytes, dest);
-    await download({ url: resolveUrl(cfg, spec.repo, part, spec.revision), dest, nBytes: f.nBytes, sha256: f.sha256, meta: { repo: spec.repo, file: part, revision: spec.revision } }, dl);
+    await download(
+      {
+        url: resolveUrl(cfg, spec.repo, part, spec.revision),
+        dest,
+        nBytes: f.nBytes,
+        sha256: f.sha256,
+        meta: { repo: spec.repo, file: part, revision: spec.revision },
+      },
+      dl,
+    );
     status = "downloaded";
   }
   return { path: repoFilePath(cfg.cacheDir, spec.repo, chosen, spec.revision), status, spec };
@@ -162,7 +204,11 @@ async function probeDense(cfg: HubConfig, repo: string, path: string, revision: 
 
 /** Range reads through fetchFollow (Authorization to the Hub only, never to its CDN). */
 class HubRangeSource implements ByteSource {
-  private constructor(readonly name: string, readonly nBytes: number, private readonly cfg: HubConfig) {}
+  private constructor(
+    readonly name: string,
+    readonly nBytes: number,
+    private readonly cfg: HubConfig,
+  ) {}
 
   static async open(url: string, cfg: HubConfig): Promise<HubRangeSource> {
     const { res } = await fetchFollow(url, { range: "bytes=0-0" }, { token: cfg.token, fetch: cfg.fetch });
@@ -176,10 +222,17 @@ class HubRangeSource implements ByteSource {
   async read(byteOffset: number, nBytes: number): Promise<Uint8Array> {
     checkRange(this, byteOffset, nBytes);
     if (nBytes === 0) return new Uint8Array(0);
-    const { res } = await fetchFollow(this.name, { range: `bytes=${byteOffset}-${byteOffset + nBytes - 1}` }, { token: this.cfg.token, fetch: this.cfg.fetch });
+    const { res } = await fetchFollow(
+      this.name,
+      { range: `bytes=${byteOffset}-${byteOffset + nBytes - 1}` },
+      { token: this.cfg.token, fetch: this.cfg.fetch },
+    );
     if (res.status !== 206) throw await httpError(res, this.name, this.name, !!this.cfg.token);
     const buf = new Uint8Array(await res.arrayBuffer());
-    if (buf.byteLength !== nBytes) throw new EmbedError("DOWNLOAD_FAILED", `${this.name}: range at ${byteOffset} returned ${buf.byteLength} of ${nBytes} bytes`, { url: this.name });
+    if (buf.byteLength !== nBytes)
+      throw new EmbedError("DOWNLOAD_FAILED", `${this.name}: range at ${byteOffset} returned ${buf.byteLength} of ${nBytes} bytes`, {
+        url: this.name,
+      });
     return buf;
   }
 }

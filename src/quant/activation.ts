@@ -35,8 +35,12 @@ const lane = new Float64Array(8);
  * the plain maximum; a NaN wins or is dropped by its position exactly as in ggml.
  */
 function amax32(src: Float32Array, s: number): number {
-  for (let l = 0; l < 8; l++) lane[l] = maxps(maxps(maxps(Math.abs(src[s + l]!), Math.abs(src[s + 8 + l]!)), Math.abs(src[s + 16 + l]!)), Math.abs(src[s + 24 + l]!));
-  const m0 = maxps(lane[4]!, lane[0]!), m1 = maxps(lane[5]!, lane[1]!), m2 = maxps(lane[6]!, lane[2]!), m3 = maxps(lane[7]!, lane[3]!);
+  for (let l = 0; l < 8; l++)
+    lane[l] = maxps(maxps(maxps(Math.abs(src[s + l]!), Math.abs(src[s + 8 + l]!)), Math.abs(src[s + 16 + l]!)), Math.abs(src[s + 24 + l]!));
+  const m0 = maxps(lane[4]!, lane[0]!),
+    m1 = maxps(lane[5]!, lane[1]!),
+    m2 = maxps(lane[6]!, lane[2]!),
+    m3 = maxps(lane[7]!, lane[3]!);
   return maxps(maxps(m0, m2), maxps(m1, m3));
 }
 

@@ -16,11 +16,26 @@ import { dequantizeRowBF16, dequantizeRowF16, dequantizeRowF32, quantizeRowBF16,
 import { dequantizeRowIQ4_NL, dequantizeRowIQ4_XS, quantizeRowIQ4_NL, quantizeRowIQ4_XS } from "./iq4.js";
 import { quantizeRowQ2_K, quantizeRowQ3_K, quantizeRowQ4_K, quantizeRowQ5_K, quantizeRowQ6_K } from "./k-quants-ref.js";
 import {
-  dequantizeRowQ2_K, dequantizeRowQ3_K, dequantizeRowQ4_K, dequantizeRowQ5_K, dequantizeRowQ6_K, dequantizeRowQ8_K,
+  dequantizeRowQ2_K,
+  dequantizeRowQ3_K,
+  dequantizeRowQ4_K,
+  dequantizeRowQ5_K,
+  dequantizeRowQ6_K,
+  dequantizeRowQ8_K,
 } from "./k-quants.js";
 import {
-  dequantizeRowQ4_0, dequantizeRowQ4_1, dequantizeRowQ5_0, dequantizeRowQ5_1, dequantizeRowQ8_0, dequantizeRowQ8_1,
-  quantizeRowQ4_0, quantizeRowQ4_1, quantizeRowQ5_0, quantizeRowQ5_1, quantizeRowQ8_0Ref, quantizeRowQ8_1Ref,
+  dequantizeRowQ4_0,
+  dequantizeRowQ4_1,
+  dequantizeRowQ5_0,
+  dequantizeRowQ5_1,
+  dequantizeRowQ8_0,
+  dequantizeRowQ8_1,
+  quantizeRowQ4_0,
+  quantizeRowQ4_1,
+  quantizeRowQ5_0,
+  quantizeRowQ5_1,
+  quantizeRowQ8_0Ref,
+  quantizeRowQ8_1Ref,
 } from "./legacy.js";
 import type { DequantizeRowFn, QuantizeRowFn } from "./types.js";
 
@@ -93,7 +108,10 @@ export function quantizeRows(type: GGMLType, values: Float32Array, ne0: number):
   const rb = rowBytes(type, ne0);
   const nRows = values.length / ne0;
   if (!Number.isInteger(nRows)) {
-    throw new EmbedError("TENSOR_SHAPE", `${values.length} values are not a whole number of ${ne0}-element rows`, { ne0, nElements: values.length });
+    throw new EmbedError("TENSOR_SHAPE", `${values.length} values are not a whole number of ${ne0}-element rows`, {
+      ne0,
+      nElements: values.length,
+    });
   }
   const out = new Uint8Array(rb * nRows);
   for (let r = 0; r < nRows; r++) tr.quantizeRow(values, r * ne0, out, r * rb, ne0);

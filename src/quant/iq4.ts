@@ -146,7 +146,8 @@ export function quantizeRowIQ4_NL(src: Float32Array, srcOffset: number, dst: Uin
  * re-picked with 1/(d·l).
  */
 export function quantizeRowIQ4_XS(src: Float32Array, srcOffset: number, dst: Uint8Array, dstByteOffset: number, n: number): void {
-  const L = Lbuf, scales = scalesBuf;
+  const L = Lbuf,
+    scales = scalesBuf;
   for (let b = 0, s = srcOffset, o = dstByteOffset; b < n / 256; b++, s += 256, o += IQ4_XS_BYTES) {
     let maxScale = 0;
     let amaxScale = 0;

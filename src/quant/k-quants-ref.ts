@@ -37,7 +37,10 @@ function pack2bit(L: Uint8Array, dst: Uint8Array, qs: number): void {
 
 /** quantize_row_q2_K_ref: 16 sub-blocks of 16, 4-bit scale and min per sub-block (mad fit). */
 export function quantizeRowQ2_K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstByteOffset: number, n: number): void {
-  const L = Lbuf, weights = weightsBuf, scales = scalesBuf, mins = minsBuf;
+  const L = Lbuf,
+    weights = weightsBuf,
+    scales = scalesBuf,
+    mins = minsBuf;
   const q4scale = 15;
   for (let b = 0, s = srcOffset, o = dstByteOffset; b < n / QK_K; b++, s += QK_K, o += Q2_K_BYTES) {
     let maxScale = 0;
@@ -81,7 +84,8 @@ export function quantizeRowQ2_K(src: Float32Array, srcOffset: number, dst: Uint8
 
 /** quantize_row_q3_K_ref: 16 sub-blocks of 16, signed 6-bit scales, 3-bit signed levels. */
 export function quantizeRowQ3_K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstByteOffset: number, n: number): void {
-  const L = Lbuf, scales = scalesBuf;
+  const L = Lbuf,
+    scales = scalesBuf;
   for (let b = 0, s = srcOffset, o = dstByteOffset; b < n / QK_K; b++, s += QK_K, o += Q3_K_BYTES) {
     let maxScale = 0;
     let amax = 0;
@@ -136,7 +140,10 @@ export function quantizeRowQ3_K(src: Float32Array, srcOffset: number, dst: Uint8
  * them, then a requantization pass with the rounded scales. Levels are left in Lbuf.
  */
 function quantizeSuperQ45K(src: Float32Array, s: number, dst: Uint8Array, o: number, nmax: number, rmin: number, nstep: number): void {
-  const L = Lbuf, weights = weightsBuf, scales = scalesBuf, mins = minsBuf;
+  const L = Lbuf,
+    weights = weightsBuf,
+    scales = scalesBuf,
+    mins = minsBuf;
   let maxScale = 0;
   let maxMin = 0;
   for (let j = 0; j < 8; j++) {
@@ -202,8 +209,14 @@ export function quantizeRowQ5_K(src: Float32Array, srcOffset: number, dst: Uint8
         let l1 = L[64 * c + l]!;
         let l2 = L[64 * c + 32 + l]!;
         let h = dst[o + 16 + l]!;
-        if (l1 > 15) { l1 -= 16; h |= 1 << (2 * c); }
-        if (l2 > 15) { l2 -= 16; h |= 2 << (2 * c); }
+        if (l1 > 15) {
+          l1 -= 16;
+          h |= 1 << (2 * c);
+        }
+        if (l2 > 15) {
+          l2 -= 16;
+          h |= 2 << (2 * c);
+        }
         dst[o + 16 + l] = h;
         dst[o + 48 + 32 * c + l] = l1 | (l2 << 4);
       }
@@ -213,7 +226,8 @@ export function quantizeRowQ5_K(src: Float32Array, srcOffset: number, dst: Uint8
 
 /** quantize_row_q6_K_ref: 16 sub-blocks of 16 via make_qx_quants(nmax 32), int8 scales, 6-bit levels. */
 export function quantizeRowQ6_K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstByteOffset: number, n: number): void {
-  const L = Lbuf, scales = scalesBuf;
+  const L = Lbuf,
+    scales = scalesBuf;
   for (let b = 0, s = srcOffset, o = dstByteOffset; b < n / QK_K; b++, s += QK_K, o += Q6_K_BYTES) {
     let maxScale = 0;
     let maxAbsScale = 0;
@@ -246,7 +260,10 @@ export function quantizeRowQ6_K(src: Float32Array, srcOffset: number, dst: Uint8
       const ql = o + 64 * h;
       const qh = o + 128 + 32 * h;
       for (let l = 0; l < 32; l++) {
-        const a = L[j + l]!, b2 = L[j + l + 32]!, c = L[j + l + 64]!, d4 = L[j + l + 96]!;
+        const a = L[j + l]!,
+          b2 = L[j + l + 32]!,
+          c = L[j + l + 64]!,
+          d4 = L[j + l + 96]!;
         dst[ql + l] = (a & 0xf) | ((c & 0xf) << 4);
         dst[ql + l + 32] = (b2 & 0xf) | ((d4 & 0xf) << 4);
         dst[qh + l] = (a >> 4) | ((b2 >> 4) << 2) | ((c >> 4) << 4) | ((d4 >> 4) << 6);

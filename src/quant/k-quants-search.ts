@@ -154,8 +154,19 @@ export function lastQkxMin(): number {
  * the smallest weighted error (|diff| if useMad, else diff²), solving scale and min by weighted
  * least squares each time. Returns the scale; the min (≥ 0) is left in qkxMin.
  */
-export function makeQkx2Quants(n: number, nmax: number, x: Float32Array, xo: number, weights: Float32Array, L: Uint8Array, lo: number,
-  rmin: number, rdelta: number, nstep: number, useMad: boolean): number {
+export function makeQkx2Quants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xo: number,
+  weights: Float32Array,
+  L: Uint8Array,
+  lo: number,
+  rmin: number,
+  rdelta: number,
+  nstep: number,
+  useMad: boolean,
+): number {
   let min = x[xo]!;
   let max = x[xo]!;
   let sumW = weights[0]!;

@@ -56,7 +56,16 @@ export class WorkerPool {
       const ws: SpawnedWorker[] = [];
       try {
         for (let i = 1; i < pool.nThreads; i++) {
-          ws.push(await spawn({ memory: opts.memory, module: opts.module, ctl: sab as SharedArrayBuffer, index: i, nThreads: pool.nThreads, names: opts.names }));
+          ws.push(
+            await spawn({
+              memory: opts.memory,
+              module: opts.module,
+              ctl: sab as SharedArrayBuffer,
+              index: i,
+              nThreads: pool.nThreads,
+              names: opts.names,
+            }),
+          );
         }
         await Promise.all(ws.map((w) => w.ready));
       } catch (e) {

@@ -56,8 +56,6 @@ export function workerKit() {
    */
   const WORKER_SPIN_MS = 2;
 
-
-
   /** This thread's part [lo, hi) of the range [r0, r1) split nThreads ways in multiples of align. */
   function splitRange(r0: number, r1: number, align: number, index: number, nThreads: number): [number, number] {
     const n = r1 - r0;
@@ -71,7 +69,8 @@ export function workerKit() {
     const nArgs = ctl[CTL.NARGS]!;
     const args: number[] = new Array(nArgs);
     for (let i = 0; i < nArgs; i++) args[i] = ctl[CTL.ARGS + i]!;
-    const i0 = ctl[CTL.R0]!, i1 = ctl[CTL.R1]!;
+    const i0 = ctl[CTL.R0]!,
+      i1 = ctl[CTL.R1]!;
     const [lo, hi] = splitRange(args[i0]!, args[i1]!, ctl[CTL.ALIGN]!, index, nThreads);
     if (lo >= hi) return;
     args[i0] = lo;

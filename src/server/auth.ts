@@ -13,9 +13,11 @@ import { HttpError } from "./errors.js";
 export function apiKeyDigest(key: string | undefined): Buffer | undefined {
   if (key === undefined) return undefined;
   if (key.trim() === "") {
-    throw new EmbedError("BAD_OPTION",
+    throw new EmbedError(
+      "BAD_OPTION",
       "the API key is empty or blank; set a real key (--api-key or GGUF_EMBED_API_KEY), or unset it to serve without one",
-      { option: "apiKey" });
+      { option: "apiKey" },
+    );
   }
   return sha256(key);
 }
@@ -29,9 +31,9 @@ export function checkApiKey(req: IncomingMessage, digest: Buffer): void {
   const m = auth === undefined ? null : /^Bearer\s+(.+)$/i.exec(auth.trim());
   const given = m ? m[1] : typeof req.headers["x-api-key"] === "string" ? req.headers["x-api-key"] : undefined;
   const challenge = { "www-authenticate": 'Bearer realm="gguf-embed"' };
-  if (given === undefined) throw new HttpError(401, "missing API key: send the header Authorization: Bearer <key>", "UNAUTHORIZED", null,
-    challenge);
+  if (given === undefined)
+    throw new HttpError(401, "missing API key: send the header Authorization: Bearer <key>", "UNAUTHORIZED", null, challenge);
   // An empty key never matches (the server refuses to start with one); the digest is still compared.
-  if (!timingSafeEqual(sha256(given), digest) || given.trim() === "") throw new HttpError(401, "invalid API key", "UNAUTHORIZED", null,
-    challenge);
+  if (!timingSafeEqual(sha256(given), digest) || given.trim() === "")
+    throw new HttpError(401, "invalid API key", "UNAUTHORIZED", null, challenge);
 }

@@ -58,7 +58,11 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
     // The timer fires in the timers phase, possibly right after a long batch that blocked the
     // event loop while the body's bytes were already waiting in the socket. setImmediate runs after
     // the next poll phase, which reads them, so a body that did arrive is not refused.
-    const timer = setTimeout(() => setImmediate(() => finish(new HttpError(408, `the request body did not arrive within ${limits.bodyTimeoutMs} ms`, "BODY_TIMEOUT"))), limits.bodyTimeoutMs);
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => finish(new HttpError(408, `the request body did not arrive within ${limits.bodyTimeoutMs} ms`, "BODY_TIMEOUT"))),
+      limits.bodyTimeoutMs,
+    );
     req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
   });
 
@@ -69,7 +73,8 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
   } catch (e) {
     throw new HttpError(400, `the request body is not valid JSON: ${(e as Error).message}`, "INVALID_JSON");
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "the request body must be a JSON object", "INVALID_JSON");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new HttpError(400, "the request body must be a JSON object", "INVALID_JSON");
   return body as Json;
 }
 

@@ -58,7 +58,8 @@ export class Connections {
    * kernel are accepted, read and dispatched), then close every connection with no request in flight.
    */
   async drain(): Promise<void> {
-    let seen = this.arrivals, quiet = 0;
+    let seen = this.arrivals,
+      quiet = 0;
     for (let turn = 0; turn < MAX_TURNS && quiet < 2; turn++) {
       await new Promise((r) => setImmediate(r));
       quiet = this.arrivals === seen ? quiet + 1 : 0;

@@ -55,8 +55,19 @@ export const RETRY_AFTER_SECONDS = 1;
  * The prompt count is refused before anything is tokenized (test/server/abuse.test.ts, "100,000
  * prompts"); large texts are tokenized off the event loop (tokenize.ts).
  */
-export async function embedAll(ctx: ServerContext, inputs: EmbedInput[], opts: EmbedOptions, field: string): Promise<{ vectors: Float32Array[]; prepared: PreparedInput[] }> {
-  if (inputs.length > ctx.maxInputs) throw new HttpError(400, `"${field}" has ${inputs.length} prompts, more than the limit of ${ctx.maxInputs} per request; split it into several requests`, "TOO_MANY_INPUTS", field);
+export async function embedAll(
+  ctx: ServerContext,
+  inputs: EmbedInput[],
+  opts: EmbedOptions,
+  field: string,
+): Promise<{ vectors: Float32Array[]; prepared: PreparedInput[] }> {
+  if (inputs.length > ctx.maxInputs)
+    throw new HttpError(
+      400,
+      `"${field}" has ${inputs.length} prompts, more than the limit of ${ctx.maxInputs} per request; split it into several requests`,
+      "TOO_MANY_INPUTS",
+      field,
+    );
   let prepared: PreparedInput[];
   try {
     prepared = await ctx.tokenize.prepare(inputs, opts);
@@ -67,7 +78,8 @@ export async function embedAll(ctx: ServerContext, inputs: EmbedInput[], opts: E
     const vectors = await ctx.queue.submit(prepared, { ...opts, onWarning: ctx.warn });
     return { vectors, prepared };
   } catch (e) {
-    if (e instanceof QueueFullError) throw new HttpError(503, e.message, "QUEUE_FULL", null, { "retry-after": String(RETRY_AFTER_SECONDS) });
+    if (e instanceof QueueFullError)
+      throw new HttpError(503, e.message, "QUEUE_FULL", null, { "retry-after": String(RETRY_AFTER_SECONDS) });
     throw toHttpError(e, field);
   }
 }

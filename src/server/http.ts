@@ -121,7 +121,9 @@ const ROUTES: Record<string, Route> = {
   "/v1/models": { GET: models },
   "/models": { GET: models },
   "/props": { GET: props },
-  "/metrics": { GET: (_b, ctx) => ({ text: ctx.metrics.render(ctx.queue.depth), contentType: "text/plain; version=0.0.4; charset=utf-8" }) },
+  "/metrics": {
+    GET: (_b, ctx) => ({ text: ctx.metrics.render(ctx.queue.depth), contentType: "text/plain; version=0.0.4; charset=utf-8" }),
+  },
   "/api/embed": { POST: ollamaEmbed },
   "/api/embeddings": { POST: ollamaEmbeddings },
   "/api/tags": { GET: ollamaTags },
@@ -142,15 +144,17 @@ function findRoute(path: string | undefined): Route | undefined {
   if (Object.hasOwn(ROUTES, path)) return ROUTES[path];
   if (path.startsWith("/v1/models/") && path.length > "/v1/models/".length) {
     const raw = path.slice("/v1/models/".length);
-    return { GET: (_b, ctx) => {
-      let id: string;
-      try {
-        id = decodeURIComponent(raw);
-      } catch {
-        throw new HttpError(400, "the model id in the path is not valid percent-encoding", "BAD_REQUEST_TARGET");
-      }
-      return modelById(id, ctx);
-    } };
+    return {
+      GET: (_b, ctx) => {
+        let id: string;
+        try {
+          id = decodeURIComponent(raw);
+        } catch {
+          throw new HttpError(400, "the model id in the path is not valid percent-encoding", "BAD_REQUEST_TARGET");
+        }
+        return modelById(id, ctx);
+      },
+    };
   }
   return undefined;
 }
@@ -189,10 +193,13 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
   let ctx: ServerContext | undefined; // undefined while the model loads
   let tokenizer: TokenizeService | undefined;
   const makeContext = (model: ServedModel): ServerContext => {
-    const queue = new EmbedQueue({ embedPrepared: (prepared, o) => blocking(() => model.embedPrepared(prepared, o)) }, {
-      ...limits0,
-      onBatch: (b) => metrics.batch(b.inputs, b.tokens),
-    });
+    const queue = new EmbedQueue(
+      { embedPrepared: (prepared, o) => blocking(() => model.embedPrepared(prepared, o)) },
+      {
+        ...limits0,
+        onBatch: (b) => metrics.batch(b.inputs, b.tokens),
+      },
+    );
     tokenizer = new TokenizeService(model, { offloadChars: opts.tokenizeOffloadChars ?? DEFAULT_OFFLOAD_CHARS, blocking });
     return {
       model,
@@ -214,7 +221,9 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
   };
   let ready: Promise<void>;
   if (modelOrLoading instanceof Promise) {
-    ready = modelOrLoading.then((m) => { ctx = makeContext(m); });
+    ready = modelOrLoading.then((m) => {
+      ctx = makeContext(m);
+    });
     ready.catch(() => {}); // the caller handles it through `ready`
   } else {
     ctx = makeContext(modelOrLoading);
@@ -222,7 +231,10 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
   }
   const limits = { bodyLimit: opts.bodyLimit ?? 2 * 1024 * 1024, bodyTimeoutMs: opts.bodyTimeoutMs ?? 60_000 };
   const sending = { sendTimeoutMs: opts.sendTimeoutMs ?? 30_000, budget: new SendBudget(opts.maxBufferedBytes ?? 64 * 1024 * 1024) };
-  const origins = opts.cors?.split(",").map((s) => s.trim()).filter(Boolean);
+  const origins = opts.cors
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   let shuttingDown = false;
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
@@ -243,9 +255,11 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
       if (shuttingDown) throw new HttpError(503, "the server is shutting down", "SHUTTING_DOWN");
       if (path === undefined) throw new HttpError(400, "the request target is not a valid URL", "BAD_REQUEST_TARGET");
       if (!route) {
-        throw new HttpError(404,
+        throw new HttpError(
+          404,
           `no route ${method} ${path}; see GET /v1/models, POST /v1/embeddings, /embeddings, /api/embed, /embed, ... (docs/server.md)`,
-          "NOT_FOUND");
+          "NOT_FOUND",
+        );
       }
       const allow = [...Object.keys(route), "OPTIONS"].join(", ");
       if (method === "OPTIONS") {
@@ -253,7 +267,10 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
         return;
       }
       const handler = route[method as "GET" | "POST"];
-      if (!handler) throw new HttpError(405, `${path} does not take ${method}; use ${Object.keys(route).join(" or ")}`, "METHOD_NOT_ALLOWED", null, { allow });
+      if (!handler)
+        throw new HttpError(405, `${path} does not take ${method}; use ${Object.keys(route).join(" or ")}`, "METHOD_NOT_ALLOWED", null, {
+          allow,
+        });
       if (digest && !PUBLIC_ROUTES.has(path) && !path.startsWith("/v1/models/")) checkApiKey(req, digest);
       // `Expect: 100-continue`: every refusal above comes before the client uploads its body.
       if (expectsContinue) {
@@ -266,8 +283,11 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
       status = reply.status ?? 200;
       const outcome = await sendReply(res, reply, { ...sending, headers: connection() });
       if (outcome === "timeout") metrics.sendTimeouts++;
-      if (outcome !== "sent") [status, note] = [499, outcome === "timeout"
-        ? `cut: the client read nothing for ${sending.sendTimeoutMs} ms` : "the client closed the connection"];
+      if (outcome !== "sent")
+        [status, note] = [
+          499,
+          outcome === "timeout" ? `cut: the client read nothing for ${sending.sendTimeoutMs} ms` : "the client closed the connection",
+        ];
     } catch (e) {
       const he = toHttpError(e);
       status = he.status;
@@ -286,8 +306,11 @@ export async function startServer(modelOrLoading: ServedModel | Promise<ServedMo
       // to send yet (100-continue) closes the connection instead.
       const unread = !req.complete && ((expectsContinue && !continued) || he.code === "BODY_TIMEOUT" || !drainBody(req, limits));
       const flavor = he.flavor ?? flavorOf(path, route);
-      const outcome = await sendReply(res, { status: he.status, json: errorBody(he, flavor) },
-        { ...sending, headers: { ...he.headers, ...connection(unread) } });
+      const outcome = await sendReply(
+        res,
+        { status: he.status, json: errorBody(he, flavor) },
+        { ...sending, headers: { ...he.headers, ...connection(unread) } },
+      );
       if (outcome !== "sent") [status, note] = [499, "the client closed the connection"];
     } finally {
       metrics.inFlight--;

@@ -29,7 +29,15 @@ export async function llamaEmbeddings(body: Json, ctx: ServerContext): Promise<R
   const { vectors, prepared } = await embedAll(ctx, inputs, opts, field);
   const item = (v: Float32Array, index: number) =>
     `{"index":${index},"embedding":[${perToken ? rows(v, prepared[index].tokens.length) : floatsJson(v)}]}`;
-  return { body: joined("[", (function* () { for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i); })(), "]") };
+  return {
+    body: joined(
+      "[",
+      (function* () {
+        for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i);
+      })(),
+      "]",
+    ),
+  };
 }
 
 /** A row-major (nRows x width) matrix as JSON rows, joined by ",". */
@@ -51,7 +59,14 @@ export async function tokenize(body: Json, ctx: ServerContext): Promise<Reply> {
   const parseSpecial = optionalBool(body, "parse_special", true);
   const withPieces = optionalBool(body, "with_pieces", false);
   const ids = await ctx.tokenize.encode(body.content, { addSpecial, parseSpecial });
-  if (!withPieces) return { body: (function* () { yield '{"tokens":'; yield* idsJson(ids); yield "}"; })() };
+  if (!withPieces)
+    return {
+      body: (function* () {
+        yield '{"tokens":';
+        yield* idsJson(ids);
+        yield "}";
+      })(),
+    };
   return { body: tokensWithPieces(ctx.model.tokenizer, ids) };
 }
 
@@ -64,8 +79,15 @@ export function detokenize(body: Json, ctx: ServerContext): Reply {
   // Checked before the first byte is written (the answer is produced as it is sent).
   const n = ctx.model.tokenizer.nVocab;
   const k = (ids as number[]).findIndex((id) => id < 0 || id >= n);
-  if (k >= 0) throw toHttpError(new EmbedError("TOKEN_OUT_OF_RANGE",
-    `token id ${ids[k]} at index ${k} is out of range (vocab has ${n} tokens)`, { id: ids[k], index: k, nVocab: n }), "tokens");
+  if (k >= 0)
+    throw toHttpError(
+      new EmbedError("TOKEN_OUT_OF_RANGE", `token id ${ids[k]} at index ${k} is out of range (vocab has ${n} tokens)`, {
+        id: ids[k],
+        index: k,
+        nVocab: n,
+      }),
+      "tokens",
+    );
   return { body: detokenized(ctx.model.tokenizer, ids as number[]) };
 }
 

@@ -46,13 +46,16 @@ export class Metrics {
 
   render(queueDepth: number): string {
     const out: string[] = [];
-    const family = (name: string, type: string, help: string) => out.push(`# HELP ${PREFIX}_${name} ${help}`, `# TYPE ${PREFIX}_${name} ${type}`);
+    const family = (name: string, type: string, help: string) =>
+      out.push(`# HELP ${PREFIX}_${name} ${help}`, `# TYPE ${PREFIX}_${name} ${type}`);
     family("requests_total", "counter", "HTTP requests answered, by route, method and status (499: the client went away first).");
     for (const [labels, n] of this.requests) out.push(`${PREFIX}_requests_total{${labels}} ${n}`);
     family("request_duration_seconds", "histogram", "Time from receiving a request to sending its response.");
     for (const [route, h] of this.latency) {
       let cum = 0;
-      LATENCY_BUCKETS.forEach((le, i) => out.push(`${PREFIX}_request_duration_seconds_bucket{route="${route}",le="${le}"} ${(cum += h.counts[i])}`));
+      LATENCY_BUCKETS.forEach((le, i) =>
+        out.push(`${PREFIX}_request_duration_seconds_bucket{route="${route}",le="${le}"} ${(cum += h.counts[i])}`),
+      );
       out.push(`${PREFIX}_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${h.count}`);
       out.push(`${PREFIX}_request_duration_seconds_sum{route="${route}"} ${h.sum}`);
       out.push(`${PREFIX}_request_duration_seconds_count{route="${route}"} ${h.count}`);

@@ -68,7 +68,9 @@ export async function ollamaEmbeddings(body: Json, ctx: ServerContext): Promise<
 
 /** The weight type most tensors have besides F32 (Ollama's quantization_level, e.g. "Q8_0"). */
 function quantization(types: Record<string, number>): string {
-  const weights = Object.entries(types).filter(([t]) => t !== "F32").sort((a, b) => b[1] - a[1]);
+  const weights = Object.entries(types)
+    .filter(([t]) => t !== "F32")
+    .sort((a, b) => b[1] - a[1]);
   return (weights[0] ?? Object.entries(types)[0] ?? ["unknown"])[0];
 }
 
@@ -78,21 +80,23 @@ export function ollamaTags(_body: Json, ctx: ServerContext): Reply {
   const label = ctx.model.file?.metadata.get("general.size_label");
   return {
     json: {
-      models: [{
-        name: ctx.modelId,
-        model: ctx.modelId,
-        modified_at: new Date(ctx.created * 1000).toISOString(),
-        size: ctx.modelSize,
-        digest: "",
-        details: {
-          parent_model: "",
-          format: "gguf",
-          family: i.architecture,
-          families: [i.architecture],
-          parameter_size: label?.type === 8 ? String(label.value) : "",
-          quantization_level: quantization(i.tensorTypes),
+      models: [
+        {
+          name: ctx.modelId,
+          model: ctx.modelId,
+          modified_at: new Date(ctx.created * 1000).toISOString(),
+          size: ctx.modelSize,
+          digest: "",
+          details: {
+            parent_model: "",
+            format: "gguf",
+            family: i.architecture,
+            families: [i.architecture],
+            parameter_size: label?.type === 8 ? String(label.value) : "",
+            quantization_level: quantization(i.tensorTypes),
+          },
         },
-      }],
+      ],
     },
   };
 }

@@ -22,7 +22,10 @@ export async function openaiEmbeddings(body: Json, ctx: ServerContext): Promise<
   if (body.model !== undefined && typeof body.model !== "string") throw badField("model", `"model" must be a string`);
   const opts = parseEmbedOptions(body, ctx.defaults, ctx.model.info.nEmbdOut);
   if ((opts.pooling ?? ctx.model.info.pooling) === "none") {
-    throw badField("pooling", "Pooling type 'none' is not OAI compatible. Please use a different pooling type (or POST /embeddings for per-token vectors)");
+    throw badField(
+      "pooling",
+      "Pooling type 'none' is not OAI compatible. Please use a different pooling type (or POST /embeddings for per-token vectors)",
+    );
   }
 
   const { vectors, prepared } = await embedAll(ctx, inputs, opts, "input");
@@ -32,8 +35,15 @@ export async function openaiEmbeddings(body: Json, ctx: ServerContext): Promise<
     `{"object":"embedding","index":${index},"embedding":${format === "base64" ? JSON.stringify(f32ToBase64(v)) : floatsJson(v)}}`;
   const usage = JSON.stringify({ prompt_tokens: nTokens, total_tokens: nTokens });
   const tail = `],"model":${JSON.stringify(body.model ?? ctx.modelId)},"usage":${usage}}`;
-  return { body: joined('{"object":"list","data":[',
-    (function* () { for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i); })(), tail) };
+  return {
+    body: joined(
+      '{"object":"list","data":[',
+      (function* () {
+        for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i);
+      })(),
+      tail,
+    ),
+  };
 }
 
 /** The vector's float32 values as little-endian bytes, base64 (what OpenAI and llama-server send). */

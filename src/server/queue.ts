@@ -62,7 +62,10 @@ export class EmbedQueue {
   /** Requests submitted so far (to see whether a turn of the event loop brought new ones). */
   private arrivals = 0;
 
-  constructor(private readonly model: QueueModel, private readonly opts: QueueOptions) {}
+  constructor(
+    private readonly model: QueueModel,
+    private readonly opts: QueueOptions,
+  ) {}
 
   /** Requests waiting for (the rest of) their inputs to be computed. */
   get depth(): number {

@@ -47,12 +47,21 @@ export function* idsJson(ids: ArrayLike<number>): Generator<string> {
 export function isValidUtf8(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; ) {
     const c = b[i];
-    if (c < 0x80) { i++; continue; }
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
     let n: number, min: number;
-    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 2; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; }
-    else return false;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      min = 0x10000;
+    } else return false;
     let cp = c & (0x3f >> n);
     for (let k = 1; k <= n; k++) {
       const d = b[i + k];
@@ -83,7 +92,13 @@ export function pieceJson(tok: Tokenizer, id: number): string {
 
 /** `{"tokens":[{"id":..,"piece":..},...]}` in pieces. */
 export function tokensWithPieces(tok: Tokenizer, ids: ArrayLike<number>): Generator<string> {
-  return joined('{"tokens":[', (function* () { for (let i = 0; i < ids.length; i++) yield pieceJson(tok, ids[i]); })(), "]}");
+  return joined(
+    '{"tokens":[',
+    (function* () {
+      for (let i = 0; i < ids.length; i++) yield pieceJson(tok, ids[i]);
+    })(),
+    "]}",
+  );
 }
 
 /**
@@ -106,7 +121,10 @@ export function* detokenized(tok: Tokenizer, ids: ArrayLike<number>): Generator<
     }
     const bytes = new Uint8Array(n);
     let at = 0;
-    for (const b of parts) { bytes.set(b, at); at += b.length; }
+    for (const b of parts) {
+      bytes.set(b, at);
+      at += b.length;
+    }
     const text = dec.decode(bytes, { stream: true });
     if (text) yield JSON.stringify(text).slice(1, -1);
   }

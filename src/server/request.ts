@@ -34,15 +34,20 @@ const isTokenId = (x: unknown): x is number => typeof x === "number" && Number.i
  */
 export function parseInputs(v: unknown, field: string): EmbedInput[] {
   if (typeof v === "string") return [v];
-  if (!Array.isArray(v)) throw badField(field, `"${field}" must be a string, an array of strings, an array of token ids or an array of arrays of token ids`);
+  if (!Array.isArray(v))
+    throw badField(field, `"${field}" must be a string, an array of strings, an array of token ids or an array of arrays of token ids`);
   if (v.length === 0) throw badField(field, `"${field}" must not be empty`);
   if (v.every((x) => typeof x === "string")) return v as string[];
   if (v.every((x) => typeof x === "number")) return [tokenIds(v, `${field}`)];
   if (v.every((x) => Array.isArray(x))) return v.map((x: unknown[], i) => tokenIds(x, `${field}[${i}]`));
   const bad = v.findIndex((x) => typeof x !== "string" && typeof x !== "number" && !Array.isArray(x));
-  if (bad >= 0) throw badField(`${field}[${bad}]`, `${field}[${bad}] must be a string, a token id or an array of token ids, got ${describe(v[bad])}`);
+  if (bad >= 0)
+    throw badField(`${field}[${bad}]`, `${field}[${bad}] must be a string, a token id or an array of token ids, got ${describe(v[bad])}`);
   const i = v.findIndex((x) => typeof x !== typeof v[0] || Array.isArray(x) !== Array.isArray(v[0]));
-  throw badField(`${field}[${i}]`, `"${field}" mixes types (element 0 is ${describe(v[0])}, element ${i} is ${describe(v[i])}); send all strings, all token ids, or all arrays of token ids`);
+  throw badField(
+    `${field}[${i}]`,
+    `"${field}" mixes types (element 0 is ${describe(v[0])}, element ${i} is ${describe(v[i])}); send all strings, all token ids, or all arrays of token ids`,
+  );
 }
 
 function tokenIds(a: unknown[], param: string): number[] {
@@ -87,7 +92,8 @@ export function parseEmbedOptions(body: Json, defaults: RequestDefaults, nEmbdOu
 /** `encoding_format`: "float" (default) or "base64". llama-server checks it on every embedding route. */
 export function parseEncodingFormat(body: Json): "float" | "base64" {
   const f = body.encoding_format ?? "float";
-  if (f !== "float" && f !== "base64") throw badField("encoding_format", `"encoding_format" must be "float" or "base64", got ${show(body.encoding_format)}`);
+  if (f !== "float" && f !== "base64")
+    throw badField("encoding_format", `"encoding_format" must be "float" or "base64", got ${show(body.encoding_format)}`);
   return f;
 }
 

@@ -28,10 +28,20 @@ import { packageVersion } from "./version.js";
  * config_sentence_transformers.json) -> our task, plus our own task names.
  */
 const PROMPT_NAMES: Record<string, Task> = {
-  query: "query", document: "document", Retrieval: "query", "Retrieval-query": "query", "Retrieval-document": "document",
-  Reranking: "query", BitextMining: "query", Clustering: "clustering", Classification: "classification",
-  MultilabelClassification: "classification", PairClassification: "similarity", STS: "similarity",
-  InstructionRetrieval: "code", ...Object.fromEntries(TASKS.map((t) => [t, t])),
+  query: "query",
+  document: "document",
+  Retrieval: "query",
+  "Retrieval-query": "query",
+  "Retrieval-document": "document",
+  Reranking: "query",
+  BitextMining: "query",
+  Clustering: "clustering",
+  Classification: "classification",
+  MultilabelClassification: "classification",
+  PairClassification: "similarity",
+  STS: "similarity",
+  InstructionRetrieval: "code",
+  ...Object.fromEntries(TASKS.map((t) => [t, t])),
 };
 
 /** TEI's options as EmbedOptions (the library validator checks each value). */
@@ -78,7 +88,15 @@ export async function teiEmbedAll(body: Json, ctx: ServerContext): Promise<Reply
     for (let t = 0; t < prepared[i].tokens.length; t++) rows.push(floatsJson(v.subarray(t * width, (t + 1) * width)));
     return `[${rows.join(",")}]`;
   };
-  return { body: joined("[", (function* () { for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i); })(), "]") };
+  return {
+    body: joined(
+      "[",
+      (function* () {
+        for (let i = 0; i < vectors.length; i++) yield item(vectors[i], i);
+      })(),
+      "]",
+    ),
+  };
 }
 
 const utf8 = new TextEncoder();
@@ -103,19 +121,24 @@ export async function teiTokenize(body: Json, ctx: ServerContext): Promise<Reply
     const ids = await ctx.tokenize.encode(text, { addSpecial, parseSpecial: true });
     const bytes = utf8.encode(text);
     let at = 0;
-    out.push(Array.from(ids, (id) => {
-      const special = isSpecial(tok, id);
-      const piece = tok.tokenToPieceBytes(id, { special: true });
-      let start: number | null = null;
-      if (!special) {
-        const p = piece[0] === 0x20 && bytes[at] !== 0x20 ? piece.subarray(1) : piece;
-        for (let s = at; s <= Math.min(bytes.length - p.length, at + 4); s++) {
-          if (p.every((b, k) => bytes[s + k] === b)) { start = s; break; }
+    out.push(
+      Array.from(ids, (id) => {
+        const special = isSpecial(tok, id);
+        const piece = tok.tokenToPieceBytes(id, { special: true });
+        let start: number | null = null;
+        if (!special) {
+          const p = piece[0] === 0x20 && bytes[at] !== 0x20 ? piece.subarray(1) : piece;
+          for (let s = at; s <= Math.min(bytes.length - p.length, at + 4); s++) {
+            if (p.every((b, k) => bytes[s + k] === b)) {
+              start = s;
+              break;
+            }
+          }
+          if (start !== null) at = start + p.length;
         }
-        if (start !== null) at = start + p.length;
-      }
-      return { id, text: tok.tokenToPiece(id, { special: true }), special, start, stop: start === null ? null : at };
-    }));
+        return { id, text: tok.tokenToPiece(id, { special: true }), special, start, stop: start === null ? null : at };
+      }),
+    );
   }
   return { json: out };
 }
@@ -129,7 +152,7 @@ function isSpecial(tok: Tokenizer, id: number): boolean {
 export function teiDecode(body: Json, ctx: ServerContext): Reply {
   const ids = body.ids;
   if (!Array.isArray(ids) || ids.length === 0) throw badField("ids", `"ids" must be an array of token ids or an array of such arrays`);
-  const seqs: unknown[][] = ids.every((x) => Array.isArray(x)) ? ids as unknown[][] : [ids];
+  const seqs: unknown[][] = ids.every((x) => Array.isArray(x)) ? (ids as unknown[][]) : [ids];
   const skip = optionalBool(body, "skip_special_tokens", true);
   const n = ctx.model.tokenizer.nVocab;
   return {
@@ -137,8 +160,10 @@ export function teiDecode(body: Json, ctx: ServerContext): Reply {
       const k = seq.findIndex((x) => typeof x !== "number" || !Number.isInteger(x) || x < 0 || x >= n);
       if (k >= 0) {
         const where = `ids${Array.isArray(ids[0]) ? `[${i}]` : ""}[${k}]`;
-        throw toHttpError(new EmbedError("TOKEN_OUT_OF_RANGE", `${where} must be a token id from 0 to ${n - 1}, got ${show(seq[k])}`,
-          { index: k }), "ids");
+        throw toHttpError(
+          new EmbedError("TOKEN_OUT_OF_RANGE", `${where} must be a token id from 0 to ${n - 1}, got ${show(seq[k])}`, { index: k }),
+          "ids",
+        );
       }
       return ctx.model.tokenizer.decode(seq as number[], { removeSpecial: skip, unparseSpecial: !skip });
     }),

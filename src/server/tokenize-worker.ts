@@ -28,7 +28,11 @@ export interface WorkerSetup {
 }
 
 /** Strings [start, start + values.length) of the metadata's string array `key`. */
-export interface Slice { key: string; start: number; values: string[] }
+export interface Slice {
+  key: string;
+  start: number;
+  values: string[];
+}
 
 export type Job =
   | { id: number; kind: "prepare"; inputs: EmbedInput[]; opts: Pick<EmbedOptions, "task" | "title" | "truncate"> }
@@ -62,8 +66,10 @@ if (!isMainThread && setup?.ggufEmbedTokenizer && parentPort) {
     const { tokenizer } = ctx;
     let answer: Answer;
     try {
-      const tokens = job.kind === "prepare" ? prepareInputs(ctx, job.inputs, job.opts).map((p) => p.tokens)
-        : [Int32Array.from(tokenizer.encode(job.text, job.opts))];
+      const tokens =
+        job.kind === "prepare"
+          ? prepareInputs(ctx, job.inputs, job.opts).map((p) => p.tokens)
+          : [Int32Array.from(tokenizer.encode(job.text, job.opts))];
       answer = { id: job.id, ok: true, tokens };
     } catch (e) {
       const embedError = e instanceof EmbedError ? { code: e.code, message: e.message, detail: e.detail } : undefined;

@@ -33,15 +33,21 @@ export class TokenizeService {
   private worker: Promise<TokenizerThread> | undefined;
   private closed = false;
 
-  constructor(private readonly model: TokenizingModel, private readonly o: TokenizeServiceOptions) {}
+  constructor(
+    private readonly model: TokenizingModel,
+    private readonly o: TokenizeServiceOptions,
+  ) {}
 
   /** model.prepare(inputs, opts), on the worker when the texts are large. */
   async prepare(inputs: EmbedInput[], opts: EmbedOptions): Promise<PreparedInput[]> {
     const chars = inputs.reduce((n, x) => n + (typeof x === "string" ? x.length : 0), opts.title?.length ?? 0);
     const thread = this.offload(chars);
     if (!thread) return this.o.blocking(() => this.model.prepare(inputs, opts));
-    const tokens = await (await thread).run({ kind: "prepare", inputs,
-      opts: { task: opts.task, title: opts.title, truncate: opts.truncate } });
+    const tokens = await (await thread).run({
+      kind: "prepare",
+      inputs,
+      opts: { task: opts.task, title: opts.title, truncate: opts.truncate },
+    });
     return tokens.map((t, index) => ({ index, tokens: t }));
   }
 
@@ -65,12 +71,17 @@ export class TokenizeService {
     if (chars <= this.o.offloadChars || !meta || this.closed) return undefined;
     if (!this.worker) {
       const i = this.model.info;
-      const w = TokenizerThread.start(tokenizerMetadata(meta),
-        { architecture: i.architecture, nCtx: i.contextLength, nEmbdOut: i.nEmbdOut });
+      const w = TokenizerThread.start(tokenizerMetadata(meta), {
+        architecture: i.architecture,
+        nCtx: i.contextLength,
+        nEmbdOut: i.nEmbdOut,
+      });
       this.worker = w;
       // A thread that died (out of memory, say) is replaced on the next request.
-      void w.then((t) => t.exited.then(() => this.worker === w && (this.worker = undefined)), () => this.worker === w
-        && (this.worker = undefined));
+      void w.then(
+        (t) => t.exited.then(() => this.worker === w && (this.worker = undefined)),
+        () => this.worker === w && (this.worker = undefined),
+      );
     }
     return this.worker;
   }
@@ -95,8 +106,12 @@ class TokenizerThread {
       if (!p) return;
       this.pending.delete(a.id);
       if (a.ok) p.resolve(a.tokens);
-      else p.reject(a.embedError ? new EmbedError(a.embedError.code, a.embedError.message, a.embedError.detail)
-        : new Error(`tokenizer thread: ${a.message}`));
+      else
+        p.reject(
+          a.embedError
+            ? new EmbedError(a.embedError.code, a.embedError.message, a.embedError.detail)
+            : new Error(`tokenizer thread: ${a.message}`),
+        );
     });
     const failAll = (e: unknown) => {
       for (const p of this.pending.values()) p.reject(e);
@@ -119,8 +134,10 @@ class TokenizerThread {
     }
     const setup: WorkerSetup = { ggufEmbedTokenizer: true, metadata: small, stringArrays: arrays.map(([k, a]) => [k, a.length]), ...model };
     // A hostile text must not take the process down with it: the thread's heap is capped.
-    const w = new Worker(new URL("./tokenize-worker.js", import.meta.url),
-      { workerData: setup, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
+    const w = new Worker(new URL("./tokenize-worker.js", import.meta.url), {
+      workerData: setup,
+      resourceLimits: { maxOldGenerationSizeMb: 1024 },
+    });
     w.unref();
     const ready = new Promise<TokenizerThread>((resolve, reject) => {
       const onExit = (code: number) => reject(new Error(`the tokenizer thread exited (code ${code}) before it was ready`));

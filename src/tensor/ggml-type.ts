@@ -8,11 +8,38 @@
 import { EmbedError } from "../errors.js";
 
 export enum GGMLType {
-  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9,
-  Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
-  IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23,
-  I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
-  TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39,
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  IQ2_XXS = 16,
+  IQ2_XS = 17,
+  IQ3_XXS = 18,
+  IQ1_S = 19,
+  IQ4_NL = 20,
+  IQ3_S = 21,
+  IQ2_S = 22,
+  IQ4_XS = 23,
+  I8 = 24,
+  I16 = 25,
+  I32 = 26,
+  I64 = 27,
+  F64 = 28,
+  IQ1_M = 29,
+  BF16 = 30,
+  TQ1_0 = 34,
+  TQ2_0 = 35,
+  MXFP4 = 39,
 }
 
 export interface GGMLTypeTraits {
@@ -89,7 +116,10 @@ export function rowBytes(type: GGMLType, ne0: number): number {
   const t = GGML_TYPES.get(type);
   if (!t) throw new EmbedError("UNSUPPORTED_TYPE", `unknown ggml type id ${type}`, { type });
   if (ne0 % t.blockSize !== 0) {
-    throw new EmbedError("TENSOR_SHAPE", `row of ${ne0} elements is not a multiple of ${t.name} block size ${t.blockSize}`, { type: t.name, ne0 });
+    throw new EmbedError("TENSOR_SHAPE", `row of ${ne0} elements is not a multiple of ${t.name} block size ${t.blockSize}`, {
+      type: t.name,
+      ne0,
+    });
   }
   return (ne0 / t.blockSize) * t.typeSize;
 }

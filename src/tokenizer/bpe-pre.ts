@@ -25,9 +25,13 @@ export interface BpePreDefaults {
   ignoreMerges: boolean;
 }
 
-const pre = (split: BpePreSplit, o: Partial<Omit<BpePreDefaults, "split">> = {}): BpePreDefaults =>
-  ({ split, cleanSpaces: o.cleanSpaces ?? true, addBos: o.addBos ?? false, addSep: o.addSep ?? false,
-    ignoreMerges: o.ignoreMerges ?? false });
+const pre = (split: BpePreSplit, o: Partial<Omit<BpePreDefaults, "split">> = {}): BpePreDefaults => ({
+  split,
+  cleanSpaces: o.cleanSpaces ?? true,
+  addBos: o.addBos ?? false,
+  addSep: o.addSep ?? false,
+  ignoreMerges: o.ignoreMerges ?? false,
+});
 
 const LLAMA3 = pre("llama3", { ignoreMerges: true, addBos: true });
 const GPT2 = pre("gpt2");
@@ -39,14 +43,31 @@ const QWEN2 = pre("qwen2", { cleanSpaces: false });
  */
 export const BPE_PRE: Readonly<Record<string, BpePreDefaults>> = {
   // LLAMA_VOCAB_PRE_TYPE_LLAMA3: ignore_merges, add_bos
-  ...Object.fromEntries(["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano"]
-    .map((n) => [n, LLAMA3])),
+  ...Object.fromEntries(
+    ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano"].map((n) => [n, LLAMA3]),
+  ),
   // the llama3 regex without llama3's flags
   dbrx: pre("llama3"),
   "smaug-bpe": pre("llama3"),
   // LLAMA_VOCAB_PRE_TYPE_GPT2 and the types sharing its regex (MPT, OLMO, JAIS, TRILLION, GRANITE_DOCLING)
-  ...Object.fromEntries(["gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum",
-    "modern-bert", "exaone4", "mpt", "olmo", "jais"].map((n) => [n, GPT2])),
+  ...Object.fromEntries(
+    [
+      "gpt-2",
+      "phi-2",
+      "jina-es",
+      "jina-de",
+      "gigachat",
+      "jina-v2-es",
+      "jina-v2-de",
+      "a.x-4.0",
+      "mellum",
+      "modern-bert",
+      "exaone4",
+      "mpt",
+      "olmo",
+      "jais",
+    ].map((n) => [n, GPT2]),
+  ),
   trillion: pre("gpt2", { cleanSpaces: false }),
   "granite-docling": pre("gpt2", { cleanSpaces: false }),
   ...Object.fromEntries(["jina-v1-en", "jina-v2-code", "roberta-bpe"].map((n) => [n, pre("gpt2", { addSep: true })])),
@@ -62,15 +83,22 @@ export function bpePreSplit(split: BpePreSplit, cpts: readonly number[], start: 
   else splitLlama3(cpts, start, end, ends, split === "qwen2" ? 1 : 3);
 }
 
-const CR = 0x0d, LF = 0x0a, SP = 0x20, AP = 0x27;
+const CR = 0x0d,
+  LF = 0x0a,
+  SP = 0x20,
+  AP = 0x27;
 const OUT = -1; // llama.cpp's OUT_OF_RANGE code point
 const WLN = CptFlag.WHITESPACE | CptFlag.LETTER | CptFlag.NUMBER;
 
 /** One fragment's cpts[start, end) and the word ends found so far: the _get_cpt, _get_flags and _add_token of the splitters. */
 class Words {
   private prevEnd: number;
-  constructor(private readonly cpts: readonly number[], private readonly start: number, private readonly end: number,
-    private readonly ends: number[]) {
+  constructor(
+    private readonly cpts: readonly number[],
+    private readonly start: number,
+    private readonly end: number,
+    private readonly ends: number[],
+  ) {
     this.prevEnd = start;
   }
 
@@ -113,8 +141,10 @@ class Words {
 
   /** The rules both splitters end with, at pos followed by nWs whitespace: \s+(?!\S), \s+, else one code point. */
   spaces(pos: number, nWs: number): number {
-    if (nWs > 1 && this.cpt(pos + nWs) !== OUT) pos += nWs - 1; // \s+(?!\S): leave the last space to the next word
-    else if (nWs > 0) pos += nWs; // \s+
+    if (nWs > 1 && this.cpt(pos + nWs) !== OUT)
+      pos += nWs - 1; // \s+(?!\S): leave the last space to the next word
+    else if (nWs > 0)
+      pos += nWs; // \s+
     else pos++; // no match
     this.add(pos);
     return pos;
@@ -127,7 +157,7 @@ class Words {
  */
 function splitGpt2(cpts: readonly number[], start: number, end: number, ends: number[]): void {
   const w = new Words(cpts, start, end, ends);
-  const cptAt = (p: number) => w.cpt(p);
+  const _cptAt = (p: number) => w.cpt(p);
   const flagsAt = (p: number) => w.flags(p);
   const add = (e: number) => w.add(e);
   w.run(false, (pos, cpt, flags) => {

@@ -112,8 +112,9 @@ export class BpeTokenizer extends LlamaTokenizer {
   static fromMetadata(vocab: Vocabulary, meta: GGUFMetadata): BpeTokenizer {
     const merges = getStringArray(meta, "tokenizer.ggml.merges");
     if (!merges) {
-      throw new EmbedError("BAD_VOCAB", `metadata key "tokenizer.ggml.merges" is missing: a "gpt2" (BPE) vocabulary needs its merges`,
-        { key: "tokenizer.ggml.merges" });
+      throw new EmbedError("BAD_VOCAB", `metadata key "tokenizer.ggml.merges" is missing: a "gpt2" (BPE) vocabulary needs its merges`, {
+        key: "tokenizer.ggml.merges",
+      });
     }
     return new BpeTokenizer(vocab, merges);
   }

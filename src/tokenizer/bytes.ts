@@ -11,7 +11,8 @@ const encoder = new TextEncoder();
 export function bytesToByteString(bytes: Uint8Array): string {
   if (bytes.length <= 0x2000) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   const parts: string[] = [];
-  for (let i = 0; i < bytes.length; i += 0x2000) parts.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]));
+  for (let i = 0; i < bytes.length; i += 0x2000)
+    parts.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]));
   return parts.join("");
 }
 

@@ -162,7 +162,8 @@ export function partition(vocab: Vocabulary, s: string, parseSpecial: boolean): 
   for (let i = 0; i < found || heap.size > 0; ) {
     let e: number;
     let node: number;
-    const fromHeap = heap.size > 0 &&
+    const fromHeap =
+      heap.size > 0 &&
       (i >= found || sortedRank[i] > heap.rank[0] || (sortedRank[i] === heap.rank[0] && entPos[sortedEnt[i]] > entPos[heap.pos[0]]));
     if (fromHeap) {
       e = heap.pos[0];

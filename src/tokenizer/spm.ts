@@ -49,7 +49,9 @@ function interiorSpaceTokens(vocab: Vocabulary): InteriorSpaceTokens | undefined
   const starts = new Int32Array(found.length + 1);
   found.forEach(([t], i) => (starts[i + 1] = starts[i] + t.length));
   const bytes = new Uint8Array(starts[found.length]);
-  found.forEach(([t], i) => { for (let j = 0; j < t.length; j++) bytes[starts[i] + j] = t.charCodeAt(j); });
+  found.forEach(([t], i) => {
+    for (let j = 0; j < t.length; j++) bytes[starts[i] + j] = t.charCodeAt(j);
+  });
   return { bytes, starts, offsets: found.map((f) => f[1]) };
 }
 
@@ -201,10 +203,18 @@ export class SpmSession {
 
   private swap(a: number, b: number): void {
     const { hLeft, hRight, hSize, hScore } = this;
-    let t = hLeft[a]; hLeft[a] = hLeft[b]; hLeft[b] = t;
-    t = hRight[a]; hRight[a] = hRight[b]; hRight[b] = t;
-    t = hSize[a]; hSize[a] = hSize[b]; hSize[b] = t;
-    const s = hScore[a]; hScore[a] = hScore[b]; hScore[b] = s;
+    let t = hLeft[a];
+    hLeft[a] = hLeft[b];
+    hLeft[b] = t;
+    t = hRight[a];
+    hRight[a] = hRight[b];
+    hRight[b] = t;
+    t = hSize[a];
+    hSize[a] = hSize[b];
+    hSize[b] = t;
+    const s = hScore[a];
+    hScore[a] = hScore[b];
+    hScore[b] = s;
   }
 
   private push(left: number, right: number, score: number, size: number): void {

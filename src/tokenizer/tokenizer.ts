@@ -157,7 +157,11 @@ export abstract class LlamaTokenizer implements Tokenizer {
   protected pieceBytes(id: number, special: boolean, lstrip: number, index: number): string {
     const { vocab } = this;
     if (!Number.isInteger(id) || id < 0 || id >= vocab.nVocab) {
-      throw new EmbedError("TOKEN_OUT_OF_RANGE", `token id ${id} at index ${index} is out of range (vocab has ${vocab.nVocab} tokens)`, { id, index, nVocab: vocab.nVocab });
+      throw new EmbedError("TOKEN_OUT_OF_RANGE", `token id ${id} at index ${index} is out of range (vocab has ${vocab.nVocab} tokens)`, {
+        id,
+        index,
+        nVocab: vocab.nVocab,
+      });
     }
     const attr = vocab.attrs[id];
     if (!special && attr & (LlamaTokenAttr.UNKNOWN | LlamaTokenAttr.CONTROL)) return "";
@@ -189,7 +193,8 @@ function strtolHex(s: string): number {
  * The second pass writes a NUL over the skipped space, which the next step then sees as text[i - 1].
  */
 export function cleanSpaces(text: Uint8Array): Uint8Array {
-  const SP = 0x20, AP = 0x27;
+  const SP = 0x20,
+    AP = 0x27;
   let total = text.length;
   // first pass: " ?", " !", " .", " ,"
   const total1 = total;
@@ -217,7 +222,8 @@ export function cleanSpaces(text: Uint8Array): Uint8Array {
     const x = text[i];
     if (text[i - 1] === SP && x === AP && i + 1 < total3) {
       const x1 = text[i + 1];
-      if (x1 === 0x73 || x1 === 0x6d) total--; // 's 'm
+      if (x1 === 0x73 || x1 === 0x6d)
+        total--; // 's 'm
       else if (x1 !== 0x74 && x1 !== 0x64 && i + 2 < total3) {
         const x2 = text[i + 2];
         if ((x1 === 0x72 && x2 === 0x65) || (x1 === 0x76 && x2 === 0x65)) total--; // 're 've

@@ -35,8 +35,8 @@ export class ByteTrie {
   constructor(unsorted: readonly string[], values: ArrayLike<number>) {
     // The default sort compares UTF-16 code units, which for byte strings is byte order (and is much
     // faster than a comparator); the values follow through a map.
-    const valueOf = new Map<string, number>();
-    unsorted.forEach((k, i) => valueOf.set(k, values[i]));
+    const valueByKey = new Map<string, number>();
+    unsorted.forEach((k, i) => valueByKey.set(k, values[i]));
     const keys = unsorted.slice().sort();
     let total = 1;
     for (const k of keys) total += k.length; // an upper bound on the node count
@@ -53,7 +53,7 @@ export class ByteTrie {
       childStart[u] = count;
       let i = lo[u];
       const d = depth[u];
-      if (i < hi[u] && keys[i].length === d) value[u] = valueOf.get(keys[i++])!; // a prefix sorts first
+      if (i < hi[u] && keys[i].length === d) value[u] = valueByKey.get(keys[i++])!; // a prefix sorts first
       while (i < hi[u]) {
         const c = keys[i].charCodeAt(d);
         const v = count++;

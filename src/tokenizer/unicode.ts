@@ -122,9 +122,17 @@ export function unicode_cpts_normalize_nfd(cpts: readonly number[]): number[] {
 
 /** unicode_cpt_is_han: CJK ideograph blocks (used by some BPE pre-tokenizers). */
 export function unicode_cpt_is_han(cpt: number): boolean {
-  return (cpt >= 0x4e00 && cpt <= 0x9fff) || (cpt >= 0x3400 && cpt <= 0x4dbf) || (cpt >= 0x20000 && cpt <= 0x2a6df) ||
-    (cpt >= 0x2a700 && cpt <= 0x2b73f) || (cpt >= 0x2b740 && cpt <= 0x2b81f) || (cpt >= 0x2b820 && cpt <= 0x2ceaf) ||
-    (cpt >= 0x2ceb0 && cpt <= 0x2ebef) || (cpt >= 0xf900 && cpt <= 0xfaff) || (cpt >= 0x2f800 && cpt <= 0x2fa1f);
+  return (
+    (cpt >= 0x4e00 && cpt <= 0x9fff) ||
+    (cpt >= 0x3400 && cpt <= 0x4dbf) ||
+    (cpt >= 0x20000 && cpt <= 0x2a6df) ||
+    (cpt >= 0x2a700 && cpt <= 0x2b73f) ||
+    (cpt >= 0x2b740 && cpt <= 0x2b81f) ||
+    (cpt >= 0x2b820 && cpt <= 0x2ceaf) ||
+    (cpt >= 0x2ceb0 && cpt <= 0x2ebef) ||
+    (cpt >= 0xf900 && cpt <= 0xfaff) ||
+    (cpt >= 0x2f800 && cpt <= 0x2fa1f)
+  );
 }
 
 /** unicode_len_utf8: sequence length from the lead byte's high nibble (0x0-0xB -> 1, 0xC-0xD -> 2, 0xE -> 3, 0xF -> 4). */

@@ -23,18 +23,33 @@ export { bytesToByteString, byteStringToBytes, toByteString } from "./bytes.js";
 export { LlamaTokenAttr, LlamaTokenType, TOKEN_NULL, type SpecialIds, type VocabType } from "./vocab-types.js";
 
 const TYPE_TO_ATTR: Record<number, LlamaTokenAttr> = {
-  [LlamaTokenType.UNKNOWN]: LlamaTokenAttr.UNKNOWN, [LlamaTokenType.UNUSED]: LlamaTokenAttr.UNUSED,
-  [LlamaTokenType.NORMAL]: LlamaTokenAttr.NORMAL, [LlamaTokenType.CONTROL]: LlamaTokenAttr.CONTROL,
-  [LlamaTokenType.USER_DEFINED]: LlamaTokenAttr.USER_DEFINED, [LlamaTokenType.BYTE]: LlamaTokenAttr.BYTE,
+  [LlamaTokenType.UNKNOWN]: LlamaTokenAttr.UNKNOWN,
+  [LlamaTokenType.UNUSED]: LlamaTokenAttr.UNUSED,
+  [LlamaTokenType.NORMAL]: LlamaTokenAttr.NORMAL,
+  [LlamaTokenType.CONTROL]: LlamaTokenAttr.CONTROL,
+  [LlamaTokenType.USER_DEFINED]: LlamaTokenAttr.USER_DEFINED,
+  [LlamaTokenType.BYTE]: LlamaTokenAttr.BYTE,
 }; // anything else (UNDEFINED, out-of-range values) -> UNDEFINED, as llama.cpp does
 
 /** Key of each special id; later keys overwrite earlier ones (the deprecated prefix/suffix/middle come last). */
 const SPECIAL_KEYS: [string, keyof SpecialIds][] = [
-  ["bos_token_id", "bos"], ["eos_token_id", "eos"], ["eot_token_id", "eot"], ["eom_token_id", "eom"],
-  ["unknown_token_id", "unk"], ["seperator_token_id", "sep"], ["padding_token_id", "pad"], ["mask_token_id", "mask"],
-  ["fim_pre_token_id", "fimPre"], ["fim_suf_token_id", "fimSuf"], ["fim_mid_token_id", "fimMid"],
-  ["fim_pad_token_id", "fimPad"], ["fim_rep_token_id", "fimRep"], ["fim_sep_token_id", "fimSep"],
-  ["prefix_token_id", "fimPre"], ["suffix_token_id", "fimSuf"], ["middle_token_id", "fimMid"],
+  ["bos_token_id", "bos"],
+  ["eos_token_id", "eos"],
+  ["eot_token_id", "eot"],
+  ["eom_token_id", "eom"],
+  ["unknown_token_id", "unk"],
+  ["seperator_token_id", "sep"],
+  ["padding_token_id", "pad"],
+  ["mask_token_id", "mask"],
+  ["fim_pre_token_id", "fimPre"],
+  ["fim_suf_token_id", "fimSuf"],
+  ["fim_mid_token_id", "fimMid"],
+  ["fim_pad_token_id", "fimPad"],
+  ["fim_rep_token_id", "fimRep"],
+  ["fim_sep_token_id", "fimSep"],
+  ["prefix_token_id", "fimPre"],
+  ["suffix_token_id", "fimSuf"],
+  ["middle_token_id", "fimMid"],
 ];
 
 const N = TOKEN_NULL;
@@ -50,8 +65,15 @@ interface ModelDefaults {
 }
 const MODEL_DEFAULTS: Record<string, ModelDefaults> = {
   llama: { type: "spm", ids: [1, 2, 0, N, N, N], addSpacePrefix: true, addBos: true, addEos: false, addSep: false, cleanSpaces: false },
-  bert: { type: "wpm", ids: [101, N, 100, 102, 0, 103], addSpacePrefix: false, addBos: true, addEos: false, addSep: true,
-    cleanSpaces: true },
+  bert: {
+    type: "wpm",
+    ids: [101, N, 100, 102, 0, 103],
+    addSpacePrefix: false,
+    addBos: true,
+    addEos: false,
+    addSep: true,
+    cleanSpaces: true,
+  },
   t5: { type: "ugm", ids: [N, 1, 2, N, 0, N], addSpacePrefix: false, addBos: false, addEos: true, addSep: false, cleanSpaces: false },
   // the "gpt2" branch, then "for now, only BPE models have pre-tokenizers" (add_bos/add_sep/clean_spaces per pre: bpe-pre.ts)
   gpt2: { type: "bpe", ids: [11, 11, N, N, N, N], addSpacePrefix: false, addBos: false, addEos: false, addSep: false, cleanSpaces: true },
@@ -106,7 +128,9 @@ export class Vocabulary {
     this.model = getString(meta, "tokenizer.ggml.model");
     const defaults = MODEL_DEFAULTS[this.model];
     if (!defaults) {
-      const known = Object.keys(MODEL_DEFAULTS).map((m) => `"${m}"`).join(", ");
+      const known = Object.keys(MODEL_DEFAULTS)
+        .map((m) => `"${m}"`)
+        .join(", ");
       const message = `tokenizer.ggml.model = "${this.model}" is not supported (known: ${known})`;
       throw new EmbedError("UNSUPPORTED_TOKENIZER", message, { model: this.model });
     }
@@ -118,8 +142,11 @@ export class Vocabulary {
     const bpePre = this.type === "bpe" ? BPE_PRE[this.pre] : undefined;
     if (this.type === "bpe") {
       if (!bpePre || !Object.hasOwn(BPE_PRE, this.pre)) {
-        const known = Object.keys(BPE_PRE).map((p) => `"${p}"`).join(", ");
-        const message = `tokenizer.ggml.model = "${this.model}" with tokenizer.ggml.pre = "${this.pre}": not a supported BPE ` +
+        const known = Object.keys(BPE_PRE)
+          .map((p) => `"${p}"`)
+          .join(", ");
+        const message =
+          `tokenizer.ggml.model = "${this.model}" with tokenizer.ggml.pre = "${this.pre}": not a supported BPE ` +
           `pre-tokenizer (supported: ${known})`;
         throw new EmbedError("UNSUPPORTED_TOKENIZER", message, { model: this.model, pre: this.pre });
       }
@@ -133,7 +160,8 @@ export class Vocabulary {
     this.escapeWhitespaces = this.type !== "bpe";
 
     const texts = getStringArray(meta, "tokenizer.ggml.tokens");
-    if (texts === undefined) throw badVocab(`metadata key "tokenizer.ggml.tokens" is missing: the file has no vocabulary`, { key: "tokenizer.ggml.tokens" });
+    if (texts === undefined)
+      throw badVocab(`metadata key "tokenizer.ggml.tokens" is missing: the file has no vocabulary`, { key: "tokenizer.ggml.tokens" });
     const n = texts.length;
     if (n === 0) throw badVocab(`"tokenizer.ggml.tokens" is empty`, { key: "tokenizer.ggml.tokens" });
     // Both optional: missing scores are 0, missing types NORMAL (llama.cpp).
@@ -153,11 +181,16 @@ export class Vocabulary {
       const b = toByteString(tokens[i]);
       const dup = tokenToId.get(b);
       // llama.cpp asserts id_to_token.size() == token_to_id.size(): duplicates abort the load.
-      if (dup !== undefined) throw badVocab(`"tokenizer.ggml.tokens" has a duplicate token ${JSON.stringify(tokens[i])} at index ${i} (first at index ${dup})`, { key: "tokenizer.ggml.tokens", index: i, first: dup });
+      if (dup !== undefined)
+        throw badVocab(`"tokenizer.ggml.tokens" has a duplicate token ${JSON.stringify(tokens[i])} at index ${i} (first at index ${dup})`, {
+          key: "tokenizer.ggml.tokens",
+          index: i,
+          first: dup,
+        });
       tokenToId.set(b, i);
       tokenBytes[i] = b;
       if (b.length > maxTokenBytes) maxTokenBytes = b.length;
-      attrs[i] = types ? TYPE_TO_ATTR[types[i]] ?? LlamaTokenAttr.UNDEFINED : LlamaTokenAttr.NORMAL;
+      attrs[i] = types ? (TYPE_TO_ATTR[types[i]] ?? LlamaTokenAttr.UNDEFINED) : LlamaTokenAttr.NORMAL;
     }
     this.tokens = tokens;
     this.tokenBytes = tokenBytes;
@@ -168,7 +201,8 @@ export class Vocabulary {
     if (this.type === "wpm") {
       const byteId = attrs.findIndex((a) => (a & LlamaTokenAttr.BYTE) !== 0);
       if (byteId >= 0) {
-        const message = `token ${byteId} ${JSON.stringify(tokens[byteId])} has type BYTE, which a WordPiece ("bert") vocab ` +
+        const message =
+          `token ${byteId} ${JSON.stringify(tokens[byteId])} has type BYTE, which a WordPiece ("bert") vocab ` +
           "cannot have (llama.cpp aborts on it)";
         throw badVocab(message, { key: "tokenizer.ggml.token_type", index: byteId });
       }
@@ -203,7 +237,8 @@ export class Vocabulary {
     // cache_special_tokens: ids in order, then std::sort by byte length, longest first. That sort is
     // not stable, so the order of equal lengths is libstdc++'s; see std-sort.ts for when it matters.
     const cand: number[] = [];
-    for (let i = 0; i < n; i++) if (attrs[i] & (LlamaTokenAttr.CONTROL | LlamaTokenAttr.USER_DEFINED | LlamaTokenAttr.UNKNOWN)) cand.push(i);
+    for (let i = 0; i < n; i++)
+      if (attrs[i] & (LlamaTokenAttr.CONTROL | LlamaTokenAttr.USER_DEFINED | LlamaTokenAttr.UNKNOWN)) cand.push(i);
     this.specialCandidates = Int32Array.from(cand);
     stdSort(this.specialCandidates, (a, b) => tokenBytes[a].length > tokenBytes[b].length);
 
@@ -215,7 +250,8 @@ export class Vocabulary {
       const id = special[field];
       if (id !== N && id < n) return;
       const shown = disabledDefault[field] ?? id;
-      const message = `${what} needs the ${field.toUpperCase()} id, but ${shown} (${key} or the "${this.model}" default) ` +
+      const message =
+        `${what} needs the ${field.toUpperCase()} id, but ${shown} (${key} or the "${this.model}" default) ` +
         `is out of range for ${n} tokens`;
       throw badVocab(message, { key, index: shown });
     };
@@ -247,12 +283,19 @@ export class Vocabulary {
     if (!this.byteTokens) {
       const t = new Int32Array(256);
       for (let b = 0; b < 256; b++) {
-        t[b] = this.tokenToId.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`) ?? this.tokenToId.get(String.fromCharCode(b)) ?? TOKEN_NULL;
+        t[b] =
+          this.tokenToId.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`) ??
+          this.tokenToId.get(String.fromCharCode(b)) ??
+          TOKEN_NULL;
       }
       this.byteTokens = t;
     }
     const id = this.byteTokens[byte];
-    if (id === TOKEN_NULL) throw badVocab(`byte fallback needs token "<0x${byte.toString(16).toUpperCase().padStart(2, "0")}>", which the vocab lacks`, { key: "tokenizer.ggml.tokens", byte });
+    if (id === TOKEN_NULL)
+      throw badVocab(`byte fallback needs token "<0x${byte.toString(16).toUpperCase().padStart(2, "0")}>", which the vocab lacks`, {
+        key: "tokenizer.ggml.tokens",
+        byte,
+      });
     return id;
   }
 }
@@ -262,8 +305,15 @@ function readArray(meta: GGUFMetadata, key: string, itemType: GGUFValueType, n: 
   const v = meta.get(key);
   if (v === undefined) return undefined;
   if (v.type !== GGUFValueType.ARRAY || v.itemType !== itemType) {
-    throw badVocab(`metadata key "${key}" must be an array of ${GGUFValueType[itemType]}, got ${GGUFValueType[v.type]}${v.type === GGUFValueType.ARRAY ? `[${GGUFValueType[v.itemType]}]` : ""}`, { key });
+    throw badVocab(
+      `metadata key "${key}" must be an array of ${GGUFValueType[itemType]}, got ${GGUFValueType[v.type]}${v.type === GGUFValueType.ARRAY ? `[${GGUFValueType[v.itemType]}]` : ""}`,
+      { key },
+    );
   }
-  if (v.value.length !== n) throw badVocab(`metadata key "${key}" has ${v.value.length} entries but "tokenizer.ggml.tokens" has ${n}; index ${Math.min(v.value.length, n)} has no partner`, { key, index: Math.min(v.value.length, n), length: v.value.length, nTokens: n });
+  if (v.value.length !== n)
+    throw badVocab(
+      `metadata key "${key}" has ${v.value.length} entries but "tokenizer.ggml.tokens" has ${n}; index ${Math.min(v.value.length, n)} has no partner`,
+      { key, index: Math.min(v.value.length, n), length: v.value.length, nTokens: n },
+    );
   return v.value as Float32Array | Int32Array;
 }

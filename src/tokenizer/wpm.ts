@@ -33,9 +33,16 @@ const tries = new WeakMap<Vocabulary, ByteTrie>();
 
 /** is_chinese_char (the 0x2B920 bound is llama.cpp's, copied from HF's Rust code; 0x2B820 would be right). */
 export function is_chinese_char(cpt: number): boolean {
-  return (cpt >= 0x04e00 && cpt <= 0x09fff) || (cpt >= 0x03400 && cpt <= 0x04dbf) || (cpt >= 0x20000 && cpt <= 0x2a6df) ||
-    (cpt >= 0x2a700 && cpt <= 0x2b73f) || (cpt >= 0x2b740 && cpt <= 0x2b81f) || (cpt >= 0x2b920 && cpt <= 0x2ceaf) ||
-    (cpt >= 0x0f900 && cpt <= 0x0faff) || (cpt >= 0x2f800 && cpt <= 0x2fa1f);
+  return (
+    (cpt >= 0x04e00 && cpt <= 0x09fff) ||
+    (cpt >= 0x03400 && cpt <= 0x04dbf) ||
+    (cpt >= 0x20000 && cpt <= 0x2a6df) ||
+    (cpt >= 0x2a700 && cpt <= 0x2b73f) ||
+    (cpt >= 0x2b740 && cpt <= 0x2b81f) ||
+    (cpt >= 0x2b920 && cpt <= 0x2ceaf) ||
+    (cpt >= 0x0f900 && cpt <= 0x0faff) ||
+    (cpt >= 0x2f800 && cpt <= 0x2fa1f)
+  );
 }
 
 export class WpmTokenizer extends LlamaTokenizer {
@@ -114,8 +121,7 @@ export class WpmTokenizer extends LlamaTokenizer {
       w[this.wordLen++] = 0xe0 | (c >> 12);
       w[this.wordLen++] = 0x80 | ((c >> 6) & 0x3f);
       w[this.wordLen++] = 0x80 | (c & 0x3f);
-    }
-    else for (const b of unicode_cpt_to_utf8(c)) w[this.wordLen++] = b.charCodeAt(0); // throws above U+10FFFF, as llama.cpp does
+    } else for (const b of unicode_cpt_to_utf8(c)) w[this.wordLen++] = b.charCodeAt(0); // throws above U+10FFFF, as llama.cpp does
   }
 
   /** llm_tokenizer_wpm_session::tokenize for the current word (skipped if empty), then start a new one. */
@@ -136,7 +142,11 @@ export class WpmTokenizer extends LlamaTokenizer {
         else if (denseRow[node] >= 0) node = dense[denseRow[node] * 256 + c];
         else {
           let next = -1;
-          for (let v = childStart[node], e = childStart[node + 1]; v < e; v++) if (label[v] === c) { next = v; break; }
+          for (let v = childStart[node], e = childStart[node + 1]; v < e; v++)
+            if (label[v] === c) {
+              next = v;
+              break;
+            }
           node = next;
         }
         if (node < 0) break;

@@ -36,18 +36,22 @@ test("onnx writer: standard ops with negative int attributes, int64 initializers
   const r = await run(g, { x: new ort.Tensor("float32", xv, [2, 4]) });
   for (let b = 0; b < 2; b++) {
     const v = xv.subarray(b * 4, b * 4 + 4);
-    const y0 = v[0]! + 2 * v[2]!, y1v = v[1]! - v[3]!; // x @ w
-    const e0 = Math.exp(0.5 * y1v), e1 = Math.exp(0.5 * y0);
+    const y0 = v[0]! + 2 * v[2]!,
+      y1v = v[1]! - v[3]!; // x @ w
+    const e0 = Math.exp(0.5 * y1v),
+      e1 = Math.exp(0.5 * y0);
     assert.ok(Math.abs(r.p![2 * b]! - e0 / (e0 + e1)) < 1e-6);
     for (let i = 0; i < 4; i++) {
-      const t = v[i]!, ref = 0.5 * t * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (t + 0.044715 * t ** 3)));
+      const t = v[i]!,
+        ref = 0.5 * t * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (t + 0.044715 * t ** 3)));
       assert.ok(Math.abs(r.gelu![b * 4 + i]! - ref) < 1e-5, `gelu(${t})`);
     }
   }
 });
 
 test("onnx writer: int8 MatMulInteger chain and com.microsoft MatMulNBits match a plain f32 matmul", async () => {
-  const K = 64, N = 8;
+  const K = 64,
+    N = 8;
   const w = Float32Array.from({ length: K * N }, (_, i) => Math.sin(i * 0.37) * 0.5); // N rows of K
   const xv = Float32Array.from({ length: K }, (_, i) => Math.cos(i * 0.11));
   const g = new GraphBuilder("q");
@@ -58,7 +62,8 @@ test("onnx writer: int8 MatMulInteger chain and com.microsoft MatMulNBits match 
   const y8 = g.op("Mul", [g.op("Cast", [yi], { to: DT.FLOAT }), g.op("Mul", [xs!, g.init("bs", [], scale)])]);
   g.output(y8, { name: "y8", elemType: DT.FLOAT, shape: [1, N] });
   const q4 = q4Blocks(w, K, N);
-  const b4 = g.init("b4", [N, K / 32, 16], q4.b), s4 = g.init("s4", [N * (K / 32)], q4.scales);
+  const b4 = g.init("b4", [N, K / 32, 16], q4.b),
+    s4 = g.init("s4", [N * (K / 32)], q4.scales);
   const y4 = g.op("MatMulNBits", [x, b4, s4], { K, N, bits: 4, block_size: 32 }, "com.microsoft");
   g.output(y4, { name: "y4", elemType: DT.FLOAT, shape: [1, N] });
   const r = await run(g, { x: new ort.Tensor("float32", xv, [1, K]) });

@@ -18,7 +18,16 @@ import { startDemoServer, type DemoServer } from "../../scripts/demo-server.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const SENTENCES = ["The cat sits on the mat.", "A kitten rests on a rug.", "Stock markets fell today."];
 const QUERY = "Which planet is red?";
 const DOCS = ["Mars is the red planet.", "Espresso needs fine coffee."];
@@ -54,81 +63,115 @@ test("the demo server sends isolation headers, MIME types and byte ranges", asyn
   assert.equal((await fetch(`${server.url}/dist/../package.json`)).status, 404);
   assert.equal((await fetch(`${server.url}/demo/%2e%2e/package.json`)).status, 404);
   const index = (await (await fetch(`${server.url}/models/index.json`)).json()) as { name: string; url: string }[];
-  assert.deepEqual(index.map((m) => m.name), [basename(fixture)]);
+  assert.deepEqual(
+    index.map((m) => m.name),
+    [basename(fixture)],
+  );
 });
 
 async function waitFor<T>(page: Page, what: string, fn: () => T, timeoutMs = 600_000): Promise<void> {
   try {
     await page.waitForFunction(fn, undefined, { timeout: timeoutMs, polling: 250 });
   } catch (e) {
-    const state = await page.evaluate(() => JSON.stringify({ state: (window as any).demo?.state, error: (window as any).demo?.error, status: document.getElementById("status")?.textContent })).catch(() => "?");
+    const state = await page
+      .evaluate(() =>
+        JSON.stringify({
+          state: (window as any).demo?.state,
+          error: (window as any).demo?.error,
+          status: document.getElementById("status")?.textContent,
+        }),
+      )
+      .catch(() => "?");
     assert.fail(`${what}: ${(e as Error).message}\npage: ${state}\nerrors: ${pageErrors.join("\n")}`);
   }
 }
 
 // The page on its wasm backend (Chromium has relaxed SIMD: the relaxed kernels, after their
 // self-check, on Web Workers) and on the js reference; both must equal the Node library's js path.
-for (const backend of ["wasm", "js"] as const) test(`chromium (${backend} backend): load by URL, embed, rank; the page's vectors equal the Node library's exactly`, async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install it with "apt-get install -y chromium" (this test does not skip)`);
-  if (!context) {
-    profile = await mkdtemp(join(tmpdir(), "gguf-embed-chromium-"));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 } });
-  }
-  pageErrors.length = 0;
-  const page = await context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error") pageErrors.push(`console: ${m.text()}`); });
-  page.on("worker", (w) => w.on("console", (m) => { if (m.type() === "error") pageErrors.push(`worker: ${m.text()}`); }));
+for (const backend of ["wasm", "js"] as const)
+  test(`chromium (${backend} backend): load by URL, embed, rank; the page's vectors equal the Node library's exactly`, async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install it with "apt-get install -y chromium" (this test does not skip)`);
+    if (!context) {
+      profile = await mkdtemp(join(tmpdir(), "gguf-embed-chromium-"));
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        args: ARGS,
+        headless: true,
+        viewport: { width: 1280, height: 900 },
+      });
+    }
+    pageErrors.length = 0;
+    const page = await context.newPage();
+    page.on("pageerror", (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") pageErrors.push(`console: ${m.text()}`);
+    });
+    page.on("worker", (w) =>
+      w.on("console", (m) => {
+        if (m.type() === "error") pageErrors.push(`worker: ${m.text()}`);
+      }),
+    );
 
-  await page.goto(`${server.url}/demo/`);
-  assert.equal(await page.evaluate(() => self.crossOriginIsolated), true, "COOP/COEP make the page cross-origin isolated");
-  await waitFor(page, "served model list", () => (document.getElementById("served") as HTMLSelectElement).options.length > 1, 30_000);
-  await page.fill("#url", `/models/${basename(fixture)}`);
-  await page.selectOption("#backend", backend);
-  await page.click("#load-url");
-  await waitFor(page, "model load", () => ["ready", "error"].includes((window as any).demo.state));
-  const status = await page.textContent("#status");
-  assert.match(status ?? "", /^Ready: .* loaded in/, `${status}\n${pageErrors.join("\n")}`);
-  assert.match(await page.textContent("#info") ?? "", /gemma-embedding.*6.*768.*mean \+ dense projections/s);
-  const info = await page.textContent("#info") ?? "";
-  assert.match(info, new RegExp(`backend\\s*${backend}`));
-  if (backend === "wasm") console.log(`# chromium wasm backend: ${/backend\s*(.*?\))/.exec(info)?.[1]}`);
+    await page.goto(`${server.url}/demo/`);
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true, "COOP/COEP make the page cross-origin isolated");
+    await waitFor(page, "served model list", () => (document.getElementById("served") as HTMLSelectElement).options.length > 1, 30_000);
+    await page.fill("#url", `/models/${basename(fixture)}`);
+    await page.selectOption("#backend", backend);
+    await page.click("#load-url");
+    await waitFor(page, "model load", () => ["ready", "error"].includes((window as any).demo.state));
+    const status = await page.textContent("#status");
+    assert.match(status ?? "", /^Ready: .* loaded in/, `${status}\n${pageErrors.join("\n")}`);
+    assert.match((await page.textContent("#info")) ?? "", /gemma-embedding.*6.*768.*mean \+ dense projections/s);
+    const info = (await page.textContent("#info")) ?? "";
+    assert.match(info, new RegExp(`backend\\s*${backend}`));
+    if (backend === "wasm") console.log(`# chromium wasm backend: ${/backend\s*(.*?\))/.exec(info)?.[1]}`);
 
-  await page.fill("#sentences", SENTENCES.join("\n"));
-  await page.selectOption("#task", "similarity");
-  await page.click("#compare");
-  await waitFor(page, "similarity", () => (window as any).demo.last.similarity !== undefined || /Error/.test(document.getElementById("embed-status")!.textContent!));
-  await page.fill("#query", QUERY);
-  await page.fill("#docs", DOCS.join("\n"));
-  await page.click("#rank");
-  await waitFor(page, "ranking", () => (window as any).demo.last.search !== undefined || /Error/.test(document.getElementById("ranks")!.textContent!));
-  const got = await page.evaluate(() => (window as any).demo.last) as {
-    similarity: { texts: string[]; task: string; vectors: number[][]; sims: number[][] };
-    search: { queryVector: number[]; docVectors: number[][]; ranked: { text: string; score: number }[] };
-  };
-  assert.ok(got.similarity && got.search, `page results missing: ${JSON.stringify(Object.keys(got))} ${pageErrors.join("\n")}`);
-  await mkdir(".cache/screenshots", { recursive: true });
-  await page.screenshot({ path: `.cache/screenshots/demo-${backend}.png`, fullPage: true });
-  assert.deepEqual(pageErrors, []);
-
-  const model = await loadModel(fixture, { backend: "js" });
-  try {
-    const same = (a: number[], b: Float32Array, what: string) => {
-      assert.equal(a.length, b.length, what);
-      let maxDiff = 0;
-      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-      assert.equal(maxDiff, 0, `${what}: max abs diff ${maxDiff}`);
-      assert.ok(a.every((x, i) => Object.is(x, b[i])), `${what}: bitwise`);
+    await page.fill("#sentences", SENTENCES.join("\n"));
+    await page.selectOption("#task", "similarity");
+    await page.click("#compare");
+    await waitFor(
+      page,
+      "similarity",
+      () => (window as any).demo.last.similarity !== undefined || /Error/.test(document.getElementById("embed-status")!.textContent!),
+    );
+    await page.fill("#query", QUERY);
+    await page.fill("#docs", DOCS.join("\n"));
+    await page.click("#rank");
+    await waitFor(
+      page,
+      "ranking",
+      () => (window as any).demo.last.search !== undefined || /Error/.test(document.getElementById("ranks")!.textContent!),
+    );
+    const got = (await page.evaluate(() => (window as any).demo.last)) as {
+      similarity: { texts: string[]; task: string; vectors: number[][]; sims: number[][] };
+      search: { queryVector: number[]; docVectors: number[][]; ranked: { text: string; score: number }[] };
     };
-    assert.deepEqual(got.similarity.texts, SENTENCES);
-    const sims = await model.embed(SENTENCES, { task: "similarity" });
-    sims.forEach((v, i) => same(got.similarity.vectors[i], v, `sentence ${i}`));
-    const [q] = await model.embed([QUERY], { task: "query" });
-    same(got.search.queryVector, q, "query");
-    (await model.embed(DOCS, { task: "document" })).forEach((v, i) => same(got.search.docVectors[i], v, `document ${i}`));
-    assert.equal(got.search.ranked.length, DOCS.length);
-    assert.equal(got.similarity.sims[0][0].toFixed(6), "1.000000");
-  } finally {
-    await model.close();
-  }
-});
+    assert.ok(got.similarity && got.search, `page results missing: ${JSON.stringify(Object.keys(got))} ${pageErrors.join("\n")}`);
+    await mkdir(".cache/screenshots", { recursive: true });
+    await page.screenshot({ path: `.cache/screenshots/demo-${backend}.png`, fullPage: true });
+    assert.deepEqual(pageErrors, []);
+
+    const model = await loadModel(fixture, { backend: "js" });
+    try {
+      const same = (a: number[], b: Float32Array, what: string) => {
+        assert.equal(a.length, b.length, what);
+        let maxDiff = 0;
+        for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+        assert.equal(maxDiff, 0, `${what}: max abs diff ${maxDiff}`);
+        assert.ok(
+          a.every((x, i) => Object.is(x, b[i])),
+          `${what}: bitwise`,
+        );
+      };
+      assert.deepEqual(got.similarity.texts, SENTENCES);
+      const sims = await model.embed(SENTENCES, { task: "similarity" });
+      sims.forEach((v, i) => same(got.similarity.vectors[i], v, `sentence ${i}`));
+      const [q] = await model.embed([QUERY], { task: "query" });
+      same(got.search.queryVector, q, "query");
+      (await model.embed(DOCS, { task: "document" })).forEach((v, i) => same(got.search.docVectors[i], v, `document ${i}`));
+      assert.equal(got.search.ranked.length, DOCS.length);
+      assert.equal(got.similarity.sims[0][0].toFixed(6), "1.000000");
+    } finally {
+      await model.close();
+    }
+  });

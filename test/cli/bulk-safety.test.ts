@@ -23,9 +23,11 @@ const N = 40;
 let fixture: string, tmp: string, input: string, reference: string[];
 
 function cli(args: string[]) {
-  const child = spawn(process.execPath,
+  const child = spawn(
+    process.execPath,
     [join(ROOT, "bin", "gguf-embed.js"), "embed", "--model", fixture, "--backend", "wasm", "--threads", "1", ...args],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   child.stdout.resume();
@@ -34,11 +36,21 @@ function cli(args: string[]) {
 }
 
 function capture() {
-  const out = new PassThrough(), err = new PassThrough();
-  let o = "", e = "";
+  const out = new PassThrough(),
+    err = new PassThrough();
+  let o = "",
+    e = "";
   out.on("data", (d) => (o += d));
   err.on("data", (d) => (e += d));
-  return { io: { stdin: new PassThrough(), stdout: out, stderr: err }, get out() { return o; }, get err() { return e; } };
+  return {
+    io: { stdin: new PassThrough(), stdout: out, stderr: err },
+    get out() {
+      return o;
+    },
+    get err() {
+      return e;
+    },
+  };
 }
 
 before(async () => {
@@ -60,13 +72,15 @@ test("item 18: a second run on the same output fails at once with LOCKED; the fi
   const out = join(tmp, "twice.jsonl");
   const a = cli(["--input", input, "--output", out, "--batch", "2", "--resume"]);
   const lines = async () => (await readFile(out, "utf8").catch(() => "")).split("\n").length - 1;
-  for (const t0 = Date.now(); (await lines()) < 2 && a.child.exitCode === null && Date.now() - t0 < 60_000; ) await new Promise((r) =>
-    setTimeout(r, 20));
+  for (const t0 = Date.now(); (await lines()) < 2 && a.child.exitCode === null && Date.now() - t0 < 60_000; )
+    await new Promise((r) => setTimeout(r, 20));
   assert.ok((await lines()) >= 2 && a.child.exitCode === null, "the first run is writing");
   const b = await cli(["--input", input, "--output", out, "--batch", "2", "--resume"]).done;
   assert.equal(b.code, 1, b.stderr);
-  assert.match(b.stderr,
-    new RegExp(`twice\\.jsonl is locked by process ${a.child.pid} \\(.*twice\\.jsonl\\.lock\\); wait for it to finish \\[LOCKED\\]`));
+  assert.match(
+    b.stderr,
+    new RegExp(`twice\\.jsonl is locked by process ${a.child.pid} \\(.*twice\\.jsonl\\.lock\\); wait for it to finish \\[LOCKED\\]`),
+  );
   const ra = await a.done;
   assert.equal(ra.code, 0, ra.stderr);
   assert.deepEqual((await readFile(out, "utf8")).split("\n").slice(0, -1), reference, "exactly one record per input, in order");
@@ -78,7 +92,10 @@ test("item 19: a full disk is one IO_ERROR naming the output, without a stack; t
   await symlink("/dev/full", out);
   const c = capture();
   assert.equal(await main(["embed", "--model", fixture, "--input", input, "--output", out, "--batch", "4", "--quiet"], c.io), 1);
-  assert.match(c.err, /^gguf-embed embed: .*full\.jsonl: cannot write: no space left on device \(ENOSPC\); the records written before this batch are complete in the file.* \[IO_ERROR\]\n$/);
+  assert.match(
+    c.err,
+    /^gguf-embed embed: .*full\.jsonl: cannot write: no space left on device \(ENOSPC\); the records written before this batch are complete in the file.* \[IO_ERROR\]\n$/,
+  );
   assert.doesNotMatch(c.err, /\n\s+at /);
   assert.equal(existsSync(`${out}.lock`), false);
 });
@@ -96,7 +113,12 @@ test("item 20: --resume refuses a damaged or missing middle line, naming it; --v
   const missing = await write([...good.slice(0, 4), ...good.slice(5)], "missing.jsonl");
   let r = await resume(missing);
   assert.equal(r.code, 1);
-  assert.match(r.err, new RegExp(`line 5 of .*missing\\.jsonl should be the record of input 4 but is the record of input 5; refusing to append; its first 4 lines \\(${goodBytes(4)} bytes\\) are good: keep them with "truncate -s ${goodBytes(4)} .*missing\\.jsonl" and rerun \\[BAD_INPUT\\]`));
+  assert.match(
+    r.err,
+    new RegExp(
+      `line 5 of .*missing\\.jsonl should be the record of input 4 but is the record of input 5; refusing to append; its first 4 lines \\(${goodBytes(4)} bytes\\) are good: keep them with "truncate -s ${goodBytes(4)} .*missing\\.jsonl" and rerun \\[BAD_INPUT\\]`,
+    ),
+  );
 
   const garbage = await write([...good.slice(0, 6), "\u0000\u0000garbage", ...good.slice(7)], "garbage.jsonl");
   r = await resume(garbage);

@@ -18,16 +18,22 @@ import { gemmaFixture } from "../helpers/fixtures.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const BACKEND = process.env.GGUF_EMBED_TEST_BACKEND ?? "wasm";
-const N = 300, BATCH = 8;
+const N = 300,
+  BATCH = 8;
 const WORDS = ["cats", "dogs", "red planet", "tea", "the sea", "rain", "a quiet road", "music", "ice", "bread"];
 let fixture: string, tmp: string, input: string, reference: string[];
 
 function cli(args: string[]): ChildProcess & { done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
-  const child = spawn(process.execPath, [join(ROOT, "bin", "gguf-embed.js"), "embed", "--model", fixture, "--backend", BACKEND, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [join(ROOT, "bin", "gguf-embed.js"), "embed", "--model", fixture, "--backend", BACKEND, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   child.stdout!.resume();
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((res) => child.on("close", (code, signal) => res({ code, signal, stderr })));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((res) =>
+    child.on("close", (code, signal) => res({ code, signal, stderr })),
+  );
   return Object.assign(child, { done });
 }
 
@@ -120,11 +126,21 @@ test("kill -9 mid-run, with a torn last line: --resume drops the partial line an
 });
 
 function capture() {
-  const out = new PassThrough(), err = new PassThrough();
-  let o = "", e = "";
+  const out = new PassThrough(),
+    err = new PassThrough();
+  let o = "",
+    e = "";
   out.on("data", (d) => (o += d));
   err.on("data", (d) => (e += d));
-  return { io: { stdin: new PassThrough(), stdout: out, stderr: err }, get out() { return o; }, get err() { return e; } };
+  return {
+    io: { stdin: new PassThrough(), stdout: out, stderr: err },
+    get out() {
+      return o;
+    },
+    get err() {
+      return e;
+    },
+  };
 }
 
 test("an existing output needs --resume or --overwrite; a foreign output is not appended to", async () => {
@@ -137,7 +153,10 @@ test("an existing output needs --resume or --overwrite; a foreign output is not 
   await writeFile(out, reference.slice(5, 8).join("\n") + "\n");
   const c2 = capture();
   assert.equal(await main(["embed", "--model", fixture, "--input", input, "--output", out, "--resume"], c2.io), 1);
-  assert.match(c2.err, /line 1 of .*exists\.jsonl should be the record of input 0 but is the record of input 5; refusing to append \[BAD_INPUT\]/);
+  assert.match(
+    c2.err,
+    /line 1 of .*exists\.jsonl should be the record of input 0 but is the record of input 5; refusing to append \[BAD_INPUT\]/,
+  );
   assert.equal((await stat(out)).size, Buffer.byteLength(reference.slice(5, 8).join("\n") + "\n"), "untouched");
   const c3 = capture();
   assert.equal(await main(["embed", "--model", fixture, "--resume", "hello"], c3.io), 1);

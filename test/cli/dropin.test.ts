@@ -60,7 +60,10 @@ test("embed --pooling none prints one row per token (json, jsonl, csv); loading 
   const n = model.prepare(texts).map((p) => p.tokens.length);
   const tty = io({ tty: true });
   assert.equal(await main(["embed", "--model", path, "--pooling", "none", "--format", "jsonl", ...texts], tty.io), 0);
-  const lines = tty.out.stdout.trim().split("\n").map((l) => JSON.parse(l) as number[][]);
+  const lines = tty.out.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as number[][]);
   assert.equal(lines.length, 2);
   lines.forEach((m, i) => {
     assert.equal(m.length, n[i], `input ${i}: one row per token`);
@@ -81,7 +84,10 @@ test("embed --pooling none prints one row per token (json, jsonl, csv); loading 
 test("a missing .gguf file: NOT_FOUND says how to get a model", async () => {
   const c = io();
   assert.equal(await main(["embed", "--model", "embeddinggemma-300M-Q8_0.gguf", "hi"], c.io), 1);
-  assert.match(c.out.stderr, /embeddinggemma-300M-Q8_0\.gguf: no such file; to get a model, run "gguf-embed pull embeddinggemma".*\[NOT_FOUND\]/);
+  assert.match(
+    c.out.stderr,
+    /embeddinggemma-300M-Q8_0\.gguf: no such file; to get a model, run "gguf-embed pull embeddinggemma".*\[NOT_FOUND\]/,
+  );
 });
 
 test("list shows cached models with sizes (and partial downloads); rm removes one with its sidecar", async () => {
@@ -92,7 +98,10 @@ test("list shows cached models with sizes (and partial downloads); rm removes on
     const dir = join(cache, "org", "repo");
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "m-Q8_0.gguf"), Buffer.alloc(3000));
-    await writeFile(join(dir, "m-Q8_0.gguf.json"), JSON.stringify({ url: "u", repo: "org/repo", file: "m-Q8_0.gguf", nBytes: 3000, sha256: "x", downloadedAt: "" }));
+    await writeFile(
+      join(dir, "m-Q8_0.gguf.json"),
+      JSON.stringify({ url: "u", repo: "org/repo", file: "m-Q8_0.gguf", nBytes: 3000, sha256: "x", downloadedAt: "" }),
+    );
     await writeFile(join(dir, "m-F16.gguf.part"), Buffer.alloc(100));
     const l = io();
     assert.equal(await main(["list"], l.io), 0);
@@ -102,7 +111,13 @@ test("list shows cached models with sizes (and partial downloads); rm removes on
     const j = io();
     assert.equal(await main(["list", "--json"], j.io), 0);
     const listed = JSON.parse(j.out.stdout).models as { name: string; nBytes: number; source?: string }[];
-    assert.deepEqual(listed.map((m) => [m.name, m.nBytes, m.source]), [["org/repo/m-F16.gguf", 100, undefined], ["org/repo/m-Q8_0.gguf", 3000, "hf:org/repo/m-Q8_0.gguf"]]);
+    assert.deepEqual(
+      listed.map((m) => [m.name, m.nBytes, m.source]),
+      [
+        ["org/repo/m-F16.gguf", 100, undefined],
+        ["org/repo/m-Q8_0.gguf", 3000, "hf:org/repo/m-Q8_0.gguf"],
+      ],
+    );
 
     const r = io();
     assert.equal(await main(["rm", "org/repo/m-Q8_0.gguf"], r.io), 0);

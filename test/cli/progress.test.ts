@@ -8,7 +8,12 @@ function sink(columns?: number) {
   const s = Object.assign(new PassThrough(), { columns });
   let text = "";
   s.on("data", (d) => (text += d));
-  return { s, get text() { return text; } };
+  return {
+    s,
+    get text() {
+      return text;
+    },
+  };
 }
 
 test("plain mode: at most one line per interval, ETA from the progress made since the first report", () => {
@@ -33,8 +38,8 @@ test("TTY mode: one line redrawn in place with a bar, at most every 100 ms, clea
   p.finish("10.0 MB in 8s");
   const frames = out.text.split("\r\x1b[2K");
   assert.equal(frames.length, 4);
-  assert.match(frames[1], /^download \[-{16}\]   0% 0 B\/10\.0 MB$/);
-  assert.match(frames[2], /^download \[#{4}-{12}\]  25% 2\.5 MB\/10\.0 MB, 1\.3 MB\/s, ETA 6s$/);
+  assert.match(frames[1], /^download \[-{16}\] {3}0% 0 B\/10\.0 MB$/);
+  assert.match(frames[2], /^download \[#{4}-{12}\] {2}25% 2\.5 MB\/10\.0 MB, 1\.3 MB\/s, ETA 6s$/);
   assert.equal(frames[3], "download: 10.0 MB in 8s\n");
   assert.ok(!out.text.includes("skipped"));
   assert.ok(frames[2].length <= 79);
@@ -52,7 +57,12 @@ test("downloadProgress reports bytes, rate and ETA; formatting helpers", () => {
   now = 2000;
   d.onProgress(1_000_000, 4_000_000);
   d.finish();
-  assert.deepEqual(out.text.split("\n"), ["download: 0.0%, 0 B/4.0 MB, 0 B/s", "download: 25.0%, 1.0 MB/4.0 MB, 500.0 kB/s, ETA 6s", "download: 1.0 MB/4.0 MB in 2s (500.0 kB/s)", ""]);
+  assert.deepEqual(out.text.split("\n"), [
+    "download: 0.0%, 0 B/4.0 MB, 0 B/s",
+    "download: 25.0%, 1.0 MB/4.0 MB, 500.0 kB/s, ETA 6s",
+    "download: 1.0 MB/4.0 MB in 2s (500.0 kB/s)",
+    "",
+  ]);
   assert.equal(formatBytes(1023), "1023 B");
   assert.equal(formatBytes(314_000_000), "314.0 MB");
   assert.equal(formatDuration(59.6), "1m00s");

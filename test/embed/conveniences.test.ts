@@ -59,12 +59,18 @@ test("countTokens counts BOS, EOS and the task prompt, and counts texts past the
 test("contextLength caps inputs (INPUT_TOO_LONG names it); truncation keeps BOS/EOS, right or left", async () => {
   assert.equal(model.info.contextLength, 32);
   const long = "one two three four five six seven eight nine ten ".repeat(5);
-  assert.throws(() => model.prepare([long]), (e) => isEmbedError(e, "INPUT_TOO_LONG") && /context of 32/.test((e as Error).message));
+  assert.throws(
+    () => model.prepare([long]),
+    (e) => isEmbedError(e, "INPUT_TOO_LONG") && /context of 32/.test((e as Error).message),
+  );
   const full = model.tokenizer.encode(long, { addSpecial: true });
   const right = model.prepare([long], { truncate: true })[0].tokens;
   const left = model.prepare([long], { truncate: true, truncationDirection: "left" })[0].tokens;
   const { bosId, eosId } = model.tokenizer;
   assert.deepEqual(Array.from(right), [...full.slice(0, 31), eosId]);
   assert.deepEqual(Array.from(left), [bosId, ...full.slice(full.length - 31)]);
-  assert.throws(() => model.prepare([long], { truncate: true, truncationDirection: "up" as "left" }), (e) => isEmbedError(e, "BAD_OPTION"));
+  assert.throws(
+    () => model.prepare([long], { truncate: true, truncationDirection: "up" as "left" }),
+    (e) => isEmbedError(e, "BAD_OPTION"),
+  );
 });

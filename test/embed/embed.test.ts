@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { loadModel, type EmbeddingModel } from "../../src/node.js";
 import { applyPrompt } from "../../src/embed/prompts.js";
-import { EmbedError } from "../../src/errors.js";
+import type { EmbedError } from "../../src/errors.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
 
 let path = "";
@@ -41,8 +41,14 @@ test("task prompts are the model card's strings, and raw text stays raw", () => 
   assert.equal(applyPrompt("gemma-embedding", "x", "clustering"), "task: clustering | query: x");
   assert.equal(applyPrompt("gemma-embedding", "x", "similarity"), "task: sentence similarity | query: x");
   assert.equal(applyPrompt("gemma-embedding", "x", "code"), "task: code retrieval | query: x");
-  assert.throws(() => applyPrompt("gemma-embedding", "x", "bogus" as never), (e: EmbedError) => e.code === "BAD_OPTION");
-  assert.throws(() => applyPrompt("gemma-embedding", "x", "query", "t"), (e: EmbedError) => e.code === "BAD_OPTION");
+  assert.throws(
+    () => applyPrompt("gemma-embedding", "x", "bogus" as never),
+    (e: EmbedError) => e.code === "BAD_OPTION",
+  );
+  assert.throws(
+    () => applyPrompt("gemma-embedding", "x", "query", "t"),
+    (e: EmbedError) => e.code === "BAD_OPTION",
+  );
 });
 
 test("a task prompt changes the tokens the model sees exactly as prefixing the text does", async () => {
@@ -57,7 +63,8 @@ test("normalization modes follow common_embd_normalize's formulas", async () => 
   const [raw] = await model.embed([TEXTS[0]], { normalize: "none" });
   const check = async (mode: "l2" | "maxabs" | "taxicab" | "p3", scale: number) => {
     const [v] = await model.embed([TEXTS[0]], { normalize: mode });
-    for (let i = 0; i < v.length; i++) assert.ok(Math.abs(v[i] - raw[i] * scale) <= 1e-6 * Math.abs(raw[i] * scale) + 1e-12, `${mode} component ${i}`);
+    for (let i = 0; i < v.length; i++)
+      assert.ok(Math.abs(v[i] - raw[i] * scale) <= 1e-6 * Math.abs(raw[i] * scale) + 1e-12, `${mode} component ${i}`);
   };
   const abs = Array.from(raw, Math.abs);
   await check("l2", 1 / norm2(raw));
@@ -89,7 +96,8 @@ test("pooling modes: cls is the first token, last the last, mean their average, 
   // (With dense, mean-then-dense differs from dense-then-mean: dense quantizes its input.)
   const [perToken] = await plain.embed([TEXTS[0]], { pooling: "none", normalize: "none" });
   const [prep] = plain.prepare([TEXTS[0]]);
-  const T = prep.tokens.length, d = plain.info.nEmbdOut;
+  const T = prep.tokens.length,
+    d = plain.info.nEmbdOut;
   assert.equal(perToken.length, T * d);
   const [cls] = await plain.embed([TEXTS[0]], { pooling: "cls", normalize: "none" });
   const [last] = await plain.embed([TEXTS[0]], { pooling: "last", normalize: "none" });
@@ -97,7 +105,8 @@ test("pooling modes: cls is the first token, last the last, mean their average, 
   for (let j = 0; j < d; j++) {
     assert.equal(cls[j], perToken[j], `cls ${j}`);
     assert.equal(last[j], perToken[(T - 1) * d + j], `last ${j}`);
-    let s = 0, sa = 0;
+    let s = 0,
+      sa = 0;
     for (let t = 0; t < T; t++) {
       s += perToken[t * d + j];
       sa += Math.abs(perToken[t * d + j]);
@@ -113,7 +122,10 @@ test("embedding many texts in one call equals embedding them one at a time", asy
   const split = await model.embed(texts, { maxBatchTokens: 20 }); // several passes; inputs longer than 20 run alone
   for (let i = 0; i < texts.length; i++) {
     const [alone] = await model.embed([texts[i]]);
-    for (const [name, got] of [["together", together[i]], ["split", split[i]]] as const) {
+    for (const [name, got] of [
+      ["together", together[i]],
+      ["split", split[i]],
+    ] as const) {
       let maxRel = 0;
       for (let j = 0; j < alone.length; j++) maxRel = Math.max(maxRel, Math.abs(alone[j] - got[j]) / (Math.abs(alone[j]) || 1));
       assert.ok(maxRel <= 1e-7, `text ${i} (${name}): max rel diff ${maxRel}`);
@@ -123,8 +135,13 @@ test("embedding many texts in one call equals embedding them one at a time", asy
 
 test("inputs longer than the context: INPUT_TOO_LONG naming the input, or truncate keeping BOS and EOS", async () => {
   const long = "word ".repeat(2100);
-  await assert.rejects(model.embed(["short", long]), (e: EmbedError) => e.code === "INPUT_TOO_LONG" && e.detail.index === 1
-    && /input 1 has at least \d+ tokens, more than the model's context of 2048/.test(e.message));
+  await assert.rejects(
+    model.embed(["short", long]),
+    (e: EmbedError) =>
+      e.code === "INPUT_TOO_LONG" &&
+      e.detail.index === 1 &&
+      /input 1 has at least \d+ tokens, more than the model's context of 2048/.test(e.message),
+  );
   const [p] = model.prepare([long], { truncate: true });
   assert.equal(p.tokens.length, model.info.contextLength);
   assert.equal(p.tokens[0], model.tokenizer.bosId);
@@ -144,8 +161,9 @@ test("a model whose weights produce non-finite values raises NON_FINITE_OUTPUT n
   const bytes = new Uint8Array(await readFile(plainPath));
   const t = plain.file.tensorByName.get("token_embd.weight")!;
   assert.equal(t.type, 8, "token_embd is Q8_0 (f16 scale, then 32 int8 per block)");
-  const onlyFirst = plain.tokenizer.encode("fine", { addSpecial: false }).find((id) =>
-    !plain.tokenizer.encode("ok hello", { addSpecial: false }).includes(id))!;
+  const onlyFirst = plain.tokenizer
+    .encode("fine", { addSpecial: false })
+    .find((id) => !plain.tokenizer.encode("ok hello", { addSpecial: false }).includes(id))!;
   const rowBytes = (t.ne[0] / 32) * 34;
   new DataView(bytes.buffer, bytes.byteOffset + t.byteOffset + onlyFirst * rowBytes, 2).setUint16(0, 0x7c00, true);
   const bad = await loadModel(bytes);

@@ -73,19 +73,37 @@ test("Blob source reads the same as ArrayBuffer source", async () => {
 
 test("writer round-trips every metadata value type and tensor bytes", async () => {
   const meta: [string, ReturnType<typeof kv.u8>][] = [
-    ["a.u8", kv.u8(250)], ["a.i8", kv.i8(-5)], ["a.u16", kv.u16(65000)], ["a.i16", kv.i16(-30000)],
-    ["a.u32", kv.u32(4000000000)], ["a.i32", kv.i32(-2000000000)], ["a.f32", kv.f32(1.5)], ["a.bool", kv.bool(true)],
-    ["a.str", kv.str("héllo ▁ 🦙")], ["a.u64", kv.u64(2n ** 60n)], ["a.i64", kv.i64(-(2n ** 60n))], ["a.f64", kv.f64(Math.PI)],
-    ["a.strs", kv.strs(["", "x", "yz"])], ["a.f32s", kv.f32s(Float32Array.of(0.5, -2))], ["a.i32s", kv.i32s(Int32Array.of(-1, 2, 3))],
+    ["a.u8", kv.u8(250)],
+    ["a.i8", kv.i8(-5)],
+    ["a.u16", kv.u16(65000)],
+    ["a.i16", kv.i16(-30000)],
+    ["a.u32", kv.u32(4000000000)],
+    ["a.i32", kv.i32(-2000000000)],
+    ["a.f32", kv.f32(1.5)],
+    ["a.bool", kv.bool(true)],
+    ["a.str", kv.str("héllo ▁ 🦙")],
+    ["a.u64", kv.u64(2n ** 60n)],
+    ["a.i64", kv.i64(-(2n ** 60n))],
+    ["a.f64", kv.f64(Math.PI)],
+    ["a.strs", kv.strs(["", "x", "yz"])],
+    ["a.f32s", kv.f32s(Float32Array.of(0.5, -2))],
+    ["a.i32s", kv.i32s(Int32Array.of(-1, 2, 3))],
     ["a.bools", kv.bools(Uint8Array.of(1, 0))],
   ];
   const t0 = new Uint8Array(34 * 2).map((_, i) => i);
-  const bytes = encodeGGUFToBuffer({ metadata: meta, tensors: [{ name: "q", type: GGMLType.Q8_0, ne: [64], data: t0 }, { name: "r", type: GGMLType.F32, ne: [3, 1], data: new Uint8Array(12).fill(7) }] });
+  const bytes = encodeGGUFToBuffer({
+    metadata: meta,
+    tensors: [
+      { name: "q", type: GGMLType.Q8_0, ne: [64], data: t0 },
+      { name: "r", type: GGMLType.F32, ne: [3, 1], data: new Uint8Array(12).fill(7) },
+    ],
+  });
   const f = await readGGUF(src(bytes));
   for (const [k, v] of meta) {
     const got = f.metadata.get(k)!;
     assert.equal(got.type, v.type, k);
-    if (v.type === GGUFValueType.ARRAY) assert.deepEqual(Array.from(got.value as ArrayLike<unknown>), Array.from(v.value as ArrayLike<unknown>), k);
+    if (v.type === GGUFValueType.ARRAY)
+      assert.deepEqual(Array.from(got.value as ArrayLike<unknown>), Array.from(v.value as ArrayLike<unknown>), k);
     else if (v.type === GGUFValueType.FLOAT32) assert.equal(got.value, Math.fround(v.value as number));
     else assert.equal(got.value, v.value, k);
   }
@@ -96,8 +114,14 @@ test("writer round-trips every metadata value type and tensor bytes", async () =
 
 test("typed getters check types and report the key", async () => {
   const f = await readGGUF(src(smallFile()));
-  assert.throws(() => getUint(f.metadata, "general.architecture"), (e: EmbedError) => e.code === "GGUF_KEY_TYPE" && /general\.architecture/.test(e.message));
-  assert.throws(() => getFloat(f.metadata, "missing.key"), (e: EmbedError) => e.code === "GGUF_KEY_MISSING" && /missing\.key/.test(e.message));
+  assert.throws(
+    () => getUint(f.metadata, "general.architecture"),
+    (e: EmbedError) => e.code === "GGUF_KEY_TYPE" && /general\.architecture/.test(e.message),
+  );
+  assert.throws(
+    () => getFloat(f.metadata, "missing.key"),
+    (e: EmbedError) => e.code === "GGUF_KEY_MISSING" && /missing\.key/.test(e.message),
+  );
   assert.equal(getBool(f.metadata, "missing.key", true), true);
 });
 
@@ -135,11 +159,21 @@ test("wrong magic, version 1, future versions and big-endian files are rejected"
 test("absurd counts are rejected before allocating", async () => {
   await rejects(readGGUF(src(header(new Bytes(), 2n ** 63n, 0))), "GGUF_LIMIT", /tensor count/);
   await rejects(readGGUF(src(header(new Bytes(), 0, 2n ** 62n))), "GGUF_LIMIT", /metadata count/);
-  const longStr = header(new Bytes(), 0, 1).u64(2n ** 60n).raw(new Uint8Array(100));
+  const longStr = header(new Bytes(), 0, 1)
+    .u64(2n ** 60n)
+    .raw(new Uint8Array(100));
   await rejects(readGGUF(src(longStr)), "GGUF_LIMIT", /length of key/);
-  const hugeArr = header(new Bytes(), 0, 1).str("k").u32(GGUFValueType.ARRAY).u32(GGUFValueType.UINT8).u64(2n ** 50n);
+  const hugeArr = header(new Bytes(), 0, 1)
+    .str("k")
+    .u32(GGUFValueType.ARRAY)
+    .u32(GGUFValueType.UINT8)
+    .u64(2n ** 50n);
   await rejects(readGGUF(src(hugeArr.raw(new Uint8Array(100)))), "GGUF_LIMIT", /array "k"/);
-  const hugeStrArr = header(new Bytes(), 0, 1).str("k").u32(GGUFValueType.ARRAY).u32(GGUFValueType.STRING).u64(2n ** 50n);
+  const hugeStrArr = header(new Bytes(), 0, 1)
+    .str("k")
+    .u32(GGUFValueType.ARRAY)
+    .u32(GGUFValueType.STRING)
+    .u64(2n ** 50n);
   await rejects(readGGUF(src(hugeStrArr.raw(new Uint8Array(100)))), "GGUF_LIMIT", /array "k"/);
 });
 
@@ -207,27 +241,63 @@ test("misaligned, overlapping and out-of-file tensor ranges are rejected", async
 test("type table sizes follow ggml's block structs", () => {
   assert.equal(GGML_TYPES.size, 32);
   const expect: Record<string, [number, number]> = {
-    F32: [1, 4], F16: [1, 2], Q4_0: [32, 18], Q4_1: [32, 20], Q5_0: [32, 22], Q5_1: [32, 24], Q8_0: [32, 34], Q8_1: [32, 36],
-    Q2_K: [256, 84], Q3_K: [256, 110], Q4_K: [256, 144], Q5_K: [256, 176], Q6_K: [256, 210], Q8_K: [256, 292],
-    IQ2_XXS: [256, 66], IQ2_XS: [256, 74], IQ3_XXS: [256, 98], IQ1_S: [256, 50], IQ4_NL: [32, 18], IQ3_S: [256, 110],
-    IQ2_S: [256, 82], IQ4_XS: [256, 136], I8: [1, 1], I16: [1, 2], I32: [1, 4], I64: [1, 8], F64: [1, 8], IQ1_M: [256, 56],
-    BF16: [1, 2], TQ1_0: [256, 54], TQ2_0: [256, 66], MXFP4: [32, 17],
+    F32: [1, 4],
+    F16: [1, 2],
+    Q4_0: [32, 18],
+    Q4_1: [32, 20],
+    Q5_0: [32, 22],
+    Q5_1: [32, 24],
+    Q8_0: [32, 34],
+    Q8_1: [32, 36],
+    Q2_K: [256, 84],
+    Q3_K: [256, 110],
+    Q4_K: [256, 144],
+    Q5_K: [256, 176],
+    Q6_K: [256, 210],
+    Q8_K: [256, 292],
+    IQ2_XXS: [256, 66],
+    IQ2_XS: [256, 74],
+    IQ3_XXS: [256, 98],
+    IQ1_S: [256, 50],
+    IQ4_NL: [32, 18],
+    IQ3_S: [256, 110],
+    IQ2_S: [256, 82],
+    IQ4_XS: [256, 136],
+    I8: [1, 1],
+    I16: [1, 2],
+    I32: [1, 4],
+    I64: [1, 8],
+    F64: [1, 8],
+    IQ1_M: [256, 56],
+    BF16: [1, 2],
+    TQ1_0: [256, 54],
+    TQ2_0: [256, 66],
+    MXFP4: [32, 17],
   };
   for (const t of GGML_TYPES.values()) assert.deepEqual([t.blockSize, t.typeSize], expect[t.name], t.name);
   assert.equal(rowBytes(GGMLType.Q4_K, 768), 3 * 144);
-  assert.throws(() => rowBytes(GGMLType.Q4_K, 1152), (e: EmbedError) => e.code === "TENSOR_SHAPE");
+  assert.throws(
+    () => rowBytes(GGMLType.Q4_K, 1152),
+    (e: EmbedError) => e.code === "TENSOR_SHAPE",
+  );
 });
 
 test("split files load as one model and are cross-checked", async () => {
   assert.deepEqual(splitPartNames("m-00002-of-00003.gguf"), ["m-00001-of-00003.gguf", "m-00002-of-00003.gguf", "m-00003-of-00003.gguf"]);
   assert.equal(splitPartNames("m.gguf"), undefined);
   const part = (no: number, names: string[], extra: [string, ReturnType<typeof kv.u8>][] = []) =>
-    new ArrayBufferSource(encodeGGUFToBuffer({
-      metadata: [["split.no", kv.u16(no)], ["split.count", kv.u16(2)], ["split.tensors.count", kv.i32(3)], ...extra],
-      tensors: names.map((name) => ({ name, type: GGMLType.F32, ne: [4], data: new Uint8Array(16).fill(no + 1) })),
-    }), `part${no}`);
+    new ArrayBufferSource(
+      encodeGGUFToBuffer({
+        metadata: [["split.no", kv.u16(no)], ["split.count", kv.u16(2)], ["split.tensors.count", kv.i32(3)], ...extra],
+        tensors: names.map((name) => ({ name, type: GGMLType.F32, ne: [4], data: new Uint8Array(16).fill(no + 1) })),
+      }),
+      `part${no}`,
+    );
   const m = await readGGUFParts([part(0, ["a", "b"], [["general.architecture", kv.str("x")]]), part(1, ["c"])]);
-  assert.deepEqual(m.tensors.map((t) => t.name), ["a", "b", "c"]);
+  assert.deepEqual(
+    m.tensors.map((t) => t.name),
+    ["a", "b", "c"],
+  );
   assert.equal(m.tensorByName.get("c")!.source.name, "part1");
   assert.deepEqual(await m.tensorByName.get("c")!.source.read(m.tensorByName.get("c")!.byteOffset, 4), new Uint8Array(4).fill(2));
   await rejects(readGGUFParts([part(0, ["a", "b"])]), "GGUF_BAD_SPLIT", /split\.count is 2 but 1/);
@@ -237,7 +307,13 @@ test("split files load as one model and are cross-checked", async () => {
 
 test("writer grows its header buffer correctly past 64 KiB of metadata", async () => {
   const strs = Array.from({ length: 20000 }, (_, i) => `token_${i}_▁`);
-  const bytes = encodeGGUFToBuffer({ metadata: [["a.strs", kv.strs(strs)], ["a.after", kv.u32(42)]], tensors: [{ name: "t", type: GGMLType.F32, ne: [2], data: new Uint8Array(8).fill(3) }] });
+  const bytes = encodeGGUFToBuffer({
+    metadata: [
+      ["a.strs", kv.strs(strs)],
+      ["a.after", kv.u32(42)],
+    ],
+    tensors: [{ name: "t", type: GGMLType.F32, ne: [2], data: new Uint8Array(8).fill(3) }],
+  });
   const f = await readGGUF(src(bytes));
   assert.deepEqual(f.metadata.get("a.strs")!.value, strs);
   assert.equal(getUint(f.metadata, "a.after"), 42);
@@ -250,7 +326,11 @@ test("hostile-input hardening: per-dim size, raw name length, record caps (found
   tensorInfo(zeroDim, "z", [0, 2n ** 62n], GGMLType.F32, 0);
   await rejects(readGGUF(src(zeroDim.padTo(32).raw(new Uint8Array(64)))), "GGUF_LIMIT", /"z" ne\[1\] = 4611686018427387904 is too large/);
   // The name limit is on raw bytes, as in ggml: 40 invalid bytes (40 U+FFFD once decoded) are fine, 64 are not
-  for (const [n, ok] of [[40, true], [63, true], [64, false]] as const) {
+  for (const [n, ok] of [
+    [40, true],
+    [63, true],
+    [64, false],
+  ] as const) {
     const b = header(new Bytes(), 1, 0).u64(n).raw(new Uint8Array(n).fill(0xff)).u32(1).u64(8).u32(GGMLType.F32).u64(0);
     const p = readGGUF(src(b.padTo(32).raw(new Uint8Array(32))));
     if (ok) assert.equal((await p).tensors[0].name, "\uFFFD".repeat(n));

@@ -17,7 +17,9 @@ const small = { nLayer: 6, nEmbd: 256, nHead: 1, nHeadKv: 1, headDim: 256, nFf: 
 
 test(`llama.cpp loads one file holding ${TYPES.join(", ")} and computes the same embedding`, async () => {
   // type i goes to matrix i % 7 of layer floor(i / 7); the rest stay Q8_0
-  const typeOverrides = Object.fromEntries(TYPES.map((t, i) => [`^blk\\.${Math.floor(i / MATRICES.length)}\\.${MATRICES[i % MATRICES.length]}\\.`, t]));
+  const typeOverrides = Object.fromEntries(
+    TYPES.map((t, i) => [`^blk\\.${Math.floor(i / MATRICES.length)}\\.${MATRICES[i % MATRICES.length]}\\.`, t]),
+  );
   const path = await gemmaFixture({ ...small, weightType: "Q8_0", typeOverrides });
   try {
     const lm = await llamaModel(path);
@@ -25,7 +27,10 @@ test(`llama.cpp loads one file holding ${TYPES.join(", ")} and computes the same
     const model = await loadModel(path);
     try {
       assert.deepEqual(Object.keys(model.info.tensorTypes).sort(), [...TYPES].sort(), "every type is in the file");
-      for (const tokens of [[2, 9259, 1902, 1], [2, ...Array.from({ length: 40 }, (_, i) => 1000 + 97 * i), 1]]) {
+      for (const tokens of [
+        [2, 9259, 1902, 1],
+        [2, ...Array.from({ length: 40 }, (_, i) => 1000 + 97 * i), 1],
+      ]) {
         const [ref] = await llamaEmbed(path, [tokens]);
         const [ours] = await model.embed([tokens]);
         const d = oneMinusCos(ours, l2normalize(ref));

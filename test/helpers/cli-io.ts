@@ -4,6 +4,9 @@ import { PassThrough } from "node:stream";
 export function captureIO(o: { tty?: boolean } = {}) {
   const out = { stdout: "", stderr: "" };
   const stdout = new PassThrough().on("data", (d) => (out.stdout += d));
-  const stderr = Object.assign(new PassThrough().on("data", (d) => (out.stderr += d)), o.tty ? { isTTY: true, columns: 100 } : {});
+  const stderr = Object.assign(
+    new PassThrough().on("data", (d) => (out.stderr += d)),
+    o.tty ? { isTTY: true, columns: 100 } : {},
+  );
   return { out, io: { stdin: new PassThrough(), stdout, stderr } };
 }

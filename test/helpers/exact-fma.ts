@@ -47,8 +47,11 @@ export function roundToF32(m: bigint, e: number): number {
 
 /** Correctly rounded f32 fma(a, b, c); a, b, c must be f32 values. */
 export function exactFma32(a: number, b: number, c: number): number {
-  const [ma, ea] = split(a), [mb, eb] = split(b), [mc, ec] = split(c);
-  const mp = ma * mb, ep = ea + eb;
+  const [ma, ea] = split(a),
+    [mb, eb] = split(b),
+    [mc, ec] = split(c);
+  const mp = ma * mb,
+    ep = ea + eb;
   if (mp === 0n) return Math.fround(c + 0 * a * b); // keeps the sign rules of c + (±0)
   if (mc === 0n) return roundToF32(mp, ep);
   const e = Math.min(ep, ec);

@@ -49,7 +49,12 @@ export interface FakeRepo {
   linkElsewhere?: boolean;
 }
 
-export interface LoggedRequest { server: "hub" | "cdn"; method: string; url: string; headers: IncomingMessage["headers"] }
+export interface LoggedRequest {
+  server: "hub" | "cdn";
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+}
 
 export interface FakeHub {
   endpoint: string;
@@ -58,12 +63,19 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
-interface Blob { file: FakeFile; key: string; nBytes: number; sha256: string; served: number }
+interface Blob {
+  file: FakeFile;
+  key: string;
+  nBytes: number;
+  sha256: string;
+  served: number;
+}
 
 export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?: string; pageSize?: number } = {}): Promise<FakeHub> {
   const requests: LoggedRequest[] = [];
   // CDN path of a blob: /blobs/<sha256>/<repo>/<path>
-  const blobs = new Map<string, Blob>(), byFile = new Map<FakeFile, Blob>();
+  const blobs = new Map<string, Blob>(),
+    byFile = new Map<FakeFile, Blob>();
   for (const [name, repo] of Object.entries(repos)) {
     for (const f of [...repo.files, ...Object.values(repo.revisions ?? {}).flat()]) {
       const sha256 = f.content ? createHash("sha256").update(f.content).digest("hex") : await hashFile(f.diskPath!);
@@ -87,16 +99,32 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
     const rev = decodeURIComponent((tree?.[2] ?? resolve?.[2])!);
     const files = rev === "main" ? repo.files : repo.revisions?.[rev];
     if (!files) return fail(res, 404, "RevisionNotFound", `Invalid rev id: ${rev}`);
-    if (repo.private && req.headers.authorization !== `Bearer ${o.token}`) return fail(res, 401, "RepoNotFound", "Invalid username or password.");
-    if (repo.gated && resolve) { // like the Hub: a gated repo's listing is public, its files are not
+    if (repo.private && req.headers.authorization !== `Bearer ${o.token}`)
+      return fail(res, 401, "RepoNotFound", "Invalid username or password.");
+    if (repo.gated && resolve) {
+      // like the Hub: a gated repo's listing is public, its files are not
       const auth = req.headers.authorization;
-      if (!auth) return fail(res, 401, "GatedRepo", `Access to model ${repoName} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
-      if (auth !== `Bearer ${o.token}`) return fail(res, 403, "GatedRepo", `Access to model ${repoName} is restricted and you are not in the authorized list. Visit ${repoName} to ask for access.`);
+      if (!auth)
+        return fail(
+          res,
+          401,
+          "GatedRepo",
+          `Access to model ${repoName} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+        );
+      if (auth !== `Bearer ${o.token}`)
+        return fail(
+          res,
+          403,
+          "GatedRepo",
+          `Access to model ${repoName} is restricted and you are not in the authorized list. Visit ${repoName} to ask for access.`,
+        );
     }
     if (tree) {
       const entries = files.map((f) => {
         const b = blobOf(f);
-        return f.direct ? { type: "file", path: f.path, size: b.nBytes, oid: "0".repeat(40) } : { type: "file", path: f.path, size: b.nBytes, oid: "1".repeat(40), lfs: { oid: b.sha256, size: b.nBytes, pointerSize: 134 } };
+        return f.direct
+          ? { type: "file", path: f.path, size: b.nBytes, oid: "0".repeat(40) }
+          : { type: "file", path: f.path, size: b.nBytes, oid: "1".repeat(40), lfs: { oid: b.sha256, size: b.nBytes, pointerSize: 134 } };
       });
       const page = Number(url.searchParams.get("cursor") ?? 0);
       const size = o.pageSize ?? entries.length;
@@ -114,7 +142,12 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
       return void res.end();
     }
     if (file.direct) return serveBlob(req, res, b);
-    res.writeHead(302, { location: `${cdnOrigin}/blobs/${b.key}?sig=abc`, "x-linked-etag": `"${b.sha256}"`, "x-linked-size": String(b.nBytes), "x-repo-commit": "c".repeat(40) });
+    res.writeHead(302, {
+      location: `${cdnOrigin}/blobs/${b.key}?sig=abc`,
+      "x-linked-etag": `"${b.sha256}"`,
+      "x-linked-size": String(b.nBytes),
+      "x-repo-commit": "c".repeat(40),
+    });
     res.end();
   });
 
@@ -132,13 +165,16 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
     endpoint: `http://127.0.0.1:${(hub.address() as AddressInfo).port}`,
     cdnOrigin,
     requests,
-    close: async () => { await Promise.all([stop(hub), stop(cdn)]); },
+    close: async () => {
+      await Promise.all([stop(hub), stop(cdn)]);
+    },
   };
 }
 
 function serveBlob(req: IncomingMessage, res: ServerResponse, b: Blob): void {
   const etag = `"${b.sha256}"`;
-  let start = 0, end = b.nBytes - 1;
+  let start = 0,
+    end = b.nBytes - 1;
   const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
   const ifRange = req.headers["if-range"];
   const partial = !!range && (!ifRange || ifRange === etag);
@@ -150,7 +186,12 @@ function serveBlob(req: IncomingMessage, res: ServerResponse, b: Blob): void {
     res.writeHead(416, { "content-range": `bytes */${b.nBytes}` });
     return void res.end();
   }
-  const headers: Record<string, string> = { etag, "accept-ranges": "bytes", "content-length": String(end + 1 - start), "content-type": "application/octet-stream" };
+  const headers: Record<string, string> = {
+    etag,
+    "accept-ranges": "bytes",
+    "content-length": String(end + 1 - start),
+    "content-type": "application/octet-stream",
+  };
   if (partial) headers["content-range"] = `bytes ${start}-${end}/${b.nBytes}`;
   const first = b.served++ === 0;
   const drop = first && b.file.dropAfter !== undefined ? b.file.dropAfter : undefined;
@@ -177,7 +218,10 @@ function serveBlob(req: IncomingMessage, res: ServerResponse, b: Blob): void {
   res.writeHead(partial ? 206 : 200, headers);
   if (b.file.content) {
     let body = b.file.content.subarray(start, end + 1);
-    if (b.file.corrupt) { body = Uint8Array.from(body); body[body.length >> 1] ^= 0xff; }
+    if (b.file.corrupt) {
+      body = Uint8Array.from(body);
+      body[body.length >> 1] ^= 0xff;
+    }
     if (drop !== undefined) {
       res.write(body.subarray(0, drop), () => setTimeout(() => res.socket?.destroy(), 50));
       return;

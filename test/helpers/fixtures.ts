@@ -10,11 +10,21 @@ export function fixtureName(o: GemmaGenOptions): string {
   const dims = o.nEmbd !== undefined ? `d${o.nEmbd}h${o.nHead}kv${o.nHeadKv}hd${o.headDim}ff${o.nFf}` : "";
   const over = o.typeOverrides ? `ov${hash(JSON.stringify(o.typeOverrides))}` : "";
   const parts = [
-    `eg-v${GEN_VERSION}`, `L${o.nLayer ?? 24}`, dims, o.weightType ?? "Q8_0", o.embdType ? `e${o.embdType}` : "", over,
-    o.dense ? "dense" : "", o.postNormScale !== undefined && o.postNormScale !== 1 ? `pn${o.postNormScale}` : "",
-    o.seed !== undefined ? `s${o.seed}` : "", o.nSwa !== undefined ? `w${o.nSwa}` : "",
-    o.swaPattern !== undefined ? `sp${typeof o.swaPattern === "number" ? o.swaPattern : o.swaPattern.map(Number).join("")}` : "", o.conversion === "naive" ? "naive" : "", o.writeFreqBaseSwa === false ? "noswabase" : "",
-    o.layout === "ollama" ? "ollama" : "", o.fusedQkv ? "qkv" : "",
+    `eg-v${GEN_VERSION}`,
+    `L${o.nLayer ?? 24}`,
+    dims,
+    o.weightType ?? "Q8_0",
+    o.embdType ? `e${o.embdType}` : "",
+    over,
+    o.dense ? "dense" : "",
+    o.postNormScale !== undefined && o.postNormScale !== 1 ? `pn${o.postNormScale}` : "",
+    o.seed !== undefined ? `s${o.seed}` : "",
+    o.nSwa !== undefined ? `w${o.nSwa}` : "",
+    o.swaPattern !== undefined ? `sp${typeof o.swaPattern === "number" ? o.swaPattern : o.swaPattern.map(Number).join("")}` : "",
+    o.conversion === "naive" ? "naive" : "",
+    o.writeFreqBaseSwa === false ? "noswabase" : "",
+    o.layout === "ollama" ? "ollama" : "",
+    o.fusedQkv ? "qkv" : "",
   ];
   return parts.filter(Boolean).join("-") + ".gguf";
 }
@@ -35,7 +45,13 @@ const QWEN3_GEN_VERSION = 1;
 
 /** A synthetic qwen3 GGUF (scripts/gen/qwen3.ts), cached by options. */
 export function qwen3Fixture(o: Qwen3GenOptions): Promise<string> {
-  const parts = [`qwen3-v${QWEN3_GEN_VERSION}`, `L${o.nLayer ?? 28}`, o.weightType ?? "Q8_0", o.embdType ? `e${o.embdType}` : "",
-    o.downScale !== undefined && o.downScale !== 1 ? `ds${o.downScale}` : "", o.seed !== undefined ? `s${o.seed}` : ""];
+  const parts = [
+    `qwen3-v${QWEN3_GEN_VERSION}`,
+    `L${o.nLayer ?? 28}`,
+    o.weightType ?? "Q8_0",
+    o.embdType ? `e${o.embdType}` : "",
+    o.downScale !== undefined && o.downScale !== 1 ? `ds${o.downScale}` : "",
+    o.seed !== undefined ? `s${o.seed}` : "",
+  ];
   return cachedFixture(parts.filter(Boolean).join("-") + ".gguf", () => qwen3GGUF(o));
 }

@@ -59,7 +59,9 @@ export function l2normalize(v: Float32Array): Float32Array {
 
 /** 1 - cosine similarity, in f64. */
 export function oneMinusCos(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     ab += a[i] * b[i];
     aa += a[i] * a[i];

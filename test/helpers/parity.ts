@@ -27,11 +27,18 @@ export interface ParityResult {
 }
 
 /** Embed with both, L2-normalize both, and assert 1 - cos <= tol for every input. */
-export async function assertParity(path: string, model: EmbeddingModel, inputs: number[][], tol: number, threads = 2): Promise<ParityResult[]> {
+export async function assertParity(
+  path: string,
+  model: EmbeddingModel,
+  inputs: number[][],
+  tol: number,
+  threads = 2,
+): Promise<ParityResult[]> {
   assert.ok(inputs.length > 0, "no inputs to compare");
   const ours = await model.embed(inputs, { normalize: "l2" });
   const ref = await llamaEmbed(path, inputs, threads);
   const results = inputs.map((t, i) => ({ length: t.length, oneMinusCos: oneMinusCos(ours[i], l2normalize(ref[i])) }));
-  for (const r of results) assert.ok(r.oneMinusCos <= tol, `${path}: ${r.length} tokens: 1 - cos = ${r.oneMinusCos.toExponential(2)} > ${tol}`);
+  for (const r of results)
+    assert.ok(r.oneMinusCos <= tol, `${path}: ${r.length} tokens: 1 - cos = ${r.oneMinusCos.toExponential(2)} > ${tol}`);
   return results;
 }

@@ -32,7 +32,9 @@ export function gaussData(n: number, seed: number): Float32Array {
   const r = new Lcg(seed);
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const a = r.uniform(), b = r.uniform(), c = r.uniform();
+    const a = r.uniform(),
+      b = r.uniform(),
+      c = r.uniform();
     x[i] = (a + b + c) * 0.5;
   }
   return x;

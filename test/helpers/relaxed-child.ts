@@ -22,44 +22,64 @@ function rng(seed: number): () => number {
 }
 
 async function compare(): Promise<void> {
-  let mismatches = 0, cases = 0;
+  let mismatches = 0,
+    cases = 0;
   const r = rng(3);
   const K = [GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.IQ4_XS];
   const avx512Types = [GGMLType.Q4_0, GGMLType.IQ4_NL, GGMLType.Q8_0, GGMLType.Q5_0, GGMLType.Q4_1, GGMLType.Q5_1, ...K];
-  for (const [nx, types] of [[numericsByName("amx"), [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.IQ4_NL]], [numericsByName("avx512"), avx512Types]] as const) {
-  const rel = await createWasmBackend({ numerics: nx, threads: 2, relaxedSimd: true });
-  const js = createJsBackend(nx);
-  for (const type of types) {
-    // N % 32 == 0: the AMX chain order (Q4_0 also at N = 40: the repack buffer, same order)
-    const shapes = K.includes(type) ? [[256, 32, 6], [768, 64, 17], [512, 40, 5], [256, 13, 3], [256, 16, 9]] as const
-      : [[32, 32, 1], [768, 64, 17], [3072, 32, 3], [256, 32, 6], ...(type === GGMLType.Q4_0 ? [[768, 40, 5] as const] : [])] as const;
-    for (const [ne0, ne1, T] of shapes) {
-      const vals = new Float32Array(ne0 * ne1).map(() => r());
-      const bytes = quantizeRows(type, vals, ne0);
-      const wr = rel.alloc(bytes.length);
-      wr.set(bytes);
-      const x = new Float32Array(ne0 * T).map(() => r() * 10);
-      const o1 = new Float32Array(ne1 * T), o2 = new Float32Array(ne1 * T);
-      rel.matmul({ name: "w", type, ne0, ne1, data: wr }, x, T, o1);
-      js.matmul({ name: "w", type, ne0, ne1, data: bytes }, x, T, o2);
-      const k = rel.kernelFor({ name: "w", type, ne0, ne1, data: wr }, T);
-      if (/^(chain|lanes|repack)/.test(k) && !/[RMU]$/.test(k) && k !== "chainIQ4_XS") mismatches += 1000; // must be a relaxed (or USDot) one
+  for (const [nx, types] of [
+    [numericsByName("amx"), [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.IQ4_NL]],
+    [numericsByName("avx512"), avx512Types],
+  ] as const) {
+    const rel = await createWasmBackend({ numerics: nx, threads: 2, relaxedSimd: true });
+    const js = createJsBackend(nx);
+    for (const type of types) {
+      // N % 32 == 0: the AMX chain order (Q4_0 also at N = 40: the repack buffer, same order)
+      const shapes = K.includes(type)
+        ? ([
+            [256, 32, 6],
+            [768, 64, 17],
+            [512, 40, 5],
+            [256, 13, 3],
+            [256, 16, 9],
+          ] as const)
+        : ([[32, 32, 1], [768, 64, 17], [3072, 32, 3], [256, 32, 6], ...(type === GGMLType.Q4_0 ? [[768, 40, 5] as const] : [])] as const);
+      for (const [ne0, ne1, T] of shapes) {
+        const vals = new Float32Array(ne0 * ne1).map(() => r());
+        const bytes = quantizeRows(type, vals, ne0);
+        const wr = rel.alloc(bytes.length);
+        wr.set(bytes);
+        const x = new Float32Array(ne0 * T).map(() => r() * 10);
+        const o1 = new Float32Array(ne1 * T),
+          o2 = new Float32Array(ne1 * T);
+        rel.matmul({ name: "w", type, ne0, ne1, data: wr }, x, T, o1);
+        js.matmul({ name: "w", type, ne0, ne1, data: bytes }, x, T, o2);
+        const k = rel.kernelFor({ name: "w", type, ne0, ne1, data: wr }, T);
+        if (/^(chain|lanes|repack)/.test(k) && !/[RMU]$/.test(k) && k !== "chainIQ4_XS") mismatches += 1000; // must be a relaxed (or USDot) one
+        for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
+        cases++;
+      }
+    }
+    // attention on the relaxed kernels (attention-relaxed.as) vs ops.ts
+    for (const [T, window, nHead, nHeadKv, hd] of [
+      [1, Infinity, 3, 1, 256],
+      [16, Infinity, 3, 1, 256],
+      [37, Infinity, 2, 2, 64],
+      [300, 256, 3, 1, 256],
+      [64, 5, 4, 2, 72],
+    ] as const) {
+      const q = new Float32Array(T * nHead * hd).map(() => r() * 0.5),
+        k = new Float32Array(T * nHeadKv * hd).map(() => r() * 2);
+      const v = new Float32Array(T * nHeadKv * hd).map(() => r());
+      const o1 = new Float32Array(q.length),
+        o2 = new Float32Array(q.length);
+      rel.attention(q, k, v, o1, T, nHead, nHeadKv, hd, window);
+      attention(nx, q, k, v, o2, T, nHead, nHeadKv, hd, window);
       for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
       cases++;
     }
-  }
-  // attention on the relaxed kernels (attention-relaxed.as) vs ops.ts
-  for (const [T, window, nHead, nHeadKv, hd] of [[1, Infinity, 3, 1, 256], [16, Infinity, 3, 1, 256], [37, Infinity, 2, 2, 64], [300, 256, 3, 1, 256], [64, 5, 4, 2, 72]] as const) {
-    const q = new Float32Array(T * nHead * hd).map(() => r() * 0.5), k = new Float32Array(T * nHeadKv * hd).map(() => r() * 2);
-    const v = new Float32Array(T * nHeadKv * hd).map(() => r());
-    const o1 = new Float32Array(q.length), o2 = new Float32Array(q.length);
-    rel.attention(q, k, v, o1, T, nHead, nHeadKv, hd, window);
-    attention(nx, q, k, v, o2, T, nHead, nHeadKv, hd, window);
-    for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
-    cases++;
-  }
-  if (!rel.relaxedSimd) mismatches += 1e6;
-  await rel.close();
+    if (!rel.relaxedSimd) mismatches += 1e6;
+    await rel.close();
   }
   console.log(JSON.stringify({ relaxed: mismatches < 1e6, mismatches, cases }));
 }

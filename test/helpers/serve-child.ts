@@ -13,5 +13,9 @@ if (process.argv[2] === "--serve") {
   const parent = process.ppid;
   setInterval(() => process.ppid !== parent && process.kill(process.pid, "SIGKILL"), 1000).unref();
   const resolveModel = async (m: string) => (m === "test:fixture" ? gemmaFixture(FIXTURE) : m);
-  process.exitCode = await runServe(process.argv.slice(3), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, resolveModel);
+  process.exitCode = await runServe(
+    process.argv.slice(3),
+    { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+    resolveModel,
+  );
 }

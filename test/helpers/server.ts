@@ -20,7 +20,11 @@ export interface Res {
   text: string;
 }
 
-export async function call(base: string, path: string, init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Res> {
+export async function call(
+  base: string,
+  path: string,
+  init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Res> {
   const hasBody = init.body !== undefined || init.raw !== undefined;
   const res = await fetch(base + path, {
     method: init.method ?? (hasBody ? "POST" : "GET"),
@@ -62,7 +66,13 @@ export function metric(text: string, series: string): number {
  * The model with forward calls that can be held: while `hold()` is in effect, each embedPrepared
  * call is recorded and waits for `release()`. Lets tests queue requests behind a running batch.
  */
-export function pacedModel(model: EmbeddingModel): { served: ServedModel; calls: PreparedInput[][]; hold(): void; release(): void; failWith?: (p: readonly PreparedInput[]) => Error | undefined } {
+export function pacedModel(model: EmbeddingModel): {
+  served: ServedModel;
+  calls: PreparedInput[][];
+  hold(): void;
+  release(): void;
+  failWith?: (p: readonly PreparedInput[]) => Error | undefined;
+} {
   let gate: Promise<void> | undefined;
   let open: () => void = () => {};
   const calls: PreparedInput[][] = [];
@@ -109,7 +119,10 @@ export function rawPost(base: string, path: string, headers: Record<string, stri
   const response = new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
     req.on("response", (res) => {
       let text = "";
-      res.setEncoding("utf8").on("data", (c: string) => (text += c)).on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      res
+        .setEncoding("utf8")
+        .on("data", (c: string) => (text += c))
+        .on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
     });
     req.on("error", reject);
   });

@@ -8,7 +8,9 @@ const F = Math.fround;
 
 /** binary16 by the IEEE definition. */
 export function h2f(h: number): number {
-  const s = h >> 15 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
+  const s = h >> 15 ? -1 : 1,
+    e = (h >> 10) & 31,
+    m = h & 1023;
   if (e === 31) return m ? NaN : s * Infinity;
   return e === 0 ? s * Math.pow(2, -14) * (m / 1024) : s * Math.pow(2, e - 15) * (1 + m / 1024);
 }
@@ -41,25 +43,40 @@ function scaleMinK4(b: Uint8Array, q: number, j: number): [number, number] {
 /** Value of element e of the block starting at byte o, per the spec formula of `type`. */
 export function specElement(type: string, b: Uint8Array, o: number, e: number): number {
   switch (type) {
-    case "F32": return f32(b, o);
-    case "F16": return f16(b, o);
-    case "BF16": return new DataView(new Uint32Array([u16(b, o) * 65536]).buffer).getFloat32(0, true);
-    case "Q4_0": return F((nib32(b, o + 2, e) - 8) * f16(b, o));
-    case "Q4_1": return F(F(nib32(b, o + 4, e) * f16(b, o)) + f16(b, o + 2));
-    case "Q5_0": return F(((nib32(b, o + 6, e) | (bit(u32(b, o + 2), e) << 4)) - 16) * f16(b, o));
-    case "Q5_1": return F(F((nib32(b, o + 8, e) | (bit(u32(b, o + 4), e) << 4)) * f16(b, o)) + f16(b, o + 2));
-    case "Q8_0": return F(s8(b[o + 2 + e]!) * f16(b, o));
-    case "Q8_1": return F(s8(b[o + 4 + e]!) * f16(b, o));
-    case "IQ4_NL": return F(f16(b, o) * KV[nib32(b, o + 2, e)]!);
+    case "F32":
+      return f32(b, o);
+    case "F16":
+      return f16(b, o);
+    case "BF16":
+      return new DataView(new Uint32Array([u16(b, o) * 65536]).buffer).getFloat32(0, true);
+    case "Q4_0":
+      return F((nib32(b, o + 2, e) - 8) * f16(b, o));
+    case "Q4_1":
+      return F(F(nib32(b, o + 4, e) * f16(b, o)) + f16(b, o + 2));
+    case "Q5_0":
+      return F(((nib32(b, o + 6, e) | (bit(u32(b, o + 2), e) << 4)) - 16) * f16(b, o));
+    case "Q5_1":
+      return F(F((nib32(b, o + 8, e) | (bit(u32(b, o + 4), e) << 4)) * f16(b, o)) + f16(b, o + 2));
+    case "Q8_0":
+      return F(s8(b[o + 2 + e]!) * f16(b, o));
+    case "Q8_1":
+      return F(s8(b[o + 4 + e]!) * f16(b, o));
+    case "IQ4_NL":
+      return F(f16(b, o) * KV[nib32(b, o + 2, e)]!);
     case "Q2_K": {
-      const h = Math.floor(e / 128), j = Math.floor(e / 32) % 4, l = e % 32;
+      const h = Math.floor(e / 128),
+        j = Math.floor(e / 32) % 4,
+        l = e % 32;
       const q = (b[o + 16 + 32 * h + l]! >> (2 * j)) & 3;
       const s = b[o + 8 * h + 2 * j + (l >= 16 ? 1 : 0)]!;
-      const dl = F(f16(b, o + 80) * (s & 0xf)), ml = F(f16(b, o + 82) * (s >> 4));
+      const dl = F(f16(b, o + 80) * (s & 0xf)),
+        ml = F(f16(b, o + 82) * (s >> 4));
       return F(F(dl * q) - ml);
     }
     case "Q3_K": {
-      const h = Math.floor(e / 128), j = Math.floor(e / 32) % 4, l = e % 32;
+      const h = Math.floor(e / 128),
+        j = Math.floor(e / 32) % 4,
+        l = e % 32;
       const q2 = (b[o + 32 + 32 * h + l]! >> (2 * j)) & 3;
       const hb = b[o + l]! & (1 << (4 * h + j));
       const q = q2 - (hb ? 0 : 4);
@@ -68,7 +85,10 @@ export function specElement(type: string, b: Uint8Array, o: number, e: number): 
     }
     case "Q4_K":
     case "Q5_K": {
-      const c = Math.floor(e / 64), r = e % 64, hiHalf = r >= 32, l = r % 32;
+      const c = Math.floor(e / 64),
+        r = e % 64,
+        hiHalf = r >= 32,
+        l = r % 32;
       const [sc, m] = scaleMinK4(b, o + 4, 2 * c + (hiHalf ? 1 : 0));
       const qs = type === "Q4_K" ? o + 16 : o + 48;
       let q = hiHalf ? b[qs + 32 * c + l]! >> 4 : b[qs + 32 * c + l]! & 0xf;
@@ -76,15 +96,22 @@ export function specElement(type: string, b: Uint8Array, o: number, e: number): 
       return F(F(F(f16(b, o) * sc) * q) - F(f16(b, o + 2) * m));
     }
     case "Q6_K": {
-      const h = Math.floor(e / 128), k = Math.floor(e / 32) % 4, l = e % 32, is = Math.floor(l / 16);
-      const L = o + 64 * h, H = o + 128 + 32 * h, S = o + 192 + 8 * h;
+      const h = Math.floor(e / 128),
+        k = Math.floor(e / 32) % 4,
+        l = e % 32,
+        is = Math.floor(l / 16);
+      const L = o + 64 * h,
+        H = o + 128 + 32 * h,
+        S = o + 192 + 8 * h;
       const lo = [b[L + l]! & 0xf, b[L + l + 32]! & 0xf, b[L + l]! >> 4, b[L + l + 32]! >> 4][k]!;
       const hi = (b[H + l]! >> (2 * k)) & 3;
       return F(F(f16(b, o + 208) * s8(b[S + is + 2 * k]!)) * ((lo | (hi << 4)) - 32));
     }
-    case "Q8_K": return F(f32(b, o) * s8(b[o + 4 + e]!));
+    case "Q8_K":
+      return F(f32(b, o) * s8(b[o + 4 + e]!));
     case "IQ4_XS": {
-      const ib = Math.floor(e / 32), r = e % 32;
+      const ib = Math.floor(e / 32),
+        r = e % 32;
       const ls = ((b[o + 4 + Math.floor(ib / 2)]! >> (4 * (ib % 2))) & 0xf) | (((u16(b, o + 2) >> (2 * ib)) & 3) << 4);
       const dl = F(f16(b, o) * (ls - 32));
       return F(dl * KV[nib32(b, o + 8 + 16 * ib, r)]!);

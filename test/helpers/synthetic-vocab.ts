@@ -30,8 +30,13 @@ export const byteTokenText = (b: number) => `<0x${b.toString(16).toUpperCase().p
  */
 export function spmVocabMetadata(extra: [string, LlamaTokenType][], more: [string, GGUFValue][] = []): [string, GGUFValue][] {
   const tokens = ["<unk>", "<s>", "</s>", ...Array.from({ length: 256 }, (_, b) => byteTokenText(b)), ...extra.map((e) => e[0])];
-  const types = [LlamaTokenType.UNKNOWN, LlamaTokenType.CONTROL, LlamaTokenType.CONTROL, ...new Array(256).fill(LlamaTokenType.BYTE),
-    ...extra.map((e) => e[1])];
+  const types = [
+    LlamaTokenType.UNKNOWN,
+    LlamaTokenType.CONTROL,
+    LlamaTokenType.CONTROL,
+    ...new Array(256).fill(LlamaTokenType.BYTE),
+    ...extra.map((e) => e[1]),
+  ];
   const base: [string, GGUFValue][] = [
     ...HPARAMS,
     ["general.name", kv.str("synthetic-spm")],
@@ -48,7 +53,8 @@ export function spmVocabMetadata(extra: [string, LlamaTokenType][], more: [strin
 
 /** Write `metadata` as a vocab-only GGUF in the fixture cache; returns its path. */
 export function vocabFixture(prefix: string, metadata: [string, GGUFValue][]): Promise<string> {
-  const digest = createHash("sha256").update(JSON.stringify(metadata, (_,
-    v) => (ArrayBuffer.isView(v) ? Array.from(v as Int32Array) : v))).digest("hex");
+  const digest = createHash("sha256")
+    .update(JSON.stringify(metadata, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Int32Array) : v)))
+    .digest("hex");
   return cachedFixture(`${prefix}-${digest.slice(0, 12)}.gguf`, () => ({ metadata, tensors: [] }));
 }

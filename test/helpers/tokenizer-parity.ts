@@ -20,22 +20,75 @@ import { disposeModel, llamaModel } from "./llama.js";
 
 const fixture = (name: string) => readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), "utf8");
 const LLAMA_TESTS = (JSON.parse(fixture("llama-tokenizer-tests.json")) as { tests: string[] }).tests;
-const CORPUS = fixture("tokenizer-corpus.jsonl").trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text);
+const CORPUS = fixture("tokenizer-corpus.jsonl")
+  .trim()
+  .split("\n")
+  .map((l) => (JSON.parse(l) as { text: string }).text);
 
 /** Synthetic edge cases; their expected ids come from llama.cpp like everything else here. */
 const EDGE = [
-  "\0", "a\0b", "\0\0\0", "\x01\x02\x03\x1b[0m\x7f", "\t\v\f\r\n\x85", "\uD800", "a\uDC00b", "\uDC00\uD800", "x\uD83E",
-  "\uFEFF", "\uFEFFhello", "a\uFEFF//b", "▁", "▁▁ ▁", "a ▁b", "  ▁  ", "\u00A0\u2009\u3000x", "e\u0301\u0327", "\u200F\u202Eabc",
-  "<0x41>", "<0x4>", "<0xZZ>", "<<bos>>", "<bos><eos><pad><unk><mask>", "<start_of_turn<end_of_turn>>", "<unused6241><unused6242>",
-  "<image_soft_token>", "[multimodal][multimodal]", "<s></s><s>x</s>", "</s>", " </s> ", "<table>\n  <tr>  <td>x</td>", "<start_of_image> <end_of_image>",
-  " ".repeat(40), " ".repeat(31) + "x" + " ".repeat(32), "\n".repeat(100), "\t".repeat(33), "\r\n".repeat(20), " \t \n \r ",
-  "a".repeat(5000), "ab".repeat(3000), "🦙".repeat(300), "👩‍👩‍👧‍👦🏳️‍🌈🇯🇵", "\uFFFF\u{10FFFF}\uE000", "Hello\u2028world\u2029!",
+  "\0",
+  "a\0b",
+  "\0\0\0",
+  "\x01\x02\x03\x1b[0m\x7f",
+  "\t\v\f\r\n\x85",
+  "\uD800",
+  "a\uDC00b",
+  "\uDC00\uD800",
+  "x\uD83E",
+  "\uFEFF",
+  "\uFEFFhello",
+  "a\uFEFF//b",
+  "▁",
+  "▁▁ ▁",
+  "a ▁b",
+  "  ▁  ",
+  "\u00A0\u2009\u3000x",
+  "e\u0301\u0327",
+  "\u200F\u202Eabc",
+  "<0x41>",
+  "<0x4>",
+  "<0xZZ>",
+  "<<bos>>",
+  "<bos><eos><pad><unk><mask>",
+  "<start_of_turn<end_of_turn>>",
+  "<unused6241><unused6242>",
+  "<image_soft_token>",
+  "[multimodal][multimodal]",
+  "<s></s><s>x</s>",
+  "</s>",
+  " </s> ",
+  "<table>\n  <tr>  <td>x</td>",
+  "<start_of_image> <end_of_image>",
+  " ".repeat(40),
+  " ".repeat(31) + "x" + " ".repeat(32),
+  "\n".repeat(100),
+  "\t".repeat(33),
+  "\r\n".repeat(20),
+  " \t \n \r ",
+  "a".repeat(5000),
+  "ab".repeat(3000),
+  "🦙".repeat(300),
+  "👩‍👩‍👧‍👦🏳️‍🌈🇯🇵",
+  "\uFFFF\u{10FFFF}\uE000",
+  "Hello\u2028world\u2029!",
 ];
 
 export const STRINGS = [...LLAMA_TESTS, ...EDGE, ...CORPUS];
 
 /** node-llama-cpp's TokenAttributes getters, in llama_token_attr bit order (UNKNOWN = 1 << 0, ...). */
-const ATTR_BITS = ["unknown", "unused", "normal", "control", "userDefined", "byte", "normalized", "lstrip", "rstrip", "singleWord"] as const;
+const ATTR_BITS = [
+  "unknown",
+  "unused",
+  "normal",
+  "control",
+  "userDefined",
+  "byte",
+  "normalized",
+  "lstrip",
+  "rstrip",
+  "singleWord",
+] as const;
 
 /** A list of mismatches: the first five in full (text, llama.cpp's value, ours), the rest by name. */
 export function mismatchLog(): { bad: string[]; fail(what: string, text: string, want: unknown, got: unknown): void } {
@@ -66,7 +119,12 @@ export function vocabStateMismatches(ours: Tokenizer, ref: LlamaModel): number {
   return n;
 }
 
-export async function checkParity(t: { diagnostic(m: string): void }, conversion: Gemma3Conversion, variant: Gemma3Variant, withSpecialAndDetok: boolean): Promise<void> {
+export async function checkParity(
+  t: { diagnostic(m: string): void },
+  conversion: Gemma3Conversion,
+  variant: Gemma3Variant,
+  withSpecialAndDetok: boolean,
+): Promise<void> {
   const path = await gemma3VocabFixture(conversion, variant);
   const ref = await llamaModel(path, true);
   const source = await FileSource.open(path);
@@ -77,7 +135,8 @@ export async function checkParity(t: { diagnostic(m: string): void }, conversion
     let attrMismatches = 0;
     for (let id = 0; id < ours.nVocab; id++) {
       const flags = llamaTokenAttrs(ref, id);
-      if (flags !== ours.vocab.attrs[id] && attrMismatches++ < 3) t.diagnostic(`token ${id} ${JSON.stringify(ours.vocab.tokens[id])}: llama.cpp attrs ${flags}, ours ${ours.vocab.attrs[id]}`);
+      if (flags !== ours.vocab.attrs[id] && attrMismatches++ < 3)
+        t.diagnostic(`token ${id} ${JSON.stringify(ours.vocab.tokens[id])}: llama.cpp attrs ${flags}, ours ${ours.vocab.attrs[id]}`);
       if (ref.isEogToken(id as Token) !== ours.vocab.eogIds.has(id)) attrMismatches++;
     }
     assert.equal(attrMismatches, 0, "token attributes / EOG flags differ from llama.cpp's");
@@ -91,7 +150,10 @@ export async function checkParity(t: { diagnostic(m: string): void }, conversion
     const eos = ref.tokens.shouldAppendEosToken ? [ref.tokens.eos!] : [];
     const failures: string[] = [];
     const fail = (what: string, text: string, want: unknown, got: unknown) => {
-      if (failures.length < 5) failures.push(`${what} ${JSON.stringify(text.slice(0, 120))}\n  llama.cpp: ${JSON.stringify(want).slice(0, 400)}\n  ours:      ${JSON.stringify(got).slice(0, 400)}`);
+      if (failures.length < 5)
+        failures.push(
+          `${what} ${JSON.stringify(text.slice(0, 120))}\n  llama.cpp: ${JSON.stringify(want).slice(0, 400)}\n  ours:      ${JSON.stringify(got).slice(0, 400)}`,
+        );
       else failures.push(what);
     };
     let compared = 0;
@@ -119,10 +181,11 @@ export async function checkParity(t: { diagnostic(m: string): void }, conversion
         }
       }
     }
-    t.diagnostic(`${conversion}/${variant}: ${compared} encodings of ${STRINGS.length} strings compared (${LLAMA_TESTS.length} llama.cpp tests, ${EDGE.length} edge cases, ${CORPUS.length} corpus texts), ${roundTrips} round trips checked, ${failures.length} mismatches`);
+    t.diagnostic(
+      `${conversion}/${variant}: ${compared} encodings of ${STRINGS.length} strings compared (${LLAMA_TESTS.length} llama.cpp tests, ${EDGE.length} edge cases, ${CORPUS.length} corpus texts), ${roundTrips} round trips checked, ${failures.length} mismatches`,
+    );
     assert.equal(failures.length, 0, `${failures.length} mismatches with llama.cpp:\n${failures.slice(0, 5).join("\n")}`);
   } finally {
     await disposeModel(path);
   }
 }
-

@@ -37,7 +37,14 @@ export function runnableVariants(): ReadonlySet<string> {
   for (const l of libs) if (!existsSync(join(BINS, l))) throw new Error(`${join(BINS, l)} missing: is node-llama-cpp installed?`);
   const r = spawnSync(join(ORACLE_DIR, "score"), [BINS, ...libs], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`score failed: ${r.stderr}`);
-  runnable = new Set(r.stdout.trim().split("\n").map((l) => l.split(" ")).filter(([, s]) => Number(s) > 0).map(([f]) => f!.slice(12, -3)));
+  runnable = new Set(
+    r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "))
+      .filter(([, s]) => Number(s) > 0)
+      .map(([f]) => f!.slice(12, -3)),
+  );
   return runnable;
 }
 
@@ -63,8 +70,16 @@ export function profileTargets(): ProfileTarget[] {
 
 /** llama.systemInfo feature names -> the variant feature names of src/kernels/numerics.ts. */
 const SYSINFO: Readonly<Record<string, string>> = {
-  AVX: "avx", AVX2: "avx2", F16C: "f16c", FMA: "fma", AVX_VNNI: "avx_vnni", AVX512: "avx512", AVX512_VBMI: "avx512vbmi",
-  AVX512_VNNI: "avx512_vnni", AVX512_BF16: "avx512_bf16", AMX_INT8: "amx_int8",
+  AVX: "avx",
+  AVX2: "avx2",
+  F16C: "f16c",
+  FMA: "fma",
+  AVX_VNNI: "avx_vnni",
+  AVX512: "avx512",
+  AVX512_VBMI: "avx512vbmi",
+  AVX512_VNNI: "avx512_vnni",
+  AVX512_BF16: "avx512_bf16",
+  AMX_INT8: "amx_int8",
 };
 
 /** The features each variant is built with (as ggml reports them), minus the ones systemInfo does not list. */

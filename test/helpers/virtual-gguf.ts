@@ -29,8 +29,10 @@ export class VirtualGGUF implements ByteSource {
   bytesRead = 0;
 
   constructor(metadata: Iterable<[string, GGUFValue]>, tensors: VirtualTensor[]) {
-    const { header, alignment,
-      nBytes } = encodeGGUFHeader({ metadata, tensors: tensors.map((t) => ({ ...t, data: () => new Uint8Array(0) })) });
+    const { header, alignment, nBytes } = encodeGGUFHeader({
+      metadata,
+      tensors: tensors.map((t) => ({ ...t, data: () => new Uint8Array(0) })),
+    });
     this.header = header;
     let at = header.byteLength;
     tensors.forEach((t, i) => {
@@ -46,7 +48,8 @@ export class VirtualGGUF implements ByteSource {
     const out = new Uint8Array(nBytes);
     if (byteOffset < this.header.byteLength) out.set(this.header.subarray(byteOffset, Math.min(end, this.header.byteLength)));
     for (const r of this.regions) {
-      const lo = Math.max(r.start, byteOffset), hi = Math.min(r.end, end);
+      const lo = Math.max(r.start, byteOffset),
+        hi = Math.min(r.end, end);
       if (lo >= hi) continue;
       if (byteOffset >= this.header.byteLength) this.touched.add(r.name); // header reads run on into the data
       if (r.data) out.set(r.data.subarray(lo - r.start, hi - r.start), lo - byteOffset);
@@ -59,13 +62,13 @@ export class VirtualGGUF implements ByteSource {
 /** The metadata and tensors (with their bytes) of a parsed file, to rebuild edited variants. */
 export async function tensorsOf(f: GGUFFile): Promise<VirtualTensor[]> {
   const out: VirtualTensor[] = [];
-  for (const t of f.tensors) out.push({ name: t.name, type: t.type, ne: t.ne.slice(0, t.nDims),
-    data: await t.source.read(t.byteOffset, t.nBytes) });
+  for (const t of f.tensors)
+    out.push({ name: t.name, type: t.type, ne: t.ne.slice(0, t.nDims), data: await t.source.read(t.byteOffset, t.nBytes) });
   return out;
 }
 
 export function metadataOf(f: GGUFFile, edits: Record<string, GGUFValue | undefined> = {}): [string, GGUFValue][] {
   const m = new Map(f.metadata);
-  for (const [k, v] of Object.entries(edits)) (v === undefined ? m.delete(k) : m.set(k, v));
+  for (const [k, v] of Object.entries(edits)) v === undefined ? m.delete(k) : m.set(k, v);
   return [...m];
 }

@@ -22,9 +22,19 @@ export function vocabModel(): Promise<ServedModel> {
     const f = await readGGUF(new ArrayBufferSource(new Uint8Array(await readFile(path)), path));
     const tokenizer = createTokenizer(f.metadata);
     const info: ModelInfo = {
-      architecture: "gemma-embedding", name: "vocab-only", nEmbd: 768, nEmbdOut: 768, nLayer: 0, contextLength: 2048,
-      nVocab: tokenizer.nVocab, pooling: "mean", dense: false, tensorTypes: {}, backend: "none",
-      numerics: { name: DEFAULT_NUMERICS.name, variants: DEFAULT_NUMERICS.variants, source: "default" }, warnings: [],
+      architecture: "gemma-embedding",
+      name: "vocab-only",
+      nEmbd: 768,
+      nEmbdOut: 768,
+      nLayer: 0,
+      contextLength: 2048,
+      nVocab: tokenizer.nVocab,
+      pooling: "mean",
+      dense: false,
+      tensorTypes: {},
+      backend: "none",
+      numerics: { name: DEFAULT_NUMERICS.name, variants: DEFAULT_NUMERICS.variants, source: "default" },
+      warnings: [],
     };
     const c = { tokenizer, architecture: info.architecture, nCtx: info.contextLength, nEmbdOut: info.nEmbdOut };
     return {

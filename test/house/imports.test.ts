@@ -15,8 +15,21 @@ const SRC = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "src
 
 /** A folder may import folders of a lower rank and its own; cli and queue share a rank (the queue reuses the CLI's record format). */
 const RANK: Record<string, number> = {
-  "errors.ts": 0, tensor: 1, gguf: 2, quant: 2, tokenizer: 3, runtime: 3, kernels: 4, models: 5, embed: 6,
-  node: 7, server: 8, "index.ts": 9, "node.ts": 10, cli: 11, queue: 11,
+  "errors.ts": 0,
+  tensor: 1,
+  gguf: 2,
+  quant: 2,
+  tokenizer: 3,
+  runtime: 3,
+  kernels: 4,
+  models: 5,
+  embed: 6,
+  node: 7,
+  server: 8,
+  "index.ts": 9,
+  "node.ts": 10,
+  cli: 11,
+  queue: 11,
 };
 
 function sources(dir: string): string[] {
@@ -70,7 +83,8 @@ test("dependencies point one way between folders; quant/ never imports kernels/"
     assert.ok(from in RANK, `src/${from} has no rank in this test: place it in the stairs`);
     for (const d of deps) {
       const to = top(d);
-      if (to !== from && RANK[to]! >= RANK[from]! && !(RANK[to] === RANK[from] && from !== "quant")) wrong.push(`${relative(SRC, f)} -> ${relative(SRC, d)}`);
+      if (to !== from && RANK[to]! >= RANK[from]! && !(RANK[to] === RANK[from] && from !== "quant"))
+        wrong.push(`${relative(SRC, f)} -> ${relative(SRC, d)}`);
       if (from === "quant" && to === "kernels") wrong.push(`${relative(SRC, f)} -> ${relative(SRC, d)}`);
     }
   }

@@ -34,7 +34,10 @@ async function installTypes(dir: string): Promise<void> {
 }
 
 function tsconfig(compilerOptions: Record<string, unknown>): string {
-  const cfg = { compilerOptions: { strict: true, noEmit: true, target: "ES2022", skipLibCheck: false, ...compilerOptions }, files: ["app.ts"] };
+  const cfg = {
+    compilerOptions: { strict: true, noEmit: true, target: "ES2022", skipLibCheck: false, ...compilerOptions },
+    files: ["app.ts"],
+  };
   return JSON.stringify(cfg);
 }
 
@@ -64,7 +67,10 @@ test("a browser app compiles against gguf-embed's .d.ts with types: [] and no @t
     }
     // moduleResolution node10 ignores "exports": the /node entry must come through typesVersions.
     await writeFile(join(dir, "app.ts"), `import type { ResolveOptions } from "gguf-embed/node";\nexport type R = ResolveOptions;\n`);
-    await writeFile(join(dir, "tsconfig.json"), tsconfig({ module: "CommonJS", moduleResolution: "Node", types: [], lib: ["ES2022", "DOM"], noResolve: false }));
+    await writeFile(
+      join(dir, "tsconfig.json"),
+      tsconfig({ module: "CommonJS", moduleResolution: "Node", types: [], lib: ["ES2022", "DOM"], noResolve: false }),
+    );
     const r = spawnSync(process.execPath, [TSC, "-p", join(dir, "tsconfig.json")], { encoding: "utf8", cwd: dir });
     assert.doesNotMatch(r.stdout, /Cannot find module 'gguf-embed\/node'/, r.stdout);
   } finally {

@@ -18,15 +18,28 @@ import { BINS, ORACLE_DIR, ensureOracle, profileTargets } from "../helpers/varia
 
 before(() => ensureOracle());
 
-const readF32 = (p: string) => { const b = readFileSync(p); return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
+const readF32 = (p: string) => {
+  const b = readFileSync(p);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
 
 // [T, window, nHead, nHeadKv, hd]: Gemma's 3/1 × 256 heads; BERT-like 12 × 64 with T not a multiple of 8 or 16
-const SHAPES = [[4, -1, 3, 1, 256], [16, -1, 3, 1, 256], [37, -1, 3, 1, 256], [300, -1, 3, 1, 256], [600, 256, 3, 1, 256], [13, -1, 12, 12, 64], [100, 7, 4, 2, 64]] as const;
+const SHAPES = [
+  [4, -1, 3, 1, 256],
+  [16, -1, 3, 1, 256],
+  [37, -1, 3, 1, 256],
+  [300, -1, 3, 1, 256],
+  [600, 256, 3, 1, 256],
+  [13, -1, 12, 12, 64],
+  [100, 7, 4, 2, 64],
+] as const;
 
 for (const target of profileTargets()) {
   const nx = target.numerics;
   const lib = `libggml-cpu-${target.variant}.so`;
-  describe(`numerics "${nx.name}": attention and GELU equal llama.cpp's ${target.variant ?? nx.variants[0]} library`, { skip: target.skip }, () => {
+  describe(`numerics "${nx.name}": attention and GELU equal llama.cpp's ${target.variant ?? nx.variants[0]} library`, {
+    skip: target.skip,
+  }, () => {
     test(`attention equals ggml's no-FA subgraph bit for bit: ${SHAPES.map(([T, w, h, kv, hd]) => `${T}t ${h}/${kv}x${hd}${w < 0 ? "" : ` ±${w}`}`).join(", ")}`, () => {
       const dir = mkdtempSync(join(tmpdir(), "attn-"));
       try {
@@ -36,8 +49,19 @@ for (const target of profileTargets()) {
           const q = Float32Array.from({ length: T * nH * hd }, () => rnd() * 0.3); // q already scaled, as in the model
           const k = Float32Array.from({ length: T * nKV * hd }, rnd);
           const v = Float32Array.from({ length: T * nKV * hd }, rnd);
-          for (const [n, a] of [["q", q], ["k", k], ["v", v]] as const) writeFileSync(join(dir, `${n}.bin`), new Uint8Array(a.buffer));
-          execFileSync(join(ORACLE_DIR, "attn"), [BINS, lib, T, nH, nKV, hd, window, join(dir, "q.bin"), join(dir, "k.bin"), join(dir, "v.bin"), join(dir, "o.bin"), 2].map(String), { stdio: ["ignore", "ignore", "pipe"] });
+          for (const [n, a] of [
+            ["q", q],
+            ["k", k],
+            ["v", v],
+          ] as const)
+            writeFileSync(join(dir, `${n}.bin`), new Uint8Array(a.buffer));
+          execFileSync(
+            join(ORACLE_DIR, "attn"),
+            [BINS, lib, T, nH, nKV, hd, window, join(dir, "q.bin"), join(dir, "k.bin"), join(dir, "v.bin"), join(dir, "o.bin"), 2].map(
+              String,
+            ),
+            { stdio: ["ignore", "ignore", "pipe"] },
+          );
           const ref = readF32(join(dir, "o.bin"));
           const o = new Float32Array(T * nH * hd);
           attention(nx, q, k, v, o, T, nH, nKV, hd, window < 0 ? Infinity : window);

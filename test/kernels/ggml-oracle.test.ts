@@ -54,7 +54,16 @@ function data(n: number, seed: number, scale: number): Float32Array {
  * forces a buffer, else the oracle picks llama.cpp's and ours must name the same. Returns the
  * number of differing outputs.
  */
-function compare(nx: Numerics, lib: string, type: GGMLType, K: number, N: number, M: number, threads: number, path?: MatmulPath): { neq: number; maxRel: number } {
+function compare(
+  nx: Numerics,
+  lib: string,
+  type: GGMLType,
+  K: number,
+  N: number,
+  M: number,
+  threads: number,
+  path?: MatmulPath,
+): { neq: number; maxRel: number } {
   const w = data(K * N, K * 7 + N + type, 1 / Math.sqrt(K));
   for (let i = 3 * K; i < 4 * K; i++) w[i]! *= 40; // one large-magnitude weight row
   const x = data(K * M, 1000 + M + K, 3);
@@ -63,18 +72,41 @@ function compare(nx: Numerics, lib: string, type: GGMLType, K: number, N: number
   writeFileSync(join(dir, "w.bin"), wq);
   writeFileSync(join(dir, "x.bin"), new Uint8Array(x.buffer));
   const ours = path ?? matmulPath(nx, type, K, N);
-  const args = [BINS, lib, String(type), String(K), String(N), String(M), join(dir, "w.bin"), join(dir, "x.bin"), join(dir, "y.bin"), MODE[path ?? "pick"], String(threads)];
+  const args = [
+    BINS,
+    lib,
+    String(type),
+    String(K),
+    String(N),
+    String(M),
+    join(dir, "w.bin"),
+    join(dir, "x.bin"),
+    join(dir, "y.bin"),
+    MODE[path ?? "pick"],
+    String(threads),
+  ];
   let r = spawnSync(ORACLE, args, { encoding: "utf8", timeout: 60_000 });
   // A busy machine occasionally refuses the fork itself (r.error, no pid; seen ~1 in 200 runs
   // while other jobs ran): retry that, never an oracle that ran and failed.
-  for (let retry = 0; retry < 3 && r.error !== undefined && !r.pid; retry++) r = spawnSync(ORACLE, args, { encoding: "utf8", timeout: 60_000 });
-  assert.equal(r.status, 0, `oracle failed (status ${r.status}, signal ${r.signal}, ${r.error?.message ?? "no spawn error"}):\n${r.stderr}`);
-  if (path !== "cpu") assert.match(r.stderr, new RegExp(`using ${BUFT[ours]}\\b`), `llama.cpp (${lib}) did not use the ${BUFT[ours]} buffer our matmulPath names:\n${r.stderr}`);
+  for (let retry = 0; retry < 3 && r.error !== undefined && !r.pid; retry++)
+    r = spawnSync(ORACLE, args, { encoding: "utf8", timeout: 60_000 });
+  assert.equal(
+    r.status,
+    0,
+    `oracle failed (status ${r.status}, signal ${r.signal}, ${r.error?.message ?? "no spawn error"}):\n${r.stderr}`,
+  );
+  if (path !== "cpu")
+    assert.match(
+      r.stderr,
+      new RegExp(`using ${BUFT[ours]}\\b`),
+      `llama.cpp (${lib}) did not use the ${BUFT[ours]} buffer our matmulPath names:\n${r.stderr}`,
+    );
   const yb = readFileSync(join(dir, "y.bin"));
   const ref = new Float32Array(yb.buffer.slice(yb.byteOffset, yb.byteOffset + yb.length));
   const y = new Float32Array(N * M);
   matmul(nx, { type, ne0: K, ne1: N, data: wq, name: "w" }, x, M, y, ours);
-  let neq = 0, maxRel = 0;
+  let neq = 0,
+    maxRel = 0;
   for (let i = 0; i < y.length; i++) {
     if (Object.is(y[i], ref[i])) continue;
     neq++;
@@ -96,8 +128,15 @@ type Case = [K: number, N: number, M: number, threads: number, path?: MatmulPath
 function defaultCases(type: GGMLType): Case[] {
   const kBig = BLOCK256.has(type) || type === T.F16 || type === T.F32 || type === T.BF16 ? 3072 : 1152;
   return [
-    [768, 256, 1, 1], [768, 256, 1, 2], [kBig, 768, 1, 2], [768, 768, 2, 1], [kBig, 256, 5, 2],
-    [768, 256, 17, 1], [kBig, 768, 17, 2], [768, 256, 64, 2], [kBig, 256, 64, 1],
+    [768, 256, 1, 1],
+    [768, 256, 1, 2],
+    [kBig, 768, 1, 2],
+    [768, 768, 2, 1],
+    [kBig, 256, 5, 2],
+    [768, 256, 17, 1],
+    [kBig, 768, 17, 2],
+    [768, 256, 64, 2],
+    [kBig, 256, 64, 1],
   ];
 }
 
@@ -105,15 +144,38 @@ function defaultCases(type: GGMLType): Case[] {
 function fallbackCases(nx: Numerics): Array<[GGMLType, ...Case]> {
   const cases: Array<[GGMLType, ...Case]> = [
     // repacked / AMX types on the plain CPU buffer: ggml_vec_dot_* (M = 1) and llamafile sgemm / vec_dot (M > 1)
-    ...[T.Q8_0, T.Q4_0, T.Q4_1, T.Q4_K, T.Q5_K, T.Q6_K, T.IQ4_XS, T.F16].flatMap((t): Array<[GGMLType, ...Case]> => [[t, 768, 256, 1, 2, "cpu"], [t, 768, 256, 5, 1, "cpu"]]),
+    ...[T.Q8_0, T.Q4_0, T.Q4_1, T.Q4_K, T.Q5_K, T.Q6_K, T.IQ4_XS, T.F16].flatMap(
+      (t): Array<[GGMLType, ...Case]> => [
+        [t, 768, 256, 1, 2, "cpu"],
+        [t, 768, 256, 5, 1, "cpu"],
+      ],
+    ),
     [T.IQ4_XS, 768, 256, 8, 2, "cpu"], // IQ panel gemm
-    [T.Q2_K, 768, 256, 3, 2, "cpu"], [T.IQ4_NL, 800, 256, 1, 2, "cpu"], [T.IQ4_NL, 800, 256, 3, 2, "cpu"], // odd block count
+    [T.Q2_K, 768, 256, 3, 2, "cpu"],
+    [T.IQ4_NL, 800, 256, 1, 2, "cpu"],
+    [T.IQ4_NL, 800, 256, 3, 2, "cpu"], // odd block count
     // Q4_0 / Q4_K in CPU_REPACK (N % 32 != 0 with N % 8 == 0): gemm rows + gemv tail rows
-    [T.Q4_0, 768, 264, 7, 2], [T.Q4_K, 768, 264, 7, 1], [T.Q4_K, 768, 256, 1, 2, "repack"],
+    [T.Q4_0, 768, 264, 7, 2],
+    [T.Q4_K, 768, 264, 7, 1],
+    [T.Q4_K, 768, 256, 1, 2, "repack"],
     // shapes no extra buffer takes (N % 8 != 0), and float tails (K % 64 != 0, K % 32 != 0, K % 8 != 0)
-    [T.Q8_0, 768, 13, 3, 2], [T.Q4_K, 768, 13, 1, 1], [T.F32, 808, 13, 3, 2], [T.F32, 808, 16, 3, 2], [T.F16, 808, 16, 3, 2], [T.F16, 808, 16, 1, 1],
-    [T.F32, 812, 16, 1, 1], [T.F32, 812, 16, 3, 2], [T.F32, 825, 16, 1, 1], [T.F32, 829, 12, 2, 1], [T.F16, 812, 16, 2, 2], [T.F16, 829, 12, 2, 1],
-    [T.BF16, 808, 16, 3, 2], [T.BF16, 800, 12, 3, 2], [T.BF16, 800, 13, 3, 1], [T.BF16, 824, 16, 3, 2], [T.BF16, 829, 12, 1, 1],
+    [T.Q8_0, 768, 13, 3, 2],
+    [T.Q4_K, 768, 13, 1, 1],
+    [T.F32, 808, 13, 3, 2],
+    [T.F32, 808, 16, 3, 2],
+    [T.F16, 808, 16, 3, 2],
+    [T.F16, 808, 16, 1, 1],
+    [T.F32, 812, 16, 1, 1],
+    [T.F32, 812, 16, 3, 2],
+    [T.F32, 825, 16, 1, 1],
+    [T.F32, 829, 12, 2, 1],
+    [T.F16, 812, 16, 2, 2],
+    [T.F16, 829, 12, 2, 1],
+    [T.BF16, 808, 16, 3, 2],
+    [T.BF16, 800, 12, 3, 2],
+    [T.BF16, 800, 13, 3, 1],
+    [T.BF16, 824, 16, 3, 2],
+    [T.BF16, 829, 12, 1, 1],
   ];
   // AMX tiling: exactly one 32-row tile (the double-buffered branch), 32 + 1, and 4 threads
   if (nx.amx) cases.push([T.Q8_0, 768, 256, 32, 2], [T.Q4_K, 768, 256, 33, 4], [T.Q4_0, 1152, 768, 17, 4]);
@@ -123,7 +185,18 @@ function fallbackCases(nx: Numerics): Array<[GGMLType, ...Case]> {
 
 /** Where llama.cpp puts a 768 x 256 weight of each type, per profile (checked against the oracle above, case by case). */
 const EXPECTED_PATH: Record<string, Partial<Record<string, MatmulPath>>> = {
-  amx: { Q8_0: "amx", Q4_0: "amx", Q4_1: "amx", Q4_K: "amx", Q5_K: "amx", Q6_K: "amx", IQ4_XS: "amx", F16: "amx", IQ4_NL: "repack", Q2_K: "repack" },
+  amx: {
+    Q8_0: "amx",
+    Q4_0: "amx",
+    Q4_1: "amx",
+    Q4_K: "amx",
+    Q5_K: "amx",
+    Q6_K: "amx",
+    IQ4_XS: "amx",
+    F16: "amx",
+    IQ4_NL: "repack",
+    Q2_K: "repack",
+  },
   avx512: { Q4_0: "repack", Q4_K: "repack", IQ4_NL: "repack", Q2_K: "repack" },
   "avx512-nobf16": { Q4_0: "repack", Q4_K: "repack", IQ4_NL: "repack", Q2_K: "repack" },
   avx2: { Q4_0: "repack", Q4_K: "repack", IQ4_NL: "repack" },
@@ -132,13 +205,19 @@ const EXPECTED_PATH: Record<string, Partial<Record<string, MatmulPath>>> = {
 for (const target of profileTargets()) {
   const nx = target.numerics;
   const lib = `libggml-cpu-${target.variant}.so`;
-  describe(`reference matmul in numerics "${nx.name}" is bit-identical to llama.cpp's ${target.variant ?? nx.variants[0]} CPU backend`, { skip: target.skip }, () => {
+  describe(`reference matmul in numerics "${nx.name}" is bit-identical to llama.cpp's ${target.variant ?? nx.variants[0]} CPU backend`, {
+    skip: target.skip,
+  }, () => {
     for (const type of TYPES) {
       test(`${ggmlTypeName(type)} on ${matmulPath(nx, type, 768, 256)}: EmbeddingGemma shapes, M = 1, 2, 5, 17, 64, 1 and 2 threads`, () => {
         let outputs = 0;
         for (const [K, N, M, threads] of defaultCases(type)) {
           const { neq, maxRel } = compare(nx, lib, type, K, N, M, threads);
-          assert.equal(neq, 0, `${ggmlTypeName(type)} K=${K} N=${N} M=${M} ${matmulPath(nx, type, K, N)} t=${threads}: ${neq}/${N * M} outputs differ (max rel ${maxRel.toExponential(2)})`);
+          assert.equal(
+            neq,
+            0,
+            `${ggmlTypeName(type)} K=${K} N=${N} M=${M} ${matmulPath(nx, type, K, N)} t=${threads}: ${neq}/${N * M} outputs differ (max rel ${maxRel.toExponential(2)})`,
+          );
           outputs += N * M;
         }
         assert.ok(outputs > 0);
@@ -148,7 +227,10 @@ for (const target of profileTargets()) {
       const failures: string[] = [];
       for (const [type, K, N, M, threads, forced] of fallbackCases(nx)) {
         const { neq, maxRel } = compare(nx, lib, type, K, N, M, threads, forced);
-        if (neq !== 0) failures.push(`${ggmlTypeName(type)} K=${K} N=${N} M=${M} ${forced ?? matmulPath(nx, type, K, N)} t=${threads}: ${neq}/${N * M} differ (max rel ${maxRel.toExponential(2)})`);
+        if (neq !== 0)
+          failures.push(
+            `${ggmlTypeName(type)} K=${K} N=${N} M=${M} ${forced ?? matmulPath(nx, type, K, N)} t=${threads}: ${neq}/${N * M} differ (max rel ${maxRel.toExponential(2)})`,
+          );
       }
       assert.deepEqual(failures, []);
     });

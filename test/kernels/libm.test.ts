@@ -23,7 +23,8 @@ test("RoPE cos/sin and expf equal the C library's bits", () => {
   const b = readFileSync(join(dir, "out.bin"));
   const a = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
   let o = 0;
-  const cos = new Float32Array(128), sin = new Float32Array(128);
+  const cos = new Float32Array(128),
+    sin = new Float32Array(128);
   for (const base of BASES) {
     assert.equal(Math.fround(Math.pow(base, -2 / 256)), a[o++], `theta_scale for base ${base}`);
     let bad = 0;

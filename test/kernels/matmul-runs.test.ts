@@ -20,15 +20,24 @@ const N_TOK = SEQS.reduce((a, b) => a + b, 0);
 
 function values(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  return new Float32Array(n).map(() => (((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1));
+  return new Float32Array(n).map(() => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
 }
 
 const wasm: WasmBackend[] = [];
-after(async () => { for (const b of wasm) await b.close(); });
+after(async () => {
+  for (const b of wasm) await b.close();
+});
 
 for (const [profile, type, ne0, ne1] of [
-  ["avx512", T.Q4_K, 768, 256], ["avx512", T.Q2_K, 768, 256], ["avx512", T.F16, 768, 256], ["avx512", T.BF16, 768, 256],
-  ["avx512", T.F32, 768, 256], ["avx512", T.IQ4_NL, 768, 13], ["avx512", T.IQ4_XS, 768, 256], ["avx2", T.F16, 768, 256], ["amx", T.IQ4_NL, 768, 13],
+  ["avx512", T.Q4_K, 768, 256],
+  ["avx512", T.Q2_K, 768, 256],
+  ["avx512", T.F16, 768, 256],
+  ["avx512", T.BF16, 768, 256],
+  ["avx512", T.F32, 768, 256],
+  ["avx512", T.IQ4_NL, 768, 13],
+  ["avx512", T.IQ4_XS, 768, 256],
+  ["avx2", T.F16, 768, 256],
+  ["amx", T.IQ4_NL, 768, 13],
 ] as const) {
   test(`${profile} ${ggmlTypeName(type)} ${ne0}x${ne1}: a packed batch equals each sequence alone, bit for bit (js and wasm)`, async () => {
     const nx = numericsByName(profile);
@@ -46,7 +55,9 @@ for (const [profile, type, ne0, ne1] of [
       js.matmul(w, x.subarray(at * ne0, (at + len) * ne0), len, solo.subarray(at * ne1, (at + len) * ne1));
       at += len;
     }
-    const batchJs = new Float32Array(N_TOK * ne1), batchWasm = new Float32Array(N_TOK * ne1), oneSeq = new Float32Array(N_TOK * ne1);
+    const batchJs = new Float32Array(N_TOK * ne1),
+      batchWasm = new Float32Array(N_TOK * ne1),
+      oneSeq = new Float32Array(N_TOK * ne1);
     js.matmul(w, x, N_TOK, batchJs, SEQS);
     be.matmul(w, x, N_TOK, batchWasm, SEQS);
     js.matmul(w, x, N_TOK, oneSeq);
@@ -58,13 +69,27 @@ for (const [profile, type, ne0, ne1] of [
 }
 
 test("matmulRuns: one run where the order does not depend on M; runs that keep each row's class otherwise", () => {
-  const avx512 = numericsByName("avx512"), amx = numericsByName("amx");
+  const avx512 = numericsByName("avx512"),
+    amx = numericsByName("amx");
   assert.deepEqual(matmulRuns(avx512, T.Q8_0, 768, 256, N_TOK, SEQS), [[0, N_TOK]]);
   assert.deepEqual(matmulRuns(amx, T.Q4_K, 768, 256, N_TOK, SEQS), [[0, N_TOK]]);
   // repack: gemm rows of every sequence (multiples of 4) merge until a gemv tail; tails stand alone
-  assert.deepEqual(matmulRuns(avx512, T.Q4_K, 768, 256, 13, [5, 8]), [[0, 4], [4, 1], [5, 8]]);
+  assert.deepEqual(matmulRuns(avx512, T.Q4_K, 768, 256, 13, [5, 8]), [
+    [0, 4],
+    [4, 1],
+    [5, 8],
+  ]);
   // sgemm: sequences of >= 2 rows merge; a 1-row sequence is its own call
-  assert.deepEqual(matmulRuns(avx512, T.F16, 768, 256, 7, [2, 1, 1, 3]), [[0, 2], [2, 1], [3, 1], [4, 3]]);
+  assert.deepEqual(matmulRuns(avx512, T.F16, 768, 256, 7, [2, 1, 1, 3]), [
+    [0, 2],
+    [2, 1],
+    [3, 1],
+    [4, 3],
+  ]);
   // IQ panel: sequences of >= 8 rows merge; shorter ones stand alone
-  assert.deepEqual(matmulRuns(avx512, T.IQ4_XS, 768, 256, 24, [8, 8, 3, 5]), [[0, 16], [16, 3], [19, 5]]);
+  assert.deepEqual(matmulRuns(avx512, T.IQ4_XS, 768, 256, 24, [8, 8, 3, 5]), [
+    [0, 16],
+    [16, 3],
+    [19, 5],
+  ]);
 });

@@ -12,7 +12,9 @@ import { geglu, geluFp16Table, rmsNorm, rmsNormRows } from "../../src/kernels/op
 
 /** fp16 bits of the f32 with bit pattern `bits`, nearest-even with a branch on the dropped bits. */
 function fp16Branchy(bits: number): number {
-  const sign = (bits >>> 16) & 0x8000, exp = (bits >>> 23) & 0xff, mant = bits & 0x7fffff;
+  const sign = (bits >>> 16) & 0x8000,
+    exp = (bits >>> 23) & 0xff,
+    mant = bits & 0x7fffff;
   if (exp === 0xff) return sign | (mant !== 0 ? 0x7e00 : 0x7c00);
   if (exp >= 143) return sign | 0x7c00;
   if (exp >= 113) {
@@ -22,16 +24,18 @@ function fp16Branchy(bits: number): number {
     return sign | h;
   }
   if (exp < 102) return sign;
-  const sig = mant | 0x800000, shift = 126 - exp;
+  const sig = mant | 0x800000,
+    shift = 126 - exp;
   let h = sig >>> shift;
-  const rest = sig & ((1 << shift) - 1), half = 1 << (shift - 1);
+  const rest = sig & ((1 << shift) - 1),
+    half = 1 << (shift - 1);
   if (rest > half || (rest === half && (h & 1) !== 0)) h++;
   return sign | h;
 }
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 test("rmsNormRows equals rmsNorm row by row (1-9 rows, in place and not, wide value ranges)", () => {
@@ -62,7 +66,8 @@ test("geglu's fp16 table index equals a branchy nearest-even conversion (bounds 
   const r = rng(11);
   for (let i = 0; i < 1 << 21; i++) bits.push(Math.floor(r() * 2 ** 32) >>> 0);
   bits.push(0x7fc00000, 0xffc00000, 0x7f800000);
-  const gate = new Float32Array(new Uint32Array(bits).buffer), up = new Float32Array(bits.length).fill(1);
+  const gate = new Float32Array(new Uint32Array(bits).buffer),
+    up = new Float32Array(bits.length).fill(1);
   const out = new Float32Array(bits.length);
   geglu(gate, up, out, bits.length);
   let bad = 0;

@@ -19,22 +19,37 @@ function values(n: number, seed: number, scale: number): Float32Array {
   return v;
 }
 
-const CASES: Array<[number, number, number, number, number]> = [ // T, window, nHead, nHeadKv, hd
-  [1, Infinity, 3, 1, 256], [4, Infinity, 3, 1, 256], [16, Infinity, 3, 1, 256], [37, Infinity, 3, 1, 256],
-  [300, Infinity, 3, 1, 256], [300, 256, 3, 1, 256], [600, 256, 3, 1, 256], [45, 8, 4, 2, 80], [48, 20, 4, 2, 80],
+const CASES: Array<[number, number, number, number, number]> = [
+  // T, window, nHead, nHeadKv, hd
+  [1, Infinity, 3, 1, 256],
+  [4, Infinity, 3, 1, 256],
+  [16, Infinity, 3, 1, 256],
+  [37, Infinity, 3, 1, 256],
+  [300, Infinity, 3, 1, 256],
+  [300, 256, 3, 1, 256],
+  [600, 256, 3, 1, 256],
+  [45, 8, 4, 2, 80],
+  [48, 20, 4, 2, 80],
 ];
 
 for (const threads of [1, 2]) {
   describe(`wasm attention = ops.ts attention bit for bit, ${threads} thread(s)`, () => {
     let be: WasmBackend;
     const nx = numericsByName("avx512");
-    before(async () => { be = await createWasmBackend({ numerics: nx, threads, relaxedSimd: false }); });
-    after(async () => { await be.close(); });
+    before(async () => {
+      be = await createWasmBackend({ numerics: nx, threads, relaxedSimd: false });
+    });
+    after(async () => {
+      await be.close();
+    });
     for (const [T, window, nHead, nHeadKv, hd] of CASES) {
       test(`T=${T} window=${window} heads ${nHead}/${nHeadKv} hd ${hd}`, () => {
         // scores of a few units (q pre-scaled as the model does), so the softmax has real spread
-        const q = values(T * nHead * hd, T, 0.4), k = values(T * nHeadKv * hd, T + 1, 2), v = values(T * nHeadKv * hd, T + 2, 1);
-        const ref = new Float32Array(T * nHead * hd), got = new Float32Array(T * nHead * hd).fill(NaN);
+        const q = values(T * nHead * hd, T, 0.4),
+          k = values(T * nHeadKv * hd, T + 1, 2),
+          v = values(T * nHeadKv * hd, T + 2, 1);
+        const ref = new Float32Array(T * nHead * hd),
+          got = new Float32Array(T * nHead * hd).fill(NaN);
         attention(nx, q, k, v, ref, T, nHead, nHeadKv, hd, window);
         be.attention(q, k, v, got, T, nHead, nHeadKv, hd, window);
         let neq = 0;
@@ -51,8 +66,12 @@ test("avx2: attention runs the reference (no 8-lane kernel) and equals ops.ts in
   try {
     assert.equal(be.attentionKernel, "reference");
     const [T, nHead, nHeadKv, hd] = [37, 3, 1, 256];
-    const q = values(T * nHead * hd, 5, 0.4), k = values(T * nHeadKv * hd, 6, 2), v = values(T * nHeadKv * hd, 7, 1);
-    const ref = new Float32Array(q.length), got = new Float32Array(q.length), x16 = new Float32Array(q.length);
+    const q = values(T * nHead * hd, 5, 0.4),
+      k = values(T * nHeadKv * hd, 6, 2),
+      v = values(T * nHeadKv * hd, 7, 1);
+    const ref = new Float32Array(q.length),
+      got = new Float32Array(q.length),
+      x16 = new Float32Array(q.length);
     attention(nx, q, k, v, ref, T, nHead, nHeadKv, hd, Infinity);
     be.attention(q, k, v, got, T, nHead, nHeadKv, hd, Infinity);
     assert.deepEqual(got, ref);

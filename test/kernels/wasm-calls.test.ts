@@ -13,8 +13,12 @@ import { A8_BYTES, AK_BYTES, planMatmul } from "../../src/kernels/wasm-plan.js";
 import { GGML_TYPES } from "../../src/tensor/ggml-type.js";
 
 let be: WasmBackend;
-before(async () => { be = await createWasmBackend({ numerics: NUMERICS[1]!, threads: 1, relaxedSimd: false }); });
-after(async () => { await be.close(); });
+before(async () => {
+  be = await createWasmBackend({ numerics: NUMERICS[1]!, threads: 1, relaxedSimd: false });
+});
+after(async () => {
+  await be.close();
+});
 
 function arity(name: string): number {
   const f = (be.exports as Record<string, unknown>)[name];
@@ -36,7 +40,11 @@ test("every kernel wasm-plan.ts picks is a MATMUL export (all profiles, types, s
   const seen = new Set<string>();
   for (const nx of NUMERICS) {
     for (const type of GGML_TYPES.keys()) {
-      for (const [ne0, ne1] of [[768, 256], [256, 40], [512, 13]]) {
+      for (const [ne0, ne1] of [
+        [768, 256],
+        [256, 40],
+        [512, 13],
+      ]) {
         for (const m of [1, 2, 3, 4, 7, 8, 64]) {
           const p = planMatmul(nx, type, ne0, ne1, m);
           if (p) seen.add(p.fn);
@@ -54,7 +62,10 @@ test("every kernel wasm-plan.ts picks is a MATMUL export (all profiles, types, s
 
 test("named arguments land in the family's positions", () => {
   const args = Object.fromEntries(MATMUL.args.map((n, i) => [n, 100 + i])) as Record<(typeof MATMUL.args)[number], number>;
-  assert.deepEqual(positional(MATMUL, args), MATMUL.args.map((_, i) => 100 + i));
+  assert.deepEqual(
+    positional(MATMUL, args),
+    MATMUL.args.map((_, i) => 100 + i),
+  );
   const families: KernelFamily[] = [MATMUL, ...Object.values(KERNELS).map((x) => x.family)];
   for (const k of families) {
     assert.equal(new Set(k.args).size, k.args.length, "parameter names are unique");

@@ -41,9 +41,21 @@ const PROFILES: Array<[Numerics, GGMLType[], boolean]> = [
   [numericsByName("avx2"), [T.F32, T.F16, T.BF16, T.Q2_K], false],
 ];
 const MS = [1, 2, 5, 17, 64];
-const SHAPES: Array<[number, number]> = [[768, 256], [768, 768], [1152, 256], [1152, 768], [3072, 256], [3072, 768]];
+const SHAPES: Array<[number, number]> = [
+  [768, 256],
+  [768, 768],
+  [1152, 256],
+  [1152, 768],
+  [3072, 256],
+  [3072, 768],
+];
 /** Off-model shapes for the other buffers' paths: N % 32 != 0 (repack when N % 8 == 0, else plain CPU), small K. */
-const EDGE_SHAPES: Array<[number, number]> = [[256, 40], [256, 13], [32, 9], [512, 24]];
+const EDGE_SHAPES: Array<[number, number]> = [
+  [256, 40],
+  [256, 13],
+  [32, 9],
+  [512, 24],
+];
 const EDGE_MS = [1, 2, 3, 4, 7, 8, 9];
 
 function rng(seed: number): () => number {
@@ -62,7 +74,8 @@ function values(n: number, seed: number): Float32Array {
 }
 
 function differing(ref: Float32Array, got: Float32Array): string {
-  let neq = 0, first = -1;
+  let neq = 0,
+    first = -1;
   for (let i = 0; i < ref.length; i++) {
     if (Object.is(ref[i], got[i])) continue;
     if (neq++ === 0) first = i;
@@ -75,20 +88,32 @@ const bes = new Map<string, { js: Backend; be1: WasmBackend; be2: WasmBackend }>
 async function backends(nx: Numerics): Promise<{ js: Backend; be1: WasmBackend; be2: WasmBackend }> {
   let b = bes.get(nx.name);
   if (!b) {
-    b = { js: createJsBackend(nx), be1: await createWasmBackend({ numerics: nx, threads: 1, relaxedSimd: false }), be2: await createWasmBackend({ numerics: nx, threads: 2, relaxedSimd: false }) };
+    b = {
+      js: createJsBackend(nx),
+      be1: await createWasmBackend({ numerics: nx, threads: 1, relaxedSimd: false }),
+      be2: await createWasmBackend({ numerics: nx, threads: 2, relaxedSimd: false }),
+    };
     bes.set(nx.name, b);
   }
   return b;
 }
 let be1: WasmBackend;
 const AVX512 = numericsByName("avx512");
-before(async () => { be1 = (await backends(AVX512)).be1; });
+before(async () => {
+  be1 = (await backends(AVX512)).be1;
+});
 after(async () => {
   for (const b of bes.values()) await Promise.all([b.be1.close(), b.be2.close()]);
 });
 
 /** Reference once per (shape, M), then the wasm backend at 1 and 2 threads; returns the kernels used. */
-function check(b: { js: Backend; be1: WasmBackend; be2: WasmBackend }, type: GGMLType, ne0: number, ne1: number, ms: number[]): Set<string> {
+function check(
+  b: { js: Backend; be1: WasmBackend; be2: WasmBackend },
+  type: GGMLType,
+  ne0: number,
+  ne1: number,
+  ms: number[],
+): Set<string> {
   const { js, be1, be2 } = b;
   const kernels = new Set<string>();
   const bytes = quantizeRows(type, values(ne0 * ne1, ne0 + ne1 + type), ne0);
@@ -153,7 +178,8 @@ for (const [nx, only, edges] of PROFILES) {
 }
 
 test("kernel choice follows the reference's code path", () => {
-  const amx = numericsByName("amx"), avx2 = numericsByName("avx2");
+  const amx = numericsByName("amx"),
+    avx2 = numericsByName("avx2");
   const k = (type: GGMLType, ne0: number, ne1: number, m: number, nx = amx) => planMatmul(nx, type, ne0, ne1, m)?.fn ?? "reference";
   assert.equal(k(T.Q8_0, 768, 256, 1), "chainQ8_0"); // AMX, M == 1 (VNNI) and M > 1 alike
   assert.equal(k(T.Q8_0, 768, 256, 1, AVX512), "lanesQ8_0"); // no AMX: vec_dot (M == 1) and tinyBLAS_Q0_AVX, one order
@@ -179,43 +205,67 @@ test("kernel choice follows the reference's code path", () => {
   assert.equal(k(T.Q4_K, 768, 40, 4), "repackQ4_K"); // q4_K 8x8
   assert.equal(planMatmul(amx, T.Q4_K, 768, 40, 5)?.tailFn, "repackQ4_KV"); // the last M % 4 rows: its gemv
   assert.equal(k(T.Q4_K, 768, 13, 4), "lanesQ4_K"); // N % 8 != 0: vec_dot_q4_K_q8_K
-  for (const t of [T.Q4_K, T.Q5_K, T.Q6_K]) assert.equal(k(t, 768, 256, 4, AVX512), t === T.Q4_K ? "repackQ4_K" : `lanes${ggmlTypeName(t)}`);
+  for (const t of [T.Q4_K, T.Q5_K, T.Q6_K])
+    assert.equal(k(t, 768, 256, 4, AVX512), t === T.Q4_K ? "repackQ4_K" : `lanes${ggmlTypeName(t)}`);
 });
 
 test("weights outside wasm memory use the reference", () => {
   const bytes = quantizeRows(T.Q8_0, values(256 * 32, 5), 256);
   const w = { name: "foreign", type: T.Q8_0, ne0: 256, ne1: 32, data: bytes };
   assert.equal(be1.kernelFor(w), "reference");
-  const x = values(256 * 2, 6), ref = new Float32Array(64), got = new Float32Array(64);
+  const x = values(256 * 2, 6),
+    ref = new Float32Array(64),
+    got = new Float32Array(64);
   createJsBackend(AVX512).matmul(w, x, 2, ref);
   be1.matmul(w, x, 2, got);
   assert.deepEqual(got, ref);
 });
 
 test("wasm fma2 = fma32 = the correctly rounded f32 fma (double-rounding midpoints, subnormals)", () => {
-  const a: number[] = [], b: number[] = [], c: number[] = [];
+  const a: number[] = [],
+    b: number[] = [],
+    c: number[] = [];
   const r = rng(61);
   for (let i = 0; i < 3000; i++) {
-    a.push(Math.fround(r() * 2 ** ((i % 17) - 8))); b.push(Math.fround(r() * 2 ** ((i % 5) - 2))); c.push(Math.fround(r() * 2 ** ((i % 23) - 6)));
+    a.push(Math.fround(r() * 2 ** ((i % 17) - 8)));
+    b.push(Math.fround(r() * 2 ** ((i % 5) - 2)));
+    c.push(Math.fround(r() * 2 ** ((i % 23) - 6)));
   }
-  for (let i = 0; i < 2000; i++) { // a·b ≈ ±ulp(c)/2: the f64 sum lands on (or next to) an f32 midpoint
+  for (let i = 0; i < 2000; i++) {
+    // a·b ≈ ±ulp(c)/2: the f64 sum lands on (or next to) an f32 midpoint
     const ci = Math.fround(r() * 2 ** ((i % 40) - 20)) || 1;
     const half = 2 ** (Math.floor(Math.log2(Math.abs(ci))) - 24);
-    const [ai, bi] = [[half * (1 + 2 ** -23), 1 - 2 ** -23], [half * (1 + 2 ** -23), 1 + 2 ** -23], [-half * (1 + 2 ** -23), 1 - 2 ** -23], [half, 1], [-half, 1]][i % 5]!;
-    a.push(Math.fround(ai!)); b.push(Math.fround(bi!)); c.push(ci);
+    const [ai, bi] = [
+      [half * (1 + 2 ** -23), 1 - 2 ** -23],
+      [half * (1 + 2 ** -23), 1 + 2 ** -23],
+      [-half * (1 + 2 ** -23), 1 - 2 ** -23],
+      [half, 1],
+      [-half, 1],
+    ][i % 5]!;
+    a.push(Math.fround(ai!));
+    b.push(Math.fround(bi!));
+    c.push(ci);
   }
-  for (let i = 0; i < 200; i++) { // results near and below 2^-126
-    a.push(Math.fround(r() * 2 ** -70)); b.push(Math.fround(r() * 2 ** -60)); c.push(Math.fround(r() * 2 ** -128));
+  for (let i = 0; i < 200; i++) {
+    // results near and below 2^-126
+    a.push(Math.fround(r() * 2 ** -70));
+    b.push(Math.fround(r() * 2 ** -60));
+    c.push(Math.fround(r() * 2 ** -128));
   }
   const n = a.length;
   const mem = be1.alloc(16 * n);
   const f = new Float32Array(mem.buffer, mem.byteOffset, 4 * n);
-  f.set(a, 0); f.set(b, n); f.set(c, 2 * n);
+  f.set(a, 0);
+  f.set(b, n);
+  f.set(c, 2 * n);
   be1.exports.fmaCheck!(mem.byteOffset, mem.byteOffset + 4 * n, mem.byteOffset + 8 * n, mem.byteOffset + 12 * n, n);
   let naiveWrong = 0;
   for (let i = 0; i < n; i++) {
     const want = exactFma32(a[i]!, b[i]!, c[i]!);
-    assert.ok(Object.is(f[3 * n + i], want) && Object.is(fma32(a[i]!, b[i]!, c[i]!), want), `fma(${a[i]}, ${b[i]}, ${c[i]}): wasm ${f[3 * n + i]}, ref ${fma32(a[i]!, b[i]!, c[i]!)}, exact ${want}`);
+    assert.ok(
+      Object.is(f[3 * n + i], want) && Object.is(fma32(a[i]!, b[i]!, c[i]!), want),
+      `fma(${a[i]}, ${b[i]}, ${c[i]}): wasm ${f[3 * n + i]}, ref ${fma32(a[i]!, b[i]!, c[i]!)}, exact ${want}`,
+    );
     if (Math.fround(a[i]! * b[i]! + c[i]!) !== want) naiveWrong++;
   }
   assert.ok(naiveWrong > 100, `only ${naiveWrong} cases exercise the midpoint fix`);
@@ -223,7 +273,9 @@ test("wasm fma2 = fma32 = the correctly rounded f32 fma (double-rounding midpoin
 
 describe("wasm activation quantizers are byte-identical to src/quant/activation.ts", () => {
   const cases: Array<[string, (s: Float32Array, so: number, d: Uint8Array, o: number, n: number) => void, number, number]> = [
-    ["quantizeRowQ8_0", quantizeRowQ8_0, 32, 34], ["quantizeRowQ8_1", quantizeRowQ8_1, 32, 36], ["quantizeRowQ8_K", quantizeRowQ8_K, 256, 292],
+    ["quantizeRowQ8_0", quantizeRowQ8_0, 32, 34],
+    ["quantizeRowQ8_1", quantizeRowQ8_1, 32, 36],
+    ["quantizeRowQ8_K", quantizeRowQ8_K, 256, 292],
   ];
   for (const [name, ref, bs, bb] of cases) {
     test(name, () => {
@@ -235,7 +287,8 @@ describe("wasm activation quantizers are byte-identical to src/quant/activation.
       for (let i = 1024; i < 1280; i++) x[i] = 1e-40 * (i - 1100); // subnormals
       const want = new Uint8Array((n / bs) * bb);
       ref(x, 0, want, 0, n);
-      const xs = be1.alloc(4 * n), out = be1.alloc(want.length);
+      const xs = be1.alloc(4 * n),
+        out = be1.alloc(want.length);
       new Float32Array(xs.buffer, xs.byteOffset, n).set(x);
       be1.exports[name]!(xs.byteOffset, out.byteOffset, n);
       assert.deepEqual(Array.from(out), Array.from(want));
@@ -246,7 +299,9 @@ describe("wasm activation quantizers are byte-identical to src/quant/activation.
 // Relaxed SIMD: Node 20 needs --experimental-wasm-relaxed-simd; check it in a child process.
 const CHILD = fileURLToPath(new URL("../helpers/relaxed-child.js", import.meta.url));
 const inProcess = WebAssembly.validate(relaxedBytes());
-const probe = inProcess ? null : spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", CHILD, "--probe"], { encoding: "utf8", timeout: 60_000 });
+const probe = inProcess
+  ? null
+  : spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", CHILD, "--probe"], { encoding: "utf8", timeout: 60_000 });
 const childHasRelaxed = inProcess || probe?.stdout.trim() === "relaxed";
 const where = inProcess ? "in this process" : "in a child process with --experimental-wasm-relaxed-simd";
 

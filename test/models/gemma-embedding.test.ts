@@ -19,34 +19,47 @@ import { llamaVariant } from "../helpers/variants.js";
 // js reference path.
 type Run = { backend: "auto" | "js" | "wasm"; threads?: number; relaxedSimd?: boolean };
 const CASES: { type: string; dense: boolean; lengths: number[]; embdType?: string; runs: Run[] }[] = [
-  { type: "Q8_0", dense: true, lengths: [2, 10, 100, 300], runs: [{ backend: "auto", threads: 2 }, { backend: "wasm", threads: 1 }, { backend: "wasm", threads: 2, relaxedSimd: false }, { backend: "js" }] },
+  {
+    type: "Q8_0",
+    dense: true,
+    lengths: [2, 10, 100, 300],
+    runs: [
+      { backend: "auto", threads: 2 },
+      { backend: "wasm", threads: 1 },
+      { backend: "wasm", threads: 2, relaxedSimd: false },
+      { backend: "js" },
+    ],
+  },
   { type: "Q4_K", dense: false, lengths: [10, 100], embdType: "Q8_0", runs: [{ backend: "auto", threads: 2 }] },
   { type: "Q4_0", dense: true, lengths: [10, 100], runs: [{ backend: "auto", threads: 2 }] },
   { type: "F16", dense: true, lengths: [10], runs: [{ backend: "auto", threads: 2 }] },
 ];
 
-for (const c of CASES) for (const run of c.runs) {
-  const label = `${run.backend}${run.threads ? `, ${run.threads} thread(s)` : ""}${run.relaxedSimd === false ? ", baseline SIMD" : ""}`;
-  test(`6-layer ${c.type}${c.dense ? " +dense" : ""} [${label}]: 1 - cos <= 1e-6 vs llama.cpp at ${c.lengths.join("/")} tokens`, async () => {
-    const path = await gemmaFixture({ nLayer: 6, weightType: c.type, dense: c.dense, embdType: c.embdType });
-    const { numerics } = await llamaVariant();
-    const model = await loadModel(path, { ...run, numerics: numerics.name });
-    try {
-      assert.equal(model.info.numerics.name, numerics.name);
-      assert.equal(model.info.dense, c.dense);
-      assert.equal(model.info.backend, run.backend === "js" ? "js" : "wasm");
-      if (run.relaxedSimd === false) assert.equal(model.info.simd, "baseline");
-      const res = await assertParity(path, model, inputsOfLengths(model, c.lengths), 1e-6, run.threads);
-      const ref = model.info.numerics.reference?.length ? `; reference for ${model.info.numerics.reference.join(", ")}` : "";
-      console.log(`# ${c.type}${c.dense ? "+dense" : ""} [${label}${model.info.simd ? `; ran ${model.info.simd} SIMD` : ""}; numerics ${numerics.name}${ref}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`);
-    } finally {
-      await model.close();
-      await disposeModel(path);
-    }
-  });
-}
+for (const c of CASES)
+  for (const run of c.runs) {
+    const label = `${run.backend}${run.threads ? `, ${run.threads} thread(s)` : ""}${run.relaxedSimd === false ? ", baseline SIMD" : ""}`;
+    test(`6-layer ${c.type}${c.dense ? " +dense" : ""} [${label}]: 1 - cos <= 1e-6 vs llama.cpp at ${c.lengths.join("/")} tokens`, async () => {
+      const path = await gemmaFixture({ nLayer: 6, weightType: c.type, dense: c.dense, embdType: c.embdType });
+      const { numerics } = await llamaVariant();
+      const model = await loadModel(path, { ...run, numerics: numerics.name });
+      try {
+        assert.equal(model.info.numerics.name, numerics.name);
+        assert.equal(model.info.dense, c.dense);
+        assert.equal(model.info.backend, run.backend === "js" ? "js" : "wasm");
+        if (run.relaxedSimd === false) assert.equal(model.info.simd, "baseline");
+        const res = await assertParity(path, model, inputsOfLengths(model, c.lengths), 1e-6, run.threads);
+        const ref = model.info.numerics.reference?.length ? `; reference for ${model.info.numerics.reference.join(", ")}` : "";
+        console.log(
+          `# ${c.type}${c.dense ? "+dense" : ""} [${label}${model.info.simd ? `; ran ${model.info.simd} SIMD` : ""}; numerics ${numerics.name}${ref}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`,
+        );
+      } finally {
+        await model.close();
+        await disposeModel(path);
+      }
+    });
+  }
 
-test("numerics \"auto\" picks the profile of the variant llama.cpp loaded on this CPU", async () => {
+test('numerics "auto" picks the profile of the variant llama.cpp loaded on this CPU', async () => {
   const path = await gemmaFixture({ nLayer: 6, weightType: "Q8_0", dense: true });
   const { variant, numerics } = await llamaVariant();
   const model = await loadModel(path, { backend: "js" });

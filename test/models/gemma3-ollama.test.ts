@@ -42,8 +42,9 @@ async function embedIds(
   }
 }
 
-const TITLE = "Ollama's gemma3 layout: the same weights give llama.cpp's layout's vectors bit for bit (inputs within the window), "
-  + "full attention beyond it";
+const TITLE =
+  "Ollama's gemma3 layout: the same weights give llama.cpp's layout's vectors bit for bit (inputs within the window), " +
+  "full attention beyond it";
 test(TITLE, async () => {
   const { numerics } = await llamaVariant();
   const ollama = await gemmaFixture({ ...BASE, layout: "ollama" });

@@ -25,7 +25,9 @@ function llamaPooled(path: string, variant: string, ids: number[]): Float32Array
   const dir = mkdtempSync(join(tmpdir(), "taps-"));
   try {
     const r = spawnSync(join(ORACLE_DIR, "taps"), [path, dir, "2", ...ids.map(String)], {
-      env: { ...process.env, GGML_ORACLE_BINS: BINS, GGML_ORACLE_VARIANT: `libggml-cpu-${variant}.so`, GGML_ORACLE_NO_TAPS: "1" }, encoding: "utf8", timeout: 120_000,
+      env: { ...process.env, GGML_ORACLE_BINS: BINS, GGML_ORACLE_VARIANT: `libggml-cpu-${variant}.so`, GGML_ORACLE_NO_TAPS: "1" },
+      encoding: "utf8",
+      timeout: 120_000,
     });
     assert.equal(r.status, 0, `taps (${variant}) failed: ${r.stderr.slice(-2000)}`);
     assert.match(r.stderr, new RegExp(`loaded CPU backend from .*libggml-cpu-${variant}\\.so`), "llama.cpp loaded another CPU variant");
@@ -44,7 +46,9 @@ const MODELS = [
 
 for (const target of profileTargets()) {
   const nx = target.numerics;
-  describe(`numerics "${nx.name}": 6-layer models equal llama.cpp with only libggml-cpu-${target.variant ?? nx.variants[0]}.so`, { skip: target.skip }, () => {
+  describe(`numerics "${nx.name}": 6-layer models equal llama.cpp with only libggml-cpu-${target.variant ?? nx.variants[0]}.so`, {
+    skip: target.skip,
+  }, () => {
     for (const m of MODELS) {
       test(`${m.weightType}${m.dense ? " +dense" : ""} at ${m.lengths.join("/")} tokens: identical pooled vectors`, async () => {
         const path = await gemmaFixture({ nLayer: 6, weightType: m.weightType, dense: m.dense });
@@ -62,7 +66,9 @@ for (const target of profileTargets()) {
             assert.ok(d <= 1e-6, `${ids.length} tokens: 1 - cos = ${d.toExponential(2)}`);
             assert.equal(neq, 0, `${ids.length} tokens: ${neq} of ${ref.length} components differ (1 - cos ${d.toExponential(2)})`);
           });
-          console.log(`# ${nx.name} (${target.variant}) ${m.weightType}${m.dense ? "+dense" : ""} [${model.info.backend}${model.info.numerics.reference?.length ? `; reference for ${model.info.numerics.reference.join(", ")}` : ""}]: ${report.join(", ")}`);
+          console.log(
+            `# ${nx.name} (${target.variant}) ${m.weightType}${m.dense ? "+dense" : ""} [${model.info.backend}${model.info.numerics.reference?.length ? `; reference for ${model.info.numerics.reference.join(", ")}` : ""}]: ${report.join(", ")}`,
+          );
         } finally {
           await model.close();
         }

@@ -16,14 +16,22 @@ import { planModel } from "../../src/models/loader.js";
 import { qwen3GGUF, type Qwen3GenOptions } from "../../scripts/gen/qwen3.js";
 import { VirtualGGUF } from "../helpers/virtual-gguf.js";
 
-test("qwen3 task \"query\" is the model card's instruction; \"document\" is the text as is; other tasks are refused", () => {
+test('qwen3 task "query" is the model card\'s instruction; "document" is the text as is; other tasks are refused', () => {
   assert.equal(QWEN3_DEFAULT_TASK, "Given a web search query, retrieve relevant passages that answer the query");
-  assert.equal(applyPrompt("qwen3", "What is RAG?", "query"),
-    "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:What is RAG?");
+  assert.equal(
+    applyPrompt("qwen3", "What is RAG?", "query"),
+    "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:What is RAG?",
+  );
   assert.equal(applyPrompt("qwen3", "RAG retrieves passages.", "document"), "RAG retrieves passages.");
   assert.equal(applyPrompt("qwen3", "plain"), "plain");
-  assert.throws(() => applyPrompt("qwen3", "x", "qa"), (e: unknown) => e instanceof EmbedError && e.code === "BAD_OPTION");
-  assert.throws(() => applyPrompt("qwen3", "x", "document", "a title"), (e: unknown) => e instanceof EmbedError && e.code === "BAD_OPTION");
+  assert.throws(
+    () => applyPrompt("qwen3", "x", "qa"),
+    (e: unknown) => e instanceof EmbedError && e.code === "BAD_OPTION",
+  );
+  assert.throws(
+    () => applyPrompt("qwen3", "x", "document", "a title"),
+    (e: unknown) => e instanceof EmbedError && e.code === "BAD_OPTION",
+  );
 });
 
 test("qwen3 Matryoshka: any size from 32 is trained (MRL); EmbeddingGemma keeps its four", () => {
@@ -34,7 +42,10 @@ test("qwen3 Matryoshka: any size from 32 is trained (MRL); EmbeddingGemma keeps 
 /** The shape as a VirtualGGUF: the real header, no tensor data. */
 function virtual(o: Qwen3GenOptions): VirtualGGUF {
   const f = qwen3GGUF(o);
-  return new VirtualGGUF(f.metadata, f.tensors.map((t) => ({ name: t.name, type: t.type, ne: t.ne })));
+  return new VirtualGGUF(
+    f.metadata,
+    f.tensors.map((t) => ({ name: t.name, type: t.type, ne: t.ne })),
+  );
 }
 
 const SHAPES = {
@@ -47,7 +58,10 @@ test("qwen3 4B and 8B in Q8_0 on the wasm backend: MODEL_TOO_LARGE naming the si
     const src = virtual({ ...shape, weightType: "Q8_0" });
     await assert.rejects(loadFromSources([src], { backend: "wasm", threads: 1 }), (e: unknown) => {
       assert.ok(e instanceof EmbedError && e.code === "MODEL_TOO_LARGE", `${name}: ${String(e)}`);
-      assert.match(e.message, /the model's tensors take \d+\.\d\d GiB and the activations of a 512-token batch 0\.\d\d GiB, more than the 4 GiB of WebAssembly memory; use backend "js"/);
+      assert.match(
+        e.message,
+        /the model's tensors take \d+\.\d\d GiB and the activations of a 512-token batch 0\.\d\d GiB, more than the 4 GiB of WebAssembly memory; use backend "js"/,
+      );
       return true;
     });
     assert.deepEqual([...src.touched], [], name);

@@ -50,9 +50,14 @@ test("a stale lock of a live, unrelated pid (old format, or pid 1 in JSON) is ta
     const old = new Date(Date.now() - 3600_000);
     await utimes(lock, old, old); // nobody has touched it for an hour
     const status: string[] = [];
-    const res = await within(pullModel("hf:org/m:Q8_0",
-      { env: { GGUF_EMBED_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_HOME: join(tmp, "none") }, onStatus: (m) => status.push(m) }),
-      10_000, "pull");
+    const res = await within(
+      pullModel("hf:org/m:Q8_0", {
+        env: { GGUF_EMBED_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_HOME: join(tmp, "none") },
+        onStatus: (m) => status.push(m),
+      }),
+      10_000,
+      "pull",
+    );
     assert.deepEqual(new Uint8Array(await readFile(res.path)), FILE);
     await assert.rejects(readFile(lock), "the lock is released afterwards");
   }
@@ -77,8 +82,11 @@ test("a live owner keeps its lock past staleMs (heartbeat); the waiter gets it a
 test("wait: false fails at once with LOCKED naming the owner; a lock taken over is not removed by its old owner's release", async () => {
   const path = join(tmp, "busy.lock");
   const release = await acquireLock(path, { staleMs: 200 });
-  await assert.rejects(acquireLock(path, { wait: false, what: "out.jsonl" }), (e: unknown) => e instanceof EmbedError
-    && e.code === "LOCKED" && new RegExp(`out\\.jsonl is locked by process ${process.pid}`).test(e.message));
+  await assert.rejects(
+    acquireLock(path, { wait: false, what: "out.jsonl" }),
+    (e: unknown) =>
+      e instanceof EmbedError && e.code === "LOCKED" && new RegExp(`out\\.jsonl is locked by process ${process.pid}`).test(e.message),
+  );
   // Another process took the lock over (as after a long freeze): the old owner's release must not remove it.
   const theirs = JSON.stringify({ pid: process.pid + 1, host: "elsewhere", token: "theirs", started: new Date().toISOString() });
   await writeFile(path, theirs);
@@ -92,14 +100,21 @@ test("mutual exclusion: 6 concurrent takers of a stale lock hold it one at a tim
   await writeFile(path, "1");
   const old = new Date(Date.now() - 3600_000);
   await utimes(path, old, old);
-  let inside = 0, most = 0;
-  await within(Promise.all(Array.from({ length: 6 }, async () => {
-    const release = await acquireLock(path, { staleMs: 5000 });
-    inside++;
-    most = Math.max(most, inside);
-    await sleep(30);
-    inside--;
-    await release();
-  })), 20_000, "takers");
+  let inside = 0,
+    most = 0;
+  await within(
+    Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const release = await acquireLock(path, { staleMs: 5000 });
+        inside++;
+        most = Math.max(most, inside);
+        await sleep(30);
+        inside--;
+        await release();
+      }),
+    ),
+    20_000,
+    "takers",
+  );
   assert.equal(most, 1);
 });

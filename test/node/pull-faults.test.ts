@@ -22,11 +22,21 @@ import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
 
 const bytes = (n: number, seed: string) => {
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 32) out.set(createHash("sha256").update(seed + i).digest().subarray(0, Math.min(32, n - i)), i);
+  for (let i = 0; i < n; i += 32)
+    out.set(
+      createHash("sha256")
+        .update(seed + i)
+        .digest()
+        .subarray(0, Math.min(32, n - i)),
+      i,
+    );
   return out;
 };
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const V1 = bytes(30_000, "v1"), V2 = bytes(30_000, "v2"), MAIN = bytes(20_000, "main"), SMALL = bytes(30_000, "small");
+const V1 = bytes(30_000, "v1"),
+  V2 = bytes(30_000, "v2"),
+  MAIN = bytes(20_000, "main"),
+  SMALL = bytes(30_000, "small");
 const TOKEN = "hf_secret_token";
 let hub: FakeHub;
 let tmp: string;
@@ -34,16 +44,21 @@ let nCache = 0;
 
 before(async () => {
   tmp = await mkdtemp(join(tmpdir(), "gguf-embed-pull-faults-"));
-  hub = await startFakeHub({
-    "org/rev": { files: [{ path: "m.gguf", content: MAIN }],
-      revisions: { v1: [{ path: "m.gguf", content: V1 }], v2: [{ path: "m.gguf", content: V2 }] } },
-    "org/loop": { linkLoop: true, files: [{ path: "a-Q8_0.gguf", content: SMALL }] },
-    "org/away": { linkElsewhere: true, files: [{ path: "a-Q8_0.gguf", content: SMALL }] },
-    "org/long": { files: [{ path: "l-Q8_0.gguf", content: SMALL, extraBytes: 20 << 20 }] },
-    "org/stall": { files: [{ path: "s-Q8_0.gguf", content: SMALL, stallAfter: 100 }] },
-    "org/redirects": { files: [{ path: "r-Q8_0.gguf", content: SMALL, redirectLoop: true }] },
-    "org/ok": { files: [{ path: "ok-Q8_0.gguf", content: SMALL }] },
-  }, { token: TOKEN });
+  hub = await startFakeHub(
+    {
+      "org/rev": {
+        files: [{ path: "m.gguf", content: MAIN }],
+        revisions: { v1: [{ path: "m.gguf", content: V1 }], v2: [{ path: "m.gguf", content: V2 }] },
+      },
+      "org/loop": { linkLoop: true, files: [{ path: "a-Q8_0.gguf", content: SMALL }] },
+      "org/away": { linkElsewhere: true, files: [{ path: "a-Q8_0.gguf", content: SMALL }] },
+      "org/long": { files: [{ path: "l-Q8_0.gguf", content: SMALL, extraBytes: 20 << 20 }] },
+      "org/stall": { files: [{ path: "s-Q8_0.gguf", content: SMALL, stallAfter: 100 }] },
+      "org/redirects": { files: [{ path: "r-Q8_0.gguf", content: SMALL, redirectLoop: true }] },
+      "org/ok": { files: [{ path: "ok-Q8_0.gguf", content: SMALL }] },
+    },
+    { token: TOKEN },
+  );
 });
 after(async () => {
   await hub.close();
@@ -52,8 +67,12 @@ after(async () => {
 
 function fresh(extra: NodeJS.ProcessEnv = {}): ResolveOptions & { env: NodeJS.ProcessEnv; cache: string } {
   const cache = join(tmp, `cache${nCache++}`);
-  return { env: { GGUF_EMBED_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_HOME: join(tmp, "no-hf-home"), ...extra }, cache,
-    retryDelayMs: 10, idleTimeoutMs: 500 };
+  return {
+    env: { GGUF_EMBED_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_HOME: join(tmp, "no-hf-home"), ...extra },
+    cache,
+    retryDelayMs: 10,
+    idleTimeoutMs: 500,
+  };
 }
 
 /** `p` must settle within `ms` (the faults below used to hang or loop for minutes). */
@@ -83,16 +102,30 @@ const since = (n: number) => hub.requests.slice(n);
 
 test("item 12: a listing whose next page is on another origin is refused; the token never leaves the Hub", async () => {
   const n = hub.requests.length;
-  await rejects(within(pullModel("hf:org/away:Q8_0", fresh({ HF_TOKEN: TOKEN })), 10_000, "pull"), "DOWNLOAD_FAILED",
-    /listing org\/away: the next page is on another origin \(http:\/\/127\.0\.0\.1:\d+\); not following it, so the token stays with/);
-  assert.deepEqual(since(n).filter((r) => r.server === "cdn"), [], "nothing was sent to the other origin");
-  assert.ok(since(n).filter((r) => r.server === "hub").every((r) => r.headers.authorization === `Bearer ${TOKEN}`));
+  await rejects(
+    within(pullModel("hf:org/away:Q8_0", fresh({ HF_TOKEN: TOKEN })), 10_000, "pull"),
+    "DOWNLOAD_FAILED",
+    /listing org\/away: the next page is on another origin \(http:\/\/127\.0\.0\.1:\d+\); not following it, so the token stays with/,
+  );
+  assert.deepEqual(
+    since(n).filter((r) => r.server === "cdn"),
+    [],
+    "nothing was sent to the other origin",
+  );
+  assert.ok(
+    since(n)
+      .filter((r) => r.server === "hub")
+      .every((r) => r.headers.authorization === `Bearer ${TOKEN}`),
+  );
 });
 
 test("item 15: a Link that points back at its own page is refused after one request", async () => {
   const n = hub.requests.length;
-  await rejects(within(pullModel("hf:org/loop:Q8_0", fresh()), 10_000, "pull"), "DOWNLOAD_FAILED",
-    /listing org\/loop: the Hub's pages loop back to/);
+  await rejects(
+    within(pullModel("hf:org/loop:Q8_0", fresh()), 10_000, "pull"),
+    "DOWNLOAD_FAILED",
+    /listing org\/loop: the Hub's pages loop back to/,
+  );
   assert.equal(since(n).length, 1);
 });
 
@@ -118,9 +151,15 @@ test("item 15: a CDN that sends 100 bytes and stalls is dropped after the idle t
   const t0 = Date.now();
   const res = await within(pullModel("hf:org/stall:Q8_0", { ...o, onStatus: (m) => status.push(m) }), 20_000, "pull");
   assert.equal(sha(new Uint8Array(await readFile(res.path))), sha(SMALL));
-  assert.ok(status.some((m) => /the server sent no data for 500 ms/.test(m)), status.join(" | "));
+  assert.ok(
+    status.some((m) => /the server sent no data for 500 ms/.test(m)),
+    status.join(" | "),
+  );
   const cdn = since(n).filter((r) => r.server === "cdn");
-  assert.deepEqual(cdn.map((r) => r.headers.range), [undefined, "bytes=100-"]);
+  assert.deepEqual(
+    cdn.map((r) => r.headers.range),
+    [undefined, "bytes=100-"],
+  );
   assert.ok(Date.now() - t0 < 10_000);
 });
 
@@ -169,11 +208,21 @@ test("item 16: a cached file truncated on disk is not up to date; pull --verify 
 });
 
 function capture() {
-  const out = new PassThrough(), err = new PassThrough();
-  let o = "", e = "";
+  const out = new PassThrough(),
+    err = new PassThrough();
+  let o = "",
+    e = "";
   out.on("data", (d) => (o += d));
   err.on("data", (d) => (e += d));
-  return { io: { stdin: new PassThrough(), stdout: out, stderr: err }, get out() { return o; }, get err() { return e; } };
+  return {
+    io: { stdin: new PassThrough(), stdout: out, stderr: err },
+    get out() {
+      return o;
+    },
+    get err() {
+      return e;
+    },
+  };
 }
 
 test("item 17: URLs with a bad percent-escape or a name of dots are refused clearly (no URIError, no stack)", async () => {

@@ -23,41 +23,62 @@ import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
 
 const bytes = (n: number, seed: string) => {
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 32) out.set(createHash("sha256").update(seed + i).digest().subarray(0, Math.min(32, n - i)), i);
+  for (let i = 0; i < n; i += 32)
+    out.set(
+      createHash("sha256")
+        .update(seed + i)
+        .digest()
+        .subarray(0, Math.min(32, n - i)),
+      i,
+    );
   return out;
 };
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 /** A tiny GGUF, with or without the Dense tensor, so the header probe has something to read. */
-const gguf = (dense: boolean) => encodeGGUFToBuffer({
-  metadata: [["general.architecture", kv.str("gemma-embedding")]],
-  tensors: [{ name: dense ? "dense_2.weight" : "output_norm.weight", type: GGMLType.F32, ne: [4], data: new Uint8Array(16) }],
-});
+const gguf = (dense: boolean) =>
+  encodeGGUFToBuffer({
+    metadata: [["general.architecture", kv.str("gemma-embedding")]],
+    tensors: [{ name: dense ? "dense_2.weight" : "output_norm.weight", type: GGMLType.F32, ne: [4], data: new Uint8Array(16) }],
+  });
 
-const BIG = bytes(3 << 20, "big"), SMALL = bytes(40_000, "small"), BAD = bytes(50_000, "bad");
-const PLAIN = gguf(false), DENSE = gguf(true);
+const BIG = bytes(3 << 20, "big"),
+  SMALL = bytes(40_000, "small"),
+  BAD = bytes(50_000, "bad");
+const PLAIN = gguf(false),
+  DENSE = gguf(true);
 const TOKEN = "hf_test_token";
 let hub: FakeHub;
 let tmp: string;
 
 before(async () => {
   tmp = await mkdtemp(join(tmpdir(), "gguf-embed-pull-"));
-  hub = await startFakeHub({
-    "org/emb": { files: [
-      { path: "README.md", content: new TextEncoder().encode("# emb\n"), direct: true },
-      { path: "emb-Q4_K_M.gguf", content: SMALL },
-      { path: "emb-Q4_K_S.gguf", content: bytes(1000, "s") },
-      { path: "emb-Q8_0.gguf", content: bytes(1000, "q8") },
-      { path: "emb-Q8_0-dense.gguf", content: SMALL },
-      { path: "mmproj-emb-f16.gguf", content: bytes(10, "mm") },
-      { path: "f16/emb-F16.gguf", content: bytes(10, "f16") },
-    ] },
-    "org/probe": { files: [{ path: "a-Q8_0.gguf", content: PLAIN }, { path: "b-Q8_0.gguf", content: DENSE }] },
-    "org/flaky": { files: [{ path: "big-Q8_0.gguf", content: BIG, dropAfter: 1 << 20 }] },
-    "org/flaky2": { files: [{ path: "big-Q8_0.gguf", content: BIG, dropAfter: 1 << 20 }] },
-    "org/bad": { files: [{ path: "bad-Q8_0.gguf", content: BAD, corrupt: true }] },
-    "org/gated": { gated: true, files: [{ path: "g-Q8_0.gguf", content: SMALL }] },
-    "org/private": { private: true, files: [{ path: "p-Q8_0.gguf", content: SMALL }] },
-  }, { token: TOKEN, pageSize: 3 });
+  hub = await startFakeHub(
+    {
+      "org/emb": {
+        files: [
+          { path: "README.md", content: new TextEncoder().encode("# emb\n"), direct: true },
+          { path: "emb-Q4_K_M.gguf", content: SMALL },
+          { path: "emb-Q4_K_S.gguf", content: bytes(1000, "s") },
+          { path: "emb-Q8_0.gguf", content: bytes(1000, "q8") },
+          { path: "emb-Q8_0-dense.gguf", content: SMALL },
+          { path: "mmproj-emb-f16.gguf", content: bytes(10, "mm") },
+          { path: "f16/emb-F16.gguf", content: bytes(10, "f16") },
+        ],
+      },
+      "org/probe": {
+        files: [
+          { path: "a-Q8_0.gguf", content: PLAIN },
+          { path: "b-Q8_0.gguf", content: DENSE },
+        ],
+      },
+      "org/flaky": { files: [{ path: "big-Q8_0.gguf", content: BIG, dropAfter: 1 << 20 }] },
+      "org/flaky2": { files: [{ path: "big-Q8_0.gguf", content: BIG, dropAfter: 1 << 20 }] },
+      "org/bad": { files: [{ path: "bad-Q8_0.gguf", content: BAD, corrupt: true }] },
+      "org/gated": { gated: true, files: [{ path: "g-Q8_0.gguf", content: SMALL }] },
+      "org/private": { private: true, files: [{ path: "p-Q8_0.gguf", content: SMALL }] },
+    },
+    { token: TOKEN, pageSize: 3 },
+  );
 });
 
 after(async () => {
@@ -88,7 +109,16 @@ async function rejects(p: Promise<unknown>, code: string, re: RegExp): Promise<E
 const since = (n: number) => hub.requests.slice(n);
 
 test("pickGGUF: quant match, exact quant beats prefix, dense name beats plain, mmproj and split tails ignored", async () => {
-  const files = ["emb-Q4_K_M.gguf", "emb-Q4_K_S.gguf", "emb-Q4_K.gguf", "emb-Q8_0.gguf", "emb-Q8_0-dense.gguf", "mmproj-F16.gguf", "x/emb-F16-00002-of-00002.gguf", "x/emb-F16-00001-of-00002.gguf"];
+  const files = [
+    "emb-Q4_K_M.gguf",
+    "emb-Q4_K_S.gguf",
+    "emb-Q4_K.gguf",
+    "emb-Q8_0.gguf",
+    "emb-Q8_0-dense.gguf",
+    "mmproj-F16.gguf",
+    "x/emb-F16-00002-of-00002.gguf",
+    "x/emb-F16-00001-of-00002.gguf",
+  ];
   assert.equal(await pickGGUF(files, "o/r", "q8_0"), "emb-Q8_0-dense.gguf");
   assert.equal(await pickGGUF(files, "o/r", "Q4_K"), "emb-Q4_K.gguf");
   assert.equal(await pickGGUF(files, "o/r", "Q4_K_S"), "emb-Q4_K_S.gguf");
@@ -97,7 +127,11 @@ test("pickGGUF: quant match, exact quant beats prefix, dense name beats plain, m
   assert.equal(await pickGGUF(["only.gguf", "README.md"], "o/r", undefined), "only.gguf");
   assert.equal(await pickGGUF(["m-Q8_0-no-dense.gguf", "m-Q8_0.gguf"], "o/r", "Q8_0"), "m-Q8_0.gguf");
   await rejects(pickGGUF(files, "o/r", "Q5_K_M"), "NOT_FOUND", /o\/r has no GGUF file matching "Q5_K_M" \(available: .*emb-Q4_K_M\.gguf/);
-  await rejects(pickGGUF(["a-Q4_0.gguf", "a-F16.gguf"], "o/r", undefined), "BAD_INPUT", /several GGUF files and none is Q8_0; pick one with hf:o\/r:QUANT/);
+  await rejects(
+    pickGGUF(["a-Q4_0.gguf", "a-F16.gguf"], "o/r", undefined),
+    "BAD_INPUT",
+    /several GGUF files and none is Q8_0; pick one with hf:o\/r:QUANT/,
+  );
 });
 
 test("pull hf:owner/repo:QUANT lists the repo (all pages), picks the dense Q8_0, verifies, writes the sidecar", async () => {
@@ -131,7 +165,10 @@ test("ties on the name are broken by reading the GGUF header for dense_2.weight 
   const res = await pullModel("hf:org/probe:Q8_0", o);
   assert.equal(res.path, join(o.cache, "org", "probe", "b-Q8_0.gguf"));
   assert.deepEqual(new Uint8Array(await readFile(res.path)), DENSE);
-  assert.ok(since(n).some((r) => r.server === "cdn" && r.url.includes("a-Q8_0") && r.headers.range?.startsWith("bytes=0-")), "a-Q8_0 header was probed");
+  assert.ok(
+    since(n).some((r) => r.server === "cdn" && r.url.includes("a-Q8_0") && r.headers.range?.startsWith("bytes=0-")),
+    "a-Q8_0 header was probed",
+  );
 });
 
 test("a connection dropped mid-file is resumed with Range + If-Range, and the result verifies", async () => {
@@ -146,12 +183,19 @@ test("a connection dropped mid-file is resumed with Range + If-Range, and the re
   const from = Number(/^bytes=(\d+)-$/.exec(gets[1].headers.range ?? "")?.[1]);
   assert.ok(from > 0 && from <= 1 << 20, `resumed from ${gets[1].headers.range}`);
   assert.equal(gets[1].headers["if-range"], `"${sha(BIG)}"`);
-  assert.ok(status.some((m) => /connection lost at byte \d+/.test(m)), status.join("|"));
+  assert.ok(
+    status.some((m) => /connection lost at byte \d+/.test(m)),
+    status.join("|"),
+  );
 });
 
 test("an interrupted pull keeps the .part and the next pull resumes it", async () => {
   const o = fresh();
-  const err = await rejects(pullModel("hf:org/flaky2:Q8_0", { ...o, retries: 0 }), "DOWNLOAD_FAILED", /bytes are kept in .*big-Q8_0\.gguf\.part, run again to resume/);
+  const err = await rejects(
+    pullModel("hf:org/flaky2:Q8_0", { ...o, retries: 0 }),
+    "DOWNLOAD_FAILED",
+    /bytes are kept in .*big-Q8_0\.gguf\.part, run again to resume/,
+  );
   const part = join(o.cache, "org", "flaky2", "big-Q8_0.gguf.part");
   const kept = (await stat(part)).size;
   assert.equal(kept, err.detail.offset);
@@ -160,7 +204,12 @@ test("an interrupted pull keeps the .part and the next pull resumes it", async (
   const n = hub.requests.length;
   const res = await pullModel("hf:org/flaky2:Q8_0", o);
   assert.equal(sha(new Uint8Array(await readFile(res.path))), sha(BIG));
-  assert.deepEqual(since(n).filter((r) => r.server === "cdn").map((r) => r.headers.range), [`bytes=${kept}-`]);
+  assert.deepEqual(
+    since(n)
+      .filter((r) => r.server === "cdn")
+      .map((r) => r.headers.range),
+    [`bytes=${kept}-`],
+  );
   await assert.rejects(stat(part), ".part is gone after the rename");
 });
 
@@ -170,7 +219,8 @@ test("resolve redirects to another host:port; Authorization goes to the Hub only
   const res = await pullModel("hf:org/gated:Q8_0", o);
   assert.deepEqual(new Uint8Array(await readFile(res.path)), SMALL);
   const reqs = since(n);
-  const hubReqs = reqs.filter((r) => r.server === "hub"), cdnReqs = reqs.filter((r) => r.server === "cdn");
+  const hubReqs = reqs.filter((r) => r.server === "hub"),
+    cdnReqs = reqs.filter((r) => r.server === "cdn");
   assert.ok(hubReqs.length >= 2 && cdnReqs.length === 1);
   assert.notEqual(new URL(hub.endpoint).port, new URL(hub.cdnOrigin).port);
   for (const r of hubReqs) assert.equal(r.headers.authorization, `Bearer ${TOKEN}`);
@@ -180,16 +230,36 @@ test("resolve redirects to another host:port; Authorization goes to the Hub only
 
 test("a wrong checksum fails with CHECKSUM_MISMATCH and leaves no file that looks complete", async () => {
   const o = fresh();
-  await rejects(pullModel("hf:org/bad:Q8_0", o), "CHECKSUM_MISMATCH", new RegExp(`sha256 is [0-9a-f]{64}, expected ${sha(BAD)}; the download was deleted`));
+  await rejects(
+    pullModel("hf:org/bad:Q8_0", o),
+    "CHECKSUM_MISMATCH",
+    new RegExp(`sha256 is [0-9a-f]{64}, expected ${sha(BAD)}; the download was deleted`),
+  );
   assert.deepEqual(await readdir(join(o.cache, "org", "bad")), []);
   await rejects(resolveModel("hf:org/bad:Q8_0", { ...o, offline: true }), "OFFLINE", /not in the cache/);
 });
 
 test("a gated repo without a token is UNAUTHORIZED with a message about gating and HF_TOKEN; a wrong token too", async () => {
   const page = `${hub.endpoint}/org/gated`.replace(/[.]/g, "\\.");
-  await rejects(pullModel("hf:org/gated:Q8_0", fresh()), "UNAUTHORIZED", new RegExp(`^download of ${page}/resolve/main/g-Q8_0\\.gguf: HTTP 401 \\(Access to model org/gated is restricted\\. .*\\); this is a gated repository: accept its terms at ${page} while logged in, then set HF_TOKEN to an access token of that account`));
-  await rejects(pullModel("hf:org/gated:Q8_0", fresh({ HF_TOKEN: "hf_wrong" })), "UNAUTHORIZED", new RegExp(`HTTP 403 .*; this is a gated repository and the HF_TOKEN given has no access to it: accept its terms at ${page} with the token's account`));
-  await rejects(pullModel("hf:org/private:Q8_0", fresh()), "UNAUTHORIZED", /^listing org\/private: HTTP 401 \(Invalid username or password\.\); the repository is private or gated: set HF_TOKEN to an access token that can read it/);
+  await rejects(
+    pullModel("hf:org/gated:Q8_0", fresh()),
+    "UNAUTHORIZED",
+    new RegExp(
+      `^download of ${page}/resolve/main/g-Q8_0\\.gguf: HTTP 401 \\(Access to model org/gated is restricted\\. .*\\); this is a gated repository: accept its terms at ${page} while logged in, then set HF_TOKEN to an access token of that account`,
+    ),
+  );
+  await rejects(
+    pullModel("hf:org/gated:Q8_0", fresh({ HF_TOKEN: "hf_wrong" })),
+    "UNAUTHORIZED",
+    new RegExp(
+      `HTTP 403 .*; this is a gated repository and the HF_TOKEN given has no access to it: accept its terms at ${page} with the token's account`,
+    ),
+  );
+  await rejects(
+    pullModel("hf:org/private:Q8_0", fresh()),
+    "UNAUTHORIZED",
+    /^listing org\/private: HTTP 401 \(Invalid username or password\.\); the repository is private or gated: set HF_TOKEN to an access token that can read it/,
+  );
   // The token file of `hf auth login` ($HF_HOME/token) is used when HF_TOKEN is not set.
   const home = join(tmp, "hf-home");
   await mkdir(home, { recursive: true });
@@ -199,7 +269,11 @@ test("a gated repo without a token is UNAUTHORIZED with a message about gating a
 });
 
 test("unknown repos, files and quants are NOT_FOUND", async () => {
-  await rejects(pullModel("hf:org/nope:Q8_0", fresh()), "NOT_FOUND", /repository org\/nope \(revision main\) on http:\/\/127\.0\.0\.1:\d+: not found \(HTTP 404: Repository not found\)/);
+  await rejects(
+    pullModel("hf:org/nope:Q8_0", fresh()),
+    "NOT_FOUND",
+    /repository org\/nope \(revision main\) on http:\/\/127\.0\.0\.1:\d+: not found \(HTTP 404: Repository not found\)/,
+  );
   await rejects(pullModel("hf:org/emb/missing-Q8_0.gguf", fresh()), "NOT_FOUND", /org\/emb has no file missing-Q8_0\.gguf/);
   await rejects(pullModel("hf:org/emb:IQ2_XS", fresh()), "NOT_FOUND", /no GGUF file matching "IQ2_XS"/);
   await rejects(pullModel(`${hub.endpoint}/org/emb/resolve/main/nope.gguf`, fresh()), "NOT_FOUND", /org\/emb has no file nope\.gguf/);
@@ -214,7 +288,11 @@ test("offline: a cached model is found without any request; a missing one is OFF
   assert.deepEqual(await pullModel("hf:org/emb:q4_k_m", { env }).then((r) => [r.path, r.status]), [online.path, "cached"]);
   assert.equal(await resolveModel(`${hub.endpoint}/org/emb/resolve/main/emb-Q4_K_M.gguf`, { ...o, offline: true }), online.path);
   assert.equal(hub.requests.length, n, "no request in offline mode");
-  await rejects(resolveModel("hf:org/emb:Q8_0", { env }), "OFFLINE", /hf:org\/emb:Q8_0 is not in the cache \(.*\) and offline mode is on; run "gguf-embed pull hf:org\/emb:Q8_0" with network access first/);
+  await rejects(
+    resolveModel("hf:org/emb:Q8_0", { env }),
+    "OFFLINE",
+    /hf:org\/emb:Q8_0 is not in the cache \(.*\) and offline mode is on; run "gguf-embed pull hf:org\/emb:Q8_0" with network access first/,
+  );
   await rejects(resolveModel("embeddinggemma", { env }), "OFFLINE", /embeddinggemma is not in the cache/);
   // A local path is a path, whatever the mode.
   const local = join(tmp, "local.gguf");
@@ -231,11 +309,21 @@ test("plain URLs download into <cache>/url/<host>/<hash>/<name>", async () => {
 });
 
 function capture() {
-  const out = new PassThrough(), err = new PassThrough();
-  let o = "", e = "";
+  const out = new PassThrough(),
+    err = new PassThrough();
+  let o = "",
+    e = "";
   out.on("data", (d) => (o += d));
   err.on("data", (d) => (e += d));
-  return { io: { stdin: new PassThrough(), stdout: out, stderr: err }, get out() { return o; }, get err() { return e; } };
+  return {
+    io: { stdin: new PassThrough(), stdout: out, stderr: err },
+    get out() {
+      return o;
+    },
+    get err() {
+      return e;
+    },
+  };
 }
 
 async function withEnv<T>(env: NodeJS.ProcessEnv, f: () => Promise<T>): Promise<T> {
@@ -244,7 +332,9 @@ async function withEnv<T>(env: NodeJS.ProcessEnv, f: () => Promise<T>): Promise<
   try {
     return await f();
   } finally {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
+    for (const k of Object.keys(env))
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
   }
 }
 
@@ -265,21 +355,29 @@ test("CLI: gguf-embed pull prints the path on stdout and progress on stderr; --o
   assert.match(c3.err, /\[UNAUTHORIZED\]/);
 });
 
-
-test("CLI: `embed \"Hello\"` with no --model downloads the default model (ggml-org EmbeddingGemma Q8_0) on first use", async () => {
+test('CLI: `embed "Hello"` with no --model downloads the default model (ggml-org EmbeddingGemma Q8_0) on first use', async () => {
   const fixture = await gemmaFixture({ nLayer: 6, weightType: "Q8_0", dense: true });
-  const fake = await startFakeHub({ "ggml-org/embeddinggemma-300M-GGUF": { files: [
-    { path: "README.md", content: new TextEncoder().encode("# EmbeddingGemma\n"), direct: true },
-    { path: "embeddinggemma-300M-Q8_0.gguf", diskPath: fixture },
-    { path: "embeddinggemma-300M-Q4_0.gguf", content: bytes(100, "q4") },
-  ] } });
+  const fake = await startFakeHub({
+    "ggml-org/embeddinggemma-300M-GGUF": {
+      files: [
+        { path: "README.md", content: new TextEncoder().encode("# EmbeddingGemma\n"), direct: true },
+        { path: "embeddinggemma-300M-Q8_0.gguf", diskPath: fixture },
+        { path: "embeddinggemma-300M-Q4_0.gguf", content: bytes(100, "q4") },
+      ],
+    },
+  });
   try {
     const env: NodeJS.ProcessEnv = { ...fresh().env, HF_ENDPOINT: fake.endpoint };
     const c = capture();
     const code = await withEnv(env, () => main(["embed", "Hello"], c.io));
     assert.equal(code, 0, c.err);
     const dest = join(env.GGUF_EMBED_CACHE!, "ggml-org", "embeddinggemma-300M-GGUF", "embeddinggemma-300M-Q8_0.gguf");
-    assert.match(c.err, new RegExp(`downloading ggml-org/embeddinggemma-300M-GGUF/embeddinggemma-300M-Q8_0\\.gguf \\(\\d+\\.\\d MB\\) to ${dest.replace(/[.]/g, "\\.")}`));
+    assert.match(
+      c.err,
+      new RegExp(
+        `downloading ggml-org/embeddinggemma-300M-GGUF/embeddinggemma-300M-Q8_0\\.gguf \\(\\d+\\.\\d MB\\) to ${dest.replace(/[.]/g, "\\.")}`,
+      ),
+    );
     assert.equal((await stat(dest)).size, (await stat(fixture)).size);
     const model = await loadModel(fixture);
     try {

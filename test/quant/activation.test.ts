@@ -16,7 +16,8 @@ const i16 = (b: Uint8Array, o: number) => (u16(b, o) << 16) >> 16;
 const f32at = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getFloat32(o, true);
 /** Round half to even, written independently. */
 function rne(v: number): number {
-  const f = Math.floor(v), d = v - f;
+  const f = Math.floor(v),
+    d = v - f;
   return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
 }
 
@@ -38,14 +39,17 @@ test("Q8_0 (x86): id is 127/amax in f32, not 1/fp16(d); d is fp16 round-to-neare
   const d = F(amax / 127);
   let h16 = 0; // nearest binary16 to d, by brute force
   for (let h = 1; h < 0x7c00; h++) if (Math.abs(h2f(h) - d) < Math.abs(h2f(h16) - d)) h16 = h;
-  const idX86 = F(127 / amax), id16 = F(1 / h2f(h16));
+  const idX86 = F(127 / amax),
+    id16 = F(1 / h2f(h16));
   assert.notEqual(idX86, id16);
   // a value whose quant differs between the two inverse scales
   let v = 0;
   for (let k = 1; k < 20000 && v === 0; k++) if (rne(F(F(k * 0.005) * idX86)) !== rne(F(F(k * 0.005) * id16))) v = F(k * 0.005);
   assert.ok(v > 0, "no distinguishing value found");
   const x = new Float32Array(32);
-  x[0] = amax; x[1] = v; x[2] = -v;
+  x[0] = amax;
+  x[1] = v;
+  x[2] = -v;
   const q = new Uint8Array(34);
   quantizeRowQ8_0(x, 0, q, 0, 32);
   assert.equal(u16(q, 0), h16);
@@ -57,13 +61,15 @@ test("Q8_0 (x86): id is 127/amax in f32, not 1/fp16(d); d is fp16 round-to-neare
   let hit = false;
   for (let k = 1; k < 5000 && !hit; k++) {
     const am = F(1 + k / 997);
-    const idA = F(127 / am), idR = F(1 / F(am / 127));
+    const idA = F(127 / am),
+      idR = F(1 / F(am / 127));
     if (idA === idR) continue;
     for (let m = 1; m < 127 * 4 && !hit; m++) {
       const xv = F((m / 4) * F(am / 127)); // near the quant grid, where the last ulp of id decides
       if (Math.abs(xv) > am || rne(F(xv * idA)) === rne(F(xv * idR))) continue;
       const blk = new Float32Array(32);
-      blk[0] = am; blk[1] = xv;
+      blk[0] = am;
+      blk[1] = xv;
       quantizeRowQ8_0(blk, 0, q, 0, 32);
       assert.equal(i8(q[3]!), rne(F(xv * idA)), `amax ${am} x ${xv}`);
       hit = true;
@@ -91,13 +97,15 @@ test("Q8_0/Q8_1/Q8_K: a zero block gives d = 0, all q = 0 (and s = 0, bsums = 0)
 
 test("Q8_1: same d and q as Q8_0, plus s = fp16(d·Σq) with the f32 d", () => {
   const x = gaussData(64, 9);
-  const a = new Uint8Array(68), b = new Uint8Array(72);
+  const a = new Uint8Array(68),
+    b = new Uint8Array(72);
   quantizeRowQ8_0(x, 0, a, 0, 64);
   quantizeRowQ8_1(x, 0, b, 0, 64);
   for (let blk = 0; blk < 2; blk++) {
     assert.deepEqual(b.subarray(36 * blk + 4, 36 * blk + 36), a.subarray(34 * blk + 2, 34 * blk + 34));
     assert.equal(u16(b, 36 * blk), u16(a, 34 * blk));
-    let amax = 0, sum = 0;
+    let amax = 0,
+      sum = 0;
     for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[32 * blk + j]!));
     for (let j = 0; j < 32; j++) sum += i8(b[36 * blk + 4 + j]!);
     const s = F(F(amax / 127) * sum);
@@ -137,7 +145,9 @@ test("Q8_K: signed max; iscale = -127/max flips signs when max > 0; d = 1/iscale
   // tie: iscale·x = 0.5 -> 0 and 1.5 -> 2 (half to even, nearest_int)
   const t = new Float32Array(256);
   t[0] = -127; // iscale = 1
-  t[1] = 0.5; t[2] = 1.5; t[3] = -2.5;
+  t[1] = 0.5;
+  t[2] = 1.5;
+  t[3] = -2.5;
   quantizeRowQ8_K(t, 0, q, 0, 256);
   assert.equal(f32at(q, 0), 1);
   assert.deepEqual([...q.subarray(4, 8)].map(i8), [-127, 0, 2, -2]);
@@ -145,9 +155,16 @@ test("Q8_K: signed max; iscale = -127/max flips signs when max > 0; d = 1/iscale
 
 test("F16 / BF16 activation conversion: round to nearest even", () => {
   const x = new Float32Array([1, F(1 + 2 ** -11), F(1 + 3 * 2 ** -11), 65520, -0, F(1 + 2 ** -8), F(1 + 3 * 2 ** -8)]);
-  const h = new Uint8Array(14), b = new Uint8Array(14);
+  const h = new Uint8Array(14),
+    b = new Uint8Array(14);
   quantizeRowF16Act(x, 0, h, 0, 7);
   quantizeRowBF16Act(x, 0, b, 0, 7);
-  assert.deepEqual([0, 1, 2, 3, 4].map((i) => u16(h, 2 * i)), [0x3c00, 0x3c00, 0x3c02, 0x7c00, 0x8000]);
-  assert.deepEqual([0, 5, 6].map((i) => u16(b, 2 * i)), [0x3f80, 0x3f80, 0x3f82]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4].map((i) => u16(h, 2 * i)),
+    [0x3c00, 0x3c00, 0x3c02, 0x7c00, 0x8000],
+  );
+  assert.deepEqual(
+    [0, 5, 6].map((i) => u16(b, 2 * i)),
+    [0x3f80, 0x3f80, 0x3f82],
+  );
 });

@@ -13,20 +13,24 @@ const nextDown32 = (x: number) => fromBits(toBits(x) - 1);
 
 /** binary16 by the IEEE definition: (-1)^s · 2^(e-15) · (1 + m/1024), subnormal 2^-14 · m/1024. */
 function h2f(h: number): number {
-  const s = h >> 15 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
+  const s = h >> 15 ? -1 : 1,
+    e = (h >> 10) & 31,
+    m = h & 1023;
   if (e === 31) return m ? NaN : s * Infinity;
   return e === 0 ? s * Math.pow(2, -14) * (m / 1024) : s * Math.pow(2, e - 15) * (1 + m / 1024);
 }
 
 test("fp16ToF32: all 65536 patterns match the IEEE definition (incl. -0, subnormals, inf, NaN)", () => {
   for (let h = 0; h < 65536; h++) {
-    const want = h2f(h), got = fp16ToF32(h);
+    const want = h2f(h),
+      got = fp16ToF32(h);
     if (Number.isNaN(want)) assert.ok(Number.isNaN(got), `h=${h.toString(16)}`);
     else assert.ok(Object.is(got, want), `h=0x${h.toString(16)}: ${got} != ${want}`);
   }
   assert.equal(fp16ToF32(0x3c00), 1);
   assert.equal(fp16ToF32(0xc000), -2);
   assert.equal(fp16ToF32(0x7bff), 65504);
+  // biome-ignore lint/correctness/noPrecisionLoss: 2^-24 as a decimal literal that reads back exactly
   assert.equal(fp16ToF32(0x0001), 5.960464477539063e-8);
   assert.equal(fp16ToF32(0x0400), 6.103515625e-5);
   assert.ok(Object.is(fp16ToF32(0x8000), -0));
@@ -43,7 +47,8 @@ test("f32ToFp16: round-trips every non-NaN binary16; NaN -> sign|0x7E00", () => 
 test("f32ToFp16: midpoints between neighbours round to even, ±1 f32 ulp rounds to nearest", () => {
   for (let h = 0; h < 0x7c00; h++) {
     // positive finite neighbours h, h+1 (0x7BFF's upper neighbour is inf = 0x7C00, the overflow threshold)
-    const a = h2f(h), b = h === 0x7bff ? 65536 : h2f(h + 1);
+    const a = h2f(h),
+      b = h === 0x7bff ? 65536 : h2f(h + 1);
     const mid = (a + b) / 2; // exact in binary32 (needs at most 12 significant bits)
     assert.equal(toBits(mid) >>> 0, toBits(Math.fround(mid)) >>> 0);
     const even = h % 2 === 0 ? h : h + 1;
@@ -80,13 +85,16 @@ test("f32ToFp16: 300k random f32 patterns equal a brute-force nearest-even searc
     const s = toBits(x) >>> 31 ? 0x8000 : 0;
     const a = Math.abs(x);
     if (a >= 65520) return s | 0x7c00;
-    let lo = 0, hi = vals.length - 1; // invariant: vals[lo] <= a < vals[hi] (a < 65504 here, or equal)
+    let lo = 0,
+      hi = vals.length - 1; // invariant: vals[lo] <= a < vals[hi] (a < 65504 here, or equal)
     if (a >= vals[hi]!) return s | hi;
     while (hi - lo > 1) {
       const m = (lo + hi) >> 1;
-      if (vals[m]! <= a) lo = m; else hi = m;
+      if (vals[m]! <= a) lo = m;
+      else hi = m;
     }
-    const dl = a - vals[lo]!, dh = vals[hi]! - a; // both exact in f64
+    const dl = a - vals[lo]!,
+      dh = vals[hi]! - a; // both exact in f64
     if (dl < dh) return s | lo;
     if (dh < dl) return s | hi;
     return s | (lo % 2 === 0 ? lo : hi);
@@ -129,16 +137,41 @@ test("bf16: decode is the upper half; RNE on the upper half; quiet NaN; no subno
 
 test("roundf: C semantics, halfway away from zero, exact on awkward doubles", () => {
   const cases: Array<[number, number]> = [
-    [0.5, 1], [-0.5, -1], [1.5, 2], [2.5, 3], [-2.5, -3], [0.49999997, 0], [0.49999999999999994, 0],
-    [-0.49999999999999994, -0], [126.5, 127], [-126.5, -127], [3.2, 3], [-3.7, -4], [2 ** 52 + 1, 2 ** 52 + 1], [0, 0],
+    [0.5, 1],
+    [-0.5, -1],
+    [1.5, 2],
+    [2.5, 3],
+    [-2.5, -3],
+    [0.49999997, 0],
+    [0.49999999999999994, 0],
+    [-0.49999999999999994, -0],
+    [126.5, 127],
+    [-126.5, -127],
+    [3.2, 3],
+    [-3.7, -4],
+    [2 ** 52 + 1, 2 ** 52 + 1],
+    [0, 0],
   ];
   for (const [x, want] of cases) assert.ok(Object.is(roundf(x), want) || roundf(x) === want, `roundf(${x}) = ${roundf(x)}`);
 });
 
 test("roundHalfEven and nearestInt: ties to even", () => {
   const cases: Array<[number, number]> = [
-    [0.5, 0], [1.5, 2], [2.5, 2], [3.5, 4], [-0.5, 0], [-1.5, -2], [-2.5, -2], [126.5, 126], [-127.5, -128], [3.7, 4], [-3.2, -3],
-    [Math.fround(0.49999997), 0], [4194302.5, 4194302], [4194303, 4194303], [-4194303, -4194303],
+    [0.5, 0],
+    [1.5, 2],
+    [2.5, 2],
+    [3.5, 4],
+    [-0.5, 0],
+    [-1.5, -2],
+    [-2.5, -2],
+    [126.5, 126],
+    [-127.5, -128],
+    [3.7, 4],
+    [-3.2, -3],
+    [Math.fround(0.49999997), 0],
+    [4194302.5, 4194302],
+    [4194303, 4194303],
+    [-4194303, -4194303],
   ];
   for (const [x, want] of cases) {
     assert.equal(roundHalfEven(x) + 0, want, `roundHalfEven(${x})`);

@@ -16,7 +16,25 @@ import { GGML_TYPES, GGMLType } from "../../src/tensor/ggml-type.js";
 import { h2f, SPEC_LAYOUT, specElement } from "../helpers/spec-decode.js";
 import { Lcg } from "../helpers/quant-data.js";
 
-const SUPPORTED = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ4_NL", "IQ4_XS"] as const;
+const SUPPORTED = [
+  "F32",
+  "F16",
+  "BF16",
+  "Q4_0",
+  "Q4_1",
+  "Q5_0",
+  "Q5_1",
+  "Q8_0",
+  "Q8_1",
+  "Q2_K",
+  "Q3_K",
+  "Q4_K",
+  "Q5_K",
+  "Q6_K",
+  "Q8_K",
+  "IQ4_NL",
+  "IQ4_XS",
+] as const;
 const typeId = (name: string) => GGMLType[name as keyof typeof GGMLType];
 
 function sameValue(got: number, want: number): boolean {
@@ -121,12 +139,18 @@ test("hand-computed values: a few elements worked out on paper", () => {
   assert.ok(Number.isNaN(yInf[2]!));
   // Q6_K: d = 1 (0x3C00), scales[0] = -128 (0x80), ql[0] = 0x0F, qh[0] = 0x03 -> q1 = 63 - 32 = 31: x[0] = -128·31
   const q6 = new Uint8Array(210);
-  q6[0] = 0x0f; q6[128] = 0x03; q6[192] = 0x80; q6[208] = 0x00; q6[209] = 0x3c;
+  q6[0] = 0x0f;
+  q6[128] = 0x03;
+  q6[192] = 0x80;
+  q6[208] = 0x00;
+  q6[209] = 0x3c;
   assert.equal(deq("Q6_K", q6)[0], -3968);
   // Q4_K: d = 1, dmin = 0.5, scale/min pair 0 = (63, 2), qs[0] = 0x0F: x[0] = 63·15 − 0.5·2 = 944
   const q4k = new Uint8Array(144);
   q4k.set([0x00, 0x3c, 0x00, 0x38], 0);
-  q4k[4] = 63; q4k[8] = 2; q4k[16] = 0x0f;
+  q4k[4] = 63;
+  q4k[8] = 2;
+  q4k[16] = 0x0f;
   assert.equal(deq("Q4_K", q4k)[0], 944);
   // IQ4_XS, d = 1: scales_l[0] = 0x0F -> ls0 = 15 (factor -17), ls1 = 0 (factor -32);
   // scales_h = 0x0030 and scales_l[1] = 0x01 -> ls2 = 1 | 3 << 4 = 49 (factor 17); qs = 0 -> K[0] = -127
@@ -143,13 +167,40 @@ test("hand-computed values: a few elements worked out on paper", () => {
 
 test("type table: typeSize = spec field sums = src layout constants; dequantizers stride exactly typeSize", () => {
   const constants: Record<string, number> = {
-    Q4_0: Q4_0_BYTES, Q4_1: Q4_1_BYTES, Q5_0: Q5_0_BYTES, Q5_1: Q5_1_BYTES, Q8_0: Q8_0_BYTES, Q8_1: Q8_1_BYTES,
-    Q2_K: Q2_K_BYTES, Q3_K: Q3_K_BYTES, Q4_K: Q4_K_BYTES, Q5_K: Q5_K_BYTES, Q6_K: Q6_K_BYTES, Q8_K: Q8_K_BYTES,
-    IQ4_NL: IQ4_NL_BYTES, IQ4_XS: IQ4_XS_BYTES,
+    Q4_0: Q4_0_BYTES,
+    Q4_1: Q4_1_BYTES,
+    Q5_0: Q5_0_BYTES,
+    Q5_1: Q5_1_BYTES,
+    Q8_0: Q8_0_BYTES,
+    Q8_1: Q8_1_BYTES,
+    Q2_K: Q2_K_BYTES,
+    Q3_K: Q3_K_BYTES,
+    Q4_K: Q4_K_BYTES,
+    Q5_K: Q5_K_BYTES,
+    Q6_K: Q6_K_BYTES,
+    Q8_K: Q8_K_BYTES,
+    IQ4_NL: IQ4_NL_BYTES,
+    IQ4_XS: IQ4_XS_BYTES,
   };
-  const specTable: Record<string, number> = { // gguf.md §6 table
-    F32: 4, F16: 2, BF16: 2, Q4_0: 18, Q4_1: 20, Q5_0: 22, Q5_1: 24, Q8_0: 34, Q8_1: 36, Q2_K: 84, Q3_K: 110, Q4_K: 144,
-    Q5_K: 176, Q6_K: 210, Q8_K: 292, IQ4_NL: 18, IQ4_XS: 136,
+  const specTable: Record<string, number> = {
+    // gguf.md §6 table
+    F32: 4,
+    F16: 2,
+    BF16: 2,
+    Q4_0: 18,
+    Q4_1: 20,
+    Q5_0: 22,
+    Q5_1: 24,
+    Q8_0: 34,
+    Q8_1: 36,
+    Q2_K: 84,
+    Q3_K: 110,
+    Q4_K: 144,
+    Q5_K: 176,
+    Q6_K: 210,
+    Q8_K: 292,
+    IQ4_NL: 18,
+    IQ4_XS: 136,
   };
   assert.deepEqual([...QUANT_TRAITS.values()].map((t) => t.name).sort(), [...SUPPORTED].sort());
   for (const type of SUPPORTED) {
@@ -181,13 +232,26 @@ test("type table: typeSize = spec field sums = src layout constants; dequantizer
 test("QUANT_TRAITS / CPU_TRAITS: vec_dot types follow ggml-cpu.c type_traits_cpu", () => {
   const T = GGMLType;
   const want: Array<[GGMLType, GGMLType]> = [
-    [T.F32, T.F32], [T.F16, T.F16], [T.BF16, T.BF16], [T.Q4_0, T.Q8_0], [T.Q5_0, T.Q8_0], [T.Q8_0, T.Q8_0], [T.IQ4_NL, T.Q8_0],
-    [T.Q4_1, T.Q8_1], [T.Q5_1, T.Q8_1], [T.Q2_K, T.Q8_K], [T.Q3_K, T.Q8_K], [T.Q4_K, T.Q8_K], [T.Q5_K, T.Q8_K], [T.Q6_K, T.Q8_K],
+    [T.F32, T.F32],
+    [T.F16, T.F16],
+    [T.BF16, T.BF16],
+    [T.Q4_0, T.Q8_0],
+    [T.Q5_0, T.Q8_0],
+    [T.Q8_0, T.Q8_0],
+    [T.IQ4_NL, T.Q8_0],
+    [T.Q4_1, T.Q8_1],
+    [T.Q5_1, T.Q8_1],
+    [T.Q2_K, T.Q8_K],
+    [T.Q3_K, T.Q8_K],
+    [T.Q4_K, T.Q8_K],
+    [T.Q5_K, T.Q8_K],
+    [T.Q6_K, T.Q8_K],
     [T.IQ4_XS, T.Q8_K],
   ];
   for (const nx of NUMERICS) {
     for (const [w, a] of want) {
-      const tr = quantTraits(w), ct = cpuTraits(w, nx);
+      const tr = quantTraits(w),
+        ct = cpuTraits(w, nx);
       assert.equal(ct.vecDotType, a, tr.name);
       assert.equal(typeof ct.vecDot, "function", `${tr.name} vecDot`);
       assert.equal(typeof tr.quantizeRow, "function", `${tr.name} quantizeRow`);
@@ -197,12 +261,26 @@ test("QUANT_TRAITS / CPU_TRAITS: vec_dot types follow ggml-cpu.c type_traits_cpu
 });
 
 test("quantTraits: unsupported types throw UNSUPPORTED_TYPE naming the type and the tensor", () => {
-  const cases: Array<[number, string]> = [[GGMLType.IQ2_XXS, "IQ2_XXS"], [GGMLType.IQ3_S, "IQ3_S"], [GGMLType.TQ2_0, "TQ2_0"], [GGMLType.I32, "I32"], [99, "type#99"]];
+  const cases: Array<[number, string]> = [
+    [GGMLType.IQ2_XXS, "IQ2_XXS"],
+    [GGMLType.IQ3_S, "IQ3_S"],
+    [GGMLType.TQ2_0, "TQ2_0"],
+    [GGMLType.I32, "I32"],
+    [99, "type#99"],
+  ];
   for (const [id, name] of cases) {
     assert.throws(
       () => quantTraits(id, "blk.0.attn_q.weight"),
-      (e: unknown) => e instanceof EmbedError && e.code === "UNSUPPORTED_TYPE" && e.message.includes(name) && e.message.includes("blk.0.attn_q.weight") && e.detail["tensor"] === "blk.0.attn_q.weight",
+      (e: unknown) =>
+        e instanceof EmbedError &&
+        e.code === "UNSUPPORTED_TYPE" &&
+        e.message.includes(name) &&
+        e.message.includes("blk.0.attn_q.weight") &&
+        e.detail.tensor === "blk.0.attn_q.weight",
     );
-    assert.throws(() => quantTraits(id), (e: unknown) => e instanceof EmbedError && e.code === "UNSUPPORTED_TYPE" && e.message.includes(name) && !e.message.includes("tensor"));
+    assert.throws(
+      () => quantTraits(id),
+      (e: unknown) => e instanceof EmbedError && e.code === "UNSUPPORTED_TYPE" && e.message.includes(name) && !e.message.includes("tensor"),
+    );
   }
 });

@@ -18,12 +18,18 @@ test("a client that disconnects mid-body: one 499 line, no error or stack, metri
     for (let i = 0; i < 3; i++) {
       const sock = connect(s.port, "127.0.0.1");
       sock.on("error", () => {});
-      sock.write(`POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"input": "half a bo`);
+      sock.write(
+        `POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"input": "half a bo`,
+      );
       await new Promise((r) => setTimeout(r, 100));
       sock.destroy();
     }
     await until(() => lines.length >= 3, 5000, "three log lines");
-    assert.deepEqual(lines.filter((l) => /error/i.test(l)), [], "no error lines");
+    assert.deepEqual(
+      lines.filter((l) => /error/i.test(l)),
+      [],
+      "no error lines",
+    );
     assert.equal(lines.length, 3, lines.join("\n"));
     for (const l of lines) assert.match(l, /^POST \/v1\/embeddings 499 \d+ms \(the client closed the connection\)$/);
     const m = await call(s.url, "/metrics");

@@ -21,7 +21,14 @@ const TIMEOUT_MS = 1000;
 let srv: ChildServer;
 
 before(async () => {
-  srv = await startChildServer("test:fixture", ["--api-key", KEY, "--header-timeout-ms", String(TIMEOUT_MS), "--body-timeout-ms", String(TIMEOUT_MS)]);
+  srv = await startChildServer("test:fixture", [
+    "--api-key",
+    KEY,
+    "--header-timeout-ms",
+    String(TIMEOUT_MS),
+    "--body-timeout-ms",
+    String(TIMEOUT_MS),
+  ]);
 });
 after(async () => {
   assert.deepEqual(await srv?.stop(), [0, null], "exits cleanly on SIGTERM");
@@ -70,7 +77,8 @@ test("slowloris: 30 connections trickling headers are cut by the header timeout;
 });
 
 test("bodies that stall or trickle get 408 at the body deadline; others are served meanwhile", async () => {
-  const head = (n: number) => `POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${n}\r\n\r\n`;
+  const head = (n: number) =>
+    `POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${n}\r\n\r\n`;
   const stalled = Array.from({ length: 10 }, () => slowSender(head(100) + '{"input": "a', "", 60_000));
   const trickled = Array.from({ length: 10 }, () => slowSender(head(100_000) + '{"input": "', "b", 100));
   await othersServed("during slow bodies");
@@ -86,7 +94,9 @@ test("clients that hang up while their request is queued do not disturb the serv
     const body = JSON.stringify({ input: [`abandoned request ${i}`] });
     const s = connect(srv.port, "127.0.0.1");
     s.on("error", () => {});
-    s.write(`POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    s.write(
+      `POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
     return s;
   });
   await new Promise((r) => setTimeout(r, 200));
@@ -151,7 +161,10 @@ test("keep-alive: a request sent while the event loop is blocked past keepAliveT
   try {
     let got = "";
     let closed = false;
-    sock.on("data", (d) => (got += d)).on("close", () => (closed = true)).on("error", () => {});
+    sock
+      .on("data", (d) => (got += d))
+      .on("close", () => (closed = true))
+      .on("error", () => {});
     const req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
     sock.write(req);
     for (let t0 = Date.now(); !got.includes('{"status":"ok"}') && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 10));
@@ -167,7 +180,8 @@ test("keep-alive: a request sent while the event loop is blocked past keepAliveT
         resolve();
       }),
     );
-    for (let t0 = Date.now(); !got.includes('{"status":"ok"}') && !closed && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 10));
+    for (let t0 = Date.now(); !got.includes('{"status":"ok"}') && !closed && Date.now() - t0 < 5000; )
+      await new Promise((r) => setTimeout(r, 10));
     assert.match(got, /^HTTP\/1\.1 200 /, `answered (closed: ${closed})`);
     await new Promise((r) => setTimeout(r, 2000));
     assert.ok(closed, "an idle kept-alive connection is still closed after keepAliveTimeout");
@@ -189,7 +203,11 @@ test("header timeout vs a long forward pass: a request sent during it on a conne
   const s = await startServer(blocking, { port: 0, headersTimeoutMs: 1500 });
   try {
     // Another process connects now and sends its request 1 s later, while our loop is blocked.
-    const client = spawn(process.execPath, ["-e", `
+    const client = spawn(
+      process.execPath,
+      [
+        "-e",
+        `
       const s = require("net").connect(${s.port}, "127.0.0.1", () => {
         console.log("connected");
         setTimeout(() => s.write("GET /health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"), 2500);
@@ -197,7 +215,10 @@ test("header timeout vs a long forward pass: a request sent during it on a conne
       let got = "";
       s.on("data", (d) => (got += d)).on("error", (e) => console.log("error " + e.code));
       s.on("close", () => console.log("got " + got.split("\\r\\n")[0]));
-      setTimeout(() => process.exit(0), 15000).unref();`], { stdio: ["ignore", "pipe", "inherit"] });
+      setTimeout(() => process.exit(0), 15000).unref();`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     let out = "";
     client.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
     const exited = new Promise((r) => client.on("exit", r));

@@ -16,8 +16,11 @@ import { vocabModel } from "../helpers/vocab-model.js";
 test("startServer refuses an empty or blank API key", async () => {
   const model = await vocabModel();
   for (const apiKey of ["", " ", "\t\n"]) {
-    await assert.rejects(startServer(model, { port: 0, apiKey }), (e: unknown) => e instanceof EmbedError && e.code === "BAD_OPTION"
-      && /empty or blank/.test(e.message), JSON.stringify(apiKey));
+    await assert.rejects(
+      startServer(model, { port: 0, apiKey }),
+      (e: unknown) => e instanceof EmbedError && e.code === "BAD_OPTION" && /empty or blank/.test(e.message),
+      JSON.stringify(apiKey),
+    );
   }
 });
 
@@ -31,11 +34,14 @@ test("gguf-embed serve exits 2 on an empty --api-key or GGUF_EMBED_API_KEY, befo
     err.on("data", (d) => (text += d));
     let loaded = false;
     try {
-      const code = await runServe(["--model", "m.gguf", ...args], { stdin: new PassThrough(), stdout: new PassThrough(), stderr: err },
+      const code = await runServe(
+        ["--model", "m.gguf", ...args],
+        { stdin: new PassThrough(), stdout: new PassThrough(), stderr: err },
         async () => {
-        loaded = true;
-        throw new Error("the model must not be resolved");
-      });
+          loaded = true;
+          throw new Error("the model must not be resolved");
+        },
+      );
       return { code, text, loaded };
     } finally {
       if (saved === undefined) delete process.env.GGUF_EMBED_API_KEY;
@@ -54,7 +60,8 @@ test("gguf-embed serve exits 2 on an empty --api-key or GGUF_EMBED_API_KEY, befo
 function expectContinue(port: number, head: string, body: string | undefined, ms = 1500): Promise<{ got: string; closed: boolean }> {
   return new Promise((resolve) => {
     const s = connect(port, "127.0.0.1");
-    let got = "", closed = false;
+    let got = "",
+      closed = false;
     s.on("data", (d) => {
       got += d.toString("latin1");
       if (body !== undefined && /^HTTP\/1\.1 100 /.test(got)) {
@@ -71,8 +78,7 @@ function expectContinue(port: number, head: string, body: string | undefined, ms
   });
 }
 
-test("Expect: 100-continue without a valid key gets 401 (and no 100 Continue) before the body; with the key, 100 then the answer",
-  async () => {
+test("Expect: 100-continue without a valid key gets 401 (and no 100 Continue) before the body; with the key, 100 then the answer", async () => {
   const model = await vocabModel();
   const KEY = "k-123";
   const s = await startServer(model, { port: 0, apiKey: KEY });

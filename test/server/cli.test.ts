@@ -44,7 +44,11 @@ test("serve checks --default-dimensions against the loaded model (via resolveMod
   const { path } = await fixtureModel().then(async (f) => (await f.model.close(), f));
   const { out, io: cio } = io();
   const seen: string[] = [];
-  const code = await runServe(["--model", "hf:some/repo", "--default-dimensions", "1024", "--port", "0"], cio, async (m) => (seen.push(m), path));
+  const code = await runServe(
+    ["--model", "hf:some/repo", "--default-dimensions", "1024", "--port", "0"],
+    cio,
+    async (m) => (seen.push(m), path),
+  );
   assert.deepEqual(seen, ["hf:some/repo"]);
   assert.equal(code, 2);
   assert.match(out.stderr, /--default-dimensions must be at most 768 for this model, got 1024/);
@@ -77,8 +81,11 @@ test("SIGTERM: the request in flight completes, new connections are refused, the
   const [expected] = await model.embed(["in flight"]);
   await model.close();
 
-  const child = spawn(process.execPath, [CHILD, "--serve", "--model", "test:fixture", "--port", "0", "--api-key", "k"], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
+  const child = spawn(process.execPath, [CHILD, "--serve", "--model", "test:fixture", "--port", "0", "--api-key", "k"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "",
+    stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise<[number | null, string | null]>((resolve) => child.on("exit", (code, sig) => resolve([code, sig])));
@@ -88,7 +95,11 @@ test("SIGTERM: the request in flight completes, new connections are refused, the
 
     // Headers and half of the body: the server is now reading this request.
     const body = JSON.stringify({ input: "in flight", encoding_format: "float" });
-    const { req, response } = rawPost(url, "/v1/embeddings", { authorization: "Bearer k", "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    const { req, response } = rawPost(url, "/v1/embeddings", {
+      authorization: "Bearer k",
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+    });
     req.write(body.slice(0, 10));
     for (let t0 = Date.now(); ; ) {
       const m = await fetch(`${url}/metrics`, { headers: { authorization: "Bearer k" } });

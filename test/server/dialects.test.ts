@@ -40,7 +40,10 @@ test("ollama client: embed (string and array), dimensions, truncate; vectors are
   assert.equal(r.model, "embeddinggemma");
   assert.equal(r.embeddings.length, 2);
   r.embeddings.forEach((v, i) => assertSameVector(v, expected[i], `embed ${i}`));
-  assert.equal(r.prompt_eval_count, model.prepare(TEXTS).reduce((s, p) => s + p.tokens.length, 0));
+  assert.equal(
+    r.prompt_eval_count,
+    model.prepare(TEXTS).reduce((s, p) => s + p.tokens.length, 0),
+  );
   assert.ok(r.total_duration > 0);
 
   const one = await ollama.embed({ model: "m", input: "hello" });
@@ -164,15 +167,23 @@ test("TEI /embed_all gives raw per-token vectors; /tokenize {inputs} and /decode
   const t = await call(srv.url, "/tokenize", { body: { inputs: ["hello world"] } });
   assert.equal(t.status, 200, t.text);
   const ids = tok.encode("hello world", { addSpecial: true });
-  assert.deepEqual(t.body[0].map((x: { id: number }) => x.id), ids);
+  assert.deepEqual(
+    t.body[0].map((x: { id: number }) => x.id),
+    ids,
+  );
   assert.deepEqual(t.body[0][0], { id: tok.bosId, text: "<bos>", special: true, start: null, stop: null });
   const words = t.body[0].filter((x: { special: boolean }) => !x.special);
   // Every piece found in the text, in order, covering it.
   assert.equal(words.map((x: { start: number; stop: number }) => "hello world".slice(x.start, x.stop)).join(""), "hello world");
   const noSpecial = await call(srv.url, "/tokenize", { body: { inputs: "hello", add_special_tokens: false } });
-  assert.deepEqual(noSpecial.body[0].map((x: { id: number }) => x.id), tok.encode("hello", { addSpecial: false }));
+  assert.deepEqual(
+    noSpecial.body[0].map((x: { id: number }) => x.id),
+    tok.encode("hello", { addSpecial: false }),
+  );
   // llama-server's {content} form still answers on the same path.
-  assert.deepEqual((await call(srv.url, "/tokenize", { body: { content: "hello" } })).body, { tokens: tok.encode("hello", { addSpecial: false }) });
+  assert.deepEqual((await call(srv.url, "/tokenize", { body: { content: "hello" } })).body, {
+    tokens: tok.encode("hello", { addSpecial: false }),
+  });
 
   const d = await call(srv.url, "/decode", { body: { ids } });
   assert.deepEqual(d.body, ["hello world"]);

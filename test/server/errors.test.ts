@@ -36,16 +36,39 @@ function assertOpenAIError(r: Res, status: number, code: string, param: string |
   assert.deepEqual(Object.keys(r.body.error).sort(), ["code", "message", "param", "type"]);
   assert.equal(r.body.error.code, code);
   assert.equal(r.body.error.param, param);
-  assert.equal(r.body.error.type, status === 401 ? "authentication_error" : status === 503 ? "unavailable_error" : status >= 500 ? "server_error" : status === 404 ? "not_found_error" : "invalid_request_error");
+  assert.equal(
+    r.body.error.type,
+    status === 401
+      ? "authentication_error"
+      : status === 503
+        ? "unavailable_error"
+        : status >= 500
+          ? "server_error"
+          : status === 404
+            ? "not_found_error"
+            : "invalid_request_error",
+  );
   if (message) assert.match(r.body.error.message, message);
 }
 
 const v1 = (body: unknown, headers: Record<string, string> = auth) => call(srv.url, "/v1/embeddings", { body, headers });
 
 test("400: invalid JSON and non-object bodies, in both error shapes", async () => {
-  assertOpenAIError(await call(srv.url, "/v1/embeddings", { raw: '{"input": "a",', headers: auth }), 400, "INVALID_JSON", null, /not valid JSON/);
+  assertOpenAIError(
+    await call(srv.url, "/v1/embeddings", { raw: '{"input": "a",', headers: auth }),
+    400,
+    "INVALID_JSON",
+    null,
+    /not valid JSON/,
+  );
   assertOpenAIError(await call(srv.url, "/v1/embeddings", { raw: "", headers: auth }), 400, "INVALID_JSON", null, /empty/);
-  assertOpenAIError(await call(srv.url, "/v1/embeddings", { raw: '["a"]', headers: auth }), 400, "INVALID_JSON", null, /must be a JSON object/);
+  assertOpenAIError(
+    await call(srv.url, "/v1/embeddings", { raw: '["a"]', headers: auth }),
+    400,
+    "INVALID_JSON",
+    null,
+    /must be a JSON object/,
+  );
   const llama = await call(srv.url, "/embeddings", { raw: "{nope", headers: auth });
   assert.equal(llama.status, 400);
   assert.deepEqual(llama.body, { error: { code: 400, message: llama.body.error.message, type: "invalid_request_error" } });
@@ -60,7 +83,16 @@ test("400: wrong types and values name the field (and the input index)", async (
     [{ input: ["a", 1] }, "input[1]", /mixes types/],
     [{ input: ["a", null] }, "input[1]", /got null/],
     [{ input: [1, 2.5] }, "input[1]", /integer token id/],
-    [{ input: [[1, 2], [3, "x"]] }, "input[1][1]", /integer token id/],
+    [
+      {
+        input: [
+          [1, 2],
+          [3, "x"],
+        ],
+      },
+      "input[1][1]",
+      /integer token id/,
+    ],
     [{ input: "a", encoding_format: "hex" }, "encoding_format", /"float" or "base64"/],
     [{ input: "a", dimensions: 0 }, "dimensions", /from 1 to 768/],
     [{ input: "a", dimensions: 769 }, "dimensions", /from 1 to 768/],
@@ -103,7 +135,12 @@ test("the openai client surfaces status, code and param of a refused request", a
 });
 
 test("400: token ids outside the vocabulary and inputs over the context, with index and counts", async () => {
-  const oov = await v1({ input: [[2, 5, 1], [2, 262144, 1]] });
+  const oov = await v1({
+    input: [
+      [2, 5, 1],
+      [2, 262144, 1],
+    ],
+  });
   assertOpenAIError(oov, 400, "TOKEN_OUT_OF_RANGE", "input[1]", /input 1: token 1 is 262144, outside the vocabulary \[0, 262144\)/);
   const neg = await call(srv.url, "/embeddings", { body: { input: [-1] }, headers: auth });
   assert.deepEqual([neg.status, neg.body.error.code, neg.body.error.param], [400, 400, "input[0]"]);
@@ -147,14 +184,27 @@ test("404 unknown route, 405 wrong method (with Allow), 415 wrong content type",
   assert.equal((await call(srv.url, "/health", { method: "POST", raw: "{}" })).status, 405);
   const t = await call(srv.url, "/v1/embeddings", { raw: '{"input":"a"}', headers: { ...auth, "content-type": "text/plain" } });
   assertOpenAIError(t, 415, "UNSUPPORTED_MEDIA_TYPE", null, /application\/json/);
-  const ok = await call(srv.url, "/tokenize", { raw: '{"content":"a"}', headers: { ...auth, "content-type": "application/json; charset=utf-8" } });
+  const ok = await call(srv.url, "/tokenize", {
+    raw: '{"content":"a"}',
+    headers: { ...auth, "content-type": "application/json; charset=utf-8" },
+  });
   assert.equal(ok.status, 200);
 });
 
 test("413 over the body limit, by Content-Length and by counting a chunked body", async () => {
   const big = JSON.stringify({ input: "x".repeat(17000) });
-  assertOpenAIError(await call(srv.url, "/v1/embeddings", { raw: big, headers: auth }), 413, "BODY_TOO_LARGE", null, /limit of 16384 bytes/);
-  const { req, response } = rawPost(srv.url, "/embeddings", { ...auth, "content-type": "application/json", "transfer-encoding": "chunked" });
+  assertOpenAIError(
+    await call(srv.url, "/v1/embeddings", { raw: big, headers: auth }),
+    413,
+    "BODY_TOO_LARGE",
+    null,
+    /limit of 16384 bytes/,
+  );
+  const { req, response } = rawPost(srv.url, "/embeddings", {
+    ...auth,
+    "content-type": "application/json",
+    "transfer-encoding": "chunked",
+  });
   req.write('{"content": "');
   req.write("y".repeat(10000));
   req.end("y".repeat(10000) + '"}');

@@ -23,7 +23,11 @@ test("header timeout vs a long tokenization on the event loop: a request sent du
   } as unknown as ServedModel;
   const s = await startServer(slowTokenizer, { port: 0, headersTimeoutMs: 1500 });
   try {
-    const client = spawn(process.execPath, ["-e", `
+    const client = spawn(
+      process.execPath,
+      [
+        "-e",
+        `
       const s = require("net").connect(${s.port}, "127.0.0.1", () => {
         console.log("connected");
         setTimeout(() => s.write("GET /health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"), 2500);
@@ -31,7 +35,10 @@ test("header timeout vs a long tokenization on the event loop: a request sent du
       let got = "";
       s.on("data", (d) => (got += d)).on("error", (e) => console.log("error " + e.code));
       s.on("close", () => console.log("got " + got.split("\\r\\n")[0]));
-      setTimeout(() => process.exit(0), 15000).unref();`], { stdio: ["ignore", "pipe", "inherit"] });
+      setTimeout(() => process.exit(0), 15000).unref();`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     let out = "";
     client.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
     const exited = new Promise((r) => client.on("exit", r));

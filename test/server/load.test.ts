@@ -33,9 +33,20 @@ const THREADS = env("LOAD_THREADS", 2);
 /** 1024, not the default 4096: a 4096-token pass blocks the event loop ~20 s on this machine. */
 const MAX_BATCH_TOKENS = env("LOAD_MAX_BATCH_TOKENS", 1024);
 
-test(`${CLIENTS} clients for ${SECONDS} s: right vectors to the right request, only deliberate 503s, flat RSS`, { timeout: (SECONDS + 300) * 1000 }, async (t) => {
+test(`${CLIENTS} clients for ${SECONDS} s: right vectors to the right request, only deliberate 503s, flat RSS`, {
+  timeout: (SECONDS + 300) * 1000,
+}, async (t) => {
   const path = await gemmaFixture(FIXTURE);
-  const srv = await startChildServer(path, ["--backend", "wasm", "--threads", String(THREADS), "--max-queue", String(MAX_QUEUE), "--max-batch-tokens", String(MAX_BATCH_TOKENS)]);
+  const srv = await startChildServer(path, [
+    "--backend",
+    "wasm",
+    "--threads",
+    String(THREADS),
+    "--max-queue",
+    String(MAX_QUEUE),
+    "--max-batch-tokens",
+    String(MAX_BATCH_TOKENS),
+  ]);
   let exit;
   try {
     const t0 = performance.now();
@@ -48,14 +59,27 @@ test(`${CLIENTS} clients for ${SECONDS} s: right vectors to the right request, o
       await model.close();
     }
     const lengths = pool.map((e) => e.tokens.length);
-    t.diagnostic(`pool: ${pool.length} inputs of ${Math.min(...lengths)}..${Math.max(...lengths)} tokens, expected vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    t.diagnostic(
+      `pool: ${pool.length} inputs of ${Math.min(...lengths)}..${Math.max(...lengths)} tokens, expected vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
 
     const rep = await runLoad({ url: srv.url, pool, clients: CLIENTS, seconds: SECONDS, rss: srv.rssKiB, primeTokens: MAX_BATCH_TOKENS });
     const mib = (k: number) => (k / 1024).toFixed(0);
-    t.diagnostic(`requests: ${rep.ok} ok, ${rep.rejected503} deliberate 503 (queue of ${MAX_QUEUE}), ${rep.errors.length} errors; ${rep.inputs} inputs, ${rep.tokens} tokens; drain ${rep.drainSeconds.toFixed(1)} s`);
-    t.diagnostic(`latency ms (200s): p50 ${rep.latencyMs.p50.toFixed(0)}, p90 ${rep.latencyMs.p90.toFixed(0)}, p99 ${rep.latencyMs.p99.toFixed(0)}, max ${rep.latencyMs.max.toFixed(0)}`);
-    t.diagnostic(`/health ms: ${rep.healthMs.n} probes, p50 ${rep.healthMs.p50.toFixed(0)}, max ${rep.healthMs.max.toFixed(0)}, ${rep.healthMs.failures} failed`);
-    t.diagnostic(`RSS MiB (t s:MiB): ${rep.rss.filter((_, i) => i % 5 === 0 || i === rep.rss.length - 1).map(([s, k]) => `${s}:${mib(k)}`).join(" ")}`);
+    t.diagnostic(
+      `requests: ${rep.ok} ok, ${rep.rejected503} deliberate 503 (queue of ${MAX_QUEUE}), ${rep.errors.length} errors; ${rep.inputs} inputs, ${rep.tokens} tokens; drain ${rep.drainSeconds.toFixed(1)} s`,
+    );
+    t.diagnostic(
+      `latency ms (200s): p50 ${rep.latencyMs.p50.toFixed(0)}, p90 ${rep.latencyMs.p90.toFixed(0)}, p99 ${rep.latencyMs.p99.toFixed(0)}, max ${rep.latencyMs.max.toFixed(0)}`,
+    );
+    t.diagnostic(
+      `/health ms: ${rep.healthMs.n} probes, p50 ${rep.healthMs.p50.toFixed(0)}, max ${rep.healthMs.max.toFixed(0)}, ${rep.healthMs.failures} failed`,
+    );
+    t.diagnostic(
+      `RSS MiB (t s:MiB): ${rep.rss
+        .filter((_, i) => i % 5 === 0 || i === rep.rss.length - 1)
+        .map(([s, k]) => `${s}:${mib(k)}`)
+        .join(" ")}`,
+    );
 
     assert.deepEqual(rep.errors.slice(0, 10), [], `${rep.errors.length} errors`);
     assert.ok(rep.ok >= CLIENTS, `only ${rep.ok} requests succeeded`);
@@ -72,8 +96,16 @@ test(`${CLIENTS} clients for ${SECONDS} s: right vectors to the right request, o
     // The server's own counters agree with what the clients saw.
     const m = await (await fetch(`${srv.url}/metrics`)).text();
     for (const route of ["/v1/embeddings", "/embeddings"]) {
-      assert.equal(metric(m, `gguf_embed_requests_total{route="${route}",method="POST",status="200"}`), rep.okByRoute[route] ?? 0, `${route} 200s`);
-      assert.equal(metric(m, `gguf_embed_requests_total{route="${route}",method="POST",status="503"}`), rep.rejectedByRoute[route] ?? 0, `${route} 503s`);
+      assert.equal(
+        metric(m, `gguf_embed_requests_total{route="${route}",method="POST",status="200"}`),
+        rep.okByRoute[route] ?? 0,
+        `${route} 200s`,
+      );
+      assert.equal(
+        metric(m, `gguf_embed_requests_total{route="${route}",method="POST",status="503"}`),
+        rep.rejectedByRoute[route] ?? 0,
+        `${route} 503s`,
+      );
     }
     assert.equal(metric(m, "gguf_embed_inputs_total"), rep.inputs, "inputs embedded");
     assert.equal(metric(m, "gguf_embed_tokens_total"), rep.tokens, "tokens embedded");

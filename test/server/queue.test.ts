@@ -35,7 +35,10 @@ test("requests submitted together share one call, in arrival order, and get thei
   const q = new EmbedQueue(m, { maxBatchTokens: 100, maxQueue: 10 });
   const [a, b, c] = await Promise.all([q.submit(req(10, [3, 4]), {}), q.submit(req(20, [5]), {}), q.submit(req(30, [2, 2, 2]), {})]);
   assert.equal(m.calls.length, 1);
-  assert.deepEqual(m.calls[0].tokens.map((t) => t[0]), [10, 11, 20, 30, 31, 32]);
+  assert.deepEqual(
+    m.calls[0].tokens.map((t) => t[0]),
+    [10, 11, 20, 30, 31, 32],
+  );
   assert.equal(m.calls[0].opts.maxBatchTokens, 100);
   assert.deepEqual(firsts(a), [10, 11]);
   assert.deepEqual(firsts(b), [20]);
@@ -47,7 +50,10 @@ test("the token budget splits batches; an input over budget goes alone; a reques
   const onBatch: number[] = [];
   const q = new EmbedQueue(m, { maxBatchTokens: 10, maxQueue: 10, onBatch: (b) => onBatch.push(b.tokens) });
   const [a, b, c] = await Promise.all([q.submit(req(10, [4, 4, 4]), {}), q.submit(req(20, [25]), {}), q.submit(req(30, [3, 3]), {})]);
-  assert.deepEqual(m.calls.map((c) => c.tokens.map((t) => t.length)), [[4, 4], [4], [25], [3, 3]]);
+  assert.deepEqual(
+    m.calls.map((c) => c.tokens.map((t) => t.length)),
+    [[4, 4], [4], [25], [3, 3]],
+  );
   assert.deepEqual(firsts(a), [10, 11, 12]);
   assert.deepEqual(firsts(b), [20]);
   assert.deepEqual(firsts(c), [30, 31]);
@@ -56,7 +62,10 @@ test("the token budget splits batches; an input over budget goes alone; a reques
   m.calls.length = 0;
   onBatch.length = 0;
   const [d, e] = await Promise.all([q.submit(req(40, [6, 3]), {}), q.submit(req(50, [1, 5]), {})]);
-  assert.deepEqual(m.calls.map((c) => c.tokens.map((t) => t[0])), [[40, 41, 50], [51]]);
+  assert.deepEqual(
+    m.calls.map((c) => c.tokens.map((t) => t[0])),
+    [[40, 41, 50], [51]],
+  );
   assert.deepEqual(onBatch, [10, 5]);
   assert.deepEqual(firsts(d), [40, 41]);
   assert.deepEqual(firsts(e), [50, 51]);
@@ -71,12 +80,23 @@ test("requests with different output options are not mixed; the first in line go
     q.submit(req(30, [2]), { dimensions: 128, task: "query" }), // task is applied at prepare(); same group
     q.submit(req(40, [2]), { normalize: "none" }),
   ]);
-  assert.deepEqual(m.calls.map((c) => [c.tokens.map((t) => t[0]), c.opts.dimensions ?? null, c.opts.normalize ?? null]), [
-    [[10, 30], 128, null],
-    [[20], null, null],
-    [[40], null, "none"],
-  ]);
-  assert.deepEqual(rs.map((r) => [r[0][0], r[0][2]]), [[10, 128], [20, 0], [30, 128], [40, 0]]);
+  assert.deepEqual(
+    m.calls.map((c) => [c.tokens.map((t) => t[0]), c.opts.dimensions ?? null, c.opts.normalize ?? null]),
+    [
+      [[10, 30], 128, null],
+      [[20], null, null],
+      [[40], null, "none"],
+    ],
+  );
+  assert.deepEqual(
+    rs.map((r) => [r[0][0], r[0][2]]),
+    [
+      [10, 128],
+      [20, 0],
+      [30, 128],
+      [40, 0],
+    ],
+  );
 });
 
 test("a full queue rejects at once with QueueFullError; depth counts waiting requests", async () => {
@@ -91,7 +111,10 @@ test("a full queue rejects at once with QueueFullError; depth counts waiting req
   const b = q.submit(req(20, [3]), {});
   const c = q.submit(req(30, [3]), {});
   assert.equal(q.depth, 2);
-  await assert.rejects(q.submit(req(40, [1]), {}), (e: unknown) => e instanceof QueueFullError && /2 requests are already waiting/.test(e.message));
+  await assert.rejects(
+    q.submit(req(40, [1]), {}),
+    (e: unknown) => e instanceof QueueFullError && /2 requests are already waiting/.test(e.message),
+  );
   open();
   assert.deepEqual([await a, await b, await c].map(firsts), [[10], [20], [30]]);
   assert.equal(q.depth, 0);
@@ -113,5 +136,8 @@ test("when a shared call fails, only the request that caused it gets the error",
 
   // The poisoned input rides alone in the request's second batch: the error names it as input 2.
   const q2 = new EmbedQueue(fakeModel(72), { maxBatchTokens: 4, maxQueue: 10 });
-  await assert.rejects(q2.submit(req(70, [2, 2, 2]), {}), (e: unknown) => e instanceof EmbedError && e.detail.index === 2 && /^input 2 is poisoned/.test(e.message));
+  await assert.rejects(
+    q2.submit(req(70, [2, 2, 2]), {}),
+    (e: unknown) => e instanceof EmbedError && e.detail.index === 2 && /^input 2 is poisoned/.test(e.message),
+  );
 });

@@ -56,8 +56,10 @@ test("isValidUtf8 agrees with TextDecoder({ fatal: true }) on every 1- and 2-byt
     assert.equal(isValidUtf8(Uint8Array.of(a)), ok(Uint8Array.of(a)), `${a}`);
     for (let b = 0; b < 256; b++) assert.equal(isValidUtf8(Uint8Array.of(a, b)), ok(Uint8Array.of(a, b)), `${a} ${b}`);
   }
-  const interesting = [0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0,
-    0xf1, 0xf4, 0xf5, 0xff];
+  const interesting = [
+    0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5,
+    0xff,
+  ];
   for (let i = 0; i < 200_000; i++) {
     const b = Uint8Array.from({ length: 3 + rnd(4) }, () => (rnd(2) ? interesting[rnd(interesting.length)] : rnd(256)));
     assert.equal(isValidUtf8(b), ok(b), `${[...b]}`);
@@ -67,9 +69,17 @@ test("isValidUtf8 agrees with TextDecoder({ fatal: true }) on every 1- and 2-byt
 test("with_pieces: each piece is the string when valid UTF-8, else its byte values (llama-server's rule)", () => {
   const tok = model.tokenizer;
   const strict = new TextDecoder("utf-8", { fatal: true });
-  const ids = [0, 1, 2, 3, 106, 107, 108,
+  const ids = [
+    0,
+    1,
+    2,
+    3,
+    106,
+    107,
+    108,
     ...Array.from({ length: 256 }, (_, b) => tok.vocab.tokenToId.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`)!),
-    ...Array.from({ length: 3000 }, () => rnd(tok.nVocab))];
+    ...Array.from({ length: 3000 }, () => rnd(tok.nVocab)),
+  ];
   for (const id of ids) {
     const bytes = tok.tokenToPieceBytes(id, { special: true });
     let piece: string | number[];

@@ -59,7 +59,9 @@ test("flag errors: --pooling, --api-key-file (blank, missing, with --api-key); -
     const saved = process.env.GGUF_EMBED_CACHE;
     process.env.GGUF_EMBED_CACHE = dir;
     try {
-      await assert.rejects(runServe(["-m", "hf:org/absent:Q8_0", "--offline", "--port", "0"], io().io, resolveModel), (e) => isEmbedError(e, "OFFLINE"));
+      await assert.rejects(runServe(["-m", "hf:org/absent:Q8_0", "--offline", "--port", "0"], io().io, resolveModel), (e) =>
+        isEmbedError(e, "OFFLINE"),
+      );
     } finally {
       if (saved === undefined) delete process.env.GGUF_EMBED_CACHE;
       else process.env.GGUF_EMBED_CACHE = saved;
@@ -74,9 +76,37 @@ test("llama-server's flags: -c caps inputs, --pooling, --alias, --api-key-file, 
   const model = await loadModel(await gemmaFixture(FIXTURE));
   const keyFile = join(dir, "key");
   await writeFile(keyFile, "s3cret\n");
-  const child = spawn(process.execPath, [CHILD, "--serve", "-m", "test:fixture", "--host", "127.0.0.1", "--port", "0", "-c", "16", "-b", "64", "-ub", "32",
-    "-t", "1", "--pooling", "cls", "--alias", "my-model", "--api-key-file", keyFile, "--embeddings"], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
+  const child = spawn(
+    process.execPath,
+    [
+      CHILD,
+      "--serve",
+      "-m",
+      "test:fixture",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "-c",
+      "16",
+      "-b",
+      "64",
+      "-ub",
+      "32",
+      "-t",
+      "1",
+      "--pooling",
+      "cls",
+      "--alias",
+      "my-model",
+      "--api-key-file",
+      keyFile,
+      "--embeddings",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stdout = "",
+    stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));

@@ -39,7 +39,13 @@ test("openai client: float, base64 and default encodings equal model.embed, with
   assert.equal(f.object, "list");
   assert.equal(f.model, "whatever-model");
   assert.deepEqual(f.usage, { prompt_tokens: nTokens, total_tokens: nTokens });
-  assert.deepEqual(f.data.map((d) => [d.object, d.index]), [["embedding", 0], ["embedding", 1]]);
+  assert.deepEqual(
+    f.data.map((d) => [d.object, d.index]),
+    [
+      ["embedding", 0],
+      ["embedding", 1],
+    ],
+  );
   f.data.forEach((d, i) => assertSameVector(d.embedding, expected[i], `float ${i}`));
 
   // Explicit base64: the client hands the string through; it must be the f32 bytes, little-endian.
@@ -61,14 +67,22 @@ test("openai client: dimensions and the task extension select the same vector as
   const [expected] = await model.embed(["hello"], opts);
   const [plain] = await model.embed(["hello"], { dimensions: 256 });
   assert.notDeepEqual(Array.from(expected), Array.from(plain), "the task prompt must change the vector for this check to mean anything");
-  const r = await client.embeddings.create({ model: "m", input: "hello", encoding_format: "float", ...opts } as OpenAI.EmbeddingCreateParams);
+  const r = await client.embeddings.create({
+    model: "m",
+    input: "hello",
+    encoding_format: "float",
+    ...opts,
+  } as OpenAI.EmbeddingCreateParams);
   assert.equal(r.data[0].embedding.length, 256);
   assertSameVector(r.data[0].embedding, expected, "task+dims");
   assert.equal(r.usage.prompt_tokens, model.prepare(["hello"], opts)[0].tokens.length);
 });
 
 test("token-id inputs are used verbatim (number[] and number[][])", async () => {
-  const ids = [[2, 1234, 1], [2, 99, 100, 1]];
+  const ids = [
+    [2, 1234, 1],
+    [2, 99, 100, 1],
+  ];
   const expected = await model.embed(ids);
   const many = await call(srv.url, "/v1/embeddings", { body: { input: ids }, headers: auth });
   assert.equal(many.status, 200, many.text);
@@ -95,7 +109,10 @@ test("llama-server /embedding and /embeddings: 2-D rows, embd_normalize, pooling
   assertSameVector(e.body[0].embedding[0], l2, "default l2");
 
   const n = await call(srv.url, "/embeddings", { body: { input: [text, text], embd_normalize: -1 }, headers: auth });
-  assert.deepEqual(n.body.map((x: { index: number }) => x.index), [0, 1]);
+  assert.deepEqual(
+    n.body.map((x: { index: number }) => x.index),
+    [0, 1],
+  );
   assertSameVector(n.body[1].embedding[0], raw, "embd_normalize -1");
   const t = await call(srv.url, "/embeddings", { body: { content: text, embd_normalize: 1 }, headers: auth });
   assertSameVector(t.body[0].embedding[0], taxi, "embd_normalize 1");
@@ -104,7 +121,9 @@ test("llama-server /embedding and /embeddings: 2-D rows, embd_normalize, pooling
   const p = await call(srv.url, "/embeddings", { body: { content: text, pooling: "none", embd_normalize: 2 }, headers: auth });
   assert.equal(p.status, 200, p.text);
   assert.equal(p.body[0].embedding.length, nTok);
-  p.body[0].embedding.forEach((row: number[], r: number) => assertSameVector(row, tokens.subarray(r * 768, (r + 1) * 768), `token row ${r}`));
+  p.body[0].embedding.forEach((row: number[], r: number) =>
+    assertSameVector(row, tokens.subarray(r * 768, (r + 1) * 768), `token row ${r}`),
+  );
 
   // content (no input) on the OAI route answers in the llama-server format, as llama-server does.
   const c = await call(srv.url, "/v1/embeddings", { body: { content: text }, headers: auth });
@@ -124,14 +143,23 @@ test("/tokenize and /detokenize follow llama-server's fields and defaults", asyn
 
   const pieces = await call(srv.url, "/tokenize", { body: { content: text, with_pieces: true }, headers: auth });
   const list = pieces.body.tokens as { id: number; piece: string | number[] }[];
-  assert.deepEqual(list.map((p) => p.id), plain.body.tokens);
+  assert.deepEqual(
+    list.map((p) => p.id),
+    plain.body.tokens,
+  );
   assert.deepEqual(list.find((p) => p.id === 105)?.piece, "<start_of_turn>");
   // U+F0000 has no token: byte fallback, and a lone byte is not UTF-8, so it comes as [byte].
-  assert.deepEqual(list.slice(-4).map((p) => p.piece), [[0xf3], [0xb0], [0x80], [0x80]]);
+  assert.deepEqual(
+    list.slice(-4).map((p) => p.piece),
+    [[0xf3], [0xb0], [0x80], [0x80]],
+  );
 
   const de = await call(srv.url, "/detokenize", { body: { tokens: plain.body.tokens }, headers: auth });
   assert.deepEqual(de.body, { content: text });
-  const bos = await call(srv.url, "/detokenize", { body: { tokens: [tok.bosId, ...tok.encode("ok", { addSpecial: false })] }, headers: auth });
+  const bos = await call(srv.url, "/detokenize", {
+    body: { tokens: [tok.bosId, ...tok.encode("ok", { addSpecial: false })] },
+    headers: auth,
+  });
   assert.equal(bos.body.content, "<bos>ok", "special tokens are rendered, as common_token_to_piece does");
 });
 
@@ -161,7 +189,10 @@ test("/health and /v1/models need no key; /metrics does and counts requests, tok
   assert.equal(d("gguf_embed_inputs_total"), 2);
   assert.equal(d("gguf_embed_batches_total"), 1);
   assert.equal(d(`gguf_embed_request_duration_seconds_count{route="/v1/embeddings"}`), 1);
-  assert.equal(metric(afterText, `gguf_embed_request_duration_seconds_bucket{route="/v1/embeddings",le="+Inf"}`), metric(afterText, `gguf_embed_request_duration_seconds_count{route="/v1/embeddings"}`));
+  assert.equal(
+    metric(afterText, `gguf_embed_request_duration_seconds_bucket{route="/v1/embeddings",le="+Inf"}`),
+    metric(afterText, `gguf_embed_request_duration_seconds_count{route="/v1/embeddings"}`),
+  );
   assert.equal(metric(afterText, "gguf_embed_queue_depth"), 0);
   assert.equal(metric(afterText, "gguf_embed_requests_in_flight"), 1, "only the scrape itself");
 });
@@ -184,7 +215,12 @@ test("concurrent requests (mixed routes and options) each get their own single-r
   const results = await Promise.all(jobs.map((j) => call(srv.url, j.path, { body: j.body, headers: auth })));
   results.forEach((r, k) => {
     assert.equal(r.status, 200, r.text);
-    const vecs = jobs[k].path === "/embeddings" ? r.body.map((x: { embedding: number[][] }) => x.embedding[0]) : r.body.data.map((x: { embedding: number[] | string }) => (typeof x.embedding === "string" ? fromBase64F32(x.embedding) : x.embedding));
+    const vecs =
+      jobs[k].path === "/embeddings"
+        ? r.body.map((x: { embedding: number[][] }) => x.embedding[0])
+        : r.body.data.map((x: { embedding: number[] | string }) =>
+            typeof x.embedding === "string" ? fromBase64F32(x.embedding) : x.embedding,
+          );
     assert.equal(vecs.length, expected[k].length);
     vecs.forEach((v: number[], i: number) => assertSameVector(v, expected[k][i], `request ${k} input ${i}`));
   });
@@ -202,14 +238,31 @@ test("server defaults: --default-task and --default-dimensions apply when omitte
     const r2 = await call(s.url, "/embeddings", { body: { content: "mars", task: null, dimensions: null } });
     assertSameVector(r2.body[0].embedding[0], without, "defaults off");
 
-    const pre = await fetch(`${s.url}/v1/embeddings`, { method: "OPTIONS", headers: { origin: "http://a.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" } });
+    const pre = await fetch(`${s.url}/v1/embeddings`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "http://a.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get("access-control-allow-origin"), "http://a.example");
     assert.match(pre.headers.get("access-control-allow-methods") ?? "", /POST/);
     assert.match(pre.headers.get("access-control-allow-headers") ?? "", /authorization/);
-    assert.equal((await call(s.url, "/health", { headers: { origin: "http://a.example" } })).headers.get("access-control-allow-origin"), "http://a.example");
-    assert.equal((await call(s.url, "/health", { headers: { origin: "http://evil.example" } })).headers.get("access-control-allow-origin"), null);
-    assert.equal((await call(srv.url, "/health", { headers: { origin: "http://a.example" } })).headers.get("access-control-allow-origin"), null, "no --cors, no CORS headers");
+    assert.equal(
+      (await call(s.url, "/health", { headers: { origin: "http://a.example" } })).headers.get("access-control-allow-origin"),
+      "http://a.example",
+    );
+    assert.equal(
+      (await call(s.url, "/health", { headers: { origin: "http://evil.example" } })).headers.get("access-control-allow-origin"),
+      null,
+    );
+    assert.equal(
+      (await call(srv.url, "/health", { headers: { origin: "http://a.example" } })).headers.get("access-control-allow-origin"),
+      null,
+      "no --cors, no CORS headers",
+    );
   } finally {
     await s.close();
   }

@@ -46,13 +46,17 @@ test(`${NAME}; tricklers are cut`, async () => {
 
     assert.equal(longAnswer?.status, 200, `the pass in flight finishes: ${longAnswer?.body.slice(0, 200)}`);
     const summary = answers.map((a, i) =>
-      (a ? `${a.status}${a.headers.connection === "close" ? "+close" : ""}`
-      : `none (${all[i].error ?? (all[i].closed ? "closed" : "open")})`));
+      a
+        ? `${a.status}${a.headers.connection === "close" ? "+close" : ""}`
+        : `none (${all[i].error ?? (all[i].closed ? "closed" : "open")})`,
+    );
     console.log(`# answers: ${summary.join(", ")}; exit after ${exitMs} ms`);
     answers.forEach((a, i) => {
       assert.ok(a, `request ${i} got no answer: ${summary[i]}\n${srv.stderr().slice(-3000)}`);
-      assert.ok(a.status === 200 || (a.status === 503 && a.headers.connection === "close"),
-        `request ${i}: ${summary[i]} ${a.body.slice(0, 200)}`);
+      assert.ok(
+        a.status === 200 || (a.status === 503 && a.headers.connection === "close"),
+        `request ${i}: ${summary[i]} ${a.body.slice(0, 200)}`,
+      );
       if (a.status === 503) assert.match(a.body, /SHUTTING_DOWN|shutting down/);
       assert.notEqual(all[i].error, "ECONNRESET", `request ${i} was reset`);
     });

@@ -32,13 +32,16 @@ test("20 clients that never read a 15.5 MB answer: bounded RSS, others served, e
     const t0 = Date.now();
     for (let i = 0; i < 20; i++) {
       const s = connect(srv.port, "127.0.0.1");
-      s.on("error", () => {}).on("close", () => closedAt.push(Date.now() - t0)).on("data", () => {});
+      s.on("error", () => {})
+        .on("close", () => closedAt.push(Date.now() - t0))
+        .on("data", () => {});
       s.write(`POST /detokenize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       s.pause(); // never read: the kernel buffers fill, then the server's socket stops draining
       sockets.push(s);
     }
     // RSS sampled from now until every stalled answer has been cut (or 60 s).
-    let peak = rss0, sampling = true;
+    let peak = rss0,
+      sampling = true;
     const sampler = (async () => {
       while (sampling) {
         peak = Math.max(peak, srv.rssKiB() ?? 0);
@@ -54,14 +57,17 @@ test("20 clients that never read a 15.5 MB answer: bounded RSS, others served, e
     sampling = false;
     await sampler;
     const grewMiB = (peak - rss0) / 1024;
-    console.log(`# RSS ${(rss0 / 1024).toFixed(0)} MiB before, peak ${(peak / 1024).toFixed(0)} MiB with 20 stalled 15.5 MB answers ` +
-      `(+${grewMiB.toFixed(0)} MiB), until ${Date.now() - t0} ms`);
+    console.log(
+      `# RSS ${(rss0 / 1024).toFixed(0)} MiB before, peak ${(peak / 1024).toFixed(0)} MiB with 20 stalled 15.5 MB answers ` +
+        `(+${grewMiB.toFixed(0)} MiB), until ${Date.now() - t0} ms`,
+    );
     assert.ok(grewMiB < 128, `RSS grew ${grewMiB.toFixed(0)} MiB`);
     assert.equal(await timeouts(), 20, "every stalled response was cut");
     const m = await call(srv.url, "/metrics");
     assert.equal(metric(m.text, 'gguf_embed_requests_total{route="/detokenize",method="POST",status="499"}'), 20);
     const cutMs = [...srv.stderr().matchAll(/POST \/detokenize 499 (\d+)ms \(cut: the client read nothing for 6000 ms\)/g)].map((x) =>
-      Number(x[1]));
+      Number(x[1]),
+    );
     assert.equal(cutMs.length, 20, srv.stderr().slice(-2000));
     console.log(`# each cut ${Math.min(...cutMs)}-${Math.max(...cutMs)} ms after its request arrived`);
     assert.ok(Math.min(...cutMs) >= SEND_TIMEOUT_MS, `cut after ${Math.min(...cutMs)} ms, before the send timeout`);

@@ -33,11 +33,15 @@ after(async () => {
  * tokenizing is done by then; reading the answer is the client's work, in this same process).
  * Returns the response, the slowest probe and the event loop's largest delay (ms) meanwhile.
  */
-async function whileProbing(path: string,
-  body: unknown): Promise<{ res: Response; slowestHealth: number; maxLoopDelay: number; probes: number }> {
+async function whileProbing(
+  path: string,
+  body: unknown,
+): Promise<{ res: Response; slowestHealth: number; maxLoopDelay: number; probes: number }> {
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
-  let done = false, slowest = 0, probes = 0;
+  let done = false,
+    slowest = 0,
+    probes = 0;
   const probing = (async () => {
     while (!done) {
       const t0 = performance.now();
@@ -49,8 +53,11 @@ async function whileProbing(path: string,
     }
   })();
   try {
-    const res = await fetch(srv.url + path,
-      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(srv.url + path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     return { res, slowestHealth: slowest, maxLoopDelay: h.max / 1e6, probes };
   } finally {
     done = true;
@@ -66,8 +73,10 @@ test("a 2 MiB /tokenize body is tokenized off the event loop: /health answers th
   const { res, slowestHealth, maxLoopDelay, probes } = await whileProbing("/tokenize", { content: big });
   assert.equal(res.status, 200);
   const tokens = ((await res.json()) as { tokens: number[] }).tokens;
-  console.log(`# /tokenize 2 MiB: ${tokens.length} tokens; event loop max delay ${maxLoopDelay.toFixed(0)} ms, ` +
-    `slowest /health ${slowestHealth.toFixed(0)} ms over ${probes} probes`);
+  console.log(
+    `# /tokenize 2 MiB: ${tokens.length} tokens; event loop max delay ${maxLoopDelay.toFixed(0)} ms, ` +
+      `slowest /health ${slowestHealth.toFixed(0)} ms over ${probes} probes`,
+  );
   assert.deepEqual(tokens, model.tokenizer.encode(big, { addSpecial: false }));
   assert.ok(maxLoopDelay < 1500, `the event loop was held ${maxLoopDelay.toFixed(0)} ms`);
   assert.ok(probes >= 3, `${probes} /health probes answered`);
@@ -92,8 +101,14 @@ test("the worker and the event loop give the same ids and the same errors", asyn
   const onLoop = await startServer(model, { port: 0, tokenizeOffloadChars: Number.MAX_SAFE_INTEGER });
   const onWorker = await startServer(model, { port: 0, tokenizeOffloadChars: 0 });
   try {
-    const texts = ["", "hello", "<start_of_turn>user\nhi<end_of_turn>", "東京 🦙 é\u0000 <unused42><0x41> ▁▁ x", "a".repeat(5000),
-      "\ud800 lone"];
+    const texts = [
+      "",
+      "hello",
+      "<start_of_turn>user\nhi<end_of_turn>",
+      "東京 🦙 é\u0000 <unused42><0x41> ▁▁ x",
+      "a".repeat(5000),
+      "\ud800 lone",
+    ];
     for (const content of texts) {
       for (const flags of [{}, { add_special: true }, { parse_special: false }, { with_pieces: true }]) {
         const a = await call(onLoop.url, "/tokenize", { body: { content, ...flags } });
@@ -107,7 +122,12 @@ test("the worker and the event loop give the same ids and the same errors", asyn
       { input: ["doc"], task: "document", title: "T" },
       { input: ["x", "word ".repeat(3000)] },
       { input: ["word ".repeat(3000)], truncate: true },
-      { input: [[2, 5, 1], [2, 9]] },
+      {
+        input: [
+          [2, 5, 1],
+          [2, 9],
+        ],
+      },
       { input: [[2, 999999]] },
       { input: "x", title: "only for documents" },
     ];

@@ -23,16 +23,67 @@ import { bpeReference } from "./bpe-reference.js";
 
 /** Strings that exercise the BPE splitters: contractions, digit runs, whitespace/newline mixes, byte-level oddities. */
 export const BPE_EDGE = [
-  "Hello world!", "don't I'LL we'Re THEY'VE it's 'S 'd' ''s", "'", "''", "' s", "x'll'", "1234567890", "١٢٣ ٤٥", "12 345 6789 ½ ²³",
-  "3.14159e-10", "a1b2c3", " \n", "\n\n\n", "a\r\n\r\nb", "  \r\n  x", "x   ", "   x", "\t\t\tx", " \u00a0 \u3000x", "a  b   c    d",
-  "!!!???...", " !!", "!\n\n", "--\r\r\n", "<|endoftext|>", "<|im_start|>user\nhi<|im_end|>", "<think></think>", "<|endoftext",
-  "ĠĠ Ġ", "Ċ", "âĢĻ", "\u0100\u0120\u0143", "😀😃😄", "e\u0301", "\u0000\u0001\u001f", "\uFFFD\uFFFE", "\u{E0001}\u{E0020}", "Ωmega ΣΣ",
-  "ﬃ ǅ İ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\u0600\u0601 \u06dd", "عربي فارسی", "हिन्दी", "ไทย", "日本語テキスト", "中文，标点。", "한국어 텍스트",
-  "a".repeat(3000), "ab".repeat(2000), " ".repeat(1000), "\n".repeat(500), "9".repeat(1000), "!".repeat(1000), "é".repeat(1000),
+  "Hello world!",
+  "don't I'LL we'Re THEY'VE it's 'S 'd' ''s",
+  "'",
+  "''",
+  "' s",
+  "x'll'",
+  "1234567890",
+  "١٢٣ ٤٥",
+  "12 345 6789 ½ ²³",
+  "3.14159e-10",
+  "a1b2c3",
+  " \n",
+  "\n\n\n",
+  "a\r\n\r\nb",
+  "  \r\n  x",
+  "x   ",
+  "   x",
+  "\t\t\tx",
+  " \u00a0 \u3000x",
+  "a  b   c    d",
+  "!!!???...",
+  " !!",
+  "!\n\n",
+  "--\r\r\n",
+  "<|endoftext|>",
+  "<|im_start|>user\nhi<|im_end|>",
+  "<think></think>",
+  "<|endoftext",
+  "ĠĠ Ġ",
+  "Ċ",
+  "âĢĻ",
+  "\u0100\u0120\u0143",
+  "😀😃😄",
+  "e\u0301",
+  "\u0000\u0001\u001f",
+  "\uFFFD\uFFFE",
+  "\u{E0001}\u{E0020}",
+  "Ωmega ΣΣ",
+  "ﬃ ǅ İ",
+  "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+  "\u0600\u0601 \u06dd",
+  "عربي فارسی",
+  "हिन्दी",
+  "ไทย",
+  "日本語テキスト",
+  "中文，标点。",
+  "한국어 텍스트",
+  "a".repeat(3000),
+  "ab".repeat(2000),
+  " ".repeat(1000),
+  "\n".repeat(500),
+  "9".repeat(1000),
+  "!".repeat(1000),
+  "é".repeat(1000),
 ];
 
 const fixture = (name: string) => readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), "utf8");
-export const CORPUS = fixture("tokenizer-corpus.jsonl").trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text);
+export const CORPUS = fixture("tokenizer-corpus.jsonl")
+  .trim()
+  .split("\n")
+  .map((l) => (JSON.parse(l) as { text: string }).text);
 
 export interface BpeCheck {
   ours: Tokenizer;

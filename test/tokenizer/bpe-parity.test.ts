@@ -13,7 +13,12 @@ import { test } from "node:test";
 import { llamaSourceFile, llamaVocabCases } from "../helpers/llama-src.js";
 import { checkBpeParity, openBpe } from "./bpe-check.js";
 
-for (const [vocab, pre] of [["qwen2", "qwen2"], ["llama-bpe", "llama-bpe"], ["gpt-2", "gpt-2"], ["mpt", "mpt"]]) {
+for (const [vocab, pre] of [
+  ["qwen2", "qwen2"],
+  ["llama-bpe", "llama-bpe"],
+  ["gpt-2", "gpt-2"],
+  ["mpt", "mpt"],
+]) {
   const file = `ggml-vocab-${vocab}.gguf`;
   test(`${file}: every .inp/.out case, as test-tokenizer-0 runs them, and llama.cpp's ids`, async (t) => {
     const path = llamaSourceFile(`models/${file}`);

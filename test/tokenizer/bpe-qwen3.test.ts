@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { QWEN3_ENDOFTEXT, QWEN3_N_VOCAB, qwen3VocabFixture } from "../../scripts/gen/qwen3-vocab.js";
 import { checkBpeParity, openBpe } from "./bpe-check.js";
 
-test("Qwen3 vocabulary: \"Hello world!\" -> [9707, 1879, 0] + EOS, as llama.cpp", async () => {
+test('Qwen3 vocabulary: "Hello world!" -> [9707, 1879, 0] + EOS, as llama.cpp', async () => {
   for (const addEos of [true, false]) {
     const { ours, llama, close } = await openBpe(await qwen3VocabFixture({ addEos }));
     try {

@@ -33,10 +33,15 @@ function bpeMeta(extra: string[], merges: string[], more: [string, GGUFValue][] 
   const tokens = [...ALPHABET, ...extra, "<|endoftext|>"];
   const types = Int32Array.from(tokens, (_, i) => (i === tokens.length - 1 ? LlamaTokenType.CONTROL : LlamaTokenType.NORMAL));
   const base: [string, GGUFValue][] = [
-    ["general.architecture", kv.str("qwen3")], ["general.name", kv.str("synthetic-bpe")], ...QWEN3_HPARAMS,
-    ["tokenizer.ggml.model", kv.str("gpt2")], ["tokenizer.ggml.pre", kv.str("qwen2")],
-    ["tokenizer.ggml.tokens", kv.strs(tokens)], ["tokenizer.ggml.token_type", kv.i32s(types)],
-    ["tokenizer.ggml.merges", kv.strs(merges)], ["tokenizer.ggml.eos_token_id", kv.u32(tokens.length - 1)],
+    ["general.architecture", kv.str("qwen3")],
+    ["general.name", kv.str("synthetic-bpe")],
+    ...QWEN3_HPARAMS,
+    ["tokenizer.ggml.model", kv.str("gpt2")],
+    ["tokenizer.ggml.pre", kv.str("qwen2")],
+    ["tokenizer.ggml.tokens", kv.strs(tokens)],
+    ["tokenizer.ggml.token_type", kv.i32s(types)],
+    ["tokenizer.ggml.merges", kv.strs(merges)],
+    ["tokenizer.ggml.eos_token_id", kv.u32(tokens.length - 1)],
     ["tokenizer.ggml.bos_token_id", kv.u32(tokens.length - 1)],
   ];
   const keys = new Set(more.map(([k]) => k));
@@ -46,9 +51,21 @@ function bpeMeta(extra: string[], merges: string[], more: [string, GGUFValue][] 
 test("hostile merges (unknown results, repeats, no space, several spaces) tokenize as llama.cpp", async () => {
   const extra = [enc("he"), enc("hell"), enc("ll"), enc(" w"), enc("lo")];
   const merges = [
-    "h e", "l l", "he ll", "hell o", // "hello" is no token: falls back to one-byte tokens h e l l o
-    `${enc(" ")} w`, `${enc(" w")} o`, // " wo" is no token: " " is 2 bytes (C4 A0) with no one-byte token -> dropped
-    "l o", "h e", "ll o", "nospace", "a b c", " x y", "x  y", "", enc("é").split("").join(" "), // é -> "Ã©": no token
+    "h e",
+    "l l",
+    "he ll",
+    "hell o", // "hello" is no token: falls back to one-byte tokens h e l l o
+    `${enc(" ")} w`,
+    `${enc(" w")} o`, // " wo" is no token: " " is 2 bytes (C4 A0) with no one-byte token -> dropped
+    "l o",
+    "h e",
+    "ll o",
+    "nospace",
+    "a b c",
+    " x y",
+    "x  y",
+    "",
+    enc("é").split("").join(" "), // é -> "Ã©": no token
     `${enc("日")[0]} ${enc("日")[1]}`,
   ];
   const path = await vocabFixture("bpe-hostile", bpeMeta(extra, merges));
@@ -66,16 +83,32 @@ test("hostile merges (unknown results, repeats, no space, several spaces) tokeni
 
 test("refused vocabularies throw EmbedError with the key or value named", () => {
   const expect = (meta: [string, GGUFValue][], code: string, re: RegExp) =>
-    assert.throws(() => createTokenizer(new Map(meta) as GGUFMetadata),
-      (e: unknown) => e instanceof EmbedError && e.code === code && re.test(e.message));
-  expect(bpeMeta([], []).filter(([k]) => k !== "tokenizer.ggml.merges"), "BAD_VOCAB", /tokenizer\.ggml\.merges/);
+    assert.throws(
+      () => createTokenizer(new Map(meta) as GGUFMetadata),
+      (e: unknown) => e instanceof EmbedError && e.code === code && re.test(e.message),
+    );
+  expect(
+    bpeMeta([], []).filter(([k]) => k !== "tokenizer.ggml.merges"),
+    "BAD_VOCAB",
+    /tokenizer\.ggml\.merges/,
+  );
   expect(bpeMeta([], [], [["tokenizer.ggml.merges", kv.i32s(new Int32Array(3))]]), "GGUF_KEY_TYPE", /tokenizer\.ggml\.merges/);
   for (const pre of ["default", "deepseek-llm", "__proto__", "constructor", "tekken"]) {
     expect(bpeMeta([], [], [["tokenizer.ggml.pre", kv.str(pre)]]), "UNSUPPORTED_TOKENIZER", new RegExp(`"${pre}"`));
   }
   // an out-of-range BOS id falls back to the "gpt2" default 11, with llama.cpp's warning
-  const tok = createTokenizer(new Map(bpeMeta([], [], [["tokenizer.ggml.pre", kv.str("llama-bpe")],
-    ["tokenizer.ggml.bos_token_id", kv.u32(1e6)]])) as GGUFMetadata);
+  const tok = createTokenizer(
+    new Map(
+      bpeMeta(
+        [],
+        [],
+        [
+          ["tokenizer.ggml.pre", kv.str("llama-bpe")],
+          ["tokenizer.ggml.bos_token_id", kv.u32(1e6)],
+        ],
+      ),
+    ) as GGUFMetadata,
+  );
   assert.deepEqual(tok.specialPrefix, [11]);
   assert.ok(tok.vocab.warnings.some((w) => /bad special token: 'tokenizer\.ggml\.bos_token_id' = 1000000, using default id 11/.test(w)));
 });
@@ -107,15 +140,22 @@ test("raw bytes: invalid UTF-8 becomes U+FFFD; beyond U+10FFFF is BAD_INPUT", ()
   const { ours } = qwen2;
   assert.deepEqual(ours.encode(Uint8Array.of(0x61, 0x80, 0x62, 0xc3)), ours.encode("a\uFFFDb\uFFFD"));
   assert.deepEqual(ours.encode(Uint8Array.of(0xed, 0xa0, 0x80)).length > 0, true); // a surrogate decodes as is
-  assert.throws(() => ours.encode(Uint8Array.of(0x20, 0xf5, 0x80, 0x80, 0x80)),
-    (e: unknown) => e instanceof EmbedError && e.code === "BAD_INPUT");
+  assert.throws(
+    () => ours.encode(Uint8Array.of(0x20, 0xf5, 0x80, 0x80, 0x80)),
+    (e: unknown) => e instanceof EmbedError && e.code === "BAD_INPUT",
+  );
 });
 
 const piece = fc.oneof(
   fc.constantFrom(...BPE_EDGE.filter((s) => s.length < 100), "<|endoftext|>", "<|im_start|>", "'", "'S", "'ll", "\r\n", " "),
   fc.string({ unit: "grapheme-composite", maxLength: 8 }),
   fc.string({ unit: "binary", maxLength: 8 }),
-  fc.array(fc.integer({ min: 0, max: 0x10ffff }).map((c) => String.fromCodePoint(c)), { maxLength: 6 }).map((a) => a.join("")),
+  fc
+    .array(
+      fc.integer({ min: 0, max: 0x10ffff }).map((c) => String.fromCodePoint(c)),
+      { maxLength: 6 },
+    )
+    .map((a) => a.join("")),
   fc.tuple(fc.constantFrom(" ", "\n", "\t", "\u3000", "\r"), fc.integer({ min: 1, max: 20 })).map(([s, n]) => s.repeat(n)),
 );
 const textArb = fc.array(piece, { maxLength: 20 }).map((p) => p.join(""));
@@ -123,13 +163,16 @@ const textArb = fc.array(piece, { maxLength: 20 }).map((p) => p.join(""));
 test("fast-check: 3,000 strings never throw, ids in range, equal to the reference path; 300 equal llama.cpp's", () => {
   const { ours, meta, llama } = qwen2;
   let i = 0;
-  fc.assert(fc.property(textArb, fc.boolean(), (text, parseSpecial) => {
-    const ids = ours.encode(text, { parseSpecial });
-    assert.ok(ids.every((id) => Number.isInteger(id) && id >= 0 && id < ours.nVocab));
-    assert.deepEqual(ids, bpeReference(ours.vocab, meta, text, true, parseSpecial));
-    if (i++ % 10 === 0) assert.deepEqual(ids, llama(text, parseSpecial));
-    ours.decode(ids);
-  }), { numRuns: 3000, seed: 18 });
+  fc.assert(
+    fc.property(textArb, fc.boolean(), (text, parseSpecial) => {
+      const ids = ours.encode(text, { parseSpecial });
+      assert.ok(ids.every((id) => Number.isInteger(id) && id >= 0 && id < ours.nVocab));
+      assert.deepEqual(ids, bpeReference(ours.vocab, meta, text, true, parseSpecial));
+      if (i++ % 10 === 0) assert.deepEqual(ids, llama(text, parseSpecial));
+      ours.decode(ids);
+    }),
+    { numRuns: 3000, seed: 18 },
+  );
 });
 
 function cpuMs(fn: () => unknown): number {
@@ -152,9 +195,11 @@ test("1 MB of text and a 100 KB single word tokenize in near-linear time; maxTok
   const ms100 = cpuMs(() => ours.encode(w100));
   const ms200 = cpuMs(() => ours.encode(w200));
   const msA = cpuMs(() => ours.encode("a".repeat(100_000)));
-  t.diagnostic(`1 MB: ${n} tokens in ${msMb.toFixed(0)} ms CPU; single word 100 KB ${ms100.toFixed(0)} ms, ` +
-    `200 KB ${ms200.toFixed(0)} ms, ` +
-    `"a" x 100k ${msA.toFixed(0)} ms`);
+  t.diagnostic(
+    `1 MB: ${n} tokens in ${msMb.toFixed(0)} ms CPU; single word 100 KB ${ms100.toFixed(0)} ms, ` +
+      `200 KB ${ms200.toFixed(0)} ms, ` +
+      `"a" x 100k ${msA.toFixed(0)} ms`,
+  );
   assert.ok(msMb < 20_000 && ms100 < 5_000 && msA < 5_000);
   assert.ok(ms200 < 3 * ms100 + 50, "the merge loop is not linear-ish in the word length");
   const full = ours.encode(mb, { addSpecial: false });

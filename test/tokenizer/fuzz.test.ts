@@ -20,13 +20,56 @@ import { FileSource } from "../../src/node/fs-source.js";
 import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
 import { disposeModel, llamaModel } from "../helpers/llama.js";
 
-const SPECIAL = ["<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>", "<pad>", "<unk>", "<mask>", "[multimodal]", "<unused0>", "<unused6241>",
-  "</s>", "<s>", "<0x41>", "<0x0A>", "<start_of_image>", "<end_of_image>", "<table>", "</td>", "<br>", "▁", "▁▁", "<", ">", "<<", "_of_"];
+const SPECIAL = [
+  "<start_of_turn>",
+  "<end_of_turn>",
+  "<bos>",
+  "<eos>",
+  "<pad>",
+  "<unk>",
+  "<mask>",
+  "[multimodal]",
+  "<unused0>",
+  "<unused6241>",
+  "</s>",
+  "<s>",
+  "<0x41>",
+  "<0x0A>",
+  "<start_of_image>",
+  "<end_of_image>",
+  "<table>",
+  "</td>",
+  "<br>",
+  "▁",
+  "▁▁",
+  "<",
+  ">",
+  "<<",
+  "_of_",
+];
 const SPACES = [" ", "\t", "\n", "\r\n", "\r", "\v", "\f", "\u3000", "\u00a0", "\u2028", "\u0085", "\u200b", "▁"];
-const ODD = ["\u0000", "\uD800", "\uDBFF", "\uDC00", "\uDFFF", "\uFEFF", "\uFFFD", "\uFFFE", "\u200D", "e\u0301", "\u{10FFFF}", "\u{E0001}", "\x7f", "\x1b[0m"];
+const ODD = [
+  "\u0000",
+  "\uD800",
+  "\uDBFF",
+  "\uDC00",
+  "\uDFFF",
+  "\uFEFF",
+  "\uFFFD",
+  "\uFFFE",
+  "\u200D",
+  "e\u0301",
+  "\u{10FFFF}",
+  "\u{E0001}",
+  "\x7f",
+  "\x1b[0m",
+];
 
 /** One code point from plane 0..16 (plane 0 includes the surrogate range, so lone surrogates too). */
-const planeChar = fc.integer({ min: 0, max: 16 }).chain((p) => fc.integer({ min: p * 0x10000, max: p * 0x10000 + 0xffff })).map((cp) => String.fromCodePoint(cp));
+const planeChar = fc
+  .integer({ min: 0, max: 16 })
+  .chain((p) => fc.integer({ min: p * 0x10000, max: p * 0x10000 + 0xffff }))
+  .map((cp) => String.fromCodePoint(cp));
 
 const piece = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: "grapheme-composite", maxLength: 8 }) },
@@ -81,19 +124,40 @@ function checkEncoding(text: string): void {
 
 test("20,000 generated strings (specials, whitespace runs, NUL, lone surrogates, all planes) encode to BOS..EOS ids that decode back", () => {
   let units = 0;
-  fc.assert(fc.property(textArb, (text) => { units += text.length; checkEncoding(text); }), { numRuns: 20_000, seed: 0x746f6b });
+  fc.assert(
+    fc.property(textArb, (text) => {
+      units += text.length;
+      checkEncoding(text);
+    }),
+    { numRuns: 20_000, seed: 0x746f6b },
+  );
   assert.ok(units > 20_000 * 20, `the generator is too tame: ${units} UTF-16 units in all`);
 });
 
 test("large generated inputs (up to ~100k units) stay within the CPU budget", () => {
-  fc.assert(fc.property(fc.array(piece, { minLength: 1000, maxLength: 10_000 }).map((p) => p.join("")), checkEncoding), { numRuns: 12, seed: 7 });
+  fc.assert(
+    fc.property(
+      fc.array(piece, { minLength: 1000, maxLength: 10_000 }).map((p) => p.join("")),
+      checkEncoding,
+    ),
+    { numRuns: 12, seed: 7 },
+  );
 });
 
 test("1 MB inputs that stress the merge loop, the partition and byte fallback finish within the CPU budget", (t) => {
   const MB = 1 << 20;
   let s = 1;
   const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const fill = (make: () => string) => { const parts: string[] = []; let n = 0; while (n < MB) { const p = make(); parts.push(p); n += p.length; } return parts.join("").slice(0, MB); };
+  const fill = (make: () => string) => {
+    const parts: string[] = [];
+    let n = 0;
+    while (n < MB) {
+      const p = make();
+      parts.push(p);
+      n += p.length;
+    }
+    return parts.join("").slice(0, MB);
+  };
   const inputs: Record<string, string> = {
     "one letter (longest merge chain)": "a".repeat(MB),
     "two letters": "ab".repeat(MB / 2),
@@ -124,11 +188,14 @@ test("2,000 generated strings (fixed seed) tokenize exactly as llama.cpp does", 
   for (const text of texts) {
     const want = [...bos, ...Array.from(ref.tokenize(text, true)), ...eos];
     const got = tok.encode(text);
-    if (got.join() !== want.join() && bad.push(`${JSON.stringify(text)}\n  llama.cpp ${want.join(" ")}\n  ours      ${got.join(" ")}`) >= 5) break;
+    if (got.join() !== want.join() && bad.push(`${JSON.stringify(text)}\n  llama.cpp ${want.join(" ")}\n  ours      ${got.join(" ")}`) >= 5)
+      break;
   }
   const specials = texts.filter((s) => SPECIAL.slice(0, 12).some((x) => s.includes(x))).length;
   const surrogates = texts.filter((s) => wellFormed(s) !== s).length;
-  t.diagnostic(`${texts.length} strings (${specials} with special-token texts, ${surrogates} with lone surrogates), ${bad.length} mismatches`);
+  t.diagnostic(
+    `${texts.length} strings (${specials} with special-token texts, ${surrogates} with lone surrogates), ${bad.length} mismatches`,
+  );
   assert.ok(specials > 200 && surrogates > 50, "the sample must contain special tokens and lone surrogates");
   assert.deepEqual(bad, []);
 });

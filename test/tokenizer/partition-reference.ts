@@ -42,7 +42,7 @@ function buildTrie(vocab: Vocabulary, parseSpecial: boolean): Trie {
     let node = 0;
     for (let i = 0; i < t.length; i++) {
       const c = t.charCodeAt(i);
-      let next = node === 0 ? rootChild[c] : edges.get(node * 256 + c) ?? -1;
+      let next = node === 0 ? rootChild[c] : (edges.get(node * 256 + c) ?? -1);
       if (next < 0) {
         next = terminal.length;
         terminal.push(-1);
@@ -127,8 +127,8 @@ export function partitionReference(vocab: Vocabulary, s: string, parseSpecial: b
       let start = p;
       let end = p + len;
       // ref: LSTRIP trims isspace() from the end of the left remainder, RSTRIP from the start of the right one.
-      if (lstrip) for (const from = Math.max(rawStart,
-        j > 0 ? cutEnd[j - 1] : 0); start > from && isSpace(s.charCodeAt(start - 1)); ) start--;
+      if (lstrip)
+        for (const from = Math.max(rawStart, j > 0 ? cutEnd[j - 1] : 0); start > from && isSpace(s.charCodeAt(start - 1)); ) start--;
       if (rstrip) for (const to = j < cutStart.length ? cutStart[j] : s.length; end < to && isSpace(s.charCodeAt(end)); ) end++;
       newStart.push(start);
       newEnd.push(end);
@@ -136,7 +136,9 @@ export function partitionReference(vocab: Vocabulary, s: string, parseSpecial: b
     }
     if (newStart.length === 0) continue;
     // Merge this pass's cuts (all with this id) into the earlier ones; both lists are sorted and disjoint.
-    const ms: number[] = [], me: number[] = [], mi: number[] = [];
+    const ms: number[] = [],
+      me: number[] = [],
+      mi: number[] = [];
     let a = 0;
     for (let b = 0; b <= newStart.length; b++) {
       const until = b < newStart.length ? newStart[b] : Infinity;

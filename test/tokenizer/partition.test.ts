@@ -16,7 +16,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
-import type { Token } from "node-llama-cpp";
 import { gemma3VocabFixture, type Gemma3Variant } from "../../scripts/gen/gemma3-vocab.js";
 import { kv, type GGUFValue } from "../../src/gguf/keys.js";
 import { FileSource } from "../../src/node/fs-source.js";
@@ -29,7 +28,7 @@ import { partitionReference } from "./partition-reference.js";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
 }
 const pick = <T>(rnd: () => number, xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
 function shuffle<T>(rnd: () => number, xs: T[]): T[] {
@@ -83,12 +82,50 @@ test("synthetic overlapping candidates, equal-length ties, LSTRIP/RSTRIP: ours =
   const U = LlamaTokenType.USER_DEFINED;
   const C = LlamaTokenType.CONTROL;
   const extra: [string, LlamaTokenType][] = [
-    ["ab", U], ["ba", U], ["abc", U], ["bca", U], ["cab", U], ["  ", U], ["\n\n", U], [" \n", U], ["xy", U], ["yz", U], ["zx", U], ["xyz",
-      U],
-    ["<x>", C], ["<x", C], ["x>", C], ["<<", C], [">>", C], ["b<x>", C], ["<mask>", U], ["<|endoftext|>", C], ["a", U], ["\n", U],
+    ["ab", U],
+    ["ba", U],
+    ["abc", U],
+    ["bca", U],
+    ["cab", U],
+    ["  ", U],
+    ["\n\n", U],
+    [" \n", U],
+    ["xy", U],
+    ["yz", U],
+    ["zx", U],
+    ["xyz", U],
+    ["<x>", C],
+    ["<x", C],
+    ["x>", C],
+    ["<<", C],
+    [">>", C],
+    ["b<x>", C],
+    ["<mask>", U],
+    ["<|endoftext|>", C],
+    ["a", U],
+    ["\n", U],
   ];
-  const pieces = ["a", "b", "c", "x", "y", "z", "<", ">", " ", "\n", "\t", "<mask>", "<|endoftext|>", "<s>", "</s>", "<unk>", "ab", "<x>",
-    "  "];
+  const pieces = [
+    "a",
+    "b",
+    "c",
+    "x",
+    "y",
+    "z",
+    "<",
+    ">",
+    " ",
+    "\n",
+    "\t",
+    "<mask>",
+    "<|endoftext|>",
+    "<s>",
+    "</s>",
+    "<unk>",
+    "ab",
+    "<x>",
+    "  ",
+  ];
   const rnd = rng(7);
   const texts: string[] = [];
   for (let i = 0; i < 1500; i++) {
@@ -97,7 +134,9 @@ test("synthetic overlapping candidates, equal-length ties, LSTRIP/RSTRIP: ours =
     texts.push(s);
   }
   const variants: [string, [string, GGUFValue][]][] = [
-    ["plain", []], ["phi3", [["general.name", kv.str("phi-3-synthetic")]]], ["jina", [["tokenizer.ggml.pre", kv.str("jina-v2-de")]]],
+    ["plain", []],
+    ["phi3", [["general.name", kv.str("phi-3-synthetic")]]],
+    ["jina", [["tokenizer.ggml.pre", kv.str("jina-v2-de")]]],
   ];
   for (const [variant, more] of variants) {
     const path = await vocabFixture(`partition-${variant}`, spmVocabMetadata(extra, more));
@@ -112,7 +151,13 @@ function adversarial(tok: Tokenizer, seed: number): string[] {
   const rnd = rng(seed);
   const cands = Array.from(tok.vocab.specialCandidates, (id) => tok.vocab.tokens[id]);
   const ws = [" ", "  ", "\n", "\n\n", "\t", " \n ", "\r\n"];
-  const out = [cands.join(""), shuffle(rnd, cands.slice()).join(""), shuffle(rnd, cands.slice()).map((c) => c + pick(rnd, ws)).join("")];
+  const out = [
+    cands.join(""),
+    shuffle(rnd, cands.slice()).join(""),
+    shuffle(rnd, cands.slice())
+      .map((c) => c + pick(rnd, ws))
+      .join(""),
+  ];
   for (let i = 0; i < 300; i++) {
     let s = "";
     for (let k = 1 + Math.floor(rnd() * 20); k > 0; k--) {
@@ -120,9 +165,11 @@ function adversarial(tok: Tokenizer, seed: number): string[] {
       const b = pick(rnd, cands);
       const r = rnd();
       if (r < 0.3) s += a;
-      else if (r < 0.45) s += a.slice(0, 1 + Math.floor(rnd() * a.length)) + b; // a cut short, then b: overlapping candidates
+      else if (r < 0.45)
+        s += a.slice(0, 1 + Math.floor(rnd() * a.length)) + b; // a cut short, then b: overlapping candidates
       else if (r < 0.6) s += a + b.slice(Math.floor(rnd() * b.length));
-      else if (r < 0.7) s += a.slice(0, -1) + a; // "<unused1<unused1>"
+      else if (r < 0.7)
+        s += a.slice(0, -1) + a; // "<unused1<unused1>"
       else if (r < 0.8) s += pick(rnd, ws).repeat(1 + Math.floor(rnd() * 40));
       else if (r < 0.9) s += `<${a}>`;
       else s += pick(rnd, ["x", "hello", "▁", "<", ">", "</", "é", "🦙"]);
@@ -137,8 +184,7 @@ test("Gemma 3 vocab and its strip variants: adversarial special-token text, ours
     const path = await gemma3VocabFixture("converter", variant);
     const tok = await load(path);
     const texts = adversarial(tok, variant.length);
-    const { bad, compared } = await compare(path, texts,
-      variant !== "jina"); // jina = plain for llama.cpp except <mask>'s LSTRIP: reference only
+    const { bad, compared } = await compare(path, texts, variant !== "jina"); // jina = plain for llama.cpp except <mask>'s LSTRIP: reference only
     const longest = Math.max(...texts.map((s) => s.length));
     t.diagnostic(`${variant}: ${compared} strings (the longest ${longest} chars), ${bad.length} mismatches`);
     assert.deepEqual(bad, [], variant);
@@ -165,7 +211,10 @@ test("1 MB of back-to-back special texts tokenizes within 3x of 1 MB of plain te
     let k = 0;
     const special = fill(MB, () => (k < order.length ? order[k++] : ((order = shuffle(rnd, order)), (k = 1), order[0])));
     const corpus = readFileSync(new URL("../../../test/fixtures/tokenizer-corpus.jsonl", import.meta.url), "utf8")
-      .trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text).join("\n");
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { text: string }).text)
+      .join("\n");
     const plain = corpus.slice(0, MB);
     const cpu = (text: string) => {
       let best = Infinity;
@@ -184,8 +233,10 @@ test("1 MB of back-to-back special texts tokenizes within 3x of 1 MB of plain te
     const c0 = process.cpuUsage();
     partitionReference(tok.vocab, toByteString(special.slice(0, 1 << 15)), true);
     const c = process.cpuUsage(c0);
-    t.diagnostic(`CPU: 1 MB plain ${tPlain.toFixed(0)} ms; back-to-back special texts: 1 MB ${tSpecial.toFixed(0)} ms, 256 KB ` +
-      `${tSpecial256.toFixed(0)} ms; previous implementation, partition of 32 KB: ${((c.user + c.system) / 1000).toFixed(0)} ms`);
+    t.diagnostic(
+      `CPU: 1 MB plain ${tPlain.toFixed(0)} ms; back-to-back special texts: 1 MB ${tSpecial.toFixed(0)} ms, 256 KB ` +
+        `${tSpecial256.toFixed(0)} ms; previous implementation, partition of 32 KB: ${((c.user + c.system) / 1000).toFixed(0)} ms`,
+    );
     assert.ok(tSpecial <= 3 * tPlain, `special ${tSpecial.toFixed(0)} ms vs plain ${tPlain.toFixed(0)} ms`);
     // linear: 4x the input, at most 8x the time (a quadratic cost would be 16x; caches make small inputs cheaper)
     assert.ok(tSpecial <= 8 * tSpecial256 + 20, `1 MB ${tSpecial.toFixed(0)} ms vs 256 KB ${tSpecial256.toFixed(0)} ms`);

@@ -52,14 +52,22 @@ test("Gemma 3 vocab: word-split ids equal whole-fragment ids (corpus, '> </' pat
   const fixture = (name: string) => readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), "utf8");
   const texts = [
     ...(JSON.parse(fixture("llama-tokenizer-tests.json")) as { tests: string[] }).tests,
-    ...fixture("tokenizer-corpus.jsonl").trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text),
-    "<a> </a>", "x> </y", "> </", ">> <//", "a > </b> </c", " > </ ".repeat(50),
+    ...fixture("tokenizer-corpus.jsonl")
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { text: string }).text),
+    "<a> </a>",
+    "x> </y",
+    "> </",
+    ">> <//",
+    "a > </b> </c",
+    " > </ ".repeat(50),
   ].map(toByteString);
   let s = 5;
   const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const bytes = [0x20, 0x61, 0x3e, 0x3c, 0x2f, 0xe2, 0x96, 0x81, 0xf0, 0xe0, 0xc3, 0x80, 0xff];
-  for (let i = 0; i < 2000; i++) texts.push(bytesToByteString(Uint8Array.from({ length: 1 + Math.floor(rnd() * 40) },
-    () => bytes[Math.floor(rnd() * bytes.length)])));
+  for (let i = 0; i < 2000; i++)
+    texts.push(bytesToByteString(Uint8Array.from({ length: 1 + Math.floor(rnd() * 40) }, () => bytes[Math.floor(rnd() * bytes.length)])));
   const bad = texts.map((x) => splitVsWhole(tok, session, x)).filter((x) => x !== undefined);
   t.diagnostic(`${texts.length} texts, ${bad.length} differences`);
   assert.deepEqual(bad.slice(0, 5), []);

@@ -35,7 +35,7 @@ function craftCollisions(): string[] {
   const pairs: [string, string][] = [];
   let h = 0x811c9dc5;
   let s = 1;
-  const printable = () => String.fromCharCode(0x21 + ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) % 94);
+  const printable = () => String.fromCharCode(0x21 + (((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) % 94));
   while (2 ** pairs.length < N_TOKENS) {
     // birthday search over random 3-byte printable blocks: ~900 tries for a collision mod 2^19
     const seen = new Map<number, string>();
@@ -61,7 +61,7 @@ function randomTokens(): string[] {
   const set = new Set<string>();
   while (set.size < N_TOKENS) {
     let t = "";
-    for (let i = 0; i < 54; i++) t += String.fromCharCode(0x21 + ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) % 94);
+    for (let i = 0; i < 54; i++) t += String.fromCharCode(0x21 + (((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) % 94));
     set.add(t);
   }
   return [...set];
@@ -100,17 +100,21 @@ test("a crafted FNV-1a collision set builds within 3x of random tokens, with bou
   const tRandom = cpuMs(() => new TokenIndex(random));
   const tCrafted = cpuMs(() => new TokenIndex(crafted));
   const index = new TokenIndex(crafted);
-  t.diagnostic(`TokenIndex build, ${N_TOKENS} tokens of 54 bytes: random ${tRandom.toFixed(0)} ms, ` +
-    `crafted ${tCrafted.toFixed(0)} ms CPU; ` +
-    `crafted max probe ${index.maxProbe}`);
+  t.diagnostic(
+    `TokenIndex build, ${N_TOKENS} tokens of 54 bytes: random ${tRandom.toFixed(0)} ms, ` +
+      `crafted ${tCrafted.toFixed(0)} ms CPU; ` +
+      `crafted max probe ${index.maxProbe}`,
+  );
   assert.ok(!index.usesTrie && index.maxProbe <= MAX_PROBE);
   assert.ok(tCrafted <= 3 * tRandom + 20, `crafted ${tCrafted.toFixed(0)} ms vs random ${tRandom.toFixed(0)} ms`);
   checkAll(index, crafted);
 
   // the whole vocabulary load (what a server does with an uploaded file), crafted vs random
-  const meta = (tokens: string[]) => new Map<string, GGUFValue>([
-    ["tokenizer.ggml.model", kv.str("llama")], ["tokenizer.ggml.tokens", kv.strs(["<unk>", "<s>", "</s>", ...tokens])],
-  ]);
+  const meta = (tokens: string[]) =>
+    new Map<string, GGUFValue>([
+      ["tokenizer.ggml.model", kv.str("llama")],
+      ["tokenizer.ggml.tokens", kv.strs(["<unk>", "<s>", "</s>", ...tokens])],
+    ]);
   const lRandom = cpuMs(() => createTokenizer(meta(random)), 1);
   const lCrafted = cpuMs(() => createTokenizer(meta(crafted)), 1);
   t.diagnostic(`createTokenizer: random ${lRandom.toFixed(0)} ms, crafted ${lCrafted.toFixed(0)} ms CPU`);

@@ -24,7 +24,11 @@ const SPEC_EXAMPLES: [string, number[], number[]?][] = [
   ["a\n\nb", [236746, 108, 236763]],
   ["line1\nline2", [1257, 236770, 107, 1257, 236778]],
   ["tab\there", [4823, 255968, 8472]],
-  ["<start_of_turn>user\nhi<end_of_turn>", [236820, 3041, 236779, 1340, 236779, 887, 236813, 2364, 107, 2202, 236820, 643, 236779, 1340, 236779, 887, 236813], [105, 2364, 107, 2202, 106]],
+  [
+    "<start_of_turn>user\nhi<end_of_turn>",
+    [236820, 3041, 236779, 1340, 236779, 887, 236813, 2364, 107, 2202, 236820, 643, 236779, 1340, 236779, 887, 236813],
+    [105, 2364, 107, 2202, 106],
+  ],
   ["<bos>text", [236820, 46757, 236813, 1005], [2, 1005]],
   ["x<unused0>y", [236781, 236820, 63634, 236771, 236813, 236762], [236781, 6, 236762]],
   ["<mask> [multimodal]", [236820, 1080, 236813, 236743, 5], [4, 236743, 5]],
@@ -35,9 +39,18 @@ const SPEC_EXAMPLES: [string, number[], number[]?][] = [
   ["   leading spaces", [139, 26016, 9952]],
   ["trailing spaces   ", [136697, 9952, 139]],
   [" ", [236743]],
-  ["1234567890 3.14159", [236770, 236778, 236800, 236812, 236810, 236825, 236832, 236828, 236819, 236771, 236743, 236800, 236761, 236770, 236812, 236770, 236810, 236819]],
+  [
+    "1234567890 3.14159",
+    [
+      236770, 236778, 236800, 236812, 236810, 236825, 236832, 236828, 236819, 236771, 236743, 236800, 236761, 236770, 236812, 236770,
+      236810, 236819,
+    ],
+  ],
   ["task: search result | query: What is RAG?", [8071, 236787, 3927, 1354, 1109, 7609, 236787, 2900, 563, 630, 2807, 236881]],
-  ["title: none | text: The Eiffel Tower is in Paris.", [3250, 236787, 7293, 1109, 1816, 236787, 669, 94648, 25822, 563, 528, 9079, 236761]],
+  [
+    "title: none | text: The Eiffel Tower is in Paris.",
+    [3250, 236787, 7293, 1109, 1816, 236787, 669, 94648, 25822, 563, 528, 9079, 236761],
+  ],
 ];
 
 let gemma: Tokenizer;
@@ -104,7 +117,10 @@ describe("Gemma 3 vocab: spec §7 worked examples", () => {
     assert.equal(gemma.decode(ids), "user");
     assert.equal(gemma.decode(ids, { unparseSpecial: true }), "<bos><start_of_turn>user<end_of_turn><eos>");
     assert.equal(gemma.decode(ids, { unparseSpecial: true, removeSpecial: true }), "<start_of_turn>user<end_of_turn>");
-    assert.throws(() => gemma.decode([9259, 262144]), (e) => isEmbedError(e, "TOKEN_OUT_OF_RANGE") && e.detail.index === 1);
+    assert.throws(
+      () => gemma.decode([9259, 262144]),
+      (e) => isEmbedError(e, "TOKEN_OUT_OF_RANGE") && e.detail.index === 1,
+    );
   });
   it("tokenToPiece: ▁ becomes a space, byte tokens are raw bytes, USER_DEFINED verbatim", () => {
     assert.equal(gemma.tokenToPiece(26352), " Hello");
@@ -115,7 +131,10 @@ describe("Gemma 3 vocab: spec §7 worked examples", () => {
   });
   it("1 MB input is not quadratic (100 KB vs 1 MB, mixed text and one huge fragment)", () => {
     const corpus = readFileSync(new URL("../../../test/fixtures/tokenizer-corpus.jsonl", import.meta.url), "utf8")
-      .trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text).join("\n");
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { text: string }).text)
+      .join("\n");
     const mixed = corpus.slice(0, 1 << 20);
     const oneFragment = mixed.replace(/\s+/g, " "); // single spaces only: no partition cuts at all
     for (const big of [mixed, oneFragment]) {
@@ -135,8 +154,20 @@ describe("Gemma 3 vocab: spec §7 worked examples", () => {
 
 /** A tiny SPM vocab: <unk>, <s>, </s>, the 256 byte tokens (ids 3..258), then `extra` from id 259. */
 function miniVocab(extra: [string, LlamaTokenType, number][], more: [string, GGUFValue][] = []): GGUFMetadata {
-  const tokens = ["<unk>", "<s>", "</s>", ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`), ...extra.map((e) => e[0])];
-  const types = [LlamaTokenType.UNKNOWN, LlamaTokenType.CONTROL, LlamaTokenType.CONTROL, ...new Array(256).fill(LlamaTokenType.BYTE), ...extra.map((e) => e[1])];
+  const tokens = [
+    "<unk>",
+    "<s>",
+    "</s>",
+    ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`),
+    ...extra.map((e) => e[0]),
+  ];
+  const types = [
+    LlamaTokenType.UNKNOWN,
+    LlamaTokenType.CONTROL,
+    LlamaTokenType.CONTROL,
+    ...new Array(256).fill(LlamaTokenType.BYTE),
+    ...extra.map((e) => e[1]),
+  ];
   const scores = [0, 0, 0, ...new Array(256).fill(0), ...extra.map((e) => e[2])];
   return new Map<string, GGUFValue>([
     ["tokenizer.ggml.model", kv.str("llama")],
@@ -153,18 +184,58 @@ const noPrefix: [string, GGUFValue][] = [["tokenizer.ggml.add_space_prefix", kv.
 describe("SPM algorithm on synthetic vocabs (rules of spec §4-§6)", () => {
   it("the highest-score pair merges first", () => {
     // "abc": ab (-1) beats bc (-2), then ab+c -> abc
-    const t = createTokenizer(miniVocab([["a", NORMAL, -9], ["b", NORMAL, -9], ["c", NORMAL, -9], ["ab", NORMAL, -1], ["bc", NORMAL, -2], ["abc", NORMAL, -3]], noPrefix));
+    const t = createTokenizer(
+      miniVocab(
+        [
+          ["a", NORMAL, -9],
+          ["b", NORMAL, -9],
+          ["c", NORMAL, -9],
+          ["ab", NORMAL, -1],
+          ["bc", NORMAL, -2],
+          ["abc", NORMAL, -3],
+        ],
+        noPrefix,
+      ),
+    );
     assert.deepEqual(t.encode("abc", { addSpecial: false }), [264]);
     // without "abc": [ab, c]; with bc scored higher: [a, bc]
-    const u = createTokenizer(miniVocab([["a", NORMAL, -9], ["b", NORMAL, -9], ["c", NORMAL, -9], ["ab", NORMAL, -2], ["bc", NORMAL, -1]], noPrefix));
+    const u = createTokenizer(
+      miniVocab(
+        [
+          ["a", NORMAL, -9],
+          ["b", NORMAL, -9],
+          ["c", NORMAL, -9],
+          ["ab", NORMAL, -2],
+          ["bc", NORMAL, -1],
+        ],
+        noPrefix,
+      ),
+    );
     assert.deepEqual(u.encode("abc", { addSpecial: false }), [259, 263]);
   });
   it("equal scores: the leftmost pair merges first", () => {
-    const t = createTokenizer(miniVocab([["a", NORMAL, -9], ["aa", NORMAL, -1]], noPrefix));
+    const t = createTokenizer(
+      miniVocab(
+        [
+          ["a", NORMAL, -9],
+          ["aa", NORMAL, -1],
+        ],
+        noPrefix,
+      ),
+    );
     assert.deepEqual(t.encode("aaa", { addSpecial: false }), [260, 259]);
   });
   it("partition: longest first, USER_DEFINED always, CONTROL/UNKNOWN only with parse_special", () => {
-    const t = createTokenizer(miniVocab([["ab", LlamaTokenType.USER_DEFINED, 0], ["abc", LlamaTokenType.USER_DEFINED, 0], ["<c>", LlamaTokenType.CONTROL, 0]], noPrefix));
+    const t = createTokenizer(
+      miniVocab(
+        [
+          ["ab", LlamaTokenType.USER_DEFINED, 0],
+          ["abc", LlamaTokenType.USER_DEFINED, 0],
+          ["<c>", LlamaTokenType.CONTROL, 0],
+        ],
+        noPrefix,
+      ),
+    );
     assert.deepEqual(t.encode("xabcab", { addSpecial: false }), [byte("x"), 260, 259]);
     assert.deepEqual(t.encode("<c><unk>", { addSpecial: false }), [261, 0]);
     assert.deepEqual(t.encode("<c>", { addSpecial: false, parseSpecial: false }), [byte("<"), byte("c"), byte(">")]);
@@ -184,22 +255,50 @@ describe("SPM algorithm on synthetic vocabs (rules of spec §4-§6)", () => {
 
 describe("vocab validation", () => {
   const bad = (meta: GGUFMetadata, key: string, index?: number) =>
-    assert.throws(() => createTokenizer(meta), (e) => isEmbedError(e, "BAD_VOCAB") && e.message.includes(key) && (index === undefined || e.detail.index === index));
+    assert.throws(
+      () => createTokenizer(meta),
+      (e) => isEmbedError(e, "BAD_VOCAB") && e.message.includes(key) && (index === undefined || e.detail.index === index),
+    );
   it("missing or empty tokens", () => {
     const m = miniVocab([]);
     m.delete("tokenizer.ggml.tokens");
     bad(m, "tokenizer.ggml.tokens");
-    bad(new Map([["tokenizer.ggml.model", kv.str("llama")], ["tokenizer.ggml.tokens", kv.strs([])]]), "tokenizer.ggml.tokens");
+    bad(
+      new Map([
+        ["tokenizer.ggml.model", kv.str("llama")],
+        ["tokenizer.ggml.tokens", kv.strs([])],
+      ]),
+      "tokenizer.ggml.tokens",
+    );
   });
   it("scores / token_type of the wrong length or type", () => {
     bad(miniVocab([], [["tokenizer.ggml.scores", kv.f32s(new Float32Array(5))]]), "tokenizer.ggml.scores", 5);
     bad(miniVocab([], [["tokenizer.ggml.token_type", kv.i32s(new Int32Array(300))]]), "tokenizer.ggml.token_type", 259);
     bad(miniVocab([], [["tokenizer.ggml.scores", kv.i32s(new Int32Array(259))]]), "tokenizer.ggml.scores");
   });
-  it("duplicate token texts", () => bad(miniVocab([["a", NORMAL, 0], ["a", NORMAL, 0]]), "duplicate", 260));
+  it("duplicate token texts", () =>
+    bad(
+      miniVocab([
+        ["a", NORMAL, 0],
+        ["a", NORMAL, 0],
+      ]),
+      "duplicate",
+      260,
+    ));
   it("BOS/EOS ids out of range when they would be emitted", () => {
-    bad(new Map([["tokenizer.ggml.model", kv.str("llama")], ["tokenizer.ggml.tokens", kv.strs(["a"])]]), "tokenizer.ggml.bos_token_id", 1);
-    const two = new Map([["tokenizer.ggml.model", kv.str("llama")], ["tokenizer.ggml.tokens", kv.strs(["x", "y"])], ["tokenizer.ggml.add_eos_token", kv.bool(true)]]);
+    bad(
+      new Map([
+        ["tokenizer.ggml.model", kv.str("llama")],
+        ["tokenizer.ggml.tokens", kv.strs(["a"])],
+      ]),
+      "tokenizer.ggml.bos_token_id",
+      1,
+    );
+    const two = new Map([
+      ["tokenizer.ggml.model", kv.str("llama")],
+      ["tokenizer.ggml.tokens", kv.strs(["x", "y"])],
+      ["tokenizer.ggml.add_eos_token", kv.bool(true)],
+    ]);
     bad(two, "tokenizer.ggml.eos_token_id", 2); // SPM default EOS is 2
   });
   it("an empty token text is renamed [EMPTY_i], as llama.cpp does", () => {
@@ -207,7 +306,10 @@ describe("vocab validation", () => {
     assert.equal(t.vocab.tokens[259], "[EMPTY_259]");
   });
   it("other tokenizer models are refused, naming the model", () => {
-    assert.throws(() => createTokenizer(miniVocab([]).set("tokenizer.ggml.model", kv.str("t5"))), (e) => isEmbedError(e, "UNSUPPORTED_TOKENIZER") && e.message.includes('"t5"'));
+    assert.throws(
+      () => createTokenizer(miniVocab([]).set("tokenizer.ggml.model", kv.str("t5"))),
+      (e) => isEmbedError(e, "UNSUPPORTED_TOKENIZER") && e.message.includes('"t5"'),
+    );
   });
 });
 
@@ -222,13 +324,26 @@ describe("gguf-embed tokenize", () => {
     return { code, out: Buffer.concat(chunks[0]).toString(), err: Buffer.concat(chunks[1]).toString() };
   }
   it("texts from arguments: one JSON array per text, BOS/EOS and special tokens by default", async () => {
-    assert.deepEqual(await run(["--model", gemmaPath, "Hello world", "<bos>text"]), { code: 0, out: "[2,9259,1902,1]\n[2,2,1005,1]\n", err: "" });
-    assert.equal((await run(["--model", gemmaPath, "--no-add-special", "--no-parse-special", "<bos>text"])).out, "[236820,46757,236813,1005]\n");
+    assert.deepEqual(await run(["--model", gemmaPath, "Hello world", "<bos>text"]), {
+      code: 0,
+      out: "[2,9259,1902,1]\n[2,2,1005,1]\n",
+      err: "",
+    });
+    assert.equal(
+      (await run(["--model", gemmaPath, "--no-add-special", "--no-parse-special", "<bos>text"])).out,
+      "[236820,46757,236813,1005]\n",
+    );
   });
   it("stdin lines, --jsonl, --pieces", async () => {
     assert.equal((await run(["-m", gemmaPath, "--no-add-special"], "Hello world\r\n Hello world\n")).out, "[9259,1902]\n[26352,1902]\n");
-    assert.equal((await run(["-m", gemmaPath, "--jsonl", "--no-add-special"], '"a\\n\\nb"\n\n"tab\\there"\n')).out, "[236746,108,236763]\n[4823,255968,8472]\n");
-    assert.equal((await run(["-m", gemmaPath, "--pieces", "Hello 🦙"])).out, '[[2,"<bos>"],[9259,"Hello"],[236743," "],[478,"<0xF0>"],[397,"<0x9F>"],[404,"<0xA6>"],[391,"<0x99>"],[1,"<eos>"]]\n');
+    assert.equal(
+      (await run(["-m", gemmaPath, "--jsonl", "--no-add-special"], '"a\\n\\nb"\n\n"tab\\there"\n')).out,
+      "[236746,108,236763]\n[4823,255968,8472]\n",
+    );
+    assert.equal(
+      (await run(["-m", gemmaPath, "--pieces", "Hello 🦙"])).out,
+      '[[2,"<bos>"],[9259,"Hello"],[236743," "],[478,"<0xF0>"],[397,"<0x9F>"],[404,"<0xA6>"],[391,"<0x99>"],[1,"<eos>"]]\n',
+    );
   });
   it("bad usage exits with 2 and a message on stderr", async () => {
     for (const args of [["Hello"], ["--model", gemmaPath, "--bogus", "x"], ["--model", gemmaPath, "--jsonl", "x"]]) {

@@ -10,7 +10,7 @@ import { ByteTrie } from "../../src/tokenizer/trie.js";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
 }
 
 function randomKeys(rnd: () => number, n: number, alphabet: number, maxLen: number): string[] {
@@ -28,10 +28,17 @@ const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 test("get() equals a Map on keys, prefixes and random strings (alphabets of 3 and 256 bytes)", () => {
   const rnd = rng(1);
-  for (const [alphabet, n, maxLen] of [[3, 300, 8], [256, 3000, 4], [256, 200, 40]]) {
+  for (const [alphabet, n, maxLen] of [
+    [3, 300, 8],
+    [256, 3000, 4],
+    [256, 200, 40],
+  ]) {
     const keys = randomKeys(rnd, n, alphabet, maxLen);
     const map = new Map(keys.map((k, i) => [k, i * 7]));
-    const trie = new ByteTrie(keys, keys.map((_, i) => i * 7));
+    const trie = new ByteTrie(
+      keys,
+      keys.map((_, i) => i * 7),
+    );
     const probes = [...keys, ...keys.map((k) => k.slice(0, -1)), ...randomKeys(rnd, 2000, alphabet, maxLen + 2)];
     for (const p of probes) assert.equal(trie.get(bytes(p), 0, p.length), map.get(p) ?? -1, JSON.stringify(p));
     const root = trie.childStart[1] - trie.childStart[0];
@@ -41,7 +48,11 @@ test("get() equals a Map on keys, prefixes and random strings (alphabets of 3 an
 
 test("Aho–Corasick output chain lists every key ending at each position, longest first", () => {
   const rnd = rng(2);
-  for (const [alphabet, n, maxLen] of [[2, 40, 6], [4, 200, 5], [256, 500, 3]]) {
+  for (const [alphabet, n, maxLen] of [
+    [2, 40, 6],
+    [4, 200, 5],
+    [256, 500, 3],
+  ]) {
     const keys = randomKeys(rnd, n, alphabet, maxLen);
     const trie = new ByteTrie(keys, Int32Array.from(keys.keys())).withFailureLinks();
     const fail = trie.fail!;
@@ -62,8 +73,11 @@ test("Aho–Corasick output chain lists every key ending at each position, longe
       }
       const got: number[] = [];
       for (let m = out[st]; m >= 0; m = out[fail[m]]) got.push(trie.value[m]);
-      const want = keys.map((k, id) => [k, id] as const).filter(([k]) => text.slice(0, i + 1).endsWith(k))
-        .sort((a, b) => b[0].length - a[0].length).map(([, id]) => id);
+      const want = keys
+        .map((k, id) => [k, id] as const)
+        .filter(([k]) => text.slice(0, i + 1).endsWith(k))
+        .sort((a, b) => b[0].length - a[0].length)
+        .map(([, id]) => id);
       assert.deepEqual(got, want, `position ${i}`);
     }
   }

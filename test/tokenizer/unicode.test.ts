@@ -12,7 +12,13 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { buildUnicodeTables, renderUnicodeData, UNICODE_DATA_PATH } from "../../scripts/gen/unicode-tables.js";
 import {
-  CptFlag, MAX_CODEPOINTS, unicode_cpt_flags_from_cpt, unicode_cpt_nfd, unicode_cpts_from_utf8, unicode_tolower, unicodeTables,
+  CptFlag,
+  MAX_CODEPOINTS,
+  unicode_cpt_flags_from_cpt,
+  unicode_cpt_nfd,
+  unicode_cpts_from_utf8,
+  unicode_tolower,
+  unicodeTables,
   type UnicodeTables,
 } from "../../src/tokenizer/unicode.js";
 import { llamaSourceFile } from "../helpers/llama-src.js";
@@ -27,7 +33,11 @@ function parseLlamaUnicodeData(): UnicodeTables {
   };
   const nums = (line: string) => [...line.matchAll(/0x([0-9A-Fa-f]+)/g)].map((m) => parseInt(m[1], 16));
   const rows = (name: string) =>
-    body(name).split("\n").map((l) => l.trim()).filter((l) => l.startsWith("{") || l.startsWith("0x")).map(nums);
+    body(name)
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith("{") || l.startsWith("0x"))
+      .map(nums);
   return {
     rangesFlags: rows("unicode_ranges_flags") as [number, number][],
     whitespace: rows("unicode_set_whitespace").map((r) => r[0]),
@@ -46,9 +56,11 @@ test("(a) scripts/gen/unicode-tables.ts regenerates the committed src/tokenizer/
 test("(b) every table equals llama.cpp's src/unicode-data.cpp, and every code point looks up the same", (t) => {
   const ref = parseLlamaUnicodeData();
   const ours = unicodeTables();
-  t.diagnostic(`llama.cpp: ${ref.rangesFlags.length} flag ranges, ${ref.whitespace.length} whitespace, ` +
-    `${ref.lowercase.length} lowercase, ` +
-    `${ref.uppercase.length} uppercase, ${ref.rangesNfd.length} NFD ranges`);
+  t.diagnostic(
+    `llama.cpp: ${ref.rangesFlags.length} flag ranges, ${ref.whitespace.length} whitespace, ` +
+      `${ref.lowercase.length} lowercase, ` +
+      `${ref.uppercase.length} uppercase, ${ref.rangesNfd.length} NFD ranges`,
+  );
   assert.ok(ref.rangesFlags.length > 2000 && ref.lowercase.length > 1400 && ref.uppercase.length > 1400 && ref.rangesNfd.length > 1500);
   for (const k of ["rangesFlags", "whitespace", "lowercase", "uppercase", "rangesNfd"] as const) {
     const a = ref[k] as unknown[];
@@ -89,8 +101,8 @@ test("(c) where Unicode 15.1 and the engine's Unicode differ, we follow 15.1 (ll
   }
   const engine = process.versions.unicode ? `Unicode ${process.versions.unicode}` : "the engine";
   t.diagnostic(`${newer.length} code points are letters to ${engine} but unassigned in 15.1`);
-  if (Number.parseFloat(process.versions.unicode ?? "0") > 15.1) assert.ok(newer.length > 100,
-    "the engine's Unicode should assign letters that 15.1 lacks");
+  if (Number.parseFloat(process.versions.unicode ?? "0") > 15.1)
+    assert.ok(newer.length > 100, "the engine's Unicode should assign letters that 15.1 lacks");
   // Fixed spot checks (true on any engine): U+1C89 CYRILLIC CAPITAL LETTER TJE and U+A7CB LATIN CAPITAL
   // LETTER RAMS HORN are Unicode 16.0; in 15.1 they are unassigned and have no lowercase mapping.
   const engine16 = Number.parseFloat(process.versions.unicode ?? "0") >= 16;
@@ -105,8 +117,10 @@ test("(c) where Unicode 15.1 and the engine's Unicode differ, we follow 15.1 (ll
   assert.equal(unicode_cpt_nfd(0x105c9), 0x105c9);
   if (engine16) assert.equal(String.fromCodePoint(0x105c9).normalize("NFD").codePointAt(0), 0x105d2);
   // Unchanged ones, for contrast: é -> e, Å (U+212B ANGSTROM SIGN) -> A, 가 (Hangul) -> ᄀ, İ -> i (simple mapping).
-  assert.deepEqual([unicode_cpt_nfd(0xe9), unicode_cpt_nfd(0x212b), unicode_cpt_nfd(0xac00), unicode_tolower(0x130)], [0x65, 0x41, 0x1100,
-    0x69]);
+  assert.deepEqual(
+    [unicode_cpt_nfd(0xe9), unicode_cpt_nfd(0x212b), unicode_cpt_nfd(0xac00), unicode_tolower(0x130)],
+    [0x65, 0x41, 0x1100, 0x69],
+  );
   assert.equal(unicode_cpt_flags_from_cpt(0x3000) & (CptFlag.WHITESPACE | CptFlag.SEPARATOR), CptFlag.WHITESPACE | CptFlag.SEPARATOR);
   assert.equal(unicode_cpt_flags_from_cpt(0x301) & CptFlag.MASK_CATEGORIES, CptFlag.ACCENT_MARK);
   assert.equal(unicode_cpt_flags_from_cpt(0x24) & CptFlag.MASK_CATEGORIES, CptFlag.SYMBOL); // $ is Sc

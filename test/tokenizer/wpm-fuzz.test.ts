@@ -26,26 +26,79 @@ import { wpmReference } from "./wpm-reference.js";
 
 const SPECIAL = ["[CLS]", "[SEP]", "[MASK]", "[UNK]", "[PAD]", "[unused0]", "[", "]", "##", "▁", "[cls]"];
 const SPACES = [" ", "\t", "\n", "\r\n", "\v", "\f", "\u00a0", "\u3000", "\u2028", "\u2029", "\u0085", "\u2009", "\u202f", "\u200b"];
-const ODD = ["\u0000", "\uD800", "\uDBFF", "\uDC00", "\uFEFF", "\uFFFD", "\uFFFE", "\u200D", "\u00AD", "e\u0301", "\u0301", "\u{10FFFF}",
-  "\x7f", "\x1b[0m",
-  "\u{20000}", "\u{2B820}", "\u{2B91F}", "\u{2B920}", "\uF900", "\u1C89", "İ", "ẞ", "Σ", "ǅ", "ﬁ", "Å"];
-const WORDS = ["hello", "World", "TOKENIZER", "naïve", "café", "東京", "한국어", "привет", "don't", "U.S.A.", "e-mail", "3.14", "ŒUVRE",
-  "straße"];
+const ODD = [
+  "\u0000",
+  "\uD800",
+  "\uDBFF",
+  "\uDC00",
+  "\uFEFF",
+  "\uFFFD",
+  "\uFFFE",
+  "\u200D",
+  "\u00AD",
+  "e\u0301",
+  "\u0301",
+  "\u{10FFFF}",
+  "\x7f",
+  "\x1b[0m",
+  "\u{20000}",
+  "\u{2B820}",
+  "\u{2B91F}",
+  "\u{2B920}",
+  "\uF900",
+  "\u1C89",
+  "İ",
+  "ẞ",
+  "Σ",
+  "ǅ",
+  "ﬁ",
+  "Å",
+];
+const WORDS = [
+  "hello",
+  "World",
+  "TOKENIZER",
+  "naïve",
+  "café",
+  "東京",
+  "한국어",
+  "привет",
+  "don't",
+  "U.S.A.",
+  "e-mail",
+  "3.14",
+  "ŒUVRE",
+  "straße",
+];
 
-const planeChar = fc.integer({ min: 0, max: 16 }).chain((p) => fc.integer({ min: p * 0x10000,
-  max: p * 0x10000 + 0xffff })).map((cp) => String.fromCodePoint(cp));
+const planeChar = fc
+  .integer({ min: 0, max: 16 })
+  .chain((p) => fc.integer({ min: p * 0x10000, max: p * 0x10000 + 0xffff }))
+  .map((cp) => String.fromCodePoint(cp));
 const range = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((cp) => String.fromCodePoint(cp));
 const piece = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...WORDS) },
   { weight: 2, arbitrary: fc.string({ unit: "grapheme-composite", maxLength: 8 }) },
   { weight: 2, arbitrary: fc.constantFrom(...SPECIAL) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...SPACES), fc.integer({ min: 1, max: 30 })).map(([s, n]) => s.repeat(n)) },
-  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x4e00, 0x9fff), range(0x3400, 0x4dbf), range(0x20000, 0x2ebef), range(0xac00, 0xd7a3)),
-    { maxLength: 6 }).map((a) => a.join("")) },
-  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x21, 0x2f), range(0x3a, 0x40), range(0x2000, 0x206f), range(0x3000, 0x303f),
-    range(0xff00, 0xffef)), { maxLength: 6 }).map((a) => a.join("")) },
-  { weight: 2, arbitrary: fc.array(fc.oneof(range(0x300, 0x36f), range(0xc0, 0x24f), range(0x1e00, 0x1eff)),
-    { maxLength: 6 }).map((a) => a.join("")) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(fc.oneof(range(0x4e00, 0x9fff), range(0x3400, 0x4dbf), range(0x20000, 0x2ebef), range(0xac00, 0xd7a3)), { maxLength: 6 })
+      .map((a) => a.join("")),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(fc.oneof(range(0x21, 0x2f), range(0x3a, 0x40), range(0x2000, 0x206f), range(0x3000, 0x303f), range(0xff00, 0xffef)), {
+        maxLength: 6,
+      })
+      .map((a) => a.join("")),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.array(fc.oneof(range(0x300, 0x36f), range(0xc0, 0x24f), range(0x1e00, 0x1eff)), { maxLength: 6 }).map((a) => a.join("")),
+  },
   { weight: 2, arbitrary: fc.array(planeChar, { maxLength: 6 }).map((a) => a.join("")) },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 8 }) },
   { weight: 1, arbitrary: fc.constantFrom(...ODD) },
@@ -78,7 +131,13 @@ function checkEncoding(text: string, withReference: boolean): void {
 
 test("20,000 generated strings encode without throwing, to in-range [CLS] .. [SEP] ids, as the reference path does", () => {
   let units = 0;
-  fc.assert(fc.property(textArb, (text) => { units += text.length; checkEncoding(text, true); }), { numRuns: 20_000, seed: 0x77706d });
+  fc.assert(
+    fc.property(textArb, (text) => {
+      units += text.length;
+      checkEncoding(text, true);
+    }),
+    { numRuns: 20_000, seed: 0x77706d },
+  );
   assert.ok(units > 20_000 * 20, `the generator is too tame: ${units} UTF-16 units in all`);
 });
 
@@ -89,8 +148,10 @@ test("2,000 generated strings (fixed seed) tokenize exactly as llama.cpp does, p
   const cjk = texts.filter((s) => /[\u4e00-\u9fff\u{20000}-\u{2ebef}]/u.test(s)).length;
   const surrogates = texts.filter((s) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)).length;
   const specials = texts.filter((s) => SPECIAL.slice(0, 5).some((x) => s.includes(x))).length;
-  t.diagnostic(`${texts.length} strings x 2 modes (${cjk} with CJK, ${surrogates} with lone surrogates, ` +
-    `${specials} with [CLS]-style texts), ${bad.length} mismatches`);
+  t.diagnostic(
+    `${texts.length} strings x 2 modes (${cjk} with CJK, ${surrogates} with lone surrogates, ` +
+      `${specials} with [CLS]-style texts), ${bad.length} mismatches`,
+  );
   assert.ok(cjk > 200 && surrogates > 30 && specials > 200, "the sample must contain CJK, lone surrogates and special texts");
   assert.deepEqual(bad, []);
 });
@@ -114,9 +175,9 @@ test("1 MB inputs (a huge word, a huge word failing at its end, CJK, marks, punc
     "one word that fails at its end": "ab".repeat(MB / 2 - 1) + "\u0c80",
     "CJK (one word per character)": fill(() => String.fromCharCode(0x4e00 + Math.floor(rnd() * 20000))),
     "combining marks (all dropped)": fill(() => String.fromCharCode(0x300 + Math.floor(rnd() * 0x70))),
-    "punctuation": fill(() => String.fromCharCode(0x21 + Math.floor(rnd() * 15))),
-    "spaces": " ".repeat(MB),
-    "words": fill(() => WORDS[Math.floor(rnd() * WORDS.length)] + " "),
+    punctuation: fill(() => String.fromCharCode(0x21 + Math.floor(rnd() * 15))),
+    spaces: " ".repeat(MB),
+    words: fill(() => WORDS[Math.floor(rnd() * WORDS.length)] + " "),
     "random code points incl. lone surrogates": fill(() => String.fromCodePoint(Math.floor(rnd() * 0x110000))),
     "[CLS] texts back to back": fill(() => SPECIAL[Math.floor(rnd() * 5)]),
   };
@@ -138,11 +199,13 @@ test("maxTokens: a prefix of the full ids, longer than maxTokens, and cheap on 2
   for (const tk of [tok, spm]) {
     for (const text of texts) checkMaxTokens(tk, text);
     // 2 MB of prose on one line (one raw fragment for SPM): refusing it at 512 tokens costs little
-    const big = ("The quick brown fox jumps over the lazy dog, again and again. ").repeat(33_000);
+    const big = "The quick brown fox jumps over the lazy dog, again and again. ".repeat(33_000);
     const [full, tFull] = cpuMs(() => tk.encode(big));
     const [part, tPart] = cpuMs(() => tk.encode(big, { maxTokens: 512 }));
-    t.diagnostic(`${tk.vocab.type}: 2 MB, ${full.length} ids in ${tFull.toFixed(0)} ms; ` +
-      `maxTokens 512: ${part.length} ids in ${tPart.toFixed(0)} ms`);
+    t.diagnostic(
+      `${tk.vocab.type}: 2 MB, ${full.length} ids in ${tFull.toFixed(0)} ms; ` +
+        `maxTokens 512: ${part.length} ids in ${tPart.toFixed(0)} ms`,
+    );
     assert.ok(part.length > 512 && part.length < 600 && tPart * 5 < tFull);
     assert.deepEqual(part, full.slice(0, part.length));
   }

@@ -29,7 +29,10 @@ import { WPM_EDGE } from "./wpm-strings.js";
 const VOCAB = "ggml-vocab-bert-bge.gguf";
 const fixture = (name: string) => readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), "utf8");
 const LLAMA_TESTS = (JSON.parse(fixture("llama-tokenizer-tests.json")) as { tests: string[] }).tests;
-const CORPUS = fixture("tokenizer-corpus.jsonl").trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text);
+const CORPUS = fixture("tokenizer-corpus.jsonl")
+  .trim()
+  .split("\n")
+  .map((l) => (JSON.parse(l) as { text: string }).text);
 
 let path = "";
 let ours: Tokenizer;
@@ -48,8 +51,10 @@ after(async () => {
 test("vocabulary state equals llama.cpp's: attributes, EOG set, special ids", () => {
   assert.equal(ours.vocab.type, "wpm");
   assert.equal(vocabStateMismatches(ours, ref), 0);
-  assert.deepEqual([ours.special.bos, ours.special.eos, ours.special.sep], [ref.tokens.bos ?? -1, ref.tokens.eos ?? -1,
-    ref.tokens.sep ?? -1]);
+  assert.deepEqual(
+    [ours.special.bos, ours.special.eos, ours.special.sep],
+    [ref.tokens.bos ?? -1, ref.tokens.eos ?? -1, ref.tokens.sep ?? -1],
+  );
   assert.deepEqual([ours.specialPrefix, ours.specialSuffix], [[101], [102]]);
   assert.equal(ours.special.unk, 100);
 });
@@ -72,13 +77,21 @@ test("llama.cpp's test strings, edge cases and the 1,600-text corpus: ids, add_s
   const strings = [...LLAMA_TESTS, ...WPM_EDGE, ...CORPUS];
   const bos = ref.tokens.bos!;
   const sep = ref.tokens.sep!;
-  const { compared, withUnk, bad } = textParity(ours, ref, strings, (ids) => [bos, ...ids, sep], (text, parseSpecial, got, fail) => {
-    const plain = wpmReference(ours.vocab, text, false, parseSpecial);
-    if (plain.join() !== got.join()) fail(`reference path (parseSpecial=${parseSpecial})`, text, plain, got);
-  });
-  t.diagnostic(`${compared} encodings of ${strings.length} strings (${LLAMA_TESTS.length} llama.cpp tests, ` +
-    `${WPM_EDGE.length} edge cases, ` +
-    `${CORPUS.length} corpus texts), ${withUnk} with [UNK], ${bad.length} mismatches`);
+  const { compared, withUnk, bad } = textParity(
+    ours,
+    ref,
+    strings,
+    (ids) => [bos, ...ids, sep],
+    (text, parseSpecial, got, fail) => {
+      const plain = wpmReference(ours.vocab, text, false, parseSpecial);
+      if (plain.join() !== got.join()) fail(`reference path (parseSpecial=${parseSpecial})`, text, plain, got);
+    },
+  );
+  t.diagnostic(
+    `${compared} encodings of ${strings.length} strings (${LLAMA_TESTS.length} llama.cpp tests, ` +
+      `${WPM_EDGE.length} edge cases, ` +
+      `${CORPUS.length} corpus texts), ${withUnk} with [UNK], ${bad.length} mismatches`,
+  );
   assert.deepEqual(bad, []);
 });
 

@@ -6,8 +6,14 @@
  * and the same Unicode tables (checked against llama.cpp's in unicode.test.ts).
  */
 import { toByteString } from "../../src/tokenizer/bytes.js";
-import { CptFlag, unicode_cpt_flags_from_cpt, unicode_cpt_to_utf8, unicode_cpts_from_utf8, unicode_cpts_normalize_nfd,
-  unicode_tolower } from "../../src/tokenizer/unicode.js";
+import {
+  CptFlag,
+  unicode_cpt_flags_from_cpt,
+  unicode_cpt_to_utf8,
+  unicode_cpts_from_utf8,
+  unicode_cpts_normalize_nfd,
+  unicode_tolower,
+} from "../../src/tokenizer/unicode.js";
 import type { Vocabulary } from "../../src/tokenizer/vocab.js";
 import { is_chinese_char } from "../../src/tokenizer/wpm.js";
 import { partitionReference } from "./partition-reference.js";
