@@ -25,10 +25,20 @@ import { bodyChunks, causeText, DEFAULT_IDLE_TIMEOUT_MS, fetchFollow, httpError,
 const LISTING_RETRIES = 2;
 
 export const DEFAULT_MODEL = "embeddinggemma";
-/** Short names. EmbeddingGemma-300M Q8_0 from ggml-org: ungated, and the type our parity tests pin. */
+/**
+ * Short names for the GGUF repos people pull (Ollama's names where it has one), Q8_0 each.
+ * EmbeddingGemma-300M from ggml-org is the default: ungated, and the type our parity tests pin.
+ * The model makers' own repos where they publish GGUF (Nomic, Qwen); community conversions otherwise.
+ */
 export const MODEL_ALIASES: Record<string, string> = {
   embeddinggemma: "hf:ggml-org/embeddinggemma-300M-GGUF:Q8_0",
   "embeddinggemma-300m": "hf:ggml-org/embeddinggemma-300M-GGUF:Q8_0",
+  "nomic-embed-text": "hf:nomic-ai/nomic-embed-text-v1.5-GGUF:Q8_0",
+  "qwen3-embedding": "hf:Qwen/Qwen3-Embedding-0.6B-GGUF:Q8_0",
+  "qwen3-embedding-0.6b": "hf:Qwen/Qwen3-Embedding-0.6B-GGUF:Q8_0",
+  "bge-m3": "hf:gpustack/bge-m3-GGUF:Q8_0",
+  "mxbai-embed-large": "hf:ChristianAzinn/mxbai-embed-large-v1-gguf:Q8_0",
+  "all-minilm": "hf:leliuga/all-MiniLM-L6-v2-GGUF:Q8_0",
 };
 export const DEFAULT_REVISION = "main";
 
