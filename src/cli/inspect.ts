@@ -1,6 +1,7 @@
 /** `gguf-embed inspect <file> [--json]`: header, metadata, tensor table, totals, architecture summary. */
 import { GGUFValueType, type GGUFValue } from "../gguf/keys.js";
 import { readGGUFParts, type GGUFModelFile } from "../gguf/split.js";
+import { ARCHITECTURES } from "../models/registry.js";
 import { openModelFiles } from "../node/fs-source.js";
 import { ggmlTypeName } from "../tensor/ggml-type.js";
 import type { CliIO } from "./io.js";
@@ -99,6 +100,13 @@ export function summarize(f: GGUFModelFile): InspectSummary {
         `no dense_2/dense_3 projections (${f.tensors.length} tensors): vectors will be mean-pooled hidden states and will differ from sentence-transformers output; re-convert with --sentence-transformers-dense-modules`,
       );
     }
+  }
+  if (architecture !== undefined && !ARCHITECTURES.has(architecture)) {
+    warnings.push(`architecture "${architecture}" is not supported (supported: ${[...ARCHITECTURES.keys()].join(", ")}): the file cannot be loaded`);
+  } else if (architecture === "gemma3") {
+    // models/gemma3.ts: Ollama's embeddinggemma blob declares gemma3 with a pooling type; a chat gemma3 has none
+    if (!f.metadata.has("gemma3.pooling_type")) warnings.push("gemma3 without gemma3.pooling_type is a chat model, not an embedding model: it cannot be loaded");
+    else warnings.push("gemma3 with a pooling type: Ollama's layout of EmbeddingGemma, computed as Ollama computes it (docs/architectures/gemma-embedding.md)");
   }
   const bert = architecture === "bert" || architecture === "nomic-bert" ? bertSummary(f, architecture) : undefined;
   if (bert && bert.tokenTypes === 0) {
