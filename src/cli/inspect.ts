@@ -102,11 +102,17 @@ export function summarize(f: GGUFModelFile): InspectSummary {
     }
   }
   if (architecture !== undefined && !ARCHITECTURES.has(architecture)) {
-    warnings.push(`architecture "${architecture}" is not supported (supported: ${[...ARCHITECTURES.keys()].join(", ")}): the file cannot be loaded`);
+    warnings.push(
+      `architecture "${architecture}" is not supported (supported: ${[...ARCHITECTURES.keys()].join(", ")}): the file cannot be loaded`,
+    );
   } else if (architecture === "gemma3") {
     // models/gemma3.ts: Ollama's embeddinggemma blob declares gemma3 with a pooling type; a chat gemma3 has none
-    if (!f.metadata.has("gemma3.pooling_type")) warnings.push("gemma3 without gemma3.pooling_type is a chat model, not an embedding model: it cannot be loaded");
-    else warnings.push("gemma3 with a pooling type: Ollama's layout of EmbeddingGemma, computed as Ollama computes it (docs/architectures/gemma-embedding.md)");
+    if (!f.metadata.has("gemma3.pooling_type"))
+      warnings.push("gemma3 without gemma3.pooling_type is a chat model, not an embedding model: it cannot be loaded");
+    else
+      warnings.push(
+        "gemma3 with a pooling type: Ollama's layout of EmbeddingGemma, computed as Ollama computes it (docs/architectures/gemma-embedding.md)",
+      );
   }
   const bert = architecture === "bert" || architecture === "nomic-bert" ? bertSummary(f, architecture) : undefined;
   if (bert && bert.tokenTypes === 0) {
