@@ -61,7 +61,7 @@ const GiB = 2 ** 30;
 
 test("metadata-only refusals come before any tensor data is read", async () => {
   const cases: [string, Record<string, GGUFValue | undefined>, (t: VirtualTensor[]) => VirtualTensor[], EmbedErrorCode, RegExp][] = [
-    ["another architecture", { "general.architecture": kv.str("bert") }, (t) => t, "UNSUPPORTED_ARCH", /"bert" is not supported/],
+    ["another architecture", { "general.architecture": kv.str("llama") }, (t) => t, "UNSUPPORTED_ARCH", /"llama" is not supported/],
     ["a missing tensor", {}, (t) => t.filter((x) => x.name !== "blk.1.ffn_up.weight"), "TENSOR_MISSING", /blk\.1\.ffn_up\.weight/],
     [
       "a shape mismatch",
