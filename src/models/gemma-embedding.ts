@@ -135,13 +135,14 @@ export function bindWeights(hp: GemmaEmbeddingHParams, t: TensorProvider, nVocab
         throw new EmbedError("UNSUPPORTED_ARCH", `${ARCH}: tensor "${p + b}" (a projection bias) is not supported`, { tensor: p + b });
       }
     }
+    const attnNorm = t.vector(p + "attn_norm.weight", E); // bound first: a wrong embedding_length names it
     // create_tensor_qkv (llama.cpp src/llama-model.cpp): a fused attn_qkv.weight, when present, replaces attn_q/k/v
     const QKV: Dim = { n: Q.n + 2 * KV.n, from: `${Q.from} + 2 × ${KV.from}` };
     const qkv = t.has(p + "attn_qkv.weight")
       ? { wqkv: t.matrix(p + "attn_qkv.weight", E, QKV) }
       : { wq: t.matrix(p + "attn_q.weight", E, Q), wk: t.matrix(p + "attn_k.weight", E, KV), wv: t.matrix(p + "attn_v.weight", E, KV) };
     layers.push({
-      attnNorm: t.vector(p + "attn_norm.weight", E),
+      attnNorm,
       qkv,
       attnQNorm: t.vector(p + "attn_q_norm.weight", HD),
       attnKNorm: t.vector(p + "attn_k_norm.weight", HD),
