@@ -2,8 +2,8 @@
  * `npm run test:unit`: the fast tier for a first try on a laptop. It runs every compiled test file
  * under dist/test/ whose static import graph (relative imports, followed transitively) reaches none of
  * the modules that make a test slow or need something outside Node: child processes (the CLI, oracle
- * programs built with g++, redis-server, haproxy, the 60-second load run) and Chromium
- * (playwright-core). Classification is by imports, not by a hand-kept list, so a new test lands in
+ * programs built with g++, redis-server, haproxy, the 60-second load run), Chromium
+ * (playwright-core) and llama.cpp itself (node-llama-cpp: the parity tests). Classification is by imports, not by a hand-kept list, so a new test lands in
  * the right tier by itself; `--list` prints both tiers. `npm test` runs everything.
  */
 import { spawnSync } from "node:child_process";
@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Imports that put a test file in the full tier only. */
-const FULL_ONLY = new Set(["node:child_process", "child_process", "playwright-core", "node:cluster"]);
+const FULL_ONLY = new Set(["node:child_process", "child_process", "playwright-core", "node:cluster", "node-llama-cpp"]);
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TESTS = join(ROOT, "dist", "test");
