@@ -307,7 +307,7 @@ describe("vocab validation", () => {
   });
   it("other tokenizer models are refused, naming the model", () => {
     assert.throws(
-      () => createTokenizer(miniVocab([]).set("tokenizer.ggml.model", kv.str("t5"))),
+      () => createTokenizer(miniVocab([]).set("tokenizer.ggml.model", kv.str("rwkv"))),
       (e) => isEmbedError(e, "UNSUPPORTED_TOKENIZER") && e.message.includes('"t5"'),
     );
   });
