@@ -10,7 +10,7 @@ import { EmbedError } from "../errors.js";
 import { getBool, getPositiveFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
 import type { Architecture, Batch, CommonHParams, Dim, EmbeddingGraph, Tap, TensorProvider } from "./arch.js";
-import { addBias, addInPlace, buildAttn, buildFfn, buildNorm, NeoxRope, type Ffn, type LayerNorm } from "./graph.js";
+import { addBias, addInPlace, blockActivations, buildAttn, buildFfn, buildNorm, NeoxRope, type Ffn, type LayerNorm } from "./graph.js";
 
 /** LLAMA_MAX_LAYERS. ref: llama.cpp src/llama-hparams.h */
 const MAX_LAYERS = 512;
@@ -268,18 +268,8 @@ export class BertGraph implements EmbeddingGraph {
     const nQ = nHead * hd,
       nKV = nHeadKv * hd,
       nQKV = nQ + 2 * nKV;
-    const arena = be.activations(nTok * (3 * nEmbd + nQKV + 2 * nQ + 2 * nKV + 3 * nFf));
-    let at = 0;
-    const take = (n: number) => arena.subarray(at, (at += n));
-    const x = take(nTok * nEmbd); // (nTok, nEmbd) inpL: the stream between blocks
-    const h = take(nTok * nEmbd); // (nTok, nEmbd) ffn_inp
-    const ao = take(nTok * nEmbd); // (nTok, nEmbd) attn_output / ffn_down result
-    const qkv = take(nTok * nQKV); // (nTok, nQ + 2 nKV) fused projection
-    const q = take(nTok * nQ),
-      kk = take(nTok * nKV),
-      v = take(nTok * nKV); // (nTok, nQ), (nTok, nKV) x2
-    const o = take(nTok * nQ); // (nTok, nQ) attention output, heads concatenated
-    const ffn = { gate: take(nTok * nFf), up: take(nTok * nFf), act: take(nTok * nFf) }; // (nTok, nFf) each
+    // xb is ffn_inp here; the fused q|k|v row is kept for bert's attn_qkv
+    const { x, xb: h, q, kk, v, o, ao, ffn, fused: qkv } = blockActivations(be, nTok, { nEmbd, nQ, nKV, nFf, fusedQkv: true });
 
     // 1. input embeddings: (tok + type row 0) + pos, each add an f32 op; then the embedding LayerNorm
     this.embed(batch, x);

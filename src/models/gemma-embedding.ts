@@ -9,7 +9,7 @@ import { EmbedError } from "../errors.js";
 import { GGUFValueType, getPositiveFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
 import type { Architecture, Batch, CommonHParams, Dim, EmbeddingGraph, Tap, TensorProvider } from "./arch.js";
-import { addInPlace, buildAttn, buildFfn, buildInpEmbd, buildNorm, NeoxRope } from "./graph.js";
+import { addInPlace, blockActivations, buildAttn, buildFfn, buildInpEmbd, buildNorm, NeoxRope } from "./graph.js";
 import { attnDims, checkNoExtraLayers, loadAttnShape, MAX_LAYERS, requireLayer } from "./hparams.js";
 
 export const ARCH = "gemma-embedding";
@@ -216,21 +216,8 @@ export class GemmaEmbedding implements EmbeddingGraph {
       nKV = nHeadKv * hd;
     const seqs = batch.seqLen; // matmul rows keep the order of their own sequence (Backend.matmul)
 
-    // Activations live in the backend's reusable region (WebAssembly memory for the wasm backend,
-    // so its kernels work on them in place); every element is written before it is read.
     const isFused = this.w.layers.some((L) => "wqkv" in L.qkv);
-    const arena = be.activations(nTok * (3 * nEmbd + 2 * nQ + 2 * nKV + 3 * nFf + (isFused ? nQ + 2 * nKV : 0)));
-    let at = 0;
-    const take = (n: number) => arena.subarray(at, (at += n));
-    const x = take(nTok * nEmbd); // (nTok, nEmbd) residual stream
-    const xb = take(nTok * nEmbd); // (nTok, nEmbd) normed input to a block
-    const q = take(nTok * nQ); // (nTok, nHead*hd)
-    const kk = take(nTok * nKV); // (nTok, nHeadKv*hd)
-    const v = take(nTok * nKV); // (nTok, nHeadKv*hd)
-    const o = take(nTok * nQ); // (nTok, nHead*hd) attention output, heads concatenated
-    const ao = take(nTok * nEmbd); // (nTok, nEmbd) after attn_output / ffn_down
-    const ffn = { gate: take(nTok * nFf), up: take(nTok * nFf), act: take(nTok * nFf) }; // (nTok, nFf) each
-    const fused = take(isFused ? nTok * (nQ + 2 * nKV) : 0); // (nTok, nQ + 2*nKV) fused q|k|v rows
+    const { x, xb, q, kk, v, o, ao, ffn, fused } = blockActivations(be, nTok, { nEmbd, nQ, nKV, nFf, fusedQkv: isFused });
 
     // 1. token embeddings scaled by sqrtf(n_embd)
     buildInpEmbd(be, this.w.tokenEmbd, batch.tokens, x, Math.fround(Math.sqrt(nEmbd)));

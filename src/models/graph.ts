@@ -88,6 +88,53 @@ export interface FfnScratch {
   act: Float32Array;
 }
 
+/** The widths of a block's activations: stream nEmbd, q and attention output nQ (nHead·hd), k and v
+ * nKV (nHeadKv·hd), FFN nFf; fusedQkv keeps one fused q|k|v row (nQ + 2 nKV) as well. */
+export interface BlockWidths {
+  nEmbd: number;
+  nQ: number;
+  nKV: number;
+  nFf: number;
+  fusedQkv: boolean;
+}
+
+/** One forward pass's activations, each (nTok, width) row-major; every element is written before it is read. */
+export interface BlockActivations {
+  x: Float32Array; // (nTok, nEmbd) residual stream between blocks (inpL)
+  xb: Float32Array; // (nTok, nEmbd) normed input to a block (bert: ffn_inp)
+  q: Float32Array; // (nTok, nQ)
+  kk: Float32Array; // (nTok, nKV)
+  v: Float32Array; // (nTok, nKV)
+  o: Float32Array; // (nTok, nQ) attention output, heads concatenated
+  ao: Float32Array; // (nTok, nEmbd) after attn_output / ffn_down
+  ffn: FfnScratch; // (nTok, nFf) each
+  fused: Float32Array; // (nTok, nQ + 2 nKV) fused q|k|v rows, empty unless fusedQkv
+}
+
+/** Floats per token of blockActivations: the loader reserves this much region ahead (Architecture.activationFloatsPerToken). */
+export function activationFloats(w: BlockWidths): number {
+  return 3 * w.nEmbd + 2 * w.nQ + 2 * w.nKV + 3 * w.nFf + (w.fusedQkv ? w.nQ + 2 * w.nKV : 0);
+}
+
+/** The activations of an nTok-token pass, carved in order from the backend's reusable region (WebAssembly
+ * memory for the wasm backend, so its kernels work on them in place). */
+export function blockActivations(be: Backend, nTok: number, w: BlockWidths): BlockActivations {
+  const arena = be.activations(nTok * activationFloats(w));
+  let at = 0;
+  const take = (n: number) => arena.subarray(at, (at += nTok * n));
+  return {
+    x: take(w.nEmbd),
+    xb: take(w.nEmbd),
+    q: take(w.nQ),
+    kk: take(w.nKV),
+    v: take(w.nKV),
+    o: take(w.nQ),
+    ao: take(w.nEmbd),
+    ffn: { gate: take(w.nFf), up: take(w.nFf), act: take(w.nFf) },
+    fused: take(w.fusedQkv ? w.nQ + 2 * w.nKV : 0),
+  };
+}
+
 /** build_ffn: out (nTok, nEmbd) = down(act(gate(x)) · up(x)); matmul rows keep each sequence's order (seqLen). */
 export function buildFfn(
   be: Backend,

@@ -10,7 +10,17 @@ import { EmbedError } from "../errors.js";
 import { getBool, getPositiveFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
 import type { Architecture, Batch, CommonHParams, EmbeddingGraph, Tap, TensorProvider } from "./arch.js";
-import { addInPlace, buildAttnKvF16, buildFfn, buildInpEmbd, buildNorm, NeoxRope } from "./graph.js";
+import {
+  activationFloats,
+  type BlockWidths,
+  addInPlace,
+  blockActivations,
+  buildAttnKvF16,
+  buildFfn,
+  buildInpEmbd,
+  buildNorm,
+  NeoxRope,
+} from "./graph.js";
 import { attnDims, checkNoExtraLayers, loadAttnShape, requireLayer } from "./hparams.js";
 
 export const ARCH = "qwen3";
@@ -108,10 +118,14 @@ export function bindWeights(hp: Qwen3HParams, t: TensorProvider, nVocab: number)
   };
 }
 
-/** forward()'s arena per token: x, xb, ao (nEmbd); q, o (nHead·hd); k, v (nHeadKv·hd); gate, up, act (nFf). */
-export function activationFloatsPerToken(hp: Qwen3HParams): number {
-  return 3 * hp.nEmbd + 2 * hp.nHead * hp.nEmbdHead + 2 * hp.nHeadKv * hp.nEmbdHead + 3 * hp.nFf;
-}
+/** forward()'s activation widths: no fused q|k|v row. */
+const widths = (hp: Qwen3HParams): BlockWidths => ({
+  nEmbd: hp.nEmbd,
+  nQ: hp.nHead * hp.nEmbdHead,
+  nKV: hp.nHeadKv * hp.nEmbdHead,
+  nFf: hp.nFf,
+  fusedQkv: false,
+});
 
 export class Qwen3 implements EmbeddingGraph {
   readonly arch = ARCH;
@@ -132,24 +146,12 @@ export class Qwen3 implements EmbeddingGraph {
    * they are views of the reused activation region, valid during the call.
    */
   forward(batch: Batch, tap?: Tap): Float32Array {
-    const { nEmbd, nHead, nHeadKv, nEmbdHead: hd, nFf, normRmsEps: eps } = this.hp;
+    const { nEmbd, nHead, nHeadKv, nEmbdHead: hd, normRmsEps: eps } = this.hp;
     const be = this.backend;
     const nTok = batch.tokens.length;
-    const nQ = nHead * hd,
-      nKV = nHeadKv * hd;
     const seqs = batch.seqLen; // matmul rows keep the order of their own sequence (Backend.matmul)
 
-    const arena = be.activations(nTok * activationFloatsPerToken(this.hp));
-    let at = 0;
-    const take = (n: number) => arena.subarray(at, (at += n));
-    const x = take(nTok * nEmbd); // (nTok, nEmbd) residual stream
-    const xb = take(nTok * nEmbd); // (nTok, nEmbd) normed input to a block
-    const q = take(nTok * nQ); // (nTok, nHead*hd)
-    const kk = take(nTok * nKV); // (nTok, nHeadKv*hd)
-    const v = take(nTok * nKV); // (nTok, nHeadKv*hd)
-    const o = take(nTok * nQ); // (nTok, nHead*hd) attention output, heads concatenated
-    const ao = take(nTok * nEmbd); // (nTok, nEmbd) after attn_output / ffn_down
-    const ffn = { gate: take(nTok * nFf), up: take(nTok * nFf), act: take(nTok * nFf) }; // (nTok, nFf) each
+    const { x, xb, q, kk, v, o, ao, ffn } = blockActivations(be, nTok, widths(this.hp));
 
     // 1. token embeddings (no scale)
     buildInpEmbd(be, this.w.tokenEmbd, batch.tokens, x);
@@ -214,5 +216,5 @@ export const qwen3: Architecture<Qwen3HParams, Qwen3Weights> = {
   loadHParams,
   bindWeights,
   create: (hp, w, backend) => new Qwen3(hp, w, backend),
-  activationFloatsPerToken,
+  activationFloatsPerToken: (hp) => activationFloats(widths(hp)),
 };
