@@ -10,10 +10,8 @@ import { EmbedError } from "../errors.js";
 import { getBool, getPositiveFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
 import type { Backend, Weight } from "../kernels/backend.js";
 import type { Architecture, Batch, CommonHParams, Dim, EmbeddingGraph, Tap, TensorProvider } from "./arch.js";
+import { loadAttnShape } from "./hparams.js";
 import { addBias, addInPlace, blockActivations, buildAttn, buildFfn, buildNorm, NeoxRope, type Ffn, type LayerNorm } from "./graph.js";
-
-/** LLAMA_MAX_LAYERS. ref: llama.cpp src/llama-hparams.h */
-const MAX_LAYERS = 512;
 
 export interface BertHParams extends CommonHParams {
   /** "bert" or "nomic-bert": which keys were read and which tensors bound */
@@ -36,37 +34,9 @@ export interface BertHParams extends CommonHParams {
  * default NONE, attention.causal default true, head counts, key_length = n_embd / n_head;
  * load_arch_hparams: attention.layer_norm_epsilon; llama_vocab::load: token_type_count).
  */
-export function loadBertCommon(meta: GGUFMetadata, arch: string): BertHParams {
+export function loadBertCommon(meta: GGUFMetadata, arch: string, rope: { rope: boolean }): BertHParams {
   const k = (name: string) => `${arch}.${name}`;
-  const nEmbd = getUint(meta, k("embedding_length"));
-  const nLayer = getUint(meta, k("block_count"));
-  const nHead = getUint(meta, k("attention.head_count"));
-  const nFf = getUint(meta, k("feed_forward_length"));
-  if (nHead === 0 || nEmbd === 0 || nLayer === 0 || nFf === 0) {
-    throw new EmbedError(
-      "BAD_HPARAMS",
-      `${arch}: embedding_length, block_count, feed_forward_length and attention.head_count must be non-zero`,
-      { nEmbd, nLayer, nFf, nHead },
-    );
-  }
-  if (nLayer > MAX_LAYERS)
-    throw new EmbedError("BAD_HPARAMS", `${arch}: block_count ${nLayer} exceeds llama.cpp's maximum of ${MAX_LAYERS} layers`, {
-      key: k("block_count"),
-      value: nLayer,
-    });
-  const nHeadKv = getUint(meta, k("attention.head_count_kv"), nHead);
-  if (nHeadKv === 0 || nHead % nHeadKv !== 0)
-    throw new EmbedError("BAD_HPARAMS", `${arch}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, {
-      key: k("attention.head_count_kv"),
-    });
-  const nEmbdHead = getUint(meta, k("attention.key_length"), Math.floor(nEmbd / nHead));
-  const valueLength = getUint(meta, k("attention.value_length"), Math.floor(nEmbd / nHead));
-  if (valueLength !== nEmbdHead || nEmbdHead === 0)
-    throw new EmbedError(
-      "BAD_HPARAMS",
-      `${arch}: attention.value_length ${valueLength} must equal a non-zero attention.key_length ${nEmbdHead}`,
-      { key: k("attention.value_length") },
-    );
+  const { nEmbd, nLayer, nFf, nHead, nHeadKv, nEmbdHead } = loadAttnShape(meta, arch, rope);
   // llama.cpp runs causal attention unless the file says otherwise; converted BERT files carry false.
   if (getBool(meta, k("attention.causal"), true)) {
     throw new EmbedError(
@@ -366,7 +336,7 @@ export class BertGraph implements EmbeddingGraph {
 
 export const bert: Architecture<BertHParams, BertWeights> = {
   name: "bert",
-  loadHParams: (meta) => loadBertCommon(meta, "bert"),
+  loadHParams: (meta) => loadBertCommon(meta, "bert", { rope: false }),
   bindWeights,
   create: (hp, w, backend) => new BertGraph(hp, w, backend),
 };

@@ -21,8 +21,9 @@ export interface AttnShape {
   nEmbdHead: number;
 }
 
-/** The shape keys of `arch`, llama.cpp's defaults, and the checks its graphs assert. */
-export function loadAttnShape(meta: GGUFMetadata, arch: string): AttnShape {
+/** The shape keys of `arch`, llama.cpp's defaults, and the checks its graphs assert. With `rope`
+ * (the default), rope.dimension_count must equal an even key_length; bert, which has no RoPE, passes false. */
+export function loadAttnShape(meta: GGUFMetadata, arch: string, { rope = true }: { rope?: boolean } = {}): AttnShape {
   const k = (name: string) => `${arch}.${name}`;
   const nEmbd = getUint(meta, k("embedding_length"));
   const nLayer = getUint(meta, k("block_count"));
@@ -38,16 +39,18 @@ export function loadAttnShape(meta: GGUFMetadata, arch: string): AttnShape {
   const nHeadKv = getUint(meta, k("attention.head_count_kv"), nHead);
   const nEmbdHead = getUint(meta, k("attention.key_length"), Math.floor(nEmbd / nHead));
   const valueLength = getUint(meta, k("attention.value_length"), nEmbdHead);
-  if (valueLength !== nEmbdHead)
-    throw new EmbedError("BAD_HPARAMS", `${arch}: attention.value_length ${valueLength} differs from attention.key_length ${nEmbdHead}`, {
-      key: k("attention.value_length"),
-    });
+  if (valueLength !== nEmbdHead || nEmbdHead === 0)
+    throw new EmbedError(
+      "BAD_HPARAMS",
+      `${arch}: attention.value_length ${valueLength} must equal a non-zero attention.key_length ${nEmbdHead}`,
+      { key: k("attention.value_length") },
+    );
   if (nHeadKv === 0 || nHead % nHeadKv !== 0)
     throw new EmbedError("BAD_HPARAMS", `${arch}: attention.head_count ${nHead} is not a multiple of attention.head_count_kv ${nHeadKv}`, {
       key: k("attention.head_count_kv"),
     });
-  const nRot = getUint(meta, k("rope.dimension_count"), nEmbdHead);
-  if (nRot !== nEmbdHead || nEmbdHead % 2 !== 0)
+  const nRot = rope ? getUint(meta, k("rope.dimension_count"), nEmbdHead) : nEmbdHead;
+  if (rope && (nRot !== nEmbdHead || nEmbdHead % 2 !== 0))
     throw new EmbedError("BAD_HPARAMS", `${arch}: rope.dimension_count ${nRot} must equal an even key_length ${nEmbdHead}`, {
       key: k("rope.dimension_count"),
     });

@@ -6,22 +6,15 @@
  * a fused attn_qkv (no bias in the real files), and a SwiGLU FFN without biases.
  * docs/architectures/bert.md.
  */
-import { EmbedError } from "../errors.js";
-import { getPositiveFloat, getUint, type GGUFMetadata } from "../gguf/keys.js";
+import { getPositiveFloat, type GGUFMetadata } from "../gguf/keys.js";
 import type { Architecture, TensorProvider } from "./arch.js";
 import { BertGraph, bindBertWeights, loadBertCommon, type BertHParams, type BertWeights } from "./bert.js";
 
 export const ARCH = "nomic-bert";
 
-/** load_hparams' rope keys (rope.freq_base default 10000, rope.dimension_count default key_length) + the BERT ones. */
+/** load_hparams' rope keys (rope.freq_base default 10000; rope.dimension_count, checked by loadAttnShape) + the BERT ones. */
 export function loadHParams(meta: GGUFMetadata): BertHParams {
-  const hp = loadBertCommon(meta, ARCH);
-  const nRot = getUint(meta, `${ARCH}.rope.dimension_count`, hp.nEmbdHead);
-  if (nRot !== hp.nEmbdHead || hp.nEmbdHead % 2 !== 0) {
-    throw new EmbedError("BAD_HPARAMS", `${ARCH}: rope.dimension_count ${nRot} must equal an even key_length ${hp.nEmbdHead}`, {
-      key: `${ARCH}.rope.dimension_count`,
-    });
-  }
+  const hp = loadBertCommon(meta, ARCH, { rope: true });
   return { ...hp, ropeFreqBase: getPositiveFloat(meta, `${ARCH}.rope.freq_base`, 10000) };
 }
 
