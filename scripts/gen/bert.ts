@@ -8,7 +8,7 @@
  */
 import { kv, type GGUFMetadata, type GGUFValue } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
-import { quantizeRows } from "../../src/quant/index.js";
+import { randomMatrixData } from "./random-tensor.js";
 import { GGMLType, ggmlTypeByName, GGML_TYPES } from "../../src/tensor/ggml-type.js";
 import { Rng, tensorSeed } from "./rng.js";
 
@@ -123,7 +123,7 @@ export function bertGGUF(o: BertGenOptions): GGUFToWrite {
       name,
       type: t,
       ne: [ne0, ne1],
-      data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0),
+      data: randomMatrixData(seed, name, ne0, ne1, std, t),
     });
   };
   const vector = (name: string, n: number, std: number, mean = 0) => {
@@ -170,9 +170,4 @@ export function bertGGUF(o: BertGenOptions): GGUFToWrite {
     norm(p + "layer_output_norm");
   }
   return { metadata: meta, tensors };
-}
-
-function encode(type: GGMLType, values: Float32Array, ne0: number): Uint8Array {
-  if (type === GGMLType.F32) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  return quantizeRows(type, values, ne0);
 }

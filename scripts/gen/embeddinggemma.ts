@@ -10,7 +10,7 @@
 import { kv, type GGUFValue } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName, GGML_TYPES } from "../../src/tensor/ggml-type.js";
-import { quantizeRows } from "../../src/quant/index.js";
+import { encode, randomMatrixData } from "./random-tensor.js";
 import { gemma3VocabMetadata, type Gemma3Conversion as VocabConversion } from "./gemma3-vocab.js";
 import { Rng, tensorSeed } from "./rng.js";
 
@@ -144,7 +144,7 @@ export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
   // `name` picks the seed (llama.cpp's name, so both layouts hold the same numbers); `fileName` is written
   const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType, fileName = name) => {
     const t = typeForRow(overrides.find(([re]) => re.test(name))?.[1] ?? type, ne0);
-    tensors.push({ name: fileName, type: t, ne: [ne0, ne1], data: () => encode(t, values(name, ne0 * ne1, std), ne0) });
+    tensors.push({ name: fileName, type: t, ne: [ne0, ne1], data: randomMatrixData(seed, name, ne0, ne1, std, t) });
   };
   // fused q|k|v: the three matrices' rows stacked (row-wise quantization keeps each row's bytes)
   const fusedQkv = (p: string, ne1s: number[]) => {
@@ -205,9 +205,4 @@ export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
     matrix("dense_3.weight", 4 * nEmbd, nEmbd, 1 / Math.sqrt(4 * nEmbd), dType, ollama ? "dense.1.weight" : "dense_3.weight");
   }
   return { metadata: meta, tensors };
-}
-
-export function encode(type: GGMLType, values: Float32Array, ne0: number): Uint8Array {
-  if (type === GGMLType.F32) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  return quantizeRows(type, values, ne0);
 }

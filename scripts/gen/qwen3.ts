@@ -14,7 +14,8 @@
 import { kv, type GGUFValue } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName } from "../../src/tensor/ggml-type.js";
-import { encode, FILE_TYPE, typeForRow } from "./embeddinggemma.js";
+import { FILE_TYPE, typeForRow } from "./embeddinggemma.js";
+import { randomMatrixData } from "./random-tensor.js";
 import { qwen3VocabMetadata, QWEN3_N_VOCAB } from "./qwen3-vocab.js";
 import { Rng, tensorSeed } from "./rng.js";
 
@@ -81,7 +82,7 @@ export function qwen3GGUF(o: Qwen3GenOptions = {}): GGUFToWrite {
       name,
       type: t,
       ne: [ne0, ne1],
-      data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0),
+      data: randomMatrixData(seed, name, ne0, ne1, std, t),
     });
   };
   const norm = (name: string, n: number) => {
