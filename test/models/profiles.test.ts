@@ -5,74 +5,14 @@
  * attention off, mean pooling, raw (unnormalized) pooled vectors compared bit for bit, and 1 − cos.
  * The profile llama.cpp loads here is also checked through node-llama-cpp (gemma-embedding.test.ts);
  * a profile no variant of which runs here (amx without AMX) is skipped with a printed notice.
+ * The body is test/helpers/profiles.ts; parity/profiles.test.ts runs it at more lengths.
  */
-import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { before, describe, test } from "node:test";
-import { loadModel } from "../../src/node.js";
-import { gemmaFixture } from "../helpers/fixtures.js";
-import { oneMinusCos } from "../helpers/llama.js";
-import { inputsOfLengths } from "../helpers/parity.js";
-import { BINS, ORACLE_DIR, ensureOracle, profileTargets } from "../helpers/variants.js";
+import { profileSuite } from "../helpers/profiles.js";
 
-before(() => ensureOracle());
-
-/** llama.cpp's pooled embedding for one token list, computed by libggml-cpu-<variant>.so alone. */
-function llamaPooled(path: string, variant: string, ids: number[]): Float32Array {
-  const dir = mkdtempSync(join(tmpdir(), "taps-"));
-  try {
-    const r = spawnSync(join(ORACLE_DIR, "taps"), [path, dir, "2", ...ids.map(String)], {
-      env: { ...process.env, GGML_ORACLE_BINS: BINS, GGML_ORACLE_VARIANT: `libggml-cpu-${variant}.so`, GGML_ORACLE_NO_TAPS: "1" },
-      encoding: "utf8",
-      timeout: 120_000,
-    });
-    assert.equal(r.status, 0, `taps (${variant}) failed: ${r.stderr.slice(-2000)}`);
-    assert.match(r.stderr, new RegExp(`loaded CPU backend from .*libggml-cpu-${variant}\\.so`), "llama.cpp loaded another CPU variant");
-    const b = readFileSync(join(dir, "final.f32"));
-    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const MODELS = [
-  { weightType: "Q8_0", dense: true, lengths: [2, 17, 100] },
-  { weightType: "F16", dense: true, lengths: [2, 17, 100] },
-  { weightType: "BF16", dense: false, lengths: [17, 64] }, // BF16 kernels differ in all three non-AMX families
-];
-
-for (const target of profileTargets()) {
-  const nx = target.numerics;
-  describe(`numerics "${nx.name}": 6-layer models equal llama.cpp with only libggml-cpu-${target.variant ?? nx.variants[0]}.so`, {
-    skip: target.skip,
-  }, () => {
-    for (const m of MODELS) {
-      test(`${m.weightType}${m.dense ? " +dense" : ""} at ${m.lengths.join("/")} tokens: identical pooled vectors`, async () => {
-        const path = await gemmaFixture({ nLayer: 6, weightType: m.weightType, dense: m.dense });
-        const model = await loadModel(path, { numerics: nx.name, threads: 2 });
-        try {
-          const inputs = inputsOfLengths(model, m.lengths);
-          const ours = await model.embed(inputs, { normalize: "none" });
-          const report: string[] = [];
-          inputs.forEach((ids, i) => {
-            const ref = llamaPooled(path, target.variant!, ids);
-            let neq = 0;
-            for (let j = 0; j < ref.length; j++) if (!Object.is(ref[j], ours[i]![j])) neq++;
-            const d = oneMinusCos(ours[i]!, ref);
-            report.push(`${ids.length}t ${neq === 0 ? "identical" : `${neq} differ, 1-cos ${d.toExponential(1)}`}`);
-            assert.ok(d <= 1e-6, `${ids.length} tokens: 1 - cos = ${d.toExponential(2)}`);
-            assert.equal(neq, 0, `${ids.length} tokens: ${neq} of ${ref.length} components differ (1 - cos ${d.toExponential(2)})`);
-          });
-          console.log(
-            `# ${nx.name} (${target.variant}) ${m.weightType}${m.dense ? "+dense" : ""} [${model.info.backend}${model.info.numerics.reference?.length ? `; reference for ${model.info.numerics.reference.join(", ")}` : ""}]: ${report.join(", ")}`,
-          );
-        } finally {
-          await model.close();
-        }
-      });
-    }
-  });
-}
+// npm test's share: Q8_0 at a short and a long input, and the float types, whose kernels differ
+// between the variant families, at one length; parity/profiles.test.ts runs more lengths.
+profileSuite([
+  { weightType: "Q8_0", dense: true, lengths: [2, 100] },
+  { weightType: "F16", dense: true, lengths: [17] },
+  { weightType: "BF16", dense: false, lengths: [17] }, // BF16 kernels differ in all three non-AMX families
+]);
