@@ -11,10 +11,11 @@
  * attn_output and ffn_down: Qwen3 has no post-norms, so this keeps a deep random model
  * well-conditioned.
  */
-import { kv, type GGUFValue } from "../../src/gguf/keys.js";
+import { kv } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName } from "../../src/tensor/ggml-type.js";
-import { encode, FILE_TYPE, typeForRow } from "./embeddinggemma.js";
+import { typeForRow } from "./embeddinggemma.js";
+import { attnHparamsMeta, encode, FILE_TYPE, generalMeta, type MetaEntry } from "./meta.js";
 import { qwen3VocabMetadata, QWEN3_N_VOCAB } from "./qwen3-vocab.js";
 import { Rng, tensorSeed } from "./rng.js";
 
@@ -54,22 +55,9 @@ export function qwen3GGUF(o: Qwen3GenOptions = {}): GGUFToWrite {
   const wType = mix ? GGMLType.Q4_K : ggmlTypeByName(o.weightType ?? "Q8_0").id;
   const eType = o.embdType ? ggmlTypeByName(o.embdType).id : wType;
   const arch = "qwen3";
-  const meta: [string, GGUFValue][] = [
-    ["general.architecture", kv.str(arch)],
-    ["general.type", kv.str("model")],
-    ["general.name", kv.str(o.name ?? `synthetic-qwen3-embedding-${nLayer}L-${o.weightType ?? "Q8_0"}`)],
-    ["general.file_type", kv.u32(mix ? 15 : (FILE_TYPE[wType] ?? 7))],
-    ["general.quantization_version", kv.u32(2)],
-    [`${arch}.context_length`, kv.u32(o.contextLength ?? 32768)],
-    [`${arch}.embedding_length`, kv.u32(nEmbd)],
-    [`${arch}.block_count`, kv.u32(nLayer)],
-    [`${arch}.feed_forward_length`, kv.u32(nFf)],
-    [`${arch}.attention.head_count`, kv.u32(nHead)],
-    [`${arch}.attention.head_count_kv`, kv.u32(nHeadKv)],
-    [`${arch}.attention.key_length`, kv.u32(headDim)],
-    [`${arch}.attention.value_length`, kv.u32(headDim)],
-    [`${arch}.attention.layer_norm_rms_epsilon`, kv.f32(1e-6)],
-    [`${arch}.rope.freq_base`, kv.f32(1e6)],
+  const meta: MetaEntry[] = [
+    ...generalMeta(arch, o.name ?? `synthetic-qwen3-embedding-${nLayer}L-${o.weightType ?? "Q8_0"}`, mix ? 15 : (FILE_TYPE[wType] ?? 7)),
+    ...attnHparamsMeta(arch, { contextLength: o.contextLength ?? 32768, nEmbd, nLayer, nFf, nHead, nHeadKv, headDim }),
     [`${arch}.pooling_type`, kv.u32(3)],
     ...qwen3VocabMetadata(),
   ];

@@ -1,0 +1,79 @@
+/**
+ * What the synthetic model generators (embeddinggemma.ts, qwen3.ts, bert.ts) write alike: the
+ * general.* keys, llama_ftype numbers for general.file_type, the `<arch>.*` hyperparameter keys of a
+ * decoder-style model in the order llama.cpp's converter writes them (convert_hf_to_gguf.py
+ * set_gguf_parameters), and a tensor's bytes in its ggml type. Key order is part of the file's bytes:
+ * the fixtures are cached by options, so changing it here changes every generated fixture.
+ */
+import { kv, type GGUFValue } from "../../src/gguf/keys.js";
+import { quantizeRows } from "../../src/quant/index.js";
+import { GGMLType } from "../../src/tensor/ggml-type.js";
+
+/** One metadata entry, as GGUFToWrite.metadata holds them. */
+export type MetaEntry = [string, GGUFValue];
+
+/** llama_ftype for general.file_type (informational; llama.cpp src/llama-model-loader.cpp llama_model_ftype_name). */
+export const FILE_TYPE: Partial<Record<GGMLType, number>> = {
+  [GGMLType.F32]: 0,
+  [GGMLType.F16]: 1,
+  [GGMLType.Q4_0]: 2,
+  [GGMLType.Q4_1]: 3,
+  [GGMLType.Q8_0]: 7,
+  [GGMLType.Q5_0]: 8,
+  [GGMLType.Q5_1]: 9,
+  [GGMLType.Q2_K]: 10,
+  [GGMLType.Q3_K]: 12,
+  [GGMLType.Q4_K]: 15,
+  [GGMLType.Q5_K]: 17,
+  [GGMLType.Q6_K]: 18,
+  [GGMLType.IQ4_NL]: 25,
+  [GGMLType.IQ4_XS]: 30,
+  [GGMLType.BF16]: 32,
+};
+
+/** general.* -> [architecture, type "model", name, file_type, quantization_version 2]. */
+export function generalMeta(arch: string, name: string, fileType: number): MetaEntry[] {
+  return [
+    ["general.architecture", kv.str(arch)],
+    ["general.type", kv.str("model")],
+    ["general.name", kv.str(name)],
+    ["general.file_type", kv.u32(fileType)],
+    ["general.quantization_version", kv.u32(2)],
+  ];
+}
+
+/** A decoder-style model's shape: context, width, depth, FF width, Q / KV heads of headDim; RMS norm epsilon (1e-6), rope base (1e6). */
+export interface AttnHparams {
+  contextLength: number;
+  nEmbd: number;
+  nLayer: number;
+  nFf: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number;
+  rmsEps?: number;
+  ropeFreqBase?: number;
+}
+
+/** `${arch}.*` -> context_length, embedding_length, block_count, feed_forward_length, attention.{head_count, head_count_kv,
+ *  key_length, value_length, layer_norm_rms_epsilon}, rope.freq_base (gemma-embedding and qwen3 alike). */
+export function attnHparamsMeta(arch: string, h: AttnHparams): MetaEntry[] {
+  return [
+    [`${arch}.context_length`, kv.u32(h.contextLength)],
+    [`${arch}.embedding_length`, kv.u32(h.nEmbd)],
+    [`${arch}.block_count`, kv.u32(h.nLayer)],
+    [`${arch}.feed_forward_length`, kv.u32(h.nFf)],
+    [`${arch}.attention.head_count`, kv.u32(h.nHead)],
+    [`${arch}.attention.head_count_kv`, kv.u32(h.nHeadKv)],
+    [`${arch}.attention.key_length`, kv.u32(h.headDim)],
+    [`${arch}.attention.value_length`, kv.u32(h.headDim)],
+    [`${arch}.attention.layer_norm_rms_epsilon`, kv.f32(h.rmsEps ?? 1e-6)],
+    [`${arch}.rope.freq_base`, kv.f32(h.ropeFreqBase ?? 1e6)],
+  ];
+}
+
+/** values (ne1 rows of ne0) -> their bytes in `type`: F32 as is (no copy), any other type through quantizeRows. */
+export function encode(type: GGMLType, values: Float32Array, ne0: number): Uint8Array {
+  if (type === GGMLType.F32) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  return quantizeRows(type, values, ne0);
+}
