@@ -9,8 +9,7 @@
 import { kv, type GGUFMetadata } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName, GGML_TYPES } from "../../src/tensor/ggml-type.js";
-import { encode, FILE_TYPE, generalMeta, type MetaEntry } from "./meta.js";
-import { Rng, tensorSeed } from "./rng.js";
+import { FILE_TYPE, generalMeta, type MetaEntry, seededTensors } from "./meta.js";
 
 /** Shapes of the real models (their config.json): layers, width, FF, heads, context. */
 export const BERT_SHAPES = {
@@ -96,23 +95,9 @@ export function bertGGUF(o: BertGenOptions): GGUFToWrite {
   meta.push(["tokenizer.ggml.token_type_count", kv.u32(nTypes)]);
 
   const tensors: TensorToWrite[] = [];
-  const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => {
-    const t = quantizeTypeForRow(type, ne0);
-    tensors.push({
-      name,
-      type: t,
-      ne: [ne0, ne1],
-      data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0),
-    });
-  };
-  const vector = (name: string, n: number, std: number, mean = 0) => {
-    tensors.push({
-      name,
-      type: GGMLType.F32,
-      ne: [n],
-      data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), std, mean).buffer),
-    });
-  };
+  const seeded = seededTensors(seed, tensors, quantizeTypeForRow);
+  const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => seeded.matrix(name, ne0, ne1, std, type);
+  const vector = seeded.vector;
   const norm = (name: string) => {
     vector(`${name}.weight`, nEmbd, 0.1, 1);
     vector(`${name}.bias`, nEmbd, 0.05);

@@ -11,7 +11,7 @@ import { kv } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName, GGML_TYPES } from "../../src/tensor/ggml-type.js";
 import { gemma3VocabMetadata, type Gemma3Conversion as VocabConversion } from "./gemma3-vocab.js";
-import { attnHparamsMeta, encode, FILE_TYPE, generalMeta, type MetaEntry } from "./meta.js";
+import { attnHparamsMeta, decoderShape, encode, FILE_TYPE, generalMeta, type MetaEntry } from "./meta.js";
 import { Rng, tensorSeed } from "./rng.js";
 
 export interface GemmaGenOptions {
@@ -69,12 +69,8 @@ export function typeForRow(type: GGMLType, ne0: number): GGMLType {
 }
 
 export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
-  const nLayer = o.nLayer ?? 24,
-    nEmbd = o.nEmbd ?? 768,
-    nFf = o.nFf ?? 1152;
-  const nHead = o.nHead ?? 3,
-    nHeadKv = o.nHeadKv ?? 1,
-    headDim = o.headDim ?? 256;
+  const shape = decoderShape(o, { nLayer: 24, nEmbd: 768, nFf: 1152, nHead: 3, nHeadKv: 1, headDim: 256 });
+  const { nLayer, nEmbd, nFf, nHead, nHeadKv, headDim } = shape;
   const seed = o.seed ?? 1234,
     postNormScale = o.postNormScale ?? 1;
   const wType = ggmlTypeByName(o.weightType ?? "Q8_0").id;
@@ -86,7 +82,7 @@ export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
 
   const meta: MetaEntry[] = [
     ...generalMeta(arch, o.name ?? `synthetic-embeddinggemma-${nLayer}L-${GGML_TYPES.get(wType)!.name}`, FILE_TYPE[wType] ?? 7),
-    ...attnHparamsMeta(arch, { contextLength: o.contextLength ?? 2048, nEmbd, nLayer, nFf, nHead, nHeadKv, headDim }),
+    ...attnHparamsMeta(arch, { ...shape, contextLength: o.contextLength ?? 2048 }),
     [`${arch}.attention.sliding_window`, kv.u32(o.nSwa ?? 512)],
     [`${arch}.pooling_type`, kv.u32(1)],
   ];

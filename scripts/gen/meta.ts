@@ -2,12 +2,14 @@
  * What the synthetic model generators (embeddinggemma.ts, qwen3.ts, bert.ts) write alike: the
  * general.* keys, llama_ftype numbers for general.file_type, the `<arch>.*` hyperparameter keys of a
  * decoder-style model in the order llama.cpp's converter writes them (convert_hf_to_gguf.py
- * set_gguf_parameters), and a tensor's bytes in its ggml type. Key order is part of the file's bytes:
+ * set_gguf_parameters), a tensor's bytes in its ggml type, and seeded random tensors. Key order is part of the file's bytes:
  * the fixtures are cached by options, so changing it here changes every generated fixture.
  */
 import { kv, type GGUFValue } from "../../src/gguf/keys.js";
+import type { TensorToWrite } from "../../src/gguf/writer.js";
 import { quantizeRows } from "../../src/quant/index.js";
 import { GGMLType } from "../../src/tensor/ggml-type.js";
+import { Rng, tensorSeed } from "./rng.js";
 
 /** One metadata entry, as GGUFToWrite.metadata holds them. */
 export type MetaEntry = [string, GGUFValue];
@@ -55,6 +57,22 @@ export interface AttnHparams {
   ropeFreqBase?: number;
 }
 
+/** Width, depth and heads of a decoder-style model (AttnHparams without context, epsilon and rope base). */
+export type DecoderShape = Pick<AttnHparams, "nLayer" | "nEmbd" | "nFf" | "nHead" | "nHeadKv" | "headDim">;
+
+/** o's shape, each field it leaves unset taken from `defaults` (the real model's). */
+export function decoderShape(o: Partial<DecoderShape>, defaults: DecoderShape): DecoderShape {
+  const d = defaults;
+  return {
+    nLayer: o.nLayer ?? d.nLayer,
+    nEmbd: o.nEmbd ?? d.nEmbd,
+    nFf: o.nFf ?? d.nFf,
+    nHead: o.nHead ?? d.nHead,
+    nHeadKv: o.nHeadKv ?? d.nHeadKv,
+    headDim: o.headDim ?? d.headDim,
+  };
+}
+
 /** `${arch}.*` -> context_length, embedding_length, block_count, feed_forward_length, attention.{head_count, head_count_kv,
  *  key_length, value_length, layer_norm_rms_epsilon}, rope.freq_base (gemma-embedding and qwen3 alike). */
 export function attnHparamsMeta(arch: string, h: AttnHparams): MetaEntry[] {
@@ -76,4 +94,32 @@ export function attnHparamsMeta(arch: string, h: AttnHparams): MetaEntry[] {
 export function encode(type: GGMLType, values: Float32Array, ne0: number): Uint8Array {
   if (type === GGMLType.F32) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   return quantizeRows(type, values, ne0);
+}
+
+/**
+ * Appenders of seeded random tensors to `tensors`, each tensor's numbers drawn from Rng(tensorSeed(seed, name))
+ * when the writer reaches it (so a large model never exists as f32 in memory):
+ * matrix(name, ne0, ne1, std, type) -> (ne1 rows of ne0) ~ N(0, std) in typeFor(type, ne0);
+ * vector(name, n, std, mean = 0) -> (n,) F32 ~ N(mean, std).
+ */
+export function seededTensors(seed: number, tensors: TensorToWrite[], typeFor: (type: GGMLType, ne0: number) => GGMLType) {
+  return {
+    matrix(name: string, ne0: number, ne1: number, std: number, type: GGMLType): void {
+      const t = typeFor(type, ne0);
+      tensors.push({
+        name,
+        type: t,
+        ne: [ne0, ne1],
+        data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0),
+      });
+    },
+    vector(name: string, n: number, std: number, mean = 0): void {
+      tensors.push({
+        name,
+        type: GGMLType.F32,
+        ne: [n],
+        data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), std, mean).buffer),
+      });
+    },
+  };
 }

@@ -15,9 +15,8 @@ import { kv } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName } from "../../src/tensor/ggml-type.js";
 import { typeForRow } from "./embeddinggemma.js";
-import { attnHparamsMeta, encode, FILE_TYPE, generalMeta, type MetaEntry } from "./meta.js";
+import { attnHparamsMeta, decoderShape, FILE_TYPE, generalMeta, type MetaEntry, seededTensors } from "./meta.js";
 import { qwen3VocabMetadata, QWEN3_N_VOCAB } from "./qwen3-vocab.js";
-import { Rng, tensorSeed } from "./rng.js";
 
 export interface Qwen3GenOptions {
   nLayer?: number;
@@ -43,12 +42,8 @@ export function useMoreBits(i: number, n: number): boolean {
 }
 
 export function qwen3GGUF(o: Qwen3GenOptions = {}): GGUFToWrite {
-  const nLayer = o.nLayer ?? 28,
-    nEmbd = o.nEmbd ?? 1024,
-    nFf = o.nFf ?? 3072;
-  const nHead = o.nHead ?? 16,
-    nHeadKv = o.nHeadKv ?? 8,
-    headDim = o.headDim ?? 128;
+  const shape = decoderShape(o, { nLayer: 28, nEmbd: 1024, nFf: 3072, nHead: 16, nHeadKv: 8, headDim: 128 });
+  const { nLayer, nEmbd, nFf, nHead, nHeadKv, headDim } = shape;
   const seed = o.seed ?? 1234,
     downScale = o.downScale ?? 1;
   const mix = o.weightType === "Q4_K_M";
@@ -57,29 +52,15 @@ export function qwen3GGUF(o: Qwen3GenOptions = {}): GGUFToWrite {
   const arch = "qwen3";
   const meta: MetaEntry[] = [
     ...generalMeta(arch, o.name ?? `synthetic-qwen3-embedding-${nLayer}L-${o.weightType ?? "Q8_0"}`, mix ? 15 : (FILE_TYPE[wType] ?? 7)),
-    ...attnHparamsMeta(arch, { contextLength: o.contextLength ?? 32768, nEmbd, nLayer, nFf, nHead, nHeadKv, headDim }),
+    ...attnHparamsMeta(arch, { ...shape, contextLength: o.contextLength ?? 32768 }),
     [`${arch}.pooling_type`, kv.u32(3)],
     ...qwen3VocabMetadata(),
   ];
 
   const tensors: TensorToWrite[] = [];
-  const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => {
-    const t = typeForRow(type, ne0);
-    tensors.push({
-      name,
-      type: t,
-      ne: [ne0, ne1],
-      data: () => encode(t, new Rng(tensorSeed(seed, name)).fill(new Float32Array(ne0 * ne1), std), ne0),
-    });
-  };
-  const norm = (name: string, n: number) => {
-    tensors.push({
-      name,
-      type: GGMLType.F32,
-      ne: [n],
-      data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), 0.1, 1).buffer),
-    });
-  };
+  const seeded = seededTensors(seed, tensors, typeForRow);
+  const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => seeded.matrix(name, ne0, ne1, std, type);
+  const norm = (name: string, n: number) => seeded.vector(name, n, 0.1, 1);
   const more = (il: number) => (mix && useMoreBits(il, nLayer) ? GGMLType.Q6_K : wType);
 
   matrix("token_embd.weight", nEmbd, QWEN3_N_VOCAB, 0.03, eType);
