@@ -11,16 +11,11 @@ import { kv } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName, GGML_TYPES } from "../../src/tensor/ggml-type.js";
 import { gemma3VocabMetadata, type Gemma3Conversion as VocabConversion } from "./gemma3-vocab.js";
-import { attnHparamsMeta, decoderShape, encode, FILE_TYPE, generalMeta, type MetaEntry } from "./meta.js";
+import { attnHparamsMeta, decoderShape, encode, FILE_TYPE, generalMeta, type DecoderShape, type MetaEntry } from "./meta.js";
 import { Rng, tensorSeed } from "./rng.js";
 
-export interface GemmaGenOptions {
-  nLayer?: number;
-  nEmbd?: number;
-  nFf?: number;
-  nHead?: number;
-  nHeadKv?: number;
-  headDim?: number;
+/** nLayer, nEmbd, nFf, nHead, nHeadKv, headDim (DecoderShape): unset ones take EmbeddingGemma-300m's (768 wide, 24 layers). */
+export interface GemmaGenOptions extends Partial<DecoderShape> {
   contextLength?: number;
   nSwa?: number;
   /** attention.sliding_window_pattern: a UINT32 period, or per-layer BOOLs; absent by default (llama.cpp's period 6). */

@@ -15,16 +15,11 @@ import { kv } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName } from "../../src/tensor/ggml-type.js";
 import { typeForRow } from "./embeddinggemma.js";
-import { attnHparamsMeta, decoderShape, FILE_TYPE, generalMeta, type MetaEntry, seededTensors } from "./meta.js";
+import { attnHparamsMeta, decoderShape, FILE_TYPE, generalMeta, type DecoderShape, type MetaEntry, seededTensors } from "./meta.js";
 import { qwen3VocabMetadata, QWEN3_N_VOCAB } from "./qwen3-vocab.js";
 
-export interface Qwen3GenOptions {
-  nLayer?: number;
-  nEmbd?: number;
-  nFf?: number;
-  nHead?: number;
-  nHeadKv?: number;
-  headDim?: number;
+/** nLayer, nEmbd, nFf, nHead, nHeadKv, headDim (DecoderShape): unset ones take Qwen3-Embedding-0.6B's. */
+export interface Qwen3GenOptions extends Partial<DecoderShape> {
   contextLength?: number;
   /** ggml type name of every matrix, or "Q4_K_M" (see the header). */
   weightType?: string;
