@@ -17,6 +17,7 @@ import { encodeGGUFToBuffer, type TensorToWrite } from "../../src/gguf/writer.js
 import { quantizeRows } from "../../src/quant/index.js";
 import { GGMLType, GGML_TYPES, rowBytes } from "../../src/tensor/ggml-type.js";
 import { LlamaTokenType } from "../../src/tokenizer/vocab.js";
+import { attnHparamsMeta } from "../gen/meta.js";
 import { Rng } from "../gen/rng.js";
 
 export interface Seed {
@@ -189,16 +190,7 @@ export function tinyGemma(o: TinyGemmaOptions): Uint8Array {
   const metadata: [string, GGUFValue][] = [
     ["general.architecture", kv.str(A)],
     ["general.name", kv.str("fuzz-gemma")],
-    [`${A}.context_length`, kv.u32(64)],
-    [`${A}.embedding_length`, kv.u32(o.nEmbd)],
-    [`${A}.block_count`, kv.u32(o.nLayer)],
-    [`${A}.feed_forward_length`, kv.u32(o.nFf)],
-    [`${A}.attention.head_count`, kv.u32(o.nHead)],
-    [`${A}.attention.head_count_kv`, kv.u32(o.nHeadKv)],
-    [`${A}.attention.key_length`, kv.u32(o.headDim)],
-    [`${A}.attention.value_length`, kv.u32(o.headDim)],
-    [`${A}.attention.layer_norm_rms_epsilon`, kv.f32(1e-6)],
-    [`${A}.rope.freq_base`, kv.f32(1e6)],
+    ...attnHparamsMeta(A, { ...o, contextLength: 64 }),
     [`${A}.rope.freq_base_swa`, kv.f32(1e4)],
     [`${A}.attention.sliding_window`, kv.u32(8)],
     [`${A}.pooling_type`, kv.u32(1)],

@@ -6,11 +6,10 @@
  * Runnable as `npm run gen:model -- --arch bert --vocab v.gguf --out x.gguf [--shape minilm] ...`.
  * docs/architectures/bert.md §Generator.
  */
-import { kv, type GGUFMetadata, type GGUFValue } from "../../src/gguf/keys.js";
+import { kv, type GGUFMetadata } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
-import { randomMatrixData } from "./random-tensor.js";
 import { GGMLType, ggmlTypeByName, GGML_TYPES } from "../../src/tensor/ggml-type.js";
-import { Rng, tensorSeed } from "./rng.js";
+import { FILE_TYPE, generalMeta, type MetaEntry, seededTensors } from "./meta.js";
 
 /** Shapes of the real models (their config.json): layers, width, FF, heads, context. */
 export const BERT_SHAPES = {
@@ -64,23 +63,6 @@ export function quantizeTypeForRow(type: GGMLType, ne0: number): GGMLType {
   return ne0 % bs(fb) === 0 ? fb : GGMLType.F16;
 }
 
-const FILE_TYPE: Partial<Record<GGMLType, number>> = {
-  [GGMLType.F32]: 0,
-  [GGMLType.F16]: 1,
-  [GGMLType.Q4_0]: 2,
-  [GGMLType.Q4_1]: 3,
-  [GGMLType.Q8_0]: 7,
-  [GGMLType.Q5_0]: 8,
-  [GGMLType.Q5_1]: 9,
-  [GGMLType.Q2_K]: 10,
-  [GGMLType.Q3_K]: 12,
-  [GGMLType.Q4_K]: 15,
-  [GGMLType.Q5_K]: 17,
-  [GGMLType.Q6_K]: 18,
-  [GGMLType.IQ4_NL]: 25,
-  [GGMLType.IQ4_XS]: 30,
-};
-
 export function bertGGUF(o: BertGenOptions): GGUFToWrite {
   const arch = o.arch ?? "bert";
   const base = arch === "nomic-bert" ? BERT_SHAPES.nomic : BERT_SHAPES.minilm;
@@ -97,12 +79,8 @@ export function bertGGUF(o: BertGenOptions): GGUFToWrite {
   const typeCount = o.vocab.get("tokenizer.ggml.token_type_count");
   const nTypes = typeCount && typeof typeCount.value === "number" ? typeCount.value : 2;
 
-  const meta: [string, GGUFValue][] = [
-    ["general.architecture", kv.str(arch)],
-    ["general.type", kv.str("model")],
-    ["general.name", kv.str(o.name ?? `synthetic-${arch}-${nLayer}L-${nEmbd}-${GGML_TYPES.get(wType)!.name}`)],
-    ["general.file_type", kv.u32(FILE_TYPE[wType] ?? 7)],
-    ["general.quantization_version", kv.u32(2)],
+  const meta: MetaEntry[] = [
+    ...generalMeta(arch, o.name ?? `synthetic-${arch}-${nLayer}L-${nEmbd}-${GGML_TYPES.get(wType)!.name}`, FILE_TYPE[wType] ?? 7),
     [`${arch}.context_length`, kv.u32(nCtx)],
     [`${arch}.embedding_length`, kv.u32(nEmbd)],
     [`${arch}.feed_forward_length`, kv.u32(nFf)],
@@ -117,23 +95,9 @@ export function bertGGUF(o: BertGenOptions): GGUFToWrite {
   meta.push(["tokenizer.ggml.token_type_count", kv.u32(nTypes)]);
 
   const tensors: TensorToWrite[] = [];
-  const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => {
-    const t = quantizeTypeForRow(type, ne0);
-    tensors.push({
-      name,
-      type: t,
-      ne: [ne0, ne1],
-      data: randomMatrixData(seed, name, ne0, ne1, std, t),
-    });
-  };
-  const vector = (name: string, n: number, std: number, mean = 0) => {
-    tensors.push({
-      name,
-      type: GGMLType.F32,
-      ne: [n],
-      data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), std, mean).buffer),
-    });
-  };
+  const seeded = seededTensors(seed, tensors, quantizeTypeForRow);
+  const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => seeded.matrix(name, ne0, ne1, std, type);
+  const vector = seeded.vector;
   const norm = (name: string) => {
     vector(`${name}.weight`, nEmbd, 0.1, 1);
     vector(`${name}.bias`, nEmbd, 0.05);

@@ -7,20 +7,24 @@
  * Weights are produced one tensor at a time, when the writer reaches them, so a 24-layer model
  * never exists as f32 in memory.
  */
-import { kv, type GGUFValue } from "../../src/gguf/keys.js";
+import { kv } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName, GGML_TYPES } from "../../src/tensor/ggml-type.js";
-import { encode, randomMatrixData } from "./random-tensor.js";
 import { gemma3VocabMetadata, type Gemma3Conversion as VocabConversion } from "./gemma3-vocab.js";
+import {
+  attnHparamsMeta,
+  decoderShape,
+  encode,
+  FILE_TYPE,
+  generalMeta,
+  randomMatrixData,
+  type DecoderShape,
+  type MetaEntry,
+} from "./meta.js";
 import { Rng, tensorSeed } from "./rng.js";
 
-export interface GemmaGenOptions {
-  nLayer?: number;
-  nEmbd?: number;
-  nFf?: number;
-  nHead?: number;
-  nHeadKv?: number;
-  headDim?: number;
+/** nLayer, nEmbd, nFf, nHead, nHeadKv, headDim (DecoderShape): unset ones take EmbeddingGemma-300m's (768 wide, 24 layers). */
+export interface GemmaGenOptions extends Partial<DecoderShape> {
   contextLength?: number;
   nSwa?: number;
   /** attention.sliding_window_pattern: a UINT32 period, or per-layer BOOLs; absent by default (llama.cpp's period 6). */
@@ -68,32 +72,9 @@ export function typeForRow(type: GGMLType, ne0: number): GGMLType {
   return GGMLType.F16;
 }
 
-/** llama_ftype for general.file_type (informational). */
-export const FILE_TYPE: Partial<Record<GGMLType, number>> = {
-  [GGMLType.F32]: 0,
-  [GGMLType.F16]: 1,
-  [GGMLType.Q4_0]: 2,
-  [GGMLType.Q4_1]: 3,
-  [GGMLType.Q8_0]: 7,
-  [GGMLType.Q5_0]: 8,
-  [GGMLType.Q5_1]: 9,
-  [GGMLType.Q2_K]: 10,
-  [GGMLType.Q3_K]: 12,
-  [GGMLType.Q4_K]: 15,
-  [GGMLType.Q5_K]: 17,
-  [GGMLType.Q6_K]: 18,
-  [GGMLType.IQ4_NL]: 25,
-  [GGMLType.IQ4_XS]: 30,
-  [GGMLType.BF16]: 32,
-};
-
 export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
-  const nLayer = o.nLayer ?? 24,
-    nEmbd = o.nEmbd ?? 768,
-    nFf = o.nFf ?? 1152;
-  const nHead = o.nHead ?? 3,
-    nHeadKv = o.nHeadKv ?? 1,
-    headDim = o.headDim ?? 256;
+  const shape = decoderShape(o, { nLayer: 24, nEmbd: 768, nFf: 1152, nHead: 3, nHeadKv: 1, headDim: 256 });
+  const { nLayer, nEmbd, nFf, nHead, nHeadKv, headDim } = shape;
   const seed = o.seed ?? 1234,
     postNormScale = o.postNormScale ?? 1;
   const wType = ggmlTypeByName(o.weightType ?? "Q8_0").id;
@@ -103,22 +84,9 @@ export function gemmaEmbeddingGGUF(o: GemmaGenOptions = {}): GGUFToWrite {
   const vocab = gemma3VocabMetadata({ conversion: o.conversion ?? "converter" });
   const nVocab = (vocab.find(([k]) => k === "tokenizer.ggml.tokens")![1] as { value: string[] }).value.length;
 
-  const meta: [string, GGUFValue][] = [
-    ["general.architecture", kv.str(arch)],
-    ["general.type", kv.str("model")],
-    ["general.name", kv.str(o.name ?? `synthetic-embeddinggemma-${nLayer}L-${GGML_TYPES.get(wType)!.name}`)],
-    ["general.file_type", kv.u32(FILE_TYPE[wType] ?? 7)],
-    ["general.quantization_version", kv.u32(2)],
-    [`${arch}.context_length`, kv.u32(o.contextLength ?? 2048)],
-    [`${arch}.embedding_length`, kv.u32(nEmbd)],
-    [`${arch}.block_count`, kv.u32(nLayer)],
-    [`${arch}.feed_forward_length`, kv.u32(nFf)],
-    [`${arch}.attention.head_count`, kv.u32(nHead)],
-    [`${arch}.attention.head_count_kv`, kv.u32(nHeadKv)],
-    [`${arch}.attention.key_length`, kv.u32(headDim)],
-    [`${arch}.attention.value_length`, kv.u32(headDim)],
-    [`${arch}.attention.layer_norm_rms_epsilon`, kv.f32(1e-6)],
-    [`${arch}.rope.freq_base`, kv.f32(1e6)],
+  const meta: MetaEntry[] = [
+    ...generalMeta(arch, o.name ?? `synthetic-embeddinggemma-${nLayer}L-${GGML_TYPES.get(wType)!.name}`, FILE_TYPE[wType] ?? 7),
+    ...attnHparamsMeta(arch, { ...shape, contextLength: o.contextLength ?? 2048 }),
     [`${arch}.attention.sliding_window`, kv.u32(o.nSwa ?? 512)],
     [`${arch}.pooling_type`, kv.u32(1)],
   ];

@@ -11,21 +11,15 @@
  * attn_output and ffn_down: Qwen3 has no post-norms, so this keeps a deep random model
  * well-conditioned.
  */
-import { kv, type GGUFValue } from "../../src/gguf/keys.js";
+import { kv } from "../../src/gguf/keys.js";
 import type { GGUFToWrite, TensorToWrite } from "../../src/gguf/writer.js";
 import { GGMLType, ggmlTypeByName } from "../../src/tensor/ggml-type.js";
-import { FILE_TYPE, typeForRow } from "./embeddinggemma.js";
-import { randomMatrixData } from "./random-tensor.js";
+import { typeForRow } from "./embeddinggemma.js";
+import { attnHparamsMeta, decoderShape, FILE_TYPE, generalMeta, type DecoderShape, type MetaEntry, seededTensors } from "./meta.js";
 import { qwen3VocabMetadata, QWEN3_N_VOCAB } from "./qwen3-vocab.js";
-import { Rng, tensorSeed } from "./rng.js";
 
-export interface Qwen3GenOptions {
-  nLayer?: number;
-  nEmbd?: number;
-  nFf?: number;
-  nHead?: number;
-  nHeadKv?: number;
-  headDim?: number;
+/** nLayer, nEmbd, nFf, nHead, nHeadKv, headDim (DecoderShape): unset ones take Qwen3-Embedding-0.6B's. */
+export interface Qwen3GenOptions extends Partial<DecoderShape> {
   contextLength?: number;
   /** ggml type name of every matrix, or "Q4_K_M" (see the header). */
   weightType?: string;
@@ -43,56 +37,25 @@ export function useMoreBits(i: number, n: number): boolean {
 }
 
 export function qwen3GGUF(o: Qwen3GenOptions = {}): GGUFToWrite {
-  const nLayer = o.nLayer ?? 28,
-    nEmbd = o.nEmbd ?? 1024,
-    nFf = o.nFf ?? 3072;
-  const nHead = o.nHead ?? 16,
-    nHeadKv = o.nHeadKv ?? 8,
-    headDim = o.headDim ?? 128;
+  const shape = decoderShape(o, { nLayer: 28, nEmbd: 1024, nFf: 3072, nHead: 16, nHeadKv: 8, headDim: 128 });
+  const { nLayer, nEmbd, nFf, nHead, nHeadKv, headDim } = shape;
   const seed = o.seed ?? 1234,
     downScale = o.downScale ?? 1;
   const mix = o.weightType === "Q4_K_M";
   const wType = mix ? GGMLType.Q4_K : ggmlTypeByName(o.weightType ?? "Q8_0").id;
   const eType = o.embdType ? ggmlTypeByName(o.embdType).id : wType;
   const arch = "qwen3";
-  const meta: [string, GGUFValue][] = [
-    ["general.architecture", kv.str(arch)],
-    ["general.type", kv.str("model")],
-    ["general.name", kv.str(o.name ?? `synthetic-qwen3-embedding-${nLayer}L-${o.weightType ?? "Q8_0"}`)],
-    ["general.file_type", kv.u32(mix ? 15 : (FILE_TYPE[wType] ?? 7))],
-    ["general.quantization_version", kv.u32(2)],
-    [`${arch}.context_length`, kv.u32(o.contextLength ?? 32768)],
-    [`${arch}.embedding_length`, kv.u32(nEmbd)],
-    [`${arch}.block_count`, kv.u32(nLayer)],
-    [`${arch}.feed_forward_length`, kv.u32(nFf)],
-    [`${arch}.attention.head_count`, kv.u32(nHead)],
-    [`${arch}.attention.head_count_kv`, kv.u32(nHeadKv)],
-    [`${arch}.attention.key_length`, kv.u32(headDim)],
-    [`${arch}.attention.value_length`, kv.u32(headDim)],
-    [`${arch}.attention.layer_norm_rms_epsilon`, kv.f32(1e-6)],
-    [`${arch}.rope.freq_base`, kv.f32(1e6)],
+  const meta: MetaEntry[] = [
+    ...generalMeta(arch, o.name ?? `synthetic-qwen3-embedding-${nLayer}L-${o.weightType ?? "Q8_0"}`, mix ? 15 : (FILE_TYPE[wType] ?? 7)),
+    ...attnHparamsMeta(arch, { ...shape, contextLength: o.contextLength ?? 32768 }),
     [`${arch}.pooling_type`, kv.u32(3)],
     ...qwen3VocabMetadata(),
   ];
 
   const tensors: TensorToWrite[] = [];
-  const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => {
-    const t = typeForRow(type, ne0);
-    tensors.push({
-      name,
-      type: t,
-      ne: [ne0, ne1],
-      data: randomMatrixData(seed, name, ne0, ne1, std, t),
-    });
-  };
-  const norm = (name: string, n: number) => {
-    tensors.push({
-      name,
-      type: GGMLType.F32,
-      ne: [n],
-      data: () => new Uint8Array(new Rng(tensorSeed(seed, name)).fill(new Float32Array(n), 0.1, 1).buffer),
-    });
-  };
+  const seeded = seededTensors(seed, tensors, typeForRow);
+  const matrix = (name: string, ne0: number, ne1: number, std: number, type = wType) => seeded.matrix(name, ne0, ne1, std, type);
+  const norm = (name: string, n: number) => seeded.vector(name, n, 0.1, 1);
   const more = (il: number) => (mix && useMoreBits(il, nLayer) ? GGMLType.Q6_K : wType);
 
   matrix("token_embd.weight", nEmbd, QWEN3_N_VOCAB, 0.03, eType);

@@ -13,10 +13,10 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
+import { capture } from "../helpers/cli-io.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const N = 40;
@@ -33,24 +33,6 @@ function cli(args: string[]) {
   child.stdout.resume();
   const done = new Promise<{ code: number | null; stderr: string }>((res) => child.on("close", (code) => res({ code, stderr })));
   return { child, done };
-}
-
-function capture() {
-  const out = new PassThrough(),
-    err = new PassThrough();
-  let o = "",
-    e = "";
-  out.on("data", (d) => (o += d));
-  err.on("data", (d) => (e += d));
-  return {
-    io: { stdin: new PassThrough(), stdout: out, stderr: err },
-    get out() {
-      return o;
-    },
-    get err() {
-      return e;
-    },
-  };
 }
 
 before(async () => {

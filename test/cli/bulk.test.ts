@@ -12,9 +12,9 @@ import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PassThrough } from "node:stream";
 import { main } from "../../src/cli/main.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
+import { capture } from "../helpers/cli-io.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const BACKEND = process.env.GGUF_EMBED_TEST_BACKEND ?? "wasm";
@@ -124,24 +124,6 @@ test("kill -9 mid-run, with a torn last line: --resume drops the partial line an
   assert.match(r2.stderr, new RegExp(`resuming after ${k} inputs`));
   checkFinal(await readFile(out, "utf8"));
 });
-
-function capture() {
-  const out = new PassThrough(),
-    err = new PassThrough();
-  let o = "",
-    e = "";
-  out.on("data", (d) => (o += d));
-  err.on("data", (d) => (e += d));
-  return {
-    io: { stdin: new PassThrough(), stdout: out, stderr: err },
-    get out() {
-      return o;
-    },
-    get err() {
-      return e;
-    },
-  };
-}
 
 test("an existing output needs --resume or --overwrite; a foreign output is not appended to", async () => {
   const out = join(tmp, "exists.jsonl");

@@ -8,20 +8,9 @@ import { readGGUFParts, splitPartNames } from "../../src/gguf/split.js";
 import { EmbedError } from "../../src/errors.js";
 import { GGMLType, GGML_TYPES, rowBytes } from "../../src/tensor/ggml-type.js";
 import { Bytes, header, tensorInfo } from "../helpers/bytes.js";
+import { rejects } from "../helpers/embed-error.js";
 
 const src = (b: Uint8Array | Bytes) => new ArrayBufferSource(b instanceof Bytes ? b.toUint8Array() : b, "test.gguf");
-
-async function rejects(p: Promise<unknown>, code: string, re?: RegExp): Promise<EmbedError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof EmbedError, `expected EmbedError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 /** A small valid v3 file: 3 KVs (u32, string, f32 array) and two F32 tensors. */
 function smallFile(): Uint8Array {

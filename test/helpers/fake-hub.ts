@@ -18,6 +18,23 @@ import { createReadStream, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
+/** n deterministic pseudo-random bytes (sha256 of seed + offset, 32 at a time): file content for a fake repo. */
+export function seededBytes(n: number, seed: string): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 32)
+    out.set(
+      createHash("sha256")
+        .update(seed + i)
+        .digest()
+        .subarray(0, Math.min(32, n - i)),
+      i,
+    );
+  return out;
+}
+
+/** b -> its sha256 as lowercase hex (what the listing and an Ollama blob name carry). */
+export const sha256Hex = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+
 export interface FakeFile {
   path: string;
   /** In-memory content, or a file on disk (`diskPath`, for big models). */
@@ -78,7 +95,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, o: { token?:
     byFile = new Map<FakeFile, Blob>();
   for (const [name, repo] of Object.entries(repos)) {
     for (const f of [...repo.files, ...Object.values(repo.revisions ?? {}).flat()]) {
-      const sha256 = f.content ? createHash("sha256").update(f.content).digest("hex") : await hashFile(f.diskPath!);
+      const sha256 = f.content ? sha256Hex(f.content) : await hashFile(f.diskPath!);
       const nBytes = f.content ? f.content.byteLength : statSync(f.diskPath!).size;
       const b: Blob = { file: f, key: `${sha256}/${name}/${f.path}`, nBytes, sha256, served: 0 };
       blobs.set(b.key, b);

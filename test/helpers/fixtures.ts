@@ -40,6 +40,20 @@ export function gemmaFixture(o: GemmaGenOptions): Promise<string> {
   return cachedFixture(fixtureName(o), () => gemmaEmbeddingGGUF(o));
 }
 
+/** Small and fast: 2 layers, 256 wide, Q8_0, Dense head, the real Gemma 3 vocabulary (the queue tests' model). */
+export const SMALL_GEMMA = {
+  nLayer: 2,
+  nEmbd: 256,
+  nHead: 1,
+  nHeadKv: 1,
+  headDim: 256,
+  nFf: 512,
+  weightType: "Q8_0",
+  embdType: "Q8_0",
+  seed: 7,
+  dense: true,
+} as const satisfies GemmaGenOptions;
+
 /** Bump when scripts/gen/qwen3.ts's output changes. */
 const QWEN3_GEN_VERSION = 1;
 

@@ -16,7 +16,7 @@ import { EmbedError } from "../../src/errors.js";
 import { readGGUF } from "../../src/gguf/reader.js";
 import { ArrayBufferSource } from "../../src/gguf/source.js";
 import { loadModel } from "../../src/node.js";
-import { gemmaFixture } from "../helpers/fixtures.js";
+import { gemmaFixture, SMALL_GEMMA } from "../helpers/fixtures.js";
 import { disposeModel, l2normalize, llamaEmbed, oneMinusCos } from "../helpers/llama.js";
 
 const INPUTS = [
@@ -30,17 +30,7 @@ after(async () => {
 
 /** The fixture with `patch` applied to blk.0.attn_q.weight's bytes, written to a temp file. */
 async function poisoned(weightType: "F32" | "Q8_0", what: string, patch: (d: DataView) => void): Promise<string> {
-  const path = await gemmaFixture({
-    nLayer: 6,
-    nEmbd: 256,
-    nHead: 1,
-    nHeadKv: 1,
-    headDim: 256,
-    nFf: 512,
-    weightType,
-    embdType: "Q8_0",
-    seed: 7,
-  });
+  const path = await gemmaFixture({ ...SMALL_GEMMA, nLayer: 6, weightType, dense: false });
   const bytes = new Uint8Array(await readFile(path));
   const t = (await readGGUF(new ArrayBufferSource(bytes))).tensors.find((x) => x.name === "blk.0.attn_q.weight")!;
   patch(new DataView(bytes.buffer, bytes.byteOffset + t.byteOffset, t.nBytes));

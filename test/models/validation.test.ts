@@ -26,7 +26,7 @@ const jsBackend = createJsBackend(DEFAULT_NUMERICS);
 import { buildModel, readAllTensors } from "../../src/models/loader.js";
 import { loadModel } from "../../src/node.js";
 import { createTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
-import { gemmaFixture } from "../helpers/fixtures.js";
+import { gemmaFixture, SMALL_GEMMA } from "../helpers/fixtures.js";
 
 const A = "gemma-embedding";
 let bytes: Uint8Array;
@@ -35,17 +35,7 @@ let tensors: Map<string, { info: TensorInfo; data: Uint8Array }>;
 let tokenizer: Tokenizer;
 
 before(async () => {
-  const path = await gemmaFixture({
-    nLayer: 6,
-    nEmbd: 256,
-    nHead: 1,
-    nHeadKv: 1,
-    headDim: 256,
-    nFf: 512,
-    weightType: "Q8_0",
-    embdType: "Q8_0",
-    seed: 7,
-  });
+  const path = await gemmaFixture({ ...SMALL_GEMMA, nLayer: 6, dense: false });
   bytes = new Uint8Array(await readFile(path));
   file = await readGGUFParts([new ArrayBufferSource(bytes, path)]);
   tensors = await readAllTensors(file, (n) => new Uint8Array(n));

@@ -5,21 +5,20 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { main } from "../../src/cli/main.js";
 import { loadModel } from "../../src/node.js";
 import { parseOllamaName, resolveOllamaModel } from "../../src/node/ollama-store.js";
 import { EmbedError } from "../../src/errors.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
+import { sha256Hex as sha } from "../helpers/fake-hub.js";
+import { capture } from "../helpers/cli-io.js";
+import { withEnv } from "../helpers/env.js";
 
 let store: string, fixture: string, modelHex: string;
 const env = () => ({ OLLAMA_MODELS: store, HF_ENDPOINT: "http://127.0.0.1:9", GGUF_EMBED_CACHE: join(store, "no-cache") });
-
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** Writes a blob as Ollama does (blobs/sha256-<hex>) and returns its manifest layer. */
 async function blob(mediaType: string, bytes: Uint8Array, hex = sha(bytes)) {
@@ -66,36 +65,6 @@ before(async () => {
 after(async () => {
   if (store) await rm(store, { recursive: true, force: true });
 });
-
-function capture() {
-  const out = new PassThrough(),
-    err = new PassThrough();
-  let o = "",
-    e = "";
-  out.on("data", (d) => (o += d));
-  err.on("data", (d) => (e += d));
-  return {
-    io: { stdin: new PassThrough(), stdout: out, stderr: err },
-    get out() {
-      return o;
-    },
-    get err() {
-      return e;
-    },
-  };
-}
-
-async function withEnv<T>(vars: NodeJS.ProcessEnv, f: () => Promise<T>): Promise<T> {
-  const saved = { ...process.env };
-  Object.assign(process.env, vars);
-  try {
-    return await f();
-  } finally {
-    for (const k of Object.keys(vars))
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-  }
-}
 
 test("Ollama names: library models, tags, namespaces and hosts; bad names refused", () => {
   assert.deepEqual(parseOllamaName("ollama:embeddinggemma"), {

@@ -10,29 +10,16 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { main } from "../../src/cli/main.js";
-import { EmbedError } from "../../src/errors.js";
 import { pullModel, resolveModel, type ResolveOptions } from "../../src/node/resolve.js";
-import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
+import { seededBytes as bytes, sha256Hex as sha, startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
+import { rejects } from "../helpers/embed-error.js";
+import { capture } from "../helpers/cli-io.js";
+import { withEnv } from "../helpers/env.js";
 
-const bytes = (n: number, seed: string) => {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 32)
-    out.set(
-      createHash("sha256")
-        .update(seed + i)
-        .digest()
-        .subarray(0, Math.min(32, n - i)),
-      i,
-    );
-  return out;
-};
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const V1 = bytes(30_000, "v1"),
   V2 = bytes(30_000, "v2"),
   MAIN = bytes(20_000, "main"),
@@ -84,18 +71,6 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function rejects(p: Promise<unknown>, code: string, re: RegExp): Promise<EmbedError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof EmbedError, `expected EmbedError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 const since = (n: number) => hub.requests.slice(n);
@@ -207,29 +182,9 @@ test("item 16: a cached file truncated on disk is not up to date; pull --verify 
   assert.equal((await pullModel("hf:org/ok:Q8_0", { ...o, verify: true })).status, "up-to-date");
 });
 
-function capture() {
-  const out = new PassThrough(),
-    err = new PassThrough();
-  let o = "",
-    e = "";
-  out.on("data", (d) => (o += d));
-  err.on("data", (d) => (e += d));
-  return {
-    io: { stdin: new PassThrough(), stdout: out, stderr: err },
-    get out() {
-      return o;
-    },
-    get err() {
-      return e;
-    },
-  };
-}
-
 test("item 17: URLs with a bad percent-escape or a name of dots are refused clearly (no URIError, no stack)", async () => {
   const o = fresh();
-  const saved = process.env.GGUF_EMBED_CACHE;
-  process.env.GGUF_EMBED_CACHE = o.cache;
-  try {
+  await withEnv({ GGUF_EMBED_CACHE: o.cache }, async () => {
     for (const [url, re] of [
       [`${hub.cdnOrigin}/x/%zz.gguf`, /the path has an invalid percent-escape/],
       [`${hub.cdnOrigin}/x/%2E%2E%2F`, /the file name in the URL is "\.\."; refusing it/],
@@ -241,10 +196,7 @@ test("item 17: URLs with a bad percent-escape or a name of dots are refused clea
       assert.match(c.err, /\[BAD_INPUT\]\n$/);
       assert.doesNotMatch(c.err, /URIError|\n\s+at /, "no stack");
     }
-  } finally {
-    if (saved === undefined) delete process.env.GGUF_EMBED_CACHE;
-    else process.env.GGUF_EMBED_CACHE = saved;
-  }
+  });
   // a later download from the same host still works
   const ok = await pullModel(`${hub.cdnOrigin}/blobs/${sha(SMALL)}/org/ok/ok-Q8_0.gguf`, o);
   assert.deepEqual(new Uint8Array(await readFile(ok.path)), SMALL);

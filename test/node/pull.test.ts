@@ -5,12 +5,9 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
-import { EmbedError } from "../../src/errors.js";
 import { encodeGGUFToBuffer } from "../../src/gguf/writer.js";
 import { kv } from "../../src/gguf/keys.js";
 import { GGMLType } from "../../src/tensor/ggml-type.js";
@@ -19,21 +16,11 @@ import { pullModel, resolveModel, type ResolveOptions } from "../../src/node/res
 import { main } from "../../src/cli/main.js";
 import { loadModel } from "../../src/node.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
-import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
+import { seededBytes as bytes, sha256Hex as sha, startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
+import { rejects } from "../helpers/embed-error.js";
+import { capture } from "../helpers/cli-io.js";
+import { withEnv } from "../helpers/env.js";
 
-const bytes = (n: number, seed: string) => {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 32)
-    out.set(
-      createHash("sha256")
-        .update(seed + i)
-        .digest()
-        .subarray(0, Math.min(32, n - i)),
-      i,
-    );
-  return out;
-};
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 /** A tiny GGUF, with or without the Dense tensor, so the header probe has something to read. */
 const gguf = (dense: boolean) =>
   encodeGGUFToBuffer({
@@ -92,18 +79,6 @@ function fresh(extra: NodeJS.ProcessEnv = {}): ResolveOptions & { env: NodeJS.Pr
   const cache = join(tmp, `cache${nCache++}`);
   const env = { GGUF_EMBED_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_HOME: join(tmp, "no-hf-home"), ...extra };
   return { env, cache, retryDelayMs: 10 };
-}
-
-async function rejects(p: Promise<unknown>, code: string, re: RegExp): Promise<EmbedError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof EmbedError, `expected EmbedError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 const since = (n: number) => hub.requests.slice(n);
@@ -307,36 +282,6 @@ test("plain URLs download into <cache>/url/<host>/<hash>/<name>", async () => {
   assert.match(p, new RegExp(`url/127\\.0\\.0\\.1_${new URL(hub.cdnOrigin).port}/[0-9a-f]{16}/emb-Q4_K_M\\.gguf$`));
   assert.equal(JSON.parse(await readFile(p + ".json", "utf8")).sha256, sha(SMALL));
 });
-
-function capture() {
-  const out = new PassThrough(),
-    err = new PassThrough();
-  let o = "",
-    e = "";
-  out.on("data", (d) => (o += d));
-  err.on("data", (d) => (e += d));
-  return {
-    io: { stdin: new PassThrough(), stdout: out, stderr: err },
-    get out() {
-      return o;
-    },
-    get err() {
-      return e;
-    },
-  };
-}
-
-async function withEnv<T>(env: NodeJS.ProcessEnv, f: () => Promise<T>): Promise<T> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return await f();
-  } finally {
-    for (const k of Object.keys(env))
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-  }
-}
 
 test("CLI: gguf-embed pull prints the path on stdout and progress on stderr; --offline misses exit 1", async () => {
   const o = fresh();

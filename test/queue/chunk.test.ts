@@ -12,25 +12,13 @@ import { EmbedError } from "../../src/errors.js";
 import { formatRecord } from "../../src/cli/bulk.js";
 import { loadModel } from "../../src/node.js";
 import { embedChunk } from "../../src/queue/chunk.js";
-import { gemmaFixture } from "../helpers/fixtures.js";
+import { gemmaFixture, SMALL_GEMMA } from "../helpers/fixtures.js";
 
-const MODEL = {
-  nLayer: 2,
-  nEmbd: 256,
-  nHead: 1,
-  nHeadKv: 1,
-  headDim: 256,
-  nFf: 512,
-  weightType: "Q8_0",
-  embdType: "Q8_0",
-  seed: 7,
-  dense: true,
-} as const;
 const TEXTS = Array.from({ length: 40 }, (_, i) => `text number ${i}: ${"words and more words ".repeat(1 + (i % 9))}`);
 let model: EmbeddingModel, expected: string[];
 
 before(async () => {
-  model = await loadModel(await gemmaFixture(MODEL), { threads: 1 });
+  model = await loadModel(await gemmaFixture(SMALL_GEMMA), { threads: 1 });
   expected = (await model.embed(TEXTS)).map((v, i) => formatRecord(100 + i, v));
 });
 after(() => model.close());

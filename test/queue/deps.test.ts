@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbedError } from "../../src/errors.js";
 import { loadQueueDeps } from "../../src/queue/deps.js";
-import { gemmaFixture } from "../helpers/fixtures.js";
+import { gemmaFixture, SMALL_GEMMA } from "../helpers/fixtures.js";
 import { ROOT, run } from "./cli-child.js";
 import { freePort } from "./redis-server.js";
 
@@ -56,18 +56,7 @@ test("the CLI without node_modules: queue fails clearly, the rest works", async 
       r.stderr,
       /^gguf-embed queue: the optional package "bullmq" is not installed .*: run `npm i bullmq ioredis` \[MISSING_DEPENDENCY\]\n$/,
     );
-    const model = await gemmaFixture({
-      nLayer: 2,
-      nEmbd: 256,
-      nHead: 1,
-      nHeadKv: 1,
-      headDim: 256,
-      nFf: 512,
-      weightType: "Q8_0",
-      embdType: "Q8_0",
-      seed: 7,
-      dense: true,
-    });
+    const model = await gemmaFixture(SMALL_GEMMA);
     const e = await run(["embed", "--model", model, "--threads", "1", "cats"], { bin });
     assert.equal(e.code, 0, e.stderr);
     assert.equal((JSON.parse(e.stdout) as number[][])[0].length, 256);

@@ -16,22 +16,10 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel } from "../../src/node.js";
-import { gemmaFixture } from "../helpers/fixtures.js";
+import { gemmaFixture, SMALL_GEMMA } from "../helpers/fixtures.js";
 import { cli, ROOT, type Cli } from "./cli-child.js";
 import { freePort } from "./redis-server.js";
 
-const MODEL = {
-  nLayer: 2,
-  nEmbd: 256,
-  nHead: 1,
-  nHeadKv: 1,
-  headDim: 256,
-  nFf: 512,
-  weightType: "Q8_0",
-  embdType: "Q8_0",
-  seed: 7,
-  dense: true,
-} as const;
 const TEXTS = Array.from(
   { length: 12 },
   (_, i) => `request text ${i}: ${"the quick brown fox jumps over the lazy dog ".repeat(1 + (i % 4))}`,
@@ -118,7 +106,7 @@ async function load(clients: number, stop: () => boolean, max = 400): Promise<{ 
 }
 
 before(async () => {
-  model = await gemmaFixture(MODEL);
+  model = await gemmaFixture(SMALL_GEMMA);
   const m = await loadModel(model, { threads: 1 });
   oracle = await m.embed(TEXTS);
   await m.close();

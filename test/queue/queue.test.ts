@@ -10,7 +10,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { gemmaFixture } from "../helpers/fixtures.js";
+import { gemmaFixture, SMALL_GEMMA } from "../helpers/fixtures.js";
 import { chunkFile } from "../../src/queue/results.js";
 import { cli, run, type Cli } from "./cli-child.js";
 import { startRedis, type RedisServer } from "./redis-server.js";
@@ -32,19 +32,6 @@ const WORDS = [
   "printing presses",
 ];
 const text = (i: number) => `${WORDS[i % WORDS.length]} ${i} ${WORDS[(i * 7) % WORDS.length]}`;
-/** Small and fast: 2 layers, 256 wide, the real Gemma 3 vocabulary. */
-const MODEL = {
-  nLayer: 2,
-  nEmbd: 256,
-  nHead: 1,
-  nHeadKv: 1,
-  headDim: 256,
-  nFf: 512,
-  weightType: "Q8_0",
-  embdType: "Q8_0",
-  seed: 7,
-  dense: true,
-} as const;
 /** Short locks so that a killed worker's chunk is taken over within seconds. */
 const FAST_STALL = ["--lock-duration", "1500", "--stalled-interval", "500", "--max-stalled", "5"];
 
@@ -89,7 +76,7 @@ async function waitUntil(what: string, f: () => Promise<boolean>, timeoutMs = 90
 }
 
 before(async () => {
-  model = await gemmaFixture(MODEL);
+  model = await gemmaFixture(SMALL_GEMMA);
   tmp = await mkdtemp(join(tmpdir(), "gguf-embed-queue-"));
   input = join(tmp, "input.txt");
   await writeFile(input, Array.from({ length: N }, (_, i) => text(i)).join("\n") + "\n");

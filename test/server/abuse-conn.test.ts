@@ -6,13 +6,12 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { startChildServer, type ChildServer } from "../../scripts/load/child.js";
 import type { ServedModel } from "../../src/server/context.js";
 import { startServer } from "../../src/server/http.js";
-import { assertHealthy } from "../helpers/abuse.js";
+import { assertHealthy, lateClient } from "../helpers/abuse.js";
 import { call } from "../helpers/server.js";
 
 const KEY = "conn-test-key-0123456789";
@@ -202,31 +201,11 @@ test("header timeout vs a long forward pass: a request sent during it on a conne
   } as unknown as ServedModel;
   const s = await startServer(blocking, { port: 0, headersTimeoutMs: 1500 });
   try {
-    // Another process connects now and sends its request 1 s later, while our loop is blocked.
-    const client = spawn(
-      process.execPath,
-      [
-        "-e",
-        `
-      const s = require("net").connect(${s.port}, "127.0.0.1", () => {
-        console.log("connected");
-        setTimeout(() => s.write("GET /health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"), 2500);
-      });
-      let got = "";
-      s.on("data", (d) => (got += d)).on("error", (e) => console.log("error " + e.code));
-      s.on("close", () => console.log("got " + got.split("\\r\\n")[0]));
-      setTimeout(() => process.exit(0), 15000).unref();`,
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    client.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    const exited = new Promise((r) => client.on("exit", r));
-    for (let t0 = Date.now(); !out.includes("connected") && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 50)); // the server has accepted the connection
+    // Another process connects now and sends its request 2.5 s later, while our loop is blocked.
+    const client = await lateClient(s.port);
     const pass = call(s.url, "/v1/embeddings", { body: { input: "x" } }); // starts the blocking pass
     assert.equal((await pass).status, 200);
-    await exited;
+    const out = await client.exited;
     assert.match(out, /got HTTP\/1\.1 200 /, out);
   } finally {
     await s.close();

@@ -18,6 +18,7 @@ import { resolveModel } from "../../src/node/resolve.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
 import { assertSameVector, call, FIXTURE } from "../helpers/server.js";
 import { captureIO } from "../helpers/cli-io.js";
+import { withEnv } from "../helpers/env.js";
 
 const CHILD = fileURLToPath(new URL("../helpers/serve-child.js", import.meta.url));
 
@@ -56,16 +57,11 @@ test("flag errors: --pooling, --api-key-file (blank, missing, with --api-key); -
       assert.equal(await runServe(args, c.io), 2, args.join(" "));
       assert.match(c.out.stderr, re);
     }
-    const saved = process.env.GGUF_EMBED_CACHE;
-    process.env.GGUF_EMBED_CACHE = dir;
-    try {
-      await assert.rejects(runServe(["-m", "hf:org/absent:Q8_0", "--offline", "--port", "0"], io().io, resolveModel), (e) =>
+    await withEnv({ GGUF_EMBED_CACHE: dir }, () =>
+      assert.rejects(runServe(["-m", "hf:org/absent:Q8_0", "--offline", "--port", "0"], io().io, resolveModel), (e) =>
         isEmbedError(e, "OFFLINE"),
-      );
-    } finally {
-      if (saved === undefined) delete process.env.GGUF_EMBED_CACHE;
-      else process.env.GGUF_EMBED_CACHE = saved;
-    }
+      ),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

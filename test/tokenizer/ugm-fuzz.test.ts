@@ -18,77 +18,28 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import type { UgmTokenizer } from "../../src/tokenizer/ugm.js";
+import { lcg, ODD, planeChar, range, run, hostileText, WORDS } from "../helpers/fuzz-text.js";
 import { llamaModel } from "../helpers/llama.js";
 import { checkMaxTokens, cpuMs, idMismatches, llamaVocab } from "../helpers/vocab-oracle.js";
 import { ugmReference } from "./ugm-reference.js";
 
 const SPECIAL = ["<s>", "</s>", "<pad>", "<unk>", "<mask>", "[PAD250040]", "▁", "<", "s>", "</", " <mask>"];
-const SPACES = [" ", "\t", "\n", "\r\n", "\v", "\f", "\u00a0", "\u3000", "\u2028", "\u2029", "\u0085", "\u2009", "\u202f", "\u200b"];
-const ODD = [
-  "\u0000",
-  "\uD800",
-  "\uDBFF",
-  "\uDC00",
-  "\uFEFF",
-  "\uFFFD",
-  "\uFFFE",
-  "\u200D",
-  "\u00AD",
-  "e\u0301",
-  "\u0301",
-  "\u{10FFFF}",
-  "\x7f",
-  "\x1b[0m",
-  "\ufdfa",
-  "ﬁ",
-  "Å",
-  "①",
-  "㍿",
-  "ｶﾞ",
-  "½",
-  "İ",
-  "ẞ",
-  "ǅ",
-];
-const WORDS = [
-  "hello",
-  "World",
-  "TOKENIZER",
-  "naïve",
-  "café",
-  "東京",
-  "한국어",
-  "привет",
-  "don't",
-  "U.S.A.",
-  "e-mail",
-  "3.14",
-  "ŒUVRE",
-  "straße",
-  "Donaudampfschifffahrt",
-];
+const UGM_WORDS = [...WORDS, "Donaudampfschifffahrt"];
+const ODD_UGM = [...ODD, "\ufdfa", "ﬁ", "Å", "①", "㍿", "ｶﾞ", "½", "İ", "ẞ", "ǅ"];
 
-const range = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((cp) => String.fromCodePoint(cp));
-const planeChar = fc.integer({ min: 0, max: 16 }).chain((p) => range(p * 0x10000, p * 0x10000 + 0xffff));
-const run = (...chars: fc.Arbitrary<string>[]) => fc.array(fc.oneof(...chars), { maxLength: 6 }).map((a) => a.join(""));
-const piece = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom(...WORDS) },
-  { weight: 2, arbitrary: fc.string({ unit: "grapheme-composite", maxLength: 8 }) },
-  { weight: 2, arbitrary: fc.constantFrom(...SPECIAL) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...SPACES), fc.integer({ min: 1, max: 30 })).map(([s, n]) => s.repeat(n)) },
-  {
-    weight: 2,
-    arbitrary: run(range(0xff00, 0xffef), range(0xfb00, 0xfb4f), range(0x2460, 0x24ff), range(0x3300, 0x33ff), range(0x2150, 0x218f)),
-  },
-  { weight: 2, arbitrary: run(range(0x4e00, 0x9fff), range(0xac00, 0xd7a3), range(0x3040, 0x30ff), range(0x0e00, 0x0e7f)) },
-  { weight: 2, arbitrary: run(range(0x300, 0x36f), range(0xc0, 0x24f), range(0x1e00, 0x1eff), range(0x1100, 0x11ff)) },
-  { weight: 2, arbitrary: run(planeChar) },
-  { weight: 1, arbitrary: run(range(0, 0x1f), range(0x7f, 0x9f), range(0x2000, 0x206f)) },
-  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 8 }) },
-  { weight: 1, arbitrary: fc.constantFrom(...ODD) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom("a", "b", "q", "z", "ing", "▁", "\u0000"), minLength: 10, maxLength: 60 }) },
-);
-const textArb = fc.array(piece, { maxLength: 24 }).map((p) => p.join(""));
+const textArb = hostileText({
+  words: UGM_WORDS,
+  special: SPECIAL,
+  odd: ODD_UGM,
+  units: ["a", "b", "q", "z", "ing", "▁", "\u0000"],
+  runs: [
+    run(range(0xff00, 0xffef), range(0xfb00, 0xfb4f), range(0x2460, 0x24ff), range(0x3300, 0x33ff), range(0x2150, 0x218f)),
+    run(range(0x4e00, 0x9fff), range(0xac00, 0xd7a3), range(0x3040, 0x30ff), range(0x0e00, 0x0e7f)),
+    run(range(0x300, 0x36f), range(0xc0, 0x24f), range(0x1e00, 0x1eff), range(0x1100, 0x11ff)),
+    run(planeChar),
+  ],
+  rare: [run(range(0, 0x1f), range(0x7f, 0x9f), range(0x2000, 0x206f))],
+});
 const bytesArb = fc.uint8Array({ maxLength: 64 });
 
 const budgetMs = (units: number) => 50 + units * 0.006;
@@ -141,13 +92,12 @@ test("2,000 generated strings and 500 random byte arrays (as UTF-8) tokenize as 
 test("1 MB inputs stay within the CPU budget, and 4x the input costs about 4x the time", (t) => {
   const tok = v.ours;
   const MB = 1 << 20;
-  let s = 1;
-  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const rnd = lcg();
   // `size` pieces of at least one UTF-16 unit each, cut to `size` units
   const fill = (make: () => string, size: number) => Array.from({ length: size }, make).join("").slice(0, size);
   const inputs: Record<string, (size: number) => string> = {
     prose: (n) => "The quick brown fox jumps over the lazy dog, again and again. ".repeat(n / 60).slice(0, n),
-    words: (n) => fill(() => WORDS[Math.floor(rnd() * WORDS.length)] + " ", n),
+    words: (n) => fill(() => UGM_WORDS[Math.floor(rnd() * UGM_WORDS.length)] + " ", n),
     "one letter, one word": (n) => "a".repeat(n),
     spaces: (n) => " ".repeat(n),
     CJK: (n) => fill(() => String.fromCharCode(0x4e00 + Math.floor(rnd() * 20000)), n),
