@@ -1,11 +1,12 @@
 /**
  * The BERT-family parity matrix (slow; `npm run test:parity`): synthetic bert (MiniLM-L6 shape,
  * mean and CLS pooling) and nomic-bert (v1.5 shape, full 12 layers) of every weight type, and bert
- * with the XLM-R unigram vocabulary at width 1024 (4 layers) in F16 and Q4_K, against llama.cpp
- * (node-llama-cpp, flash attention off), same token ids, 1 - cos <= 1e-6, in the numerics profile of
- * the CPU variant node-llama-cpp loaded here. K-quant rows that are not whole 256-blocks fall back
- * as llama-quantize does (scripts/gen/bert.ts). Narrow it with BERT_TYPES=Q8_0,F16
- * BERT_LENGTHS=10,500 BERT_SHAPES=minilm,nomic,xlmr.
+ * with the XLM-R unigram vocabulary at width 1024 (4 layers; token_embd Q8_0) in F16, Q8_0 and Q4_K
+ * on explicit ids spread over the vocabulary (assertUgmParity; its text pipeline is in
+ * test/models/bert.test.ts), against llama.cpp (node-llama-cpp, flash attention off), same token
+ * ids, 1 - cos <= 1e-6, in the numerics profile of the CPU variant node-llama-cpp loaded here.
+ * K-quant rows that are not whole 256-blocks fall back as llama-quantize does (scripts/gen/bert.ts).
+ * Narrow it with BERT_TYPES=Q8_0,F16 BERT_LENGTHS=10,500 BERT_SHAPES=minilm,nomic,xlmr.
  */
 import { test } from "node:test";
 import { loadModel } from "../src/node.js";

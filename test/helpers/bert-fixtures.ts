@@ -1,8 +1,11 @@
 /**
  * Synthetic BERT-family fixtures (scripts/gen/bert.ts) with llama.cpp's real test vocabularies,
  * extracted from node-llama-cpp's bundle at test time (llama-src.ts): models/ggml-vocab-bert-bge.gguf
- * (WordPiece, 30,522 tokens) and models/ggml-vocab-nomic-bert-moe.gguf (XLM-R unigram, 250,048).
- * Generated on first use into .cache/fixtures, keyed by the options.
+ * (WordPiece, 30,522 tokens) and models/ggml-vocab-nomic-bert-moe.gguf (XLM-R unigram, 250,048;
+ * add_bos_token and add_eos_token set, so a text is fed as <s> ... </s>). Generated on first use into
+ * .cache/fixtures, keyed by the options. Both vocabularies are tokenized by our own tokenizers
+ * (wpm.ts, ugm.ts), so tests can go text -> vector through loadModel; assertUgmParity below checks
+ * the forward alone, on ids no single text reaches.
  */
 import assert from "node:assert/strict";
 import { pool } from "../../src/embed/pooling.js";
@@ -60,8 +63,11 @@ export async function bertFixture(o: BertFixtureOptions): Promise<string> {
 
 /**
  * A bert model with the XLM-R unigram vocabulary vs llama.cpp on explicit ids <s> ... </s> of each
- * length (node-llama-cpp never prepends BOS for UGM), mean pooling, 1 - cos <= 1e-6. Runs below the
- * tokenizer (planModel / buildModel / forward / pool on the wasm backend): no UGM tokenizer is needed.
+ * length, mean pooling, 1 - cos <= 1e-6. The ids are spread over the whole 250,048-token vocabulary
+ * (ids 5 ... 250004 in steps of 7919, not a text's tokens), given explicitly to llama.cpp too
+ * (node-llama-cpp's getEmbeddingFor never prepends BOS for UGM). Runs the forward alone, below the
+ * embedder: planModel / buildModel / forward / pool on the wasm backend. The text pipeline (our UGM
+ * tokenizer + loadModel) is checked in test/models/bert.test.ts.
  */
 export async function assertUgmParity(path: string, lengths: number[], numerics: Numerics, label: string): Promise<void> {
   const nVocab = 250048,

@@ -4,22 +4,31 @@
  * variant node-llama-cpp loaded here (test/helpers/variants.ts). Synthetic weights, llama.cpp's
  * real vocabularies (test/helpers/bert-fixtures.ts):
  *  - MiniLM-L6 shape (6 x 384, 12 heads, FF 1536), WordPiece, mean pooling: Q8_0, F16, Q4_K
- *    (384-wide rows fall back to Q5_0 as llama-quantize does; ffn_down stays Q4_K);
+ *    (384-wide rows fall back to Q5_0 as llama-quantize does; ffn_down stays Q4_K), at 2/10/100/500 tokens;
  *  - a CLS-pooling variant with a fused attn_qkv (+ bias);
  *  - nomic-embed-text v1.5 shape (768 wide, 12 heads, FF 3072, ctx 2048, rope base 1000) with
  *    2 layers: Q8_0, F16, Q4_K (the 12-layer model is in parity/bert-matrix.test.ts);
- *  - the text pipeline: our WordPiece tokenizer + forward vs llama.cpp's getEmbeddingFor(text);
- *  - bert with the XLM-R unigram vocabulary at width 1024 (2 layers, 16 heads, FF 4096), explicit
- *    ids with <s> ... </s> (node-llama-cpp never prepends BOS for UGM), run below the tokenizer
- *    (no UGM tokenizer on this branch: planModel / buildModel / pool directly).
- * Lengths 2/10/100/500 tokens.
+ *  - the WordPiece text pipeline: loadModel's text -> vector vs llama.cpp's getEmbeddingFor(text);
+ *  - bert with the XLM-R unigram vocabulary (UGM, tokenizer.ggml.model = "t5") at width 1024
+ *    (2 layers, 16 heads, FF 4096) Q8_0:
+ *    - the forward on explicit ids <s> ... </s> spread over the whole vocabulary, 2/10/100/500 tokens
+ *      (assertUgmParity: planModel / buildModel / pool on the wasm backend, below the embedder);
+ *    - the text pipeline: the ids loadModel's model feeds its forward for each text (model.prepare:
+ *      our UGM tokenizer, add_special, parse_special) equal llama.cpp's exactly, and loadModel's
+ *      text -> vector matches llama.cpp's embedding of those ids. llama.cpp's ids are
+ *      [bos, ...model.tokenize(text, true), eos]: node-llama-cpp tokenizes with add_special = false
+ *      and parse_special as asked, and llama.cpp's UGM add_special adds BOS if add_bos_token and EOS
+ *      if add_eos_token (llama_vocab::impl::tokenize), both true in this vocabulary (asserted from
+ *      llama.cpp's own flags); that is what llama-server and llama-embedding feed. llama.cpp embeds
+ *      those ids given explicitly (llamaEmbed), because node-llama-cpp's getEmbeddingFor(text)
+ *      never prepends BOS for UGM (it appends EOS only).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EmbeddingModel } from "../../src/embed/embedder.js";
 import { loadModel } from "../../src/node.js";
 import { assertUgmParity, bertFixture, type BertFixtureOptions } from "../helpers/bert-fixtures.js";
-import { disposeModel, l2normalize, llamaModel, oneMinusCos } from "../helpers/llama.js";
+import { disposeModel, l2normalize, llamaEmbed, llamaModel, oneMinusCos } from "../helpers/llama.js";
 import { assertParity } from "../helpers/parity.js";
 import { llamaVariant } from "../helpers/variants.js";
 
@@ -86,6 +95,14 @@ test("bert MiniLM-L6 Q8_0 on the js reference backend equals the wasm backend bi
   }
 });
 
+/** Our text -> vector (loadModel, L2) vs llama.cpp's raw vectors `ref` of the same texts: 1 - cos <= 1e-6 for each; printed. */
+async function assertTextParity(label: string, model: EmbeddingModel, texts: string[], ref: Float32Array[]): Promise<void> {
+  const ours = await model.embed(texts, { normalize: "l2" });
+  const d = texts.map((_, i) => oneMinusCos(ours[i]!, l2normalize(ref[i]!)));
+  console.log(`# ${label} [${model.info.backend}, ${model.info.numerics.name}]: ${d.map((x) => x.toExponential(1)).join(", ")}`);
+  texts.forEach((t, i) => assert.ok(d[i]! <= 1e-6, `${label}: "${t.slice(0, 60)}": 1 - cos = ${d[i]!.toExponential(2)}`));
+}
+
 test("text pipeline: our WordPiece tokenizer + forward equals llama.cpp's getEmbeddingFor(text) (MiniLM-L6 Q8_0, nomic Q8_0)", async () => {
   const texts = [
     "Hello world!",
@@ -98,12 +115,9 @@ test("text pipeline: our WordPiece tokenizer + forward equals llama.cpp's getEmb
     const model = await loadModel(path, { threads: 2, numerics: numerics.name });
     const ctx = await (await llamaModel(path)).createEmbeddingContext({ contextSize: 512, batchSize: 512, threads: 2 });
     try {
-      const ours = await model.embed(texts, { normalize: "l2" });
-      for (let i = 0; i < texts.length; i++) {
-        const ref = l2normalize(Float32Array.from((await ctx.getEmbeddingFor(texts[i]!)).vector));
-        const d = oneMinusCos(ours[i]!, ref);
-        assert.ok(d <= 1e-6, `${o.arch ?? "bert"}: "${texts[i]}": 1 - cos = ${d.toExponential(2)}`);
-      }
+      const ref: Float32Array[] = [];
+      for (const t of texts) ref.push(Float32Array.from((await ctx.getEmbeddingFor(t)).vector));
+      await assertTextParity(`text pipeline ${o.arch ?? "bert"} Q8_0`, model, texts, ref);
     } finally {
       await ctx.dispose();
       await model.close();
@@ -112,16 +126,55 @@ test("text pipeline: our WordPiece tokenizer + forward equals llama.cpp's getEmb
   }
 });
 
+const UGM_2X1024 = {
+  vocab: "ugm",
+  nLayer: 2,
+  nEmbd: 1024,
+  nFf: 4096,
+  nHead: 16,
+  contextLength: 8192,
+  normEps: 1e-5,
+  weightType: "Q8_0",
+} as const satisfies BertFixtureOptions;
+
 test("bert + XLM-R unigram vocab, 2 x 1024 (16 heads, FF 4096) Q8_0: 1 - cos <= 1e-6 at 2/10/100/500 tokens, <s> ... </s>", async () => {
-  const path = await bertFixture({
-    vocab: "ugm",
-    nLayer: 2,
-    nEmbd: 1024,
-    nFf: 4096,
-    nHead: 16,
-    contextLength: 8192,
-    normEps: 1e-5,
-    weightType: "Q8_0",
-  });
+  const path = await bertFixture(UGM_2X1024);
   await assertUgmParity(path, LENGTHS, (await llamaVariant()).numerics, "bert + UGM 2 x 1024 Q8_0");
+});
+
+test("text pipeline, bert + XLM-R unigram vocab 2 x 1024 Q8_0: our UGM ids equal llama.cpp's, text -> vector 1 - cos <= 1e-6", async () => {
+  const texts = [
+    "Hello world!",
+    "Café naïve résumé — 東京は日本の首都です。 Москва — столица России. القاهرة هي عاصمة مصر. 🦙 emoji,   spaces.",
+    "नमस्ते दुनिया। Ｆｕｌｌ－ｗｉｄｔｈ ＡＢＣ ①②③ ﬁ ligature, x² and ½ (NFKC).",
+    Array.from({ length: 6 }, (_, i) => `Sentence ${i}: embeddings map text to vectors so that similar meanings land close together.`).join(
+      " ",
+    ),
+  ];
+  const path = await bertFixture(UGM_2X1024);
+  const { numerics } = await llamaVariant();
+  const model = await loadModel(path, { threads: 2, numerics: numerics.name });
+  try {
+    assert.equal(model.info.architecture, "bert");
+    assert.equal(model.info.pooling, "mean");
+    const ref = await llamaModel(path);
+    const { bos, eos, shouldPrependBosToken, shouldAppendEosToken } = ref.tokens;
+    assert.deepEqual(
+      [bos, eos, shouldPrependBosToken, shouldAppendEosToken],
+      [0, 2, true, true],
+      "llama.cpp: <s> = 0, </s> = 2, add_bos, add_eos",
+    );
+    const want = texts.map((t) => [bos!, ...ref.tokenize(t, true), eos!]);
+    assert.deepEqual(
+      model.prepare(texts).map((p) => Array.from(p.tokens)),
+      want,
+      "the ids our model feeds its forward differ from llama.cpp's",
+    );
+    assert.ok(want.at(-1)!.length >= 100, `the long text has ${want.at(-1)!.length} tokens`);
+    console.log(`# text pipeline bert + UGM: ${want.map((w) => w.length).join("/")} tokens, ids equal llama.cpp's`);
+    await assertTextParity("text pipeline bert + UGM 2 x 1024 Q8_0", model, texts, await llamaEmbed(path, want));
+  } finally {
+    await model.close();
+    await disposeModel(path);
+  }
 });
