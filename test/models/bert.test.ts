@@ -7,7 +7,7 @@
  *    (384-wide rows fall back to Q5_0 as llama-quantize does; ffn_down stays Q4_K), at 2/10/100/500 tokens;
  *  - a CLS-pooling variant with a fused attn_qkv (+ bias);
  *  - nomic-embed-text v1.5 shape (768 wide, 12 heads, FF 3072, ctx 2048, rope base 1000) with
- *    2 layers: Q8_0, F16, Q4_K (the 12-layer model is in parity/bert-matrix.test.ts);
+ *    2 layers: Q8_0, Q4_K (F16 and the 12-layer model, every type, are in parity/bert-matrix.test.ts);
  *  - the WordPiece text pipeline: loadModel's text -> vector vs llama.cpp's getEmbeddingFor(text);
  *  - bert with the XLM-R unigram vocabulary (UGM, tokenizer.ggml.model = "t5") at width 1024
  *    (2 layers, 16 heads, FF 4096) Q8_0:
@@ -55,7 +55,6 @@ const CASES: { label: string; o: BertFixtureOptions; pooling: string }[] = [
   { label: "bert MiniLM-L6 Q4_K (Q5_0 fallback for 384-wide rows), mean", o: { weightType: "Q4_K" }, pooling: "mean" },
   { label: "bert MiniLM-L6 Q8_0, CLS pooling, fused attn_qkv", o: { weightType: "Q8_0", pooling: 2, fusedQkv: true }, pooling: "cls" },
   { label: "nomic-bert v1.5 shape (2 layers) Q8_0", o: { ...NOMIC, weightType: "Q8_0" }, pooling: "mean" },
-  { label: "nomic-bert v1.5 shape (2 layers) F16", o: { ...NOMIC, weightType: "F16" }, pooling: "mean" },
   {
     label: "nomic-bert v1.5 shape (2 layers) Q4_K (token_embd Q8_0)",
     o: { ...NOMIC, weightType: "Q4_K", embdType: "Q8_0" },
