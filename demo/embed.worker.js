@@ -1,13 +1,26 @@
 // The demo's model runs here, off the page's main thread. Messages:
 //   { id, type: "load", source: File | string (absolute URL), backend: "js" | "wasm" }
-//     -> { id, type: "progress", loaded, total }* then { id, type: "done", info, ms }
+//     -> { id, type: "progress", loaded, total }* then { id, type: "done", info, tasks, ms }
+//        (tasks: the task prompts this model's architecture takes, e.g. only query/document for qwen3)
 //   { id, type: "embed", texts: string[], opts: EmbedOptions }
 //     -> { id, type: "done", vectors: Float32Array[], nTokens, ms }
 //   failures -> { id, type: "error", message, code }
-import { loadModel } from "/dist/src/index.js";
+import { loadModel, TASKS } from "/dist/src/index.js";
 
 /** @type {import("../dist/src/index.js").EmbeddingModel | undefined} */
 let model;
+
+/** The tasks the library accepts for this model (it refuses the others when preparing the text). */
+function tasksOf(m) {
+  return TASKS.filter((task) => {
+    try {
+      m.prepare(["x"], { task });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 self.onmessage = async (e) => {
   const { id, type } = e.data;
@@ -19,7 +32,8 @@ self.onmessage = async (e) => {
       const t0 = performance.now();
       const onProgress = (loaded, total) => self.postMessage({ id, type: "progress", loaded, total });
       model = await loadModel(e.data.source, { backend: e.data.backend, onProgress });
-      self.postMessage({ id, type: "done", info: model.info, ms: performance.now() - t0 });
+      const ms = performance.now() - t0;
+      self.postMessage({ id, type: "done", info: model.info, tasks: tasksOf(model), ms });
     } else if (type === "embed") {
       if (!model) throw new Error("no model loaded");
       const t0 = performance.now();

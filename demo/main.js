@@ -26,7 +26,7 @@ function call(msg, onProgress) {
   });
 }
 
-const demo = { state: "empty", info: undefined, last: {}, error: undefined };
+const demo = { state: "empty", info: undefined, tasks: [], last: {}, error: undefined };
 window.demo = demo;
 
 function setStatus(state, text) {
@@ -50,7 +50,9 @@ async function load(source, label) {
       setStatus("loading", `Loading ${label}: ${fmtMB(loaded)} of ${fmtMB(total)}`);
     });
     demo.info = res.info;
+    demo.tasks = res.tasks;
     showInfo(res.info, label);
+    showTasks(res.tasks);
     setStatus("ready", `Ready: ${label} loaded in ${(res.ms / 1000).toFixed(1)} s.`);
     $("compare").disabled = $("rank").disabled = false;
   } catch (err) {
@@ -70,6 +72,14 @@ function showInfo(info, label) {
     ["weights", Object.entries(info.tensorTypes).map(([t, n]) => `${n}× ${t}`).join(", ")], ["backend", info.backend + (info.simd ? ` (${info.simd} SIMD, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : "")],
   ];
   $("info").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", k), el("dd", String(v))]));
+}
+
+/** The task menu offers what the loaded model takes (similarity by default when it has it). */
+function showTasks(tasks) {
+  const keep = $("task").value;
+  $("task").replaceChildren(el("option", "no task prompt"), ...tasks.map((t) => Object.assign(el("option", `task: ${t}`), { value: t })));
+  $("task").options[0].value = "";
+  $("task").value = tasks.includes(keep) ? keep : tasks.includes("similarity") ? "similarity" : "";
 }
 
 function el(tag, text, cls) {
@@ -95,7 +105,7 @@ async function compare() {
   try {
     const res = await embed(texts, { task });
     const sims = res.vectors.map((a) => res.vectors.map((b) => cosine(a, b)));
-    demo.last.similarity = { texts, task, vectors: res.vectors, sims };
+    demo.last.similarity = { texts, task, vectors: res.vectors, sims, nTokens: res.nTokens, ms: res.ms };
     drawHeatmap(texts, sims);
     $("embed-status").textContent = `${texts.length} sentences, ${res.nTokens} tokens in ${(res.ms / 1000).toFixed(2)} s (${(res.nTokens / (res.ms / 1000)).toFixed(0)} tokens/s)`;
   } catch (err) {
@@ -110,7 +120,9 @@ async function rank() {
   if (!query || docs.length === 0) return;
   $("rank").disabled = true;
   try {
-    const [q, d] = [await embed([query], { task: "query" }), await embed(docs, { task: "document" })];
+    // retrieval prompts where the model has them (bert models take none)
+    const task = (t) => (demo.tasks.includes(t) ? t : undefined);
+    const [q, d] = [await embed([query], { task: task("query") }), await embed(docs, { task: task("document") })];
     const scored = docs.map((text, i) => ({ text, score: cosine(q.vectors[0], d.vectors[i]) })).sort((a, b) => b.score - a.score);
     demo.last.search = { query, docs, queryVector: q.vectors[0], docVectors: d.vectors, ranked: scored };
     const max = Math.max(...scored.map((s) => s.score), 1e-9);
@@ -171,9 +183,7 @@ function color(s) {
 
 // Wiring
 $("isolation").textContent = self.crossOriginIsolated ? "cross-origin isolated: SharedArrayBuffer available (wasm threads)" : "not cross-origin isolated: single-threaded";
-$("task").replaceChildren(el("option", "no task prompt"), ...TASKS.map((t) => Object.assign(el("option", `task: ${t}`), { value: t })));
-$("task").options[0].value = "";
-$("task").value = "similarity";
+showTasks(TASKS);
 $("file").addEventListener("change", () => { const f = $("file").files[0]; if (f) void load(f, f.name); });
 $("load-url").addEventListener("click", () => {
   const u = $("url").value.trim();

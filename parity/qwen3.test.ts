@@ -21,9 +21,9 @@ async function run(nLayer: number, type: string, lengths: number[], tol: number,
   const model = await loadModel(path, { numerics: numerics.name, threads: 2, backend });
   try {
     const res = await assertParity(path, model, qwen3Inputs(model, lengths), tol);
-    console.log(
-      `# qwen3 ${nLayer}L ${type} [${model.info.backend}; ${numerics.name}]: ${res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ")}`,
-    );
+    const cos = res.map((r) => `${r.length}t ${r.oneMinusCos.toExponential(1)}`).join(", ");
+    const secs = `ours ${(res[0]!.oursMs / 1000).toFixed(1)} s, llama.cpp ${(res[0]!.refMs / 1000).toFixed(1)} s`;
+    console.log(`# qwen3 ${nLayer}L ${type} [${model.info.backend}; ${numerics.name}]: ${cos} (${secs})`);
   } finally {
     await model.close();
     await disposeModel(path);

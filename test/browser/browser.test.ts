@@ -8,7 +8,6 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -16,18 +15,8 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { loadModel } from "../../src/node.js";
 import { startDemoServer, type DemoServer } from "../../scripts/demo-server.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium, collectErrors, waitForPage, demoRank } from "../helpers/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SENTENCES = ["The cat sits on the mat.", "A kitten rests on a rug.", "Stock markets fell today."];
 const QUERY = "Which planet is red?";
 const DOCS = ["Mars is the red planet.", "Espresso needs fine coffee."];
@@ -69,48 +58,25 @@ test("the demo server sends isolation headers, MIME types and byte ranges", asyn
   );
 });
 
-async function waitFor<T>(page: Page, what: string, fn: () => T, timeoutMs = 600_000): Promise<void> {
-  try {
-    await page.waitForFunction(fn, undefined, { timeout: timeoutMs, polling: 250 });
-  } catch (e) {
-    const state = await page
-      .evaluate(() =>
-        JSON.stringify({
-          state: (window as any).demo?.state,
-          error: (window as any).demo?.error,
-          status: document.getElementById("status")?.textContent,
-        }),
-      )
-      .catch(() => "?");
-    assert.fail(`${what}: ${(e as Error).message}\npage: ${state}\nerrors: ${pageErrors.join("\n")}`);
-  }
-}
+const waitFor = <T>(page: Page, what: string, fn: () => T, timeoutMs?: number) => waitForPage(page, what, fn, pageErrors, timeoutMs);
 
 // The page on its wasm backend (Chromium has relaxed SIMD: the relaxed kernels, after their
 // self-check, on Web Workers) and on the js reference; both must equal the Node library's js path.
 for (const backend of ["wasm", "js"] as const)
   test(`chromium (${backend} backend): load by URL, embed, rank; the page's vectors equal the Node library's exactly`, async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install it with "apt-get install -y chromium" (this test does not skip)`);
+    requireChromium();
     if (!context) {
       profile = await mkdtemp(join(tmpdir(), "gguf-embed-chromium-"));
       context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
-        args: ARGS,
+        args: CHROMIUM_ARGS,
         headless: true,
         viewport: { width: 1280, height: 900 },
       });
     }
     pageErrors.length = 0;
     const page = await context.newPage();
-    page.on("pageerror", (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => {
-      if (m.type() === "error") pageErrors.push(`console: ${m.text()}`);
-    });
-    page.on("worker", (w) =>
-      w.on("console", (m) => {
-        if (m.type() === "error") pageErrors.push(`worker: ${m.text()}`);
-      }),
-    );
+    collectErrors(page, pageErrors);
 
     await page.goto(`${server.url}/demo/`);
     assert.equal(await page.evaluate(() => self.crossOriginIsolated), true, "COOP/COEP make the page cross-origin isolated");
@@ -134,14 +100,7 @@ for (const backend of ["wasm", "js"] as const)
       "similarity",
       () => (window as any).demo.last.similarity !== undefined || /Error/.test(document.getElementById("embed-status")!.textContent!),
     );
-    await page.fill("#query", QUERY);
-    await page.fill("#docs", DOCS.join("\n"));
-    await page.click("#rank");
-    await waitFor(
-      page,
-      "ranking",
-      () => (window as any).demo.last.search !== undefined || /Error/.test(document.getElementById("ranks")!.textContent!),
-    );
+    await demoRank(page, QUERY, DOCS, pageErrors);
     const got = (await page.evaluate(() => (window as any).demo.last)) as {
       similarity: { texts: string[]; task: string; vectors: number[][]; sims: number[][] };
       search: { queryVector: number[]; docVectors: number[][]; ranked: { text: string; score: number }[] };

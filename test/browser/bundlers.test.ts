@@ -9,7 +9,6 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
@@ -18,18 +17,8 @@ import { loadModel } from "../../src/node.js";
 import type { EmbeddingModel } from "../../src/embed/embedder.js";
 import { startDemoServer, type DemoServer } from "../../scripts/demo-server.js";
 import { gemmaFixture } from "../helpers/fixtures.js";
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "../helpers/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const REPO = resolve(import.meta.dirname, "..", "..", "..");
 const TEXTS = ["The cat sits on the mat.", "Mars is the red planet.", "東京は日本の首都です。"];
 /** Throughput shape: 4 inputs of 128 tokens (one 512-token forward pass), 2 rounds, 2 threads. */
@@ -97,7 +86,7 @@ let root: string, fixture: string, server: DemoServer, browser: Browser | undefi
 let nodeVectors: Float32Array[], benchInputs: number[][], nodeTps: number;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install it with "apt-get install -y chromium" (this test does not skip)`);
+  requireChromium();
   fixture = await gemmaFixture({ nLayer: 6, weightType: "Q8_0", dense: true });
   root = await mkdtemp(join(tmpdir(), "gguf-embed-bundlers-"));
   const app = join(root, "app");
@@ -118,7 +107,7 @@ before(async () => {
   const t0 = performance.now();
   for (let r = 0; r < BENCH.rounds; r++) await node.embed(benchInputs);
   nodeTps = (BENCH.inputs * BENCH.tokens * BENCH.rounds) / ((performance.now() - t0) / 1000);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 });
 
 after(async () => {

@@ -24,6 +24,9 @@ export function inputsOfLengths(model: EmbeddingModel, lengths: number[]): numbe
 export interface ParityResult {
   length: number;
   oneMinusCos: number;
+  /** wall time of the whole batch: ours (model.embed) and llama.cpp's (llamaEmbed, with its model load on first use) */
+  oursMs: number;
+  refMs: number;
 }
 
 /** Embed with both, L2-normalize both, and assert 1 - cos <= tol for every input. */
@@ -35,9 +38,12 @@ export async function assertParity(
   threads = 2,
 ): Promise<ParityResult[]> {
   assert.ok(inputs.length > 0, "no inputs to compare");
+  const t0 = performance.now();
   const ours = await model.embed(inputs, { normalize: "l2" });
+  const t1 = performance.now();
   const ref = await llamaEmbed(path, inputs, threads);
-  const results = inputs.map((t, i) => ({ length: t.length, oneMinusCos: oneMinusCos(ours[i], l2normalize(ref[i])) }));
+  const [oursMs, refMs] = [t1 - t0, performance.now() - t1];
+  const results = inputs.map((t, i) => ({ length: t.length, oneMinusCos: oneMinusCos(ours[i], l2normalize(ref[i])), oursMs, refMs }));
   for (const r of results)
     assert.ok(r.oneMinusCos <= tol, `${path}: ${r.length} tokens: 1 - cos = ${r.oneMinusCos.toExponential(2)} > ${tol}`);
   return results;
