@@ -3,7 +3,8 @@
  * under dist/test/ whose static import graph (relative imports, followed transitively) reaches none of
  * the modules that make a test slow or need something outside Node: child processes (the CLI, oracle
  * programs built with g++, redis-server, haproxy, the 60-second load run), Chromium
- * (playwright-core) and llama.cpp itself (node-llama-cpp: the parity tests). Classification is by imports, not by a hand-kept list, so a new test lands in
+ * (playwright-core), llama.cpp itself (node-llama-cpp: the parity tests) and the AssemblyScript compiler
+ * (assemblyscript/asc: the wasm rebuild check). Classification is by imports, not by a hand-kept list, so a new test lands in
  * the right tier by itself; `--list` prints both tiers. `npm test` runs everything.
  */
 import { spawnSync } from "node:child_process";
@@ -12,7 +13,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Imports that put a test file in the full tier only. */
-const FULL_ONLY = new Set(["node:child_process", "child_process", "playwright-core", "node:cluster", "node-llama-cpp"]);
+const FULL_ONLY = new Set(["node:child_process", "child_process", "playwright-core", "node:cluster", "node-llama-cpp", "assemblyscript/asc"]);
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TESTS = join(ROOT, "dist", "test");
