@@ -13,7 +13,14 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Imports that put a test file in the full tier only. */
-const FULL_ONLY = new Set(["node:child_process", "child_process", "playwright-core", "node:cluster", "node-llama-cpp", "assemblyscript/asc"]);
+const FULL_ONLY = new Set([
+  "node:child_process",
+  "child_process",
+  "playwright-core",
+  "node:cluster",
+  "node-llama-cpp",
+  "assemblyscript/asc",
+]);
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TESTS = join(ROOT, "dist", "test");
