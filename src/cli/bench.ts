@@ -3,7 +3,7 @@
  * our runtime against llama.cpp (node-llama-cpp, when installed) on the same model, the same
  * token ids and the same thread count, alternating rounds in one process, medians and ratios:
  *   - a 10-token query (latency, ms)
- *   - a 514-token document (tokens/s), or one of the model's context length if that is shorter
+ *   - a 514-token document (tokens/s), or the model's context length if that is shorter (BERT: 512)
  *   - a corpus of short texts, 10-100 tokens each (texts/s; --corpus N, default 1000)
  *   - RSS right after loading ours (before llama.cpp loads), against the file size
  *   - peak RSS of the process (both runtimes share it)
