@@ -38,7 +38,9 @@ export function loadAttnShape(meta: GGUFMetadata, arch: string, { rope = true }:
   }
   const nHeadKv = getUint(meta, k("attention.head_count_kv"), nHead);
   const nEmbdHead = getUint(meta, k("attention.key_length"), Math.floor(nEmbd / nHead));
-  const valueLength = getUint(meta, k("attention.value_length"), nEmbdHead);
+  // both default to n_embd / n_head, each on its own (llama_model_base::load_hparams): a key_length
+  // without a value_length leaves value_length at n_embd / n_head
+  const valueLength = getUint(meta, k("attention.value_length"), Math.floor(nEmbd / nHead));
   if (valueLength !== nEmbdHead || nEmbdHead === 0)
     throw new EmbedError(
       "BAD_HPARAMS",

@@ -25,7 +25,7 @@ async function tiny(arch: "bert" | "nomic-bert", edit?: (m: [string, GGUFValue][
   return encodeGGUFToBuffer({ ...g, metadata: edit ? edit(meta) : meta });
 }
 
-test("a bert file without tokenizer.ggml.token_type_count, or with causal attention, is refused as llama.cpp refuses it", async () => {
+test("a bert file without tokenizer.ggml.token_type_count, with causal attention, or with key_length but no value_length, is refused", async () => {
   const noTypes = await tiny("bert", (m) => m.filter(([k]) => k !== "tokenizer.ggml.token_type_count"));
   await assert.rejects(
     loadModel(noTypes, { backend: "js" }),
@@ -37,6 +37,13 @@ test("a bert file without tokenizer.ggml.token_type_count, or with causal attent
   await assert.rejects(
     loadModel(causal, { backend: "js" }),
     (e: Error & { code?: string }) => e.code === "BAD_HPARAMS" && /causal/.test(e.message),
+  );
+  // key_length 32 (n_embd / n_head is 16) without value_length: llama.cpp's value_length stays 16
+  const keyOnly = await tiny("bert", (m) => [...m, ["bert.attention.key_length", kv.u32(32)]]);
+  await assert.rejects(
+    loadModel(keyOnly, { backend: "js" }),
+    (e: Error & { code?: string }) =>
+      e.code === "BAD_HPARAMS" && /value_length 16 must equal a non-zero attention.key_length 32/.test(e.message),
   );
   const m = await loadModel(await tiny("bert"), { backend: "js" });
   assert.equal(m.info.architecture, "bert");
