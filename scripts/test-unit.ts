@@ -9,6 +9,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -72,6 +73,8 @@ if (process.argv.includes("--list")) {
   console.log(`unit tier (${unit.length}):\n  ${unit.join("\n  ")}`);
   console.log(`full tier only (${full.length}):\n  ${full.map(([f, w]) => `${f}  (${w})`).join("\n  ")}`);
 } else {
-  const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...unit], { cwd: ROOT, stdio: "inherit" });
+  // Files run side by side, one per core up to 4 (npm test runs them one at a time).
+  const jobs = Math.max(1, Math.min(4, availableParallelism()));
+  const r = spawnSync(process.execPath, ["--test", `--test-concurrency=${jobs}`, ...unit], { cwd: ROOT, stdio: "inherit" });
   process.exit(r.status ?? 1);
 }

@@ -147,6 +147,20 @@ class Cursor {
   async string(what: string): Promise<string> {
     return utf8.decode(await this.stringBytes(what));
   }
+
+  /**
+   * The next string, without awaiting, when its length field and bytes are already in the chunk
+   * (then the checks of string() hold by construction); otherwise undefined and nothing is consumed,
+   * and the caller takes string(), which names any problem. A vocabulary is ~10^5 short strings.
+   */
+  stringInChunk(): string | undefined {
+    const i = this.pos - this.bufStart;
+    if (i + 8 > this.buf.byteLength) return undefined;
+    const len = this.view.getUint32(i, true);
+    if (this.view.getUint32(i + 4, true) !== 0 || i + 8 + len > this.buf.byteLength) return undefined;
+    this.pos += 8 + len;
+    return utf8.decode(this.buf.subarray(i + 8, i + 8 + len));
+  }
 }
 
 export async function readGGUF(src: ByteSource): Promise<GGUFFile> {
@@ -397,7 +411,7 @@ async function readArray(c: Cursor, key: string): Promise<GGUFArray> {
   if (itemType === GGUFValueType.STRING) {
     const n = await c.count(`length of array "${key}"`, Math.floor((c.remaining - 8) / 8));
     const value: string[] = [];
-    for (let i = 0; i < n; i++) value.push(await c.string(`element ${i} of "${key}"`));
+    for (let i = 0; i < n; i++) value.push(c.stringInChunk() ?? (await c.string(`element ${i} of "${key}"`)));
     return { type: GGUFValueType.ARRAY, itemType, value };
   }
   const size = SCALAR_BYTES[itemType as GGUFValueType];
