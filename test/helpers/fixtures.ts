@@ -54,6 +54,21 @@ export const SMALL_GEMMA = {
   dense: true,
 } as const satisfies GemmaGenOptions;
 
+/**
+ * 6 layers (local and global, period 6), 256 wide, 2 query heads sharing one KV head of 128 (GQA as
+ * in the real model), Q8_0: for tests of layouts, keys and weight splits, where the width is not what
+ * is under test; its fixtures and the js backend's runs are a fraction of the 768-wide model's.
+ */
+export const NARROW_GEMMA = {
+  nLayer: 6,
+  nEmbd: 256,
+  nHead: 2,
+  nHeadKv: 1,
+  headDim: 128,
+  nFf: 512,
+  weightType: "Q8_0",
+} as const satisfies GemmaGenOptions;
+
 /** Bump when scripts/gen/qwen3.ts's output changes. */
 const QWEN3_GEN_VERSION = 1;
 

@@ -8,7 +8,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { loadModel } from "../../src/node.js";
-import { gemmaFixture } from "../helpers/fixtures.js";
+import { gemmaFixture, NARROW_GEMMA } from "../helpers/fixtures.js";
 import { assertParity, inputsOfLengths } from "../helpers/parity.js";
 import { disposeModel } from "../helpers/llama.js";
 import { llamaVariant } from "../helpers/variants.js";
@@ -80,7 +80,7 @@ test("attention.sliding_window_pattern (a period, or per-layer BOOLs) decides wh
   const results: number[][] = [];
   for (const swaPattern of [undefined, 2, [true, false, false, true, true, false]] as const) {
     // a window of ±4 tokens, so at 40 tokens a local layer and a global one differ
-    const path = await gemmaFixture({ nLayer: 6, weightType: "Q8_0", nSwa: 8, swaPattern: swaPattern as number | boolean[] | undefined });
+    const path = await gemmaFixture({ ...NARROW_GEMMA, nSwa: 8, swaPattern: swaPattern as number | boolean[] | undefined });
     const model = await loadModel(path, { numerics: numerics.name, threads: 2 });
     try {
       const ids = inputsOfLengths(model, [40]);

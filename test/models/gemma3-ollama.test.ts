@@ -13,13 +13,15 @@ import { kv, type GGUFMetadata } from "../../src/gguf/keys.js";
 import { architectureFor } from "../../src/models/registry.js";
 import { loadHParams } from "../../src/models/gemma-embedding.js";
 import { gemmaEmbeddingGGUF, type GemmaGenOptions } from "../../scripts/gen/embeddinggemma.js";
-import { gemmaFixture } from "../helpers/fixtures.js";
+import { gemmaFixture, NARROW_GEMMA } from "../helpers/fixtures.js";
 import { assertParity, inputsOfLengths } from "../helpers/parity.js";
 import { disposeModel } from "../helpers/llama.js";
 import { llamaVariant } from "../helpers/variants.js";
 
+// Layouts and weight splits, not widths, are under test here.
+const NARROW: GemmaGenOptions = NARROW_GEMMA;
 // A window of ±4 tokens (sliding_window 8), so 40 tokens tell windowed attention from full attention.
-const BASE: GemmaGenOptions = { nLayer: 6, weightType: "Q8_0", dense: true, nSwa: 8, typeOverrides: { dense: "BF16" } };
+const BASE: GemmaGenOptions = { ...NARROW, dense: true, nSwa: 8, typeOverrides: { dense: "BF16" } };
 
 function bitwiseEqual(a: Float32Array, b: Float32Array, what: string): void {
   assert.equal(a.length, b.length, what);
@@ -123,8 +125,8 @@ test("dense_3_feat_out != embedding_length is refused, as llama.cpp asserts", ()
 
 test("a fused blk.N.attn_qkv.weight gives the separate projections' vectors bit for bit, and llama.cpp's", async () => {
   const { numerics } = await llamaVariant();
-  const fused = await gemmaFixture({ nLayer: 6, weightType: "Q8_0", fusedQkv: true });
-  const separate = await gemmaFixture({ nLayer: 6, weightType: "Q8_0" });
+  const fused = await gemmaFixture({ ...NARROW, fusedQkv: true });
+  const separate = await gemmaFixture(NARROW);
   const model = await loadModel(fused, { numerics: numerics.name, threads: 2 });
   let ids: number[][];
   try {
