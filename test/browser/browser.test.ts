@@ -14,7 +14,7 @@ import { basename, join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { loadModel } from "../../src/node.js";
 import { startDemoServer, type DemoServer } from "../../scripts/demo-server.js";
-import { gemmaFixture } from "../helpers/fixtures.js";
+import { gemmaFixture, NARROW_GEMMA } from "../helpers/fixtures.js";
 import { CHROMIUM, CHROMIUM_ARGS, requireChromium, collectErrors, waitForPage, demoRank } from "../helpers/chromium.js";
 
 const SENTENCES = ["The cat sits on the mat.", "A kitten rests on a rug.", "Stock markets fell today."];
@@ -25,7 +25,8 @@ let fixture: string, server: DemoServer, context: BrowserContext | undefined, pr
 const pageErrors: string[] = [];
 
 before(async () => {
-  fixture = await gemmaFixture({ nLayer: 6, weightType: "Q8_0", dense: true });
+  // the page, its loader and both backends are under test, not the width (bundlers.test.ts measures the 768-wide model)
+  fixture = await gemmaFixture({ ...NARROW_GEMMA, dense: true });
   server = await startDemoServer({ models: [fixture] });
 });
 
@@ -87,7 +88,7 @@ for (const backend of ["wasm", "js"] as const)
     await waitFor(page, "model load", () => ["ready", "error"].includes((window as any).demo.state));
     const status = await page.textContent("#status");
     assert.match(status ?? "", /^Ready: .* loaded in/, `${status}\n${pageErrors.join("\n")}`);
-    assert.match((await page.textContent("#info")) ?? "", /gemma-embedding.*6.*768.*mean \+ dense projections/s);
+    assert.match((await page.textContent("#info")) ?? "", /gemma-embedding.*6.*256.*mean \+ dense projections/s);
     const info = (await page.textContent("#info")) ?? "";
     assert.match(info, new RegExp(`backend\\s*${backend}`));
     if (backend === "wasm") console.log(`# chromium wasm backend: ${/backend\s*(.*?\))/.exec(info)?.[1]}`);
