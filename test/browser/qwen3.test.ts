@@ -18,6 +18,7 @@ import { basename } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { cosine, loadModel } from "../../src/node.js";
 import { startDemoServer, type DemoServer } from "../../scripts/demo-server.js";
+import { getUint } from "../../src/gguf/keys.js";
 import { qwen3Fixture } from "../helpers/fixtures.js";
 import {
   CHROMIUM,
@@ -91,7 +92,7 @@ async function compare(page: Page): Promise<Similarity> {
   return got;
 }
 
-test("chromium: the demo loads the 28-layer 0.6B-shape qwen3 model by URL (wasm), embeds and ranks; vectors equal Node's bit for bit", async () => {
+test("chromium: the demo loads the 28-layer 0.6B-shape qwen3 by URL (wasm), embeds, ranks; vectors equal Node's bit for bit", async () => {
   requireChromium();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -156,6 +157,11 @@ test("chromium: the demo loads the 28-layer 0.6B-shape qwen3 model by URL (wasm)
         `${what}: differs from Node's`,
       );
     };
+    // the fixture has Qwen3-Embedding-0.6B's shape (scripts/gen/qwen3.ts)
+    const shape = ["block_count", "embedding_length", "attention.head_count", "attention.head_count_kv", "attention.key_length"]
+      .concat(["feed_forward_length", "context_length"])
+      .map((k) => getUint(model.file.metadata, `qwen3.${k}`));
+    assert.deepEqual(shape, [28, 1024, 16, 8, 128, 3072, 32768]);
     assert.deepEqual(sim.texts, PASSAGES);
     assert.equal(sim.task, "document");
     await model.embed([DOCS[0]!], { task: "document" });
@@ -175,7 +181,8 @@ test("chromium: the demo loads the 28-layer 0.6B-shape qwen3 model by URL (wasm)
     );
     console.log(
       `# qwen3 ${N_LAYER}-layer in chromium, memory after load: wasm ${MB(memoryBytes)}, page JS heap ${MB(heapLoaded)}, ` +
-        `renderer RSS ${MB(memLoaded?.rss)} (all chromium processes ${MB(memLoaded?.allRss)}); after embedding: wasm ${MB(memoryEnd)}, renderer peak ` +
+        `renderer RSS ${MB(memLoaded?.rss)} (all chromium processes ${MB(memLoaded?.allRss)}); ` +
+        `after embedding: wasm ${MB(memoryEnd)}, renderer peak ` +
         `${MB(memEnd?.peak)}, RSS ${MB(memEnd?.rss)}; node process RSS ${MB(process.memoryUsage().rss)} (page and node models both loaded)`,
     );
   } finally {
