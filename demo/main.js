@@ -26,7 +26,7 @@ function call(msg, onProgress) {
   });
 }
 
-const demo = { state: "empty", info: undefined, tasks: [], last: {}, error: undefined };
+const demo = { state: "empty", info: undefined, tasks: [], last: {}, error: undefined, memoryBytes: undefined };
 window.demo = demo;
 
 function setStatus(state, text) {
@@ -51,7 +51,8 @@ async function load(source, label) {
     });
     demo.info = res.info;
     demo.tasks = res.tasks;
-    showInfo(res.info, label);
+    demo.memoryBytes = res.memoryBytes;
+    showInfo(res.info, label, res.memoryBytes);
     showTasks(res.tasks);
     setStatus("ready", `Ready: ${label} loaded in ${(res.ms / 1000).toFixed(1)} s.`);
     $("compare").disabled = $("rank").disabled = false;
@@ -64,7 +65,7 @@ async function load(source, label) {
   }
 }
 
-function showInfo(info, label) {
+function showInfo(info, label, memoryBytes) {
   const rows = [
     ["model", info.name ?? label], ["architecture", info.architecture], ["layers", info.nLayer],
     ["embedding size", `${info.nEmbdOut} (hidden ${info.nEmbd})`], ["context", `${info.contextLength} tokens`],
@@ -93,6 +94,7 @@ const lines = (id) => $(id).value.split("\n").map((s) => s.trim()).filter(Boolea
 
 async function embed(texts, opts) {
   const res = await call({ type: "embed", texts, opts });
+  demo.memoryBytes = res.memoryBytes;
   return { ...res, vectors: res.vectors.map((v) => Array.from(v)) };
 }
 

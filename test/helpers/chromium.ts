@@ -1,12 +1,13 @@
 /**
  * Debian's chromium for the browser tests (driven by playwright-core): its path and headless flags,
  * the check that it is installed (the browser tests fail, never skip, without it), and a collector
- * of a page's errors (page, console and its Web Workers' consoles); and two steps on the demo page
- * (demo/main.js, which keeps its state and last results on window.demo).
+ * of a page's errors (page, console and its Web Workers' consoles); two steps on the demo page
+ * (demo/main.js, which keeps its state and last results on window.demo); and the memory of the
+ * browser's processes (CDP SystemInfo, /proc) and of the page's JS heap (CDP Performance), for the log.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import type { Page } from "playwright-core";
+import { existsSync, readFileSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const CHROMIUM_ARGS = [
@@ -67,4 +68,45 @@ export async function demoRank(page: Page, query: string, docs: string[], errors
     () => (window as any).demo.last.search !== undefined || /Error/.test(document.getElementById("ranks")!.textContent!),
     errors,
   );
+}
+
+/** Resident and peak resident memory (bytes, /proc VmRSS and VmHWM) of one process; undefined where /proc is missing. */
+function procMemory(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The memory of the browser's busiest renderer (a page and its Web Workers share one renderer process;
+ * the one with the highest peak is the page under test) and of all its processes together, from CDP
+ * SystemInfo.getProcessInfo and /proc (Linux). Undefined where either is missing.
+ */
+export async function rendererMemory(browser: Browser): Promise<{ rss: number; peak: number; allRss: number } | undefined> {
+  const cdp = await browser.newBrowserCDPSession();
+  try {
+    const { processInfo } = (await cdp.send("SystemInfo.getProcessInfo")) as { processInfo: { type: string; id: number }[] };
+    const mem = processInfo.map((p) => ({ type: p.type, m: procMemory(p.id) }));
+    if (mem.some((p) => p.m === undefined || !Number.isFinite(p.m.rss))) return undefined;
+    const renderer = mem.filter((p) => p.type === "renderer").sort((a, b) => b.m!.peak - a.m!.peak)[0];
+    return renderer && { ...renderer.m!, allRss: mem.reduce((a, p) => a + p.m!.rss, 0) };
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** The page's main-thread JS heap (bytes used, CDP Performance.getMetrics JSHeapUsedSize). */
+export async function pageJsHeap(page: Page): Promise<number> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send("Performance.enable");
+    const { metrics } = await cdp.send("Performance.getMetrics");
+    return metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? NaN;
+  } finally {
+    await cdp.detach();
+  }
 }
