@@ -482,6 +482,74 @@ class WasmBackendImpl implements WasmBackend {
     this.unstage(o, 0, op!, T * nQ);
   }
 
+  /**
+   * attn-kv-f16.ts attentionKvF16, bit for bit, every profile (wasm/attention-f16.as): the f16 cache
+   * cells prepared once, then the (head, query) rows split across the threads.
+   */
+  attentionKvF16(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    T: number,
+    nHead: number,
+    nHeadKv: number,
+    hd: number,
+    kqScale: number,
+  ): void {
+    this.checkOpen();
+    const nQ = nHead * hd,
+      nKV = nHeadKv * hd;
+    if (T <= 0 || nQ === 0) return;
+    if (!Number.isInteger(nHead / nHeadKv) || q.length < T * nQ || o.length < T * nQ || k.length < T * nKV || v.length < T * nKV) {
+      throw new EmbedError("TENSOR_SHAPE", `attentionKvF16: bad shapes (T ${T}, heads ${nHead}/${nHeadKv}, hd ${hd})`, {
+        T,
+        nHead,
+        nHeadKv,
+        hd,
+      });
+    }
+    const Tp = Math.ceil(T / 16) * 16; // longest padded row: pad16(T) <= the cache's row (attn-kv-f16.ts kvRowLength)
+    const scale = new Int32Array(Float64Array.of(kqScale).buffer); // the f64 scale as two i32 halves (little-endian)
+    const kcBytes = align(4 * T * nKV, 64),
+      vtBytes = align(4 * nKV * Tp, 64);
+    const stride = align(align(4 * hd, 16) + 12 * Tp + 256 + 8, 64); // attention-f16.as attnF16Rows scratch
+    const {
+      ptr: [qp, op, kp, vp],
+      rest: kc,
+    } = this.stage(
+      [
+        [q, 0, T * nQ, true],
+        [o, 0, T * nQ, false],
+        [k, 0, T * nKV, true],
+        [v, 0, T * nKV, true],
+      ],
+      kcBytes + vtBytes + this.threads * stride,
+    );
+    const vt = kc + kcBytes,
+      scr = vt + vtBytes;
+    this.run(KERNELS.attnF16Prep, { k: kp!, v: vp!, kc, vt, j0: 0, j1: Tp, T, Tp, nHeadKv, hd });
+    this.run(KERNELS.attnF16Rows, {
+      q: qp!,
+      kc,
+      vt,
+      o: op!,
+      r0: 0,
+      r1: nHead * T,
+      T,
+      Tp,
+      nHead,
+      nHeadKv,
+      hd,
+      kn: this.numerics.lanes,
+      scaleLo: scale[0]!,
+      scaleHi: scale[1]!,
+      scr,
+      scrStride: stride,
+    });
+    this.unstage(o, 0, op!, T * nQ);
+  }
+
   /** ops.ts rmsNormRows bit for bit (wasm/norm.as), rows split across the threads. */
   rmsNormRows(
     x: Float32Array,
