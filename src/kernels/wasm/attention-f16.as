@@ -75,8 +75,10 @@ export function attnF16Prep(k: usize, v: usize, kc: usize, vt: usize, j0: i32, j
 }
 
 // @ts-ignore: decorator
-@inline function madd(acc: v128, x: usize, y: usize, o: usize): v128 {
-  return f32x4.add(f32x4.mul(v128.load(x + o), v128.load(y + o)), acc); // exact product, one rounding (header)
+@inline function madd(acc: v128, x: v128, y: v128): v128 {
+  // exact product, one rounding (header); fused or not, relaxed_madd gives these same bits
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, y, acc);
+  return f32x4.add(f32x4.mul(x, y), acc);
 }
 
 /** tinyBLAS<16, fp16, fp16> of two rows x, x + xs against y over k (k % 16 == 0): 16 lanes each, reduce_add_ps; to out[0], out[1]. */
@@ -85,8 +87,11 @@ function tiny16x2(x: usize, xs: usize, y: usize, k: i32, out: usize): void {
   const x1 = x + xs;
   for (let e = 0; e < k; e += 16) {
     const o = <usize>e << 2;
-    a0 = madd(a0, x, y, o); a1 = madd(a1, x, y, o + 16); a2 = madd(a2, x, y, o + 32); a3 = madd(a3, x, y, o + 48);
-    b0 = madd(b0, x1, y, o); b1 = madd(b1, x1, y, o + 16); b2 = madd(b2, x1, y, o + 32); b3 = madd(b3, x1, y, o + 48);
+    const y0 = v128.load(y + o), y1 = v128.load(y + o, 16), y2 = v128.load(y + o, 32), y3 = v128.load(y + o, 48);
+    a0 = madd(a0, v128.load(x + o), y0); a1 = madd(a1, v128.load(x + o, 16), y1);
+    a2 = madd(a2, v128.load(x + o, 32), y2); a3 = madd(a3, v128.load(x + o, 48), y3);
+    b0 = madd(b0, v128.load(x1 + o), y0); b1 = madd(b1, v128.load(x1 + o, 16), y1);
+    b2 = madd(b2, v128.load(x1 + o, 32), y2); b3 = madd(b3, v128.load(x1 + o, 48), y3);
   }
   store<f32>(out, reduce16(a0, a1, a2, a3));
   store<f32>(out, reduce16(b0, b1, b2, b3), 4);
@@ -98,8 +103,9 @@ function tiny8x2(x: usize, xs: usize, y: usize, k: i32, out: usize): void {
   const x1 = x + xs;
   for (let e = 0; e < k; e += 8) {
     const o = <usize>e << 2;
-    a0 = madd(a0, x, y, o); a1 = madd(a1, x, y, o + 16);
-    b0 = madd(b0, x1, y, o); b1 = madd(b1, x1, y, o + 16);
+    const y0 = v128.load(y + o), y1 = v128.load(y + o, 16);
+    a0 = madd(a0, v128.load(x + o), y0); a1 = madd(a1, v128.load(x + o, 16), y1);
+    b0 = madd(b0, v128.load(x1 + o), y0); b1 = madd(b1, v128.load(x1 + o, 16), y1);
   }
   store<f32>(out, hsum8(a0, a1));
   store<f32>(out, hsum8(b0, b1), 4);
@@ -110,8 +116,8 @@ function tiny1(kn: i32, x: usize, y: usize, k: i32, out: usize): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   for (let e = 0; e < k; e += kn) {
     const o = <usize>e << 2;
-    a0 = madd(a0, x, y, o); a1 = madd(a1, x, y, o + 16);
-    if (kn == 16) { a2 = madd(a2, x, y, o + 32); a3 = madd(a3, x, y, o + 48); }
+    a0 = madd(a0, v128.load(x + o), v128.load(y + o)); a1 = madd(a1, v128.load(x + o, 16), v128.load(y + o, 16));
+    if (kn == 16) { a2 = madd(a2, v128.load(x + o, 32), v128.load(y + o, 32)); a3 = madd(a3, v128.load(x + o, 48), v128.load(y + o, 48)); }
   }
   store<f32>(out, kn == 16 ? reduce16(a0, a1, a2, a3) : hsum8(a0, a1));
 }
@@ -129,7 +135,7 @@ function vecF16(kn: i32, x: usize, y: usize, n: i32, L: i32, lanes: usize): f32 
   let e = 0;
   for (; e + 4 <= end; e += 4) {
     const l = lanes + (<usize>(e % step) << 2);
-    v128.store(l, madd(v128.load(l), x, y, <usize>e << 2));
+    v128.store(l, madd(v128.load(l), v128.load(x + (<usize>e << 2)), v128.load(y + (<usize>e << 2))));
   }
   for (; e < end; e++) { // hd not a multiple of 4 (never with L a multiple of 16)
     const l = lanes + (<usize>(e % step) << 2);
