@@ -15,7 +15,8 @@
  * f64 lanes, wasm/fma.as, or on the relaxed module one fused relaxed_madd after its self-check). A weight/shape without a kernel, or a weight whose bytes are not in
  * this backend's memory, goes to the reference matmul: slower, never different. attention() is
  * ops.ts attention bit for bit (wasm/attention.as, wasm/softmax.as), query rows split across
- * the threads; ops.ts stays the oracle (test/wasm-attention.test.ts).
+ * the threads; ops.ts stays the oracle (test/wasm-attention.test.ts). attentionKvF16() is
+ * attn-kv-f16.ts bit for bit on every profile (wasm/attention-f16.as; test/kernels/wasm-attn-kv-f16.test.ts).
  */
 import { EmbedError } from "../errors.js";
 import { geluFp16Table } from "./ops.js";
@@ -282,6 +283,19 @@ class WasmBackendImpl implements WasmBackend {
     return { ptr, rest: at };
   }
 
+  /** stage() of attention's operands: q (nQT floats, in), o (nQT, out), k, v (nKVT, in), then `extra` bytes. */
+  private stageQkvo(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, nQT: number, nKVT: number, extra: number) {
+    return this.stage(
+      [
+        [q, 0, nQT, true],
+        [o, 0, nQT, false],
+        [k, 0, nKVT, true],
+        [v, 0, nKVT, true],
+      ],
+      extra,
+    );
+  }
+
   /** Copy an output back from the slot stage() gave it (nothing to do for a view in wasm memory). */
   private unstage(view: Float32Array, off: number, ptr: number, nFloats: number): void {
     if (this.ptrOf(view) < 0) view.set(this.f32.subarray(ptr >>> 2, (ptr >>> 2) + nFloats), off);
@@ -459,15 +473,7 @@ class WasmBackendImpl implements WasmBackend {
     const {
       ptr: [qp, op, kp, vp],
       rest: k64,
-    } = this.stage(
-      [
-        [q, 0, T * nQ, true],
-        [o, 0, T * nQ, false],
-        [k, 0, T * nKV, true],
-        [v, 0, T * nKV, true],
-      ],
-      2 * k64Bytes + this.threads * stride,
-    );
+    } = this.stageQkvo(q, k, v, o, T * nQ, T * nKV, 2 * k64Bytes + this.threads * stride);
     const vt64 = k64 + k64Bytes,
       sp = vt64 + k64Bytes;
     const rows = { q: qp!, o: op!, r0: 0, r1: nHead * T, T, nHead, nHeadKv, hd, window: win, scaleBits, scr: sp, scrStride: stride };
@@ -517,15 +523,7 @@ class WasmBackendImpl implements WasmBackend {
     const {
       ptr: [qp, op, kp, vp],
       rest: kc,
-    } = this.stage(
-      [
-        [q, 0, T * nQ, true],
-        [o, 0, T * nQ, false],
-        [k, 0, T * nKV, true],
-        [v, 0, T * nKV, true],
-      ],
-      kcBytes + vtBytes + this.threads * stride,
-    );
+    } = this.stageQkvo(q, k, v, o, T * nQ, T * nKV, kcBytes + vtBytes + this.threads * stride);
     const vt = kc + kcBytes,
       scr = vt + vtBytes;
     this.run(KERNELS.attnF16Prep, { k: kp!, v: vp!, kc, vt, j0: 0, j1: Tp, T, Tp, nHeadKv, hd });

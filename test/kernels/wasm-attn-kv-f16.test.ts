@@ -38,7 +38,7 @@ function values(n: number, seed: number, eLo: number, eHi: number): Float32Array
 /** f16's edges: overflow (>= 65520 -> inf), the largest finite, rounding ties, subnormals. */
 function withEdges(x: Float32Array, every: number, seed: number): Float32Array {
   const edges = [65520, 70000, 65504, 65519.99, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -25, 3 * 2 ** -25, 2 ** -14 - 2 ** -25, 1e-9];
-  for (let i = seed % every; i < x.length; i += every) x[i] = (i & 1 ? -1 : 1) * edges[(i / every + seed) % edges.length | 0]!;
+  for (let i = seed % every; i < x.length; i += every) x[i] = (i & 1 ? -1 : 1) * edges[((i / every + seed) % edges.length) | 0]!;
   return x;
 }
 
@@ -82,7 +82,8 @@ for (const name of PROFILES) {
     const backends: Array<[string, WasmBackend]> = [];
     before(async () => {
       for (const threads of [1, 2]) {
-        if (!CHILD) backends.push([`baseline, ${threads} thread(s)`, await createWasmBackend({ numerics: nx, threads, relaxedSimd: false })]);
+        if (!CHILD)
+          backends.push([`baseline, ${threads} thread(s)`, await createWasmBackend({ numerics: nx, threads, relaxedSimd: false })]);
         if (CHILD || relaxedHere) {
           const r = await createWasmBackend({ numerics: nx, threads, relaxedSimd: true });
           backends.push([`relaxed, ${threads} thread(s)`, r]);
@@ -126,7 +127,11 @@ if (!CHILD && !relaxedHere) {
     const self = fileURLToPath(import.meta.url);
     const env: NodeJS.ProcessEnv = { ...process.env, GGUF_EMBED_ATTNF16_RELAXED_CHILD: "1" };
     delete env.NODE_TEST_CONTEXT; // the child reports in plain TAP, not to this runner
-    const r = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", "--test", self], { encoding: "utf8", timeout: 600_000, env });
+    const r = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", "--test", self], {
+      encoding: "utf8",
+      timeout: 600_000,
+      env,
+    });
     if (/relaxedSimd: true, but this runtime/.test(r.stdout + r.stderr)) {
       console.log("# NOTICE: no relaxed SIMD even with --experimental-wasm-relaxed-simd: only the baseline module was tested");
       return;

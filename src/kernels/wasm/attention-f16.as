@@ -14,8 +14,9 @@
 // result whether fused or not. The reference computes F(a·b + c) in f64 (JS numbers): its sum is
 // of two f32 values rounded to f64 (53 >= 2·24 + 1 bits) and then to f32, and that double rounding
 // is innocuous for additions (Figueroa 1995, "When is double rounding innocuous?"), so both equal
-// the correctly rounded f32 sum: the same bits. The vec path's tail adds f32 products to an f64 sum
-// as ggml_vec_dot_f16 does (ggml_float), and so does this file.
+// the correctly rounded f32 sum: the same bits. On the relaxed module madd is f32x4.relaxed_madd,
+// which gives these bits fused or unfused (the product is exact). The vec path's tail adds f32
+// products to an f64 sum as ggml_vec_dot_f16 does (ggml_float), and so does this file.
 import { fma1, hsum8, reduce16 } from "./fma";
 import { softmaxRow } from "./softmax";
 
