@@ -16,7 +16,11 @@
  * cells hold zero K and V. Cells past i contribute exact zeros to every lane and block (exp(-inf)
  * = 0, p = 0 times a finite V), so each row stops at pad16(i + 1) — the same bits, a fraction of
  * the work. f16·f16 products are exact in f32 (11 + 11 significant bits), so each FMA is one
- * rounding of the sum: fround(a·b + c) in f64 is exact before that rounding.
+ * rounding of the sum of two f32 values; fround(a·b + c) on JS numbers rounds that sum to f64 first,
+ * a double rounding that is innocuous for additions (53 >= 2·24 + 1 bits: Figueroa 1995), so it is
+ * the correctly rounded f32 sum (docs/architectures/qwen3.md "Why no FMA emulation is needed").
+ * This is the reference and the js backend's path; the wasm backend runs wasm/attention-f16.as
+ * (Backend.attentionKvF16), tested equal bit for bit by test/kernels/wasm-attn-kv-f16.test.ts.
  * tinyBLAS runs when there are >= 2 tokens and k % KN == 0 (llamafile_sgemm, tinyBLAS::matmul);
  * otherwise ggml_vec_dot_f16 (4 registers of KN lanes, folded, f64 tail). With one token the
  * softmax is exactly 1 and the output is f16(V) whichever order runs.

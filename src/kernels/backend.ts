@@ -37,6 +37,22 @@ export interface Backend {
     window: number,
     kqScale?: number,
   ): void;
+  /**
+   * Causal attention of one sequence through llama.cpp's f16 KV cache (attn-kv-f16.ts
+   * attentionKvF16 for the exact numerics): q, o: (T, nHead*hd); k, v: (T, nHeadKv*hd); kqScale:
+   * soft_max_ext's scale on the scores.
+   */
+  attentionKvF16(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    T: number,
+    nHead: number,
+    nHeadKv: number,
+    hd: number,
+    kqScale: number,
+  ): void;
   /** ops.ts rmsNormRows, bit for bit: `rows` rows of n from x[xOff..] into out[outOff..] (may alias x), weight g. */
   rmsNormRows(
     x: Float32Array,

@@ -76,6 +76,24 @@ export const ATTN_ROWS = family(
   true,
 );
 
+/**
+ * f16 KV cache (attention-f16.as): k, v (T, nHeadKv·hd) f32 -> kc (T, nHeadKv·hd), vt (nHeadKv·hd, Tp)
+ * f16-rounded f32, vt zero past T; cells [j0, j1) of Tp.
+ */
+export const ATTN_F16_PREP = family(["k", "v", "kc", "vt", "j0", "j1", "T", "Tp", "nHeadKv", "hd"], ["j0", "j1"], 1, false);
+
+/**
+ * Causal attention through the f16 KV cache: q (T, nHead·hd) -> o (T, nHead·hd); (head, query)
+ * rows [r0, r1) of nHead·T; kn: tinyBLAS width; scale: an f64 as two i32 halves (scaleLo, scaleHi);
+ * per-thread scratch of scrStride bytes.
+ */
+export const ATTN_F16_ROWS = family(
+  ["q", "kc", "vt", "o", "r0", "r1", "T", "Tp", "nHead", "nHeadKv", "hd", "kn", "scaleLo", "scaleHi", "scr", "scrStride"],
+  ["r0", "r1"],
+  1,
+  true,
+);
+
 /** rmsnorm: x (rows, n) -> out (rows, n) · g (n,), eps an f64 at epsAt; rows [r0, r1). */
 export const NORM_ROWS = family(["x", "out", "g", "n", "epsAt", "r0", "r1"], ["r0", "r1"], 4, false);
 
@@ -94,6 +112,8 @@ export const KERNELS = Object.freeze({
   attnPrepR: { name: "attnPrepR", family: ATTN_PREP_R },
   attnRows: { name: "attnRows", family: ATTN_ROWS },
   attnRowsR: { name: "attnRowsR", family: ATTN_ROWS },
+  attnF16Prep: { name: "attnF16Prep", family: ATTN_F16_PREP },
+  attnF16Rows: { name: "attnF16Rows", family: ATTN_F16_ROWS },
   normRows: { name: "normRows", family: NORM_ROWS },
   gegluRange: { name: "gegluRange", family: GEGLU },
 } as const);

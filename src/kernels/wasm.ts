@@ -15,7 +15,8 @@
  * f64 lanes, wasm/fma.as, or on the relaxed module one fused relaxed_madd after its self-check). A weight/shape without a kernel, or a weight whose bytes are not in
  * this backend's memory, goes to the reference matmul: slower, never different. attention() is
  * ops.ts attention bit for bit (wasm/attention.as, wasm/softmax.as), query rows split across
- * the threads; ops.ts stays the oracle (test/wasm-attention.test.ts).
+ * the threads; ops.ts stays the oracle (test/wasm-attention.test.ts). attentionKvF16() is
+ * attn-kv-f16.ts bit for bit on every profile (wasm/attention-f16.as; test/kernels/wasm-attn-kv-f16.test.ts).
  */
 import { EmbedError } from "../errors.js";
 import { geluFp16Table } from "./ops.js";
@@ -282,6 +283,19 @@ class WasmBackendImpl implements WasmBackend {
     return { ptr, rest: at };
   }
 
+  /** stage() of attention's operands: q (nQT floats, in), o (nQT, out), k, v (nKVT, in), then `extra` bytes. */
+  private stageQkvo(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, nQT: number, nKVT: number, extra: number) {
+    return this.stage(
+      [
+        [q, 0, nQT, true],
+        [o, 0, nQT, false],
+        [k, 0, nKVT, true],
+        [v, 0, nKVT, true],
+      ],
+      extra,
+    );
+  }
+
   /** Copy an output back from the slot stage() gave it (nothing to do for a view in wasm memory). */
   private unstage(view: Float32Array, off: number, ptr: number, nFloats: number): void {
     if (this.ptrOf(view) < 0) view.set(this.f32.subarray(ptr >>> 2, (ptr >>> 2) + nFloats), off);
@@ -459,15 +473,7 @@ class WasmBackendImpl implements WasmBackend {
     const {
       ptr: [qp, op, kp, vp],
       rest: k64,
-    } = this.stage(
-      [
-        [q, 0, T * nQ, true],
-        [o, 0, T * nQ, false],
-        [k, 0, T * nKV, true],
-        [v, 0, T * nKV, true],
-      ],
-      2 * k64Bytes + this.threads * stride,
-    );
+    } = this.stageQkvo(q, k, v, o, T * nQ, T * nKV, 2 * k64Bytes + this.threads * stride);
     const vt64 = k64 + k64Bytes,
       sp = vt64 + k64Bytes;
     const rows = { q: qp!, o: op!, r0: 0, r1: nHead * T, T, nHead, nHeadKv, hd, window: win, scaleBits, scr: sp, scrStride: stride };
@@ -479,6 +485,66 @@ class WasmBackendImpl implements WasmBackend {
       this.run(KERNELS.attnPrep, { k: kp!, v: vp!, k64, vt64, j0: 0, j1: T, T, nHeadKv, hd });
       this.run(KERNELS.attnRows, { ...rows, k: k64, vt: vt64 });
     }
+    this.unstage(o, 0, op!, T * nQ);
+  }
+
+  /**
+   * attn-kv-f16.ts attentionKvF16, bit for bit, every profile (wasm/attention-f16.as): the f16 cache
+   * cells prepared once, then the (head, query) rows split across the threads.
+   */
+  attentionKvF16(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    T: number,
+    nHead: number,
+    nHeadKv: number,
+    hd: number,
+    kqScale: number,
+  ): void {
+    this.checkOpen();
+    const nQ = nHead * hd,
+      nKV = nHeadKv * hd;
+    if (T <= 0 || nQ === 0) return;
+    if (!Number.isInteger(nHead / nHeadKv) || q.length < T * nQ || o.length < T * nQ || k.length < T * nKV || v.length < T * nKV) {
+      throw new EmbedError("TENSOR_SHAPE", `attentionKvF16: bad shapes (T ${T}, heads ${nHead}/${nHeadKv}, hd ${hd})`, {
+        T,
+        nHead,
+        nHeadKv,
+        hd,
+      });
+    }
+    const Tp = Math.ceil(T / 16) * 16; // longest padded row: pad16(T) <= the cache's row (attn-kv-f16.ts kvRowLength)
+    const scale = new Int32Array(Float64Array.of(kqScale).buffer); // the f64 scale as two i32 halves (little-endian)
+    const kcBytes = align(4 * T * nKV, 64),
+      vtBytes = align(4 * nKV * Tp, 64);
+    const stride = align(align(4 * hd, 16) + 12 * Tp + 256 + 8, 64); // attention-f16.as attnF16Rows scratch
+    const {
+      ptr: [qp, op, kp, vp],
+      rest: kc,
+    } = this.stageQkvo(q, k, v, o, T * nQ, T * nKV, kcBytes + vtBytes + this.threads * stride);
+    const vt = kc + kcBytes,
+      scr = vt + vtBytes;
+    this.run(KERNELS.attnF16Prep, { k: kp!, v: vp!, kc, vt, j0: 0, j1: Tp, T, Tp, nHeadKv, hd });
+    this.run(KERNELS.attnF16Rows, {
+      q: qp!,
+      kc,
+      vt,
+      o: op!,
+      r0: 0,
+      r1: nHead * T,
+      T,
+      Tp,
+      nHead,
+      nHeadKv,
+      hd,
+      kn: this.numerics.lanes,
+      scaleLo: scale[0]!,
+      scaleHi: scale[1]!,
+      scr,
+      scrStride: stride,
+    });
     this.unstage(o, 0, op!, T * nQ);
   }
 

@@ -5,7 +5,6 @@
  * are the backend's (docs/numerics.md). Shapes: (rows, width) row-major f32.
  */
 import type { Backend, Weight } from "../kernels/backend.js";
-import { attentionKvF16 } from "../kernels/attn-kv-f16.js";
 import { ropeCache, ropeNeox } from "../kernels/ops.js";
 import type { Batch } from "./arch.js";
 
@@ -243,8 +242,7 @@ export function buildAttnKvF16(
   for (let s = 0; s < batch.seqStart.length; s++) {
     const a = batch.seqStart[s]!,
       b = a + batch.seqLen[s]!;
-    attentionKvF16(
-      be.numerics,
+    be.attentionKvF16(
       q.subarray(a * nQ, b * nQ),
       k.subarray(a * nKV, b * nKV),
       v.subarray(a * nKV, b * nKV),

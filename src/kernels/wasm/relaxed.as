@@ -7,6 +7,7 @@ export { chainQ4_K, chainQ5_K, chainQ6_K, chainIQ4_XS } from "./k-quants";
 export { lanesQ2_K, lanesQ3_K, lanesQ4_K, lanesQ5_K, lanesQ6_K, lanesIQ4_XS, repackQ4_K, repackQ4_KV, repackQ2_K, repackQ2_KV } from "./k-lanes";
 export { f16Sgemm, f32Sgemm, f32VecDot, bf16Sgemm } from "./float";
 export { attnPrep, attnRows } from "./attention";
+export { attnF16Prep, attnF16Rows } from "./attention-f16";
 export { attnPrepR, attnRowsR } from "./attention-relaxed";
 export { fmaCheck } from "./fma";
 export { normRows, gegluRange } from "./norm";
