@@ -79,7 +79,7 @@ export function lanesForceFast(on: i32): void { forceFast = on != 0; }
  * of elements 0..15, then of 16..31: the A8 activation's order).
  */
 // @ts-ignore: decorator
-@inline function rowWiden<D>(w: usize, nb: i32, scr: usize): void {
+@inline export function rowWiden<D>(w: usize, nb: i32, scr: usize): void {
   const dec = changetype<D>(0);
   const wb = dec.bytes();
   rowScales<D>(w, nb, scr);
