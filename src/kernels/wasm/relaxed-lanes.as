@@ -7,7 +7,7 @@
 // weight block widened once per tile, and dw·da for the 4 tokens as one f32x4 multiply from the
 // prepared scale table (quantize.as; column t holds token t's da, then its Q8_1 s).
 import { A8_BYTES, drive1x4, f16 } from "./common";
-import { DIQ4_NL, DQ4_0, DQ4_1, DQ5_0, DQ5_1, DQ8_0, even16, odd16 } from "./legacy";
+import { DIQ4_NL, DQ4_0, DQ4_1, DQ5_0, DQ5_1, DQ8_0, even16, odd16, rowScales } from "./legacy";
 import { rowWiden } from "./lanes";
 
 const A8 = A8_BYTES;
@@ -26,6 +26,10 @@ const A8 = A8_BYTES;
 // @ts-ignore: decorator
 @inline function laneHi(e1: v128, o1: v128, a: usize): v128 { return i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(a, 32)), i32x4.dot_i16x8_s(o1, v128.load(a, 48))); }
 
+/** Q8_0 and Q4_1 blocks decode in a few ops: per tile; the others are widened once per row (rowWiden; measured). */
+// @ts-ignore: decorator
+@inline function inlineDecode<D>(): bool { const n = changetype<D>(0).bytes(); return n == 34 || n == 20; }
+
 /** lanes order, 1 weight row × 4 tokens; returns the 4 outputs as f32x4. */
 // @ts-ignore: decorator
 @inline function lanesTile4<D>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 {
@@ -33,9 +37,16 @@ const A8 = A8_BYTES;
   const withMin = dec.hasMin();
   const step = <usize>tP << 2, sOff = <usize>nb * step, mOff = <usize>nb << 2;
   let l0 = f32x4.splat(0), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0, sm = l0;
+  const q8 = inlineDecode<D>();
   let q = scr + (<usize>nb << 3);
-  for (let b = 0; b < nb; b++, q += 64, a0 += A8, a1 += A8, a2 += A8, a3 += A8, sd += step, scr += 4) {
-    const e0 = v128.load(q), o0 = v128.load(q, 16), e1 = v128.load(q, 32), o1 = v128.load(q, 48); // widened by rowWiden
+  for (let b = 0; b < nb; b++, w += dec.bytes(), q += 64, a0 += A8, a1 += A8, a2 += A8, a3 += A8, sd += step, scr += 4) {
+    let e0: v128, o0: v128, e1: v128, o1: v128;
+    if (q8) {
+      const lo = dec.lo(w), hi = dec.hi(w);
+      e0 = even16(lo); o0 = odd16(lo); e1 = even16(hi); o1 = odd16(hi);
+    } else {
+      e0 = v128.load(q); o0 = v128.load(q, 16); e1 = v128.load(q, 32); o1 = v128.load(q, 48);
+    }
     const d = f32x4.mul(f32x4.splat(load<f32>(scr)), v128.load(sd)); // fround(dw·da) of the 4 tokens
     let s = i32x4.shuffle(d, d, 0, 0, 0, 0); // |isum_l| <= 4·128·127: the conversions are exact
     l0 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a0)), s, l0);
@@ -59,7 +70,7 @@ const A8 = A8_BYTES;
 }
 
 class LanesM<D> { // @ts-ignore: decorator
-  @inline rowPrep(w: usize, nb: i32, scr: usize): void { rowWiden<D>(w, nb, scr); } // @ts-ignore: decorator
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void { if (inlineDecode<D>()) rowScales<D>(w, nb, scr); else rowWiden<D>(w, nb, scr); } // @ts-ignore: decorator
   @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a2, a3, sd, tP, nb, scr); } // @ts-ignore: decorator
   @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a0, a0, sd, tP, nb, scr); }
 }
