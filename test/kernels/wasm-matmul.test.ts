@@ -278,7 +278,11 @@ describe("baseline lanes kernels: fast tiles where the scale-span bound proves e
       N = 13; // N % 8 != 0: no repack buffer for Q4_0 / IQ4_NL, so the reference takes the lanes order
     for (const type of [T.Q8_0, T.Q4_0, T.Q5_0, T.IQ4_NL, T.Q4_1, T.Q5_1]) {
       const r = rng(type + 7);
-      const bytes = quantizeRows(type, new Float32Array(K * N).map(() => r() * 0.05), K);
+      const bytes = quantizeRows(
+        type,
+        new Float32Array(K * N).map(() => r() * 0.05),
+        K,
+      );
       for (const M of [1, 2, 5]) {
         if (planMatmul(AVX512, type, K, N, M)?.fn !== `lanes${ggmlTypeName(type)}`) continue; // IQ4_NL at M == 1: no kernel
         const x = new Float32Array(K * M).map(() => r() * (1 + 20 * Math.abs(r()))); // block scales spread ~20x
@@ -293,7 +297,12 @@ describe("baseline lanes kernels: fast tiles where the scale-span bound proves e
     const K = 256,
       N = 16;
     const r = rng(99);
-    const bytes = q8Rows(K, N, (row, b) => 2 ** -((row + b) % 3) / 64, () => Math.round(r() * 127));
+    const bytes = q8Rows(
+      K,
+      N,
+      (row, b) => 2 ** -((row + b) % 3) / 64,
+      () => Math.round(r() * 127),
+    );
     for (const M of [1, 2, 7]) {
       const x = new Float32Array(K * M).map((_, i) => (i % 32 === 0 ? 127 : Math.round(r() * 127)) / 256); // da = 2^-8
       const { out, counts } = lanesDirect(T.Q8_0, bytes, K, N, x, M);
@@ -308,7 +317,12 @@ describe("baseline lanes kernels: fast tiles where the scale-span bound proves e
     // (25 bits, the lower one even). fma(d, 5, c) rounds up; f32(f64(p + c)) = f32(p) rounds to even, down.
     const K = 64,
       N = 2;
-    const bytes = q8Rows(K, N, (_, b) => (b === 0 ? 2 ** -24 : 2047 / 1024), (_, i) => (i === 0 || i === 32 ? 1 : 0));
+    const bytes = q8Rows(
+      K,
+      N,
+      (_, b) => (b === 0 ? 2 ** -24 : 2047 / 1024),
+      (_, i) => (i === 0 || i === 32 ? 1 : 0),
+    );
     for (const M of [1, 2]) {
       const x = new Float32Array(K * M);
       for (let t = 0; t < M; t++) {
