@@ -227,8 +227,9 @@ test("weights outside wasm memory use the reference", () => {
  * count its tiles): W (N rows of K, raw `bytes`) · x (M, K) -> out (M, N), with the tile counters'
  * increments [fast, checked, fix-ups]; `force`: take the fast tile whatever its bound says.
  */
-function lanesDirect(type: GGMLType, bytes: Uint8Array, K: number, N: number, x: Float32Array, M: number, force = false) {
+function lanesDirect(type: GGMLType, bytes: Uint8Array, K: number, N: number, x: Float32Array, M: number, force = false, family = "lanes") {
   const ex = be1.exports;
+  const count = family === "lanes" ? ex.lanesTileCount! : ex.chainTileCount!;
   const nb = K / 32,
     tP = Math.ceil(M / 4) * 4,
     kind = type === T.Q4_1 || type === T.Q5_1 ? 1 : 0;
@@ -242,13 +243,13 @@ function lanesDirect(type: GGMLType, bytes: Uint8Array, K: number, N: number, x:
     op = ptr(4 * N * M);
   wv.set(bytes);
   new Float32Array(be1.memory.buffer, xp, K * M).set(x);
-  const before = [0, 1, 2].map((k) => ex.lanesTileCount!(k));
+  const before = [0, 1, 2].map((k) => count(k));
   ex.prepareActivations!(xp, M, K, kind, blk, act, 112 * nb, sd, tP, 0);
   ex.lanesForceFast!(force ? 1 : 0);
-  ex[`lanes${ggmlTypeName(type)}`]!(wv.byteOffset, rowBytes(type, K), 0, N, act, 112 * nb, M, op, N, nb, sd, tP, scr, 0, 0);
+  ex[`${family}${ggmlTypeName(type)}`]!(wv.byteOffset, rowBytes(type, K), 0, N, act, 112 * nb, M, op, N, nb, sd, tP, scr, 0, 0);
   ex.lanesForceFast!(0);
   const out = new Float32Array(new Float32Array(be1.memory.buffer, op, N * M));
-  return { out, counts: [0, 1, 2].map((k) => ex.lanesTileCount!(k) - before[k]!) };
+  return { out, counts: [0, 1, 2].map((k) => count(k) - before[k]!) };
 }
 
 /** Raw Q8_0 rows: per block an fp16 scale from `scale(row, block)` and int8 quants from `q(row, i)`. */
@@ -339,6 +340,47 @@ describe("baseline lanes kernels: fast tiles where the scale-span bound proves e
       assert.equal(forced.out[0], Math.fround(20951044 * 2 ** -8), `M=${M}: the fast tile alone double-rounds (to even, down)`);
     }
   });
+});
+
+test("baseline chain kernels skip the per-step test under the same bound (2^33 for 32-element sums): model-like data unchecked, the built double rounding checked, both = the reference", () => {
+  const amx = numericsByName("amx"),
+    js = createJsBackend(amx);
+  const r = rng(5);
+  const K = 768,
+    N = 32; // the AMX buffer takes N % 32 == 0
+  for (const type of [T.Q8_0, T.Q4_0, T.Q4_1]) {
+    const bytes = quantizeRows(
+      type,
+      new Float32Array(K * N).map(() => r() * 0.05),
+      K,
+    );
+    const x = new Float32Array(K * 8).map(() => r() * (1 + 20 * Math.abs(r())));
+    assert.equal(planMatmul(amx, type, K, N, 8)?.fn, `chain${ggmlTypeName(type)}`);
+    const ref = new Float32Array(N * 8);
+    js.matmul({ name: "w", type, ne0: K, ne1: N, data: bytes }, x, 8, ref);
+    const { out, counts } = lanesDirect(type, bytes, K, N, x, 8, false, "chain");
+    assert.equal(differing(ref, out), "", ggmlTypeName(type));
+    assert.ok(counts[0]! > 0 && counts[1] === 0, `${ggmlTypeName(type)}: tiles unchecked/checked ${counts}`);
+  }
+  // the lanes test's built double rounding is one in the chain order too (one nonzero product per block)
+  const K2 = 64,
+    N2 = 32,
+    M = 4;
+  const bytes = q8Rows(
+    K2,
+    N2,
+    (_, b) => (b === 0 ? 2 ** -24 : 2047 / 1024),
+    (_, i) => (i === 0 || i === 32 ? 1 : 0),
+  );
+  const x = new Float32Array(K2 * M);
+  for (let t = 0; t < M; t++) [x[t * K2], x[t * K2 + 32], x[t * K2 + 63]] = [127 * 2 ** -20, 5 * 8188, 127 * 8188];
+  assert.equal(planMatmul(amx, T.Q8_0, K2, N2, M)?.fn, "chainQ8_0");
+  const ref = new Float32Array(N2 * M);
+  js.matmul({ name: "w", type: T.Q8_0, ne0: K2, ne1: N2, data: bytes }, x, M, ref);
+  assert.equal(ref[0], Math.fround(20951046 * 2 ** -8));
+  const { out, counts } = lanesDirect(T.Q8_0, bytes, K2, N2, x, M, false, "chain");
+  assert.equal(differing(ref, out), "");
+  assert.ok(counts[0] === 0 && counts[1]! > 0, `tiles unchecked/checked ${counts}`);
 });
 
 test("wasm fma2 = fma32 = the correctly rounded f32 fma (double-rounding midpoints, subnormals)", () => {

@@ -51,6 +51,20 @@ export function a8Span(a: usize, nb: i32): f64 {
   return span(s, g);
 }
 
+/** max|dw| / 2^min v2(dw) over the nb block scales (f32) at sc: the weight row's span. */
+// @ts-ignore: decorator
+@inline export function rowSpan(sc: usize, nb: i32): f64 {
+  let m: f32 = 0, g: i32 = 1 << 20;
+  for (let b = 0; b < nb; b++, sc += 4) {
+    const u = reinterpret<u32>(load<f32>(sc)) & 0x7fffffff;
+    if (u == 0) continue;
+    if (u >= 0x7f800000) return Infinity;
+    m = max(m, reinterpret<f32>(u));
+    g = min(g, v2f32(u));
+  }
+  return span(<f64>m, g);
+}
+
 /** Same as f16() on four i32 lanes each holding a u16 pattern; returns f32x4. */
 // @ts-ignore: decorator
 @inline export function f16x4(h: v128): v128 {

@@ -16,7 +16,7 @@
 // It holds on model data with a wide margin (the spans are scale-free: ~2^20 · the scale spread);
 // outputs that fail it (extreme scale spreads, inf/NaN scales) run the checked tile (checked1x2:
 // the midpoint / inexactness test and fixV of fma.as per step), which is always exact.
-import { A8_BYTES, f16, span, v2f32 } from "./common";
+import { A8_BYTES, f16, rowSpan, span, v2f32 } from "./common";
 import { fixV, fma2m, hsum8, needsFixM, pack4, round2 } from "./fma";
 import { DIQ4_NL, DQ4_0, DQ4_1, DQ5_0, DQ5_1, DQ8_0, even16, odd16, rowScales } from "./legacy";
 
@@ -29,20 +29,6 @@ const LIM: f64 = 68719476736; // 2^36: the fast tiles' bound on span(row) · spa
 let fastTiles: i32 = 0, checkedTiles: i32 = 0, fixups: i32 = 0, forceFast = false;
 export function lanesTileCount(kind: i32): i32 { return kind == 0 ? fastTiles : kind == 1 ? checkedTiles : fixups; }
 export function lanesForceFast(on: i32): void { forceFast = on != 0; }
-
-/** max|dw| / 2^min v2(dw) over the nb block scales (f32) at sc: the weight row's span. */
-// @ts-ignore: decorator
-@inline function rowSpan(sc: usize, nb: i32): f64 {
-  let m: f32 = 0, g: i32 = 1 << 20;
-  for (let b = 0; b < nb; b++, sc += 4) {
-    const u = reinterpret<u32>(load<f32>(sc)) & 0x7fffffff;
-    if (u == 0) continue;
-    if (u >= 0x7f800000) return Infinity;
-    m = max(m, reinterpret<f32>(u));
-    g = min(g, v2f32(u));
-  }
-  return span(<f64>m, g);
-}
 
 /** Lane sums of one block against one token: quads 0-3 and 4-7 (lane l = even pair + odd pair). */
 // @ts-ignore: decorator
