@@ -32,9 +32,13 @@ export function lanesForceFast(on: i32): void { forceFast = on != 0; }
 
 /** Lane sums of one block against one token: quads 0-3 and 4-7 (lane l = even pair + odd pair). */
 // @ts-ignore: decorator
-@inline function quadsLo(e0: v128, o0: v128, a: usize): v128 { return i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(a)), i32x4.dot_i16x8_s(o0, v128.load(a, 16))); }
+@inline function quadsLo(e0: v128, o0: v128, a: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(a)), i32x4.dot_i16x8_s(o0, v128.load(a, 16)));
+}
 // @ts-ignore: decorator
-@inline function quadsHi(e1: v128, o1: v128, a: usize): v128 { return i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(a, 32)), i32x4.dot_i16x8_s(o1, v128.load(a, 48))); }
+@inline function quadsHi(e1: v128, o1: v128, a: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(a, 32)), i32x4.dot_i16x8_s(o1, v128.load(a, 48)));
+}
 
 /** Exact products d·isum of lanes 0, 1 (lo) or 2, 3 (hi) of the i32x4 q. */
 // @ts-ignore: decorator
@@ -77,9 +81,13 @@ export function lanesForceFast(on: i32): void { forceFast = on != 0; }
 
 /** Lane sums of one widened block q against one token: quads 0-3, 4-7. */
 // @ts-ignore: decorator
-@inline function wLo(q: usize, a: usize): v128 { return i32x4.add(i32x4.dot_i16x8_s(v128.load(q), v128.load(a)), i32x4.dot_i16x8_s(v128.load(q, 16), v128.load(a, 16))); }
+@inline function wLo(q: usize, a: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(v128.load(q), v128.load(a)), i32x4.dot_i16x8_s(v128.load(q, 16), v128.load(a, 16)));
+}
 // @ts-ignore: decorator
-@inline function wHi(q: usize, a: usize): v128 { return i32x4.add(i32x4.dot_i16x8_s(v128.load(q, 32), v128.load(a, 32)), i32x4.dot_i16x8_s(v128.load(q, 48), v128.load(a, 48))); }
+@inline function wHi(q: usize, a: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(v128.load(q, 32), v128.load(a, 32)), i32x4.dot_i16x8_s(v128.load(q, 48), v128.load(a, 48)));
+}
 
 /** Fast tile: one weight row prepared at scr (rowWiden) × tokens A, B; every f64 add proven exact (header). */
 // @ts-ignore: decorator
@@ -162,7 +170,8 @@ function checked1x2<D>(w: usize, aA: usize, aB: usize, nb: i32): v128 {
     const s4 = f64x2.add(p4, b0), s5 = f64x2.add(p5, b1), s6 = f64x2.add(p6, b2), s7 = f64x2.add(p7, b3);
     let r0 = round2(s0), r1 = round2(s1), r2 = round2(s2), r3 = round2(s3);
     let r4 = round2(s4), r5 = round2(s5), r6 = round2(s6), r7 = round2(s7);
-    const mid = v128.or(v128.or(v128.or(needsFixM(p0, a0, s0), needsFixM(p1, a1, s1)), v128.or(needsFixM(p2, a2, s2), needsFixM(p3, a3, s3))),
+    const mid = v128.or(
+      v128.or(v128.or(needsFixM(p0, a0, s0), needsFixM(p1, a1, s1)), v128.or(needsFixM(p2, a2, s2), needsFixM(p3, a3, s3))),
       v128.or(v128.or(needsFixM(p4, b0, s4), needsFixM(p5, b1, s5)), v128.or(needsFixM(p6, b2, s6), needsFixM(p7, b3, s7))));
     if (v128.any_true(mid)) { // rare (fma.as): the reference's fix-up on every lane
       fixups++;
@@ -183,7 +192,9 @@ function checked1x2<D>(w: usize, aA: usize, aB: usize, nb: i32): v128 {
  * output depends only on its row and token: neither the tiling nor the thread split changes a bit.
  */
 // @ts-ignore: decorator
-@inline function driveLanes<D>(w: usize, wStride: usize, r0: i32, r1: i32, a: usize, aStride: usize, nTok: i32, out: usize, ne1: i32, nb: i32, scr: usize): void {
+@inline function driveLanes<D>(
+  w: usize, wStride: usize, r0: i32, r1: i32, a: usize, aStride: usize, nTok: i32, out: usize, ne1: i32, nb: i32, scr: usize,
+): void {
   const st = <usize>ne1 << 2;
   if (nTok == 1) { // 2 rows × 1 token tiles: no duplicate token, no row preparation
     for (let r = r0; r < r1; r += 2) {
@@ -225,10 +236,41 @@ function checked1x2<D>(w: usize, aA: usize, aB: usize, nb: i32): v128 {
   }
 }
 
-// (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread): legacy.as's chain kernels' arguments (sd, tP unused).
-export function lanesQ8_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveLanes<DQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride); }
-export function lanesQ4_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveLanes<DQ4_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride); }
-export function lanesIQ4_NL(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveLanes<DIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride); }
-export function lanesQ5_0(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveLanes<DQ5_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride); }
-export function lanesQ4_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveLanes<DQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride); }
-export function lanesQ5_1(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveLanes<DQ5_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride); }
+// (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread): legacy.as's chain kernels'
+// arguments (sd, tP unused).
+export function lanesQ8_0(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveLanes<DQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride);
+}
+export function lanesQ4_0(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveLanes<DQ4_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride);
+}
+export function lanesIQ4_NL(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveLanes<DIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride);
+}
+export function lanesQ5_0(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveLanes<DQ5_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride);
+}
+export function lanesQ4_1(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveLanes<DQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride);
+}
+export function lanesQ5_1(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveLanes<DQ5_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, scr + <usize>thread * scrStride);
+}

@@ -191,7 +191,10 @@ export function chainTileCount(kind: i32): i32 { return kind == 0 ? chainFast : 
 }
 
 class Chain4<D> { // @ts-ignore: decorator
-  @inline rowPrep(w: usize, nb: i32, scr: usize): void { rowScales<D>(w, nb, scr); store<f64>(scr + (<usize>nb << 3), NaN); } // @ts-ignore: decorator
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void {
+    rowScales<D>(w, nb, scr);
+    store<f64>(scr + (<usize>nb << 3), NaN); // the row's span: computed by its first tile4
+  } // @ts-ignore: decorator
   @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 {
     let rw = load<f64>(scr + (<usize>nb << 3));
     if (isNaN(rw)) { // the row's span, once per row and only where a 4-token tile runs (not in the single-token matmul)

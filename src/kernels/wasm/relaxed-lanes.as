@@ -70,7 +70,10 @@ const A8 = A8_BYTES;
 }
 
 class LanesM<D> { // @ts-ignore: decorator
-  @inline rowPrep(w: usize, nb: i32, scr: usize): void { if (inlineDecode<D>()) rowScales<D>(w, nb, scr); else rowWiden<D>(w, nb, scr); } // @ts-ignore: decorator
+  @inline rowPrep(w: usize, nb: i32, scr: usize): void {
+    if (inlineDecode<D>()) rowScales<D>(w, nb, scr);
+    else rowWiden<D>(w, nb, scr);
+  } // @ts-ignore: decorator
   @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a2, a3, sd, tP, nb, scr); } // @ts-ignore: decorator
   @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a0, a0, sd, tP, nb, scr); }
 }
@@ -91,7 +94,10 @@ class LanesM<D> { // @ts-ignore: decorator
     s = f32x4.splat(f16(load<u16>(wB)) * x);
     lB = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(even16(lo), odd16(lo), a)), s, lB);
     hB = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(even16(hi), odd16(hi), a)), s, hB);
-    if (withMin) sm = f32x4.relaxed_madd(f32x4.replace_lane(f32x4.splat(f16(load<u16>(wA, 2))), 1, f16(load<u16>(wB, 2))), f32x4.splat(load<f32>(a, 68)), sm);
+    if (withMin) {
+      const m = f32x4.replace_lane(f32x4.splat(f16(load<u16>(wA, 2))), 1, f16(load<u16>(wB, 2)));
+      sm = f32x4.relaxed_madd(m, f32x4.splat(load<f32>(a, 68)), sm);
+    }
   }
   const r = f32x4.replace_lane(f32x4.splat(hsum8(lA, hA)), 1, hsum8(lB, hB));
   return withMin ? f32x4.add(r, sm) : r;
@@ -99,7 +105,9 @@ class LanesM<D> { // @ts-ignore: decorator
 
 /** drive1x4<LanesM<D>>, or for one token rows2 tiles over rows [r0, r1) (out: that token's ne1 outputs). */
 // @ts-ignore: decorator
-@inline function driveM<D>(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize): void {
+@inline function driveM<D>(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize,
+): void {
   if (nTok != 1) return drive1x4<LanesM<D>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr);
   for (let r = r0; r < r1; r += 2) {
     const wA = w + <usize>r * ws, hasB = r + 1 < r1;
@@ -110,9 +118,39 @@ class LanesM<D> { // @ts-ignore: decorator
 }
 
 // (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread): as legacy.as's chain kernels.
-export function lanesQ8_0M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveM<DQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
-export function lanesQ4_0M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveM<DQ4_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
-export function lanesIQ4_NLM(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveM<DIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
-export function lanesQ4_1M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveM<DQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
-export function lanesQ5_0M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveM<DQ5_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
-export function lanesQ5_1M(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void { driveM<DQ5_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride); }
+export function lanesQ8_0M(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveM<DQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
+}
+export function lanesQ4_0M(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveM<DQ4_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
+}
+export function lanesIQ4_NLM(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveM<DIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
+}
+export function lanesQ4_1M(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveM<DQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
+}
+export function lanesQ5_0M(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveM<DQ5_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
+}
+export function lanesQ5_1M(
+  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
+  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
+): void {
+  driveM<DQ5_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
+}
