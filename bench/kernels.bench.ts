@@ -6,7 +6,8 @@
  * --experimental-wasm-relaxed-simd on Node 20). All wasm results are bit-identical to v0
  * (test/kernels/wasm-matmul.test.ts). Time = best of repeated runs; on a shared machine the 1-thread columns
  * are also given as CPU time (process.cpuUsage), which other processes do not inflate.
- * Usage: npm run bench:kernels   (NTOK=1 for the single-token path; NUMERICS=amx|avx512|avx2, default avx512)
+ * Usage: npm run bench:kernels   (NTOK=1 for the single-token path; NUMERICS=amx|avx512|avx2, default avx512;
+ * TYPES=Q8_0,Q4_0 to run only those weight types; ATTN=0 to skip the attention table)
  */
 import { createJsBackend } from "../src/kernels/js-backend.js";
 import { numericsByName } from "../src/kernels/numerics.js";
@@ -22,7 +23,9 @@ const NE0 = 768,
 const numerics = numericsByName(process.env.NUMERICS ?? "avx512");
 const jsBackend = createJsBackend(numerics);
 const T = GGMLType;
-const TYPES = [T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.BF16, T.Q4_1, T.IQ4_NL, T.IQ4_XS, T.Q2_K, T.Q3_K];
+const ALL = [T.Q8_0, T.Q4_0, T.F16, T.F32, T.Q4_K, T.Q5_K, T.Q6_K, T.Q5_0, T.Q5_1, T.BF16, T.Q4_1, T.IQ4_NL, T.IQ4_XS, T.Q2_K, T.Q3_K];
+const only = process.env.TYPES?.split(",");
+const TYPES = only ? ALL.filter((t) => only.includes(ggmlTypeName(t))) : ALL;
 
 function rnd(n: number, scale = 1): Float32Array {
   let s = 1;
@@ -96,43 +99,48 @@ TYPES.forEach((type, i) => {
   console.log([ggmlTypeName(type), kernels[i]!, ...table[i]!.map(fmt)].map((s, j) => (j === 1 ? s.padStart(14) : s.padStart(18))).join(""));
 });
 
-// Attention: EmbeddingGemma heads (3 query heads, 1 kv head, hd 256).
-const nHead = 3,
-  hd = 256;
-console.log(`\nattention, ${nHead} heads / 1 kv head, hd ${hd}: ms per call (ns per head·query·key)`);
-const cases: Array<[number, number]> = [
-  [64, Infinity],
-  [300, Infinity],
-  [514, 256],
-];
-const rows: string[][] = cases.map(([T, w]) => [`T=${T}${w === Infinity ? "" : ` window ${w}`}`]);
-const pairs = (T: number, w: number) => {
-  let n = 0;
-  for (let i = 0; i < T; i++) n += Math.min(T, i + w + 1) - Math.max(0, i - w);
-  return n * nHead;
-};
-cases.forEach(([T, w], c) => {
-  const q = rnd(T * nHead * hd, 0.4),
-    k = rnd(T * hd, 2),
-    v = rnd(T * hd),
-    o = new Float32Array(T * nHead * hd);
-  const t0 = performance.now();
-  attention(numerics, q, k, v, o, T, nHead, 1, hd, w);
-  const ms = performance.now() - t0;
-  rows[c]!.push(`${ms.toFixed(1)} (${((ms * 1e6) / pairs(T, w)).toFixed(0)})`);
-});
-for (const threads of [1, 2]) {
-  const be = await createWasmBackend({ numerics, threads });
+if (process.env.ATTN !== "0") await attentionTable();
+
+/** ms per attention call: the reference and the wasm kernel at 1 and 2 threads. */
+async function attentionTable(): Promise<void> {
+  // Attention: EmbeddingGemma heads (3 query heads, 1 kv head, hd 256).
+  const nHead = 3,
+    hd = 256;
+  console.log(`\nattention, ${nHead} heads / 1 kv head, hd ${hd}: ms per call (ns per head·query·key)`);
+  const cases: Array<[number, number]> = [
+    [64, Infinity],
+    [300, Infinity],
+    [514, 256],
+  ];
+  const rows: string[][] = cases.map(([T, w]) => [`T=${T}${w === Infinity ? "" : ` window ${w}`}`]);
+  const pairs = (T: number, w: number) => {
+    let n = 0;
+    for (let i = 0; i < T; i++) n += Math.min(T, i + w + 1) - Math.max(0, i - w);
+    return n * nHead;
+  };
   cases.forEach(([T, w], c) => {
     const q = rnd(T * nHead * hd, 0.4),
       k = rnd(T * hd, 2),
       v = rnd(T * hd),
       o = new Float32Array(T * nHead * hd);
-    const [wall, cpu] = gops(() => be.attention(q, k, v, o, T, nHead, 1, hd, w), 1e6, 300); // = 1 / ms
-    const ms = 1 / (threads === 1 ? cpu : wall);
+    const t0 = performance.now();
+    attention(numerics, q, k, v, o, T, nHead, 1, hd, w);
+    const ms = performance.now() - t0;
     rows[c]!.push(`${ms.toFixed(1)} (${((ms * 1e6) / pairs(T, w)).toFixed(0)})`);
   });
-  await be.close();
+  for (const threads of [1, 2]) {
+    const be = await createWasmBackend({ numerics, threads });
+    cases.forEach(([T, w], c) => {
+      const q = rnd(T * nHead * hd, 0.4),
+        k = rnd(T * hd, 2),
+        v = rnd(T * hd),
+        o = new Float32Array(T * nHead * hd);
+      const [wall, cpu] = gops(() => be.attention(q, k, v, o, T, nHead, 1, hd, w), 1e6, 300); // = 1 / ms
+      const ms = 1 / (threads === 1 ? cpu : wall);
+      rows[c]!.push(`${ms.toFixed(1)} (${((ms * 1e6) / pairs(T, w)).toFixed(0)})`);
+    });
+    await be.close();
+  }
+  console.log(["case", "v0 (ref)", "wasm 1T (cpu)", "wasm 2T"].map((s) => s.padStart(20)).join(""));
+  for (const r of rows) console.log(r.map((s) => s.padStart(20)).join(""));
 }
-console.log(["case", "v0 (ref)", "wasm 1T (cpu)", "wasm 2T"].map((s) => s.padStart(20)).join(""));
-for (const r of rows) console.log(r.map((s) => s.padStart(20)).join(""));

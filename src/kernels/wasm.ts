@@ -375,7 +375,9 @@ class WasmBackendImpl implements WasmBackend {
     }
     if (nTokens === 0 || ne1 === 0) return;
     const aStride = plan.aStride;
-    const blkBytes = plan.act >= Act.F64 ? 0 : align(rowBytes(vecDotTypeOf(w.type), ne0), 64); // per thread
+    // per thread: the activation block scratch, then the kernel's row scratch (the A8 kernels' widened row: wasm/lanes.as)
+    const blkBytes =
+      plan.act >= Act.F64 ? 0 : align(Math.max(rowBytes(vecDotTypeOf(w.type), ne0), plan.act <= Act.Q8_1 ? 72 * plan.nb : 0), 64);
     // A8 chain kernels: activation scale table of tP columns (quantize.as)
     const tP = align(nTokens, 4),
       sdBytes = plan.act <= Act.Q8_1 ? align(8 * (ne0 / 32) * tP, 64) : 0;

@@ -43,7 +43,14 @@ async function compare(): Promise<void> {
             [256, 13, 3],
             [256, 16, 9],
           ] as const)
-        : ([[32, 32, 1], [768, 64, 17], [3072, 32, 3], [256, 32, 6], ...(type === GGMLType.Q4_0 ? [[768, 40, 5] as const] : [])] as const);
+        : ([
+            [32, 32, 1],
+            [768, 64, 17],
+            [3072, 32, 3],
+            [256, 32, 6],
+            [256, 13, 1],
+            ...(type === GGMLType.Q4_0 ? [[768, 40, 5] as const] : []),
+          ] as const);
       for (const [ne0, ne1, T] of shapes) {
         const vals = new Float32Array(ne0 * ne1).map(() => r());
         const bytes = quantizeRows(type, vals, ne0);

@@ -22,7 +22,8 @@ import { planMatmul } from "../../src/kernels/wasm-plan.js";
 import { relaxedBytes } from "../../src/kernels/wasm-module.js";
 import { quantizeRowQ8_0, quantizeRowQ8_1, quantizeRowQ8_K } from "../../src/quant/activation.js";
 import { quantizeRows } from "../../src/quant/index.js";
-import { GGMLType, ggmlTypeName } from "../../src/tensor/ggml-type.js";
+import { f32ToFp16 } from "../../src/quant/f16.js";
+import { GGMLType, ggmlTypeName, rowBytes } from "../../src/tensor/ggml-type.js";
 import { exactFma32 } from "../helpers/exact-fma.js";
 
 const T = GGMLType;
@@ -219,6 +220,167 @@ test("weights outside wasm memory use the reference", () => {
   createJsBackend(AVX512).matmul(w, x, 2, ref);
   be1.matmul(w, x, 2, got);
   assert.deepEqual(got, ref);
+});
+
+/**
+ * One baseline lanes kernel (wasm/lanes.as) called directly on be1's own instance (whose test hooks
+ * count its tiles): W (N rows of K, raw `bytes`) · x (M, K) -> out (M, N), with the tile counters'
+ * increments [fast, checked, fix-ups]; `force`: take the fast tile whatever its bound says.
+ */
+function lanesDirect(type: GGMLType, bytes: Uint8Array, K: number, N: number, x: Float32Array, M: number, force = false, family = "lanes") {
+  const ex = be1.exports;
+  const count = family === "lanes" ? ex.lanesTileCount! : ex.chainTileCount!;
+  const nb = K / 32,
+    tP = Math.ceil(M / 4) * 4,
+    kind = type === T.Q4_1 || type === T.Q5_1 ? 1 : 0;
+  const ptr = (n: number) => be1.alloc(n).byteOffset;
+  const xp = ptr(4 * K * M),
+    blk = ptr(36 * nb + 64),
+    act = ptr(112 * nb * M),
+    sd = ptr(8 * nb * tP),
+    scr = ptr(72 * nb),
+    wv = be1.alloc(bytes.length),
+    op = ptr(4 * N * M);
+  wv.set(bytes);
+  new Float32Array(be1.memory.buffer, xp, K * M).set(x);
+  const before = [0, 1, 2].map((k) => count(k));
+  ex.prepareActivations!(xp, M, K, kind, blk, act, 112 * nb, sd, tP, 0);
+  ex.lanesForceFast!(force ? 1 : 0);
+  ex[`${family}${ggmlTypeName(type)}`]!(wv.byteOffset, rowBytes(type, K), 0, N, act, 112 * nb, M, op, N, nb, sd, tP, scr, 0, 0);
+  ex.lanesForceFast!(0);
+  const out = new Float32Array(new Float32Array(be1.memory.buffer, op, N * M));
+  return { out, counts: [0, 1, 2].map((k) => count(k) - before[k]!) };
+}
+
+/** Raw Q8_0 rows: per block an fp16 scale from `scale(row, block)` and int8 quants from `q(row, i)`. */
+function q8Rows(K: number, N: number, scale: (r: number, b: number) => number, q: (r: number, i: number) => number): Uint8Array {
+  const bytes = new Uint8Array((N * K * 34) / 32);
+  const dv = new DataView(bytes.buffer);
+  for (let r = 0; r < N; r++) {
+    for (let b = 0; b < K / 32; b++) {
+      const o = (r * K * 34) / 32 + b * 34;
+      dv.setUint16(o, f32ToFp16(scale(r, b)), true);
+      for (let j = 0; j < 32; j++) dv.setInt8(o + 2 + j, q(r, b * 32 + j));
+    }
+  }
+  return bytes;
+}
+
+describe("baseline lanes kernels: fast tiles where the scale-span bound proves every f64 add exact, checked tiles elsewhere", () => {
+  const js = createJsBackend(AVX512);
+  const reference = (type: GGMLType, bytes: Uint8Array, K: number, N: number, x: Float32Array, M: number) => {
+    const ref = new Float32Array(N * M);
+    js.matmul({ name: "w", type, ne0: K, ne1: N, data: bytes }, x, M, ref);
+    return ref;
+  };
+
+  test("model-like data takes the fast tiles only and equals the reference (every legacy lanes type, M 1/2/5)", () => {
+    const K = 768,
+      N = 13; // N % 8 != 0: no repack buffer for Q4_0 / IQ4_NL, so the reference takes the lanes order
+    for (const type of [T.Q8_0, T.Q4_0, T.Q5_0, T.IQ4_NL, T.Q4_1, T.Q5_1]) {
+      const r = rng(type + 7);
+      const bytes = quantizeRows(
+        type,
+        new Float32Array(K * N).map(() => r() * 0.05),
+        K,
+      );
+      for (const M of [1, 2, 5]) {
+        if (planMatmul(AVX512, type, K, N, M)?.fn !== `lanes${ggmlTypeName(type)}`) continue; // IQ4_NL at M == 1: no kernel
+        const x = new Float32Array(K * M).map(() => r() * (1 + 20 * Math.abs(r()))); // block scales spread ~20x
+        const { out, counts } = lanesDirect(type, bytes, K, N, x, M);
+        assert.equal(differing(reference(type, bytes, K, N, x, M), out), "", `${ggmlTypeName(type)} M=${M}`);
+        assert.ok(counts[0]! > 0 && counts[1] === 0, `${ggmlTypeName(type)} M=${M}: tiles fast/checked ${counts}`);
+      }
+    }
+  });
+
+  test("fast tiles on short sums (power-of-two scales, exact f32 ties: rounded to even by f32.demote) equal the reference", () => {
+    const K = 256,
+      N = 16;
+    const r = rng(99);
+    const bytes = q8Rows(
+      K,
+      N,
+      (row, b) => 2 ** -((row + b) % 3) / 64,
+      () => Math.round(r() * 127),
+    );
+    for (const M of [1, 2, 7]) {
+      const x = new Float32Array(K * M).map((_, i) => (i % 32 === 0 ? 127 : Math.round(r() * 127)) / 256); // da = 2^-8
+      const { out, counts } = lanesDirect(T.Q8_0, bytes, K, N, x, M);
+      assert.equal(differing(reference(T.Q8_0, bytes, K, N, x, M), out), "", `M=${M}`);
+      assert.ok(counts[0]! > 0 && counts[1] === 0, `M=${M}: tiles fast/checked ${counts}`);
+    }
+  });
+
+  test("a double rounding built on purpose: the bound fails, the checked tile runs its fix-up and equals the reference; forced fast misrounds", () => {
+    // One row, K = 64. Lane 0 of block 0: dw 2^-24 · da 2^-20 · 127 = c = 127·2^-44 (< half an f64 ulp of p below).
+    // Lane 0 of block 1: dw 2047·2^-10 · da 2047·4 · 5 = p = 20951045·2^-8, exactly between two f32 values
+    // (25 bits, the lower one even). fma(d, 5, c) rounds up; f32(f64(p + c)) = f32(p) rounds to even, down.
+    const K = 64,
+      N = 2;
+    const bytes = q8Rows(
+      K,
+      N,
+      (_, b) => (b === 0 ? 2 ** -24 : 2047 / 1024),
+      (_, i) => (i === 0 || i === 32 ? 1 : 0),
+    );
+    for (const M of [1, 2]) {
+      const x = new Float32Array(K * M);
+      for (let t = 0; t < M; t++) {
+        x[t * K] = 127 * 2 ** -20; // block 0: amax -> da = 2^-20, q = 127
+        x[t * K + 32] = 5 * 8188; // block 1: q = 5
+        x[t * K + 63] = 127 * 8188; // block 1: amax -> da = 8188 (weight 0 there)
+      }
+      const ref = reference(T.Q8_0, bytes, K, N, x, M);
+      assert.equal(ref[0], Math.fround(20951046 * 2 ** -8), "the reference rounds up (fma with c > 0)");
+      const { out, counts } = lanesDirect(T.Q8_0, bytes, K, N, x, M);
+      assert.equal(differing(ref, out), "", `M=${M}`);
+      assert.ok(counts[0] === 0 && counts[1]! > 0 && counts[2]! > 0, `M=${M}: tiles fast/checked/fix-ups ${counts}`);
+      const forced = lanesDirect(T.Q8_0, bytes, K, N, x, M, true);
+      assert.equal(forced.out[0], Math.fround(20951044 * 2 ** -8), `M=${M}: the fast tile alone double-rounds (to even, down)`);
+    }
+  });
+});
+
+test("baseline chain kernels skip the per-step test under the same bound (2^33 for 32-element sums): model-like data unchecked, the built double rounding checked, both = the reference", () => {
+  const amx = numericsByName("amx"),
+    js = createJsBackend(amx);
+  const r = rng(5);
+  const K = 768,
+    N = 32; // the AMX buffer takes N % 32 == 0
+  for (const type of [T.Q8_0, T.Q4_0, T.Q4_1]) {
+    const bytes = quantizeRows(
+      type,
+      new Float32Array(K * N).map(() => r() * 0.05),
+      K,
+    );
+    const x = new Float32Array(K * 8).map(() => r() * (1 + 20 * Math.abs(r())));
+    assert.equal(planMatmul(amx, type, K, N, 8)?.fn, `chain${ggmlTypeName(type)}`);
+    const ref = new Float32Array(N * 8);
+    js.matmul({ name: "w", type, ne0: K, ne1: N, data: bytes }, x, 8, ref);
+    const { out, counts } = lanesDirect(type, bytes, K, N, x, 8, false, "chain");
+    assert.equal(differing(ref, out), "", ggmlTypeName(type));
+    assert.ok(counts[0]! > 0 && counts[1] === 0, `${ggmlTypeName(type)}: tiles unchecked/checked ${counts}`);
+  }
+  // the lanes test's built double rounding is one in the chain order too (one nonzero product per block)
+  const K2 = 64,
+    N2 = 32,
+    M = 4;
+  const bytes = q8Rows(
+    K2,
+    N2,
+    (_, b) => (b === 0 ? 2 ** -24 : 2047 / 1024),
+    (_, i) => (i === 0 || i === 32 ? 1 : 0),
+  );
+  const x = new Float32Array(K2 * M);
+  for (let t = 0; t < M; t++) [x[t * K2], x[t * K2 + 32], x[t * K2 + 63]] = [127 * 2 ** -20, 5 * 8188, 127 * 8188];
+  assert.equal(planMatmul(amx, T.Q8_0, K2, N2, M)?.fn, "chainQ8_0");
+  const ref = new Float32Array(N2 * M);
+  js.matmul({ name: "w", type: T.Q8_0, ne0: K2, ne1: N2, data: bytes }, x, M, ref);
+  assert.equal(ref[0], Math.fround(20951046 * 2 ** -8));
+  const { out, counts } = lanesDirect(T.Q8_0, bytes, K2, N2, x, M, false, "chain");
+  assert.equal(differing(ref, out), "");
+  assert.ok(counts[0] === 0 && counts[1]! > 0, `tiles unchecked/checked ${counts}`);
 });
 
 test("wasm fma2 = fma32 = the correctly rounded f32 fma (double-rounding midpoints, subnormals)", () => {

@@ -18,6 +18,53 @@ export const AK_BYTES: usize = 576;
   return reinterpret<f32>(reinterpret<u32>(v) | ((h & 0x8000) << 16));
 }
 
+/**
+ * Scale span of a set of block scales for the exact fast lanes tiles (lanes.as): given the running
+ * Σ|d| (or max |d|) of nonzero finite scales and the least 2-adic valuation among them (v2f32),
+ * returns that magnitude / 2^minV2 (0 for no nonzero scale; +inf for an inf/NaN scale).
+ */
+// @ts-ignore: decorator
+@inline export function span(mag: f64, minV2: i32): f64 {
+  return mag == 0 ? 0 : mag * reinterpret<f64>(<u64>(1023 - minV2) << 52);
+}
+
+/** 2-adic valuation of a nonzero finite f32 given its bits without the sign: x = odd · 2^v2. */
+// @ts-ignore: decorator
+@inline export function v2f32(u: u32): i32 {
+  const e = u >>> 23;
+  return (e != 0 ? <i32>e : 1) - 150 + <i32>ctz(e != 0 ? (u & 0x7fffff) | 0x800000 : u);
+}
+
+/**
+ * Σ|d| / 2^min v2(d) over the nb A8 block scales of one prepared activation row at a (blocks of
+ * A8_BYTES, d at byte 64): the token's factor of the lanes fast path's exactness bound (lanes.as).
+ */
+export function a8Span(a: usize, nb: i32): f64 {
+  let s: f64 = 0, g: i32 = 1 << 20;
+  for (let b = 0; b < nb; b++, a += A8_BYTES) {
+    const u = reinterpret<u32>(load<f32>(a, 64)) & 0x7fffffff;
+    if (u == 0) continue;
+    if (u >= 0x7f800000) return Infinity;
+    s += <f64>reinterpret<f32>(u);
+    g = min(g, v2f32(u));
+  }
+  return span(s, g);
+}
+
+/** max|dw| / 2^min v2(dw) over the nb block scales (f32) at sc: the weight row's span. */
+// @ts-ignore: decorator
+@inline export function rowSpan(sc: usize, nb: i32): f64 {
+  let m: f32 = 0, g: i32 = 1 << 20;
+  for (let b = 0; b < nb; b++, sc += 4) {
+    const u = reinterpret<u32>(load<f32>(sc)) & 0x7fffffff;
+    if (u == 0) continue;
+    if (u >= 0x7f800000) return Infinity;
+    m = max(m, reinterpret<f32>(u));
+    g = min(g, v2f32(u));
+  }
+  return span(<f64>m, g);
+}
+
 /** Same as f16() on four i32 lanes each holding a u16 pattern; returns f32x4. */
 // @ts-ignore: decorator
 @inline export function f16x4(h: v128): v128 {

@@ -1,7 +1,7 @@
 // AssemblyScript. Activation conversion, bit-exact with src/quant/activation.ts (x86 flavour of
 // ggml-cpu's from_float), then re-laid-out into the "prepared" rows the matmul kernels read.
 // Two steps so the first can be tested byte for byte against the TypeScript twin.
-import { A8_BYTES, AK_BYTES, f16 } from "./common";
+import { A8_BYTES, AK_BYTES, a8Span, f16 } from "./common";
 
 /** GGML_FP32_TO_FP16: RNE, overflow -> inf, NaN -> sign|0x7e00, subnormals kept (f16.ts f32ToFp16). */
 export function f32ToFp16(x: f32): u32 {
@@ -158,7 +158,9 @@ export function quantizeRowQ8_K(src: usize, dst: usize, n: i32): void {
 //   @0 q i16[32] in even/odd order: i16x8 of elements 0,2,..,14 | 1,3,..,15 | 16,18,..,30 | 17,..,31
 //      (weights are widened to i16 with shifts, which split even and odd bytes the same way; a dot
 //      over an even and an odd vector sums elements 4l..4l+3 in lane l: vec_dot's 8 lanes)
-//   @64 d f32 | @68 s f32 (Q8_1's s widened, else 0) | @72 Σq i32 | @80 q i8[32] (relaxed Q4_0)
+//   @64 d f32 | @68 s f32 (Q8_1's s widened, else 0) | @72 Σq i32 | @76 (block 0 only) the row's
+//   span Σ|d| / 2^min v2(d) as f32 (common.as a8Span; the lanes fast path's bound, lanes.as) |
+//   @80 q i8[32] (relaxed Q4_0)
 // plus a scale table for the 1-row × 4-token chain tiles: sd[b·tP + t] = d and
 // sd[(nb + b)·tP + t] = s for Q8_1, Σq (i32) for Q8_0 (tP = token count rounded up to 4).
 // AK super-block (from Q8_K), AK_BYTES = 576 bytes:
@@ -186,6 +188,8 @@ export function prepareA8(src: usize, dst: usize, nb: i32, isQ8_1: i32, sd: usiz
     if (isQ8_1) store<f32>(col + sOff + <usize>b * rowStep, sv);
     else store<i32>(col + sOff + <usize>b * rowStep, sq);
   }
+  const row = dst - <usize>nb * A8_BYTES;
+  store<f32>(row, <f32>a8Span(row, nb), 76);
 }
 
 // @ts-ignore: decorator

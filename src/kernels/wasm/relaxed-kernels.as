@@ -14,7 +14,8 @@
 //   dot and was dropped.)
 // The fused i32x4.relaxed_dot_i8x16_i7x16_add_s is not used: Node 20's V8 miscomputes it.
 import { A8_BYTES, drive1x4, hsum4 } from "./common";
-import { chainIQ4_NL, chainQ4_0, chainQ4_1, chainQ8_0, DIQ4_NL, DQ4_0, DQ4_1, DQ8_0, dotEO, even16, lanesQ4_1, lanesQ8_0, odd16, rowScales } from "./legacy";
+import { chainIQ4_NL, chainQ4_0, chainQ4_1, chainQ8_0, DIQ4_NL, DQ4_0, DQ4_1, DQ8_0, dotEO, even16, odd16, rowScales } from "./legacy";
+import { lanesQ4_1, lanesQ8_0 } from "./lanes";
 import { lanesQ4_1M, lanesQ8_0M } from "./relaxed-lanes";
 import { prepareActivations } from "./quantize";
 
@@ -144,8 +145,8 @@ export function selfCheck(p: usize): i32 {
     if (k == 3) { chainQ4_1(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0); chainQ4_1M(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
     for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
     if (k == 0 || k == 3) { // lanes order (relaxed-lanes.as), the two block kinds: with and without the min term
-      if (k == 0) { lanesQ8_0(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb); lanesQ8_0M(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
-      else { lanesQ4_1(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb); lanesQ4_1M(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
+      if (k == 0) { lanesQ8_0(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0); lanesQ8_0M(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
+      else { lanesQ4_1(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0); lanesQ4_1M(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
       for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
     }
   }

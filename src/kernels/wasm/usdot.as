@@ -9,7 +9,8 @@
 // order (lane l = elements 4l..4l+3), so each block's float step is the relaxed_madd of
 // relaxed-lanes.as.
 import { A8_BYTES, drive1x4, hsum4 } from "./common";
-import { chainQ8_0, lanesQ8_0, rowScales, DQ8_0 } from "./legacy";
+import { chainQ8_0, rowScales, DQ8_0 } from "./legacy";
+import { lanesQ8_0 } from "./lanes";
 import { prepareActivations } from "./quantize";
 
 const A8 = A8_BYTES;
@@ -130,7 +131,7 @@ export function usdotCheck(p: usize): i32 {
   const ws: usize = 34 * <usize>nb;
   for (let t = 1; t <= maxT; t++) {
     prepareActivations(x, t, n, 0, blk, act, A8 * nb, sd, tP, 0);
-    lanesQ8_0(w, ws, 0, rows, act, A8 * nb, t, o1, rows, nb); lanesQ8_0U(w, ws, 0, rows, act, A8 * nb, t, o2, rows, nb, sd, tP, scr, 0, 0);
+    lanesQ8_0(w, ws, 0, rows, act, A8 * nb, t, o1, rows, nb, sd, tP, scr, 0, 0); lanesQ8_0U(w, ws, 0, rows, act, A8 * nb, t, o2, rows, nb, sd, tP, scr, 0, 0);
     for (let i = 0; i < rows * t; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
     chainQ8_0(w, ws, 0, rows, act, A8 * nb, t, o1, rows, nb, sd, tP, scr, 0, 0); chainQ8_0U(w, ws, 0, rows, act, A8 * nb, t, o2, rows, nb, sd, tP, scr, 0, 0);
     for (let i = 0; i < rows * t; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
