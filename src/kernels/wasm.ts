@@ -634,8 +634,8 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   /**
-   * Run a kernel with named arguments (wasm-calls.ts): the family's range split across the pool's
-   * threads, or all of it on the calling thread when `alone` (small calls; thread index 0).
+   * Run a kernel with named arguments (wasm-calls.ts): the family's range cut into pieces that the pool's threads claim
+   * (worker.ts piece), or all of it on the calling thread when `alone` (small calls; thread index 0).
    */
   private run<F extends KernelFamily>(k: Kernel<F>, args: KernelArgs<F>, alone = false): void {
     const f: KernelFamily = k.family,

@@ -1,6 +1,7 @@
 /**
- * WorkerPool: runs one kernel over a row range split across nThreads threads sharing one
- * WebAssembly.Memory. The calling (main) thread is thread 0 and computes its share inline;
+ * WorkerPool: runs one kernel over a row range on nThreads threads sharing one
+ * WebAssembly.Memory; the range is cut into pieces that the threads claim in turn (worker.ts
+ * piece). The calling (main) thread is thread 0 and computes the pieces it claims inline;
  * workers (node-worker.ts in Node, inline Web Workers in browsers) wait on a shared control block
  * (worker.ts). Dispatch is one Atomics.store + notify; completion is a counter the caller spins
  * on (then Atomics.wait where the runtime allows blocking the main thread, i.e. Node).
@@ -78,8 +79,9 @@ export class WorkerPool {
   }
 
   /**
-   * Run kernel `fn` (index into names) with `args`; args[r0Idx] .. args[r1Idx] is the range
-   * split across threads in multiples of `align`. Returns when every thread is done.
+   * Run kernel `fn` (index into names) with `args`; args[r0Idx] .. args[r1Idx] is the range, cut
+   * into pieces (multiples of `align`) that the threads claim in turn (worker.ts piece). Returns
+   * when every thread is done.
    */
   run(fn: number, args: readonly number[], r0Idx: number, r1Idx: number, align: number): void {
     if (this.closed) throw new Error("WorkerPool is closed");
@@ -90,6 +92,7 @@ export class WorkerPool {
     c[CTL.ALIGN] = align;
     c[CTL.NARGS] = args.length;
     for (let i = 0; i < args.length; i++) c[CTL.ARGS + i] = args[i]!;
+    Atomics.store(c, CTL.NEXT, 0);
     const nWorkers = this.nThreads - 1;
     if (nWorkers > 0) {
       Atomics.store(c, CTL.DONE, 0);
