@@ -9,7 +9,9 @@
  * against it (peer / first in speed, >1 = peer faster). onnxruntime-web's vectors depend slightly on
  * the other texts of its padded batch (DynamicQuantizeLinear takes one scale per batch tensor).
  * Options: --threads 2 --rounds 3 --peers ours,llama,ort-int8,ort-q4 --short 200 --batch 32
+ *          --query-rounds 9 (the 10-token query's rounds: it is the shortest, noisiest phase)
  *          --no-kernel (skip bench/peers-kernel.bench.ts's single-matmul comparison).
+ * Rounds rotate the systems' order and pause 200 ms before each timed call (see the loop).
  * Under Node 24: `npm run bench:peers:node24` (bench/peers-node24.ts).
  */
 import { parseArgs } from "node:util";
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     peers: { type: "string", default: "ours,llama,ort-int8,ort-q4" },
     short: { type: "string", default: "200" },
     batch: { type: "string", default: "32" },
+    "query-rounds": { type: "string", default: "9" },
     "no-kernel": { type: "boolean" },
   },
 });
@@ -36,6 +39,9 @@ const threads = Number(values.threads),
   nShort = Number(values.short),
   batch = Number(values.batch);
 const peers = values.peers!.split(",");
+const queryRounds = Number(values["query-rounds"]);
+const SETTLE_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mf = (x: number) => `${(x / 1e6).toFixed(2)} M`;
 
@@ -119,8 +125,16 @@ const results: number[][] = phases.map(() => []);
 for (const [pi, ph] of phases.entries()) {
   const times = runners.map(() => [] as number[]);
   for (const r of runners) await r.embed(ph.lists.slice(0, 2)); // warm-up
-  for (let k = 0; k < rounds; k++) {
-    for (const [i, r] of runners.entries()) {
+  // Rounds rotate the order (round k starts with system k mod n), so no system always follows the
+  // same one; before each timed call the machine settles for SETTLE_MS: the engines' thread pools spin
+  // for a while after a call (onnxruntime's and llama.cpp's by design), which would otherwise land
+  // on the next system's call. The query, the shortest phase, gets queryRounds rounds.
+  const n = pi === 0 ? Math.max(rounds, queryRounds) : rounds;
+  for (let k = 0; k < n; k++) {
+    for (let j = 0; j < runners.length; j++) {
+      const i = (k + j) % runners.length,
+        r = runners[i]!;
+      await sleep(SETTLE_MS);
       const t0 = performance.now();
       await r.embed(ph.lists);
       times[i]!.push(performance.now() - t0);
@@ -130,7 +144,9 @@ for (const [pi, ph] of phases.entries()) {
   console.error(`${ph.name}: ${times.map((t) => t.map((x) => x.toFixed(0)).join(",")).join(" | ")} ms`);
 }
 
-console.log(`\nmedians of ${rounds} alternating rounds, ${threads} thread(s), node ${process.version}`);
+console.log(
+  `\nmedians of ${rounds} rotating rounds (query: ${Math.max(rounds, queryRounds)}), 200 ms pause before each call, ${threads} thread(s), node ${process.version}`,
+);
 console.log("(x) = peer speed / ours (>1: peer faster)");
 console.log(`| system | ${phases.map((p) => `${p.name} (${p.unit})`).join(" | ")} |`);
 console.log(`|---|${phases.map(() => "---").join("|")}|`);

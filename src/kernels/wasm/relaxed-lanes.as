@@ -30,9 +30,9 @@ const A8 = A8_BYTES;
 // @ts-ignore: decorator
 @inline function inlineDecode<D>(): bool { const n = changetype<D>(0).bytes(); return n == 34 || n == 20; }
 
-/** lanes order, 1 weight row × 4 tokens; returns the 4 outputs as f32x4. */
+/** lanes order, 1 weight row × 4 tokens (four = false: tokens a0, a1 only, lanes 2, 3 unset); returns the outputs as f32x4. */
 // @ts-ignore: decorator
-@inline function lanesTile4<D>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 {
+@inline function lanesTile4<D>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize, four: bool): v128 {
   const dec = changetype<D>(0);
   const withMin = dec.hasMin();
   const step = <usize>tP << 2, sOff = <usize>nb * step, mOff = <usize>nb << 2;
@@ -54,18 +54,22 @@ const A8 = A8_BYTES;
     s = i32x4.shuffle(d, d, 1, 1, 1, 1);
     l1 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a1)), s, l1);
     h1 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(e1, o1, a1)), s, h1);
-    s = i32x4.shuffle(d, d, 2, 2, 2, 2);
-    l2 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a2)), s, l2);
-    h2 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(e1, o1, a2)), s, h2);
-    s = i32x4.shuffle(d, d, 3, 3, 3, 3);
-    l3 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a3)), s, l3);
-    h3 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(e1, o1, a3)), s, h3);
+    if (four) {
+      s = i32x4.shuffle(d, d, 2, 2, 2, 2);
+      l2 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a2)), s, l2);
+      h2 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(e1, o1, a2)), s, h2);
+      s = i32x4.shuffle(d, d, 3, 3, 3, 3);
+      l3 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneLo(e0, o0, a3)), s, l3);
+      h3 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(laneHi(e1, o1, a3)), s, h3);
+    }
     if (withMin) sm = f32x4.relaxed_madd(f32x4.splat(load<f32>(scr + mOff)), v128.load(sd + sOff), sm); // summs = fma(mw, s, summs)
   }
   let r = f32x4.splat(hsum8(l0, h0));
   r = f32x4.replace_lane(r, 1, hsum8(l1, h1));
-  r = f32x4.replace_lane(r, 2, hsum8(l2, h2));
-  r = f32x4.replace_lane(r, 3, hsum8(l3, h3));
+  if (four) {
+    r = f32x4.replace_lane(r, 2, hsum8(l2, h2));
+    r = f32x4.replace_lane(r, 3, hsum8(l3, h3));
+  }
   return withMin ? f32x4.add(r, sm) : r;
 }
 
@@ -74,8 +78,8 @@ class LanesM<D> { // @ts-ignore: decorator
     if (inlineDecode<D>()) rowScales<D>(w, nb, scr);
     else rowWiden<D>(w, nb, scr);
   } // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a2, a3, sd, tP, nb, scr); } // @ts-ignore: decorator
-  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a0, a0, sd, tP, nb, scr); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a2, a3, sd, tP, nb, scr, true); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return lanesTile4<D>(w, a0, a1, a0, a0, sd, tP, nb, scr, false); }
 }
 
 /** lanes order, weight rows A, B × one token (the single-token matmul: no duplicate tokens); outputs in lanes 0, 1. */
