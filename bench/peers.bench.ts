@@ -146,7 +146,7 @@ for (const [pi, ph] of phases.entries()) {
 }
 
 console.log(
-  `\nmedians of ${rounds} rotating rounds (query: ${Math.max(rounds, queryRounds)}), 200 ms pause before each call, ${threads} thread(s), node ${process.version}`,
+  `\nmedians of ${rounds} rotating rounds (query: ${Math.max(rounds, queryRounds)}), ${SETTLE_MS} ms pause before each call, ${threads} thread(s), node ${process.version}`,
 );
 console.log("(x) = peer speed / ours (>1: peer faster)");
 console.log(`| system | ${phases.map((p) => `${p.name} (${p.unit})`).join(" | ")} |`);
