@@ -1,8 +1,10 @@
 /**
  * The plain reference path of the unigram tokenizer, for tests: llama.cpp's llm_tokenizer_ugm_session
  * written as directly as possible, with none of ugm.ts's machinery: the user-defined "trie" is a set
- * of all prefixes of USER_DEFINED texts, token lookup is Vocabulary.tokenToId on every substring up
- * to the longest token, strings instead of reused buffers. Only the charsmap walk (ugm-charsmap.ts)
+ * of all prefixes of USER_DEFINED texts, token lookup is Vocabulary.tokenToId on every substring
+ * that is a prefix of some token (the set of every token's prefixes: a substring that is no token's
+ * prefix has no token among its extensions either, which ends llama.cpp's trie walk at the same
+ * place), strings instead of reused buffers. Only the charsmap walk (ugm-charsmap.ts)
  * and the special-token partition are shared. ref: llama.cpp src/llama-vocab.cpp
  * llm_tokenizer_ugm_session (tokenize, normalize, normalize_prefix); docs/tokenizers/ugm.md.
  */
@@ -32,18 +34,25 @@ export function ugmReference(
   return out;
 }
 
-/** Per vocab: every prefix of a USER_DEFINED text, and unknown_token_score. */
-const cache = new WeakMap<Vocabulary, { prefixes: Set<string>; unknownScore: number }>();
-function derived(vocab: Vocabulary): { prefixes: Set<string>; unknownScore: number } {
+/** Per vocab: every prefix of a USER_DEFINED text, every prefix of any token, and unknown_token_score. */
+interface Derived {
+  prefixes: Set<string>;
+  tokenPrefixes: Set<string>;
+  unknownScore: number;
+}
+const cache = new WeakMap<Vocabulary, Derived>();
+function derived(vocab: Vocabulary): Derived {
   let d = cache.get(vocab);
   if (d) return d;
   const prefixes = new Set<string>();
+  const tokenPrefixes = new Set<string>();
   let minScore = 3.4028234663852886e38; // FLT_MAX
   vocab.tokenBytes.forEach((t, id) => {
     if (vocab.attrs[id] & LlamaTokenAttr.USER_DEFINED) for (let k = 1; k <= t.length; k++) prefixes.add(t.slice(0, k));
+    for (let k = 1; k <= t.length; k++) tokenPrefixes.add(t.slice(0, k));
     if (vocab.attrs[id] & LlamaTokenAttr.NORMAL) minScore = Math.min(minScore, vocab.scores[id]);
   });
-  cache.set(vocab, (d = { prefixes, unknownScore: Math.fround(minScore - 10) }));
+  cache.set(vocab, (d = { prefixes, tokenPrefixes, unknownScore: Math.fround(minScore - 10) }));
   return d;
 }
 
@@ -96,7 +105,7 @@ function viterbi(vocab: Vocabulary, text: string): number[] {
   const n = text.length;
   if (n === 0) return [];
   const unk = vocab.special.unk;
-  const { unknownScore } = derived(vocab);
+  const { unknownScore, tokenPrefixes } = derived(vocab);
   const matchable = LlamaTokenAttr.NORMAL | LlamaTokenAttr.USER_DEFINED | LlamaTokenAttr.UNUSED;
   const best = Array.from({ length: n + 1 }, () => ({ id: unk, from: 0, score: -Number.MAX_VALUE }));
   best[0].score = 0;
@@ -104,7 +113,9 @@ function viterbi(vocab: Vocabulary, text: string): number[] {
     const len = Math.min(UTF8_LEN[text.charCodeAt(i) >> 4], n - i);
     let single = false;
     for (let p = i + 1; p <= n && p - i <= vocab.maxTokenBytes; p++) {
-      const id = vocab.tokenToId.get(text.slice(i, p));
+      const piece = text.slice(i, p);
+      if (!tokenPrefixes.has(piece)) break;
+      const id = vocab.tokenToId.get(piece);
       if (id === undefined || !(vocab.attrs[id] & matchable)) continue;
       if (p - i === len) single = true;
       const score = best[i].score + (vocab.attrs[id] & LlamaTokenAttr.USER_DEFINED ? 0 : vocab.scores[id]);
