@@ -6,6 +6,7 @@
  * the order rotating, so drift of a shared machine hits both alike. Phases as `gguf-embed bench`:
  * a 10-token query, a 514-token document, 40 texts of 10-100 tokens (random ids, fixed seed).
  * Usage: node dist/bench/ab.bench.js <model.gguf> <treeA> <treeB> [rounds=7] [threads=2]
+ * (NUMERICS=amx|avx512|… picks a numerics profile other than this CPU's default in both trees.)
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,9 +23,9 @@ const rounds = Number(roundsArg ?? 7),
 
 async function load(tree: string): Promise<Model> {
   const lib = (await import(pathToFileURL(resolve(tree, "dist/src/node.js")).href)) as {
-    loadModel(p: string, o: { threads: number }): Promise<Model>;
+    loadModel(p: string, o: { threads: number; numerics?: string }): Promise<Model>;
   };
-  return lib.loadModel(path!, { threads });
+  return lib.loadModel(path!, { threads, ...(process.env.NUMERICS ? { numerics: process.env.NUMERICS } : {}) });
 }
 const models = [await load(treeA), await load(treeB)];
 

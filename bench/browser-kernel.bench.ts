@@ -4,7 +4,7 @@
  * passes the USDot probe) against onnxruntime-web's MatMulInteger, one thread, in the same page.
  * A static server on 127.0.0.1 serves dist/ and onnxruntime-web's dist/ with the isolation headers.
  * Wall-clock GOP/s only (a page has no process CPU clock).
- * usage: npm run bench:browser-kernel   (node dist/bench/browser-kernel.bench.js)
+ * usage: npm run bench:browser-kernel   (node dist/bench/browser-kernel.bench.js; NUMERICS=amx for the AMX profile's kernels)
  */
 import { createReadStream } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
@@ -56,13 +56,13 @@ try {
   const logs: string[] = [];
   page.on("console", (m) => logs.push(m.text()));
   await page.goto(`${origin}/`);
-  const rows = await page.evaluate(async () => {
+  const rows = await page.evaluate(async (numerics) => {
     const ort = await import("/ort/ort.wasm.min.mjs" as string);
     ort.env.wasm.wasmPaths = "/ort/";
     const m = await import("/dist/bench/kernel-rows.js" as string);
-    const rows = await m.kernelRows({ ort, log: (l: string) => console.log(l) });
+    const rows = await m.kernelRows({ ort, log: (l: string) => console.log(l), numerics });
     return rows as KernelRow[];
-  });
+  }, process.env.NUMERICS);
   for (const l of logs) console.log(l);
   console.log(kernelTable(rows, `Chromium ${browser.version()} (a page has no CPU clock: both figures are wall time)`));
 } finally {

@@ -26,6 +26,8 @@ export interface KernelHost {
   cpuMs?: () => number;
   /** Log a line (a skipped variant). */
   log: (line: string) => void;
+  /** Our kernels' numerics profile (default avx512: this project's AMD machines; amx: the Intel ones). */
+  numerics?: string;
 }
 
 function rnd(n: number, scale = 1): Float32Array {
@@ -65,7 +67,7 @@ export async function kernelRows(host: KernelHost): Promise<KernelRow[]> {
     ["relaxed", true, false],
     ["relaxed-usdot", true, true],
   ] as const) {
-    const numerics = numericsByName("avx512");
+    const numerics = numericsByName(host.numerics ?? "avx512");
     const be = await createWasmBackend({ numerics, threads: 1, relaxedSimd: relaxed ? "auto" : false, usdot: usdot ? "auto" : false });
     const simd = be.usdot ? "relaxed-usdot" : be.relaxedSimd ? "relaxed" : "baseline";
     if (simd !== label) {
@@ -76,7 +78,7 @@ export async function kernelRows(host: KernelHost): Promise<KernelRow[]> {
     const data = be.alloc(w.length);
     data.set(w);
     const weight = { name: "w", type: GGMLType.Q8_0, ne0: K, ne1: N, data };
-    const row: KernelRow = [`gguf-embed Q8_0 ${label}`, ""];
+    const row: KernelRow = [`gguf-embed Q8_0 ${label} (${numerics.name})`, ""];
     for (const T of [1, 64]) {
       const x = rnd(K * T),
         out = new Float32Array(N * T);

@@ -5,7 +5,8 @@
  * deterministic when its second operand fits in 7 bits. The check requires relaxed_madd to give
  * the fused result on inputs where fused and unfused differ, then runs every relaxed chain kernel
  * against its baseline twin in the same module on vectors that hit the extremes (±127
- * activations, -128/127 weights, nibble 15). Any mismatch, trap or missing export means "not
+ * activations, -128/127 weights, nibble 15), and the panel kernel (wasm/relaxed-panel.as
+ * panelCheck) against the exact chain kernel. Any mismatch, trap or missing export means "not
  * available" (the baseline module is used).
  */
 export function relaxedSelfCheck(module: WebAssembly.Module, shared: boolean): boolean {
@@ -16,8 +17,8 @@ export function relaxedSelfCheck(module: WebAssembly.Module, shared: boolean): b
       ...(shared ? { shared: true } : {}),
     } as WebAssembly.MemoryDescriptor);
     const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...a: number[]) => number>;
-    if (typeof ex.selfCheck !== "function") return false;
-    return ex.selfCheck(65536) === 0;
+    if (typeof ex.selfCheck !== "function" || typeof ex.panelCheck !== "function") return false;
+    return ex.selfCheck(65536) === 0 && ex.panelCheck(65536) === 0;
   } catch {
     return false;
   }

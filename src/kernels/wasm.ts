@@ -29,7 +29,7 @@ import { createJsBackend } from "./js-backend.js";
 import type { Numerics } from "./numerics.js";
 import { baselineBytes, hasSharedMemory, hasWasmSimd, relaxedBytes, unshareMemoryImport } from "./wasm-module.js";
 import { matmulRuns } from "./matmul-path.js";
-import { Act, planMatmul } from "./wasm-plan.js";
+import { Act, PANEL_BLOCK_BYTES, planMatmul } from "./wasm-plan.js";
 import { KERNELS, matmulKernel, positional, type Kernel, type KernelArgs, type KernelFamily } from "./wasm-calls.js";
 import { relaxedSelfCheck } from "./wasm-relaxed.js";
 import { usdotSelfCheck } from "./wasm-usdot.js";
@@ -41,7 +41,7 @@ import { usdotSelfCheck } from "./wasm-usdot.js";
  * nibbles are 7-bit). The lanes kernels' 1×4 tiles take the chain kernels' arguments.
  */
 const RELAXED: ReadonlyMap<string, string> = new Map([
-  ["chainQ8_0", "chainQ8_0M"],
+  ["chainQ8_0", "chainQ8_0P"], // wasm/relaxed-panel.as: 8-row panels from 16 tokens, else chainQ8_0M
   ["chainQ4_0", "chainQ4_0R"],
   ["chainIQ4_NL", "chainIQ4_NLM"],
   ["chainQ4_1", "chainQ4_1M"],
@@ -376,8 +376,9 @@ class WasmBackendImpl implements WasmBackend {
     if (nTokens === 0 || ne1 === 0) return;
     const aStride = plan.aStride;
     // per thread: the activation block scratch, then the kernel's row scratch (the A8 kernels' widened row: wasm/lanes.as)
+    const panel = this.kernelOf(plan.fn) === "chainQ8_0P" ? PANEL_BLOCK_BYTES * plan.nb : 0; // its widened 8-row panel
     const blkBytes =
-      plan.act >= Act.F64 ? 0 : align(Math.max(rowBytes(vecDotTypeOf(w.type), ne0), plan.act <= Act.Q8_1 ? 72 * plan.nb : 0), 64);
+      plan.act >= Act.F64 ? 0 : align(Math.max(rowBytes(vecDotTypeOf(w.type), ne0), plan.act <= Act.Q8_1 ? 72 * plan.nb : 0, panel), 64);
     // A8 chain kernels: activation scale table of tP columns (quantize.as)
     const tP = align(nTokens, 4),
       sdBytes = plan.act <= Act.Q8_1 ? align(8 * (ne0 / 32) * tP, 64) : 0;

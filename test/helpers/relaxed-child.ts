@@ -3,7 +3,7 @@
  * runner may load it harmlessly):
  *   --probe               print "relaxed" if this runtime validates the relaxed module
  *   --compare             relaxed-backend matmuls (Q8_0, Q4_0, Q4_1, IQ4_NL on their relaxed chain kernels, numerics
- *                         amx; in avx512 the legacy lanes / repack kernels and the K-quant lanes / repack ones) and
+ *                         amx, Q8_0 on its panel kernel from 16 tokens; in avx512 the legacy lanes / repack kernels and the K-quant lanes / repack ones) and
  *                         attention vs the reference, JSON on stdout
  *   --exit-after-close    2-thread backend, one matmul, close(); the process must then exit
  *   --exit-without-close  same without close()
@@ -13,6 +13,7 @@ import { numericsByName } from "../../src/kernels/numerics.js";
 import { attention } from "../../src/kernels/ops.js";
 import { createWasmBackend } from "../../src/kernels/wasm.js";
 import { relaxedBytes } from "../../src/kernels/wasm-module.js";
+import { PANEL_BLOCK_BYTES } from "../../src/kernels/wasm-plan.js";
 import { quantizeRows } from "../../src/quant/index.js";
 import { GGMLType } from "../../src/tensor/ggml-type.js";
 
@@ -32,6 +33,8 @@ async function compare(): Promise<void> {
     [numericsByName("avx512"), avx512Types],
   ] as const) {
     const rel = await createWasmBackend({ numerics: nx, threads: 2, relaxedSimd: true });
+    const panelBytes = (rel.exports as unknown as Record<string, WebAssembly.Global>).PANEL_BLOCK_BYTES?.value;
+    if (panelBytes !== PANEL_BLOCK_BYTES) mismatches += 1_000_000; // wasm-plan.ts mirrors relaxed-panel.as
     const js = createJsBackend(nx);
     for (const type of types) {
       // N % 32 == 0: the AMX chain order (Q4_0 also at N = 40: the repack buffer, same order)
@@ -46,6 +49,8 @@ async function compare(): Promise<void> {
         : ([
             [32, 32, 1],
             [768, 64, 17],
+            [768, 44, 16], // amx Q8_0: 8-row panels from 16 tokens (relaxed-panel.as), 4 rows left
+            [512, 72, 33],
             [3072, 32, 3],
             [256, 32, 6],
             [256, 13, 1],
@@ -62,7 +67,7 @@ async function compare(): Promise<void> {
         rel.matmul({ name: "w", type, ne0, ne1, data: wr }, x, T, o1);
         js.matmul({ name: "w", type, ne0, ne1, data: bytes }, x, T, o2);
         const k = rel.kernelFor({ name: "w", type, ne0, ne1, data: wr }, T);
-        if (/^(chain|lanes|repack)/.test(k) && !/[RMU]$/.test(k) && k !== "chainIQ4_XS") mismatches += 1000; // must be a relaxed (or USDot) one
+        if (/^(chain|lanes|repack)/.test(k) && !/[RMUP]$/.test(k) && k !== "chainIQ4_XS") mismatches += 1000; // must be a relaxed (or USDot) one
         for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
         cases++;
       }
