@@ -6,7 +6,9 @@
  * the order rotating, so drift of a shared machine hits both alike. Phases as `gguf-embed bench`:
  * a 10-token query, a 514-token document, 40 texts of 10-100 tokens (random ids, fixed seed).
  * Usage: node dist/bench/ab.bench.js <model.gguf> <treeA> <treeB> [rounds=7] [threads=2]
- * (NUMERICS=amx|avx512|… picks a numerics profile other than this CPU's default in both trees.)
+ * (NUMERICS=amx|avx512|… picks a numerics profile other than this CPU's default in both trees;
+ * PHASE=query|document|texts runs only that phase; every call follows a 20 ms pause, so that one
+ * tree's idle worker threads do not spin into the other's call.)
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -41,11 +43,14 @@ const phases: [string, number[][]][] = [
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 console.log(`${path}, ${threads} thread(s), ${rounds} rounds; A = ${treeA}, B = ${treeB}; median ms (min)`);
+const only = process.env.PHASE;
 for (const [name, lists] of phases) {
+  if (only && !name.includes(only)) continue;
   const ms: number[][] = [[], []];
   for (const m of models) await m.embed(lists); // warm-up
   for (let r = 0; r < rounds; r++) {
     for (const i of r % 2 ? [1, 0] : [0, 1]) {
+      await new Promise((done) => setTimeout(done, 20));
       const t0 = performance.now();
       await models[i]!.embed(lists);
       ms[i]!.push(performance.now() - t0);

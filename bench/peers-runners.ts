@@ -15,11 +15,11 @@ export interface Runner {
   close(): Promise<void>;
 }
 
-export async function oursRunner(path: string, threads: number): Promise<Runner & { simd: string }> {
-  const model = await loadModel(path, { backend: "wasm", threads });
+export async function oursRunner(path: string, threads: number, numerics?: string): Promise<Runner & { simd: string }> {
+  const model = await loadModel(path, { backend: "wasm", threads, ...(numerics ? { numerics } : {}) });
   const simd = model.info.simd ?? "none";
   return {
-    name: `gguf-embed (wasm, ${simd})`,
+    name: `gguf-embed (wasm, ${simd}${numerics ? `, numerics ${numerics}` : ""})`,
     simd,
     embed: async (lists) => (await model.embed(lists)) as Float32Array[],
     close: () => model.close(),

@@ -10,7 +10,9 @@
  * the other texts of its padded batch (DynamicQuantizeLinear takes one scale per batch tensor).
  * Options: --threads 2 --rounds 3 --peers ours,llama,ort-int8,ort-q4 --short 200 --batch 32
  *          --query-rounds 9 (the 10-token query's rounds: it is the shortest, noisiest phase)
- *          --no-kernel (skip bench/peers-kernel.bench.ts's single-matmul comparison, run as a child process).
+ *          --no-kernel (skip bench/peers-kernel.bench.ts's single-matmul comparison, run as a child process)
+ *          --numerics amx (ours in another numerics profile than this CPU's: what an AMX machine runs;
+ *          llama.cpp then runs its own variant, so the cos check against it is not bit-exact).
  * Rounds rotate the systems' order and pause 200 ms before each timed call (see the loop).
  * Under Node 24: `npm run bench:peers:node24` (bench/peers-node24.ts).
  */
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "32" },
     "query-rounds": { type: "string", default: "9" },
     "no-kernel": { type: "boolean" },
+    numerics: { type: "string" },
   },
 });
 const threads = Number(values.threads),
@@ -64,7 +67,7 @@ const runners: Runner[] = [];
 const macs: [string, MacCount, boolean][] = [];
 for (const p of peers) {
   if (p === "ours") {
-    const r = await oursRunner(path, threads);
+    const r = await oursRunner(path, threads, values.numerics);
     console.log(`ours: model.info.simd = ${r.simd}`);
     runners.push(r);
     macs.push([r.name, ours, true]);
