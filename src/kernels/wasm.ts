@@ -62,6 +62,10 @@ const RELAXED: ReadonlyMap<string, string> = new Map([
     "repackQ4_KV",
     "repackQ2_K",
     "repackQ2_KV",
+    "chainQ4_K",
+    "chainQ5_K",
+    "chainQ6_K",
+    "chainIQ4_XS",
   ].map((k): [string, string] => [k, `${k}M`]), // wasm/relaxed-k.as
 ]);
 

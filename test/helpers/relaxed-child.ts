@@ -3,7 +3,7 @@
  * runner may load it harmlessly):
  *   --probe               print "relaxed" if this runtime validates the relaxed module
  *   --compare             relaxed-backend matmuls (Q8_0, Q4_0, Q4_1, IQ4_NL on their relaxed chain kernels, numerics
- *                         amx, Q8_0 on its panel kernel from 16 tokens; in avx512 the legacy lanes / repack kernels and the K-quant lanes / repack ones) and
+ *                         amx, Q8_0 on its panel kernel from 6 tokens, and the K-quants' AMX chains; in avx512 the legacy lanes / repack kernels and the K-quant lanes / repack ones) and
  *                         attention vs the reference, JSON on stdout
  *   --exit-after-close    2-thread backend, one matmul, close(); the process must then exit
  *   --exit-without-close  same without close()
@@ -29,7 +29,7 @@ async function compare(): Promise<void> {
   const K = [GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.IQ4_XS];
   const avx512Types = [GGMLType.Q4_0, GGMLType.IQ4_NL, GGMLType.Q8_0, GGMLType.Q5_0, GGMLType.Q4_1, GGMLType.Q5_1, ...K];
   for (const [nx, types] of [
-    [numericsByName("amx"), [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.IQ4_NL]],
+    [numericsByName("amx"), [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.IQ4_NL, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.IQ4_XS]],
     [numericsByName("avx512"), avx512Types],
   ] as const) {
     const rel = await createWasmBackend({ numerics: nx, threads: 2, relaxedSimd: true });
@@ -67,7 +67,7 @@ async function compare(): Promise<void> {
         rel.matmul({ name: "w", type, ne0, ne1, data: wr }, x, T, o1);
         js.matmul({ name: "w", type, ne0, ne1, data: bytes }, x, T, o2);
         const k = rel.kernelFor({ name: "w", type, ne0, ne1, data: wr }, T);
-        if (/^(chain|lanes|repack)/.test(k) && !/[RMUP]$/.test(k) && k !== "chainIQ4_XS") mismatches += 1000; // must be a relaxed (or USDot) one
+        if (/^(chain|lanes|repack)/.test(k) && !/[RMUP]$/.test(k)) mismatches += 1000; // must be a relaxed (or USDot) one
         for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
         cases++;
       }

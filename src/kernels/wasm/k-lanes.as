@@ -20,7 +20,9 @@ const AK = AK_BYTES; // q i16[256] even/odd per 16 @0, d f32 @512, bsums i16[16]
 export class ExactFma { // @ts-ignore: decorator
   @inline fma4(x: v128, y: v128, c: v128): v128 {
     return pack4(fma2(f64x2.mul(lo64(x), lo64(y)), lo64(c)), fma2(f64x2.mul(hi64(x), hi64(y)), hi64(c)));
-  }
+  } // @ts-ignore: decorator
+  /** true: a chain may keep its accumulators as two f64x2 (fma.as fmaLo / fmaHi) instead of converting per step. */
+  @inline exact(): bool { return true; }
 }
 
 // @ts-ignore: decorator

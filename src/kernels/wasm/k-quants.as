@@ -5,9 +5,12 @@
 // accumulation, exact. Per output one f32 accumulator over the super-blocks (fma.as fma2):
 //   acc = fma(f32(isum), fround(d·da), acc)   [Q4_K/Q5_K: acc = fma(f32(msum), -fround(dmin·da), acc)]
 // Tiles of 1 weight row × 4 tokens (common.as drive1x4): each decoded, scaled weight sub-block
-// serves 4 activation rows.
+// serves 4 activation rows. F picks the f32 step: k-lanes.as ExactFma (fma.as fma2 on two f64x2
+// accumulators) or relaxed-k.as RelaxedFma (one fused relaxed_madd, on the relaxed module after its
+// self-check).
 import { AK_BYTES, drive1x4, f16, hsum4 } from "./common";
 import { fmaHi, fmaLo, pack4 } from "./fma";
+import { ExactFma } from "./k-lanes";
 import { even16, odd16 } from "./legacy";
 
 const AK = AK_BYTES; // q i16[256] @0, d f32 @512, bsums @528, pairs @560 (quantize.as)
@@ -52,8 +55,9 @@ let kMins: u64 = 0;
 
 /** Q4_K (144 B: d | dmin | scales[12] | qs[128]) and Q5_K (176 B: d | dmin | scales[12] | qh[32] | qs[128]). */
 // @ts-ignore: decorator
-@inline function tileQ45K(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32, bytes: usize, q5: bool): v128 {
-  let c0 = f64x2.splat(0), c1 = c0;
+@inline function tileQ45K<F>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32, bytes: usize, q5: bool): v128 {
+  const fm = changetype<F>(0);
+  let c = f32x4.splat(0), c0 = f64x2.splat(0), c1 = c0; // F exact: c0, c1 (f64 halves, as fma.as keeps them); else c
   const qsOff: usize = q5 ? 48 : 16;
   for (let b = 0; b < nb; b++, w += bytes, a0 += AK, a1 += AK, a2 += AK, a3 += AK) {
     const sc = scalesK4(w + 4), mn = kMins;
@@ -81,16 +85,19 @@ let kMins: u64 = 0;
     const da = da4(a0, a1, a2, a3);
     const d = f32x4.mul(f32x4.splat(f16(load<u16>(w))), da), dm = f32x4.neg(f32x4.mul(f32x4.splat(f16(load<u16>(w, 2))), da));
     const x = f32x4.convert_i32x4_s(is), xm = f32x4.convert_i32x4_s(ms); // f32(isum): rounds like fround
-    c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
-    c0 = fmaLo(c0, xm, dm); c1 = fmaHi(c1, xm, dm);
+    if (fm.exact()) {
+      c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+      c0 = fmaLo(c0, xm, dm); c1 = fmaHi(c1, xm, dm);
+    } else c = fm.fma4(xm, dm, fm.fma4(x, d, c));
   }
-  return pack4(c0, c1);
+  return fm.exact() ? pack4(c0, c1) : c;
 }
 
 /** Q6_K (210 B: ql[128] | qh[64] | scales[16] int8 | d). Element e = 128h + 32m + l. */
 // @ts-ignore: decorator
-@inline function tileQ6K(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32): v128 {
-  let c0 = f64x2.splat(0), c1 = c0;
+@inline function tileQ6K<F>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32): v128 {
+  const fm = changetype<F>(0);
+  let c = f32x4.splat(0), c0 = f64x2.splat(0), c1 = c0; // F exact: c0, c1 (f64 halves, as fma.as keeps them); else c
   const k32 = i8x16.splat(32), k3 = i8x16.splat(3), k15 = i8x16.splat(15);
   for (let b = 0; b < nb; b++, w += 210, a0 += AK, a1 += AK, a2 += AK, a3 += AK) {
     let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
@@ -109,15 +116,17 @@ let kMins: u64 = 0;
     const is = hsum4(s0, s1, s2, s3);
     const d = f32x4.mul(f32x4.splat(f16(load<u16>(w, 208))), da4(a0, a1, a2, a3));
     const x = f32x4.convert_i32x4_s(is);
-    c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+    if (fm.exact()) { c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d); }
+    else c = fm.fma4(x, d, c);
   }
-  return pack4(c0, c1);
+  return fm.exact() ? pack4(c0, c1) : c;
 }
 
 /** IQ4_XS (136 B: d | scales_h u16 | scales_l[4] | qs[128]); sub-block ib: factor ls - 32, levels K[q]. */
 // @ts-ignore: decorator
-@inline function tileIQ4XS(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32): v128 {
-  let c0 = f64x2.splat(0), c1 = c0;
+@inline function tileIQ4XS<F>(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, nb: i32): v128 {
+  const fm = changetype<F>(0);
+  let c = f32x4.splat(0), c0 = f64x2.splat(0), c1 = c0; // F exact: c0, c1 (f64 halves, as fma.as keeps them); else c
   const kv = i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113), k15 = i8x16.splat(15);
   for (let b = 0; b < nb; b++, w += 136, a0 += AK, a1 += AK, a2 += AK, a3 += AK) {
     const sh16 = <i32>load<u16>(w, 2);
@@ -134,34 +143,35 @@ let kMins: u64 = 0;
     const is = hsum4(s0, s1, s2, s3);
     const d = f32x4.mul(f32x4.splat(f16(load<u16>(w))), da4(a0, a1, a2, a3));
     const x = f32x4.convert_i32x4_s(is);
-    c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d);
+    if (fm.exact()) { c0 = fmaLo(c0, x, d); c1 = fmaHi(c1, x, d); }
+    else c = fm.fma4(x, d, c);
   }
-  return pack4(c0, c1);
+  return fm.exact() ? pack4(c0, c1) : c;
 }
 
-class KQ4_K { // @ts-ignore: decorator
+export class KQ4_K<F> { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 144, false); } // @ts-ignore: decorator
-  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a0, a0, nb, 144, false); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K<F>(w, a0, a1, a2, a3, nb, 144, false); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K<F>(w, a0, a1, a0, a0, nb, 144, false); }
 }
-class KQ5_K { // @ts-ignore: decorator
+export class KQ5_K<F> { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a2, a3, nb, 176, true); } // @ts-ignore: decorator
-  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K(w, a0, a1, a0, a0, nb, 176, true); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K<F>(w, a0, a1, a2, a3, nb, 176, true); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ45K<F>(w, a0, a1, a0, a0, nb, 176, true); }
 }
-class KQ6_K { // @ts-ignore: decorator
+export class KQ6_K<F> { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ6K(w, a0, a1, a2, a3, nb); } // @ts-ignore: decorator
-  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ6K(w, a0, a1, a0, a0, nb); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ6K<F>(w, a0, a1, a2, a3, nb); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileQ6K<F>(w, a0, a1, a0, a0, nb); }
 }
-class KIQ4_XS { // @ts-ignore: decorator
+export class KIQ4_XS<F> { // @ts-ignore: decorator
   @inline rowPrep(w: usize, nb: i32, scr: usize): void {} // @ts-ignore: decorator
-  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileIQ4XS(w, a0, a1, a2, a3, nb); } // @ts-ignore: decorator
-  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileIQ4XS(w, a0, a1, a0, a0, nb); }
+  @inline tile4(w: usize, a0: usize, a1: usize, a2: usize, a3: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileIQ4XS<F>(w, a0, a1, a2, a3, nb); } // @ts-ignore: decorator
+  @inline tile2(w: usize, a0: usize, a1: usize, sd: usize, tP: i32, nb: i32, scr: usize): v128 { return tileIQ4XS<F>(w, a0, a1, a0, a0, nb); }
 }
 
 // Every kernel: (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb[, sd, tP: unused]) — see common.as drive1x4.
-export function chainQ4_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ4_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
-export function chainQ5_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ5_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
-export function chainQ6_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ6_K>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
-export function chainIQ4_XS(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KIQ4_XS>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
+export function chainQ4_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ4_K<ExactFma>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
+export function chainQ5_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ5_K<ExactFma>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
+export function chainQ6_K(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KQ6_K<ExactFma>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }
+export function chainIQ4_XS(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32): void { drive1x4<KIQ4_XS<ExactFma>>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, 0, 0, 0); }

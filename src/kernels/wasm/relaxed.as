@@ -17,3 +17,4 @@ export { chainQ8_0P, panelCheck, PANEL_BLOCK_BYTES } from "./relaxed-panel";
 export { lanesQ8_0M, lanesQ4_0M, lanesIQ4_NLM, lanesQ4_1M, lanesQ5_0M, lanesQ5_1M } from "./relaxed-lanes";
 export { lanesQ8_0U, chainQ8_0U, usdotProbe, usdotCheck } from "./usdot";
 export { lanesQ2_KM, lanesQ3_KM, lanesQ4_KM, lanesQ5_KM, lanesQ6_KM, lanesIQ4_XSM, repackQ4_KM, repackQ4_KVM, repackQ2_KM, repackQ2_KVM } from "./relaxed-k";
+export { chainQ4_KM, chainQ5_KM, chainQ6_KM, chainIQ4_XSM } from "./relaxed-k";
