@@ -29,7 +29,10 @@ async function compare(): Promise<void> {
   const K = [GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.IQ4_XS];
   const avx512Types = [GGMLType.Q4_0, GGMLType.IQ4_NL, GGMLType.Q8_0, GGMLType.Q5_0, GGMLType.Q4_1, GGMLType.Q5_1, ...K];
   for (const [nx, types] of [
-    [numericsByName("amx"), [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.IQ4_NL, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.IQ4_XS]],
+    [
+      numericsByName("amx"),
+      [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.IQ4_NL, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.IQ4_XS],
+    ],
     [numericsByName("avx512"), avx512Types],
   ] as const) {
     const rel = await createWasmBackend({ numerics: nx, threads: 2, relaxedSimd: true });
