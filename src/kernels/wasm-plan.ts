@@ -34,8 +34,8 @@ export const enum Act {
 /** Prepared activation bytes per 32-element A8 block and per 256-element AK super-block: wasm/common.as's constants. */
 export const A8_BYTES = 112;
 export const AK_BYTES = 576;
-/** Per-thread scratch bytes per block of the relaxed chainQ8_0P's widened 8-row panel: wasm/relaxed-panel.as's constant. */
-export const PANEL_BLOCK_BYTES = 544;
+/** Per-thread scratch bytes per block of the relaxed panel kernels' widened 8 rows (chain*P): wasm/relaxed-panel.as's constant. */
+export const PANEL_BLOCK_BYTES = 576;
 
 export interface KernelPlan {
   /** wasm export name */

@@ -41,10 +41,10 @@ import { usdotSelfCheck } from "./wasm-usdot.js";
  * nibbles are 7-bit). The lanes kernels' 1×4 tiles take the chain kernels' arguments.
  */
 const RELAXED: ReadonlyMap<string, string> = new Map([
-  ["chainQ8_0", "chainQ8_0P"], // wasm/relaxed-panel.as: 8-row panels from 16 tokens, else chainQ8_0M
+  ["chainQ8_0", "chainQ8_0P"], // wasm/relaxed-panel.as: 8-row panels from 6 tokens, else the *M 1 × 4 tiles
   ["chainQ4_0", "chainQ4_0R"],
-  ["chainIQ4_NL", "chainIQ4_NLM"],
-  ["chainQ4_1", "chainQ4_1M"],
+  ["chainIQ4_NL", "chainIQ4_NLP"],
+  ["chainQ4_1", "chainQ4_1P"],
   ["lanesQ8_0", "lanesQ8_0M"],
   ["lanesQ4_0", "lanesQ4_0M"],
   ["lanesIQ4_NL", "lanesIQ4_NLM"],
@@ -68,6 +68,9 @@ const RELAXED: ReadonlyMap<string, string> = new Map([
     "chainIQ4_XS",
   ].map((k): [string, string] => [k, `${k}M`]), // wasm/relaxed-k.as
 ]);
+
+/** The relaxed kernels that widen 8 weight rows into per-thread scratch (PANEL_BLOCK_BYTES per block). */
+const PANEL_KERNELS: ReadonlySet<string> = new Set(["chainQ8_0P", "chainIQ4_NLP", "chainQ4_1P"]);
 
 /** USDot replacements (wasm/usdot.as), used only when its probe passes (wasm-usdot.ts). */
 const USDOT: ReadonlyMap<string, string> = new Map([
@@ -380,7 +383,7 @@ class WasmBackendImpl implements WasmBackend {
     if (nTokens === 0 || ne1 === 0) return;
     const aStride = plan.aStride;
     // per thread: the activation block scratch, then the kernel's row scratch (the A8 kernels' widened row: wasm/lanes.as)
-    const panel = this.kernelOf(plan.fn) === "chainQ8_0P" ? PANEL_BLOCK_BYTES * plan.nb : 0; // its widened 8-row panel
+    const panel = PANEL_KERNELS.has(this.kernelOf(plan.fn)) ? PANEL_BLOCK_BYTES * plan.nb : 0; // the widened 8-row panel
     const blkBytes =
       plan.act >= Act.F64 ? 0 : align(Math.max(rowBytes(vecDotTypeOf(w.type), ne0), plan.act <= Act.Q8_1 ? 72 * plan.nb : 0, panel), 64);
     // A8 chain kernels: activation scale table of tP columns (quantize.as)

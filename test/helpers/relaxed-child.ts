@@ -3,8 +3,9 @@
  * runner may load it harmlessly):
  *   --probe               print "relaxed" if this runtime validates the relaxed module
  *   --compare             relaxed-backend matmuls (Q8_0, Q4_0, Q4_1, IQ4_NL on their relaxed chain kernels, numerics
- *                         amx, Q8_0 on its panel kernel from 6 tokens, and the K-quants' AMX chains; in avx512 the legacy lanes / repack kernels and the K-quant lanes / repack ones) and
- *                         attention vs the reference, JSON on stdout
+ *                         amx, Q8_0 / IQ4_NL / Q4_1 on their panel kernels from 6 tokens, and the K-quants' AMX
+ *                         chains; in avx512 the legacy lanes / repack kernels and the K-quant lanes / repack
+ *                         ones) and attention vs the reference, JSON on stdout
  *   --exit-after-close    2-thread backend, one matmul, close(); the process must then exit
  *   --exit-without-close  same without close()
  */

@@ -1,6 +1,7 @@
-// AssemblyScript, relaxed-SIMD module only: the AMX chain order of legacy.as chainTile4 for Q8_0
-// weights (per output c = fma32(f32(isum_b), fround(dw_b·da_b), c) over the blocks b in order, c
-// from +0: src/kernels/matmul-amx.ts, from llama.cpp ggml/src/ggml-cpu/amx/mmq.cpp; docs/numerics.md), computed with the weight rows in the f32x4 lanes instead of the tokens, as
+// AssemblyScript, relaxed-SIMD module only: the chain order of legacy.as chainTile4 for Q8_0,
+// IQ4_NL and Q4_1 weights (per output c = fma32(f32(isum_b), fround(dw_b·da_b), c) over the blocks
+// b in order, c from +0, Q4_1 then c = fma32(mw_b, sa_b, c): src/kernels/matmul-amx.ts and
+// matmul-repack.ts, from llama.cpp ggml/src/ggml-cpu/amx/mmq.cpp and repack.cpp; docs/numerics.md), computed with the weight rows in the f32x4 lanes instead of the tokens, as
 // onnxruntime's MLAS wasm kernel (qgemm_kernel_wasmsimd.cpp) lays out its int8 GEMM:
 //   - 8 weight rows are widened to i16 once per call (a "panel", in this thread's scratch) and
 //     interleaved so that one i32 lane holds one row's pair of weights;
@@ -11,21 +12,22 @@
 //     reference's fma32), with fround(dw·da) as one f32x4 multiply of the 4 rows' scales by the
 //     token's.
 // Integer sums do not depend on the order of their terms, and every output keeps its own block
-// order, so the result equals chainQ8_0 / chainQ8_0M bit for bit (panelCheck; the test suite).
-// Fewer than PANEL_MIN_TOKENS tokens (the widening would not pay) and the rows of a range left
-// after its last full panel go to chainQ8_0M. Measured: 1 thread, 768 × 1152, T = 64 (BENCHMARKS.md).
+// order, so the result equals chainQ8_0 / chainQ8_0M (and the IQ4_NL, Q4_1 twins) bit for bit
+// (panelCheck; the test suite). Fewer than PANEL_MIN_TOKENS tokens (the widening would not pay) and
+// the rows of a range left after its last full panel go to the 1 × 4 tile kernels
+// (relaxed-kernels.as). Measured: 1 thread, 768 × 1152, T = 64 (BENCHMARKS.md).
 import { A8_BYTES, f16 } from "./common";
-import { chainQ8_0, even16, odd16 } from "./legacy";
+import { chainIQ4_NL, chainQ4_1, chainQ8_0, DIQ4_NL, DQ4_1, DQ8_0, even16, odd16 } from "./legacy";
 import { prepareActivations } from "./quantize";
-import { chainQ8_0M } from "./relaxed-kernels";
+import { chainIQ4_NLM, chainQ4_1M, chainQ8_0M } from "./relaxed-kernels";
 
 const A8 = A8_BYTES;
 /** Rows per panel (two f32x4 of outputs per token). */
 const PANEL_ROWS = 8;
 /** Below this many tokens the per-call widening does not pay (measured: equal speed at 4, 1.08x at 6, 1.17x at 10, 1.38x at 64). */
 const PANEL_MIN_TOKENS = 6;
-/** Panel bytes per block: 16 activation pairs × 8 rows × 2 i16, then the 8 rows' scales as f32. */
-export const PANEL_BLOCK_BYTES: usize = 512 + 32;
+/** Panel bytes per block: 16 activation pairs × 8 rows × 2 i16, then the 8 rows' scales and (Q4_1) mins as f32. */
+export const PANEL_BLOCK_BYTES: usize = 512 + 32 + 32;
 
 /** 4×4 transpose of i32 lanes: returns lane j of a, b, c, d as one vector (j = 0..3). */
 // @ts-ignore: decorator
@@ -46,28 +48,34 @@ export const PANEL_BLOCK_BYTES: usize = 512 + 32;
 }
 
 /**
- * Q8_0 rows r..r+7 at w (ws bytes apart), nb blocks -> panel at p: block b at p + b·512 holds,
- * for each activation pair (vector v, i32 lane j) in A8 order, 32 bytes = rows 0-3 then rows 4-7,
- * each row's i32 lane the same two elements as the activation's pair; the scales (f32, 8 per
- * block, exact: common.as f16) follow at p + nb·512.
+ * Rows r..r+7 at w (ws bytes apart) of blocks decoded by D (legacy.as), nb blocks -> panel at p:
+ * block b at p + b·512 holds, for each activation pair (vector v, i32 lane j) in A8 order, 32
+ * bytes = rows 0-3 then rows 4-7, each row's i32 lane the same two elements as the activation's
+ * pair; the scales (f32, 8 per block, exact: common.as f16) follow at p + nb·512, the mins of a
+ * type with them at p + nb·544.
  */
 // @ts-ignore: decorator
-@inline function widenPanel(w: usize, ws: usize, nb: i32, p: usize): void {
-  const sc = p + (<usize>nb << 9);
-  for (let b = 0; b < nb; b++, w += 34) {
+@inline function widenPanel<D>(w: usize, ws: usize, nb: i32, p: usize): void {
+  const dec = changetype<D>(0);
+  const sc = p + (<usize>nb << 9), mn = sc + (<usize>nb << 5);
+  for (let b = 0; b < nb; b++, w += dec.bytes()) {
     const q = p + (<usize>b << 9);
     for (let h = 0; h < 2; h++) {
       const w0 = w + <usize>(4 * h) * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
       // the A8 order of each row's block (legacy.as even16 / odd16 of its two halves)
-      const l0 = v128.load(w0, 2), l1 = v128.load(w1, 2), l2 = v128.load(w2, 2), l3 = v128.load(w3, 2);
-      const h0 = v128.load(w0, 18), h1 = v128.load(w1, 18), h2 = v128.load(w2, 18), h3 = v128.load(w3, 18);
+      const l0 = dec.lo(w0), l1 = dec.lo(w1), l2 = dec.lo(w2), l3 = dec.lo(w3);
+      const h0 = dec.hi(w0), h1 = dec.hi(w1), h2 = dec.hi(w2), h3 = dec.hi(w3);
       const o = q + (<usize>h << 4);
       store4(o, even16(l0), even16(l1), even16(l2), even16(l3));
       store4(o + 128, odd16(l0), odd16(l1), odd16(l2), odd16(l3));
       store4(o + 256, even16(h0), even16(h1), even16(h2), even16(h3));
       store4(o + 384, odd16(h0), odd16(h1), odd16(h2), odd16(h3));
     }
-    for (let r = 0; r < PANEL_ROWS; r++) store<f32>(sc + (<usize>b << 5) + (<usize>r << 2), f16(load<u16>(w + <usize>r * ws)));
+    for (let r = 0; r < PANEL_ROWS; r++) {
+      const wr = w + <usize>r * ws, o = (<usize>b << 5) + (<usize>r << 2);
+      store<f32>(sc + o, f16(load<u16>(wr)));
+      if (dec.hasMin()) store<f32>(mn + o, f16(load<u16>(wr, 2)));
+    }
   }
 }
 
@@ -83,11 +91,11 @@ export const PANEL_BLOCK_BYTES: usize = 512 + 32;
 
 /**
  * Panel (8 rows) @ token t -> the 8 outputs at o: a = the token's prepared A8 row, sd = its column
- * of the scale table (tP columns), p = the panel.
+ * of the scale table (tP columns: nb rows of da, then for Q8_1 activations nb rows of s), p = the panel.
  */
 // @ts-ignore: decorator
-@inline function panelToken(p: usize, a: usize, sd: usize, tP: i32, nb: i32, o: usize): void {
-  const step = <usize>tP << 2, sc = p + (<usize>nb << 9);
+@inline function panelToken(p: usize, a: usize, sd: usize, tP: i32, nb: i32, o: usize, withMin: bool): void {
+  const step = <usize>tP << 2, sc = p + (<usize>nb << 9), mn = sc + (<usize>nb << 5), sOff = <usize>nb * step;
   let c0 = f32x4.splat(0), c1 = c0;
   for (let b = 0; b < nb; b++, p += 512, a += A8, sd += step) {
     let s0 = i32x4.splat(0), s1 = s0;
@@ -100,32 +108,49 @@ export const PANEL_BLOCK_BYTES: usize = 512 + 32;
     const da = f32x4.splat(load<f32>(sd)), ds = sc + (<usize>b << 5);
     c0 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(s0), f32x4.mul(v128.load(ds), da), c0); // fround(dw·da), rows 0-3
     c1 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(s1), f32x4.mul(v128.load(ds, 16), da), c1);
+    if (withMin) { // c = fma32(mw, sa, c), as legacy.as chainTile4
+      const sa = f32x4.splat(load<f32>(sd + sOff)), ms = mn + (<usize>b << 5);
+      c0 = f32x4.relaxed_madd(v128.load(ms), sa, c0);
+      c1 = f32x4.relaxed_madd(v128.load(ms, 16), sa, c1);
+    }
   }
   v128.store(o, c0);
   v128.store(o, c1, 16);
 }
 
-// (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread): legacy.as's
-// chain kernels; scrStride >= nb·PANEL_BLOCK_BYTES (wasm.ts sizes it for this kernel).
-export function chainQ8_0P(
-  w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32,
-  sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32,
-): void {
+/** Full 8-row panels of rows [r0, r1) when there are enough tokens; returns the first row left for the 1 × 4 tile kernel. */
+// @ts-ignore: decorator
+@inline function panels<D>(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, p: usize): i32 {
   let r = r0;
-  if (nTok >= PANEL_MIN_TOKENS) {
-    const p = scr + <usize>thread * scrStride;
-    for (; r + PANEL_ROWS <= r1; r += PANEL_ROWS) {
-      widenPanel(w + <usize>r * ws, ws, nb, p);
-      for (let t = 0; t < nTok; t++) panelToken(p, a + <usize>t * as, sd + (<usize>t << 2), tP, nb, out + ((<usize>t * <usize>ne1 + <usize>r) << 2));
-    }
+  if (nTok < PANEL_MIN_TOKENS) return r;
+  const withMin = changetype<D>(0).hasMin();
+  for (; r + PANEL_ROWS <= r1; r += PANEL_ROWS) {
+    widenPanel<D>(w + <usize>r * ws, ws, nb, p);
+    for (let t = 0; t < nTok; t++) panelToken(p, a + <usize>t * as, sd + (<usize>t << 2), tP, nb, out + ((<usize>t * <usize>ne1 + <usize>r) << 2), withMin);
   }
+  return r;
+}
+
+// (w, wStride, r0, r1, a, aStride, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread): legacy.as's
+// chain kernels; scrStride >= nb·PANEL_BLOCK_BYTES (wasm.ts sizes it for these kernels).
+export function chainQ8_0P(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void {
+  const r = panels<DQ8_0>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
   if (r < r1) chainQ8_0M(w, ws, r, r1, a, as, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread);
+}
+export function chainIQ4_NLP(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void {
+  const r = panels<DIQ4_NL>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
+  if (r < r1) chainIQ4_NLM(w, ws, r, r1, a, as, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread);
+}
+export function chainQ4_1P(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void {
+  const r = panels<DQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
+  if (r < r1) chainQ4_1M(w, ws, r, r1, a, as, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread);
 }
 
 /**
- * chainQ8_0P against chainQ8_0 (the exact baseline kernel) at `p` (~64 KiB): 2 panels and 3 rows
- * over 20 tokens × 256 elements, weights hitting −128 and 127, activations hitting ±127. Returns
- * the number of differing outputs (0 = usable). Run with selfCheck by wasm-relaxed.ts.
+ * The panel kernels against their exact baseline twins (legacy.as chainQ8_0, chainIQ4_NL,
+ * chainQ4_1) at `p` (~64 KiB): 2 panels and 3 rows over 20 tokens × 256 elements, weights hitting
+ * −128 and 127 (Q8_0) and every nibble, activations hitting ±127. Returns the number of differing
+ * outputs (0 = usable). Run with selfCheck by wasm-relaxed.ts.
  */
 export function panelCheck(p: usize): i32 {
   const n = 256, rows = 19, toks = 20, nb = n >> 5, tP = 20;
@@ -139,16 +164,23 @@ export function panelCheck(p: usize): i32 {
     if ((i & 31) == 9) v = (i & 64) ? 4 : -4; // block extremes -> ±127
     store<f32>(x + (<usize>i << 2), v);
   }
-  for (let i = 0; i < 34 * nb * rows; i++) {
-    s = s * 1103515245 + 12345;
-    store<u8>(w + i, <u8>((i & 7) == 3 ? 0x80 : (i & 7) == 4 ? 0x7f : s >>> 24));
-  }
-  for (let r = 0; r < rows * nb; r++) store<u16>(w + 34 * r, 0x3800 + <u16>(r & 0xff));
-  prepareActivations(x, toks, n, 0, blk, act, A8 * nb, sd, tP, 0);
-  const ws: usize = 34 * <usize>nb;
-  chainQ8_0(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0);
-  chainQ8_0P(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0);
   let bad = 0;
-  for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
+  for (let k = 0; k < 3; k++) {
+    const wb: usize = k == 0 ? 34 : k == 1 ? 18 : 20; // Q8_0, IQ4_NL, Q4_1
+    for (let i = 0; i < 34 * nb * rows; i++) {
+      s = s * 1103515245 + 12345;
+      store<u8>(w + i, <u8>((i & 7) == 3 ? 0x80 : (i & 7) == 4 ? 0x7f : s >>> 24));
+    }
+    for (let r = 0; r < rows * nb; r++) {
+      store<u16>(w + wb * r, 0x3800 + <u16>(r & 0xff));
+      if (k == 2) store<u16>(w + wb * r + 2, 0xb400 + <u16>(r & 0x7f));
+    }
+    prepareActivations(x, toks, n, k == 2 ? 1 : 0, blk, act, A8 * nb, sd, tP, 0);
+    const ws = wb * <usize>nb;
+    if (k == 0) { chainQ8_0(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0); chainQ8_0P(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
+    if (k == 1) { chainIQ4_NL(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0); chainIQ4_NLP(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
+    if (k == 2) { chainQ4_1(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0); chainQ4_1P(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
+    for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
+  }
   return bad;
 }

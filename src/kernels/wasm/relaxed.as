@@ -13,7 +13,7 @@ export { attnPrepR, attnRowsR } from "./attention-relaxed";
 export { fmaCheck } from "./fma";
 export { normRows, gegluRange } from "./norm";
 export { chainQ8_0M, chainQ4_0R, chainIQ4_NLM, chainQ4_1M, selfCheck } from "./relaxed-kernels";
-export { chainQ8_0P, panelCheck, PANEL_BLOCK_BYTES } from "./relaxed-panel";
+export { chainQ8_0P, chainIQ4_NLP, chainQ4_1P, panelCheck, PANEL_BLOCK_BYTES } from "./relaxed-panel";
 export { lanesQ8_0M, lanesQ4_0M, lanesIQ4_NLM, lanesQ4_1M, lanesQ5_0M, lanesQ5_1M } from "./relaxed-lanes";
 export { lanesQ8_0U, chainQ8_0U, usdotProbe, usdotCheck } from "./usdot";
 export { lanesQ2_KM, lanesQ3_KM, lanesQ4_KM, lanesQ5_KM, lanesQ6_KM, lanesIQ4_XSM, repackQ4_KM, repackQ4_KVM, repackQ2_KM, repackQ2_KVM } from "./relaxed-k";
