@@ -1,5 +1,5 @@
 // AssemblyScript, relaxed-SIMD module only: attention.as with every fma32 lane step as one fused
-// f32x4.relaxed_madd (relaxed-kernels.as selfCheck verifies it is fused: then it IS fma32), on
+// f32x4.relaxed_madd (relaxed-check.as selfCheck verifies it is fused: then it IS fma32), on
 // f32 data in place: q and k rows are read where they are, v is transposed once (attnPrepR).
 // Same lanes, folds, tails and softmax as attention.as / ops.ts attention, so the same bits.
 import { reduce16 } from "./fma";

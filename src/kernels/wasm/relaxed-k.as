@@ -1,6 +1,6 @@
 // AssemblyScript, relaxed-SIMD module only: k-lanes.as's K-quant kernels (vec_dot lanes and the
 // q4_K / q2_K repack chains) and k-quants.as's AMX chains, with each f32 step as one
-// f32x4.relaxed_madd, used only after relaxed-kernels.as selfCheck() shows it fused (then it IS the
+// f32x4.relaxed_madd, used only after relaxed-check.as selfCheck() shows it fused (then it IS the
 // reference's fma32 on 4 lanes).
 import { drive1x4 } from "./common";
 import { G2, G4, G8, KD2, KD3, KD4, KD5, KD6, KDX, lanesK, repackK } from "./k-lanes";

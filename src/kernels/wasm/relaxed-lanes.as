@@ -1,7 +1,7 @@
 // AssemblyScript, relaxed-SIMD module only: the lanes-order kernels of legacy.as (ggml_vec_dot_* /
 // tinyBLAS_Q0_AVX: per output 8 f32 lanes, lane l owning elements 4l..4l+3 of every block,
 //   lane = fma(fround(dw·da), f32(isum_l), lane); result hsum8 [+ the Q4_1/Q5_1 summs chain])
-// with the per-block step as f32x4.relaxed_madd, used only after relaxed-kernels.as selfCheck()
+// with the per-block step as f32x4.relaxed_madd, used only after relaxed-check.as selfCheck()
 // shows it fused (then it IS the reference's fma32: one instruction for four lanes).
 // Tiles: 1 weight row × 4 tokens (drive1x4): the row's block scales decoded once (rowScales), the
 // weight block widened once per tile, and dw·da for the 4 tokens as one f32x4 multiply from the

@@ -8,17 +8,16 @@
 //   - per token and block, each of the token's 16 activation pairs is broadcast to all lanes and
 //     one i32x4.dot_i16x8_s per 4 rows adds that pair's products: 32 dots give the 8 rows' exact
 //     block sums (|isum| <= 32·128·127 < 2^24: the conversion to f32 is exact);
-//   - the block's float step is one relaxed_madd per 4 rows (fused after selfCheck, so it IS the
+//   - the block's float step is one relaxed_madd per 4 rows (fused after relaxed-check.as selfCheck, so it IS the
 //     reference's fma32), with fround(dw·da) as one f32x4 multiply of the 4 rows' scales by the
 //     token's.
 // Integer sums do not depend on the order of their terms, and every output keeps its own block
 // order, so the result equals chainQ8_0 / chainQ8_0M (and the IQ4_NL, Q4_1 twins) bit for bit
-// (panelCheck; the test suite). Fewer than PANEL_MIN_TOKENS tokens (the widening would not pay) and
+// (relaxed-check.as selfCheck; the test suite). Fewer than PANEL_MIN_TOKENS tokens (the widening would not pay) and
 // the rows of a range left after its last full panel go to the 1 × 4 tile kernels
 // (relaxed-kernels.as). Measured: 1 thread, 768 × 1152, T = 64 (BENCHMARKS.md).
 import { A8_BYTES, f16 } from "./common";
-import { chainIQ4_NL, chainQ4_1, chainQ8_0, DIQ4_NL, DQ4_1, DQ8_0, even16, odd16 } from "./legacy";
-import { prepareActivations } from "./quantize";
+import { DIQ4_NL, DQ4_1, DQ8_0, even16, odd16 } from "./legacy";
 import { chainIQ4_NLM, chainQ4_1M, chainQ8_0M } from "./relaxed-kernels";
 
 const A8 = A8_BYTES;
@@ -144,43 +143,4 @@ export function chainIQ4_NLP(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as
 export function chainQ4_1P(w: usize, ws: usize, r0: i32, r1: i32, a: usize, as: usize, nTok: i32, out: usize, ne1: i32, nb: i32, sd: usize, tP: i32, scr: usize, scrStride: usize, thread: i32): void {
   const r = panels<DQ4_1>(w, ws, r0, r1, a, as, nTok, out, ne1, nb, sd, tP, scr + <usize>thread * scrStride);
   if (r < r1) chainQ4_1M(w, ws, r, r1, a, as, nTok, out, ne1, nb, sd, tP, scr, scrStride, thread);
-}
-
-/**
- * The panel kernels against their exact baseline twins (legacy.as chainQ8_0, chainIQ4_NL,
- * chainQ4_1) at `p` (~64 KiB): 2 panels and 3 rows over 20 tokens × 256 elements, weights hitting
- * −128 and 127 (Q8_0) and every nibble, activations hitting ±127. Returns the number of differing
- * outputs (0 = usable). Run with selfCheck by wasm-relaxed.ts.
- */
-export function panelCheck(p: usize): i32 {
-  const n = 256, rows = 19, toks = 20, nb = n >> 5, tP = 20;
-  const x = p, blk = x + 4 * n * toks, act = blk + 1024, w = act + A8 * nb * toks;
-  const o1 = w + 34 * nb * rows + 64, o2 = o1 + 4 * rows * toks, sd = o2 + 4 * rows * toks + 64;
-  const scr = sd + 8 * nb * tP + 64;
-  let s: u32 = 4242;
-  for (let i = 0; i < n * toks; i++) {
-    s = s * 1103515245 + 12345;
-    let v = <f32>((s >>> 8) & 0xffff) / 32768 - 1;
-    if ((i & 31) == 9) v = (i & 64) ? 4 : -4; // block extremes -> ±127
-    store<f32>(x + (<usize>i << 2), v);
-  }
-  let bad = 0;
-  for (let k = 0; k < 3; k++) {
-    const wb: usize = k == 0 ? 34 : k == 1 ? 18 : 20; // Q8_0, IQ4_NL, Q4_1
-    for (let i = 0; i < 34 * nb * rows; i++) {
-      s = s * 1103515245 + 12345;
-      store<u8>(w + i, <u8>((i & 7) == 3 ? 0x80 : (i & 7) == 4 ? 0x7f : s >>> 24));
-    }
-    for (let r = 0; r < rows * nb; r++) {
-      store<u16>(w + wb * r, 0x3800 + <u16>(r & 0xff));
-      if (k == 2) store<u16>(w + wb * r + 2, 0xb400 + <u16>(r & 0x7f));
-    }
-    prepareActivations(x, toks, n, k == 2 ? 1 : 0, blk, act, A8 * nb, sd, tP, 0);
-    const ws = wb * <usize>nb;
-    if (k == 0) { chainQ8_0(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0); chainQ8_0P(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
-    if (k == 1) { chainIQ4_NL(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0); chainIQ4_NLP(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
-    if (k == 2) { chainQ4_1(w, ws, 0, rows, act, A8 * nb, toks, o1, rows, nb, sd, tP, scr, 0, 0); chainQ4_1P(w, ws, 0, rows, act, A8 * nb, toks, o2, rows, nb, sd, tP, scr, 0, 0); }
-    for (let i = 0; i < rows * toks; i++) if (load<u32>(o1 + 4 * i) != load<u32>(o2 + 4 * i)) bad++;
-  }
-  return bad;
 }
