@@ -11,6 +11,7 @@
  */
 import { createJsBackend } from "../../src/kernels/js-backend.js";
 import { numericsByName } from "../../src/kernels/numerics.js";
+import { softmaxGgml } from "../../src/kernels/ggml-order.js";
 import { attention } from "../../src/kernels/ops.js";
 import { createWasmBackend } from "../../src/kernels/wasm.js";
 import { relaxedBytes } from "../../src/kernels/wasm-module.js";
@@ -76,28 +77,81 @@ async function compare(): Promise<void> {
         cases++;
       }
     }
-    // attention on the relaxed kernels (attention-relaxed.as) vs ops.ts
-    for (const [T, window, nHead, nHeadKv, hd] of [
-      [1, Infinity, 3, 1, 256],
-      [16, Infinity, 3, 1, 256],
-      [37, Infinity, 2, 2, 64],
-      [300, 256, 3, 1, 256],
-      [64, 5, 4, 2, 72],
-    ] as const) {
-      const q = new Float32Array(T * nHead * hd).map(() => r() * 0.5),
-        k = new Float32Array(T * nHeadKv * hd).map(() => r() * 2);
-      const v = new Float32Array(T * nHeadKv * hd).map(() => r());
-      const o1 = new Float32Array(q.length),
-        o2 = new Float32Array(q.length);
-      rel.attention(q, k, v, o1, T, nHead, nHeadKv, hd, window);
-      attention(nx, q, k, v, o2, T, nHead, nHeadKv, hd, window);
-      for (let i = 0; i < o1.length; i++) if (!Object.is(o1[i], o2[i])) mismatches++;
-      cases++;
-    }
-    if (!rel.relaxedSimd) mismatches += 1e6;
+    // attention on one thread too: the query pairs of attention-relaxed.as then never start at a thread's odd first row
+    const one = await createWasmBackend({ numerics: nx, threads: 1, relaxedSimd: true });
+    mismatches += compareAttention([rel, one], nx, r);
+    cases += 2 * ATTENTION_CASES.length;
+    mismatches += compareSoftmax(rel, r);
+    cases++;
+    if (!rel.relaxedSimd || !one.relaxedSimd) mismatches += 1e6;
     await rel.close();
+    await one.close();
   }
   console.log(JSON.stringify({ relaxed: mismatches < 1e6, mismatches, cases }));
+}
+
+// T, window, nHead, nHeadKv, hd, kqScale: full and windowed rows, query pairs whose kqv steps differ
+// (window edges at 64- and 16-element boundaries), T % 16 == 0 (tinyBLAS order) and not, hd with
+// vec_dot tails (72, 80, 100), odd T, soft_max_ext scales other than 1 (BERT)
+const ATTENTION_CASES = [
+  [1, Infinity, 3, 1, 256, 1],
+  [2, Infinity, 3, 1, 256, 1],
+  [3, Infinity, 2, 2, 64, 0.125],
+  [16, Infinity, 3, 1, 256, 1],
+  [37, Infinity, 2, 2, 64, 1],
+  [300, 256, 3, 1, 256, 1],
+  [258, 100, 3, 1, 256, 1],
+  [272, 100, 3, 1, 256, 1],
+  [64, 5, 4, 2, 72, 1],
+  [48, 20, 4, 2, 80, 0.11180339753627777],
+  [161, 70, 2, 1, 100, 1],
+  [96, 33, 2, 2, 128, 1],
+] as const;
+
+/** ATTENTION_CASES on each backend's relaxed kernels (attention-relaxed.as) vs ops.ts: the number of outputs that differ. */
+function compareAttention(
+  bes: Array<Awaited<ReturnType<typeof createWasmBackend>>>,
+  nx: ReturnType<typeof numericsByName>,
+  r: () => number,
+): number {
+  let mismatches = 0;
+  for (const [T, window, nHead, nHeadKv, hd, kqScale] of ATTENTION_CASES) {
+    const q = new Float32Array(T * nHead * hd).map(() => r() * 0.5),
+      k = new Float32Array(T * nHeadKv * hd).map(() => r() * 2);
+    const v = new Float32Array(T * nHeadKv * hd).map(() => r());
+    const ref = new Float32Array(q.length);
+    attention(nx, q, k, v, ref, T, nHead, nHeadKv, hd, window, kqScale);
+    for (const be of bes) {
+      const o = new Float32Array(q.length);
+      be.attention(q, k, v, o, T, nHead, nHeadKv, hd, window, kqScale);
+      for (let i = 0; i < o.length; i++) if (!Object.is(o[i], ref[i])) mismatches++;
+    }
+  }
+  return mismatches;
+}
+
+/**
+ * softmax-relaxed.as softmaxRowR vs ggml-order.ts softmaxGgml on rows whose spread reaches past
+ * exp's normal range: results that are subnormal (scalef's n < -126), zero (n < -149 and
+ * |n| > 192), masked -inf entries, exact ties with the max, lengths with and without a tail.
+ */
+function compareSoftmax(be: Awaited<ReturnType<typeof createWasmBackend>>, r: () => number): number {
+  let mismatches = 0;
+  const special = [0, -0, -87.3, -87.4, -88.7, -95, -100, -103.2, -103.3, -103.9, -104, -120, -133.1, -150, -Infinity];
+  for (const n of [16, 64, 77, 130, 300]) {
+    for (const spread of [1, 30, 110, 140, 400]) {
+      const row = new Float32Array(n).map(() => r() * spread);
+      for (let i = 0; i < n; i += 7) row[i] = special[(i / 7 + n) % special.length]! + (i % 2 ? 0 : 3.5);
+      const ref = row.slice();
+      softmaxGgml(ref, 0, n);
+      const view = be.alloc(4 * n);
+      const f = new Float32Array(view.buffer, view.byteOffset, n);
+      f.set(row);
+      be.exports.softmaxRowR!(view.byteOffset, n, 0, n);
+      for (let i = 0; i < n; i++) if (!Object.is(f[i], ref[i])) mismatches++;
+    }
+  }
+  return mismatches;
 }
 
 async function exitTest(close: boolean): Promise<void> {

@@ -2,8 +2,13 @@
 // f32x4.relaxed_madd (relaxed-check.as selfCheck verifies it is fused: then it IS fma32), on
 // f32 data in place: q and k rows are read where they are, v is transposed once (attnPrepR).
 // Same lanes, folds, tails and softmax as attention.as / ops.ts attention, so the same bits.
+// attnRowsR takes two queries at a time: 2 keys × 2 queries for the scores and 2 dims × 2 queries
+// for the weighted values, each a 2×2 tile whose four outputs run their own lane chains
+// interleaved (8 accumulators per pass instead of 4, every load feeding two fused steps). What a
+// tile cannot take (keys at a window's edge, dims of two queries whose step ranges differ, an odd
+// last one) runs the one-output code. Which code computes an output never changes its operations.
 import { reduce16 } from "./fma";
-import { softmaxRow } from "./softmax";
+import { softmaxRowR } from "./softmax-relaxed";
 
 /** fma32(a, b, c) for scalars. */
 // @ts-ignore: decorator
@@ -33,11 +38,75 @@ export function vecDotR(x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
     const f = f32x4.add(f32x4.add(g0, g2), f32x4.add(g1, g3));
     if (j4 == 0) f0 = f; else if (j4 == 1) f1 = f; else if (j4 == 2) f2 = f; else f3 = f;
   }
-  let sum = reduce16(f0, f1, f2, f3);
+  return tailR(reduce16(f0, f1, f2, f3), x, y, n, lo, hi);
+}
+
+/** vecDotF32's tail rule after the folded lanes' sum: elements [np, n) ∩ [lo, hi), runs of 16 and 8 unfused, the rest fused. */
+// @ts-ignore: decorator
+@inline function tailR(sum: f32, x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
+  const np = n & ~63;
   const tail8 = np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
   for (let i = max(np, lo); i < min(tail8, hi); i++) sum = sum + load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
   for (let i = max(tail8, lo); i < min(n, hi); i++) sum = fmaS(load<f32>(x + (<usize>i << 2)), load<f32>(y + (<usize>i << 2)), sum);
   return sum;
+}
+
+/**
+ * vecDotR's 64-element steps [start, end) for the four outputs x0·y0, x0·y1, x1·y0, x1·y1 at once,
+ * up to the fold: quarter j4 of output o (its f_j4, before reduce16) goes to fold + 64·o + 16·j4.
+ * Per quarter, half A sums lane groups +0 and +32 (g0 + g2), half B +16 and +48 (g1 + g3), then
+ * f = A + B: vecDotR's (g0 + g2) + (g1 + g3), every lane chain's steps in vecDotR's order.
+ */
+// @ts-ignore: decorator
+@inline function fold2x2(x0: usize, x1: usize, y0: usize, y1: usize, start: i32, end: i32, fold: usize): void {
+  for (let j4 = 0; j4 < 4; j4++) {
+    for (let half = 0; half < 2; half++) {
+      const off = <usize>half << 6; // bytes: half A +0 / +128, half B +64 / +192
+      let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+      for (let i = start + (j4 << 2); i < end; i += 64) {
+        const o = (<usize>i << 2) + off;
+        const xa = v128.load(x0 + o), xb = v128.load(x0 + o, 128);
+        const ya = v128.load(y0 + o), yb = v128.load(y0 + o, 128);
+        const za = v128.load(y1 + o), zb = v128.load(y1 + o, 128);
+        a0 = f32x4.relaxed_madd(xa, ya, a0); b0 = f32x4.relaxed_madd(xb, yb, b0);
+        a1 = f32x4.relaxed_madd(xa, za, a1); b1 = f32x4.relaxed_madd(xb, zb, b1);
+        const wa = v128.load(x1 + o), wb = v128.load(x1 + o, 128);
+        a2 = f32x4.relaxed_madd(wa, ya, a2); b2 = f32x4.relaxed_madd(wb, yb, b2);
+        a3 = f32x4.relaxed_madd(wa, za, a3); b3 = f32x4.relaxed_madd(wb, zb, b3);
+      }
+      const p = fold + (<usize>j4 << 4);
+      if (half == 0) {
+        v128.store(p, f32x4.add(a0, b0)); v128.store(p, f32x4.add(a1, b1), 64);
+        v128.store(p, f32x4.add(a2, b2), 128); v128.store(p, f32x4.add(a3, b3), 192);
+      } else {
+        v128.store(p, f32x4.add(v128.load(p), f32x4.add(a0, b0)));
+        v128.store(p, f32x4.add(v128.load(p, 64), f32x4.add(a1, b1)), 64);
+        v128.store(p, f32x4.add(v128.load(p, 128), f32x4.add(a2, b2)), 128);
+        v128.store(p, f32x4.add(v128.load(p, 192), f32x4.add(a3, b3)), 192);
+      }
+    }
+  }
+}
+
+/** Output o of a 2×2 tile (fold2x2 or sgemm2x2): reduce16 of its four stored vectors. */
+// @ts-ignore: decorator
+@inline function folded(fold: usize, o: i32): f32 {
+  const p = fold + (<usize>o << 6);
+  return reduce16(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48));
+}
+
+/** The 64-element steps vecDotR's quarter j4 runs over [start, end). */
+// @ts-ignore: decorator
+@inline function quarterSteps(start: i32, end: i32, j4: i32): i32 {
+  const first = start + (j4 << 2);
+  return end > first ? (end - first + 63) >> 6 : 0;
+}
+
+/** True when vecDotR runs the same steps over [start, e0) and over [start, e1), in every quarter. */
+// @ts-ignore: decorator
+@inline function sameSteps(start: i32, e0: i32, e1: i32): bool {
+  for (let j4 = 0; j4 < 4; j4++) if (quarterSteps(start, e0, j4) != quarterSteps(start, e1, j4)) return false;
+  return true;
 }
 
 /** ggml-order.ts sgemmDotF32(x, y, ·, lo, hi) of two f32 rows: 16 fma32 lanes over steps of 16 from lo & ~15. */
@@ -53,6 +122,32 @@ export function sgemmR(x: usize, y: usize, lo: i32, hi: i32): f32 {
   return reduce16(c0, c1, c2, c3);
 }
 
+/**
+ * sgemmR over [lo & ~15, hi) for x0·y0, x0·y1, x1·y0, x1·y1 at once: output o's lane vectors
+ * c0..c3 go to fold + 64·o; half A runs c0 and c1, half B c2 and c3 (independent lanes).
+ */
+// @ts-ignore: decorator
+@inline function sgemm2x2(x0: usize, x1: usize, y0: usize, y1: usize, lo: i32, hi: i32, fold: usize): void {
+  for (let half = 0; half < 2; half++) {
+    const off = <usize>half << 5; // bytes: half A +0 / +16, half B +32 / +48
+    let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+    for (let l = lo & ~15; l < hi; l += 16) {
+      const o = (<usize>l << 2) + off;
+      const xa = v128.load(x0 + o), xb = v128.load(x0 + o, 16);
+      const ya = v128.load(y0 + o), yb = v128.load(y0 + o, 16);
+      const za = v128.load(y1 + o), zb = v128.load(y1 + o, 16);
+      a0 = f32x4.relaxed_madd(xa, ya, a0); b0 = f32x4.relaxed_madd(xb, yb, b0);
+      a1 = f32x4.relaxed_madd(xa, za, a1); b1 = f32x4.relaxed_madd(xb, zb, b1);
+      const wa = v128.load(x1 + o), wb = v128.load(x1 + o, 16);
+      a2 = f32x4.relaxed_madd(wa, ya, a2); b2 = f32x4.relaxed_madd(wb, yb, b2);
+      a3 = f32x4.relaxed_madd(wa, za, a3); b3 = f32x4.relaxed_madd(wb, zb, b3);
+    }
+    const p = fold + off;
+    v128.store(p, a0); v128.store(p, b0, 16); v128.store(p, a1, 64); v128.store(p, b1, 80);
+    v128.store(p, a2, 128); v128.store(p, b2, 144); v128.store(p, a3, 192); v128.store(p, b3, 208);
+  }
+}
+
 /** v (T, nHeadKv·hd) transposed into vt (nHeadKv, hd, T), f32, for the key rows [j0, j1). */
 export function attnPrepR(v: usize, vt: usize, j0: i32, j1: i32, T: i32, nHeadKv: i32, hd: i32): void {
   const nKV = nHeadKv * hd;
@@ -66,32 +161,116 @@ export function attnPrepR(v: usize, vt: usize, j0: i32, j1: i32, T: i32, nHeadKv
 }
 
 /**
- * attention.as attnRows on f32 data: query rows r in [r0, r1) of r = h·T + i. q (T, nHead·hd)
- * and k (T, nHeadKv·hd) as given, vt from attnPrepR. Scratch of this thread (scratch +
- * thread·stride): p64 (T f64, written by softmaxRow, unused here) | kq (T f32: scores, then the
- * probabilities).
+ * attention.as attnRows on f32 data: query rows r in [r0, r1) of r = h·T + i, two at a time where
+ * i + 1 is in the same head and range (queryPair), else one (queryOne). q (T, nHead·hd) and
+ * k (T, nHeadKv·hd) as given, vt from attnPrepR. Scratch of this thread (scratch + thread·stride,
+ * stride >= 8·T + 272 bytes): the kq rows of the two queries (T f32 each: scores, then the
+ * probabilities) | the 2×2 tiles' fold area (256 bytes, 16-aligned).
  */
 export function attnRowsR(q: usize, k: usize, vt: usize, o: usize, r0: i32, r1: i32, T: i32, nHead: i32, nHeadKv: i32, hd: i32,
   window: i32, scaleBits: i32, scratch: usize, stride: usize, thread: i32): void {
-  const scale = reinterpret<f32>(scaleBits); // soft_max_ext's scale (kq_scale), f32 bits
-  const p64 = scratch + <usize>thread * stride;
-  const kq = p64 + (<usize>T << 3);
-  const nQ = nHead * hd, nKV = nHeadKv * hd, group = nHead / nHeadKv;
-  const sgemm = T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
-  for (let r = r0; r < r1; r++) {
-    const h = r / T, i = r % T, kvh = h / group;
-    const lo = max(0, i - window), hi = min(T, i + window + 1);
-    const qo = (<usize>(i * nQ + h * hd)) << 2;
-    const kh = k + ((<usize>(kvh * hd)) << 2);
-    for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
-    for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), vecDotR(kh + ((<usize>j * <usize>nKV) << 2), q + qo, hd, 0, hd));
-    for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
-    if (scale != 1) for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), load<f32>(kq + (<usize>j << 2)) * scale);
-    softmaxRow(kq, p64, T, lo, hi);
-    const vh = vt + ((<usize>(kvh * hd) * <usize>T) << 2);
-    for (let d = 0; d < hd; d++) {
-      const vd = vh + ((<usize>d * <usize>T) << 2);
-      store<f32>(o + qo + (<usize>d << 2), sgemm ? sgemmR(vd, kq, lo, hi) : vecDotR(vd, kq, T, lo, hi));
+  const kqA = scratch + <usize>thread * stride, kqB = kqA + (<usize>T << 2);
+  const fold = (kqB + (<usize>T << 2) + 15) & ~15;
+  for (let r = r0; r < r1; ) {
+    const h = r / T, i = r % T;
+    if (r + 1 < r1 && i + 1 < T) {
+      queryPair(q, k, vt, o, T, nHead, nHeadKv, hd, window, scaleBits, h, i, kqA, kqB, fold);
+      r += 2;
+    } else {
+      queryOne(q, k, vt, o, T, nHead, nHeadKv, hd, window, scaleBits, h, i, kqA);
+      r++;
     }
   }
+}
+
+/** Query i of head h alone: vecDotR scores, the softmax, then sgemmR or vecDotR for every dim. */
+function queryOne(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, nHeadKv: i32, hd: i32, window: i32, scaleBits: i32,
+  h: i32, i: i32, kq: usize): void {
+  const nKV = nHeadKv * hd, kvh = h / (nHead / nHeadKv);
+  const lo = max(0, i - window), hi = min(T, i + window + 1);
+  const qi = q + ((<usize>(i * nHead * hd + h * hd)) << 2), kh = k + ((<usize>(kvh * hd)) << 2);
+  for (let j = 0; j < T; j++) {
+    store<f32>(kq + (<usize>j << 2), j >= lo && j < hi ? vecDotR(kh + ((<usize>j * <usize>nKV) << 2), qi, hd, 0, hd) : -Infinity);
+  }
+  finishScores(kq, T, lo, hi, scaleBits);
+  values(vt, T, hd, o + (qi - q), kq, kvh, lo, hi, 0);
+}
+
+/** soft_max_ext on one kq row: the scale (if not 1) on [lo, hi), then the softmax (softmax-relaxed.as). */
+function finishScores(kq: usize, T: i32, lo: i32, hi: i32, scaleBits: i32): void {
+  const scale = reinterpret<f32>(scaleBits); // soft_max_ext's scale (kq_scale), f32 bits
+  if (scale != 1) for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), load<f32>(kq + (<usize>j << 2)) * scale);
+  softmaxRowR(kq, T, lo, hi);
+}
+
+/** T >= 2, T % 16 == 0 and hd % 4 == 0: kqv takes tinyBLAS's 16-lane order (sgemmR), else vecDotR. */
+// @ts-ignore: decorator
+@inline function kqvSgemm(T: i32, hd: i32): bool {
+  return T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
+}
+
+/** Outputs oi[d] for dims [d0, hd) of one query (probabilities kq, window [lo, hi)), one at a time. */
+function values(vt: usize, T: i32, hd: i32, oi: usize, kq: usize, kvh: i32, lo: i32, hi: i32, d0: i32): void {
+  const sgemm = kqvSgemm(T, hd);
+  const vh = vt + ((<usize>(kvh * hd) * <usize>T) << 2);
+  for (let d = d0; d < hd; d++) {
+    const vd = vh + ((<usize>d * <usize>T) << 2);
+    store<f32>(oi + (<usize>d << 2), sgemm ? sgemmR(vd, kq, lo, hi) : vecDotR(vd, kq, T, lo, hi));
+  }
+}
+
+/** Queries i and i + 1 (< T) of head h: scores in 2×2 tiles of keys, then values in 2×2 tiles of dims. */
+function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, nHeadKv: i32, hd: i32, window: i32, scaleBits: i32,
+  h: i32, i: i32, kqA: usize, kqB: usize, fold: usize): void {
+  const nQ = nHead * hd, nKV = nHeadKv * hd, kvh = h / (nHead / nHeadKv);
+  const lo0 = max(0, i - window), hi0 = min(T, i + window + 1);
+  const lo1 = max(0, i + 1 - window), hi1 = min(T, i + 1 + window + 1);
+  const q0 = q + ((<usize>(i * nQ + h * hd)) << 2), q1 = q0 + (<usize>nQ << 2);
+  const kh = k + ((<usize>(kvh * hd)) << 2), ks = <usize>nKV << 2;
+  // scores: keys in both windows [c0, c1) in 2×2 tiles, the others (and an odd last one) alone
+  const c0 = max(lo0, lo1), c1 = min(hi0, hi1), np = hd & ~63;
+  for (let j = 0; j < T; j++) {
+    const kj = kh + <usize>j * ks, inner = j >= c0 && j < c1 - ((c1 - c0) & 1);
+    if (!inner) {
+      store<f32>(kqA + (<usize>j << 2), j >= lo0 && j < hi0 ? vecDotR(kj, q0, hd, 0, hd) : -Infinity);
+      store<f32>(kqB + (<usize>j << 2), j >= lo1 && j < hi1 ? vecDotR(kj, q1, hd, 0, hd) : -Infinity);
+    } else if (((j - c0) & 1) == 0) {
+      fold2x2(kj, kj + ks, q0, q1, 0, np, fold);
+      const jo = <usize>j << 2;
+      store<f32>(kqA + jo, tailR(folded(fold, 0), kj, q0, hd, 0, hd));
+      store<f32>(kqB + jo, tailR(folded(fold, 1), kj, q1, hd, 0, hd));
+      store<f32>(kqA + jo, tailR(folded(fold, 2), kj + ks, q0, hd, 0, hd), 4);
+      store<f32>(kqB + jo, tailR(folded(fold, 3), kj + ks, q1, hd, 0, hd), 4);
+    }
+  }
+  finishScores(kqA, T, lo0, hi0, scaleBits);
+  finishScores(kqB, T, lo1, hi1, scaleBits);
+  // values: 2×2 tiles of dims when both queries run the same steps, else one output at a time
+  const oA = o + (q0 - q), oB = oA + (<usize>nQ << 2);
+  const sgemm = kqvSgemm(T, hd), s0 = lo0 & ~15, npT = T & ~63;
+  const tile = sgemm
+    ? s0 == (lo1 & ~15) && (hi0 - s0 + 15) >> 4 == (hi1 - s0 + 15) >> 4
+    : (lo0 & ~63) == (lo1 & ~63) && sameSteps(lo0 & ~63, min(npT, hi0), min(npT, hi1));
+  let d = 0;
+  if (tile) {
+    const vh = vt + ((<usize>(kvh * hd) * <usize>T) << 2), vs = <usize>T << 2;
+    for (; d + 1 < hd; d += 2) {
+      const v0 = vh + <usize>d * vs, v1 = v0 + vs, od = <usize>d << 2;
+      if (sgemm) {
+        sgemm2x2(v0, v1, kqA, kqB, lo0, hi0, fold);
+        store<f32>(oA + od, folded(fold, 0));
+        store<f32>(oB + od, folded(fold, 1));
+        store<f32>(oA + od, folded(fold, 2), 4);
+        store<f32>(oB + od, folded(fold, 3), 4);
+      } else {
+        fold2x2(v0, v1, kqA, kqB, lo0 & ~63, min(npT, hi0), fold);
+        store<f32>(oA + od, tailR(folded(fold, 0), v0, kqA, T, lo0, hi0));
+        store<f32>(oB + od, tailR(folded(fold, 1), v0, kqB, T, lo1, hi1));
+        store<f32>(oA + od, tailR(folded(fold, 2), v1, kqA, T, lo0, hi0), 4);
+        store<f32>(oB + od, tailR(folded(fold, 3), v1, kqB, T, lo1, hi1), 4);
+      }
+    }
+  }
+  values(vt, T, hd, oA, kqA, kvh, lo0, hi0, d);
+  values(vt, T, hd, oB, kqB, kvh, lo1, hi1, d);
 }

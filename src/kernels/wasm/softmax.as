@@ -71,12 +71,20 @@ export function expfGlibc(x: f32): f32 {
   return pack4(vexp2(f64x2.promote_low_f32x4(x)), vexp2(f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1))));
 }
 
+/** vexp4 as softmaxWith's exp (softmaxRow); softmax-relaxed.as passes its f32x4 one. */
+export class ExpF64 { // @ts-ignore: decorator
+  @inline exp4(x: v128): v128 { return vexp4(x); }
+}
+
 /**
  * softmaxGgml over row[0 .. n) (f32, masked entries -Infinity) in place, where every entry
- * outside [lo, hi) is masked. Blocks of 16 lying entirely outside [lo, hi) give exp = +0 and add
- * +0 to the sum, so they are just zeroed. Also writes the result widened to f64 into p64.
+ * outside [lo, hi) is masked, with E's exp4 for the blocks of 16 (both exp4 are ggml_v_expf bit
+ * for bit). Blocks of 16 lying entirely outside [lo, hi) give exp = +0 and add +0 to the sum, so
+ * they are just zeroed. Also writes the result widened to f64 into p64 unless p64 is 0.
  */
-export function softmaxRow(row: usize, p64: usize, n: i32, lo: i32, hi: i32): void {
+// @ts-ignore: decorator
+@inline export function softmaxWith<E>(row: usize, p64: usize, n: i32, lo: i32, hi: i32): void {
+  const ex = changetype<E>(0);
   let mx: f32 = -Infinity;
   for (let j = lo; j < hi; j++) {
     const v = load<f32>(row + (<usize>j << 2));
@@ -94,7 +102,7 @@ export function softmaxRow(row: usize, p64: usize, n: i32, lo: i32, hi: i32): vo
     }
     const x0 = f32x4.sub(v128.load(p), m), x1 = f32x4.sub(v128.load(p, 16), m);
     const x2 = f32x4.sub(v128.load(p, 32), m), x3 = f32x4.sub(v128.load(p, 48), m);
-    const e0 = vexp4(x0), e1 = vexp4(x1), e2 = vexp4(x2), e3 = vexp4(x3);
+    const e0 = ex.exp4(x0), e1 = ex.exp4(x1), e2 = ex.exp4(x2), e3 = ex.exp4(x3);
     v128.store(p, e0); v128.store(p, e1, 16); v128.store(p, e2, 32); v128.store(p, e3, 48);
     sum += <f64>reduce16(e0, e1, e2, e3);
   }
@@ -104,9 +112,20 @@ export function softmaxRow(row: usize, p64: usize, n: i32, lo: i32, hi: i32): vo
     sum += <f64>e;
   }
   const inv = <f32>(1 / sum);
+  if (p64 == 0) {
+    const iv = f32x4.splat(inv), n4 = n & ~3;
+    for (let j = 0; j < n4; j += 4) v128.store(row + (<usize>j << 2), f32x4.mul(v128.load(row + (<usize>j << 2)), iv));
+    for (let j = n4; j < n; j++) store<f32>(row + (<usize>j << 2), load<f32>(row + (<usize>j << 2)) * inv);
+    return;
+  }
   for (let j = 0; j < n; j++) {
     const v = load<f32>(row + (<usize>j << 2)) * inv;
     store<f32>(row + (<usize>j << 2), v);
     store<f64>(p64 + (<usize>j << 3), <f64>v);
   }
+}
+
+/** softmaxWith with vexp4 (f64-emulated fma32), writing the f64 copy to p64. */
+export function softmaxRow(row: usize, p64: usize, n: i32, lo: i32, hi: i32): void {
+  softmaxWith<ExpF64>(row, p64, n, lo, hi);
 }
