@@ -13,7 +13,7 @@ const threads = Number(threadsArg ?? 2),
   nCorpus = Number(corpusArg ?? 100);
 const model = await loadModel(path, { backend: "wasm", threads });
 const be = model.model.backend as unknown as Record<string, (...a: unknown[]) => unknown>;
-const acc: Record<string, number> = { matmul: 0, attention: 0, getRow: 0, rmsNormRows: 0, geglu: 0 };
+const acc: Record<string, number> = { matmul: 0, attention: 0, getRow: 0, rmsNormRows: 0, geglu: 0, normRows: 0, gelu: 0, swiglu: 0 };
 for (const k of Object.keys(acc)) {
   const f = be[k]!.bind(be);
   be[k] = (...a: unknown[]) => {
@@ -27,7 +27,10 @@ for (const k of Object.keys(acc)) {
 const text = "Semantic search ranks documents by the meaning of a query. Retrieval-augmented generation feeds them to a model. ";
 let body: number[] = [];
 while (body.length < 600) body = body.concat(Array.from(model.tokenizer.encode(text, { addSpecial: false })));
-const list = (n: number) => [model.tokenizer.bosId, ...body.slice(0, n - 2), model.tokenizer.eosId];
+// the vocabulary's own special prefix and suffix (BOS ... EOS for Gemma, [CLS] ... [SEP] for WordPiece)
+const pre = model.tokenizer.specialPrefix,
+  suf = model.tokenizer.specialSuffix;
+const list = (n: number) => [...pre, ...body.slice(0, n - pre.length - suf.length), ...suf];
 let seed = 1;
 const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
 const phases: Array<[string, number[][], number]> = [
@@ -48,10 +51,10 @@ for (const [name, lists, reps] of phases) {
   const mm = acc.matmul! / reps,
     at = acc.attention! / reps,
     gr = acc.getRow! / reps,
-    el = (acc.rmsNormRows! + acc.geglu!) / reps;
+    el = (acc.rmsNormRows! + acc.geglu! + acc.normRows! + acc.gelu! + acc.swiglu!) / reps;
   console.log(
     `${name.padEnd(26)} wall ${wall.toFixed(1)}, cpu ${((c.user + c.system) / 1000 / reps).toFixed(1)} | matmul ${pct(mm, wall)}` +
-      ` | attention ${pct(at, wall)} | norms+geglu ${pct(el, wall)} | getRow ${pct(gr, wall)} | other JS ${pct(wall - mm - at - gr - el, wall)}`,
+      ` | attention ${pct(at, wall)} | norms+glu ${pct(el, wall)} | getRow ${pct(gr, wall)} | other JS ${pct(wall - mm - at - gr - el, wall)}`,
   );
 }
 await model.close();

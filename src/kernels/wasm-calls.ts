@@ -100,6 +100,15 @@ export const NORM_ROWS = family(["x", "out", "g", "n", "epsAt", "r0", "r1"], ["r
 /** out[i] = gelu(gate[i]) · up[i] (fp16 table at `table`), i in [i0, i1). */
 export const GEGLU = family(["gate", "up", "out", "table", "i0", "i1"], ["i0", "i1"], 64, false);
 
+/** out[i] = gelu(x[i]) (fp16 table at `table`), i in [i0, i1). */
+export const GELU = family(["x", "out", "table", "i0", "i1"], ["i0", "i1"], 64, false);
+
+/** ggml_norm of rows [r0, r1) of n: x (rows, n) -> out (rows, n), lane blocks of `lanes` (16 or 8); eps f64 at epsAt. */
+export const LAYER_NORM_ROWS = family(["x", "out", "n", "lanes", "epsAt", "r0", "r1"], ["r0", "r1"], 4, false);
+
+/** out = silu(gate) · up over rows [r0, r1) of nc (gate, up, out: (rows, nc)). */
+export const SWIGLU = family(["gate", "up", "out", "nc", "r0", "r1"], ["r0", "r1"], 1, false);
+
 /** A matmul kernel (any name wasm-plan.ts picks): the MATMUL family. */
 export function matmulKernel(name: string): Kernel<typeof MATMUL> {
   return { name, family: MATMUL };
@@ -116,6 +125,10 @@ export const KERNELS = Object.freeze({
   attnF16Rows: { name: "attnF16Rows", family: ATTN_F16_ROWS },
   normRows: { name: "normRows", family: NORM_ROWS },
   gegluRange: { name: "gegluRange", family: GEGLU },
+  geluRange: { name: "geluRange", family: GELU },
+  layerNormRows: { name: "layerNormRows", family: LAYER_NORM_ROWS },
+  swigluRows: { name: "swigluRows", family: SWIGLU },
+  swigluRowsR: { name: "swigluRowsR", family: SWIGLU },
 } as const);
 
 /** The positional argument list of a named call, in the family's order. */

@@ -190,7 +190,7 @@ class WasmBackendImpl implements WasmBackend {
   /** the reference for what has no kernel in this profile */
   private readonly js: Backend;
   readonly attentionKernel: string;
-  readonly referenceOnly: ReadonlySet<string> = new Set(["swiglu", "norm", "gelu"]);
+  readonly referenceOnly: ReadonlySet<string>;
 
   constructor(
     readonly numerics: Numerics,
@@ -205,6 +205,11 @@ class WasmBackendImpl implements WasmBackend {
     this.js = createJsBackend(numerics);
     // wasm/attention*.as implement the 16-lane (AVX-512) f32 orders only
     this.attentionKernel = numerics.lanes !== 16 ? "reference" : relaxedSimd ? "attnRowsR" : "attnRows";
+    // wasm/norm.as: LayerNorm for the 16- and 8-lane orders, SwiGLU for the 16-lane one (its 8-lane exp differs)
+    this.referenceOnly = new Set([
+      ...(numerics.lanes !== 16 ? ["swiglu"] : []),
+      ...(numerics.lanes !== 16 && numerics.lanes !== 8 ? ["norm"] : []),
+    ]);
     this.top = Math.max(PAGE, align(exports.heapBase!() >>> 0, 64));
     this.f32 = new Float32Array(memory.buffer);
     this.buffers.add(memory.buffer);
@@ -596,19 +601,89 @@ class WasmBackendImpl implements WasmBackend {
 
   private geluTable = -1;
 
-  /** layer-norm.ts normRows: no wasm kernel yet, runs in the TypeScript reference (listed in model.info.referenceOps). */
+  /** layer-norm.ts normRows bit for bit (wasm/norm.as layerNormRows), rows split across the threads; the reference where the profile's lanes are neither 16 nor 8. */
   normRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, n: number, rows: number, eps: number): void {
-    this.js.normRows(x, xOff, out, outOff, n, rows, eps);
+    this.checkOpen();
+    if (this.referenceOnly.has("norm")) return this.js.normRows(x, xOff, out, outOff, n, rows, eps);
+    if (rows <= 0 || n <= 0) return;
+    if (x.length < xOff + rows * n || out.length < outOff + rows * n) {
+      throw new EmbedError("TENSOR_SHAPE", `norm: ${rows} rows of ${n} exceed the buffers (x ${x.length}, out ${out.length})`, { n, rows });
+    }
+    const {
+      ptr: [xp, dp],
+      rest: ep,
+    } = this.stage(
+      [
+        [x, xOff, rows * n, true],
+        [out, outOff, rows * n, false],
+      ],
+      8,
+    );
+    new Float64Array(this.memory.buffer, ep, 1)[0] = eps;
+    const args = { x: xp!, out: dp!, n, lanes: this.numerics.lanes, epsAt: ep, r0: 0, r1: rows };
+    this.run(KERNELS.layerNormRows, args, rows < 8 || this.threads === 1);
+    this.unstage(out, outOff, dp!, rows * n);
   }
 
-  /** ops.ts gelu: no wasm kernel yet, runs in the TypeScript reference (listed in model.info.referenceOps). */
+  /** ops.ts gelu bit for bit (wasm/norm.as geluRange), elements split across the threads. */
   gelu(x: Float32Array, out: Float32Array, n: number): void {
-    this.js.gelu(x, out, n);
+    this.checkOpen();
+    if (n <= 0) return;
+    if (x.length < n || out.length < n) {
+      throw new EmbedError("TENSOR_SHAPE", `gelu: ${n} elements exceed the buffers (x ${x.length}, out ${out.length})`, { n });
+    }
+    const table = this.geluTableAt();
+    const {
+      ptr: [xp, dp],
+    } = this.stage(
+      [
+        [x, 0, n, true],
+        [out, 0, n, false],
+      ],
+      0,
+    );
+    this.run(KERNELS.geluRange, { x: xp!, out: dp!, table, i0: 0, i1: n }, n < 4096 || this.threads === 1);
+    this.unstage(out, 0, dp!, n);
   }
 
-  /** silu.ts swiglu: no wasm kernel yet, runs in the TypeScript reference (listed in model.info.referenceOps). */
+  /**
+   * silu.ts swiglu bit for bit (wasm/norm.as swigluRows, or softmax-relaxed.as swigluRowsR on relaxed
+   * SIMD), rows split across the threads; the reference on the 8-lane profiles.
+   */
   swiglu(gate: Float32Array, up: Float32Array, out: Float32Array, rows: number, nc: number): void {
-    this.js.swiglu(gate, up, out, rows, nc);
+    this.checkOpen();
+    if (this.referenceOnly.has("swiglu")) return this.js.swiglu(gate, up, out, rows, nc);
+    const n = rows * nc;
+    if (rows <= 0 || nc <= 0) return;
+    if (gate.length < n || up.length < n || out.length < n) {
+      throw new EmbedError(
+        "TENSOR_SHAPE",
+        `swiglu: ${rows} rows of ${nc} exceed the buffers (gate ${gate.length}, up ${up.length}, out ${out.length})`,
+        { rows, nc },
+      );
+    }
+    const {
+      ptr: [gp, up_, dp],
+    } = this.stage(
+      [
+        [gate, 0, n, true],
+        [up, 0, n, true],
+        [out, 0, n, false],
+      ],
+      0,
+    );
+    const k = this.relaxedSimd ? KERNELS.swigluRowsR : KERNELS.swigluRows;
+    this.run(k, { gate: gp!, up: up_!, out: dp!, nc, r0: 0, r1: rows }, n < 4096 || rows < 2 || this.threads === 1);
+    this.unstage(out, 0, dp!, n);
+  }
+
+  /** ops.ts's GELU table, copied once into wasm memory (256 KiB): its byte offset. */
+  private geluTableAt(): number {
+    if (this.geluTable < 0) {
+      this.geluTable = this.bump(4 * 65536);
+      this.f32.set(geluFp16Table(), this.geluTable >>> 2);
+    }
+    return this.geluTable;
   }
 
   /** ops.ts geglu bit for bit (wasm/norm.as), elements split across the threads. */
@@ -622,11 +697,7 @@ class WasmBackendImpl implements WasmBackend {
         { n },
       );
     }
-    if (this.geluTable < 0) {
-      // ops.ts's table, copied once into wasm memory (256 KiB)
-      this.geluTable = this.bump(4 * 65536);
-      this.f32.set(geluFp16Table(), this.geluTable >>> 2);
-    }
+    const table = this.geluTableAt();
     const {
       ptr: [gp, up_, dp],
     } = this.stage(
@@ -637,7 +708,7 @@ class WasmBackendImpl implements WasmBackend {
       ],
       0,
     );
-    this.run(KERNELS.gegluRange, { gate: gp!, up: up_!, out: dp!, table: this.geluTable, i0: 0, i1: n }, n < 4096 || this.threads === 1);
+    this.run(KERNELS.gegluRange, { gate: gp!, up: up_!, out: dp!, table, i0: 0, i1: n }, n < 4096 || this.threads === 1);
     this.unstage(out, 0, dp!, n);
   }
 

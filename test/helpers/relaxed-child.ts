@@ -5,7 +5,7 @@
  *   --compare             relaxed-backend matmuls (Q8_0, Q4_0, Q4_1, IQ4_NL on their relaxed chain kernels, numerics
  *                         amx, Q8_0 / IQ4_NL / Q4_1 on their panel kernels from 6 tokens, and the K-quants' AMX
  *                         chains; in avx512 the legacy lanes / repack kernels and the K-quant lanes / repack
- *                         ones) and attention vs the reference, JSON on stdout
+ *                         ones), attention, softmax and SwiGLU vs the reference, JSON on stdout
  *   --exit-after-close    2-thread backend, one matmul, close(); the process must then exit
  *   --exit-without-close  same without close()
  */
@@ -82,7 +82,8 @@ async function compare(): Promise<void> {
     mismatches += compareAttention([rel, one], nx, r);
     cases += 2 * ATTENTION_CASES.length;
     mismatches += compareSoftmax(rel, r);
-    cases++;
+    mismatches += compareSwiglu(rel, js, r);
+    cases += 2;
     if (!rel.relaxedSimd || !one.relaxedSimd) mismatches += 1e6;
     await rel.close();
     await one.close();
@@ -150,6 +151,27 @@ function compareSoftmax(be: Awaited<ReturnType<typeof createWasmBackend>>, r: ()
       be.exports.softmaxRowR!(view.byteOffset, n, 0, n);
       for (let i = 0; i < n; i++) if (!Object.is(f[i], ref[i])) mismatches++;
     }
+  }
+  return mismatches;
+}
+
+/** SwiGLU on the relaxed module (softmax-relaxed.as swigluRowsR) vs silu.ts, gates reaching exp's edges (|x| past 88 and 104, ±inf, NaN). */
+function compareSwiglu(be: Awaited<ReturnType<typeof createWasmBackend>>, js: ReturnType<typeof createJsBackend>, r: () => number): number {
+  let mismatches = 0;
+  const special = [0, -0, 87.5, -87.5, 89, -89, 103.5, -103.5, 104.2, -104.2, 150, -150, Infinity, -Infinity, NaN];
+  for (const [rows, nc] of [
+    [3, 3072],
+    [4, 200],
+    [2, 7],
+  ] as const) {
+    const g = new Float32Array(rows * nc).map(() => r() * 12),
+      up = new Float32Array(rows * nc).map(() => r() * 2);
+    for (let i = 0; i < g.length; i += 13) g[i] = special[(i / 13) % special.length]!;
+    const a = new Float32Array(g.length),
+      b = new Float32Array(g.length);
+    be.swiglu(g, up, a, rows, nc);
+    js.swiglu(g, up, b, rows, nc);
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) mismatches++;
   }
   return mismatches;
 }

@@ -3,7 +3,19 @@
 //               mean = f32(sum / n), scale = f32(1 / f32(sqrt(f32(mean + eps)))), and
 //               out = f32(f32(x·scale)·g) (f32x4; f32 products round exactly like fround)
 //   gegluRange = geglu: y = 0 for g <= -10, g for g >= 10, else table[fp16(g)]; out = f32(y·u)
-// Both take a [lo, hi) range (rows / elements) so the pool can split them across threads.
+//   geluRange  = gelu: the same y, out = y
+//   layerNormRows = layer-norm.ts normRows (ggml_norm): per row the f64 sum of x in element order,
+//               mean = f32(f32(sum) / n); y = f32(x - mean) into out, its squares f32(y·y) summed
+//               per block of `lanes` (16: _mm512_reduce_add_ps, 8: hsum8) in f32 and the block sums
+//               (then the tail's squares) in f64; variance = f32(sum / n), scale =
+//               f32(1 / f32(sqrt(f32(variance + eps)))), out = f32(y·scale)
+//   swigluRows = silu.ts swiglu for the 16-lane profiles (ggml_vec_swiglu_f32): per row of nc, the
+//               blocks of 16 as x / (1 + v_expf(0 - x)) · g with the vector exp (E: vexp4 here,
+//               softmax-relaxed.as vexp4R in the relaxed module), the last nc mod 16 as
+//               x / (1 + expf(-x)) · g with glibc's expf; every step rounded to f32
+// All take a [lo, hi) range (rows / elements) so the pool can split them across threads.
+import { reduce16, hsum8 } from "./fma";
+import { ExpF64, expfGlibc } from "./softmax";
 
 /** Rows [r0, r1) of n f32 at x normalized into out (may be x), weight g (n f32); eps: f64 at epsAt. */
 export function normRows(x: usize, out: usize, g: usize, n: i32, epsAt: usize, r0: i32, r1: i32): void {
@@ -74,4 +86,102 @@ export function gegluRange(gate: usize, up: usize, out: usize, table: usize, i0:
     else y = load<f32>(table + (<usize>fp16Bits(reinterpret<u32>(gv)) << 2));
     store<f32>(out + o, y * load<f32>(up + o));
   }
+}
+
+/** Elements [i0, i1): out = gelu(x) with the 65536-entry GELU table (f32) at table (out may be x). */
+export function geluRange(x: usize, out: usize, table: usize, i0: i32, i1: i32): void {
+  for (let i = i0; i < i1; i++) {
+    const o = <usize>i << 2;
+    const gv = load<f32>(x + o);
+    let y: f32;
+    if (gv <= -10) y = 0;
+    else if (gv >= 10) y = gv;
+    else y = load<f32>(table + (<usize>fp16Bits(reinterpret<u32>(gv)) << 2));
+    store<f32>(out + o, y);
+  }
+}
+
+/** Rows [r0, r1) of n f32 at x: ggml_norm into out (may be x); lanes 16 or 8; eps: f64 at epsAt. */
+export function layerNormRows(x: usize, out: usize, n: i32, lanes: i32, epsAt: usize, r0: i32, r1: i32): void {
+  const eps = load<f64>(epsAt); // in memory: the pool passes i32 arguments only
+  const rb = <usize>n << 2;
+  let r = r0;
+  for (; r + 4 <= r1; r += 4) { // four rows' sequential sums interleaved (each in its own order)
+    const a = x + <usize>r * rb, b = a + rb, c = b + rb, d = c + rb;
+    let sa: f64 = 0, sb: f64 = 0, sc: f64 = 0, sd: f64 = 0;
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i << 2;
+      sa += <f64>load<f32>(a + o); sb += <f64>load<f32>(b + o); sc += <f64>load<f32>(c + o); sd += <f64>load<f32>(d + o);
+    }
+    centerScale(a, out + <usize>r * rb, n, lanes, sa, eps);
+    centerScale(b, out + <usize>(r + 1) * rb, n, lanes, sb, eps);
+    centerScale(c, out + <usize>(r + 2) * rb, n, lanes, sc, eps);
+    centerScale(d, out + <usize>(r + 3) * rb, n, lanes, sd, eps);
+  }
+  for (; r < r1; r++) {
+    const a = x + <usize>r * rb;
+    let s: f64 = 0;
+    for (let i = 0; i < n; i++) s += <f64>load<f32>(a + (<usize>i << 2));
+    centerScale(a, out + <usize>r * rb, n, lanes, s, eps);
+  }
+}
+
+/** One row of layerNormRows after its sum: center into out, the squares' sum by lane blocks, scale. */
+function centerScale(x: usize, out: usize, n: i32, lanes: i32, sum: f64, eps: f64): void {
+  const mean = <f32>sum / <f32>n;
+  const m = f32x4.splat(mean);
+  const body = n - n % lanes;
+  let sq: f64 = 0;
+  let i = 0;
+  for (; i < body; i += lanes) {
+    const o = <usize>i << 2;
+    const y0 = f32x4.sub(v128.load(x + o), m), y1 = f32x4.sub(v128.load(x + o, 16), m);
+    v128.store(out + o, y0); v128.store(out + o, y1, 16);
+    if (lanes == 16) {
+      const y2 = f32x4.sub(v128.load(x + o, 32), m), y3 = f32x4.sub(v128.load(x + o, 48), m);
+      v128.store(out + o, y2, 32); v128.store(out + o, y3, 48);
+      sq += <f64>reduce16(f32x4.mul(y0, y0), f32x4.mul(y1, y1), f32x4.mul(y2, y2), f32x4.mul(y3, y3));
+    } else {
+      sq += <f64>hsum8(f32x4.mul(y0, y0), f32x4.mul(y1, y1));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const y = load<f32>(x + o) - mean;
+    store<f32>(out + o, y);
+    sq += <f64>(y * y);
+  }
+  const variance = <f32>(sq / <f64>n);
+  const scale = <f32>(1.0 / <f64><f32>Math.sqrt(<f64><f32>(<f64>variance + eps)));
+  const sv = f32x4.splat(scale);
+  i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), f32x4.mul(v128.load(out + (<usize>i << 2)), sv));
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), load<f32>(out + (<usize>i << 2)) * scale);
+}
+
+/** swigluRows with E's exp4 for the blocks of 16 (both exp4 are ggml_v_expf bit for bit). */
+// @ts-ignore: decorator
+@inline export function swigluWith<E>(gate: usize, up: usize, out: usize, nc: i32, r0: i32, r1: i32): void {
+  const ex = changetype<E>(0);
+  const body = nc & ~15, zero = f32x4.splat(0), one = f32x4.splat(1);
+  for (let r = r0; r < r1; r++) {
+    const ro = (<usize>r * <usize>nc) << 2;
+    const g = gate + ro, u = up + ro, o = out + ro;
+    for (let i = 0; i < body; i += 4) {
+      const p = <usize>i << 2;
+      const x = v128.load(g + p);
+      const s = f32x4.div(x, f32x4.add(one, ex.exp4(f32x4.sub(zero, x))));
+      v128.store(o + p, f32x4.mul(s, v128.load(u + p)));
+    }
+    for (let i = body; i < nc; i++) {
+      const p = <usize>i << 2;
+      const x = load<f32>(g + p);
+      store<f32>(o + p, (x / (1 + expfGlibc(-x))) * load<f32>(u + p));
+    }
+  }
+}
+
+/** Rows [r0, r1) of nc: out = silu(gate) · up (gate, up, out (rows, nc); out may be gate or up). */
+export function swigluRows(gate: usize, up: usize, out: usize, nc: i32, r0: i32, r1: i32): void {
+  swigluWith<ExpF64>(gate, up, out, nc, r0, r1);
 }

@@ -1,9 +1,10 @@
-// AssemblyScript, relaxed-SIMD module only: softmax.as softmaxRow (ggml-order.ts softmaxGgml) with
-// ggml_v_expf on f32x4 lanes directly: every fma32 of vExpf is one f32x4.relaxed_madd (fused once
+// AssemblyScript, relaxed-SIMD module only: softmax.as softmaxRow (ggml-order.ts softmaxGgml) and
+// norm.as swigluRows (silu.ts swiglu) with ggml_v_expf on f32x4 lanes directly: every fma32 of vExpf is one f32x4.relaxed_madd (fused once
 // relaxed-check.as selfCheck has passed, so it IS fma32), the roundings fround(·) are plain f32 ops,
 // and _mm512_scalef_ps (j·2^n rounded once) is two multiplies of which the first is exact.
 // softmax.as softmaxWith supplies softmaxRow's blocks, sums, tail and scaling, so the bits are the
 // same (test/helpers/relaxed-child.ts compareSoftmax: rows reaching subnormal and zero results).
+import { swigluWith } from "./norm";
 import { softmaxWith } from "./softmax";
 
 // @ts-ignore: decorator
@@ -48,4 +49,9 @@ class ExpR { // @ts-ignore: decorator
 /** softmax.as softmaxRow over row[0 .. n) (entries outside [lo, hi) masked) in place with vexp4R, without the f64 copy. */
 export function softmaxRowR(row: usize, n: i32, lo: i32, hi: i32): void {
   softmaxWith<ExpR>(row, 0, n, lo, hi);
+}
+
+/** norm.as swigluRows with vexp4R: rows [r0, r1) of nc, out = silu(gate) · up. */
+export function swigluRowsR(gate: usize, up: usize, out: usize, nc: i32, r0: i32, r1: i32): void {
+  swigluWith<ExpR>(gate, up, out, nc, r0, r1);
 }
