@@ -128,7 +128,6 @@ export const KERNELS = Object.freeze({
   geluRange: { name: "geluRange", family: GELU },
   layerNormRows: { name: "layerNormRows", family: LAYER_NORM_ROWS },
   swigluRows: { name: "swigluRows", family: SWIGLU },
-  swigluRowsR: { name: "swigluRowsR", family: SWIGLU },
 } as const);
 
 /** The positional argument list of a named call, in the family's order. */

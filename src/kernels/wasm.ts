@@ -647,8 +647,8 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   /**
-   * silu.ts swiglu bit for bit (wasm/norm.as swigluRows, or softmax-relaxed.as swigluRowsR on relaxed
-   * SIMD), rows split across the threads; the reference on the 8-lane profiles.
+   * silu.ts swiglu bit for bit (wasm/norm.as swigluRows; its v_expf is softmax.as vexp4), rows split
+   * across the threads; the reference on the 8-lane profiles.
    */
   swiglu(gate: Float32Array, up: Float32Array, out: Float32Array, rows: number, nc: number): void {
     this.checkOpen();
@@ -672,8 +672,7 @@ class WasmBackendImpl implements WasmBackend {
       ],
       0,
     );
-    const k = this.relaxedSimd ? KERNELS.swigluRowsR : KERNELS.swigluRows;
-    this.run(k, { gate: gp!, up: up_!, out: dp!, nc, r0: 0, r1: rows }, n < 4096 || rows < 2 || this.threads === 1);
+    this.run(KERNELS.swigluRows, { gate: gp!, up: up_!, out: dp!, nc, r0: 0, r1: rows }, n < 4096 || rows < 2 || this.threads === 1);
     this.unstage(out, 0, dp!, n);
   }
 

@@ -5,12 +5,14 @@
  *   --compare             relaxed-backend matmuls (Q8_0, Q4_0, Q4_1, IQ4_NL on their relaxed chain kernels, numerics
  *                         amx, Q8_0 / IQ4_NL / Q4_1 on their panel kernels from 6 tokens, and the K-quants' AMX
  *                         chains; in avx512 the legacy lanes / repack kernels and the K-quant lanes / repack
- *                         ones), attention, softmax and SwiGLU vs the reference, JSON on stdout
+ *                         ones), attention (also through the f16 KV cache), softmax and SwiGLU vs the
+ *                         reference, JSON on stdout
  *   --exit-after-close    2-thread backend, one matmul, close(); the process must then exit
  *   --exit-without-close  same without close()
  */
 import { createJsBackend } from "../../src/kernels/js-backend.js";
 import { numericsByName } from "../../src/kernels/numerics.js";
+import { attentionKvF16 } from "../../src/kernels/attn-kv-f16.js";
 import { softmaxGgml } from "../../src/kernels/ggml-order.js";
 import { attention } from "../../src/kernels/ops.js";
 import { createWasmBackend } from "../../src/kernels/wasm.js";
@@ -83,7 +85,8 @@ async function compare(): Promise<void> {
     cases += 2 * ATTENTION_CASES.length;
     mismatches += compareSoftmax(rel, r);
     mismatches += compareSwiglu(rel, js, r);
-    cases += 2;
+    mismatches += compareAttnKvF16(rel, nx, r);
+    cases += 3;
     if (!rel.relaxedSimd || !one.relaxedSimd) mismatches += 1e6;
     await rel.close();
     await one.close();
@@ -132,7 +135,7 @@ function compareAttention(
 }
 
 /**
- * softmax-relaxed.as softmaxRowR vs ggml-order.ts softmaxGgml on rows whose spread reaches past
+ * softmax.as softmaxRow in the relaxed module (vexp4R) vs ggml-order.ts softmaxGgml on rows whose spread reaches past
  * exp's normal range: results that are subnormal (scalef's n < -126), zero (n < -149 and
  * |n| > 192), masked -inf entries, exact ties with the max, lengths with and without a tail.
  */
@@ -148,14 +151,14 @@ function compareSoftmax(be: Awaited<ReturnType<typeof createWasmBackend>>, r: ()
       const view = be.alloc(4 * n);
       const f = new Float32Array(view.buffer, view.byteOffset, n);
       f.set(row);
-      be.exports.softmaxRowR!(view.byteOffset, n, 0, n);
+      be.exports.softmaxRow!(view.byteOffset, 0, n, 0, n);
       for (let i = 0; i < n; i++) if (!Object.is(f[i], ref[i])) mismatches++;
     }
   }
   return mismatches;
 }
 
-/** SwiGLU on the relaxed module (softmax-relaxed.as swigluRowsR) vs silu.ts, gates reaching exp's edges (|x| past 88 and 104, ±inf, NaN). */
+/** SwiGLU on the relaxed module (norm.as swigluRows with vexp4R) vs silu.ts, gates reaching exp's edges (|x| past 88 and 104, ±inf, NaN). */
 function compareSwiglu(be: Awaited<ReturnType<typeof createWasmBackend>>, js: ReturnType<typeof createJsBackend>, r: () => number): number {
   let mismatches = 0;
   const special = [0, -0, 87.5, -87.5, 89, -89, 103.5, -103.5, 104.2, -104.2, 150, -150, Infinity, -Infinity, NaN];
@@ -171,6 +174,29 @@ function compareSwiglu(be: Awaited<ReturnType<typeof createWasmBackend>>, js: Re
       b = new Float32Array(g.length);
     be.swiglu(g, up, a, rows, nc);
     js.swiglu(g, up, b, rows, nc);
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) mismatches++;
+  }
+  return mismatches;
+}
+
+/** Causal attention through the f16 KV cache (attention-f16.as, its softmax on vexp4R) vs attn-kv-f16.ts: Qwen3's heads, odd T, scores with spread. */
+function compareAttnKvF16(
+  be: Awaited<ReturnType<typeof createWasmBackend>>,
+  nx: ReturnType<typeof numericsByName>,
+  r: () => number,
+): number {
+  let mismatches = 0;
+  for (const [T, nHead, nHeadKv, hd] of [
+    [37, 4, 2, 128],
+    [70, 2, 1, 64],
+  ] as const) {
+    const q = new Float32Array(T * nHead * hd).map(() => r() * 3),
+      k = new Float32Array(T * nHeadKv * hd).map(() => r() * 3),
+      v = new Float32Array(T * nHeadKv * hd).map(() => r());
+    const a = new Float32Array(q.length),
+      b = new Float32Array(q.length);
+    be.attentionKvF16(q, k, v, a, T, nHead, nHeadKv, hd, 1 / Math.sqrt(hd));
+    attentionKvF16(nx, q, k, v, b, T, nHead, nHeadKv, hd, 1 / Math.sqrt(hd));
     for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) mismatches++;
   }
   return mismatches;

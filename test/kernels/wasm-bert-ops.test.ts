@@ -2,7 +2,7 @@
  * The wasm backend on the BERT-family ops, bit for bit against the TypeScript reference:
  * attention with soft_max_ext's kq_scale inside the softmax (wasm/attention.as and, where the
  * runtime has relaxed SIMD and its self-check passes, attention-relaxed.as), BERT head layouts,
- * 1 and 2 threads; and LayerNorm / GELU / SwiGLU (wasm/norm.as, softmax-relaxed.as) on the 16- and
+ * 1 and 2 threads; and LayerNorm / GELU / SwiGLU (wasm/norm.as) on the 16- and
  * 8-lane profiles, baseline and relaxed, in place and not, on values reaching exp's edges.
  */
 import assert from "node:assert/strict";

@@ -209,7 +209,7 @@ function softmax8(row: usize, n: i32): void {
  * ends (0, T-1, 1, T-2, ...), so any contiguous range of rows has about the same work. kc, vt from
  * attnF16Prep; q, o (T, nHead·hd); kn: tinyBLAS width (16 or 8); scale: the f64 whose bits are
  * scaleHi:scaleLo. Scratch of this thread at scr + thread·stride: qh (hd f32, 16-byte rounded) |
- * row (Tp f32) | p64 (Tp f64, softmaxRow's copy) | lanes (64 f32) | out pair (2 f32).
+ * row (Tp f32) | p64 (Tp f64, unused: softmaxRow's f64 copy is off) | lanes (64 f32) | out pair (2 f32).
  */
 export function attnF16Rows(q: usize, kc: usize, vt: usize, o: usize, r0: i32, r1: i32, T: i32, Tp: i32, nHead: i32, nHeadKv: i32,
   hd: i32, kn: i32, scaleLo: i32, scaleHi: i32, scr: usize, stride: usize, thread: i32): void {
@@ -243,7 +243,7 @@ export function attnF16Rows(q: usize, kc: usize, vt: usize, o: usize, r0: i32, r
     }
     for (j = 0; j <= i; j++) store<f32>(row + (<usize>j << 2), <f32>(<f64>load<f32>(row + (<usize>j << 2)) * scale));
     for (j = i + 1; j < L; j++) store<f32>(row + (<usize>j << 2), -Infinity);
-    if (kn == 16) softmaxRow(row, p64, L, 0, i + 1);
+    if (kn == 16) softmaxRow(row, 0, L, 0, i + 1); // no f64 copy: the f32 row is read
     else softmax8(row, L);
     roundRow(row, row, L);
     // outputs: vt rows d of this kv head against the probabilities, over the L cells

@@ -8,7 +8,7 @@
 // tile cannot take (keys at a window's edge, dims of two queries whose step ranges differ, an odd
 // last one) runs the one-output code. Which code computes an output never changes its operations.
 import { reduce16 } from "./fma";
-import { softmaxRowR } from "./softmax-relaxed";
+import { softmaxRow } from "./softmax";
 
 /** fma32(a, b, c) for scalars. */
 // @ts-ignore: decorator
@@ -196,11 +196,11 @@ function queryOne(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, n
   values(vt, T, hd, o + (qi - q), kq, kvh, lo, hi, 0);
 }
 
-/** soft_max_ext on one kq row: the scale (if not 1) on [lo, hi), then the softmax (softmax-relaxed.as). */
+/** soft_max_ext on one kq row: the scale (if not 1) on [lo, hi), then softmaxRow (its relaxed exp; no f64 copy). */
 function finishScores(kq: usize, T: i32, lo: i32, hi: i32, scaleBits: i32): void {
   const scale = reinterpret<f32>(scaleBits); // soft_max_ext's scale (kq_scale), f32 bits
   if (scale != 1) for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), load<f32>(kq + (<usize>j << 2)) * scale);
-  softmaxRowR(kq, T, lo, hi);
+  softmaxRow(kq, 0, T, lo, hi);
 }
 
 /** T >= 2, T % 16 == 0 and hd % 4 == 0: kqv takes tinyBLAS's 16-lane order (sgemmR), else vecDotR. */

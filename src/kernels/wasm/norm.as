@@ -10,12 +10,12 @@
 //               (then the tail's squares) in f64; variance = f32(sum / n), scale =
 //               f32(1 / f32(sqrt(f32(variance + eps)))), out = f32(y·scale)
 //   swigluRows = silu.ts swiglu for the 16-lane profiles (ggml_vec_swiglu_f32): per row of nc, the
-//               blocks of 16 as x / (1 + v_expf(0 - x)) · g with the vector exp (E: vexp4 here,
-//               softmax-relaxed.as vexp4R in the relaxed module), the last nc mod 16 as
+//               blocks of 16 as x / (1 + v_expf(0 - x)) · g with the vector exp (softmax.as vexp4:
+//               f64-emulated in the baseline module, relaxed_madd in the relaxed one), the last nc mod 16 as
 //               x / (1 + expf(-x)) · g with glibc's expf; every step rounded to f32
 // All take a [lo, hi) range (rows / elements) so the pool can split them across threads.
 import { reduce16, hsum8 } from "./fma";
-import { ExpF64, expfGlibc } from "./softmax";
+import { expfGlibc, vexp4 } from "./softmax";
 
 /** Rows [r0, r1) of n f32 at x normalized into out (may be x), weight g (n f32); eps: f64 at epsAt. */
 export function normRows(x: usize, out: usize, g: usize, n: i32, epsAt: usize, r0: i32, r1: i32): void {
@@ -159,10 +159,8 @@ function centerScale(x: usize, out: usize, n: i32, lanes: i32, sum: f64, eps: f6
   for (; i < n; i++) store<f32>(out + (<usize>i << 2), load<f32>(out + (<usize>i << 2)) * scale);
 }
 
-/** swigluRows with E's exp4 for the blocks of 16 (both exp4 are ggml_v_expf bit for bit). */
-// @ts-ignore: decorator
-@inline export function swigluWith<E>(gate: usize, up: usize, out: usize, nc: i32, r0: i32, r1: i32): void {
-  const ex = changetype<E>(0);
+/** Rows [r0, r1) of nc: out = silu(gate) · up (gate, up, out (rows, nc); out may be gate or up). */
+export function swigluRows(gate: usize, up: usize, out: usize, nc: i32, r0: i32, r1: i32): void {
   const body = nc & ~15, zero = f32x4.splat(0), one = f32x4.splat(1);
   for (let r = r0; r < r1; r++) {
     const ro = (<usize>r * <usize>nc) << 2;
@@ -170,7 +168,7 @@ function centerScale(x: usize, out: usize, n: i32, lanes: i32, sum: f64, eps: f6
     for (let i = 0; i < body; i += 4) {
       const p = <usize>i << 2;
       const x = v128.load(g + p);
-      const s = f32x4.div(x, f32x4.add(one, ex.exp4(f32x4.sub(zero, x))));
+      const s = f32x4.div(x, f32x4.add(one, vexp4(f32x4.sub(zero, x))));
       v128.store(o + p, f32x4.mul(s, v128.load(u + p)));
     }
     for (let i = body; i < nc; i++) {
@@ -179,9 +177,4 @@ function centerScale(x: usize, out: usize, n: i32, lanes: i32, sum: f64, eps: f6
       store<f32>(o + p, (x / (1 + expfGlibc(-x))) * load<f32>(u + p));
     }
   }
-}
-
-/** Rows [r0, r1) of nc: out = silu(gate) · up (gate, up, out (rows, nc); out may be gate or up). */
-export function swigluRows(gate: usize, up: usize, out: usize, nc: i32, r0: i32, r1: i32): void {
-  swigluWith<ExpF64>(gate, up, out, nc, r0, r1);
 }

@@ -10,7 +10,7 @@ export { f16Sgemm, f32Sgemm, f32VecDot, bf16Sgemm } from "./float";
 export { attnPrep, attnRows } from "./attention";
 export { attnF16Prep, attnF16Rows } from "./attention-f16";
 export { attnPrepR, attnRowsR } from "./attention-relaxed";
-export { softmaxRowR, swigluRowsR } from "./softmax-relaxed";
+export { softmaxRow } from "./softmax";
 export { fmaCheck } from "./fma";
 export { normRows, gegluRange, geluRange, layerNormRows, swigluRows } from "./norm";
 export { chainQ8_0M, chainQ4_0R, chainIQ4_NLM, chainQ4_1M } from "./relaxed-kernels";

@@ -1,7 +1,10 @@
 // AssemblyScript. ggml's softmax numerics, bit for bit with src/kernels/ggml-order.ts softmaxGgml:
-// blocks of 16 use ggml_v_expf (vExpf: one lane per f64 lane, exact fma32 via fma.as) and add
-// their _mm512_reduce_add_ps sum to an f64 total; the last (n mod 16) values use glibc's expf
-// (libm-expf.ts, ported op for op); then every value is multiplied by (float)(1/sum).
+// blocks of 16 use ggml_v_expf and add their _mm512_reduce_add_ps sum to an f64 total; the last
+// (n mod 16) values use glibc's expf (libm-expf.ts, ported op for op); then every value is
+// multiplied by (float)(1/sum). ggml_v_expf (vexp4, also SwiGLU's in norm.as) is compiled two ways:
+// in the baseline module one lane per f64 lane with fma32 emulated exactly (fma.as); in the relaxed
+// module on f32x4 lanes with each fma32 one f32x4.relaxed_madd, which that module only runs once
+// relaxed-check.as selfCheck has shown it fused (then it IS fma32).
 import { fma2, pack4, reduce16, round2 } from "./fma";
 
 // ------------------------------------------------------------------ glibc expf (libm-expf.ts)
@@ -65,26 +68,56 @@ export function expfGlibc(x: f32): f32 {
   return v128.bitselect(sat, p, big);
 }
 
-/** exp of 4 f32 lanes, as f32x4. */
 // @ts-ignore: decorator
-@inline function vexp4(x: v128): v128 {
-  return pack4(vexp2(f64x2.promote_low_f32x4(x)), vexp2(f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1))));
+@inline function c4(bits: u32): v128 { return f32x4.splat(reinterpret<f32>(bits)); }
+
+/** 2^k as f32 bits for integer lanes k in [-126, 127]. */
+// @ts-ignore: decorator
+@inline function pow2x4(k: v128): v128 { return i32x4.shl(i32x4.add(k, i32x4.splat(127)), 23); }
+
+/**
+ * vExpf on four f32 lanes with relaxed_madd (relaxed module only). scalef(j, n) = j·2^n rounded
+ * once: n in [-126, 127] gives j·2^n (2^n a normal f32: one rounding); n < -126 gives
+ * (j·2^(n+126))·2^-126 and n > 127 (j·2^(n-127))·2^127, where the first product only moves j's
+ * exponent within the normal range (|n| <= 192 here, j in [0.7, 1.5]), so the second is the one
+ * rounding. |n| > 192: 0 or +inf.
+ */
+// @ts-ignore: decorator
+@inline function vexp4R(x: v128): v128 {
+  const R = c4(0x4b400000); // 0x1.8p23
+  const z = f32x4.relaxed_madd(x, c4(0x3fb8aa3b), R); // fma(x, log2e, R)
+  const n = f32x4.sub(z, R);
+  const nn = f32x4.neg(n);
+  const hi = f32x4.relaxed_madd(nn, c4(0x3f317200), x); // fnmadd(n, ln2_hi, x)
+  const b = f32x4.relaxed_madd(nn, c4(0x35bfbe8e), hi); // fnmadd(n, ln2_lo, ·)
+  const u = f32x4.mul(b, b);
+  const t1 = f32x4.relaxed_madd(c4(0x3c072010), b, c4(0x3d2b9f17)); // fma(C5, b, C4)
+  const t2 = f32x4.relaxed_madd(c4(0x3e2aaf33), b, c4(0x3efffedb)); // fma(C3, b, C2)
+  const t4 = f32x4.relaxed_madd(c4(0x3f7ffff6), b, f32x4.splat(1)); // fma(C1, b, 1)
+  const j = f32x4.relaxed_madd(f32x4.relaxed_madd(t1, u, t2), u, t4);
+  const k = i32x4.trunc_sat_f32x4_s(n);
+  const lowK = i32x4.lt_s(k, i32x4.splat(-126)), highK = i32x4.gt_s(k, i32x4.splat(127));
+  const e = v128.bitselect(i32x4.splat(-126), v128.bitselect(i32x4.splat(127), i32x4.splat(0), highK), lowK);
+  const p = f32x4.mul(f32x4.mul(j, pow2x4(i32x4.sub(k, e))), pow2x4(e));
+  const big = f32x4.gt(f32x4.abs(n), f32x4.splat(192));
+  const sat = v128.and(f32x4.splat(Infinity), f32x4.gt(n, f32x4.splat(0))); // n <= 0 ? 0 : inf
+  return v128.bitselect(sat, p, big);
 }
 
-/** vexp4 as softmaxWith's exp (softmaxRow); softmax-relaxed.as passes its f32x4 one. */
-export class ExpF64 { // @ts-ignore: decorator
-  @inline exp4(x: v128): v128 { return vexp4(x); }
+/** ggml_v_expf of 4 f32 lanes, as f32x4: vexp4R in the relaxed module, two vexp2 otherwise. */
+// @ts-ignore: decorator
+@inline export function vexp4(x: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return vexp4R(x);
+  return pack4(vexp2(f64x2.promote_low_f32x4(x)), vexp2(f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1))));
 }
 
 /**
  * softmaxGgml over row[0 .. n) (f32, masked entries -Infinity) in place, where every entry
- * outside [lo, hi) is masked, with E's exp4 for the blocks of 16 (both exp4 are ggml_v_expf bit
- * for bit). Blocks of 16 lying entirely outside [lo, hi) give exp = +0 and add +0 to the sum, so
- * they are just zeroed. Also writes the result widened to f64 into p64 unless p64 is 0.
+ * outside [lo, hi) is masked. Blocks of 16 lying entirely outside [lo, hi) give exp = +0 and add
+ * +0 to the sum, so they are just zeroed. Also writes the result widened to f64 into p64 unless
+ * p64 is 0.
  */
-// @ts-ignore: decorator
-@inline export function softmaxWith<E>(row: usize, p64: usize, n: i32, lo: i32, hi: i32): void {
-  const ex = changetype<E>(0);
+export function softmaxRow(row: usize, p64: usize, n: i32, lo: i32, hi: i32): void {
   let mx: f32 = -Infinity;
   for (let j = lo; j < hi; j++) {
     const v = load<f32>(row + (<usize>j << 2));
@@ -102,7 +135,7 @@ export class ExpF64 { // @ts-ignore: decorator
     }
     const x0 = f32x4.sub(v128.load(p), m), x1 = f32x4.sub(v128.load(p, 16), m);
     const x2 = f32x4.sub(v128.load(p, 32), m), x3 = f32x4.sub(v128.load(p, 48), m);
-    const e0 = ex.exp4(x0), e1 = ex.exp4(x1), e2 = ex.exp4(x2), e3 = ex.exp4(x3);
+    const e0 = vexp4(x0), e1 = vexp4(x1), e2 = vexp4(x2), e3 = vexp4(x3);
     v128.store(p, e0); v128.store(p, e1, 16); v128.store(p, e2, 32); v128.store(p, e3, 48);
     sum += <f64>reduce16(e0, e1, e2, e3);
   }
@@ -123,9 +156,4 @@ export class ExpF64 { // @ts-ignore: decorator
     store<f32>(row + (<usize>j << 2), v);
     store<f64>(p64 + (<usize>j << 3), <f64>v);
   }
-}
-
-/** softmaxWith with vexp4 (f64-emulated fma32), writing the f64 copy to p64. */
-export function softmaxRow(row: usize, p64: usize, n: i32, lo: i32, hi: i32): void {
-  softmaxWith<ExpF64>(row, p64, n, lo, hi);
 }
