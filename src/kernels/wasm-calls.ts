@@ -62,8 +62,8 @@ export const PREPARE_ROWS = family(
 /** k, v (T, nHeadKv·hd) f32 -> k64 (T, nHeadKv·hd) f64, vt64 (nHeadKv·hd, T) f64; key rows [j0, j1). */
 export const ATTN_PREP = family(["k", "v", "k64", "vt64", "j0", "j1", "T", "nHeadKv", "hd"], ["j0", "j1"], 1, false);
 
-/** v (T, nHeadKv·hd) f32 -> vt (nHeadKv·hd, T) f32; key rows [j0, j1). */
-export const ATTN_PREP_R = family(["v", "vt", "j0", "j1", "T", "nHeadKv", "hd"], ["j0", "j1"], 1, false);
+/** v (T, nHeadKv·hd) f32 -> vt (nHeadKv·hd, T) f32, and for hd < 64 k -> kt (nHeadKv·hd, Tp); key rows [j0, j1). */
+export const ATTN_PREP_R = family(["k", "v", "vt", "kt", "j0", "j1", "T", "Tp", "nHeadKv", "hd"], ["j0", "j1"], 1, false);
 
 /**
  * softmax(q kᵀ, window) v: q (T, nHead·hd) -> o (T, nHead·hd); (head, query) rows [r0, r1) of
@@ -89,6 +89,17 @@ export const ATTN_F16_PREP = family(["k", "v", "kc", "vt", "j0", "j1", "T", "Tp"
  */
 export const ATTN_F16_ROWS = family(
   ["q", "kc", "vt", "o", "r0", "r1", "T", "Tp", "nHead", "nHeadKv", "hd", "kn", "scaleLo", "scaleHi", "scr", "scrStride"],
+  ["r0", "r1"],
+  1,
+  true,
+);
+
+/**
+ * ATTN_ROWS on the relaxed module (attention-relaxed.as): k, vt as for attnRows in f32, plus v as
+ * given (T, nHeadKv·hd) and kt (nHeadKv·hd, Tp) from attnPrepR for the small-head lanes paths.
+ */
+export const ATTN_ROWS_R = family(
+  ["q", "k", "vt", "o", "r0", "r1", "T", "nHead", "nHeadKv", "hd", "window", "scaleBits", "scr", "scrStride", "v", "kt", "Tp"],
   ["r0", "r1"],
   1,
   true,
@@ -120,7 +131,7 @@ export const KERNELS = Object.freeze({
   attnPrep: { name: "attnPrep", family: ATTN_PREP },
   attnPrepR: { name: "attnPrepR", family: ATTN_PREP_R },
   attnRows: { name: "attnRows", family: ATTN_ROWS },
-  attnRowsR: { name: "attnRowsR", family: ATTN_ROWS },
+  attnRowsR: { name: "attnRowsR", family: ATTN_ROWS_R },
   attnF16Prep: { name: "attnF16Prep", family: ATTN_F16_PREP },
   attnF16Rows: { name: "attnF16Rows", family: ATTN_F16_ROWS },
   normRows: { name: "normRows", family: NORM_ROWS },

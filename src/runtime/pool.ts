@@ -90,6 +90,8 @@ export class WorkerPool {
     c[CTL.R0] = r0Idx;
     c[CTL.R1] = r1Idx;
     c[CTL.ALIGN] = align;
+    if (args.length > CTL.SIZE - CTL.ARGS)
+      throw new Error(`pool.run: ${args.length} arguments, the control block holds ${CTL.SIZE - CTL.ARGS}`);
     c[CTL.NARGS] = args.length;
     for (let i = 0; i < args.length; i++) c[CTL.ARGS + i] = args[i]!;
     Atomics.store(c, CTL.NEXT, 0);

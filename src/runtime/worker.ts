@@ -42,8 +42,8 @@ export function workerKit() {
     ALIGN: 6, // split granularity (rows); ranges start at multiples of it
     NARGS: 7,
     NEXT: 8, // the next unclaimed piece of the range (claimed with Atomics.add by every thread)
-    ARGS: 9, // up to 16 i32 arguments
-    SIZE: 25,
+    ARGS: 9, // up to 24 i32 arguments (pool.run refuses more)
+    SIZE: 33,
   } as const;
 
   /** Spin iterations of the main thread waiting for the workers' done count (~20-40 µs). */

@@ -148,36 +148,106 @@ export function sgemmR(x: usize, y: usize, lo: i32, hi: i32): f32 {
   }
 }
 
-/** v (T, nHeadKv·hd) transposed into vt (nHeadKv, hd, T), f32, for the key rows [j0, j1). */
-export function attnPrepR(v: usize, vt: usize, j0: i32, j1: i32, T: i32, nHeadKv: i32, hd: i32): void {
+/**
+ * v (T, nHeadKv·hd) transposed into vt (nHeadKv, hd, T), f32, for the key rows [j0, j1); for
+ * hd < 64 also k transposed into kt (nHeadKv, hd, Tp), the layout of scoresLanes.
+ */
+export function attnPrepR(k: usize, v: usize, vt: usize, kt: usize, j0: i32, j1: i32, T: i32, Tp: i32, nHeadKv: i32, hd: i32): void {
   const nKV = nHeadKv * hd;
   for (let j = j0; j < j1; j++) {
     for (let h = 0; h < nHeadKv; h++) {
       const src = v + ((<usize>(j * nKV + h * hd)) << 2);
       const dst = vt + ((<usize>(h * hd) * <usize>T + <usize>j) << 2);
       for (let d = 0; d < hd; d++) store<f32>(dst + ((<usize>d * <usize>T) << 2), load<f32>(src + (<usize>d << 2)));
+      if (hd >= 64) continue;
+      const ks = k + ((<usize>(j * nKV + h * hd)) << 2);
+      const kd = kt + ((<usize>(h * hd) * <usize>Tp + <usize>j) << 2);
+      for (let d = 0; d < hd; d++) store<f32>(kd + ((<usize>d * <usize>Tp) << 2), load<f32>(ks + (<usize>d << 2)));
     }
   }
 }
 
 /**
+ * Scores of query row y against keys [j0, j1) for hd < 64, where vecDotR has no 64-element step
+ * and the whole dot is its tail rule from +0: sum = sum + x·y (each rounded) for elements below
+ * tail8, then fused. Eight keys per pass, one per lane (kt: the kv head's (hd, Tp) keys
+ * transposed), so every lane runs one key's steps in vecDotR's order. Writes kq[j] for j from
+ * j0 & ~7 up to j1 rounded up to 8 (kq holds Tp entries; the caller masks what lies outside).
+ */
+function scoresLanes(kt: usize, Tp: i32, y: usize, hd: i32, j0: i32, j1: i32, kq: usize): void {
+  const tail8 = ((hd >> 4) << 4) + (((hd & 15) >> 3) << 3);
+  const rs = <usize>Tp << 2;
+  for (let j = j0 & ~7; j < j1; j += 8) {
+    let s0 = f32x4.splat(0), s1 = s0;
+    let p = kt + (<usize>j << 2);
+    for (let e = 0; e < tail8; e++, p += rs) {
+      const q = v128.load32_splat(y + (<usize>e << 2));
+      s0 = f32x4.add(s0, f32x4.mul(v128.load(p), q));
+      s1 = f32x4.add(s1, f32x4.mul(v128.load(p, 16), q));
+    }
+    for (let e = tail8; e < hd; e++, p += rs) {
+      const q = v128.load32_splat(y + (<usize>e << 2));
+      s0 = f32x4.relaxed_madd(v128.load(p), q, s0);
+      s1 = f32x4.relaxed_madd(v128.load(p, 16), q, s1);
+    }
+    v128.store(kq + (<usize>j << 2), s0);
+    v128.store(kq + (<usize>j << 2), s1, 16);
+  }
+}
+
+/**
+ * Outputs oi[0 .. hd) of one query for T < 64 on the vecDotR path (no 64-element step: the tail
+ * rule over keys [lo, hi) from +0), eight dims per pass, one per lane: vh = the kv head's v as
+ * given (T rows of nKV), whose row e holds dims d .. d + 7 side by side. hd % 8 == 0.
+ */
+function valuesLanes(vh: usize, nKV: i32, p: usize, T: i32, lo: i32, hi: i32, hd: i32, oi: usize): void {
+  const tail8 = ((T >> 4) << 4) + (((T & 15) >> 3) << 3);
+  const rs = <usize>nKV << 2;
+  for (let d = 0; d < hd; d += 8) {
+    let s0 = f32x4.splat(0), s1 = s0;
+    const col = vh + (<usize>d << 2);
+    for (let e = lo; e < min(tail8, hi); e++) {
+      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
+      s0 = f32x4.add(s0, f32x4.mul(v128.load(x), q));
+      s1 = f32x4.add(s1, f32x4.mul(v128.load(x, 16), q));
+    }
+    for (let e = max(tail8, lo); e < hi; e++) {
+      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
+      s0 = f32x4.relaxed_madd(v128.load(x), q, s0);
+      s1 = f32x4.relaxed_madd(v128.load(x, 16), q, s1);
+    }
+    v128.store(oi + (<usize>d << 2), s0);
+    v128.store(oi + (<usize>d << 2), s1, 16);
+  }
+}
+
+/** kq[0 .. T) of one query from scoresLanes: its keys [lo, hi) computed, the others -inf. */
+function scoresLanesRow(kt: usize, Tp: i32, y: usize, hd: i32, T: i32, lo: i32, hi: i32, kq: usize): void {
+  scoresLanes(kt, Tp, y, hd, lo, hi, kq);
+  for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+  for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+}
+
+/**
  * attention.as attnRows on f32 data: query rows r in [r0, r1) of r = h·T + i, two at a time where
  * i + 1 is in the same head and range (queryPair), else one (queryOne). q (T, nHead·hd) and
- * k (T, nHeadKv·hd) as given, vt from attnPrepR. Scratch of this thread (scratch + thread·stride,
- * stride >= 8·T + 272 bytes): the kq rows of the two queries (T f32 each: scores, then the
- * probabilities) | the 2×2 tiles' fold area (256 bytes, 16-aligned).
+ * k (T, nHeadKv·hd) as given, vt from attnPrepR; v as given and kt (attnPrepR, for hd < 64) for
+ * the small-head paths, whose lanes hold 8 keys (scoresLanes, hd < 64) or 8 dims (valuesLanes,
+ * T < 64 off the tinyBLAS order) instead of 4 lanes of one output. Scratch of this thread
+ * (scratch + thread·stride, stride >= 8·Tp + 272 bytes): the kq rows of the two queries (Tp f32
+ * each: scores, then the probabilities) | the 2×2 tiles' fold area (256 bytes, 16-aligned).
  */
 export function attnRowsR(q: usize, k: usize, vt: usize, o: usize, r0: i32, r1: i32, T: i32, nHead: i32, nHeadKv: i32, hd: i32,
-  window: i32, scaleBits: i32, scratch: usize, stride: usize, thread: i32): void {
-  const kqA = scratch + <usize>thread * stride, kqB = kqA + (<usize>T << 2);
-  const fold = (kqB + (<usize>T << 2) + 15) & ~15;
+  window: i32, scaleBits: i32, scratch: usize, stride: usize, v: usize, kt: usize, Tp: i32, thread: i32): void {
+  const kqA = scratch + <usize>thread * stride, kqB = kqA + (<usize>Tp << 2);
+  const fold = (kqB + (<usize>Tp << 2) + 15) & ~15;
   for (let r = r0; r < r1; ) {
     const h = r / T, i = r % T;
     if (r + 1 < r1 && i + 1 < T) {
-      queryPair(q, k, vt, o, T, nHead, nHeadKv, hd, window, scaleBits, h, i, kqA, kqB, fold);
+      queryPair(q, k, vt, o, T, nHead, nHeadKv, hd, window, scaleBits, h, i, kqA, kqB, fold, v, kt, Tp);
       r += 2;
     } else {
-      queryOne(q, k, vt, o, T, nHead, nHeadKv, hd, window, scaleBits, h, i, kqA);
+      queryOne(q, k, vt, o, T, nHead, nHeadKv, hd, window, scaleBits, h, i, kqA, v, kt, Tp);
       r++;
     }
   }
@@ -185,15 +255,19 @@ export function attnRowsR(q: usize, k: usize, vt: usize, o: usize, r0: i32, r1: 
 
 /** Query i of head h alone: vecDotR scores, the softmax, then sgemmR or vecDotR for every dim. */
 function queryOne(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, nHeadKv: i32, hd: i32, window: i32, scaleBits: i32,
-  h: i32, i: i32, kq: usize): void {
+  h: i32, i: i32, kq: usize, v: usize, kt: usize, Tp: i32): void {
   const nKV = nHeadKv * hd, kvh = h / (nHead / nHeadKv);
   const lo = max(0, i - window), hi = min(T, i + window + 1);
   const qi = q + ((<usize>(i * nHead * hd + h * hd)) << 2), kh = k + ((<usize>(kvh * hd)) << 2);
-  for (let j = 0; j < T; j++) {
-    store<f32>(kq + (<usize>j << 2), j >= lo && j < hi ? vecDotR(kh + ((<usize>j * <usize>nKV) << 2), qi, hd, 0, hd) : -Infinity);
+  if (hd < 64) scoresLanesRow(kt + ((<usize>(kvh * hd) * <usize>Tp) << 2), Tp, qi, hd, T, lo, hi, kq);
+  else {
+    for (let j = 0; j < T; j++) {
+      store<f32>(kq + (<usize>j << 2), j >= lo && j < hi ? vecDotR(kh + ((<usize>j * <usize>nKV) << 2), qi, hd, 0, hd) : -Infinity);
+    }
   }
   finishScores(kq, T, lo, hi, scaleBits);
-  values(vt, T, hd, o + (qi - q), kq, kvh, lo, hi, 0);
+  if (kqvLanes(T, hd)) valuesLanes(v + ((<usize>(kvh * hd)) << 2), nKV, kq, T, lo, hi, hd, o + (qi - q));
+  else values(vt, T, hd, o + (qi - q), kq, kvh, lo, hi, 0);
 }
 
 /** soft_max_ext on one kq row: the scale (if not 1) on [lo, hi), then softmaxRow (its relaxed exp; no f64 copy). */
@@ -209,6 +283,12 @@ function finishScores(kq: usize, T: i32, lo: i32, hi: i32, scaleBits: i32): void
   return T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
 }
 
+/** kqv by valuesLanes: the vecDotR path with no 64-element step (T < 64), dims in groups of 8. */
+// @ts-ignore: decorator
+@inline function kqvLanes(T: i32, hd: i32): bool {
+  return !kqvSgemm(T, hd) && T < 64 && (hd & 7) == 0;
+}
+
 /** Outputs oi[d] for dims [d0, hd) of one query (probabilities kq, window [lo, hi)), one at a time. */
 function values(vt: usize, T: i32, hd: i32, oi: usize, kq: usize, kvh: i32, lo: i32, hi: i32, d0: i32): void {
   const sgemm = kqvSgemm(T, hd);
@@ -221,7 +301,7 @@ function values(vt: usize, T: i32, hd: i32, oi: usize, kq: usize, kvh: i32, lo: 
 
 /** Queries i and i + 1 (< T) of head h: scores in 2×2 tiles of keys, then values in 2×2 tiles of dims. */
 function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, nHeadKv: i32, hd: i32, window: i32, scaleBits: i32,
-  h: i32, i: i32, kqA: usize, kqB: usize, fold: usize): void {
+  h: i32, i: i32, kqA: usize, kqB: usize, fold: usize, v: usize, kt: usize, Tp: i32): void {
   const nQ = nHead * hd, nKV = nHeadKv * hd, kvh = h / (nHead / nHeadKv);
   const lo0 = max(0, i - window), hi0 = min(T, i + window + 1);
   const lo1 = max(0, i + 1 - window), hi1 = min(T, i + 1 + window + 1);
@@ -229,7 +309,12 @@ function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, 
   const kh = k + ((<usize>(kvh * hd)) << 2), ks = <usize>nKV << 2;
   // scores: keys in both windows [c0, c1) in 2×2 tiles, the others (and an odd last one) alone
   const c0 = max(lo0, lo1), c1 = min(hi0, hi1), np = hd & ~63;
-  for (let j = 0; j < T; j++) {
+  if (hd < 64) {
+    const kth = kt + ((<usize>(kvh * hd) * <usize>Tp) << 2);
+    scoresLanesRow(kth, Tp, q0, hd, T, lo0, hi0, kqA);
+    scoresLanesRow(kth, Tp, q1, hd, T, lo1, hi1, kqB);
+  }
+  for (let j = 0; j < T && hd >= 64; j++) {
     const kj = kh + <usize>j * ks, inner = j >= c0 && j < c1 - ((c1 - c0) & 1);
     if (!inner) {
       store<f32>(kqA + (<usize>j << 2), j >= lo0 && j < hi0 ? vecDotR(kj, q0, hd, 0, hd) : -Infinity);
@@ -247,6 +332,11 @@ function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, 
   finishScores(kqB, T, lo1, hi1, scaleBits);
   // values: 2×2 tiles of dims when both queries run the same steps, else one output at a time
   const oA = o + (q0 - q), oB = oA + (<usize>nQ << 2);
+  if (kqvLanes(T, hd)) {
+    valuesLanes(v + ((<usize>(kvh * hd)) << 2), nKV, kqA, T, lo0, hi0, hd, oA);
+    valuesLanes(v + ((<usize>(kvh * hd)) << 2), nKV, kqB, T, lo1, hi1, hd, oB);
+    return;
+  }
   const sgemm = kqvSgemm(T, hd), s0 = lo0 & ~15, npT = T & ~63;
   const tile = sgemm
     ? s0 == (lo1 & ~15) && (hi0 - s0 + 15) >> 4 == (hi1 - s0 + 15) >> 4
