@@ -6,7 +6,10 @@
 // for the weighted values, each a 2×2 tile whose four outputs run their own lane chains
 // interleaved (8 accumulators per pass instead of 4, every load feeding two fused steps). What a
 // tile cannot take (keys at a window's edge, dims of two queries whose step ranges differ, an odd
-// last one) runs the one-output code. Which code computes an output never changes its operations.
+// last one) runs the one-output code. Heads narrower than 64 (MiniLM's 32) have no 64-element step:
+// their whole dot is ggml's tail rule, a sequential chain per output, so there the lanes hold 8
+// outputs instead (8 keys for the scores, 8 dims for the values of short texts), each lane running
+// its own output's steps. Which code computes an output never changes its operations.
 import { reduce16 } from "./fma";
 import { softmaxRow } from "./softmax";
 
@@ -313,19 +316,20 @@ function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, 
     const kth = kt + ((<usize>(kvh * hd) * <usize>Tp) << 2);
     scoresLanesRow(kth, Tp, q0, hd, T, lo0, hi0, kqA);
     scoresLanesRow(kth, Tp, q1, hd, T, lo1, hi1, kqB);
-  }
-  for (let j = 0; j < T && hd >= 64; j++) {
-    const kj = kh + <usize>j * ks, inner = j >= c0 && j < c1 - ((c1 - c0) & 1);
-    if (!inner) {
-      store<f32>(kqA + (<usize>j << 2), j >= lo0 && j < hi0 ? vecDotR(kj, q0, hd, 0, hd) : -Infinity);
-      store<f32>(kqB + (<usize>j << 2), j >= lo1 && j < hi1 ? vecDotR(kj, q1, hd, 0, hd) : -Infinity);
-    } else if (((j - c0) & 1) == 0) {
-      fold2x2(kj, kj + ks, q0, q1, 0, np, fold);
-      const jo = <usize>j << 2;
-      store<f32>(kqA + jo, tailR(folded(fold, 0), kj, q0, hd, 0, hd));
-      store<f32>(kqB + jo, tailR(folded(fold, 1), kj, q1, hd, 0, hd));
-      store<f32>(kqA + jo, tailR(folded(fold, 2), kj + ks, q0, hd, 0, hd), 4);
-      store<f32>(kqB + jo, tailR(folded(fold, 3), kj + ks, q1, hd, 0, hd), 4);
+  } else {
+    for (let j = 0; j < T; j++) {
+      const kj = kh + <usize>j * ks, inner = j >= c0 && j < c1 - ((c1 - c0) & 1);
+      if (!inner) {
+        store<f32>(kqA + (<usize>j << 2), j >= lo0 && j < hi0 ? vecDotR(kj, q0, hd, 0, hd) : -Infinity);
+        store<f32>(kqB + (<usize>j << 2), j >= lo1 && j < hi1 ? vecDotR(kj, q1, hd, 0, hd) : -Infinity);
+      } else if (((j - c0) & 1) == 0) {
+        fold2x2(kj, kj + ks, q0, q1, 0, np, fold);
+        const jo = <usize>j << 2;
+        store<f32>(kqA + jo, tailR(folded(fold, 0), kj, q0, hd, 0, hd));
+        store<f32>(kqB + jo, tailR(folded(fold, 1), kj, q1, hd, 0, hd));
+        store<f32>(kqA + jo, tailR(folded(fold, 2), kj + ks, q0, hd, 0, hd), 4);
+        store<f32>(kqB + jo, tailR(folded(fold, 3), kj + ks, q1, hd, 0, hd), 4);
+      }
     }
   }
   finishScores(kqA, T, lo0, hi0, scaleBits);
