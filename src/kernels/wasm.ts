@@ -106,7 +106,7 @@ export interface WasmBackend extends Backend {
   kernelFor(w: Weight, nTokens?: number): string;
   /** which kernel attention runs: "attnRows", "attnRowsR", or "reference" where the profile has none */
   readonly attentionKernel: string;
-  /** ops this backend always runs in the TypeScript reference (no wasm kernel yet), by EmbeddingGraph.ops name */
+  /** ops this backend runs in the TypeScript reference in its numerics profile (no wasm kernel for that order), by EmbeddingGraph.ops name */
   readonly referenceOnly: ReadonlySet<string>;
 }
 
