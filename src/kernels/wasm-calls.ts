@@ -59,18 +59,19 @@ export const PREPARE_ROWS = family(
   true,
 );
 
-/** k, v (T, nHeadKv·hd) f32 -> k64 (T, nHeadKv·hd) f64, vt64 (nHeadKv·hd, T) f64; key rows [j0, j1). */
-export const ATTN_PREP = family(["k", "v", "k64", "vt64", "j0", "j1", "T", "nHeadKv", "hd"], ["j0", "j1"], 1, false);
+/** k, v (T, nHeadKv·hd) f32 -> k64 (T, nHeadKv·hd) f64, vt64 (nHeadKv·hd, T) f64, and for hd < 64 kt (nHeadKv·hd, Tp) f32; key rows [j0, j1). */
+export const ATTN_PREP = family(["k", "v", "k64", "vt64", "j0", "j1", "T", "nHeadKv", "hd", "kt", "Tp"], ["j0", "j1"], 1, false);
 
 /** v (T, nHeadKv·hd) f32 -> vt (nHeadKv·hd, T) f32, and for hd < 64 k -> kt (nHeadKv·hd, Tp); key rows [j0, j1). */
 export const ATTN_PREP_R = family(["k", "v", "vt", "kt", "j0", "j1", "T", "Tp", "nHeadKv", "hd"], ["j0", "j1"], 1, false);
 
 /**
  * softmax(q kᵀ, window) v: q (T, nHead·hd) -> o (T, nHead·hd); (head, query) rows [r0, r1) of
- * nHead·T; k as k64 (attnPrep) or f32 (relaxed), v transposed; per-thread scratch of scrStride bytes.
+ * nHead·T; k as k64 (attnPrep), v transposed (vt64); per-thread scratch of scrStride bytes; v as
+ * given and kt (attnPrep, for hd < 64) for the small-head paths (attention-lanes.as).
  */
 export const ATTN_ROWS = family(
-  ["q", "k", "vt", "o", "r0", "r1", "T", "nHead", "nHeadKv", "hd", "window", "scaleBits", "scr", "scrStride"],
+  ["q", "k", "vt", "o", "r0", "r1", "T", "nHead", "nHeadKv", "hd", "window", "scaleBits", "scr", "scrStride", "v", "kt", "Tp"],
   ["r0", "r1"],
   1,
   true,
@@ -89,17 +90,6 @@ export const ATTN_F16_PREP = family(["k", "v", "kc", "vt", "j0", "j1", "T", "Tp"
  */
 export const ATTN_F16_ROWS = family(
   ["q", "kc", "vt", "o", "r0", "r1", "T", "Tp", "nHead", "nHeadKv", "hd", "kn", "scaleLo", "scaleHi", "scr", "scrStride"],
-  ["r0", "r1"],
-  1,
-  true,
-);
-
-/**
- * ATTN_ROWS on the relaxed module (attention-relaxed.as): k, vt as for attnRows in f32, plus v as
- * given (T, nHeadKv·hd) and kt (nHeadKv·hd, Tp) from attnPrepR for the small-head lanes paths.
- */
-export const ATTN_ROWS_R = family(
-  ["q", "k", "vt", "o", "r0", "r1", "T", "nHead", "nHeadKv", "hd", "window", "scaleBits", "scr", "scrStride", "v", "kt", "Tp"],
   ["r0", "r1"],
   1,
   true,
@@ -131,7 +121,7 @@ export const KERNELS = Object.freeze({
   attnPrep: { name: "attnPrep", family: ATTN_PREP },
   attnPrepR: { name: "attnPrepR", family: ATTN_PREP_R },
   attnRows: { name: "attnRows", family: ATTN_ROWS },
-  attnRowsR: { name: "attnRowsR", family: ATTN_ROWS_R },
+  attnRowsR: { name: "attnRowsR", family: ATTN_ROWS },
   attnF16Prep: { name: "attnF16Prep", family: ATTN_F16_PREP },
   attnF16Rows: { name: "attnF16Rows", family: ATTN_F16_ROWS },
   normRows: { name: "normRows", family: NORM_ROWS },

@@ -484,25 +484,40 @@ class WasmBackendImpl implements WasmBackend {
     const win = window >= T ? T : Math.floor(window);
     const scaleBits = new Int32Array(Float32Array.of(kqScale).buffer)[0]!; // soft_max_ext's scale as f32 bits
     const k64Bytes = align(8 * T * nKV, 64);
-    // relaxed: vt (nKV, T) f32 and, for hd < 64, kt (nKV, Tp) f32 in the same area
+    // k64 | vt64 (f64; relaxed: vt (nKV, T) f32 at k64) | kt (nKV, Tp) f32 for hd < 64 (attention-lanes.as)
     const Tp = (T + 7) & ~7,
-      vtBytes = align(4 * T * nKV, 64),
-      areaBytes = Math.max(2 * k64Bytes, vtBytes + align(4 * Tp * nKV, 64));
-    const stride = align(8 * hd + 12 * T + 16 + 1024 + 16, 64); // attention.as attnRows scratch (>= attnRowsR's 8·Tp + 272)
+      ktBytes = align(4 * Tp * nKV, 64);
+    const stride = align(8 * hd + 12 * T + 16 + 1024 + 16 + 32, 64); // attention.as attnRows scratch, kq of Tp (>= attnRowsR's 8·Tp + 272)
     const {
       ptr: [qp, op, kp, vp],
       rest: k64,
-    } = this.stageQkvo(q, k, v, o, T * nQ, T * nKV, areaBytes + this.threads * stride);
+    } = this.stageQkvo(q, k, v, o, T * nQ, T * nKV, 2 * k64Bytes + ktBytes + this.threads * stride);
     const vt64 = k64 + k64Bytes,
-      sp = k64 + areaBytes;
-    const rows = { q: qp!, o: op!, r0: 0, r1: nHead * T, T, nHead, nHeadKv, hd, window: win, scaleBits, scr: sp, scrStride: stride };
+      kt = vt64 + k64Bytes,
+      sp = kt + ktBytes;
+    const rows = {
+      q: qp!,
+      o: op!,
+      r0: 0,
+      r1: nHead * T,
+      T,
+      nHead,
+      nHeadKv,
+      hd,
+      window: win,
+      scaleBits,
+      scr: sp,
+      scrStride: stride,
+      v: vp!,
+      kt,
+      Tp,
+    };
     if (this.relaxedSimd) {
-      // fused relaxed_madd on f32 data (wasm/attention-relaxed.as); vt and kt in the k64 area
-      const kt = k64 + vtBytes;
+      // fused relaxed_madd on f32 data (wasm/attention-relaxed.as); vt in the k64 area
       this.run(KERNELS.attnPrepR, { k: kp!, v: vp!, vt: k64, kt, j0: 0, j1: T, T, Tp, nHeadKv, hd });
-      this.run(KERNELS.attnRowsR, { ...rows, k: kp!, vt: k64, v: vp!, kt, Tp });
+      this.run(KERNELS.attnRowsR, { ...rows, k: kp!, vt: k64 });
     } else {
-      this.run(KERNELS.attnPrep, { k: kp!, v: vp!, k64, vt64, j0: 0, j1: T, T, nHeadKv, hd });
+      this.run(KERNELS.attnPrep, { k: kp!, v: vp!, k64, vt64, j0: 0, j1: T, T, nHeadKv, hd, kt, Tp });
       this.run(KERNELS.attnRows, { ...rows, k: k64, vt: vt64 });
     }
     this.unstage(o, 0, op!, T * nQ);

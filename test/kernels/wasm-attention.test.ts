@@ -2,9 +2,10 @@
  * WASM attention (src/kernels/wasm/attention.as via the wasm backend) vs ops.ts attention, bit for
  * bit: T ∈ {1, 4, 16, 37, 300} with full attention, 300 and 600 with the sliding window 256
  * (T % 16 == 0 takes the tinyBLAS kqv order, the others ggml_vec_dot_f32 with its tail rule),
- * EmbeddingGemma's heads (3 query heads sharing 1 kv head, hd 256) and a 4/2-head layout with a
- * short head (hd 80: vec_dot tails), 1 and 2 threads. The kernels implement the 16-lane (AVX-512)
- * order, which profiles amx, avx512 and avx512-nobf16 share; avx2 runs the reference (checked below).
+ * EmbeddingGemma's heads (3 query heads sharing 1 kv head, hd 256), a 4/2-head layout with a short
+ * head (hd 80: vec_dot tails) and heads narrower than 64 (attention-lanes.as), 1 and 2 threads. The
+ * kernels implement the 16-lane (AVX-512) order, which profiles amx, avx512 and avx512-nobf16 share;
+ * avx2 runs the reference (checked below).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -30,6 +31,10 @@ const CASES: Array<[number, number, number, number, number]> = [
   [600, 256, 3, 1, 256],
   [45, 8, 4, 2, 80],
   [48, 20, 4, 2, 80],
+  // small heads (attention-lanes.as): 8 keys / 8 dims per pass, fused tail steps for T % 8 != 0
+  [37, Infinity, 4, 4, 32],
+  [53, 9, 2, 2, 24],
+  [70, Infinity, 2, 1, 40],
 ];
 
 for (const threads of [1, 2]) {

@@ -33,6 +33,7 @@ test("fixed-name kernels: each family's argument table has the export's arity", 
     if (k.name.endsWith("R")) continue; // relaxed module only (attention-relaxed.as): checked by test/helpers/relaxed-child.ts
     assert.equal(arity(k.name), params(k.family), k.name);
   }
+  assert.equal(KERNELS.attnRowsR.family, KERNELS.attnRows.family);
 });
 
 test("every kernel wasm-plan.ts picks is a MATMUL export (all profiles, types, shapes, token counts)", () => {

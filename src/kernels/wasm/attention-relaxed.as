@@ -11,6 +11,7 @@
 // outputs instead (8 keys for the scores, 8 dims for the values of short texts), each lane running
 // its own output's steps. Which code computes an output never changes its operations.
 import { reduce16 } from "./fma";
+import { kqvLanes, scoresLanesRow, transposeK, valuesLanes } from "./attention-lanes";
 import { softmaxRow } from "./softmax";
 
 /** fma32(a, b, c) for scalars. */
@@ -162,73 +163,9 @@ export function attnPrepR(k: usize, v: usize, vt: usize, kt: usize, j0: i32, j1:
       const src = v + ((<usize>(j * nKV + h * hd)) << 2);
       const dst = vt + ((<usize>(h * hd) * <usize>T + <usize>j) << 2);
       for (let d = 0; d < hd; d++) store<f32>(dst + ((<usize>d * <usize>T) << 2), load<f32>(src + (<usize>d << 2)));
-      if (hd >= 64) continue;
-      const ks = k + ((<usize>(j * nKV + h * hd)) << 2);
-      const kd = kt + ((<usize>(h * hd) * <usize>Tp + <usize>j) << 2);
-      for (let d = 0; d < hd; d++) store<f32>(kd + ((<usize>d * <usize>Tp) << 2), load<f32>(ks + (<usize>d << 2)));
     }
+    if (hd < 64) transposeK(k, kt, j, Tp, nHeadKv, hd);
   }
-}
-
-/**
- * Scores of query row y against keys [j0, j1) for hd < 64, where vecDotR has no 64-element step
- * and the whole dot is its tail rule from +0: sum = sum + x·y (each rounded) for elements below
- * tail8, then fused. Eight keys per pass, one per lane (kt: the kv head's (hd, Tp) keys
- * transposed), so every lane runs one key's steps in vecDotR's order. Writes kq[j] for j from
- * j0 & ~7 up to j1 rounded up to 8 (kq holds Tp entries; the caller masks what lies outside).
- */
-function scoresLanes(kt: usize, Tp: i32, y: usize, hd: i32, j0: i32, j1: i32, kq: usize): void {
-  const tail8 = ((hd >> 4) << 4) + (((hd & 15) >> 3) << 3);
-  const rs = <usize>Tp << 2;
-  for (let j = j0 & ~7; j < j1; j += 8) {
-    let s0 = f32x4.splat(0), s1 = s0;
-    let p = kt + (<usize>j << 2);
-    for (let e = 0; e < tail8; e++, p += rs) {
-      const q = v128.load32_splat(y + (<usize>e << 2));
-      s0 = f32x4.add(s0, f32x4.mul(v128.load(p), q));
-      s1 = f32x4.add(s1, f32x4.mul(v128.load(p, 16), q));
-    }
-    for (let e = tail8; e < hd; e++, p += rs) {
-      const q = v128.load32_splat(y + (<usize>e << 2));
-      s0 = f32x4.relaxed_madd(v128.load(p), q, s0);
-      s1 = f32x4.relaxed_madd(v128.load(p, 16), q, s1);
-    }
-    v128.store(kq + (<usize>j << 2), s0);
-    v128.store(kq + (<usize>j << 2), s1, 16);
-  }
-}
-
-/**
- * Outputs oi[0 .. hd) of one query for T < 64 on the vecDotR path (no 64-element step: the tail
- * rule over keys [lo, hi) from +0), eight dims per pass, one per lane: vh = the kv head's v as
- * given (T rows of nKV), whose row e holds dims d .. d + 7 side by side. hd % 8 == 0.
- */
-function valuesLanes(vh: usize, nKV: i32, p: usize, T: i32, lo: i32, hi: i32, hd: i32, oi: usize): void {
-  const tail8 = ((T >> 4) << 4) + (((T & 15) >> 3) << 3);
-  const rs = <usize>nKV << 2;
-  for (let d = 0; d < hd; d += 8) {
-    let s0 = f32x4.splat(0), s1 = s0;
-    const col = vh + (<usize>d << 2);
-    for (let e = lo; e < min(tail8, hi); e++) {
-      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
-      s0 = f32x4.add(s0, f32x4.mul(v128.load(x), q));
-      s1 = f32x4.add(s1, f32x4.mul(v128.load(x, 16), q));
-    }
-    for (let e = max(tail8, lo); e < hi; e++) {
-      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
-      s0 = f32x4.relaxed_madd(v128.load(x), q, s0);
-      s1 = f32x4.relaxed_madd(v128.load(x, 16), q, s1);
-    }
-    v128.store(oi + (<usize>d << 2), s0);
-    v128.store(oi + (<usize>d << 2), s1, 16);
-  }
-}
-
-/** kq[0 .. T) of one query from scoresLanes: its keys [lo, hi) computed, the others -inf. */
-function scoresLanesRow(kt: usize, Tp: i32, y: usize, hd: i32, T: i32, lo: i32, hi: i32, kq: usize): void {
-  scoresLanes(kt, Tp, y, hd, lo, hi, kq);
-  for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
-  for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
 }
 
 /**
@@ -284,12 +221,6 @@ function finishScores(kq: usize, T: i32, lo: i32, hi: i32, scaleBits: i32): void
 // @ts-ignore: decorator
 @inline function kqvSgemm(T: i32, hd: i32): bool {
   return T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
-}
-
-/** kqv by valuesLanes: the vecDotR path with no 64-element step (T < 64), dims in groups of 8. */
-// @ts-ignore: decorator
-@inline function kqvLanes(T: i32, hd: i32): bool {
-  return !kqvSgemm(T, hd) && T < 64 && (hd & 7) == 0;
 }
 
 /** Outputs oi[d] for dims [d0, hd) of one query (probabilities kq, window [lo, hi)), one at a time. */

@@ -10,6 +10,7 @@
 // double-rounding fix-up). k and v are widened to f64 once (attnPrep: k64
 // row-major per kv head, v transposed to vt64), q one row at a time.
 import { fixV, fma1, fmaMul, pack4, reduce16, round2, suspect } from "./fma";
+import { kqvLanes, scoresLanesRow, transposeK, valuesLanes } from "./attention-lanes";
 import { softmaxRow } from "./softmax";
 
 /** Lanes 4g..4g+3 of vecDotF32's 64 over the 64-element steps starting in [start, end). */
@@ -126,9 +127,10 @@ export function sgemm64(x: usize, y: usize, lo: i32, hi: i32): f32 {
 
 /**
  * Widen k (T, nHeadKv·hd) into k64 (nHeadKv, T, hd) and v into vt64 (nHeadKv, hd, T), f64,
- * for the key rows [j0, j1).
+ * for the key rows [j0, j1); for hd < 64 also k transposed into kt (nHeadKv, hd, Tp), f32
+ * (attention-lanes.as).
  */
-export function attnPrep(k: usize, v: usize, k64: usize, vt64: usize, j0: i32, j1: i32, T: i32, nHeadKv: i32, hd: i32): void {
+export function attnPrep(k: usize, v: usize, k64: usize, vt64: usize, j0: i32, j1: i32, T: i32, nHeadKv: i32, hd: i32, kt: usize, Tp: i32): void {
   const nKV = nHeadKv * hd;
   for (let j = j0; j < j1; j++) {
     for (let h = 0; h < nHeadKv; h++) {
@@ -140,6 +142,7 @@ export function attnPrep(k: usize, v: usize, k64: usize, vt64: usize, j0: i32, j
         store<f64>(vd + ((<usize>d * <usize>T) << 3), <f64>load<f32>(v + src + (<usize>d << 2)));
       }
     }
+    if (hd < 64) transposeK(k, kt, j, Tp, nHeadKv, hd);
   }
 }
 
@@ -147,16 +150,18 @@ export function attnPrep(k: usize, v: usize, k64: usize, vt64: usize, j0: i32, j
  * Query rows r in [r0, r1) of the flattened (head, token) index r = h·T + i: scores, softmax,
  * output row o[i, h·hd ..]. window: max |i − j| attended (>= T means all); scaleBits: the f32 bits
  * of soft_max_ext's scale, each score rounded as f32(kq·scale) before the softmax. Scratch of this
- * thread: q64 (hd f64) | p64 (T f64) | kq (T f32) | lanes (256 f32, vecDot64x4) | 4 f32, at
- * scratch + thread·stride. Keys and output columns go four at a time through vecDot64x4.
+ * thread: q64 (hd f64) | p64 (T f64) | kq (Tp f32) | lanes (256 f32, vecDot64x4) | 4 f32, at
+ * scratch + thread·stride. Keys and output columns go four at a time through vecDot64x4; heads
+ * narrower than 64 take attention-lanes.as for the scores (kt from attnPrep) and, for T < 64 off the
+ * tinyBLAS order, for the values (v as given).
  */
 export function attnRows(q: usize, k64: usize, vt64: usize, o: usize, r0: i32, r1: i32, T: i32, nHead: i32, nHeadKv: i32, hd: i32,
-  window: i32, scaleBits: i32, scratch: usize, stride: usize, thread: i32): void {
+  window: i32, scaleBits: i32, scratch: usize, stride: usize, v: usize, kt: usize, Tp: i32, thread: i32): void {
   const scale = reinterpret<f32>(scaleBits); // soft_max_ext's scale (kq_scale), f32 bits
   const q64 = scratch + <usize>thread * stride;
   const p64 = q64 + (<usize>hd << 3);
   const kq = p64 + (<usize>T << 3);
-  const lanes = (kq + (<usize>T << 2) + 15) & ~15, four = lanes + 1024;
+  const lanes = (kq + (<usize>Tp << 2) + 15) & ~15, four = lanes + 1024;
   const nQ = nHead * hd, group = nHead / nHeadKv;
   const sgemm = T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
   for (let r = r0; r < r1; r++) {
@@ -165,13 +170,20 @@ export function attnRows(q: usize, k64: usize, vt64: usize, o: usize, r0: i32, r
     const qo = (<usize>(i * nQ + h * hd)) << 2;
     for (let d = 0; d < hd; d++) store<f64>(q64 + (<usize>d << 3), <f64>load<f32>(q + qo + (<usize>d << 2)));
     const kh = k64 + ((<usize>(kvh * T) * <usize>hd) << 3);
-    for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
-    let j = lo;
-    for (; j + 4 <= hi; j += 4) vecDot64x4(kh + ((<usize>j * <usize>hd) << 3), <usize>hd << 3, q64, hd, 0, hd, kq + (<usize>j << 2), lanes);
-    for (; j < hi; j++) store<f32>(kq + (<usize>j << 2), vecDot64(kh + ((<usize>j * <usize>hd) << 3), q64, hd, 0, hd));
-    for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+    if (hd < 64) scoresLanesRow(kt + ((<usize>(kvh * hd) * <usize>Tp) << 2), Tp, q + qo, hd, T, lo, hi, kq);
+    else {
+      for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+      let j = lo;
+      for (; j + 4 <= hi; j += 4) vecDot64x4(kh + ((<usize>j * <usize>hd) << 3), <usize>hd << 3, q64, hd, 0, hd, kq + (<usize>j << 2), lanes);
+      for (; j < hi; j++) store<f32>(kq + (<usize>j << 2), vecDot64(kh + ((<usize>j * <usize>hd) << 3), q64, hd, 0, hd));
+      for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+    }
     if (scale != 1) for (let j = lo; j < hi; j++) store<f32>(kq + (<usize>j << 2), load<f32>(kq + (<usize>j << 2)) * scale);
     softmaxRow(kq, p64, T, lo, hi);
+    if (kqvLanes(T, hd)) {
+      valuesLanes(v + ((<usize>(kvh * hd)) << 2), nHeadKv * hd, kq, T, lo, hi, hd, o + qo);
+      continue;
+    }
     const vh = vt64 + ((<usize>(kvh * hd) * <usize>T) << 3);
     let d = 0;
     if (!sgemm) {

@@ -1,0 +1,101 @@
+// AssemblyScript, both modules: the attention paths for small heads, shared by attention.as
+// (baseline) and attention-relaxed.as. ggml's f32 dot (ggml-order.ts vecDotF32) of n < 64 elements
+// has no 64-element step: the whole dot is its tail rule from +0, a rounded product added in order
+// for the elements below tail8 (runs of 16 and 8), then fused multiply-adds for the rest, one
+// sequential chain per output. Here the four lanes hold four outputs instead of four lanes of one:
+// 8 keys for the scores (hd < 64; k transposed once per call, transposeK) or 8 dims for the
+// weighted values (T < 64 off the tinyBLAS order; v read as given), each lane running its own
+// output's steps in order, so the bits are the one-output code's. The unfused steps are plain
+// f32x4 mul and add; a fused step is f32x4.relaxed_madd in the relaxed module (fused there, or the
+// module is not used) and fma.as's exact emulation on f64 lanes in the baseline one.
+import { fmaHi, fmaLo, pack4 } from "./fma";
+
+/** fma32(x, q, s) on four lanes. */
+// @ts-ignore: decorator
+@inline function fused(x: v128, q: v128, s: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, q, s);
+  return pack4(fmaLo(f64x2.promote_low_f32x4(s), x, q), fmaHi(f64x2.promote_low_f32x4(i32x4.shuffle(s, s, 2, 3, 0, 1)), x, q));
+}
+
+/** T >= 2, T % 16 == 0 and hd % 4 == 0: kqv takes tinyBLAS's 16-lane order (not the lanes path). */
+// @ts-ignore: decorator
+@inline function kqvTiny(T: i32, hd: i32): bool {
+  return T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
+}
+
+/** kqv by valuesLanes: ggml_vec_dot_f32's path with no 64-element step (T < 64), dims in groups of 8. */
+// @ts-ignore: decorator
+@inline export function kqvLanes(T: i32, hd: i32): bool {
+  return !kqvTiny(T, hd) && T < 64 && (hd & 7) == 0;
+}
+
+/** Key row j of k (T, nHeadKv·hd) into kt (nHeadKv, hd, Tp): column j of every kv head's (hd, Tp) block. */
+export function transposeK(k: usize, kt: usize, j: i32, Tp: i32, nHeadKv: i32, hd: i32): void {
+  const nKV = nHeadKv * hd;
+  for (let h = 0; h < nHeadKv; h++) {
+    const ks = k + ((<usize>(j * nKV + h * hd)) << 2);
+    const kd = kt + ((<usize>(h * hd) * <usize>Tp + <usize>j) << 2);
+    for (let d = 0; d < hd; d++) store<f32>(kd + ((<usize>d * <usize>Tp) << 2), load<f32>(ks + (<usize>d << 2)));
+  }
+}
+
+/**
+ * Scores of query row y against keys [j0, j1) for hd < 64, where vecDotR has no 64-element step
+ * and the whole dot is its tail rule from +0: sum = sum + x·y (each rounded) for elements below
+ * tail8, then fused. Eight keys per pass, one per lane (kt: the kv head's (hd, Tp) keys
+ * transposed), so every lane runs one key's steps in vecDotR's order. Writes kq[j] for j from
+ * j0 & ~7 up to j1 rounded up to 8 (kq holds Tp entries; the caller masks what lies outside).
+ */
+export function scoresLanes(kt: usize, Tp: i32, y: usize, hd: i32, j0: i32, j1: i32, kq: usize): void {
+  const tail8 = ((hd >> 4) << 4) + (((hd & 15) >> 3) << 3);
+  const rs = <usize>Tp << 2;
+  for (let j = j0 & ~7; j < j1; j += 8) {
+    let s0 = f32x4.splat(0), s1 = s0;
+    let p = kt + (<usize>j << 2);
+    for (let e = 0; e < tail8; e++, p += rs) {
+      const q = v128.load32_splat(y + (<usize>e << 2));
+      s0 = f32x4.add(s0, f32x4.mul(v128.load(p), q));
+      s1 = f32x4.add(s1, f32x4.mul(v128.load(p, 16), q));
+    }
+    for (let e = tail8; e < hd; e++, p += rs) {
+      const q = v128.load32_splat(y + (<usize>e << 2));
+      s0 = fused(v128.load(p), q, s0);
+      s1 = fused(v128.load(p, 16), q, s1);
+    }
+    v128.store(kq + (<usize>j << 2), s0);
+    v128.store(kq + (<usize>j << 2), s1, 16);
+  }
+}
+
+/**
+ * Outputs oi[0 .. hd) of one query for T < 64 on the vecDotR path (no 64-element step: the tail
+ * rule over keys [lo, hi) from +0), eight dims per pass, one per lane: vh = the kv head's v as
+ * given (T rows of nKV), whose row e holds dims d .. d + 7 side by side. hd % 8 == 0.
+ */
+export function valuesLanes(vh: usize, nKV: i32, p: usize, T: i32, lo: i32, hi: i32, hd: i32, oi: usize): void {
+  const tail8 = ((T >> 4) << 4) + (((T & 15) >> 3) << 3);
+  const rs = <usize>nKV << 2;
+  for (let d = 0; d < hd; d += 8) {
+    let s0 = f32x4.splat(0), s1 = s0;
+    const col = vh + (<usize>d << 2);
+    for (let e = lo; e < min(tail8, hi); e++) {
+      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
+      s0 = f32x4.add(s0, f32x4.mul(v128.load(x), q));
+      s1 = f32x4.add(s1, f32x4.mul(v128.load(x, 16), q));
+    }
+    for (let e = max(tail8, lo); e < hi; e++) {
+      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
+      s0 = fused(v128.load(x), q, s0);
+      s1 = fused(v128.load(x, 16), q, s1);
+    }
+    v128.store(oi + (<usize>d << 2), s0);
+    v128.store(oi + (<usize>d << 2), s1, 16);
+  }
+}
+
+/** kq[0 .. T) of one query from scoresLanes: its keys [lo, hi) computed, the others -inf. */
+export function scoresLanesRow(kt: usize, Tp: i32, y: usize, hd: i32, T: i32, lo: i32, hi: i32, kq: usize): void {
+  scoresLanes(kt, Tp, y, hd, lo, hi, kq);
+  for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+  for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
+}
