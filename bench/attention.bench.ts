@@ -8,22 +8,9 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { Backend } from "../src/kernels/backend.js";
 
-interface Be {
-  attention(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    o: Float32Array,
-    T: number,
-    nHead: number,
-    nHeadKv: number,
-    hd: number,
-    window: number,
-    kqScale?: number,
-  ): void;
-  close(): Promise<void>;
-}
+type Be = Pick<Backend, "attention" | "close">; // the given tree's backend, of this tree's Backend shape
 const tree = resolve(process.argv[2] ?? ".");
 const lib = (p: string) => import(pathToFileURL(resolve(tree, "dist/src/kernels", p)).href);
 const { createWasmBackend } = (await lib("wasm.js")) as { createWasmBackend(o: object): Promise<Be> };

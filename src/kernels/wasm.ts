@@ -603,18 +603,7 @@ class WasmBackendImpl implements WasmBackend {
         { n, rows },
       );
     }
-    const {
-      ptr: [xp, dp, gp],
-      rest: ep,
-    } = this.stage(
-      [
-        [x, xOff, rows * n, true],
-        [out, outOff, rows * n, false],
-        [g, 0, n, true],
-      ],
-      8,
-    );
-    new Float64Array(this.memory.buffer, ep, 1)[0] = eps;
+    const [xp, dp, ep, gp] = this.stageNorm(x, xOff, out, outOff, rows * n, eps, g, n);
     this.run(KERNELS.normRows, { x: xp!, out: dp!, g: gp!, n, epsAt: ep, r0: 0, r1: rows }, rows < 8 || this.threads === 1);
     this.unstage(out, outOff, dp!, rows * n);
   }
@@ -629,17 +618,7 @@ class WasmBackendImpl implements WasmBackend {
     if (x.length < xOff + rows * n || out.length < outOff + rows * n) {
       throw new EmbedError("TENSOR_SHAPE", `norm: ${rows} rows of ${n} exceed the buffers (x ${x.length}, out ${out.length})`, { n, rows });
     }
-    const {
-      ptr: [xp, dp],
-      rest: ep,
-    } = this.stage(
-      [
-        [x, xOff, rows * n, true],
-        [out, outOff, rows * n, false],
-      ],
-      8,
-    );
-    new Float64Array(this.memory.buffer, ep, 1)[0] = eps;
+    const [xp, dp, ep] = this.stageNorm(x, xOff, out, outOff, rows * n, eps);
     const args = { x: xp!, out: dp!, n, lanes: this.numerics.lanes, epsAt: ep, r0: 0, r1: rows };
     this.run(KERNELS.layerNormRows, args, rows < 8 || this.threads === 1);
     this.unstage(out, outOff, dp!, rows * n);
@@ -682,18 +661,46 @@ class WasmBackendImpl implements WasmBackend {
         { rows, nc },
       );
     }
-    const {
-      ptr: [gp, up_, dp],
-    } = this.stage(
+    const [gp, up_, dp] = this.stageGlu(gate, up, out, n);
+    this.run(KERNELS.swigluRows, { gate: gp!, up: up_!, out: dp!, nc, r0: 0, r1: rows }, n < 4096 || rows < 2 || this.threads === 1);
+    this.unstage(out, 0, dp!, n);
+  }
+
+  /**
+   * stage() of a norm: x and out (nFloats from their offsets), the weight g (its first gFloats) if
+   * any, then eps as an f64 in wasm memory (the pool passes i32 arguments only). Returns [x, out,
+   * eps, g] byte offsets.
+   */
+  private stageNorm(
+    x: Float32Array,
+    xOff: number,
+    out: Float32Array,
+    outOff: number,
+    nFloats: number,
+    eps: number,
+    g?: Float32Array,
+    gFloats = 0,
+  ): number[] {
+    const views: Array<[Float32Array, number, number, boolean]> = [
+      [x, xOff, nFloats, true],
+      [out, outOff, nFloats, false],
+    ];
+    if (g) views.push([g, 0, gFloats, true]);
+    const { ptr, rest: ep } = this.stage(views, 8);
+    new Float64Array(this.memory.buffer, ep, 1)[0] = eps;
+    return [ptr[0]!, ptr[1]!, ep, ptr[2] ?? -1];
+  }
+
+  /** stage() of a gated unit: gate and up in, out (n floats each). Returns their byte offsets. */
+  private stageGlu(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): number[] {
+    return this.stage(
       [
         [gate, 0, n, true],
         [up, 0, n, true],
         [out, 0, n, false],
       ],
       0,
-    );
-    this.run(KERNELS.swigluRows, { gate: gp!, up: up_!, out: dp!, nc, r0: 0, r1: rows }, n < 4096 || rows < 2 || this.threads === 1);
-    this.unstage(out, 0, dp!, n);
+    ).ptr;
   }
 
   /** ops.ts's GELU table, copied once into wasm memory (256 KiB): its byte offset. */
@@ -717,16 +724,7 @@ class WasmBackendImpl implements WasmBackend {
       );
     }
     const table = this.geluTableAt();
-    const {
-      ptr: [gp, up_, dp],
-    } = this.stage(
-      [
-        [gate, 0, n, true],
-        [up, 0, n, true],
-        [out, 0, n, false],
-      ],
-      0,
-    );
+    const [gp, up_, dp] = this.stageGlu(gate, up, out, n);
     this.run(KERNELS.gegluRange, { gate: gp!, up: up_!, out: dp!, table, i0: 0, i1: n }, n < 4096 || this.threads === 1);
     this.unstage(out, 0, dp!, n);
   }

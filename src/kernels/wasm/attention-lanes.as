@@ -8,7 +8,7 @@
 // output's steps in order, so the bits are the one-output code's. The unfused steps are plain
 // f32x4 mul and add; a fused step is f32x4.relaxed_madd in the relaxed module (fused there, or the
 // module is not used) and fma.as's exact emulation on f64 lanes in the baseline one.
-import { fmaHi, fmaLo, pack4 } from "./fma";
+import { fmaHi, fmaLo, pack4, vecTail8 } from "./fma";
 
 /** fma32(x, q, s) on four lanes. */
 // @ts-ignore: decorator
@@ -17,9 +17,9 @@ import { fmaHi, fmaLo, pack4 } from "./fma";
   return pack4(fmaLo(f64x2.promote_low_f32x4(s), x, q), fmaHi(f64x2.promote_low_f32x4(i32x4.shuffle(s, s, 2, 3, 0, 1)), x, q));
 }
 
-/** T >= 2, T % 16 == 0 and hd % 4 == 0: kqv takes tinyBLAS's 16-lane order (not the lanes path). */
+/** T >= 2, T % 16 == 0 and hd % 4 == 0: kqv takes tinyBLAS's 16-lane order (sgemm64 / sgemmR), else ggml_vec_dot_f32's. */
 // @ts-ignore: decorator
-@inline function kqvTiny(T: i32, hd: i32): bool {
+@inline export function kqvTiny(T: i32, hd: i32): bool {
   return T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
 }
 
@@ -47,7 +47,7 @@ export function transposeK(k: usize, kt: usize, j: i32, Tp: i32, nHeadKv: i32, h
  * j0 & ~7 up to j1 rounded up to 8 (kq holds Tp entries; the caller masks what lies outside).
  */
 export function scoresLanes(kt: usize, Tp: i32, y: usize, hd: i32, j0: i32, j1: i32, kq: usize): void {
-  const tail8 = ((hd >> 4) << 4) + (((hd & 15) >> 3) << 3);
+  const tail8 = vecTail8(hd); // hd < 64: no 64-element step
   const rs = <usize>Tp << 2;
   for (let j = j0 & ~7; j < j1; j += 8) {
     let s0 = f32x4.splat(0), s1 = s0;
@@ -73,7 +73,7 @@ export function scoresLanes(kt: usize, Tp: i32, y: usize, hd: i32, j0: i32, j1: 
  * given (T rows of nKV), whose row e holds dims d .. d + 7 side by side. hd % 8 == 0.
  */
 export function valuesLanes(vh: usize, nKV: i32, p: usize, T: i32, lo: i32, hi: i32, hd: i32, oi: usize): void {
-  const tail8 = ((T >> 4) << 4) + (((T & 15) >> 3) << 3);
+  const tail8 = vecTail8(T); // T < 64: no 64-element step
   const rs = <usize>nKV << 2;
   for (let d = 0; d < hd; d += 8) {
     let s0 = f32x4.splat(0), s1 = s0;

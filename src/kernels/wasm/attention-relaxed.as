@@ -10,8 +10,8 @@
 // their whole dot is ggml's tail rule, a sequential chain per output, so there the lanes hold 8
 // outputs instead (8 keys for the scores, 8 dims for the values of short texts), each lane running
 // its own output's steps. Which code computes an output never changes its operations.
-import { reduce16 } from "./fma";
-import { kqvLanes, scoresLanesRow, transposeK, valuesLanes } from "./attention-lanes";
+import { reduce16, vecTail8 } from "./fma";
+import { kqvLanes, kqvTiny, scoresLanesRow, transposeK, valuesLanes } from "./attention-lanes";
 import { softmaxRow } from "./softmax";
 
 /** fma32(a, b, c) for scalars. */
@@ -48,8 +48,7 @@ export function vecDotR(x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
 /** vecDotF32's tail rule after the folded lanes' sum: elements [np, n) ∩ [lo, hi), runs of 16 and 8 unfused, the rest fused. */
 // @ts-ignore: decorator
 @inline function tailR(sum: f32, x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
-  const np = n & ~63;
-  const tail8 = np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
+  const np = n & ~63, tail8 = vecTail8(n);
   for (let i = max(np, lo); i < min(tail8, hi); i++) sum = sum + load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
   for (let i = max(tail8, lo); i < min(n, hi); i++) sum = fmaS(load<f32>(x + (<usize>i << 2)), load<f32>(y + (<usize>i << 2)), sum);
   return sum;
@@ -217,15 +216,9 @@ function finishScores(kq: usize, T: i32, lo: i32, hi: i32, scaleBits: i32): void
   softmaxRow(kq, 0, T, lo, hi);
 }
 
-/** T >= 2, T % 16 == 0 and hd % 4 == 0: kqv takes tinyBLAS's 16-lane order (sgemmR), else vecDotR. */
-// @ts-ignore: decorator
-@inline function kqvSgemm(T: i32, hd: i32): bool {
-  return T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
-}
-
 /** Outputs oi[d] for dims [d0, hd) of one query (probabilities kq, window [lo, hi)), one at a time. */
 function values(vt: usize, T: i32, hd: i32, oi: usize, kq: usize, kvh: i32, lo: i32, hi: i32, d0: i32): void {
-  const sgemm = kqvSgemm(T, hd);
+  const sgemm = kqvTiny(T, hd);
   const vh = vt + ((<usize>(kvh * hd) * <usize>T) << 2);
   for (let d = d0; d < hd; d++) {
     const vd = vh + ((<usize>d * <usize>T) << 2);
@@ -272,7 +265,7 @@ function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, 
     valuesLanes(v + ((<usize>(kvh * hd)) << 2), nKV, kqB, T, lo1, hi1, hd, oB);
     return;
   }
-  const sgemm = kqvSgemm(T, hd), s0 = lo0 & ~15, npT = T & ~63;
+  const sgemm = kqvTiny(T, hd), s0 = lo0 & ~15, npT = T & ~63;
   const tile = sgemm
     ? s0 == (lo1 & ~15) && (hi0 - s0 + 15) >> 4 == (hi1 - s0 + 15) >> 4
     : (lo0 & ~63) == (lo1 & ~63) && sameSteps(lo0 & ~63, min(npT, hi0), min(npT, hi1));

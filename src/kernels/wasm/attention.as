@@ -9,8 +9,8 @@
 // Every lane update is fma32(a, b, lane), exact (fma.as fmaMul: the f64 product, the add, and the
 // double-rounding fix-up). k and v are widened to f64 once (attnPrep: k64
 // row-major per kv head, v transposed to vt64), q one row at a time.
-import { fixV, fma1, fmaMul, pack4, reduce16, round2, suspect } from "./fma";
-import { kqvLanes, scoresLanesRow, transposeK, valuesLanes } from "./attention-lanes";
+import { fixV, fma1, fmaMul, pack4, reduce16, round2, suspect, vecTail8 } from "./fma";
+import { kqvLanes, kqvTiny, scoresLanesRow, transposeK, valuesLanes } from "./attention-lanes";
 import { softmaxRow } from "./softmax";
 
 /** Lanes 4g..4g+3 of vecDotF32's 64 over the 64-element steps starting in [start, end). */
@@ -38,7 +38,7 @@ export function vecDot64(x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
   const np = n & ~63;
   const start = lo & ~63, end = min(np, hi);
   let sum = reduce16(fold64(x, y, start, end, 0), fold64(x, y, start, end, 1), fold64(x, y, start, end, 2), fold64(x, y, start, end, 3));
-  const tail8 = np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
+  const tail8 = vecTail8(n);
   for (let i = max(np, lo); i < min(tail8, hi); i++) {
     sum = sum + <f32>load<f64>(x + (<usize>i << 3)) * <f32>load<f64>(y + (<usize>i << 3));
   }
@@ -83,7 +83,7 @@ export function vecDot64x4(x: usize, xs: usize, y: usize, n: i32, lo: i32, hi: i
     v128.store(l, pack4(a0, a1)); v128.store(l, pack4(b0, b1), 256);
     v128.store(l, pack4(c0, c1), 512); v128.store(l, pack4(d0, d1), 768);
   }
-  const tail8 = np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
+  const tail8 = vecTail8(n);
   for (let r = 0; r < 4; r++) {
     const xr = x + <usize>r * xs, l = lanes + (<usize>r << 8);
     // fold64: lanes j of (g0 + g2) + (g1 + g3), g_k = lanes 16k .. 16k+15
@@ -163,7 +163,7 @@ export function attnRows(q: usize, k64: usize, vt64: usize, o: usize, r0: i32, r
   const kq = p64 + (<usize>T << 3);
   const lanes = (kq + (<usize>Tp << 2) + 15) & ~15, four = lanes + 1024;
   const nQ = nHead * hd, group = nHead / nHeadKv;
-  const sgemm = T >= 2 && (T & 15) == 0 && (hd & 3) == 0;
+  const sgemm = kqvTiny(T, hd);
   for (let r = r0; r < r1; r++) {
     const h = r / T, i = r % T, kvh = h / group;
     const lo = max(0, i - window), hi = min(T, i + window + 1);

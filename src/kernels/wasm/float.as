@@ -13,7 +13,7 @@
 // products are formed exactly with one f64x2.mul); BF16 activations as DAZ'd f32.
 // A 2x2 tile walks the 16 lanes a quarter (4 lanes) at a time: 8 f64x2 accumulators.
 import { accA, accB, drive2x2, f16x4 } from "./common";
-import { fixV, fma1, hi64, lo64, fmaMul, pack4, reduce16, round2, suspect } from "./fma";
+import { fixV, fma1, hi64, lo64, fmaMul, pack4, reduce16, round2, suspect, vecTail8 } from "./fma";
 
 const TINY: f64 = 1.1754943508222875e-38; // 2^-126
 
@@ -91,7 +91,7 @@ let qAa: v128 = f64x2.splat(0), qAb: v128 = qAa, qBa: v128 = qAa, qBb: v128 = qA
 function vecDotF32(w: usize, x: usize, n: i32): f32 {
   const np = n & ~63;
   let sum = reduce16(fold64(w, x, np, 0), fold64(w, x, np, 1), fold64(w, x, np, 2), fold64(w, x, np, 3));
-  const tail8 = np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
+  const tail8 = vecTail8(n);
   let i = np;
   for (; i < tail8; i++) sum = sum + load<f32>(w + (<usize>i << 2)) * <f32>load<f64>(x + (<usize>i << 3));
   for (; i < n; i++) sum = fma1(<f64>load<f32>(w + (<usize>i << 2)), load<f64>(x + (<usize>i << 3)), <f64>sum);

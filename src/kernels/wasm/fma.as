@@ -150,6 +150,16 @@ const TINY: f64 = 1.1754943508222875e-38; // 2^-126
 }
 
 /**
+ * ggml_vec_dot_f32's tail split (ggml-order.ts vecDotF32) of n elements: the end of the unfused runs
+ * of 16 and then 8 after the 64-element steps; the elements from it to n are fused multiply-adds.
+ */
+// @ts-ignore: decorator
+@inline export function vecTail8(n: i32): i32 {
+  const np = n & ~63;
+  return np + (((n - np) >> 4) << 4) + ((((n - np) & 15) >> 3) << 3);
+}
+
+/**
  * _mm512_reduce_add_ps of 16 f32 lanes given as four f32x4 (lanes 0-3, 4-7, 8-11, 12-15):
  * (i, i+8), then (i, i+4), then (0, 2) and (1, 3), then the last two (ggml-order.ts reduceAdd16).
  */
