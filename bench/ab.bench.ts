@@ -14,6 +14,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 interface Model {
+  info: { nVocab: number };
   embed(inputs: number[][]): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -33,8 +34,9 @@ const models = [await load(treeA), await load(treeB)];
 
 let seed = 7;
 const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-// BOS 2 ... EOS 1 (Gemma's ids; other vocabularies only need ids below 200100 to be valid)
-const ids = (n: number) => [2, ...Array.from({ length: n - 2 }, () => 100 + Math.floor(rnd() * 200000)), 1];
+// BOS 2 ... EOS 1 (Gemma's ids; for other vocabularies they are ordinary tokens), the rest random below the vocabulary's size
+const top = Math.min(...models.map((m) => m.info.nVocab)) - 100;
+const ids = (n: number) => [2, ...Array.from({ length: n - 2 }, () => 100 + Math.floor(rnd() * top)), 1];
 const phases: [string, number[][]][] = [
   ["10-token query", [ids(10)]],
   ["514-token document", [ids(514)]],

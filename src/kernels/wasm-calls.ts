@@ -84,8 +84,8 @@ export const ATTN_ROWS = family(
 export const ATTN_F16_PREP = family(["k", "v", "kc", "vt", "j0", "j1", "T", "Tp", "nHeadKv", "hd"], ["j0", "j1"], 1, false);
 
 /**
- * Causal attention through the f16 KV cache: q (T, nHead·hd) -> o (T, nHead·hd); (head, query)
- * rows [r0, r1) of nHead·T; kn: tinyBLAS width; scale: an f64 as two i32 halves (scaleLo, scaleHi);
+ * Causal attention through the f16 KV cache: q (T, nHead·hd) -> o (T, nHead·hd); (head, query pair)
+ * items [r0, r1) of nHead·ceil(T / 2); kn: tinyBLAS width; scale: an f64 as two i32 halves (scaleLo, scaleHi);
  * per-thread scratch of scrStride bytes.
  */
 export const ATTN_F16_ROWS = family(

@@ -525,7 +525,7 @@ class WasmBackendImpl implements WasmBackend {
 
   /**
    * attn-kv-f16.ts attentionKvF16, bit for bit, every profile (wasm/attention-f16.as): the f16 cache
-   * cells prepared once, then the (head, query) rows split across the threads.
+   * cells prepared once, then the (head, query pair) items split across the threads.
    */
   attentionKvF16(
     q: Float32Array,
@@ -554,7 +554,7 @@ class WasmBackendImpl implements WasmBackend {
     const scale = new Int32Array(Float64Array.of(kqScale).buffer); // the f64 scale as two i32 halves (little-endian)
     const kcBytes = align(4 * T * nKV, 64),
       vtBytes = align(4 * nKV * Tp, 64);
-    const stride = align(align(4 * hd, 16) + 12 * Tp + 256 + 8, 64); // attention-f16.as attnF16Rows scratch
+    const stride = align(2 * align(4 * hd, 16) + 8 * Tp + 256 + 512, 64); // attention-f16.as attnF16Rows scratch
     const {
       ptr: [qp, op, kp, vp],
       rest: kc,
@@ -568,7 +568,7 @@ class WasmBackendImpl implements WasmBackend {
       vt,
       o: op!,
       r0: 0,
-      r1: nHead * T,
+      r1: nHead * Math.ceil(T / 2), // items: (head, query pair)
       T,
       Tp,
       nHead,

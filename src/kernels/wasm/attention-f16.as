@@ -6,6 +6,8 @@
 //                when hd % kn != 0 or T == 1), f32(s·scale), -inf up to pad16(i + 1), the profile's
 //                softmax (softmax.as softmaxRow for 16 lanes, softmax8 below for 8), f16(p), then
 //                o[i, d] = tinyBLAS (or vec_dot) of vt row d and p over the pad16(i + 1) cells.
+//                Queries go in pairs 2p, 2p + 1 (same pad16 length): their tinyBLAS dots run as
+//                4 × 2 tiles (4 keys or 4 dims × the 2 queries), each output keeping its own lanes.
 //
 // Exactness without any fix-up: every factor is an f16 value (11 significant bits, exponent
 // >= -24), so each product a·b has <= 22 significant bits and magnitude in [2^-48, 65504^2]: it is
@@ -112,6 +114,40 @@ function tiny8x2(x: usize, xs: usize, y: usize, k: i32, out: usize): void {
   store<f32>(out, hsum8(b0, b1), 4);
 }
 
+/**
+ * tinyBLAS<kn> (kn 16 or 8) of the 4 × 2 outputs x_r · y_c (x rows x + r·xs, y rows y + c·ys) over k
+ * (k % kn == 0), each output with tiny16x2's / tiny8x2's lanes and horizontal sum: x_r · y_c to
+ * out_c[r]. One pass per group of 4 lanes (kn / 4 passes), 8 accumulators each, the groups parked
+ * in fold (kn · 8 f32), then reduce16 or hsum8. Loads per 8 fused steps: 6, against tiny16x2's 12.
+ */
+function tile4x2(kn: i32, x: usize, xs: usize, y: usize, ys: usize, k: i32, out0: usize, out1: usize, fold: usize): void {
+  const x1 = x + xs, x2 = x1 + xs, x3 = x2 + xs, y1 = y + ys, st = <usize>kn << 2;
+  for (let g = 0; g < kn >> 2; g++) {
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (let o = <usize>g << 4, end = <usize>k << 2; o < end; o += st) {
+      const ya = v128.load(y + o), yb = v128.load(y1 + o);
+      let xr = v128.load(x + o);
+      a0 = madd(a0, xr, ya); b0 = madd(b0, xr, yb);
+      xr = v128.load(x1 + o);
+      a1 = madd(a1, xr, ya); b1 = madd(b1, xr, yb);
+      xr = v128.load(x2 + o);
+      a2 = madd(a2, xr, ya); b2 = madd(b2, xr, yb);
+      xr = v128.load(x3 + o);
+      a3 = madd(a3, xr, ya); b3 = madd(b3, xr, yb);
+    }
+    const f = fold + (<usize>g << 7); // group g: the 8 outputs' lanes, 16 bytes each
+    v128.store(f, a0); v128.store(f, a1, 16); v128.store(f, a2, 32); v128.store(f, a3, 48);
+    v128.store(f, b0, 64); v128.store(f, b1, 80); v128.store(f, b2, 96); v128.store(f, b3, 112);
+  }
+  for (let r = 0; r < 8; r++) { // output r: x row r & 3 against y row r >> 2
+    const f = fold + (<usize>r << 4);
+    const v = kn == 16
+      ? reduce16(v128.load(f), v128.load(f, 128), v128.load(f, 256), v128.load(f, 384))
+      : hsum8(v128.load(f), v128.load(f, 128));
+    store<f32>((r < 4 ? out0 : out1) + (<usize>(r & 3) << 2), v);
+  }
+}
+
 /** tinyBLAS for one row (kn 16 or 8), to out[0]. */
 function tiny1(kn: i32, x: usize, y: usize, k: i32, out: usize): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
@@ -205,57 +241,89 @@ function softmax8(row: usize, n: i32): void {
 }
 
 /**
- * Rows [r0, r1) of nHead·T: row r is head h = r / T and query i from m = r % T taken from both
- * ends (0, T-1, 1, T-2, ...), so any contiguous range of rows has about the same work. kc, vt from
- * attnF16Prep; q, o (T, nHead·hd); kn: tinyBLAS width (16 or 8); scale: the f64 whose bits are
- * scaleHi:scaleLo. Scratch of this thread at scr + thread·stride: qh (hd f32, 16-byte rounded) |
- * row (Tp f32) | p64 (Tp f64, unused: softmaxRow's f64 copy is off) | lanes (64 f32) | out pair (2 f32).
+ * Items [r0, r1) of nHead·nP, nP = ceil(T / 2): item r is head h = r / nP and the query pair
+ * 2p, 2p + 1 (the second only if < T), p from m = r % nP taken from both ends (0, nP-1, 1, nP-2, ...),
+ * so any contiguous range of items has about the same work. kc, vt from attnF16Prep; q, o
+ * (T, nHead·hd); kn: tinyBLAS width (16 or 8); scale: the f64 whose bits are scaleHi:scaleLo.
+ * Scratch of this thread at scr + thread·stride: qA, qB (hd f32 each, 16-byte rounded) | rowA,
+ * rowB (Tp f32 each) | lanes (64 f32) | fold (128 f32).
  */
 export function attnF16Rows(q: usize, kc: usize, vt: usize, o: usize, r0: i32, r1: i32, T: i32, Tp: i32, nHead: i32, nHeadKv: i32,
   hd: i32, kn: i32, scaleLo: i32, scaleHi: i32, scr: usize, stride: usize, thread: i32): void {
   const scale = reinterpret<f64>((<i64>scaleHi << 32) | (<i64>scaleLo & 0xffffffff));
-  const qh = scr + <usize>thread * stride;
-  const row = qh + ((<usize>hd * 4 + 15) & ~15);
-  const p64 = row + (<usize>Tp << 2);
-  const lanes = p64 + (<usize>Tp << 3), pair = lanes + 256;
-  const nQ = nHead * hd, nKV = nHeadKv * hd, group = nHead / nHeadKv;
+  const hdB = (<usize>hd * 4 + 15) & ~15;
+  const qA = scr + <usize>thread * stride, qB = qA + hdB;
+  const rowA = qB + hdB, rowB = rowA + (<usize>Tp << 2);
+  const lanes = rowB + (<usize>Tp << 2), fold = lanes + 256;
+  const nQ = nHead * hd, nKV = nHeadKv * hd, group = nHead / nHeadKv, nP = (T + 1) >> 1;
   const kqTiny = T >= 2 && hd % kn == 0; // mul_mat(k, q): k = hd
   const kqvTiny = T >= 2 && (hd & 3) == 0; // mul_mat(v, kq): k = nKv (a multiple of 256)
   const ks = <usize>nKV << 2, vs = <usize>Tp << 2;
   for (let r = r0; r < r1; r++) {
-    const h = r / T, m = r % T;
-    const i = (m & 1) == 0 ? m >> 1 : T - 1 - (m >> 1);
+    const h = r / nP, m = r % nP;
+    const p = (m & 1) == 0 ? m >> 1 : nP - 1 - (m >> 1);
+    const i = 2 * p, two = i + 1 < T; // queries i and (if two) i + 1
     const kvh = h / group;
     const qo = q + (<usize>(i * nQ + h * hd) << 2), oo = o + (<usize>(i * nQ + h * hd) << 2);
-    roundRow(qo, qh, hd);
-    const L = (i + 16) & ~15; // pad16(i + 1): cells past it add exact zeros
-    // scores of keys 0 .. i
+    const qn = <usize>nQ << 2; // query i + 1's row of q and o: one further
+    roundRow(qo, qA, hd);
+    if (two) roundRow(qo + qn, qB, hd);
+    const L = (i + 16) & ~15; // pad16(i + 1) = pad16(i + 2) (i is even): cells past it add exact zeros
+    // scores of keys 0 .. i (query i) and 0 .. i + 1 (query i + 1)
     const kh = kc + (<usize>(kvh * hd) << 2);
-    let j = 0;
     if (kqTiny) {
-      for (; j + 2 <= i + 1; j += 2) {
-        if (kn == 16) tiny16x2(kh + <usize>j * ks, ks, qh, hd, row + (<usize>j << 2));
-        else tiny8x2(kh + <usize>j * ks, ks, qh, hd, row + (<usize>j << 2));
+      let j = 0;
+      if (two) {
+        for (; j + 4 <= i + 1; j += 4) {
+          const jo = <usize>j << 2;
+          tile4x2(kn, kh + <usize>j * ks, ks, qA, qB - qA, hd, rowA + jo, rowB + jo, fold);
+        }
+        if (j + 2 <= i + 1) { // keys j, j + 1 of both queries
+          tinyRow(kn, kh + <usize>j * ks, ks, qA, hd, rowA + (<usize>j << 2));
+          tinyRow(kn, kh + <usize>j * ks, ks, qB, hd, rowB + (<usize>j << 2));
+          j += 2;
+        }
+        tinyRow(kn, kh + <usize>j * ks, ks, qB, hd, rowB + (<usize>j << 2)); // keys i, i + 1 of query i + 1
+      } else {
+        for (; j + 2 <= i + 1; j += 2) tinyRow(kn, kh + <usize>j * ks, ks, qA, hd, rowA + (<usize>j << 2));
       }
-      if (j <= i) tiny1(kn, kh + <usize>j * ks, qh, hd, row + (<usize>j << 2));
+      tiny1(kn, kh + <usize>j * ks, qA, hd, rowA + (<usize>j << 2)); // key i of query i
     } else {
-      for (; j <= i; j++) store<f32>(row + (<usize>j << 2), vecF16(kn, kh + <usize>j * ks, qh, hd, hd, lanes));
+      for (let j = 0; j <= i; j++) store<f32>(rowA + (<usize>j << 2), vecF16(kn, kh + <usize>j * ks, qA, hd, hd, lanes));
+      if (two) for (let j = 0; j <= i + 1; j++) store<f32>(rowB + (<usize>j << 2), vecF16(kn, kh + <usize>j * ks, qB, hd, hd, lanes));
     }
-    for (j = 0; j <= i; j++) store<f32>(row + (<usize>j << 2), <f32>(<f64>load<f32>(row + (<usize>j << 2)) * scale));
-    for (j = i + 1; j < L; j++) store<f32>(row + (<usize>j << 2), -Infinity);
-    if (kn == 16) softmaxRow(row, 0, L, 0, i + 1); // no f64 copy: the f32 row is read
-    else softmax8(row, L);
-    roundRow(row, row, L);
+    probabilities(rowA, i, L, kn, scale);
+    if (two) probabilities(rowB, i + 1, L, kn, scale);
     // outputs: vt rows d of this kv head against the probabilities, over the L cells
     const vh = vt + <usize>(kvh * hd) * vs;
     if (kqvTiny) {
-      for (let d = 0; d < hd; d += 2) {
-        if (kn == 16) tiny16x2(vh + <usize>d * vs, vs, row, L, oo + (<usize>d << 2));
-        else tiny8x2(vh + <usize>d * vs, vs, row, L, oo + (<usize>d << 2));
+      for (let d = 0; d < hd; d += two ? 4 : 2) { // hd % 4 == 0
+        const vd = vh + <usize>d * vs, od = oo + (<usize>d << 2);
+        if (two) tile4x2(kn, vd, vs, rowA, rowB - rowA, L, od, od + qn, fold);
+        else tinyRow(kn, vd, vs, rowA, L, od);
       }
     } else {
       const n = (L + 4 * kn - 1) & ~(4 * kn - 1); // the padded row (<= nKv) in whole 4·kn steps
-      for (let d = 0; d < hd; d++) store<f32>(oo + (<usize>d << 2), vecF16(kn, vh + <usize>d * vs, row, n, L, lanes));
+      for (let d = 0; d < hd; d++) {
+        store<f32>(oo + (<usize>d << 2), vecF16(kn, vh + <usize>d * vs, rowA, n, L, lanes));
+        if (two) store<f32>(oo + qn + (<usize>d << 2), vecF16(kn, vh + <usize>d * vs, rowB, n, L, lanes));
+      }
     }
   }
+}
+
+/** tiny16x2 or tiny8x2 (the profile's width) of rows x, x + xs against y over k, to out[0], out[1]. */
+// @ts-ignore: decorator
+@inline function tinyRow(kn: i32, x: usize, xs: usize, y: usize, k: i32, out: usize): void {
+  if (kn == 16) tiny16x2(x, xs, y, k, out);
+  else tiny8x2(x, xs, y, k, out);
+}
+
+/** Scores of keys 0 .. i in row[0 .. i] -> f16 probabilities over row[0 .. L): f32(s·scale), -inf to L, the profile's softmax, f16(p). */
+function probabilities(row: usize, i: i32, L: i32, kn: i32, scale: f64): void {
+  for (let j = 0; j <= i; j++) store<f32>(row + (<usize>j << 2), <f32>(<f64>load<f32>(row + (<usize>j << 2)) * scale));
+  for (let j = i + 1; j < L; j++) store<f32>(row + (<usize>j << 2), -Infinity);
+  if (kn == 16) softmaxRow(row, 0, L, 0, i + 1); // no f64 copy: the f32 row is read
+  else softmax8(row, L);
+  roundRow(row, row, L);
 }
