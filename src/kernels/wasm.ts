@@ -487,7 +487,7 @@ class WasmBackendImpl implements WasmBackend {
     // k64 | vt64 (f64; relaxed: vt (nKV, T) f32 at k64) | kt (nKV, Tp) f32 for hd < 64 (attention-lanes.as)
     const Tp = (T + 7) & ~7,
       ktBytes = align(4 * Tp * nKV, 64);
-    const stride = align(8 * hd + 12 * T + 16 + 1024 + 16 + 32, 64); // attention.as attnRows scratch, kq of Tp (>= attnRowsR's 8·Tp + 272)
+    const stride = align(8 * hd + 12 * T + 16 + 1024 + 16 + 32, 64); // attention.as attnRows scratch, kq of Tp (>= attnRowsR's 8·Tp + 528)
     const {
       ptr: [qp, op, kp, vp],
       rest: k64,

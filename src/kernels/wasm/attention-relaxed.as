@@ -3,11 +3,11 @@
 // f32 data in place: q and k rows are read where they are, v is transposed once (attnPrepR).
 // Same lanes, folds, tails and softmax as attention.as / ops.ts attention, so the same bits.
 // attnRowsR takes two queries at a time: 2 keys × 2 queries for the scores and 2 dims × 2 queries
-// for the weighted values, each a 2×2 tile whose four outputs run their own lane chains
-// interleaved (8 accumulators per pass instead of 4, every load feeding two fused steps). What a
-// tile cannot take (keys at a window's edge, dims of two queries whose step ranges differ, an odd
-// last one) runs the one-output code. Heads narrower than 64 (MiniLM's 32) have no 64-element step:
-// their whole dot is ggml's tail rule, a sequential chain per output, so there the lanes hold 8
+// for the weighted values (4 dims × 2 queries where the values take tinyBLAS's order), each tile's
+// outputs running their own lane chains side by side (8 accumulators per pass, each load feeding
+// two or four fused steps). What a tile cannot take (keys at a window's edge, dims of two queries
+// whose step ranges differ, the last ones) runs the one-output code. Heads narrower than 64
+// (MiniLM's 32) have no 64-element step: their whole dot is ggml's tail rule, a sequential chain per output, so there the lanes hold 8
 // outputs instead (8 keys for the scores, 8 dims for the values of short texts), each lane running
 // its own output's steps. Which code computes an output never changes its operations.
 import { reduce16, vecTail8 } from "./fma";
@@ -55,6 +55,32 @@ export function vecDotR(x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
 }
 
 /**
+ * One lane chain of 4 × 2 outputs: x rows x + r·xs (r < 4) against y0, y1, the f32x4 at byte offset
+ * off of every step of `step` elements from first while < end; output o = 2r + c (x_r · y_c) to
+ * dst + 64·o. 8 accumulators, 6 loads per 8 fused steps: V8 keeps them all in registers (a 2×2
+ * tile's two chains per output spill one accumulator through the stack on every step).
+ */
+// @ts-ignore: decorator
+@inline function chain4x2(x: usize, xs: usize, y0: usize, y1: usize, first: i32, end: i32, step: i32, off: usize, dst: usize): void {
+  const x1 = x + xs, x2 = x1 + xs, x3 = x2 + xs;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  for (let i = first; i < end; i += step) {
+    const o = (<usize>i << 2) + off;
+    const ya = v128.load(y0 + o), yb = v128.load(y1 + o);
+    let xr = v128.load(x + o);
+    a0 = f32x4.relaxed_madd(xr, ya, a0); b0 = f32x4.relaxed_madd(xr, yb, b0);
+    xr = v128.load(x1 + o);
+    a1 = f32x4.relaxed_madd(xr, ya, a1); b1 = f32x4.relaxed_madd(xr, yb, b1);
+    xr = v128.load(x2 + o);
+    a2 = f32x4.relaxed_madd(xr, ya, a2); b2 = f32x4.relaxed_madd(xr, yb, b2);
+    xr = v128.load(x3 + o);
+    a3 = f32x4.relaxed_madd(xr, ya, a3); b3 = f32x4.relaxed_madd(xr, yb, b3);
+  }
+  v128.store(dst, a0); v128.store(dst, b0, 64); v128.store(dst, a1, 128); v128.store(dst, b1, 192);
+  v128.store(dst, a2, 256); v128.store(dst, b2, 320); v128.store(dst, a3, 384); v128.store(dst, b3, 448);
+}
+
+/**
  * vecDotR's 64-element steps [start, end) for the four outputs x0·y0, x0·y1, x1·y0, x1·y1 at once,
  * up to the fold: quarter j4 of output o (its f_j4, before reduce16) goes to fold + 64·o + 16·j4.
  * Per quarter, half A sums lane groups +0 and +32 (g0 + g2), half B +16 and +48 (g1 + g3), then
@@ -91,7 +117,16 @@ export function vecDotR(x: usize, y: usize, n: i32, lo: i32, hi: i32): f32 {
   }
 }
 
-/** Output o of a 2×2 tile (fold2x2 or sgemm2x2): reduce16 of its four stored vectors. */
+/**
+ * sgemmR over [lo & ~15, hi) for the 8 outputs x_r · y_c (x rows x + r·xs, r < 4) at once: output
+ * o = 2r + c's lane vectors c0..c3 to fold + 64·o + 16·k (k = 0..3), one chain4x2 pass per k.
+ */
+// @ts-ignore: decorator
+@inline function sgemm4x2(x: usize, xs: usize, y0: usize, y1: usize, lo: i32, hi: i32, fold: usize): void {
+  for (let k = 0; k < 4; k++) chain4x2(x, xs, y0, y1, lo & ~15, hi, 16, <usize>k << 4, fold + (<usize>k << 4));
+}
+
+/** Output o = 2r + c (x_r · y_c) of a 2×2 or 4×2 tile (fold2x2, sgemm4x2): reduce16 of its four stored vectors. */
 // @ts-ignore: decorator
 @inline function folded(fold: usize, o: i32): f32 {
   const p = fold + (<usize>o << 6);
@@ -126,32 +161,6 @@ export function sgemmR(x: usize, y: usize, lo: i32, hi: i32): f32 {
 }
 
 /**
- * sgemmR over [lo & ~15, hi) for x0·y0, x0·y1, x1·y0, x1·y1 at once: output o's lane vectors
- * c0..c3 go to fold + 64·o; half A runs c0 and c1, half B c2 and c3 (independent lanes).
- */
-// @ts-ignore: decorator
-@inline function sgemm2x2(x0: usize, x1: usize, y0: usize, y1: usize, lo: i32, hi: i32, fold: usize): void {
-  for (let half = 0; half < 2; half++) {
-    const off = <usize>half << 5; // bytes: half A +0 / +16, half B +32 / +48
-    let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-    for (let l = lo & ~15; l < hi; l += 16) {
-      const o = (<usize>l << 2) + off;
-      const xa = v128.load(x0 + o), xb = v128.load(x0 + o, 16);
-      const ya = v128.load(y0 + o), yb = v128.load(y0 + o, 16);
-      const za = v128.load(y1 + o), zb = v128.load(y1 + o, 16);
-      a0 = f32x4.relaxed_madd(xa, ya, a0); b0 = f32x4.relaxed_madd(xb, yb, b0);
-      a1 = f32x4.relaxed_madd(xa, za, a1); b1 = f32x4.relaxed_madd(xb, zb, b1);
-      const wa = v128.load(x1 + o), wb = v128.load(x1 + o, 16);
-      a2 = f32x4.relaxed_madd(wa, ya, a2); b2 = f32x4.relaxed_madd(wb, yb, b2);
-      a3 = f32x4.relaxed_madd(wa, za, a3); b3 = f32x4.relaxed_madd(wb, zb, b3);
-    }
-    const p = fold + off;
-    v128.store(p, a0); v128.store(p, b0, 16); v128.store(p, a1, 64); v128.store(p, b1, 80);
-    v128.store(p, a2, 128); v128.store(p, b2, 144); v128.store(p, a3, 192); v128.store(p, b3, 208);
-  }
-}
-
-/**
  * v (T, nHeadKv·hd) transposed into vt (nHeadKv, hd, T), f32, for the key rows [j0, j1); for
  * hd < 64 also k transposed into kt (nHeadKv, hd, Tp), the layout of scoresLanes.
  */
@@ -173,8 +182,8 @@ export function attnPrepR(k: usize, v: usize, vt: usize, kt: usize, j0: i32, j1:
  * k (T, nHeadKv·hd) as given, vt from attnPrepR; v as given and kt (attnPrepR, for hd < 64) for
  * the small-head paths, whose lanes hold 8 keys (scoresLanes, hd < 64) or 8 dims (valuesLanes,
  * T < 64 off the tinyBLAS order) instead of 4 lanes of one output. Scratch of this thread
- * (scratch + thread·stride, stride >= 8·Tp + 272 bytes): the kq rows of the two queries (Tp f32
- * each: scores, then the probabilities) | the 2×2 tiles' fold area (256 bytes, 16-aligned).
+ * (scratch + thread·stride, stride >= 8·Tp + 528 bytes): the kq rows of the two queries (Tp f32
+ * each: scores, then the probabilities) | the tiles' fold area (512 bytes, 16-aligned).
  */
 export function attnRowsR(q: usize, k: usize, vt: usize, o: usize, r0: i32, r1: i32, T: i32, nHead: i32, nHeadKv: i32, hd: i32,
   window: i32, scaleBits: i32, scratch: usize, stride: usize, v: usize, kt: usize, Tp: i32, thread: i32): void {
@@ -226,7 +235,7 @@ function values(vt: usize, T: i32, hd: i32, oi: usize, kq: usize, kvh: i32, lo: 
   }
 }
 
-/** Queries i and i + 1 (< T) of head h: scores in 2×2 tiles of keys, then values in 2×2 tiles of dims. */
+/** Queries i and i + 1 (< T) of head h: scores in 2×2 tiles of keys, then values in 4×2 (tinyBLAS order) or 2×2 tiles of dims. */
 function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, nHeadKv: i32, hd: i32, window: i32, scaleBits: i32,
   h: i32, i: i32, kqA: usize, kqB: usize, fold: usize, v: usize, kt: usize, Tp: i32): void {
   const nQ = nHead * hd, nKV = nHeadKv * hd, kvh = h / (nHead / nHeadKv);
@@ -258,7 +267,7 @@ function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, 
   }
   finishScores(kqA, T, lo0, hi0, scaleBits);
   finishScores(kqB, T, lo1, hi1, scaleBits);
-  // values: 2×2 tiles of dims when both queries run the same steps, else one output at a time
+  // values: 4×2 (sgemm) or 2×2 tiles of dims when both queries run the same steps, else one output at a time
   const oA = o + (q0 - q), oB = oA + (<usize>nQ << 2);
   if (kqvLanes(T, hd)) {
     valuesLanes(v + ((<usize>(kvh * hd)) << 2), nKV, kqA, T, lo0, hi0, hd, oA);
@@ -272,15 +281,17 @@ function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, 
   let d = 0;
   if (tile) {
     const vh = vt + ((<usize>(kvh * hd) * <usize>T) << 2), vs = <usize>T << 2;
-    for (; d + 1 < hd; d += 2) {
-      const v0 = vh + <usize>d * vs, v1 = v0 + vs, od = <usize>d << 2;
-      if (sgemm) {
-        sgemm2x2(v0, v1, kqA, kqB, lo0, hi0, fold);
-        store<f32>(oA + od, folded(fold, 0));
-        store<f32>(oB + od, folded(fold, 1));
-        store<f32>(oA + od, folded(fold, 2), 4);
-        store<f32>(oB + od, folded(fold, 3), 4);
-      } else {
+    if (sgemm) {
+      for (; d + 3 < hd; d += 4) {
+        sgemm4x2(vh + <usize>d * vs, vs, kqA, kqB, lo0, hi0, fold);
+        for (let r = 0; r < 4; r++) {
+          store<f32>(oA + (<usize>(d + r) << 2), folded(fold, 2 * r));
+          store<f32>(oB + (<usize>(d + r) << 2), folded(fold, 2 * r + 1));
+        }
+      }
+    } else {
+      for (; d + 1 < hd; d += 2) {
+        const v0 = vh + <usize>d * vs, v1 = v0 + vs, od = <usize>d << 2;
         fold2x2(v0, v1, kqA, kqB, lo0 & ~63, min(npT, hi0), fold);
         store<f32>(oA + od, tailR(folded(fold, 0), v0, kqA, T, lo0, hi0));
         store<f32>(oB + od, tailR(folded(fold, 1), v0, kqB, T, lo1, hi1));
