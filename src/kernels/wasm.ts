@@ -408,11 +408,12 @@ class WasmBackendImpl implements WasmBackend {
     const ap = blk + this.threads * blkBytes,
       sd = ap + aBytes;
     const wp = this.weightPtr(w);
-    // x (nTokens, ne0) f32 -> prepared rows (nTokens, aStride bytes) at ap
+    // x (nTokens, ne0) f32 -> prepared rows (nTokens, aStride bytes) at ap; under 16 rows on this
+    // thread alone: the pool's dispatch costs more than the half it would take (10-token query 0.95x)
     this.run(
       KERNELS.prepareRows,
       { x: xp!, t0: 0, t1: nTokens, n: ne0, kind: plan.act, blk, blkStride: blkBytes, dst: ap, dstStride: aStride, sd, tP },
-      nTokens < 4 || this.threads === 1,
+      nTokens < 16 || this.threads === 1,
     );
     // W (ne1, ne0) @ prepared x -> out (nTokens, ne1); blk (per-thread activation scratch, free by now) doubles as the row-scale scratch
     const call = {
