@@ -72,6 +72,8 @@ export interface Backend {
   gelu(x: Float32Array, out: Float32Array, n: number): void;
   /** silu.ts swiglu, bit for bit: out (rows, nc) = silu(gate)·up, ggml's lane blocks restarting at every row. */
   swiglu(gate: Float32Array, up: Float32Array, out: Float32Array, rows: number, nc: number): void;
+  /** ops.ts mulAddRows, bit for bit: x (rows, n) = ((x · w) + b) + res in f32, each step only when its operand is given. */
+  mulAddRows(x: Float32Array, rows: number, n: number, w?: Float32Array, b?: Float32Array, res?: Float32Array): void;
   /**
    * Storage for the forward pass's activations (nFloats f32), reused by the next call: the wasm
    * backend hands out WebAssembly memory so its kernels work on the buffers in place.

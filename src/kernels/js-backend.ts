@@ -3,7 +3,7 @@ import type { Backend } from "./backend.js";
 import type { Numerics } from "./numerics.js";
 import { attentionKvF16 } from "./attn-kv-f16.js";
 import { normRows } from "./layer-norm.js";
-import { attention, geglu, gelu, rmsNormRows } from "./ops.js";
+import { attention, geglu, gelu, mulAddRows, rmsNormRows } from "./ops.js";
 import { getRowF32, matmul } from "./reference.js";
 import { swiglu } from "./silu.js";
 
@@ -21,6 +21,7 @@ export function createJsBackend(nx: Numerics): Backend {
     normRows: (x, xOff, out, outOff, n, rows, eps) => normRows(nx, x, xOff, out, outOff, n, rows, eps),
     gelu,
     swiglu: (gate, up, out, rows, nc) => swiglu(nx, gate, up, out, rows, nc),
+    mulAddRows,
     activations: (nFloats) => new Float32Array(nFloats),
     alloc: (nBytes) => new Uint8Array(nBytes),
     close: async () => {},

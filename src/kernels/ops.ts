@@ -214,3 +214,21 @@ export function attention(
     }
   }
 }
+
+/**
+ * ggml_mul and ggml_add of broadcast rows, then ggml_add of a residual, in place: x (rows, n) =
+ * ((x · w) + b) + res, each an f32 op applied only when its operand is given: w, b (n), res (rows, n).
+ * A bias add is (b), LayerNorm's affine (w, b) (llama.cpp build_norm), a residual add (res).
+ */
+export function mulAddRows(x: Float32Array, rows: number, n: number, w?: Float32Array, b?: Float32Array, res?: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    for (let j = 0; j < n; j++) {
+      let v = x[o + j]!;
+      if (w) v = Math.fround(v * w[j]!);
+      if (b) v = Math.fround(v + b[j]!);
+      if (res) v = Math.fround(v + res[o + j]!);
+      x[o + j] = v;
+    }
+  }
+}

@@ -107,6 +107,9 @@ export const GELU = family(["x", "out", "table", "i0", "i1"], ["i0", "i1"], 64, 
 /** ggml_norm of rows [r0, r1) of n: x (rows, n) -> out (rows, n), lane blocks of `lanes` (16 or 8); eps f64 at epsAt. */
 export const LAYER_NORM_ROWS = family(["x", "out", "n", "lanes", "epsAt", "r0", "r1"], ["r0", "r1"], 4, false);
 
+/** x (rows, n) = ((x · w) + b) + res in place over rows [r0, r1), each step when its flags bit (1 w, 2 b, 4 res) is set. */
+export const MUL_ADD_ROWS = family(["x", "w", "b", "res", "flags", "n", "r0", "r1"], ["r0", "r1"], 1, false);
+
 /** out = silu(gate) · up over rows [r0, r1) of nc (gate, up, out: (rows, nc)). */
 export const SWIGLU = family(["gate", "up", "out", "nc", "r0", "r1"], ["r0", "r1"], 1, false);
 
@@ -129,6 +132,7 @@ export const KERNELS = Object.freeze({
   geluRange: { name: "geluRange", family: GELU },
   layerNormRows: { name: "layerNormRows", family: LAYER_NORM_ROWS },
   swigluRows: { name: "swigluRows", family: SWIGLU },
+  mulAddRows: { name: "mulAddRows", family: MUL_ADD_ROWS },
 } as const);
 
 /** The positional argument list of a named call, in the family's order. */

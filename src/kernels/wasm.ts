@@ -667,6 +667,35 @@ class WasmBackendImpl implements WasmBackend {
     this.unstage(out, 0, dp!, n);
   }
 
+  /** ops.ts mulAddRows bit for bit (wasm/norm.as mulAddRows), rows split across the threads. */
+  mulAddRows(x: Float32Array, rows: number, n: number, w?: Float32Array, b?: Float32Array, res?: Float32Array): void {
+    this.checkOpen();
+    if (rows <= 0 || n <= 0 || !(w || b || res)) return;
+    const count = rows * n;
+    if (x.length < count || (w && w.length < n) || (b && b.length < n) || (res && res.length < count)) {
+      throw new EmbedError("TENSOR_SHAPE", `mulAddRows: ${rows} rows of ${n} exceed the buffers`, { rows, n });
+    }
+    const none = new Float32Array(0);
+    const {
+      ptr: [xp, wp, bp, rp],
+    } = this.stage(
+      [
+        [x, 0, count, true],
+        [w ?? none, 0, w ? n : 0, true],
+        [b ?? none, 0, b ? n : 0, true],
+        [res ?? none, 0, res ? count : 0, true],
+      ],
+      0,
+    );
+    const flags = (w ? 1 : 0) | (b ? 2 : 0) | (res ? 4 : 0);
+    this.run(
+      KERNELS.mulAddRows,
+      { x: xp!, w: wp!, b: bp!, res: rp!, flags, n, r0: 0, r1: rows },
+      count < 8192 || rows < 2 || this.threads === 1,
+    );
+    this.unstage(x, 0, xp!, count);
+  }
+
   /**
    * stage() of a norm: x and out (nFloats from their offsets), the weight g (its first gFloats) if
    * any, then eps as an f64 in wasm memory (the pool passes i32 arguments only). Returns [x, out,

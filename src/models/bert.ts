@@ -253,7 +253,7 @@ export class BertGraph implements EmbeddingGraph {
       // 2.1 Q, K, V (build_qkv): fused matmul split into views, or three matmuls; biases as f32 adds
       if (L.wqkv) {
         be.matmul(L.wqkv, x, nTok, qkv, seqs);
-        addBias(qkv, L.bqkv, nQKV, nTok);
+        addBias(be, qkv, L.bqkv, nQKV, nTok);
         for (let i = 0; i < nTok; i++) {
           const r = i * nQKV;
           q.set(qkv.subarray(r, r + nQ), i * nQ);
@@ -262,11 +262,11 @@ export class BertGraph implements EmbeddingGraph {
         }
       } else {
         be.matmul(L.wq!, x, nTok, q, seqs);
-        addBias(q, L.bq, nQ, nTok);
+        addBias(be, q, L.bq, nQ, nTok);
         be.matmul(L.wk!, x, nTok, kk, seqs);
-        addBias(kk, L.bk, nKV, nTok);
+        addBias(be, kk, L.bk, nKV, nTok);
         be.matmul(L.wv!, x, nTok, v, seqs);
-        addBias(v, L.bv, nKV, nTok);
+        addBias(be, v, L.bv, nKV, nTok);
       }
       // 2.2 NEOX RoPE at each token's position in its sequence (nomic-bert)
       if (this.rope) {
@@ -279,16 +279,16 @@ export class BertGraph implements EmbeddingGraph {
       // 2.3 bidirectional attention per sequence, kq_scale inside the softmax; output projection + bias
       buildAttn(be, batch, q, kk, v, o, nHead, nHeadKv, hd, Infinity, kqScale);
       be.matmul(L.wo, o, nTok, ao, seqs);
-      addBias(ao, L.bo, nEmbd, nTok);
+      addBias(be, ao, L.bo, nEmbd, nTok);
       tap?.("kqv_out", il, ao);
       // 2.4 post-LN: residual, attn_output_norm
-      addInPlace(ao, x);
+      addInPlace(be, ao, x, nTok, nEmbd);
       buildNorm(be, ao, h, nEmbd, nTok, L.attnOutNorm);
       tap?.("ffn_inp", il, h);
       // 2.5 FFN, residual, layer_output_norm -> the next block's input
       buildFfn(be, h, nTok, seqs, L.ffn, ffn, ao, (name, d) => tap?.(name, il, d));
       tap?.("ffn_out", il, ao);
-      addInPlace(ao, h);
+      addInPlace(be, ao, h, nTok, nEmbd);
       buildNorm(be, ao, x, nEmbd, nTok, L.layerOutNorm);
       tap?.("l_out", il, x);
     }

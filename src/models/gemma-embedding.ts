@@ -263,7 +263,7 @@ export class GemmaEmbedding implements EmbeddingGraph {
       tap?.("kqv_out", il, ao);
       buildNorm(be, ao, ao, nEmbd, nTok, { kind: "rms", weight: L.postAttnNorm, eps });
       tap?.("attn_post_norm", il, ao);
-      addInPlace(x, ao);
+      addInPlace(be, x, ao, nTok, nEmbd);
       tap?.("sa_out", il, x);
       // 2.5 FFN: GEGLU(gate) · up, down, post-FFN norm, residual
       buildNorm(be, x, xb, nEmbd, nTok, { kind: "rms", weight: L.ffnNorm, eps });
@@ -272,7 +272,7 @@ export class GemmaEmbedding implements EmbeddingGraph {
       );
       tap?.("ffn_out", il, ao);
       buildNorm(be, ao, ao, nEmbd, nTok, { kind: "rms", weight: L.postFfwNorm, eps });
-      addInPlace(x, ao);
+      addInPlace(be, x, ao, nTok, nEmbd);
       tap?.("l_out", il, x);
     }
     // 3. final norm; the result is copied out of the reusable region

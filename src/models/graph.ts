@@ -41,19 +41,15 @@ export function buildNorm(be: Backend, x: Float32Array, out: Float32Array, n: nu
       return be.rmsNormRows(x, 0, out, 0, n, rows, norm.weight, norm.eps);
     case "layer": {
       be.normRows(x, 0, out, 0, n, rows, norm.eps);
-      for (let r = 0; r < rows; r++) {
-        const o = r * n;
-        for (let j = 0; j < n; j++) out[o + j] = Math.fround(Math.fround(out[o + j]! * norm.weight[j]!) + norm.bias[j]!);
-      }
+      be.mulAddRows(out, rows, n, norm.weight, norm.bias); // ggml_mul by the weight, ggml_add of the bias
       return;
     }
   }
 }
 
 /** ggml_add of a bias row: x (rows, n) += b (n), in f32; nothing when b is absent. */
-export function addBias(x: Float32Array, b: Float32Array | undefined, n: number, rows: number): void {
-  if (!b) return;
-  for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) x[r * n + j] = Math.fround(x[r * n + j]! + b[j]!);
+export function addBias(be: Backend, x: Float32Array, b: Float32Array | undefined, n: number, rows: number): void {
+  if (b) be.mulAddRows(x, rows, n, undefined, b);
 }
 
 /** An FFN kind: LLM_FFN_GELU + LLM_FFN_PAR (gated: act(gate)·up), as Gemma's GEGLU. */
@@ -159,12 +155,12 @@ export function buildFfn(
     case "gelu": {
       const nFf = ffn.up.ne1;
       be.matmul(ffn.up, x, nTok, s.up, seqLen);
-      addBias(s.up, ffn.upB, nFf, nTok);
+      addBias(be, s.up, ffn.upB, nFf, nTok);
       tap?.("ffn_up_b", s.up);
       be.gelu(s.up, s.act, nTok * nFf);
       tap?.("ffn_gelu", s.act);
       be.matmul(ffn.down, s.act, nTok, out, seqLen);
-      addBias(out, ffn.downB, ffn.down.ne1, nTok);
+      addBias(be, out, ffn.downB, ffn.down.ne1, nTok);
       return;
     }
     case "swiglu": {
@@ -256,9 +252,9 @@ export function buildAttnKvF16(
   }
 }
 
-/** x += y, element-wise in f32 (ggml_add of the residual). */
-export function addInPlace(x: Float32Array, y: Float32Array, n = x.length): void {
-  for (let j = 0; j < n; j++) x[j] = Math.fround(x[j]! + y[j]!);
+/** x (rows, n) += y (rows, n), element-wise in f32 (ggml_add of the residual). */
+export function addInPlace(be: Backend, x: Float32Array, y: Float32Array, rows: number, n: number): void {
+  be.mulAddRows(x, rows, n, undefined, undefined, y);
 }
 
 /**

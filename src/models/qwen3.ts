@@ -180,7 +180,7 @@ export class Qwen3 implements EmbeddingGraph {
       // 2.4 output projection, residual
       be.matmul(L.wo, o, nTok, ao, seqs);
       tap?.("attn_out", il, ao);
-      addInPlace(x, ao);
+      addInPlace(be, x, ao, nTok, nEmbd);
       tap?.("ffn_inp", il, x);
       // 2.5 FFN: SwiGLU(gate) · up, down, residual
       buildNorm(be, x, xb, nEmbd, nTok, { kind: "rms", weight: L.ffnNorm, eps });
@@ -189,7 +189,7 @@ export class Qwen3 implements EmbeddingGraph {
         tap?.(name, il, d),
       );
       tap?.("ffn_out", il, ao);
-      addInPlace(x, ao);
+      addInPlace(be, x, ao, nTok, nEmbd);
       tap?.("l_out", il, x);
     }
     // 3. final norm (result_norm); the result is copied out of the reusable region

@@ -3,12 +3,13 @@
  * attention with soft_max_ext's kq_scale inside the softmax (wasm/attention.as and, where the
  * runtime has relaxed SIMD and its self-check passes, attention-relaxed.as), BERT head layouts,
  * 1 and 2 threads; and LayerNorm / GELU / SwiGLU (wasm/norm.as) on the 16- and
- * 8-lane profiles, baseline and relaxed, in place and not, on values reaching exp's edges.
+ * 8-lane profiles, baseline and relaxed, in place and not, on values reaching exp's edges; and the
+ * bias / affine / residual adds (wasm/norm.as mulAddRows), staged and in wasm memory.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { numericsByName } from "../../src/kernels/numerics.js";
-import { attention } from "../../src/kernels/ops.js";
+import { attention, mulAddRows } from "../../src/kernels/ops.js";
 import { createWasmBackend } from "../../src/kernels/wasm.js";
 
 function values(n: number, seed: number, scale: number): Float32Array {
@@ -135,3 +136,46 @@ for (const profile of ["avx512", "avx2"])
         }
       });
     }
+
+// [rows, n]: a bias or residual over a document's activations (split across threads), a short text, a lane tail
+const MUL_ADD_SHAPES: Array<[number, number]> = [
+  [20, 768],
+  [64, 384],
+  [3, 1536],
+  [7, 37],
+];
+
+for (const relaxedSimd of [false, "auto"] as const)
+  for (const threads of [1, 2]) {
+    const simd = relaxedSimd === false ? "baseline" : "relaxed where available";
+    test(`wasm mulAddRows (bias add, LayerNorm's affine, residual add) equals ops.ts bit for bit (${simd}, ${threads} thread(s))`, async () => {
+      const be = await createWasmBackend({ numerics: numericsByName("avx512"), threads, relaxedSimd });
+      try {
+        for (const [rows, n] of MUL_ADD_SHAPES) {
+          const x = hostile(rows * n, rows + n, 40),
+            w = hostile(n, n + 1, 3),
+            b = hostile(n, n + 2, 50),
+            res = hostile(rows * n, n + 3, 60);
+          w[1] = 1e-10; // a product below f32's normal range: subnormal results
+          for (let mask = 1; mask < 8; mask++) {
+            const [ow, ob, or] = [mask & 1 ? w : undefined, mask & 2 ? b : undefined, mask & 4 ? res : undefined];
+            const ref = x.slice();
+            mulAddRows(ref, rows, n, ow, ob, or);
+            assert.notEqual(differing(ref, x), 0, "the op changes its input");
+            const got = x.slice(); // a JS array: staged in and out
+            be.mulAddRows(got, rows, n, ow, ob, or);
+            assert.equal(differing(got, ref), 0, `${rows} x ${n}, operands ${mask}`);
+            const arena = be.activations(2 * rows * n); // x and res in wasm memory: read and written in place
+            const ax = arena.subarray(0, rows * n),
+              ar = arena.subarray(rows * n);
+            ax.set(x);
+            ar.set(res);
+            be.mulAddRows(ax, rows, n, ow, ob, or ? ar : undefined);
+            assert.equal(differing(ax, ref), 0, `${rows} x ${n} in wasm memory, operands ${mask}`);
+          }
+        }
+      } finally {
+        await be.close();
+      }
+    });
+  }

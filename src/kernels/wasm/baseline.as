@@ -10,4 +10,4 @@ export { f16Sgemm, f32Sgemm, f32VecDot, bf16Sgemm } from "./float";
 export { attnPrep, attnRows } from "./attention";
 export { attnF16Prep, attnF16Rows } from "./attention-f16";
 export { fmaCheck } from "./fma";
-export { normRows, gegluRange, geluRange, layerNormRows, swigluRows } from "./norm";
+export { normRows, gegluRange, geluRange, layerNormRows, swigluRows, mulAddRows } from "./norm";

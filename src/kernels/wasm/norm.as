@@ -178,3 +178,33 @@ export function swigluRows(gate: usize, up: usize, out: usize, nc: i32, r0: i32,
     }
   }
 }
+
+/**
+ * Rows [r0, r1) of n, in place: x = ((x · w) + b) + res (ops.ts mulAddRows), each step only when
+ * its bit of flags is set (1: w (n), 2: b (n), 4: res (rows, n)); f32x4 ops round as the
+ * reference's Math.fround of each f64 product or sum does (exact f64 product, one rounding; the
+ * sum's double rounding is innocuous).
+ */
+export function mulAddRows(x: usize, w: usize, b: usize, res: usize, flags: i32, n: i32, r0: i32, r1: i32): void {
+  const hasW = (flags & 1) != 0, hasB = (flags & 2) != 0, hasR = (flags & 4) != 0;
+  for (let r = r0; r < r1; r++) {
+    const row = <usize>r * <usize>n << 2, xr = x + row, rr = res + row;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const p = <usize>j << 2;
+      let v = v128.load(xr + p);
+      if (hasW) v = f32x4.mul(v, v128.load(w + p));
+      if (hasB) v = f32x4.add(v, v128.load(b + p));
+      if (hasR) v = f32x4.add(v, v128.load(rr + p));
+      v128.store(xr + p, v);
+    }
+    for (; j < n; j++) {
+      const p = <usize>j << 2;
+      let v = load<f32>(xr + p);
+      if (hasW) v = v * load<f32>(w + p);
+      if (hasB) v = v + load<f32>(b + p);
+      if (hasR) v = v + load<f32>(rr + p);
+      store<f32>(xr + p, v);
+    }
+  }
+}

@@ -12,7 +12,7 @@ export { attnF16Prep, attnF16Rows } from "./attention-f16";
 export { attnPrepR, attnRowsR } from "./attention-relaxed";
 export { softmaxRow } from "./softmax";
 export { fmaCheck } from "./fma";
-export { normRows, gegluRange, geluRange, layerNormRows, swigluRows } from "./norm";
+export { normRows, gegluRange, geluRange, layerNormRows, swigluRows, mulAddRows } from "./norm";
 export { chainQ8_0M, chainQ4_0R, chainIQ4_NLM, chainQ4_1M } from "./relaxed-kernels";
 export { selfCheck } from "./relaxed-check";
 export { chainQ8_0P, chainIQ4_NLP, chainQ4_1P, PANEL_BLOCK_BYTES } from "./relaxed-panel";
