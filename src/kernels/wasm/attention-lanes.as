@@ -3,7 +3,8 @@
 // has no 64-element step: the whole dot is its tail rule from +0, a rounded product added in order
 // for the elements below tail8 (runs of 16 and 8), then fused multiply-adds for the rest, one
 // sequential chain per output. Here the four lanes hold four outputs instead of four lanes of one:
-// 8 keys for the scores (hd < 64; k transposed once per call, transposeK) or 8 dims for the
+// 16 keys for the scores (hd < 64; k transposed once per call, transposeK; 16 keys × 2 queries in
+// scoresLanesPair, so that eight chains hide the add's latency) or 8 dims for the
 // weighted values (T < 64 off the tinyBLAS order; v read as given), each lane running its own
 // output's steps in order, so the bits are the one-output code's. The unfused steps are plain
 // f32x4 mul and add; a fused step is f32x4.relaxed_madd in the relaxed module (fused there, or the
@@ -42,28 +43,83 @@ export function transposeK(k: usize, kt: usize, j: i32, Tp: i32, nHeadKv: i32, h
 /**
  * Scores of query row y against keys [j0, j1) for hd < 64, where vecDotR has no 64-element step
  * and the whole dot is its tail rule from +0: sum = sum + x·y (each rounded) for elements below
- * tail8, then fused. Eight keys per pass, one per lane (kt: the kv head's (hd, Tp) keys
- * transposed), so every lane runs one key's steps in vecDotR's order. Writes kq[j] for j from
- * j0 & ~7 up to j1 rounded up to 8 (kq holds Tp entries; the caller masks what lies outside).
+ * tail8, then fused. One key per lane (kt: the kv head's (hd, Tp) keys transposed), so every lane
+ * runs one key's steps in vecDotR's order; 16 keys per pass (four independent chains: one chain's
+ * adds wait on each other), the last 8 alone. Writes kq[j] for j from j0 & ~7 up to j1 rounded up
+ * to 8 (kq holds Tp entries; the caller masks what lies outside).
  */
 export function scoresLanes(kt: usize, Tp: i32, y: usize, hd: i32, j0: i32, j1: i32, kq: usize): void {
   const tail8 = vecTail8(hd); // hd < 64: no 64-element step
   const rs = <usize>Tp << 2;
-  for (let j = j0 & ~7; j < j1; j += 8) {
-    let s0 = f32x4.splat(0), s1 = s0;
+  let j = j0 & ~7;
+  for (; j + 8 < j1; j += 16) { // >= 9 keys left: j + 16 <= j1 rounded up to 8 <= Tp
+    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
     let p = kt + (<usize>j << 2);
-    for (let e = 0; e < tail8; e++, p += rs) {
+    for (let e = 0; e < hd; e++, p += rs) {
       const q = v128.load32_splat(y + (<usize>e << 2));
-      s0 = f32x4.add(s0, f32x4.mul(v128.load(p), q));
-      s1 = f32x4.add(s1, f32x4.mul(v128.load(p, 16), q));
+      if (e < tail8) {
+        s0 = f32x4.add(s0, f32x4.mul(v128.load(p), q)); s1 = f32x4.add(s1, f32x4.mul(v128.load(p, 16), q));
+        s2 = f32x4.add(s2, f32x4.mul(v128.load(p, 32), q)); s3 = f32x4.add(s3, f32x4.mul(v128.load(p, 48), q));
+      } else {
+        s0 = fused(v128.load(p), q, s0); s1 = fused(v128.load(p, 16), q, s1);
+        s2 = fused(v128.load(p, 32), q, s2); s3 = fused(v128.load(p, 48), q, s3);
+      }
     }
-    for (let e = tail8; e < hd; e++, p += rs) {
-      const q = v128.load32_splat(y + (<usize>e << 2));
-      s0 = fused(v128.load(p), q, s0);
-      s1 = fused(v128.load(p, 16), q, s1);
+    const o = kq + (<usize>j << 2);
+    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+  }
+  if (j < j1) keys8(kt, rs, y, hd, tail8, j, kq);
+}
+
+/** scoresLanes' steps for the 8 keys j .. j + 7 alone. */
+function keys8(kt: usize, rs: usize, y: usize, hd: i32, tail8: i32, j: i32, kq: usize): void {
+  let s0 = f32x4.splat(0), s1 = s0;
+  let p = kt + (<usize>j << 2);
+  for (let e = 0; e < tail8; e++, p += rs) {
+    const q = v128.load32_splat(y + (<usize>e << 2));
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(p), q));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(p, 16), q));
+  }
+  for (let e = tail8; e < hd; e++, p += rs) {
+    const q = v128.load32_splat(y + (<usize>e << 2));
+    s0 = fused(v128.load(p), q, s0);
+    s1 = fused(v128.load(p, 16), q, s1);
+  }
+  v128.store(kq + (<usize>j << 2), s0);
+  v128.store(kq + (<usize>j << 2), s1, 16);
+}
+
+/**
+ * scoresLanes for two queries y0, y1 over the same keys [j0, j1) at once: 16 keys × 2 queries per
+ * pass (eight chains, each key load feeding both queries), the last 8 keys per query alone; to kq0, kq1.
+ */
+export function scoresLanesPair(kt: usize, Tp: i32, y0: usize, y1: usize, hd: i32, j0: i32, j1: i32, kq0: usize, kq1: usize): void {
+  const tail8 = vecTail8(hd);
+  const rs = <usize>Tp << 2;
+  let j = j0 & ~7;
+  for (; j + 8 < j1; j += 16) {
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    let p = kt + (<usize>j << 2);
+    for (let e = 0; e < hd; e++, p += rs) {
+      const q = v128.load32_splat(y0 + (<usize>e << 2)), r = v128.load32_splat(y1 + (<usize>e << 2));
+      const k0 = v128.load(p), k1 = v128.load(p, 16), k2 = v128.load(p, 32), k3 = v128.load(p, 48);
+      if (e < tail8) {
+        a0 = f32x4.add(a0, f32x4.mul(k0, q)); a1 = f32x4.add(a1, f32x4.mul(k1, q));
+        a2 = f32x4.add(a2, f32x4.mul(k2, q)); a3 = f32x4.add(a3, f32x4.mul(k3, q));
+        b0 = f32x4.add(b0, f32x4.mul(k0, r)); b1 = f32x4.add(b1, f32x4.mul(k1, r));
+        b2 = f32x4.add(b2, f32x4.mul(k2, r)); b3 = f32x4.add(b3, f32x4.mul(k3, r));
+      } else {
+        a0 = fused(k0, q, a0); a1 = fused(k1, q, a1); a2 = fused(k2, q, a2); a3 = fused(k3, q, a3);
+        b0 = fused(k0, r, b0); b1 = fused(k1, r, b1); b2 = fused(k2, r, b2); b3 = fused(k3, r, b3);
+      }
     }
-    v128.store(kq + (<usize>j << 2), s0);
-    v128.store(kq + (<usize>j << 2), s1, 16);
+    const o0 = kq0 + (<usize>j << 2), o1 = kq1 + (<usize>j << 2);
+    v128.store(o0, a0); v128.store(o0, a1, 16); v128.store(o0, a2, 32); v128.store(o0, a3, 48);
+    v128.store(o1, b0); v128.store(o1, b1, 16); v128.store(o1, b2, 32); v128.store(o1, b3, 48);
+  }
+  if (j < j1) {
+    keys8(kt, rs, y0, hd, tail8, j, kq0);
+    keys8(kt, rs, y1, hd, tail8, j, kq1);
   }
 }
 
@@ -96,6 +152,11 @@ export function valuesLanes(vh: usize, nKV: i32, p: usize, T: i32, lo: i32, hi: 
 /** kq[0 .. T) of one query from scoresLanes: its keys [lo, hi) computed, the others -inf. */
 export function scoresLanesRow(kt: usize, Tp: i32, y: usize, hd: i32, T: i32, lo: i32, hi: i32, kq: usize): void {
   scoresLanes(kt, Tp, y, hd, lo, hi, kq);
+  maskScores(kq, T, lo, hi);
+}
+
+/** kq[j] = -inf for the keys outside the query's window [lo, hi) of 0 .. T. */
+export function maskScores(kq: usize, T: i32, lo: i32, hi: i32): void {
   for (let j = 0; j < lo; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
   for (let j = hi; j < T; j++) store<f32>(kq + (<usize>j << 2), -Infinity);
 }

@@ -11,7 +11,7 @@
 // outputs instead (8 keys for the scores, 8 dims for the values of short texts), each lane running
 // its own output's steps. Which code computes an output never changes its operations.
 import { reduce16, vecTail8 } from "./fma";
-import { kqvLanes, kqvTiny, scoresLanesRow, transposeK, valuesLanes } from "./attention-lanes";
+import { kqvLanes, kqvTiny, maskScores, scoresLanesPair, scoresLanesRow, transposeK, valuesLanes } from "./attention-lanes";
 import { softmaxRow } from "./softmax";
 
 /** fma32(a, b, c) for scalars. */
@@ -247,8 +247,14 @@ function queryPair(q: usize, k: usize, vt: usize, o: usize, T: i32, nHead: i32, 
   const c0 = max(lo0, lo1), c1 = min(hi0, hi1), np = hd & ~63;
   if (hd < 64) {
     const kth = kt + ((<usize>(kvh * hd) * <usize>Tp) << 2);
-    scoresLanesRow(kth, Tp, q0, hd, T, lo0, hi0, kqA);
-    scoresLanesRow(kth, Tp, q1, hd, T, lo1, hi1, kqB);
+    if ((lo0 & ~7) == (lo1 & ~7) && ((hi0 + 7) & ~7) == ((hi1 + 7) & ~7)) { // the same key blocks: both at once
+      scoresLanesPair(kth, Tp, q0, q1, hd, lo0, hi0, kqA, kqB);
+      maskScores(kqA, T, lo0, hi0);
+      maskScores(kqB, T, lo1, hi1);
+    } else {
+      scoresLanesRow(kth, Tp, q0, hd, T, lo0, hi0, kqA);
+      scoresLanesRow(kth, Tp, q1, hd, T, lo1, hi1, kqB);
+    }
   } else {
     for (let j = 0; j < T; j++) {
       const kj = kh + <usize>j * ks, inner = j >= c0 && j < c1 - ((c1 - c0) & 1);
