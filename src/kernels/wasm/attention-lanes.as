@@ -125,13 +125,30 @@ export function scoresLanesPair(kt: usize, Tp: i32, y0: usize, y1: usize, hd: i3
 
 /**
  * Outputs oi[0 .. hd) of one query for T < 64 on the vecDotR path (no 64-element step: the tail
- * rule over keys [lo, hi) from +0), eight dims per pass, one per lane: vh = the kv head's v as
+ * rule over keys [lo, hi) from +0), sixteen (then eight) dims per pass, one per lane: vh = the kv head's v as
  * given (T rows of nKV), whose row e holds dims d .. d + 7 side by side. hd % 8 == 0.
  */
 export function valuesLanes(vh: usize, nKV: i32, p: usize, T: i32, lo: i32, hi: i32, hd: i32, oi: usize): void {
   const tail8 = vecTail8(T); // T < 64: no 64-element step
   const rs = <usize>nKV << 2;
-  for (let d = 0; d < hd; d += 8) {
+  let d = 0;
+  for (; d + 16 <= hd; d += 16) { // 16 dims per pass: four independent chains
+    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+    const col = vh + (<usize>d << 2);
+    for (let e = lo; e < hi; e++) {
+      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
+      if (e < tail8) {
+        s0 = f32x4.add(s0, f32x4.mul(v128.load(x), q)); s1 = f32x4.add(s1, f32x4.mul(v128.load(x, 16), q));
+        s2 = f32x4.add(s2, f32x4.mul(v128.load(x, 32), q)); s3 = f32x4.add(s3, f32x4.mul(v128.load(x, 48), q));
+      } else {
+        s0 = fused(v128.load(x), q, s0); s1 = fused(v128.load(x, 16), q, s1);
+        s2 = fused(v128.load(x, 32), q, s2); s3 = fused(v128.load(x, 48), q, s3);
+      }
+    }
+    const o = oi + (<usize>d << 2);
+    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+  }
+  for (; d < hd; d += 8) {
     let s0 = f32x4.splat(0), s1 = s0;
     const col = vh + (<usize>d << 2);
     for (let e = lo; e < min(tail8, hi); e++) {
