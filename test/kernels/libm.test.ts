@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ropeCache } from "../../src/kernels/ops.js";
@@ -17,10 +17,15 @@ const BASES = [10000, 1000000];
 
 test("RoPE cos/sin and expf equal the C library's bits", () => {
   const dir = mkdtempSync(join(tmpdir(), "libm-"));
-  const exe = join(dir, "libm-dump");
-  execFileSync("gcc", ["-O1", "tools/libm-oracle/libm-dump.c", "-o", exe, "-lm"]);
-  execFileSync(exe, [join(dir, "out.bin"), ...BASES.map(String)]);
-  const b = readFileSync(join(dir, "out.bin"));
+  let b: Buffer;
+  try {
+    const exe = join(dir, "libm-dump");
+    execFileSync("gcc", ["-O1", "tools/libm-oracle/libm-dump.c", "-o", exe, "-lm"]);
+    execFileSync(exe, [join(dir, "out.bin"), ...BASES.map(String)]);
+    b = readFileSync(join(dir, "out.bin"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // 16 MB a run, left in /tmp before
+  }
   const a = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
   let o = 0;
   const cos = new Float32Array(128),
