@@ -41,52 +41,56 @@ export function transposeK(k: usize, kt: usize, j: i32, Tp: i32, nHeadKv: i32, h
 }
 
 /**
+ * 16 outputs side by side, one per lane, as the tail rule from +0: step e in [e0, e1) reads the 16
+ * f32 at base + e·rs and multiplies them by vec[e]; a rounded product added for e < tail8, fused
+ * after. Four independent chains (one chain's adds wait on each other). To dst[0 .. 16).
+ */
+// @ts-ignore: decorator
+@inline function lanes16(base: usize, rs: usize, vec: usize, e0: i32, e1: i32, tail8: i32, dst: usize): void {
+  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+  for (let e = e0; e < min(tail8, e1); e++) {
+    const x = base + <usize>e * rs, q = v128.load32_splat(vec + (<usize>e << 2));
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(x), q)); s1 = f32x4.add(s1, f32x4.mul(v128.load(x, 16), q));
+    s2 = f32x4.add(s2, f32x4.mul(v128.load(x, 32), q)); s3 = f32x4.add(s3, f32x4.mul(v128.load(x, 48), q));
+  }
+  for (let e = max(tail8, e0); e < e1; e++) {
+    const x = base + <usize>e * rs, q = v128.load32_splat(vec + (<usize>e << 2));
+    s0 = fused(v128.load(x), q, s0); s1 = fused(v128.load(x, 16), q, s1);
+    s2 = fused(v128.load(x, 32), q, s2); s3 = fused(v128.load(x, 48), q, s3);
+  }
+  v128.store(dst, s0); v128.store(dst, s1, 16); v128.store(dst, s2, 32); v128.store(dst, s3, 48);
+}
+
+/** lanes16 for 8 outputs (two chains). */
+// @ts-ignore: decorator
+@inline function lanes8(base: usize, rs: usize, vec: usize, e0: i32, e1: i32, tail8: i32, dst: usize): void {
+  let s0 = f32x4.splat(0), s1 = s0;
+  for (let e = e0; e < min(tail8, e1); e++) {
+    const x = base + <usize>e * rs, q = v128.load32_splat(vec + (<usize>e << 2));
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(x), q));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(x, 16), q));
+  }
+  for (let e = max(tail8, e0); e < e1; e++) {
+    const x = base + <usize>e * rs, q = v128.load32_splat(vec + (<usize>e << 2));
+    s0 = fused(v128.load(x), q, s0);
+    s1 = fused(v128.load(x, 16), q, s1);
+  }
+  v128.store(dst, s0); v128.store(dst, s1, 16);
+}
+
+/**
  * Scores of query row y against keys [j0, j1) for hd < 64, where vecDotR has no 64-element step
- * and the whole dot is its tail rule from +0: sum = sum + x·y (each rounded) for elements below
- * tail8, then fused. One key per lane (kt: the kv head's (hd, Tp) keys transposed), so every lane
- * runs one key's steps in vecDotR's order; 16 keys per pass (four independent chains: one chain's
- * adds wait on each other), the last 8 alone. Writes kq[j] for j from j0 & ~7 up to j1 rounded up
- * to 8 (kq holds Tp entries; the caller masks what lies outside).
+ * and the whole dot is its tail rule from +0 (lanes16 / lanes8 over the hd elements). One key per
+ * lane (kt: the kv head's (hd, Tp) keys transposed), so every lane runs one key's steps in
+ * vecDotR's order; 16 keys per pass, the last 8 alone. Writes kq[j] for j from j0 & ~7 up to j1
+ * rounded up to 8 (kq holds Tp entries; the caller masks what lies outside).
  */
 export function scoresLanes(kt: usize, Tp: i32, y: usize, hd: i32, j0: i32, j1: i32, kq: usize): void {
   const tail8 = vecTail8(hd); // hd < 64: no 64-element step
   const rs = <usize>Tp << 2;
   let j = j0 & ~7;
-  for (; j + 8 < j1; j += 16) { // >= 9 keys left: j + 16 <= j1 rounded up to 8 <= Tp
-    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-    let p = kt + (<usize>j << 2);
-    for (let e = 0; e < hd; e++, p += rs) {
-      const q = v128.load32_splat(y + (<usize>e << 2));
-      if (e < tail8) {
-        s0 = f32x4.add(s0, f32x4.mul(v128.load(p), q)); s1 = f32x4.add(s1, f32x4.mul(v128.load(p, 16), q));
-        s2 = f32x4.add(s2, f32x4.mul(v128.load(p, 32), q)); s3 = f32x4.add(s3, f32x4.mul(v128.load(p, 48), q));
-      } else {
-        s0 = fused(v128.load(p), q, s0); s1 = fused(v128.load(p, 16), q, s1);
-        s2 = fused(v128.load(p, 32), q, s2); s3 = fused(v128.load(p, 48), q, s3);
-      }
-    }
-    const o = kq + (<usize>j << 2);
-    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
-  }
-  if (j < j1) keys8(kt, rs, y, hd, tail8, j, kq);
-}
-
-/** scoresLanes' steps for the 8 keys j .. j + 7 alone. */
-function keys8(kt: usize, rs: usize, y: usize, hd: i32, tail8: i32, j: i32, kq: usize): void {
-  let s0 = f32x4.splat(0), s1 = s0;
-  let p = kt + (<usize>j << 2);
-  for (let e = 0; e < tail8; e++, p += rs) {
-    const q = v128.load32_splat(y + (<usize>e << 2));
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(p), q));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load(p, 16), q));
-  }
-  for (let e = tail8; e < hd; e++, p += rs) {
-    const q = v128.load32_splat(y + (<usize>e << 2));
-    s0 = fused(v128.load(p), q, s0);
-    s1 = fused(v128.load(p, 16), q, s1);
-  }
-  v128.store(kq + (<usize>j << 2), s0);
-  v128.store(kq + (<usize>j << 2), s1, 16);
+  for (; j + 8 < j1; j += 16) lanes16(kt + (<usize>j << 2), rs, y, 0, hd, tail8, kq + (<usize>j << 2)); // >= 9 keys left: j + 16 <= Tp
+  if (j < j1) lanes8(kt + (<usize>j << 2), rs, y, 0, hd, tail8, kq + (<usize>j << 2));
 }
 
 /**
@@ -118,52 +122,23 @@ export function scoresLanesPair(kt: usize, Tp: i32, y0: usize, y1: usize, hd: i3
     v128.store(o1, b0); v128.store(o1, b1, 16); v128.store(o1, b2, 32); v128.store(o1, b3, 48);
   }
   if (j < j1) {
-    keys8(kt, rs, y0, hd, tail8, j, kq0);
-    keys8(kt, rs, y1, hd, tail8, j, kq1);
+    lanes8(kt + (<usize>j << 2), rs, y0, 0, hd, tail8, kq0 + (<usize>j << 2));
+    lanes8(kt + (<usize>j << 2), rs, y1, 0, hd, tail8, kq1 + (<usize>j << 2));
   }
 }
 
 /**
  * Outputs oi[0 .. hd) of one query for T < 64 on the vecDotR path (no 64-element step: the tail
- * rule over keys [lo, hi) from +0), sixteen (then eight) dims per pass, one per lane: vh = the kv head's v as
- * given (T rows of nKV), whose row e holds dims d .. d + 7 side by side. hd % 8 == 0.
+ * rule over keys [lo, hi) from +0: lanes16, then lanes8), sixteen (then eight) dims per pass, one
+ * per lane: vh = the kv head's v as given (T rows of nKV), whose row e holds dims d .. d + 15 side
+ * by side. hd % 8 == 0.
  */
 export function valuesLanes(vh: usize, nKV: i32, p: usize, T: i32, lo: i32, hi: i32, hd: i32, oi: usize): void {
   const tail8 = vecTail8(T); // T < 64: no 64-element step
   const rs = <usize>nKV << 2;
   let d = 0;
-  for (; d + 16 <= hd; d += 16) { // 16 dims per pass: four independent chains
-    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-    const col = vh + (<usize>d << 2);
-    for (let e = lo; e < hi; e++) {
-      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
-      if (e < tail8) {
-        s0 = f32x4.add(s0, f32x4.mul(v128.load(x), q)); s1 = f32x4.add(s1, f32x4.mul(v128.load(x, 16), q));
-        s2 = f32x4.add(s2, f32x4.mul(v128.load(x, 32), q)); s3 = f32x4.add(s3, f32x4.mul(v128.load(x, 48), q));
-      } else {
-        s0 = fused(v128.load(x), q, s0); s1 = fused(v128.load(x, 16), q, s1);
-        s2 = fused(v128.load(x, 32), q, s2); s3 = fused(v128.load(x, 48), q, s3);
-      }
-    }
-    const o = oi + (<usize>d << 2);
-    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
-  }
-  for (; d < hd; d += 8) {
-    let s0 = f32x4.splat(0), s1 = s0;
-    const col = vh + (<usize>d << 2);
-    for (let e = lo; e < min(tail8, hi); e++) {
-      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
-      s0 = f32x4.add(s0, f32x4.mul(v128.load(x), q));
-      s1 = f32x4.add(s1, f32x4.mul(v128.load(x, 16), q));
-    }
-    for (let e = max(tail8, lo); e < hi; e++) {
-      const x = col + <usize>e * rs, q = v128.load32_splat(p + (<usize>e << 2));
-      s0 = fused(v128.load(x), q, s0);
-      s1 = fused(v128.load(x, 16), q, s1);
-    }
-    v128.store(oi + (<usize>d << 2), s0);
-    v128.store(oi + (<usize>d << 2), s1, 16);
-  }
+  for (; d + 16 <= hd; d += 16) lanes16(vh + (<usize>d << 2), rs, p, lo, hi, tail8, oi + (<usize>d << 2));
+  for (; d < hd; d += 8) lanes8(vh + (<usize>d << 2), rs, p, lo, hi, tail8, oi + (<usize>d << 2));
 }
 
 /** kq[0 .. T) of one query from scoresLanes: its keys [lo, hi) computed, the others -inf. */
