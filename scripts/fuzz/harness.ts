@@ -7,8 +7,9 @@
  * Memory is measured three ways, because no single one is reliable: arrayBuffers and external
  * right after the case (catches retained or not-yet-collected buffers) and the peak RSS during the
  * case (Linux: /proc/self/status VmHWM after resetting it through /proc/self/clear_refs, which
- * catches memory that was touched and freed again). A case over a limit is re-run once after a
- * forced GC, so GC timing and heap growth from earlier cases cannot cause a false failure.
+ * catches memory that was touched and freed again; the baseline is the RSS read right after that
+ * reset). A case over a limit is re-run once after a forced GC and after the frees it starts have
+ * landed (settleHeap), so GC timing and garbage from earlier cases cannot cause a false failure.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
@@ -134,18 +135,42 @@ export async function exercise(bytes: Uint8Array, source?: ByteSource): Promise<
 }
 
 let hwmUsable: boolean | undefined;
-function resetPeakRss(): boolean {
-  if (hwmUsable === false) return false;
+/**
+ * Reset the peak RSS to the current RSS and return that RSS in bytes, read from the same
+ * /proc/self/status right after the reset; undefined where the peak cannot be reset.
+ * The baseline must come from here, not from an RSS read before the reset: V8 frees dead
+ * ArrayBuffers on a background thread, and a free that lands between the two reads lowered the
+ * RSS under the earlier baseline, so a spike of the same size went unseen (measured: 9 cases in
+ * 100 back to back, and every re-run after a forced GC).
+ */
+function resetPeakRss(): number | undefined {
+  if (hwmUsable === false) return undefined;
   try {
     writeFileSync("/proc/self/clear_refs", "5");
-    return (hwmUsable = true);
+    hwmUsable = true;
   } catch {
-    return (hwmUsable = false);
+    hwmUsable = false;
+    return undefined;
   }
+  return procStatus().rss;
 }
-function peakRss(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-  return m ? Number(m[1]) * 1024 : 0;
+/** VmHWM (peak RSS since the last reset) and VmRSS, in bytes. */
+function procStatus(): { hwm: number; rss: number } {
+  const s = readFileSync("/proc/self/status", "utf8");
+  const kb = (re: RegExp) => Number(re.exec(s)?.[1] ?? 0) * 1024;
+  return { hwm: kb(/VmHWM:\s+(\d+) kB/), rss: kb(/VmRSS:\s+(\d+) kB/) };
+}
+
+/** Collect garbage and wait (at most 3 s) until the RSS stops falling: the frees V8 hands to its background threads have landed. */
+export async function settleHeap(): Promise<void> {
+  forceGc();
+  let last = process.memoryUsage().rss;
+  for (let i = 0; i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = process.memoryUsage().rss;
+    if (last - now < 1 << 20) return;
+    last = now;
+  }
 }
 
 let gcFn: (() => void) | undefined;
@@ -169,7 +194,7 @@ export interface CaseResult {
 
 async function measure(bytes: Uint8Array, run: (b: Uint8Array) => Promise<string>): Promise<CaseResult> {
   const m0 = process.memoryUsage();
-  const hwm = resetPeakRss();
+  const base = resetPeakRss();
   const t0 = performance.now();
   let outcome: string;
   let error: unknown;
@@ -184,7 +209,8 @@ async function measure(bytes: Uint8Array, run: (b: Uint8Array) => Promise<string
   // Garbage from earlier cases that was collected during this one lowers the RSS under the peak, so
   // it is taken off the baseline (an overestimate at worst, which the re-run after a GC settles).
   const freed = Math.max(0, m0.arrayBuffers - m1.arrayBuffers);
-  const growth = Math.max(m1.arrayBuffers - m0.arrayBuffers, m1.external - m0.external, (hwm ? peakRss() : m1.rss) - (m0.rss - freed));
+  const rss = base === undefined ? m1.rss - m0.rss : procStatus().hwm - base;
+  const growth = Math.max(m1.arrayBuffers - m0.arrayBuffers, m1.external - m0.external, rss + freed);
   return { outcome, ms, growth, error };
 }
 
@@ -201,7 +227,7 @@ export async function checkCase(bytes: Uint8Array, run: (b: Uint8Array) => Promi
   const limit = MAX_GROWTH + bytes.length;
   let r = await measure(bytes, run);
   if (r.outcome !== "FAIL" && (r.ms > MAX_MS || r.growth > limit)) {
-    forceGc(); // rule out GC timing and garbage left by earlier cases, then judge a second run
+    await settleHeap(); // rule out GC timing and garbage left by earlier cases, then judge a second run
     r = await measure(bytes, run);
   }
   // memory before time: growth does not depend on how busy the machine is, so it is the better signature
