@@ -50,6 +50,24 @@ function data(n: number, seed: number, scale: number): Float32Array {
 }
 
 /**
+ * The weight of (type, K, N) as stored: deterministic data with one large-magnitude row, quantized
+ * by ggml's quantizer. Kept for the run: every profile runs the same cases, and the K-quant and IQ4
+ * scale searches cost more than the matmuls (about 40% of this file's CPU time before).
+ */
+const weights = new Map<string, Uint8Array>();
+function weightBytes(type: GGMLType, K: number, N: number): Uint8Array {
+  const key = `${type} ${K} ${N}`;
+  let wq = weights.get(key);
+  if (!wq) {
+    const w = data(K * N, K * 7 + N + type, 1 / Math.sqrt(K));
+    for (let i = 3 * K; i < 4 * K; i++) w[i]! *= 40; // one large-magnitude weight row
+    wq = type === GGMLType.F32 ? new Uint8Array(w.buffer) : quantizeRows(type, w, K);
+    weights.set(key, wq);
+  }
+  return wq;
+}
+
+/**
  * Run the oracle (variant library `lib`) and our matmul in profile nx on the same bytes; `path`
  * forces a buffer, else the oracle picks llama.cpp's and ours must name the same. Returns the
  * number of differing outputs.
@@ -64,11 +82,9 @@ function compare(
   threads: number,
   path?: MatmulPath,
 ): { neq: number; maxRel: number } {
-  const w = data(K * N, K * 7 + N + type, 1 / Math.sqrt(K));
-  for (let i = 3 * K; i < 4 * K; i++) w[i]! *= 40; // one large-magnitude weight row
   const x = data(K * M, 1000 + M + K, 3);
   for (let i = (M - 1) * K; i < M * K; i++) x[i]! *= 1e3; // one large-magnitude token
-  const wq = type === GGMLType.F32 ? new Uint8Array(w.buffer) : quantizeRows(type, w, K);
+  const wq = weightBytes(type, K, N);
   writeFileSync(join(dir, "w.bin"), wq);
   writeFileSync(join(dir, "x.bin"), new Uint8Array(x.buffer));
   const ours = path ?? matmulPath(nx, type, K, N);

@@ -108,6 +108,9 @@ after(async () => {
   for (const b of bes.values()) await Promise.all([b.be1.close(), b.be2.close()]);
 });
 
+/** Quantized weights per (type, ne0, ne1), kept for the run: every profile checks the same ones, and ggml's scale searches cost more than the matmuls. */
+const weights = new Map<string, Uint8Array>();
+
 /**
  * Reference once per (shape, M), then the wasm backend at 1 and 2 threads; returns the kernels used.
  * Where the backend's plan is "reference" (no wasm kernel for that path: it calls the same js
@@ -122,7 +125,9 @@ function check(
 ): Set<string> {
   const { js, be1, be2 } = b;
   const kernels = new Set<string>();
-  const bytes = quantizeRows(type, values(ne0 * ne1, ne0 + ne1 + type), ne0);
+  const key = `${type} ${ne0} ${ne1}`;
+  const bytes = weights.get(key) ?? quantizeRows(type, values(ne0 * ne1, ne0 + ne1 + type), ne0);
+  weights.set(key, bytes);
   const ws = [be1, be2].map((be) => {
     const data = be.alloc(bytes.length);
     data.set(bytes);
