@@ -26,19 +26,6 @@ export function pieceMismatches(ours: Tokenizer, ref: LlamaModel): number[] {
   return bad;
 }
 
-/** fn's result and the CPU time (user + system, ms) it took, the least of `runs` calls: a busy machine does not inflate it as wall time would. */
-export function cpuMs<T>(fn: () => T, runs = 1): [T, number] {
-  let r: T;
-  let best = Infinity;
-  do {
-    const c0 = process.cpuUsage();
-    r = fn();
-    const c = process.cpuUsage(c0);
-    best = Math.min(best, (c.user + c.system) / 1000);
-  } while (--runs > 0);
-  return [r, best];
-}
-
 /**
  * node:test hooks that load llama.cpp's test vocabulary models/`file` (from node-llama-cpp's bundle)
  * into our tokenizer and, if `withRef`, into llama.cpp (vocab only); the fields are set in before().

@@ -20,6 +20,7 @@ import { EmbedError } from "../../src/errors.js";
 import { kv, type GGUFMetadata, type GGUFValue } from "../../src/gguf/keys.js";
 import { BYTE_TO_CPT } from "../../src/tokenizer/bpe.js";
 import { createTokenizer, LlamaTokenType, type Tokenizer } from "../../src/tokenizer/index.js";
+import { cpuMs } from "../helpers/cpu-time.js";
 import { llamaSourceFile } from "../helpers/llama-src.js";
 import { vocabFixture } from "../helpers/synthetic-vocab.js";
 import { BPE_EDGE, CORPUS, openBpe, type BpeCheck } from "./bpe-check.js";
@@ -175,26 +176,19 @@ test("fast-check: 3,000 strings never throw, ids in range, equal to the referenc
   );
 });
 
-function cpuMs(fn: () => unknown): number {
-  const c0 = process.cpuUsage();
-  fn();
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1000;
-}
-
 test("1 MB of text and a 100 KB single word tokenize in near-linear time; maxTokens gives a prefix", (t) => {
   const ours: Tokenizer = qwen2.ours;
   let mb = "";
   for (let i = 0; mb.length < 1 << 20; i++) mb += CORPUS[i % CORPUS.length] + "\n";
   const n = ours.encode(mb).length;
-  const msMb = cpuMs(() => ours.encode(mb));
+  const msMb = cpuMs(() => ours.encode(mb))[1];
   const letters = "abcdefghijklmnopqrstuvwxyzéàü";
   const word = (k: number) => Array.from({ length: k }, (_, i) => letters[(i * 7 + (i >> 3)) % letters.length]).join("");
   const w100 = word(100_000);
   const w200 = word(200_000);
-  const ms100 = cpuMs(() => ours.encode(w100));
-  const ms200 = cpuMs(() => ours.encode(w200));
-  const msA = cpuMs(() => ours.encode("a".repeat(100_000)));
+  const ms100 = cpuMs(() => ours.encode(w100))[1];
+  const ms200 = cpuMs(() => ours.encode(w200))[1];
+  const msA = cpuMs(() => ours.encode("a".repeat(100_000)))[1];
   t.diagnostic(
     `1 MB: ${n} tokens in ${msMb.toFixed(0)} ms CPU; single word 100 KB ${ms100.toFixed(0)} ms, ` +
       `200 KB ${ms200.toFixed(0)} ms, ` +

@@ -18,6 +18,7 @@ import type { LlamaModel } from "node-llama-cpp";
 import { gemma3VocabFixture } from "../../scripts/gen/gemma3-vocab.js";
 import { FileSource } from "../../src/node/fs-source.js";
 import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/index.js";
+import { cpuMs } from "../helpers/cpu-time.js";
 import { disposeModel, llamaModel } from "../helpers/llama.js";
 
 const SPECIAL = [
@@ -85,14 +86,6 @@ const textArb = fc.array(piece, { maxLength: 24 }).map((p) => p.join(""));
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 /** String.prototype.toWellFormed (lib ES2022 lacks it): lone surrogates become U+FFFD, as UTF-8 encoding does. */
 const wellFormed = (s: string) => s.replace(LONE_SURROGATE, "\uFFFD");
-
-/** CPU milliseconds (user + system) spent in fn. */
-function cpuMs<T>(fn: () => T): [T, number] {
-  const c0 = process.cpuUsage();
-  const r = fn();
-  const c = process.cpuUsage(c0);
-  return [r, (c.user + c.system) / 1000];
-}
 
 /** Budget for one encode: a fixed part plus a per-UTF-16-unit part (~4x what we measure). */
 const budgetMs = (text: string) => 50 + text.length * 0.004;

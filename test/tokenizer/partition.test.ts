@@ -22,6 +22,7 @@ import { FileSource } from "../../src/node/fs-source.js";
 import { toByteString } from "../../src/tokenizer/bytes.js";
 import { loadTokenizer, LlamaTokenType, type Tokenizer } from "../../src/tokenizer/index.js";
 import { partition } from "../../src/tokenizer/partition.js";
+import { cpuMs } from "../helpers/cpu-time.js";
 import { disposeModel, llamaModel } from "../helpers/llama.js";
 import { spmVocabMetadata, vocabFixture } from "../helpers/synthetic-vocab.js";
 import { partitionReference } from "./partition-reference.js";
@@ -216,16 +217,7 @@ test("1 MB of back-to-back special texts tokenizes within 3x of 1 MB of plain te
       .map((l) => (JSON.parse(l) as { text: string }).text)
       .join("\n");
     const plain = corpus.slice(0, MB);
-    const cpu = (text: string) => {
-      let best = Infinity;
-      for (let r = 0; r < 2; r++) {
-        const c0 = process.cpuUsage();
-        tok.encode(text);
-        const c = process.cpuUsage(c0);
-        best = Math.min(best, (c.user + c.system) / 1000);
-      }
-      return best;
-    };
+    const cpu = (text: string) => cpuMs(() => tok.encode(text), 2)[1];
     cpu(special.slice(0, 1 << 16)); // warm up
     const tPlain = cpu(plain);
     const tSpecial = cpu(special);

@@ -14,6 +14,7 @@ import { test } from "node:test";
 import { kv, type GGUFValue } from "../../src/gguf/keys.js";
 import { createTokenizer } from "../../src/tokenizer/index.js";
 import { MAX_PROBE, TokenIndex, type RangeHash } from "../../src/tokenizer/token-index.js";
+import { cpuMs } from "../helpers/cpu-time.js";
 
 const N_TOKENS = 131_075; // 2^17 + 3: the old code's table is 2^19 slots
 const LOW_BITS = 19;
@@ -67,18 +68,6 @@ function randomTokens(): string[] {
   return [...set];
 }
 
-/** Least CPU milliseconds of `runs` calls. */
-function cpuMs(fn: () => void, runs = 3): number {
-  let best = Infinity;
-  for (let r = 0; r < runs; r++) {
-    const c0 = process.cpuUsage();
-    fn();
-    const c = process.cpuUsage(c0);
-    best = Math.min(best, (c.user + c.system) / 1000);
-  }
-  return best;
-}
-
 function checkAll(index: TokenIndex, texts: string[]): void {
   const buf = new Uint8Array(128);
   texts.forEach((t, id) => {
@@ -97,8 +86,8 @@ test("a crafted FNV-1a collision set builds within 3x of random tokens, with bou
   const home = new Set(crafted.map((s) => oldFnv1a(s) & ((1 << LOW_BITS) - 1)));
   assert.equal(home.size, 1, "the crafted tokens must all collide under the old hash");
 
-  const tRandom = cpuMs(() => new TokenIndex(random));
-  const tCrafted = cpuMs(() => new TokenIndex(crafted));
+  const tRandom = cpuMs(() => new TokenIndex(random), 3)[1];
+  const tCrafted = cpuMs(() => new TokenIndex(crafted), 3)[1];
   const index = new TokenIndex(crafted);
   t.diagnostic(
     `TokenIndex build, ${N_TOKENS} tokens of 54 bytes: random ${tRandom.toFixed(0)} ms, ` +
@@ -115,8 +104,8 @@ test("a crafted FNV-1a collision set builds within 3x of random tokens, with bou
       ["tokenizer.ggml.model", kv.str("llama")],
       ["tokenizer.ggml.tokens", kv.strs(["<unk>", "<s>", "</s>", ...tokens])],
     ]);
-  const lRandom = cpuMs(() => createTokenizer(meta(random)), 1);
-  const lCrafted = cpuMs(() => createTokenizer(meta(crafted)), 1);
+  const lRandom = cpuMs(() => createTokenizer(meta(random)))[1];
+  const lCrafted = cpuMs(() => createTokenizer(meta(crafted)))[1];
   t.diagnostic(`createTokenizer: random ${lRandom.toFixed(0)} ms, crafted ${lCrafted.toFixed(0)} ms CPU`);
   assert.ok(lCrafted <= 3 * lRandom + 50, `crafted ${lCrafted.toFixed(0)} ms vs random ${lRandom.toFixed(0)} ms`);
 });

@@ -20,7 +20,8 @@ import fc from "fast-check";
 import type { UgmTokenizer } from "../../src/tokenizer/ugm.js";
 import { lcg, ODD, planeChar, range, run, hostileText, WORDS } from "../helpers/fuzz-text.js";
 import { llamaModel } from "../helpers/llama.js";
-import { checkMaxTokens, cpuMs, idMismatches, llamaVocab } from "../helpers/vocab-oracle.js";
+import { cpuMs } from "../helpers/cpu-time.js";
+import { checkMaxTokens, idMismatches, llamaVocab } from "../helpers/vocab-oracle.js";
 import { ugmReference } from "./ugm-reference.js";
 
 const SPECIAL = ["<s>", "</s>", "<pad>", "<unk>", "<mask>", "[PAD250040]", "▁", "<", "s>", "</", " <mask>"];

@@ -21,7 +21,8 @@ import { FileSource } from "../../src/node/fs-source.js";
 import { loadTokenizer } from "../../src/tokenizer/index.js";
 import { hostileText, lcg, ODD, planeChar, range, run, WORDS } from "../helpers/fuzz-text.js";
 import { llamaModel } from "../helpers/llama.js";
-import { checkMaxTokens, cpuMs, idMismatches, llamaVocab } from "../helpers/vocab-oracle.js";
+import { cpuMs } from "../helpers/cpu-time.js";
+import { checkMaxTokens, idMismatches, llamaVocab } from "../helpers/vocab-oracle.js";
 import { wpmReference } from "./wpm-reference.js";
 
 const SPECIAL = ["[CLS]", "[SEP]", "[MASK]", "[UNK]", "[PAD]", "[unused0]", "[", "]", "##", "▁", "[cls]"];
